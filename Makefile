@@ -1,0 +1,49 @@
+# The one entry point for people and CI. Every target installs what it needs first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+REQS := requirements/lambda.txt requirements/cdk.txt requirements/dev.txt requirements/constraints.txt
+export PYTHONPATH := $(CURDIR)/functions:$(CURDIR)
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+export JSII_DEPRECATED := quiet
+# The CDK CLI is only needed to deploy to a real account; pinned to a 2.x that reads current assemblies.
+CDK_CLI := aws-cdk@2.1033.0
+
+.PHONY: help venv demo test test-fast lint synth bench deploy clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): $(REQS)
+	@echo "==> installing pinned packages into $(VENV) (first run only)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt -c requirements/constraints.txt
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+venv: $(STAMP) ## create the virtualenv with the pinned packages
+
+synth: $(STAMP) ## synthesize the CDK app into cdk.out/ (cdk-nag runs on every synth)
+	@$(BIN)/python -m infra.synth cdk.out
+
+demo: $(STAMP) ## release four builds of the sample app on the embedded local runtime
+	@$(BIN)/python -m cli demo
+
+test: $(STAMP) ## run the whole suite (unit, functional, infra, workflow)
+	@$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+lint: $(STAMP) ## ruff and mypy
+	@$(BIN)/ruff check functions infra cli local bench tests app.py
+	@$(BIN)/mypy
+
+bench: $(STAMP) ## run the detection benchmark; writes bench/results/
+	@$(BIN)/python -m bench
+
+deploy: $(STAMP) ## deploy the stack to the AWS account of your credentials (needs node)
+	@npx --yes $(CDK_CLI) deploy --app "$(BIN)/python app.py" --require-approval broadening
+
+clean: ## remove the virtualenv and build output
+	rm -rf $(VENV) cdk.out .pytest_cache .ruff_cache .mypy_cache

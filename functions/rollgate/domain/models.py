@@ -1,0 +1,447 @@
+"""The deployment contract: what a user asks for (DeploymentRequest) and what each gate records.
+
+Everything here is plain pydantic, no AWS. The request is the execution input of the
+DeployFunction state machine, so every field is documented in the README and every validation
+message names the field it is about.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import Enum
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from rollgate.domain.errors import InvalidRequest
+
+_FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$|^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}$")
+_ALIAS_NAME = re.compile(r"^(?!^[0-9]+$)[A-Za-z0-9_-]{1,128}$")
+_IMAGE_BY_DIGEST = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class Strict(BaseModel):
+    """Unknown fields are an error: a typo in a request must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Lenient(BaseModel):
+    """Gate records pass through the state machine whole; each task reads only what it needs."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+# --------------------------------------------------------------------------- the request
+class Artifact(Strict):
+    """Where the new code is: a zip in S3 (pinned by object version when the bucket is versioned),
+    or a container image by digest (a tag can move under us, a digest cannot)."""
+
+    bucket: str | None = None
+    key: str | None = None
+    version_id: str | None = None
+    image_uri: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Artifact:
+        has_zip = bool(self.bucket or self.key)
+        if has_zip and self.image_uri:
+            raise ValueError("give either bucket+key or image_uri, not both")
+        if has_zip and not (self.bucket and self.key):
+            raise ValueError("a zip artifact needs both bucket and key")
+        if not has_zip and not self.image_uri:
+            raise ValueError("give bucket+key of a zip, or image_uri of an image")
+        if self.image_uri and not _IMAGE_BY_DIGEST.match(self.image_uri):
+            raise ValueError("image_uri must name the image by digest (…@sha256:<64 hex>), not by tag")
+        return self
+
+    @property
+    def is_image(self) -> bool:
+        return self.image_uri is not None
+
+    def describe(self) -> str:
+        if self.image_uri:
+            return self.image_uri
+        suffix = f"?versionId={self.version_id}" if self.version_id else ""
+        return f"s3://{self.bucket}/{self.key}{suffix}"
+
+
+class StrategyType(str, Enum):
+    CANARY = "canary"
+    LINEAR = "linear"
+    ALL_AT_ONCE = "all_at_once"
+
+
+class Strategy(Strict):
+    """How traffic moves: weights (percent of traffic on the new version) held for interval_seconds
+    each while the judge watches, then 100%. all_at_once has no steps."""
+
+    type: StrategyType = StrategyType.CANARY
+    steps: list[int] = Field(default_factory=lambda: [10])
+    interval_seconds: int = 300
+
+    @field_validator("steps")
+    @classmethod
+    def _steps_are_increasing_percentages(cls, steps: list[int]) -> list[int]:
+        for weight in steps:
+            if not 0 < weight < 100:
+                raise ValueError(f"each weight must be between 1 and 99 percent (got {weight})")
+        if any(later <= earlier for earlier, later in zip(steps, steps[1:], strict=False)):
+            raise ValueError(f"weights must strictly increase (got {steps})")
+        return steps
+
+    @field_validator("interval_seconds")
+    @classmethod
+    def _positive_interval(cls, seconds: int) -> int:
+        if seconds <= 0:
+            raise ValueError(f"must be a positive number of seconds (got {seconds})")
+        return seconds
+
+    @model_validator(mode="after")
+    def _steps_match_type(self) -> Strategy:
+        if self.type is StrategyType.ALL_AT_ONCE and self.steps:
+            raise ValueError("all_at_once takes no steps")
+        if self.type is not StrategyType.ALL_AT_ONCE and not self.steps:
+            raise ValueError(f"{self.type.value} needs at least one weight step")
+        if self.type is StrategyType.CANARY and len(self.steps) != 1:
+            raise ValueError("canary takes exactly one weight step; use linear for several")
+        return self
+
+    @classmethod
+    def parse_shorthand(cls, text: str) -> Strategy:
+        """`canary:10:300`, `linear:10:60` (10% more every 60 s) or `all-at-once`."""
+        parts = text.strip().lower().replace("-", "_").split(":")
+        kind = parts[0]
+        if kind == StrategyType.ALL_AT_ONCE.value and len(parts) == 1:
+            return cls(type=StrategyType.ALL_AT_ONCE, steps=[])
+        if kind not in (StrategyType.CANARY.value, StrategyType.LINEAR.value) or len(parts) != 3:
+            raise InvalidRequest(
+                f"strategy: unknown strategy {text!r}; use canary:PERCENT:SECONDS, "
+                "linear:PERCENT:SECONDS or all-at-once"
+            )
+        try:
+            percent, seconds = int(parts[1]), int(parts[2])
+        except ValueError:
+            raise InvalidRequest(f"strategy: {text!r} needs whole numbers for percent and seconds") from None
+        if not 0 < percent < 100:
+            raise InvalidRequest(f"strategy: percent must be between 1 and 99 (got {percent})")
+        steps = [percent] if kind == "canary" else list(range(percent, 100, percent))
+        return parse_model(cls, {"type": kind, "steps": steps, "interval_seconds": seconds}, "strategy")
+
+    def weights(self) -> list[int]:
+        return list(self.steps)
+
+
+class SmokeTest(Strict):
+    """One direct invocation of the new version. It passes when the function returns without a
+    FunctionError (or with one, when expect_error) and the response contains expect_subset."""
+
+    name: str
+    payload: Any = None
+    expect_error: bool = False
+    expect_subset: dict[str, Any] | None = None
+
+
+class InconclusiveAction(str, Enum):
+    DRIVE_TRAFFIC = "drive_traffic"  # invoke the alias with the smoke payloads to gather samples
+    EXTEND = "extend"  # keep baking, up to max_extension_seconds
+    FAIL = "fail"  # treat as unhealthy
+
+
+class HealthPolicy(Strict):
+    """What healthy means. Defaults suit a function with steady traffic; every threshold is a
+    margin against the stable version (or the pre-deploy baseline), plus an absolute ceiling."""
+
+    metric_period_seconds: int = 60
+    # errors: the canary's rate must not exceed stable's by more than the margin (one-sided test
+    # at `significance`), and never the ceiling
+    error_rate_margin: float = 0.01
+    error_rate_ceiling: float = 0.05
+    significance: float = 0.01
+    throttle_rate_ceiling: float = 0.02
+    # latency: canary p95/p99 over stable's, by ratio AND by absolute milliseconds
+    latency_ratio_limit: float = 1.3
+    latency_min_delta_ms: float = 25.0
+    # samples: fewer canary invocations than this (or than the judge computes) is INCONCLUSIVE
+    min_invocations: int = 20
+    on_inconclusive: InconclusiveAction = InconclusiveAction.EXTEND
+    max_extension_seconds: int = 600
+    synthetic_invocations_per_period: int = 20
+    # queues and streams: None means "discover from the function"; growth over the preflight baseline
+    dead_letter_queues: list[str] | None = None
+    max_dlq_growth: int = 0
+    event_source_mappings: list[str] | None = None
+    max_iterator_age_growth_ms: float = 60_000.0
+    alarm_names: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _sane(self) -> HealthPolicy:
+        if self.metric_period_seconds <= 0:
+            raise ValueError("metric_period_seconds must be positive")
+        for name in ("error_rate_margin", "error_rate_ceiling", "throttle_rate_ceiling"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise ValueError(f"{name} is a fraction between 0 and 1 (got {value})")
+        if not 0 < self.significance < 0.5:
+            raise ValueError(f"significance must be between 0 and 0.5 (got {self.significance})")
+        if self.latency_ratio_limit < 1:
+            raise ValueError("latency_ratio_limit must be at least 1")
+        if self.min_invocations < 1:
+            raise ValueError("min_invocations must be at least 1")
+        if self.max_extension_seconds < 0 or self.max_dlq_growth < 0:
+            raise ValueError("max_extension_seconds and max_dlq_growth cannot be negative")
+        return self
+
+
+class UpdatePolling(Strict):
+    """The Wait -> CheckUpdate loop: how often, and for how long at most."""
+
+    interval_seconds: int = 5
+    max_polls: int = 60
+
+    @model_validator(mode="after")
+    def _positive(self) -> UpdatePolling:
+        if self.interval_seconds <= 0 or self.max_polls <= 0:
+            raise ValueError("interval_seconds and max_polls must be positive")
+        return self
+
+
+class Provenance(Strict):
+    release_id: str | None = None
+    trigger: str = "manual"
+    requested_by: str | None = None
+    commit: str | None = None
+
+
+class DeploymentRequest(Strict):
+    """The DeployFunction workflow input. Self-contained, so a console rerun with the same JSON
+    is safe."""
+
+    function_name: str
+    alias: str = "live"
+    artifact: Artifact
+    expected_code_sha256: str | None = None
+    environment: dict[str, str] = Field(default_factory=dict)
+    required_environment: list[str] = Field(default_factory=list)
+    strategy: Strategy = Field(default_factory=Strategy)
+    smoke_tests: list[SmokeTest] = Field(default_factory=list)
+    health: HealthPolicy = Field(default_factory=HealthPolicy)
+    watch_seconds: int = 300
+    update_polling: UpdatePolling = Field(default_factory=UpdatePolling)
+    provenance: Provenance = Field(default_factory=Provenance)
+
+    @field_validator("function_name")
+    @classmethod
+    def _function_name(cls, name: str) -> str:
+        if not _FUNCTION_NAME.match(name):
+            raise ValueError(f"{name!r} is not a Lambda function name or ARN")
+        return name
+
+    @field_validator("alias")
+    @classmethod
+    def _alias(cls, alias: str) -> str:
+        if alias == "$LATEST":
+            raise ValueError("$LATEST cannot be deployed to: it is not an alias")
+        if not _ALIAS_NAME.match(alias):
+            raise ValueError(f"{alias!r} is not a valid alias name")
+        return alias
+
+    @field_validator("watch_seconds")
+    @classmethod
+    def _watch(cls, seconds: int) -> int:
+        if seconds < 0:
+            raise ValueError(f"cannot be negative (got {seconds})")
+        return seconds
+
+
+# --------------------------------------------------------------------------- validation helper
+def describe_validation_error(error: ValidationError, prefix: str = "") -> str:
+    """One line per problem, each led by the dotted path of the field, e.g.
+    ``strategy.steps: weights must strictly increase (got [10, 5])``."""
+    lines = []
+    for problem in error.errors():
+        path = ".".join(str(part) for part in problem["loc"] if not str(part).startswith("function-"))
+        path = ".".join(p for p in (prefix, path) if p) or "(request)"
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "extra_forbidden":
+            message = "unknown field"
+        elif problem["type"] == "missing":
+            message = "required field is missing"
+        lines.append(f"{path}: {message}")
+    return "; ".join(lines)
+
+
+def parse_model(model: type[ModelT], data: Any, prefix: str = "") -> ModelT:
+    """Validate `data` into `model`, raising InvalidRequest that names each bad field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise InvalidRequest(describe_validation_error(error, prefix)) from None
+
+
+# --------------------------------------------------------------------------- gate records
+class Evidence(Lenient):
+    """One thing a gate checked, readable by a person on call from the ledger alone."""
+
+    check: str
+    ok: bool
+    detail: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class QueueDepth(Lenient):
+    queue: str
+    depth: int
+
+
+class StreamLag(Lenient):
+    mapping_uuid: str
+    source: str
+    iterator_age_ms: float | None
+
+
+class AlarmState(Lenient):
+    name: str
+    state: str
+
+
+class Baseline(Lenient):
+    """What was live before, captured at preflight: the version to roll back to and the levels
+    growth is judged against."""
+
+    captured_at: datetime
+    live_version: str
+    live_code_sha256: str
+    alias_revision_id: str
+    function_revision_id: str
+    artifact_code_sha256: str | None = None
+    already_live: bool = False
+    dead_letter_queues: list[QueueDepth] = Field(default_factory=list)
+    streams: list[StreamLag] = Field(default_factory=list)
+    alarms: list[AlarmState] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class UpdateProgress(Lenient):
+    status: Literal["InProgress", "Successful", "Skipped"]
+    revision_id: str | None = None
+    code_sha256: str | None = None
+    polls: int = 0
+    max_polls: int
+    poll_interval_seconds: int
+    started_at: datetime
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class PublishedVersion(Lenient):
+    version: str
+    code_sha256: str
+    state: str
+    reused: bool = False
+    polls: int = 0
+    poll_interval_seconds: int = 2
+    published_at: datetime
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class SmokeReport(Lenient):
+    version: str
+    passed: bool
+    evidence: list[Evidence] = Field(default_factory=list)
+    at: datetime
+
+
+class VerdictSummary(Lenient):
+    at: datetime
+    outcome: str
+    weight: int
+    summary: str
+
+
+class CanaryProgress(Lenient):
+    """Where the canary stands. `next` drives the state machine's Choice: bake (wait and judge
+    again), shift (next weight step) or promote."""
+
+    step_index: int
+    weight: int
+    canary_started_at: datetime
+    step_started_at: datetime
+    wait_seconds: int
+    next: Literal["bake", "shift", "promote"]
+    extension_seconds_used: int = 0
+    synthetic_invocations: int = 0
+    verdicts: list[VerdictSummary] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class WatchProgress(Lenient):
+    promoted_at: datetime
+    watch_until: datetime
+    wait_seconds: int
+    next: Literal["watch", "done"]
+    verdicts: list[VerdictSummary] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class RollbackReport(Lenient):
+    restored_version: str
+    verified: bool
+    smoke_passed: bool | None
+    reason: str
+    at: datetime
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class StepError(Lenient):
+    """What a Step Functions Catch puts at ResultPath: the error name and its cause."""
+
+    Error: str
+    Cause: str | None = None
+
+    def message(self) -> str:
+        """The exception message out of a Lambda error Cause (a JSON document), or the raw cause."""
+        import json
+
+        if not self.Cause:
+            return self.Error
+        try:
+            cause = json.loads(self.Cause)
+        except ValueError:
+            return self.Cause
+        if isinstance(cause, dict):
+            return str(cause.get("errorMessage") or cause.get("Cause") or self.Cause)
+        return self.Cause
+
+
+class DeploymentStatus(str, Enum):
+    PROMOTED = "PROMOTED"
+    ROLLED_BACK = "ROLLED_BACK"
+    REJECTED = "REJECTED"
+    FAILED = "FAILED"
+
+
+class TimelineEntry(Lenient):
+    at: datetime
+    gate: str
+    detail: str
+
+
+class DeploymentResult(Lenient):
+    """The DeployFunction output, the ledger record and the body of the outcome event."""
+
+    deployment_id: str
+    function_name: str
+    alias: str
+    status: DeploymentStatus
+    from_version: str | None = None
+    to_version: str | None = None
+    code_sha256: str | None = None
+    reason: str
+    started_at: datetime
+    finished_at: datetime
+    release_id: str | None = None
+    trigger: str = "manual"
+    evidence: dict[str, list[Evidence]] = Field(default_factory=dict)
+    timeline: list[TimelineEntry] = Field(default_factory=list)

@@ -1,0 +1,162 @@
+"""The small interfaces the domain needs from the outside world.
+
+Adapters in `rollgate.aws` implement them over boto3; tests implement them in memory. Every method
+returns domain values and raises `rollgate.domain.errors` exceptions, never botocore's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from rollgate.domain.health import AlarmObservation, GaugeSample, PeriodStats
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Timezone-aware UTC now. The local runtime's clock runs faster than real time."""
+        ...
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    """The parts of GetFunctionConfiguration the gates look at."""
+
+    name: str
+    arn: str
+    version: str
+    code_sha256: str
+    revision_id: str
+    state: str  # Pending | Active | Inactive | Failed
+    last_update_status: str  # InProgress | Successful | Failed
+    last_update_reason: str | None
+    role: str
+    environment: dict[str, str]
+    dead_letter_target_arn: str | None
+    package_type: str = "Zip"
+    image_uri: str | None = None
+
+
+@dataclass(frozen=True)
+class AliasRouting:
+    name: str
+    version: str  # the primary version
+    additional_weights: dict[str, float]  # version -> fraction 0..1
+    revision_id: str
+
+    def weight_of(self, version: str) -> float:
+        """Fraction of traffic `version` gets through this alias."""
+        if version in self.additional_weights:
+            return self.additional_weights[version]
+        if version == self.version:
+            return 1.0 - sum(self.additional_weights.values())
+        return 0.0
+
+
+@dataclass(frozen=True)
+class Invocation:
+    status_code: int
+    function_error: str | None
+    payload: Any
+    executed_version: str | None = None
+
+
+@dataclass(frozen=True)
+class EventSourceMapping:
+    uuid: str
+    source_arn: str
+    function_arn: str  # the qualified or unqualified ARN it invokes
+    state: str
+
+
+@dataclass(frozen=True)
+class ArtifactInfo:
+    exists: bool
+    code_sha256: str | None  # base64 SHA-256 of the zip, as Lambda reports CodeSha256
+    size: int | None = None
+
+
+class LambdaApi(Protocol):
+    def get_config(self, function_name: str, qualifier: str | None = None) -> FunctionConfig: ...
+    def get_alias(self, function_name: str, alias: str) -> AliasRouting: ...
+    def update_code(self, function_name: str, *, bucket: str | None, key: str | None,
+                    object_version: str | None, image_uri: str | None,
+                    revision_id: str) -> FunctionConfig: ...
+    def update_environment(self, function_name: str, environment: dict[str, str],
+                           revision_id: str) -> FunctionConfig: ...
+    def list_versions(self, function_name: str) -> list[FunctionConfig]: ...
+    def publish_version(self, function_name: str, code_sha256: str, revision_id: str,
+                        description: str) -> FunctionConfig: ...
+    def update_alias(self, function_name: str, alias: str, *, version: str,
+                     additional_weights: dict[str, float], revision_id: str) -> AliasRouting: ...
+    def invoke(self, function_name: str, qualifier: str | None, payload: Any,
+               asynchronous: bool = False) -> Invocation: ...
+    def list_event_source_mappings(self, function_name: str) -> list[EventSourceMapping]: ...
+    def provisioned_concurrency_versions(self, function_name: str) -> list[str]: ...
+
+
+class ArtifactStore(Protocol):
+    def inspect(self, bucket: str, key: str, version_id: str | None) -> ArtifactInfo: ...
+
+
+class MetricSource(Protocol):
+    def version_series(self, function_name: str, alias: str, version: str,
+                       start: datetime, end: datetime, period_seconds: int) -> list[PeriodStats]:
+        """Per-period stats of `version` executed through `alias` (the ExecutedVersion dimension
+        set: FunctionName, Resource=function:alias, ExecutedVersion)."""
+        ...
+
+    def iterator_age(self, function_name: str, start: datetime, end: datetime,
+                     period_seconds: int) -> list[GaugeSample]: ...
+
+
+class QueueProbe(Protocol):
+    def depth(self, queue: str) -> int:
+        """Visible + in-flight messages of a queue given by URL or ARN."""
+        ...
+
+
+class AlarmProbe(Protocol):
+    def states(self, alarm_names: list[str]) -> list[AlarmObservation]:
+        """Current state per alarm (state_at_preflight is left equal to state_now)."""
+        ...
+
+
+@dataclass
+class Lease:
+    function_name: str
+    alias: str
+    holder: str  # deployment id
+    acquired_at: datetime
+    expires_at: datetime
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class Ledger(Protocol):
+    def acquire_lease(self, lease: Lease) -> Lease:
+        """Take the lease, or return the existing one if `lease.holder` already holds it. Raises
+        DeploymentInProgress naming the holder when someone else holds an unexpired lease."""
+        ...
+
+    def release_lease(self, function_name: str, alias: str, holder: str) -> bool:
+        """Release if held by `holder`; True if released, False if not held by it (idempotent)."""
+        ...
+
+    def current_lease(self, function_name: str, alias: str) -> Lease | None: ...
+    def put_deployment(self, record: dict[str, Any]) -> None:
+        """Write (or overwrite, idempotently) a DeploymentResult-shaped record."""
+        ...
+
+    def get_deployment(self, function_name: str, alias: str, deployment_id: str) -> dict[str, Any] | None: ...
+    def list_deployments(self, function_name: str, alias: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        """Newest first."""
+        ...
+
+    def abort_requested(self, function_name: str, alias: str) -> str | None:
+        """The reason, if someone asked the running deployment of this alias to stop."""
+        ...
+
+
+class EventPublisher(Protocol):
+    def publish(self, detail_type: str, detail: dict[str, Any]) -> None: ...
