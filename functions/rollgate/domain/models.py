@@ -7,6 +7,7 @@ message names the field it is about.
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import datetime
 from enum import Enum
@@ -16,7 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from rollgate.domain.errors import InvalidRequest
 
-_FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$|^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}$")
+_FUNCTION_NAME = re.compile(
+    r"^[A-Za-z0-9_-]{1,64}$|^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}$"
+)
 _ALIAS_NAME = re.compile(r"^(?!^[0-9]+$)[A-Za-z0-9_-]{1,128}$")
 _IMAGE_BY_DIGEST = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -88,7 +91,7 @@ class Strategy(Strict):
         for weight in steps:
             if not 0 < weight < 100:
                 raise ValueError(f"each weight must be between 1 and 99 percent (got {weight})")
-        if any(later <= earlier for earlier, later in zip(steps, steps[1:], strict=False)):
+        if any(later <= earlier for earlier, later in itertools.pairwise(steps)):
             raise ValueError(f"weights must strictly increase (got {steps})")
         return steps
 
@@ -362,14 +365,15 @@ class VerdictSummary(Lenient):
 
 class CanaryProgress(Lenient):
     """Where the canary stands. `next` drives the state machine's Choice: bake (wait and judge
-    again), shift (next weight step) or promote."""
+    again), shift (next weight step), promote, or rollback (the judge said UNHEALTHY; the verdict's
+    checks are in `evidence`, so they reach the ledger)."""
 
     step_index: int
     weight: int
     canary_started_at: datetime
     step_started_at: datetime
     wait_seconds: int
-    next: Literal["bake", "shift", "promote"]
+    next: Literal["bake", "shift", "promote", "rollback"]
     extension_seconds_used: int = 0
     synthetic_invocations: int = 0
     verdicts: list[VerdictSummary] = Field(default_factory=list)
@@ -380,7 +384,7 @@ class WatchProgress(Lenient):
     promoted_at: datetime
     watch_until: datetime
     wait_seconds: int
-    next: Literal["watch", "done"]
+    next: Literal["watch", "done", "rollback"]
     verdicts: list[VerdictSummary] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
 
@@ -445,3 +449,41 @@ class DeploymentResult(Lenient):
     trigger: str = "manual"
     evidence: dict[str, list[Evidence]] = Field(default_factory=dict)
     timeline: list[TimelineEntry] = Field(default_factory=list)
+
+
+class DeploymentContext(Lenient):
+    """The document that flows through the DeployFunction state machine. Validate creates it;
+    each later gate adds its record at its own key (the state's ResultPath); a Catch adds `error`.
+    Tasks read what they need from it but re-read live AWS state before acting on it."""
+
+    request: DeploymentRequest
+    deployment_id: str
+    started_at: datetime
+    execution_arn: str | None = None
+    baseline: Baseline | None = None
+    update: UpdateProgress | None = None
+    version: PublishedVersion | None = None
+    smoke: SmokeReport | None = None
+    canary: CanaryProgress | None = None
+    watch: WatchProgress | None = None
+    error: StepError | None = None
+    rollback: RollbackReport | None = None
+    rollback_error: StepError | None = None
+
+    @property
+    def function_name(self) -> str:
+        return self.request.function_name
+
+    @property
+    def alias(self) -> str:
+        return self.request.alias
+
+    def require_baseline(self) -> Baseline:
+        if self.baseline is None:
+            raise InvalidRequest("baseline: this gate runs after Preflight; the input has no baseline")
+        return self.baseline
+
+    def require_version(self) -> PublishedVersion:
+        if self.version is None:
+            raise InvalidRequest("version: this gate runs after PublishVersion; the input has no version")
+        return self.version

@@ -80,18 +80,29 @@ class ArtifactInfo:
 class LambdaApi(Protocol):
     def get_config(self, function_name: str, qualifier: str | None = None) -> FunctionConfig: ...
     def get_alias(self, function_name: str, alias: str) -> AliasRouting: ...
-    def update_code(self, function_name: str, *, bucket: str | None, key: str | None,
-                    object_version: str | None, image_uri: str | None,
-                    revision_id: str) -> FunctionConfig: ...
-    def update_environment(self, function_name: str, environment: dict[str, str],
-                           revision_id: str) -> FunctionConfig: ...
+    def update_code(
+        self,
+        function_name: str,
+        *,
+        bucket: str | None,
+        key: str | None,
+        object_version: str | None,
+        image_uri: str | None,
+        revision_id: str,
+    ) -> FunctionConfig: ...
+    def update_environment(
+        self, function_name: str, environment: dict[str, str], revision_id: str
+    ) -> FunctionConfig: ...
     def list_versions(self, function_name: str) -> list[FunctionConfig]: ...
-    def publish_version(self, function_name: str, code_sha256: str, revision_id: str,
-                        description: str) -> FunctionConfig: ...
-    def update_alias(self, function_name: str, alias: str, *, version: str,
-                     additional_weights: dict[str, float], revision_id: str) -> AliasRouting: ...
-    def invoke(self, function_name: str, qualifier: str | None, payload: Any,
-               asynchronous: bool = False) -> Invocation: ...
+    def publish_version(
+        self, function_name: str, code_sha256: str, revision_id: str, description: str
+    ) -> FunctionConfig: ...
+    def update_alias(
+        self, function_name: str, alias: str, *, version: str, additional_weights: dict[str, float], revision_id: str
+    ) -> AliasRouting: ...
+    def invoke(
+        self, function_name: str, qualifier: str | None, payload: Any, asynchronous: bool = False
+    ) -> Invocation: ...
     def list_event_source_mappings(self, function_name: str) -> list[EventSourceMapping]: ...
     def provisioned_concurrency_versions(self, function_name: str) -> list[str]: ...
 
@@ -101,14 +112,16 @@ class ArtifactStore(Protocol):
 
 
 class MetricSource(Protocol):
-    def version_series(self, function_name: str, alias: str, version: str,
-                       start: datetime, end: datetime, period_seconds: int) -> list[PeriodStats]:
+    def version_series(
+        self, function_name: str, alias: str, version: str, start: datetime, end: datetime, period_seconds: int
+    ) -> list[PeriodStats]:
         """Per-period stats of `version` executed through `alias` (the ExecutedVersion dimension
         set: FunctionName, Resource=function:alias, ExecutedVersion)."""
         ...
 
-    def iterator_age(self, function_name: str, start: datetime, end: datetime,
-                     period_seconds: int) -> list[GaugeSample]: ...
+    def iterator_age(
+        self, function_name: str, start: datetime, end: datetime, period_seconds: int
+    ) -> list[GaugeSample]: ...
 
 
 class QueueProbe(Protocol):

@@ -1,0 +1,244 @@
+"""Gate 2 — the infrastructure contract, and the baseline everything later is judged against.
+
+A canary is only real if every trigger goes through the alias, the new version can share the
+alias with the old one (same role, same DLQ), and the configuration the new code needs is there.
+Any breach rejects the release before anything is changed.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from rollgate.domain.errors import NotFoundError, PreflightFailed
+from rollgate.domain.models import (
+    AlarmState,
+    Baseline,
+    DeploymentContext,
+    Evidence,
+    QueueDepth,
+    StreamLag,
+)
+from rollgate.domain.ports import (
+    AlarmProbe,
+    ArtifactStore,
+    Clock,
+    EventSourceMapping,
+    FunctionConfig,
+    LambdaApi,
+    MetricSource,
+    QueueProbe,
+)
+
+_STREAM_SOURCES = (":kinesis:", ":dynamodb:", ":kafka:")
+
+
+def desired_environment(latest: FunctionConfig, ctx: DeploymentContext) -> dict[str, str]:
+    """The environment the new version runs with: the function's, overlaid by the request's."""
+    return {**latest.environment, **ctx.request.environment}
+
+
+def image_digest(image_uri: str) -> str:
+    """Lambda reports an image function's CodeSha256 as the digest's hex."""
+    return image_uri.rsplit("@sha256:", 1)[1]
+
+
+def _read_function(lambda_api: LambdaApi, ctx: DeploymentContext) -> tuple[FunctionConfig, str]:
+    try:
+        latest = lambda_api.get_config(ctx.function_name)
+    except NotFoundError:
+        raise PreflightFailed(f"function {ctx.function_name} does not exist") from None
+    try:
+        alias = lambda_api.get_alias(ctx.function_name, ctx.alias)
+    except NotFoundError:
+        raise PreflightFailed(
+            f"alias {ctx.alias} of {ctx.function_name} does not exist: create it on the live version first"
+        ) from None
+    if alias.additional_weights:
+        split = ", ".join(f"v{v} {w:.0%}" for v, w in alias.additional_weights.items())
+        raise PreflightFailed(
+            f"alias {ctx.alias} is mid-shift (v{alias.version} primary, {split}): a previous deployment "
+            "did not finish; run `rollgate rollback` or set the alias to one version first"
+        )
+    return latest, alias.version
+
+
+def _artifact_sha(artifacts: ArtifactStore, ctx: DeploymentContext, latest: FunctionConfig) -> str:
+    artifact = ctx.request.artifact
+    if artifact.is_image:
+        if latest.package_type != "Image":
+            raise PreflightFailed(
+                f"{ctx.function_name} is a {latest.package_type} function; an image cannot be deployed to it"
+            )
+        sha = image_digest(artifact.image_uri or "")
+    else:
+        if latest.package_type != "Zip":
+            raise PreflightFailed(f"{ctx.function_name} is an image function; a zip cannot be deployed to it")
+        info = artifacts.inspect(artifact.bucket or "", artifact.key or "", artifact.version_id)
+        if not info.exists or info.code_sha256 is None:
+            raise PreflightFailed(f"artifact {artifact.describe()} does not exist")
+        sha = info.code_sha256
+    expected = ctx.request.expected_code_sha256
+    if expected and expected != sha:
+        raise PreflightFailed(
+            f"artifact {artifact.describe()} has CodeSha256 {sha}, not the expected_code_sha256 {expected}"
+        )
+    return sha
+
+
+def _check_alias_compatibility(latest: FunctionConfig, live: FunctionConfig) -> Evidence:
+    """Lambda splits an alias between two versions only if they share role and DLQ config."""
+    problems = []
+    if latest.role != live.role:
+        problems.append(f"execution role differs ({live.role} live vs {latest.role} new)")
+    if latest.dead_letter_target_arn != live.dead_letter_target_arn:
+        problems.append(
+            f"dead-letter config differs ({live.dead_letter_target_arn} live vs {latest.dead_letter_target_arn} new)"
+        )
+    if problems:
+        raise PreflightFailed("a weighted alias needs both versions alike: " + "; ".join(problems))
+    return Evidence(check="weighted_alias_rules", ok=True, detail="new and live version share role and DLQ config")
+
+
+def _check_triggers(mappings: list[EventSourceMapping], ctx: DeploymentContext) -> Evidence:
+    bypassing = [m for m in mappings if not m.function_arn.endswith(f":{ctx.alias}")]
+    if bypassing:
+        listed = ", ".join(f"{m.source_arn} -> {m.function_arn}" for m in bypassing)
+        raise PreflightFailed(
+            f"triggers bypass alias {ctx.alias} (the canary would be fiction): {listed}; "
+            f"point them at {ctx.function_name}:{ctx.alias}"
+        )
+    return Evidence(
+        check="triggers_use_alias",
+        ok=True,
+        detail=f"{len(mappings)} event source mapping(s), all through alias {ctx.alias}",
+        data={"mappings": [m.source_arn for m in mappings]},
+    )
+
+
+def _check_environment(latest: FunctionConfig, ctx: DeploymentContext) -> Evidence:
+    merged = desired_environment(latest, ctx)
+    missing = [name for name in ctx.request.required_environment if not merged.get(name)]
+    if missing:
+        names = ", ".join(missing)
+        raise PreflightFailed(
+            f"required environment variable(s) {names} not set on {ctx.function_name} "
+            "and not given in the request's environment"
+        )
+    return Evidence(
+        check="required_environment",
+        ok=True,
+        detail=f"{len(ctx.request.required_environment)} required variable(s) present after merge",
+    )
+
+
+def _mappings(lambda_api: LambdaApi, ctx: DeploymentContext) -> list[EventSourceMapping]:
+    seen: dict[str, EventSourceMapping] = {}
+    for name in (ctx.function_name, f"{ctx.function_name}:{ctx.alias}"):
+        for mapping in lambda_api.list_event_source_mappings(name):
+            seen[mapping.uuid] = mapping
+    return list(seen.values())
+
+
+def run_preflight(
+    ctx: DeploymentContext,
+    *,
+    lambda_api: LambdaApi,
+    artifacts: ArtifactStore,
+    queues: QueueProbe,
+    alarms: AlarmProbe,
+    metrics: MetricSource,
+    clock: Clock,
+) -> Baseline:
+    now = clock.now()
+    latest, live_version = _read_function(lambda_api, ctx)
+    live = lambda_api.get_config(ctx.function_name, live_version)
+    artifact_sha = _artifact_sha(artifacts, ctx, latest)
+    mappings = _mappings(lambda_api, ctx)
+    evidence = [
+        Evidence(
+            check="function_and_alias",
+            ok=True,
+            detail=f"{ctx.function_name}:{ctx.alias} is on version {live_version}",
+            data={"live_version": live_version, "live_code_sha256": live.code_sha256},
+        ),
+        Evidence(
+            check="artifact",
+            ok=True,
+            detail=f"{ctx.request.artifact.describe()} has CodeSha256 {artifact_sha}",
+            data={"code_sha256": artifact_sha},
+        ),
+        _check_alias_compatibility(latest, live),
+        _check_triggers(mappings, ctx),
+        _check_environment(latest, ctx),
+    ]
+    provisioned = lambda_api.provisioned_concurrency_versions(ctx.function_name)
+    evidence.append(
+        Evidence(
+            check="provisioned_concurrency",
+            ok=True,
+            detail=(
+                f"provisioned concurrency on {', '.join(provisioned)}: the canary version starts cold"
+                if provisioned
+                else "no provisioned concurrency to conflict with"
+            ),
+        )
+    )
+
+    policy = ctx.request.health
+    dlq_names = policy.dead_letter_queues
+    if dlq_names is None:
+        dlq_names = (
+            [live.dead_letter_target_arn]
+            if live.dead_letter_target_arn and ":sqs:" in live.dead_letter_target_arn
+            else []
+        )
+    dlqs = [QueueDepth(queue=q, depth=queues.depth(q)) for q in dlq_names]
+
+    stream_mappings = [m for m in mappings if any(s in m.source_arn for s in _STREAM_SOURCES)]
+    if policy.event_source_mappings is not None:
+        stream_mappings = [m for m in stream_mappings if m.uuid in policy.event_source_mappings]
+    period = policy.metric_period_seconds
+    ages = metrics.iterator_age(ctx.function_name, now - timedelta(seconds=5 * period), now, period)
+    recent_age = next((s.value for s in reversed(ages) if s.value is not None), None)
+    streams = [StreamLag(mapping_uuid=m.uuid, source=m.source_arn, iterator_age_ms=recent_age) for m in stream_mappings]
+
+    alarm_states = (
+        [AlarmState(name=a.name, state=a.state_now) for a in alarms.states(policy.alarm_names)]
+        if policy.alarm_names
+        else []
+    )
+    firing = [a.name for a in alarm_states if a.state == "ALARM"]
+    if firing:
+        evidence.append(
+            Evidence(
+                check="alarms_at_preflight",
+                ok=True,
+                detail=(
+                    f"already in ALARM before this deployment (raised by v{live_version}; "
+                    f"will not fail the new version): {', '.join(firing)}"
+                ),
+            )
+        )
+
+    already_live = artifact_sha == live.code_sha256 and desired_environment(latest, ctx) == live.environment
+    if already_live:
+        evidence.append(
+            Evidence(
+                check="already_live",
+                ok=True,
+                detail=f"version {live_version} already runs this artifact and configuration",
+            )
+        )
+    return Baseline(
+        captured_at=now,
+        live_version=live_version,
+        live_code_sha256=live.code_sha256,
+        alias_revision_id=lambda_api.get_alias(ctx.function_name, ctx.alias).revision_id,
+        function_revision_id=latest.revision_id,
+        artifact_code_sha256=artifact_sha,
+        already_live=already_live,
+        dead_letter_queues=dlqs,
+        streams=streams,
+        alarms=alarm_states,
+        evidence=evidence,
+    )

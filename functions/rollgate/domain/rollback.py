@@ -1,0 +1,44 @@
+"""Gate 8 — put the alias back on the version that was live before, verify, smoke-test it."""
+
+from __future__ import annotations
+
+from rollgate.domain.models import DeploymentContext, Evidence, RollbackReport
+from rollgate.domain.ports import Clock, LambdaApi
+from rollgate.domain.routing import describe, restore
+from rollgate.domain.smoke import run_smoke_tests
+
+
+def rollback_reason(ctx: DeploymentContext) -> str:
+    """Why we are rolling back, in one line: the judge's verdict or the error that got us here."""
+    for progress in (ctx.watch, ctx.canary):
+        if progress is not None and progress.next == "rollback":
+            failed = [e.detail for e in progress.evidence if not e.ok]
+            phase = "after promotion" if progress is ctx.watch else "during the canary"
+            return f"unhealthy {phase}: " + ("; ".join(failed) or progress.verdicts[-1].summary)
+    if ctx.error is not None:
+        return f"{ctx.error.Error}: {ctx.error.message()}"
+    return "rollback requested"
+
+
+def roll_back(ctx: DeploymentContext, *, lambda_api: LambdaApi, clock: Clock) -> RollbackReport:
+    baseline = ctx.require_baseline()
+    routing, changed = restore(lambda_api, ctx.function_name, ctx.alias, version=baseline.live_version)
+    evidence = [
+        Evidence(
+            check="alias_restored",
+            ok=True,
+            detail=f"alias {ctx.alias} reads back {describe(routing)}" + ("" if changed else " (it already did)"),
+        )
+    ]
+    smoke = run_smoke_tests(
+        ctx.function_name, baseline.live_version, ctx.request.smoke_tests, lambda_api=lambda_api, clock=clock
+    )
+    evidence += smoke.evidence
+    return RollbackReport(
+        restored_version=baseline.live_version,
+        verified=True,
+        smoke_passed=smoke.passed if ctx.request.smoke_tests else None,
+        reason=rollback_reason(ctx),
+        at=clock.now(),
+        evidence=evidence,
+    )

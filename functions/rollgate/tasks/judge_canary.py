@@ -1,0 +1,20 @@
+"""Task JudgeCanary: judge the canary against the stable version and decide what next (gate 6)."""
+
+from __future__ import annotations
+
+from rollgate.domain.canary import judge_canary
+from rollgate.domain.models import DeploymentContext
+from rollgate.tasks._runtime import Dependencies, gate_task
+
+
+@gate_task
+def lambda_handler(ctx: DeploymentContext, deps: Dependencies) -> object:
+    return judge_canary(
+        ctx,
+        lambda_api=deps.lambda_api,
+        metrics=deps.metrics,
+        queues=deps.queues,
+        alarms=deps.alarms,
+        ledger=deps.ledger,
+        clock=deps.clock,
+    )

@@ -1,0 +1,20 @@
+"""Task Preflight: check the infrastructure contract and capture the baseline (gate 2)."""
+
+from __future__ import annotations
+
+from rollgate.domain.models import DeploymentContext
+from rollgate.domain.preflight import run_preflight
+from rollgate.tasks._runtime import Dependencies, gate_task
+
+
+@gate_task
+def lambda_handler(ctx: DeploymentContext, deps: Dependencies) -> object:
+    return run_preflight(
+        ctx,
+        lambda_api=deps.lambda_api,
+        artifacts=deps.artifacts,
+        queues=deps.queues,
+        alarms=deps.alarms,
+        metrics=deps.metrics,
+        clock=deps.clock,
+    )

@@ -1,0 +1,24 @@
+"""Task Record: outcome to the ledger and the bus, lease released (gate 9)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from rollgate.domain.models import DeploymentContext, DeploymentStatus
+from rollgate.domain.outcome import conclude, error_name
+from rollgate.tasks._runtime import Dependencies, gate_task, logger, metrics
+
+
+@gate_task
+def lambda_handler(ctx: DeploymentContext, deps: Dependencies) -> dict[str, Any]:
+    result = conclude(ctx, ledger=deps.ledger, events=deps.events, clock=deps.clock)
+    metrics.add_dimension(name="outcome", value=result.status.value)
+    metrics.add_metric(name="Deployments", unit=MetricUnit.Count, value=1)
+    if result.status is DeploymentStatus.ROLLED_BACK:
+        metrics.add_metric(name="Rollbacks", unit=MetricUnit.Count, value=1)
+    duration = (result.finished_at - result.started_at).total_seconds()
+    metrics.add_metric(name="DeploymentSeconds", unit=MetricUnit.Seconds, value=duration)
+    logger.info("deployment concluded", extra={"status": result.status.value, "reason": result.reason})
+    return {**result.model_dump(mode="json"), "error_name": error_name(result.status)}

@@ -1,0 +1,27 @@
+"""Task Validate: parse the request and take the lease (gate 1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from rollgate.domain.start import start_deployment
+from rollgate.tasks._runtime import dependencies, logger, metrics, tracer
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    deps = dependencies()
+    ctx = start_deployment(
+        event.get("request"),
+        event.get("execution"),
+        ledger=deps.ledger,
+        clock=deps.clock,
+        lease_seconds=deps.settings.lease_seconds,
+    )
+    logger.set_correlation_id(ctx.deployment_id)
+    logger.info("deployment started", extra={"function_name": ctx.function_name, "alias": ctx.alias})
+    return ctx.model_dump(mode="json")

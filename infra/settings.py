@@ -1,0 +1,78 @@
+"""Synth-time settings, read from ``cdk.json`` context (or ``cdk -c key=value``). No AWS calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import aws_logs as logs
+from constructs import Node
+
+MANAGED_FUNCTION_TAG = "rollgate:managedFunctionTag"
+LOG_RETENTION_DAYS = "rollgate:logRetentionDays"
+LOG_LEVEL = "rollgate:logLevel"
+POWERTOOLS_LAYER_VERSION = "rollgate:powertoolsLayerVersion"
+
+# CloudWatch Logs accepts only these retention periods; map the number in cdk.json onto the enum.
+_RETENTION_BY_DAYS: dict[int, logs.RetentionDays] = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """What an operator may tune per deployment of Rollgate."""
+
+    #: Tag key that marks a Lambda function as managed by Rollgate (value must be "true").
+    managed_function_tag: str = "rollgate:managed"
+    log_retention_days: int = 30
+    log_level: str = "INFO"
+    #: Version of the public "Powertools for AWS Lambda (Python) V3" layer (python3.12, arm64).
+    powertools_layer_version: int = 27
+
+    def __post_init__(self) -> None:
+        if self.log_retention_days not in _RETENTION_BY_DAYS:
+            allowed = ", ".join(str(days) for days in _RETENTION_BY_DAYS)
+            raise ValueError(
+                f"{LOG_RETENTION_DAYS}={self.log_retention_days} is not a CloudWatch Logs retention "
+                f"period; use one of {allowed}"
+            )
+        if not self.managed_function_tag:
+            raise ValueError(f"{MANAGED_FUNCTION_TAG} must not be empty")
+
+    @property
+    def log_retention(self) -> logs.RetentionDays:
+        return _RETENTION_BY_DAYS[self.log_retention_days]
+
+    @classmethod
+    def from_context(cls, node: Node) -> Settings:
+        defaults = cls()
+
+        def get(key: str, default: object) -> object:
+            value = node.try_get_context(key)
+            return default if value is None else value
+
+        return cls(
+            managed_function_tag=str(get(MANAGED_FUNCTION_TAG, defaults.managed_function_tag)),
+            # `cdk -c key=30` passes strings; cdk.json passes numbers.
+            log_retention_days=int(str(get(LOG_RETENTION_DAYS, defaults.log_retention_days))),
+            log_level=str(get(LOG_LEVEL, defaults.log_level)).upper(),
+            powertools_layer_version=int(
+                str(get(POWERTOOLS_LAYER_VERSION, defaults.powertools_layer_version))
+            ),
+        )
