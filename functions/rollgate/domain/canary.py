@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 
 from rollgate.domain.errors import DeploymentAborted
 from rollgate.domain.health import HealthWindow, Outcome, Verdict
-from rollgate.domain.judge import judge
 from rollgate.domain.models import (
     CanaryProgress,
     DeploymentContext,
@@ -29,14 +28,27 @@ from rollgate.domain.routing import describe, guard_expected_primary, promote, s
 _KEPT_VERDICTS = 30
 
 
+def _default_judge():
+    from rollgate.domain.judge import judge  # TEMP until judge lands
+
+    return judge
+
+
 def check_abort(ctx: DeploymentContext, ledger: Ledger) -> None:
     reason = ledger.abort_requested(ctx.function_name, ctx.alias)
     if reason:
         raise DeploymentAborted(f"abort requested for {ctx.function_name}:{ctx.alias}: {reason}")
 
 
-def verdict_evidence(verdict: Verdict) -> list[Evidence]:
-    return [
+def verdict_evidence(verdict: Verdict, weight: int) -> list[Evidence]:
+    """The verdict in one line, then each of its checks."""
+    headline = Evidence(
+        check="verdict",
+        ok=verdict.outcome is not Outcome.UNHEALTHY,
+        detail=f"{verdict.outcome.value} at {weight}% traffic: {verdict.summary}",
+        data={"samples_seen": verdict.samples_seen, "samples_needed": verdict.samples_needed},
+    )
+    return [headline] + [
         Evidence(
             check=f"health:{check.name}",
             ok=check.status.value != "fail",
@@ -45,6 +57,11 @@ def verdict_evidence(verdict: Verdict) -> list[Evidence]:
         )
         for check in verdict.checks
     ]
+
+
+def _shift_notes(evidence: list[Evidence]) -> list[Evidence]:
+    """What traffic moves were made: kept when each new verdict replaces the previous checks."""
+    return [e for e in evidence if e.check in ("shift", "promote")]
 
 
 def _summary(verdict: Verdict, weight: int, at: datetime) -> VerdictSummary:
@@ -112,7 +129,7 @@ def judge_canary(
     alarms: AlarmProbe,
     ledger: Ledger,
     clock: Clock,
-    judge_fn=judge,
+    judge_fn=None,
 ) -> CanaryProgress:
     check_abort(ctx, ledger)
     progress = ctx.canary
@@ -131,12 +148,12 @@ def judge_canary(
         queues=queues,
         alarms=alarms,
     )
-    verdict = judge_fn(window, ctx.request.health)
+    verdict = (judge_fn or _default_judge())(window, ctx.request.health)
     policy = ctx.request.health
     verdicts = [*progress.verdicts, _summary(verdict, progress.weight, now)][-_KEPT_VERDICTS:]
     update: dict = {
         "verdicts": verdicts,
-        "evidence": verdict_evidence(verdict),
+        "evidence": [*_shift_notes(progress.evidence), *verdict_evidence(verdict, progress.weight)],
         "wait_seconds": policy.metric_period_seconds,
     }
     step_elapsed = (now - progress.step_started_at).total_seconds()
@@ -209,7 +226,7 @@ def judge_watch(
     alarms: AlarmProbe,
     ledger: Ledger,
     clock: Clock,
-    judge_fn=judge,
+    judge_fn=None,
 ) -> WatchProgress:
     check_abort(ctx, ledger)
     progress = ctx.watch
@@ -226,9 +243,9 @@ def judge_watch(
         queues=queues,
         alarms=alarms,
     )
-    verdict = judge_fn(window, ctx.request.health)
+    verdict = (judge_fn or _default_judge())(window, ctx.request.health)
     verdicts = [*progress.verdicts, _summary(verdict, 100, now)][-_KEPT_VERDICTS:]
-    evidence = [*progress.evidence[:1], *verdict_evidence(verdict)]
+    evidence = [*_shift_notes(progress.evidence), *verdict_evidence(verdict, 100)]
     if verdict.outcome is Outcome.UNHEALTHY:
         return progress.model_copy(update={"verdicts": verdicts, "evidence": evidence, "next": "rollback"})
     if now >= progress.watch_until:

@@ -1,0 +1,45 @@
+"""ports.AlarmProbe over CloudWatch DescribeAlarms (metric and composite alarms)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rollgate.aws.errors import translate_client_errors
+from rollgate.domain.errors import NotFoundError
+from rollgate.domain.health import AlarmObservation
+
+_NAMES_PER_CALL = 100  # DescribeAlarms takes at most 100 AlarmNames
+
+
+class CloudWatchAlarmProbe:
+    """ports.AlarmProbe over `boto3.client("cloudwatch")`."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def states(self, alarm_names: list[str]) -> list[AlarmObservation]:
+        """Current state of each alarm, in the order asked (state_at_preflight = state_now).
+        Raises NotFoundError naming every alarm that does not exist."""
+        names = list(dict.fromkeys(alarm_names))
+        if not names:
+            return []
+        found: dict[str, dict[str, Any]] = {}
+        paginator = self._client.get_paginator("describe_alarms")
+        for offset in range(0, len(names), _NAMES_PER_CALL):
+            batch = names[offset:offset + _NAMES_PER_CALL]
+            with translate_client_errors(f"cloudwatch:DescribeAlarms {', '.join(batch)}"):
+                for page in paginator.paginate(AlarmNames=batch, AlarmTypes=["MetricAlarm", "CompositeAlarm"]):
+                    for alarm in [*page.get("MetricAlarms", []), *page.get("CompositeAlarms", [])]:
+                        found[alarm["AlarmName"]] = alarm
+        missing = [name for name in names if name not in found]
+        if missing:
+            raise NotFoundError(f"CloudWatch alarm(s) not found: {', '.join(missing)}")
+        return [
+            AlarmObservation(
+                name=name,
+                state_at_preflight=found[name]["StateValue"],
+                state_now=found[name]["StateValue"],
+                reason=found[name].get("StateReason"),
+            )
+            for name in names
+        ]

@@ -1,0 +1,244 @@
+"""ports.LambdaApi over a boto3 Lambda client.
+
+Revision ids guard every write: a stale one fails with PreconditionFailedException, which
+translates to ConflictError and is retried by the state machine after the task re-reads the state.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from rollgate.aws.errors import translate_client_errors
+from rollgate.domain.errors import InvalidRequest
+from rollgate.domain.ports import AliasRouting, EventSourceMapping, FunctionConfig, Invocation
+
+
+def bare_function_name(name_or_arn: str) -> str:
+    """`orders`, `orders:live`, `arn:aws:lambda:…:function:orders[:live]` -> `orders`."""
+    if name_or_arn.startswith("arn:"):
+        parts = name_or_arn.split(":")
+        return parts[6] if len(parts) > 6 else name_or_arn
+    return name_or_arn.split(":", 1)[0]
+
+
+def qualifier_of(function_arn: str) -> str | None:
+    """The version or alias a qualified function ARN names (None when unqualified)."""
+    parts = function_arn.split(":")
+    return parts[7] if len(parts) > 7 else None
+
+
+def function_config_from(response: dict[str, Any], image_uri: str | None = None) -> FunctionConfig:
+    """A FunctionConfig from a GetFunctionConfiguration-shaped response (also what UpdateFunctionCode,
+    UpdateFunctionConfiguration, PublishVersion and ListVersionsByFunction return)."""
+    return FunctionConfig(
+        name=response["FunctionName"],
+        arn=response["FunctionArn"],
+        version=str(response.get("Version", "$LATEST")),
+        code_sha256=response.get("CodeSha256", ""),
+        # moto returns no RevisionId for functions; AWS always does
+        revision_id=response.get("RevisionId") or "",
+        state=response.get("State") or "Active",
+        # AWS reports LastUpdateStatus on every function; moto omits it on a fresh function, which
+        # has nothing in progress
+        last_update_status=response.get("LastUpdateStatus") or "Successful",
+        last_update_reason=response.get("LastUpdateStatusReason"),
+        role=response.get("Role", ""),
+        environment=dict((response.get("Environment") or {}).get("Variables") or {}),
+        dead_letter_target_arn=(response.get("DeadLetterConfig") or {}).get("TargetArn"),
+        package_type=response.get("PackageType") or "Zip",
+        image_uri=image_uri,
+    )
+
+
+def alias_routing_from(response: dict[str, Any]) -> AliasRouting:
+    weights = ((response.get("RoutingConfig") or {}).get("AdditionalVersionWeights")) or {}
+    return AliasRouting(
+        name=response["Name"],
+        version=str(response["FunctionVersion"]),
+        additional_weights={str(version): float(weight) for version, weight in weights.items()},
+        revision_id=response.get("RevisionId") or "",
+    )
+
+
+def _revision(revision_id: str) -> dict[str, str]:
+    # An empty revision id only comes from moto (which has none); AWS always gives one.
+    return {"RevisionId": revision_id} if revision_id else {}
+
+
+def _decode_payload(raw: bytes) -> Any:
+    if not raw:
+        return None
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+class Boto3LambdaApi:
+    """ports.LambdaApi over `boto3.client("lambda")`."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    # ----------------------------------------------------------------------- reads
+    def get_config(self, function_name: str, qualifier: str | None = None) -> FunctionConfig:
+        target = f"{function_name}:{qualifier}" if qualifier else function_name
+        kwargs: dict[str, Any] = {"FunctionName": function_name}
+        if qualifier:
+            kwargs["Qualifier"] = qualifier
+        with translate_client_errors(f"lambda:GetFunctionConfiguration {target}"):
+            response = self._client.get_function_configuration(**kwargs)
+            image_uri = None
+            if response.get("PackageType") == "Image":
+                # only GetFunction tells which image (by digest) a function runs
+                code = self._client.get_function(**kwargs).get("Code") or {}
+                image_uri = code.get("ResolvedImageUri") or code.get("ImageUri")
+        return function_config_from(response, image_uri)
+
+    def get_alias(self, function_name: str, alias: str) -> AliasRouting:
+        with translate_client_errors(f"lambda:GetAlias {function_name}:{alias}"):
+            response = self._client.get_alias(FunctionName=function_name, Name=alias)
+        return alias_routing_from(response)
+
+    def list_versions(self, function_name: str) -> list[FunctionConfig]:
+        """Published versions, oldest first ($LATEST excluded)."""
+        versions: list[FunctionConfig] = []
+        with translate_client_errors(f"lambda:ListVersionsByFunction {function_name}"):
+            paginator = self._client.get_paginator("list_versions_by_function")
+            for page in paginator.paginate(FunctionName=function_name):
+                versions.extend(
+                    function_config_from(item) for item in page.get("Versions", [])
+                    if item.get("Version") != "$LATEST"
+                )
+        return sorted(versions, key=lambda config: int(config.version))
+
+    def list_event_source_mappings(self, function_name: str) -> list[EventSourceMapping]:
+        """Every mapping that invokes this function, whatever it is qualified with.
+
+        Lists the account's mappings and keeps those whose FunctionArn names this function: a
+        FunctionName filter matches the mapping's function reference as written, so mappings on
+        an alias or a version can be missed by an unqualified filter (moto behaves so), and the
+        preflight must see the ones that do NOT point at the alias.
+        """
+        wanted = bare_function_name(function_name)
+        mappings: list[EventSourceMapping] = []
+        with translate_client_errors(f"lambda:ListEventSourceMappings {function_name}"):
+            paginator = self._client.get_paginator("list_event_source_mappings")
+            for page in paginator.paginate():
+                for item in page.get("EventSourceMappings", []):
+                    function_arn = item.get("FunctionArn", "")
+                    if bare_function_name(function_arn) != wanted:
+                        continue
+                    mappings.append(
+                        EventSourceMapping(
+                            uuid=item["UUID"],
+                            source_arn=item.get("EventSourceArn", ""),
+                            function_arn=function_arn,
+                            state=item.get("State", ""),
+                        )
+                    )
+        return mappings
+
+    def provisioned_concurrency_versions(self, function_name: str) -> list[str]:
+        """Versions and aliases of the function that have provisioned concurrency configured."""
+        qualifiers: list[str] = []
+        with translate_client_errors(f"lambda:ListProvisionedConcurrencyConfigs {function_name}"):
+            paginator = self._client.get_paginator("list_provisioned_concurrency_configs")
+            try:
+                for page in paginator.paginate(FunctionName=function_name):
+                    for item in page.get("ProvisionedConcurrencyConfigs", []):
+                        qualifier = qualifier_of(item.get("FunctionArn", ""))
+                        if qualifier:
+                            qualifiers.append(qualifier)
+            except NotImplementedError:
+                return []
+            except ClientError as error:
+                # moto answers "404 Not yet implemented": no provisioned concurrency can exist there
+                if "not yet implemented" in str(error.response.get("Error", {}).get("Message", "")).lower():
+                    return []
+                raise
+        return qualifiers
+
+    # ----------------------------------------------------------------------- writes
+    def update_code(self, function_name: str, *, bucket: str | None, key: str | None,
+                    object_version: str | None, image_uri: str | None,
+                    revision_id: str) -> FunctionConfig:
+        kwargs: dict[str, Any] = {"FunctionName": function_name, "Publish": False, **_revision(revision_id)}
+        if image_uri and not (bucket or key):
+            kwargs["ImageUri"] = image_uri
+            source = image_uri
+        elif bucket and key and not image_uri:
+            kwargs.update(S3Bucket=bucket, S3Key=key)
+            if object_version:
+                kwargs["S3ObjectVersion"] = object_version
+            source = f"s3://{bucket}/{key}" + (f"?versionId={object_version}" if object_version else "")
+        else:
+            raise InvalidRequest("artifact: give either bucket+key of a zip or image_uri of an image")
+        with translate_client_errors(f"lambda:UpdateFunctionCode {function_name} from {source}"):
+            response = self._client.update_function_code(**kwargs)
+        return function_config_from(response, image_uri)
+
+    def update_environment(self, function_name: str, environment: dict[str, str],
+                           revision_id: str) -> FunctionConfig:
+        """Set the function's environment to exactly `environment` (the caller merges)."""
+        with translate_client_errors(f"lambda:UpdateFunctionConfiguration {function_name}"):
+            response = self._client.update_function_configuration(
+                FunctionName=function_name,
+                Environment={"Variables": dict(environment)},
+                **_revision(revision_id),
+            )
+        return function_config_from(response)
+
+    def publish_version(self, function_name: str, code_sha256: str, revision_id: str,
+                        description: str) -> FunctionConfig:
+        """Publish $LATEST, only if its code is `code_sha256` and it is still at `revision_id`."""
+        with translate_client_errors(f"lambda:PublishVersion {function_name}"):
+            response = self._client.publish_version(
+                FunctionName=function_name,
+                CodeSha256=code_sha256,
+                Description=description[:256],
+                **_revision(revision_id),
+            )
+        return function_config_from(response)
+
+    def update_alias(self, function_name: str, alias: str, *, version: str,
+                     additional_weights: dict[str, float], revision_id: str) -> AliasRouting:
+        """Point `alias` at `version` with `additional_weights` (an empty dict clears the routing)."""
+        weights = {str(v): float(w) for v, w in additional_weights.items()}
+        with translate_client_errors(f"lambda:UpdateAlias {function_name}:{alias}"):
+            response = self._client.update_alias(
+                FunctionName=function_name,
+                Name=alias,
+                FunctionVersion=version,
+                RoutingConfig={"AdditionalVersionWeights": weights},
+                **_revision(revision_id),
+            )
+        return alias_routing_from(response)
+
+    def invoke(self, function_name: str, qualifier: str | None, payload: Any,
+               asynchronous: bool = False) -> Invocation:
+        """Invoke and return the response; a payload that is not JSON comes back as text. A None
+        payload sends no payload (the handler receives {})."""
+        kwargs: dict[str, Any] = {
+            "FunctionName": function_name,
+            "InvocationType": "Event" if asynchronous else "RequestResponse",
+        }
+        if qualifier:
+            kwargs["Qualifier"] = qualifier
+        if payload is not None:
+            kwargs["Payload"] = json.dumps(payload, default=str).encode("utf-8")
+        target = f"{function_name}:{qualifier}" if qualifier else function_name
+        with translate_client_errors(f"lambda:Invoke {target}"):
+            response = self._client.invoke(**kwargs)
+            body = response.get("Payload")
+            raw = body.read() if body is not None else b""
+        return Invocation(
+            status_code=int(response.get("StatusCode", 0)),
+            function_error=response.get("FunctionError"),
+            payload=_decode_payload(raw),
+            executed_version=response.get("ExecutedVersion"),
+        )

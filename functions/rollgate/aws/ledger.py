@@ -1,0 +1,272 @@
+"""ports.Ledger over DynamoDB: leases, abort flags and the deployment audit trail.
+
+Table (the CDK Ledger construct creates exactly this): partition key `pk` (S), sort key `sk` (S),
+TTL attribute `ttl` (N, epoch seconds), GSI `by_function` on `gsi1pk` (S) / `gsi1sk` (S),
+projection ALL.
+
+    lease        pk=LEASE#<function>#<alias>   sk=LEASE
+    abort flag   pk=LEASE#<function>#<alias>   sk=ABORT
+    deployment   pk=DEPLOY#<function>#<alias>  sk=DEPLOY#<deployment id>
+                 gsi1pk=FN#<function>          gsi1sk=<deployment id>
+
+Deployment ids are time-sortable, so sort-key order is time order. A deployment's whole record is
+stored as one JSON string (`document`): no float/Decimal round trip, and the scalar attributes
+beside it are for people reading the table in the console.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from rollgate.aws.errors import error_code, translate_client_errors
+from rollgate.aws.events import to_json_text
+from rollgate.domain.errors import DeploymentInProgress, InvalidRequest
+from rollgate.domain.ports import Clock, Lease
+
+GSI_BY_FUNCTION = "by_function"
+LEASE_SK = "LEASE"
+ABORT_SK = "ABORT"
+DEPLOY_PREFIX = "DEPLOY#"
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+def lease_pk(function_name: str, alias: str) -> str:
+    return f"LEASE#{function_name}#{alias}"
+
+
+def deployment_pk(function_name: str, alias: str) -> str:
+    return f"DEPLOY#{function_name}#{alias}"
+
+
+def _iso(moment: datetime) -> str:
+    """One fixed ISO format in UTC, so timestamps compare correctly as strings in conditions."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _s(item: dict[str, Any], name: str) -> str | None:
+    value = item.get(name)
+    return value.get("S") if value else None
+
+
+class DynamoLedger:
+    """ports.Ledger over a DynamoDB client (or resource) and the table described above."""
+
+    def __init__(self, client_or_resource: Any, table_name: str, clock: Clock, *,
+                 abort_ttl_seconds: int = 7 * 24 * 3600) -> None:
+        # a boto3 resource has .Table; its low-level client is .meta.client
+        is_resource = hasattr(client_or_resource, "Table")
+        self._client = client_or_resource.meta.client if is_resource else client_or_resource
+        self.table_name = table_name
+        self._clock = clock
+        self._abort_ttl = timedelta(seconds=abort_ttl_seconds)
+
+    # ----------------------------------------------------------------------- leases
+    def acquire_lease(self, lease: Lease) -> Lease:
+        """One conditional PutItem: free, expired, or already ours. Re-acquiring by the same
+        holder (a rerun or a redrive) renews it and succeeds."""
+        key = lease_pk(lease.function_name, lease.alias)
+        item = {
+            "pk": {"S": key},
+            "sk": {"S": LEASE_SK},
+            "holder": {"S": lease.holder},
+            "function_name": {"S": lease.function_name},
+            "alias": {"S": lease.alias},
+            "acquired_at": {"S": _iso(lease.acquired_at)},
+            "expires_at": {"S": _iso(lease.expires_at)},
+            "ttl": {"N": str(int(lease.expires_at.timestamp()))},
+            "detail": {"S": to_json_text(lease.detail)},
+        }
+        call = f"dynamodb:PutItem lease {lease.function_name}:{lease.alias} for {lease.holder}"
+        for _attempt in range(2):
+            with translate_client_errors(call):
+                try:
+                    response = self._client.put_item(
+                        TableName=self.table_name,
+                        Item=item,
+                        ConditionExpression="attribute_not_exists(pk) OR holder = :me OR expires_at < :now",
+                        ExpressionAttributeValues={":me": {"S": lease.holder}, ":now": {"S": _iso(self._clock.now())}},
+                        ReturnValues="ALL_OLD",
+                        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                    )
+                except ClientError as error:
+                    if error_code(error) != _CONDITION_FAILED:
+                        raise
+                    holder_item = error.response.get("Item") or self._get(key, LEASE_SK)
+                    if holder_item is None:  # released between our write and our read: try again
+                        continue
+                    raise DeploymentInProgress(_in_progress_message(lease, holder_item)) from None
+            previous = response.get("Attributes")
+            if previous is None or _s(previous, "holder") != lease.holder:
+                self._clear_stale_abort(lease)
+            return lease
+        raise DeploymentInProgress(
+            f"{lease.function_name}:{lease.alias}: the lease changed hands while being taken; try again"
+        )
+
+    def release_lease(self, function_name: str, alias: str, holder: str) -> bool:
+        with translate_client_errors(f"dynamodb:DeleteItem lease {function_name}:{alias} of {holder}"):
+            try:
+                self._client.delete_item(
+                    TableName=self.table_name,
+                    Key=self._key(lease_pk(function_name, alias), LEASE_SK),
+                    ConditionExpression="holder = :me",
+                    ExpressionAttributeValues={":me": {"S": holder}},
+                )
+            except ClientError as error:
+                if error_code(error) == _CONDITION_FAILED:
+                    return False
+                raise
+        return True
+
+    def current_lease(self, function_name: str, alias: str) -> Lease | None:
+        """The unexpired lease on function+alias, or None (an expired lease is free to take)."""
+        item = self._get(lease_pk(function_name, alias), LEASE_SK)
+        if item is None:
+            return None
+        lease = _lease_from(item, function_name, alias)
+        return lease if lease.expires_at > self._clock.now() else None
+
+    # ----------------------------------------------------------------------- abort flags
+    def request_abort(self, function_name: str, alias: str, reason: str) -> None:
+        """Ask the deployment running on function+alias to stop (it checks between gates)."""
+        now = self._clock.now()
+        item = {
+            "pk": {"S": lease_pk(function_name, alias)},
+            "sk": {"S": ABORT_SK},
+            "reason": {"S": reason},
+            "requested_at": {"S": _iso(now)},
+            "ttl": {"N": str(int((now + self._abort_ttl).timestamp()))},
+        }
+        with translate_client_errors(f"dynamodb:PutItem abort flag {function_name}:{alias}"):
+            self._client.put_item(TableName=self.table_name, Item=item)
+
+    def clear_abort(self, function_name: str, alias: str) -> None:
+        with translate_client_errors(f"dynamodb:DeleteItem abort flag {function_name}:{alias}"):
+            self._client.delete_item(TableName=self.table_name, Key=self._key(lease_pk(function_name, alias), ABORT_SK))
+
+    def abort_requested(self, function_name: str, alias: str) -> str | None:
+        item = self._get(lease_pk(function_name, alias), ABORT_SK)
+        return _s(item, "reason") if item else None
+
+    def _clear_stale_abort(self, lease: Lease) -> None:
+        """An abort asked for before this lease was taken was meant for an earlier deployment:
+        without this, a flag nobody cleared would stop the next, innocent, deployment."""
+        with translate_client_errors(f"dynamodb:DeleteItem stale abort flag {lease.function_name}:{lease.alias}"):
+            try:
+                self._client.delete_item(
+                    TableName=self.table_name,
+                    Key=self._key(lease_pk(lease.function_name, lease.alias), ABORT_SK),
+                    ConditionExpression="requested_at < :acquired",
+                    ExpressionAttributeValues={":acquired": {"S": _iso(lease.acquired_at)}},
+                )
+            except ClientError as error:
+                if error_code(error) != _CONDITION_FAILED:  # absent, or asked for after we started
+                    raise
+
+    # ----------------------------------------------------------------------- deployments
+    def put_deployment(self, record: dict[str, Any]) -> None:
+        """Write (or overwrite: reruns are idempotent) one DeploymentResult-shaped record."""
+        document_text = to_json_text(record)
+        document = json.loads(document_text)  # enums, datetimes … now plain JSON values
+        for required in ("deployment_id", "function_name", "alias"):
+            if not document.get(required):
+                raise InvalidRequest(f"{required}: required field is missing from the deployment record")
+        deployment_id = str(document["deployment_id"])
+        function_name = str(document["function_name"])
+        alias = str(document["alias"])
+        item: dict[str, Any] = {
+            "pk": {"S": deployment_pk(function_name, alias)},
+            "sk": {"S": DEPLOY_PREFIX + deployment_id},
+            "gsi1pk": {"S": f"FN#{function_name}"},
+            "gsi1sk": {"S": deployment_id},
+            "deployment_id": {"S": deployment_id},
+            "function_name": {"S": function_name},
+            "alias": {"S": alias},
+            "document": {"S": document_text},
+        }
+        for name in ("status", "from_version", "to_version", "started_at", "finished_at", "release_id"):
+            value = document.get(name)
+            if value is not None and value != "":
+                item[name] = {"S": str(value)}
+        with translate_client_errors(f"dynamodb:PutItem deployment {deployment_id} of {function_name}:{alias}"):
+            self._client.put_item(TableName=self.table_name, Item=item)
+
+    def get_deployment(self, function_name: str, alias: str, deployment_id: str) -> dict[str, Any] | None:
+        item = self._get(deployment_pk(function_name, alias), DEPLOY_PREFIX + deployment_id)
+        return _document(item) if item else None
+
+    def list_deployments(self, function_name: str, alias: str | None = None,
+                         limit: int = 20) -> list[dict[str, Any]]:
+        """Newest first: by function+alias, or across the function's aliases (GSI by_function)."""
+        if limit <= 0:
+            return []
+        if alias is not None:
+            query: dict[str, Any] = {
+                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+                "ExpressionAttributeValues": {
+                    ":pk": {"S": deployment_pk(function_name, alias)},
+                    ":prefix": {"S": DEPLOY_PREFIX},
+                },
+                "ConsistentRead": True,
+            }
+            where = f"{function_name}:{alias}"
+        else:
+            query = {
+                "IndexName": GSI_BY_FUNCTION,
+                "KeyConditionExpression": "gsi1pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": f"FN#{function_name}"}},
+            }
+            where = f"{function_name} (index {GSI_BY_FUNCTION})"
+        records: list[dict[str, Any]] = []
+        with translate_client_errors(f"dynamodb:Query deployments of {where}"):
+            while len(records) < limit:
+                response = self._client.query(
+                    TableName=self.table_name, ScanIndexForward=False, Limit=limit - len(records), **query
+                )
+                records.extend(_document(item) for item in response.get("Items", []))
+                last_key = response.get("LastEvaluatedKey")
+                if not last_key:
+                    break
+                query["ExclusiveStartKey"] = last_key
+        return records[:limit]
+
+    # ----------------------------------------------------------------------- helpers
+    @staticmethod
+    def _key(pk: str, sk: str) -> dict[str, Any]:
+        return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        with translate_client_errors(f"dynamodb:GetItem {pk} {sk}"):
+            response = self._client.get_item(TableName=self.table_name, Key=self._key(pk, sk), ConsistentRead=True)
+        return response.get("Item")
+
+
+def _lease_from(item: dict[str, Any], function_name: str, alias: str) -> Lease:
+    detail_text = _s(item, "detail")
+    return Lease(
+        function_name=function_name,
+        alias=alias,
+        holder=_s(item, "holder") or "",
+        acquired_at=datetime.fromisoformat(_s(item, "acquired_at") or "1970-01-01T00:00:00+00:00"),
+        expires_at=datetime.fromisoformat(_s(item, "expires_at") or "1970-01-01T00:00:00+00:00"),
+        detail=json.loads(detail_text) if detail_text else {},
+    )
+
+
+def _in_progress_message(wanted: Lease, item: dict[str, Any]) -> str:
+    held = _lease_from(item, wanted.function_name, wanted.alias)
+    return (
+        f"{wanted.function_name}:{wanted.alias} is being deployed by {held.holder} since "
+        f"{held.acquired_at.isoformat()} (lease expires {held.expires_at.isoformat()})"
+    )
+
+
+def _document(item: dict[str, Any]) -> dict[str, Any]:
+    text = _s(item, "document")
+    return json.loads(text) if text else {}

@@ -1,0 +1,257 @@
+"""The thirteen task Lambdas of the DeployFunction workflow, each allowed its own step only.
+
+Every Lambda permission is scoped to functions tagged ``<managedFunctionTag> = "true"`` in this
+account and region. The lists below are the contract with ``rollgate.tasks``: a task that needs
+another call gets it here, on its own role, not on a shared one.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
+from constructs import Construct
+
+from infra.settings import Settings
+from infra.task_function import TaskFunction, task_code
+
+#: Task modules under ``rollgate.tasks``, in workflow order.
+DEPLOY_TASK_MODULES: tuple[str, ...] = (
+    "validate",
+    "preflight",
+    "update_function",
+    "check_update",
+    "publish_version",
+    "check_version",
+    "smoke_test",
+    "shift_traffic",
+    "judge_canary",
+    "promote",
+    "judge_watch",
+    "rollback",
+    "record",
+)
+
+# --- Lambda actions per step (all on tag-conditioned function ARNs) ------------------------------
+# GetFunction on a tagged function also needs ListTags (Lambda developer guide, "Using tags").
+_READ_FUNCTION = ("lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:ListTags")
+_READ_ALIAS = ("lambda:GetAlias", "lambda:GetFunctionConfiguration")
+_MOVE_ALIAS = (*_READ_ALIAS, "lambda:UpdateAlias")
+
+LAMBDA_ACTIONS: dict[str, tuple[str, ...]] = {
+    "validate": (),
+    # The infrastructure contract and the baseline: alias, versions, triggers (resource policy),
+    # async config (DLQ / destinations), provisioned concurrency.
+    "preflight": (
+        *_READ_FUNCTION,
+        "lambda:GetAlias",
+        "lambda:ListAliases",
+        "lambda:ListVersionsByFunction",
+        "lambda:GetPolicy",
+        "lambda:GetFunctionEventInvokeConfig",
+        "lambda:GetProvisionedConcurrencyConfig",
+        "lambda:ListProvisionedConcurrencyConfigs",
+    ),
+    "update_function": (
+        *_READ_FUNCTION,
+        "lambda:UpdateFunctionCode",
+        "lambda:UpdateFunctionConfiguration",
+    ),
+    "check_update": _READ_FUNCTION,
+    # ListVersionsByFunction: a rerun finds the version it already published for this code sha.
+    "publish_version": (*_READ_FUNCTION, "lambda:PublishVersion", "lambda:ListVersionsByFunction"),
+    "check_version": _READ_FUNCTION,
+    "smoke_test": ("lambda:GetFunctionConfiguration", "lambda:InvokeFunction"),
+    "shift_traffic": _MOVE_ALIAS,
+    # InvokeFunction: an INCONCLUSIVE verdict may drive synthetic invocations, by policy.
+    "judge_canary": (*_READ_ALIAS, "lambda:InvokeFunction"),
+    "promote": _MOVE_ALIAS,
+    "judge_watch": (*_READ_ALIAS, "lambda:InvokeFunction"),
+    # InvokeFunction: the smoke test of the restored version.
+    "rollback": (*_MOVE_ALIAS, "lambda:InvokeFunction"),
+    "record": (),
+}
+
+_READS_ARTIFACTS = ("preflight", "update_function")
+_READS_EVENT_SOURCE_MAPPINGS = ("preflight", "update_function")
+_READS_HEALTH = ("preflight", "judge_canary", "judge_watch")  # baseline, then verdicts
+_WRITES_LEDGER = ("validate", "record")  # the lease, the outcome
+_READS_LEDGER = ("judge_canary", "judge_watch")  # the abort flag
+_PUTS_EVENTS = ("record",)
+
+
+def _pascal(module: str) -> str:
+    return "".join(part.capitalize() for part in module.split("_"))
+
+
+class DeployTasks(Construct):
+    """One TaskFunction per DeployFunction step, with that step's permissions and nothing else."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        table: dynamodb.ITable,
+        bucket: s3.IBucket,
+        bus: events.IEventBus,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._settings = settings
+        code = task_code()  # one asset for all thirteen
+        environment = {
+            "LEDGER_TABLE_NAME": table.table_name,
+            "EVENT_BUS_NAME": bus.event_bus_name,
+            "ARTIFACT_BUCKET_NAME": bucket.bucket_name,
+        }
+        self.tasks: dict[str, TaskFunction] = {
+            module: TaskFunction(
+                self,
+                _pascal(module),
+                handler=f"rollgate.tasks.{module}.lambda_handler",
+                description=f"Rollgate DeployFunction step: {module}",
+                settings=settings,
+                code=code,
+                environment=environment,
+            )
+            for module in DEPLOY_TASK_MODULES
+        }
+
+        for module, task in self.tasks.items():
+            if LAMBDA_ACTIONS[module]:
+                task.allow_managed_functions(
+                    actions=LAMBDA_ACTIONS[module],
+                    managed_function_tag=settings.managed_function_tag,
+                )
+        for module in _READS_ARTIFACTS:
+            bucket.grant_read(self.tasks[module].function)
+            self._acknowledge_artifact_objects(self.tasks[module])
+        for module in _READS_EVENT_SOURCE_MAPPINGS:
+            self._allow_event_source_mapping_reads(self.tasks[module])
+        for module in _READS_HEALTH:
+            self._allow_health_reads(self.tasks[module])
+        for module in _WRITES_LEDGER:
+            table.grant_read_write_data(self.tasks[module].function)
+            self._acknowledge_ledger_indexes(self.tasks[module])
+        for module in _READS_LEDGER:
+            table.grant_read_data(self.tasks[module].function)
+            self._acknowledge_ledger_indexes(self.tasks[module])
+        for module in _PUTS_EVENTS:
+            bus.grant_put_events_to(self.tasks[module].function)
+
+    def function(self, module: str) -> TaskFunction:
+        return self.tasks[module]
+
+    # --- permissions that need more than a grant_* ----------------------------------------------
+    @staticmethod
+    def _allow_event_source_mapping_reads(task: TaskFunction) -> None:
+        stack = Stack.of(task)
+        task.allow_unscoped(
+            "ListEventSourceMappings",
+            actions=["lambda:ListEventSourceMappings"],
+            why=(
+                "lambda:ListEventSourceMappings supports no resource-level permissions; it is "
+                "read-only and used to check that every trigger points at the alias."
+            ),
+        )
+        task.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["lambda:GetEventSourceMapping"],
+                resources=[
+                    f"arn:{stack.partition}:lambda:{stack.region}:{stack.account}:event-source-mapping:*"
+                ],
+            )
+        )
+        NagSuppressions.add_resource_suppressions(
+            task.role,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    applies_to=[
+                        "Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>"
+                        ":event-source-mapping:*"
+                    ],
+                    reason=(
+                        "Read-only lambda:GetEventSourceMapping on this account's mappings: their "
+                        "UUIDs are discovered at run time from the managed function's triggers."
+                    ),
+                )
+            ],
+            apply_to_children=True,
+        )
+
+    @staticmethod
+    def _allow_health_reads(task: TaskFunction) -> None:
+        stack = Stack.of(task)
+        task.allow_unscoped(
+            "ReadHealth",
+            actions=["cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms"],
+            why=(
+                "cloudwatch:GetMetricData supports no resource-level permissions and the guarding "
+                "alarms are named per request; both are read-only (metrics per ExecutedVersion, "
+                "alarm states)."
+            ),
+        )
+        task.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+                resources=[f"arn:{stack.partition}:sqs:{stack.region}:{stack.account}:*"],
+            )
+        )
+        NagSuppressions.add_resource_suppressions(
+            task.role,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    applies_to=["Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:*"],
+                    reason=(
+                        "Read-only queue depth (GetQueueAttributes/GetQueueUrl) of the managed "
+                        "function's DLQs, which are discovered from its configuration at run time."
+                    ),
+                )
+            ],
+            apply_to_children=True,
+        )
+
+    @staticmethod
+    def _acknowledge_ledger_indexes(task: TaskFunction) -> None:
+        NagSuppressions.add_resource_suppressions(
+            task.role,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    applies_to=[RegexAppliesTo(regex=r"/^Resource::<.*Ledger.*\.Arn>\/index\/\*$/")],
+                    reason=(
+                        "table.grant_*_data covers the Ledger table's own indexes (by_function), "
+                        "which history queries read; no other table is reachable."
+                    ),
+                )
+            ],
+            apply_to_children=True,
+        )
+
+    @staticmethod
+    def _acknowledge_artifact_objects(task: TaskFunction) -> None:
+        NagSuppressions.add_resource_suppressions(
+            task.role,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    applies_to=[
+                        "Action::s3:GetBucket*",
+                        "Action::s3:GetObject*",
+                        "Action::s3:List*",
+                        RegexAppliesTo(regex=r"/^Resource::<.*Artifacts.*\.Arn>\/\*$/"),
+                    ],
+                    reason=(
+                        "bucket.grant_read on the Artifacts bucket only: release zips and manifests "
+                        "are keyed per release, so the task reads objects it learns from the request."
+                    ),
+                )
+            ],
+            apply_to_children=True,
+        )

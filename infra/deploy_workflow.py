@@ -1,0 +1,234 @@
+"""DeployWorkflow: the DeployFunction state machine (one function, one alias, through the gates).
+
+Shape (state names are the contract with the task handlers, the local runtime and the CLI)::
+
+    Validate ─► Preflight ─► UpdateFunction ─► UpdateSettled? ─InProgress─► WaitForUpdate ─► CheckUpdate ─┐
+                                                   ▲ └─otherwise─► PublishVersion ─► VersionActive?      │
+                                                   └───────────────────────────────────────────────────────┘
+    VersionActive? ─Active─► SmokeTest ─► ShiftTraffic ─► CanaryNext? ─bake─► Bake ─► JudgeCanary ─► CanaryNext?
+                  └─otherwise─► WaitForVersion ─► CheckVersion ─► VersionActive?   ├─shift─► ShiftTraffic
+                                                                                   └─promote─► Promote ─► WatchNext?
+    WatchNext? ─watch─► WatchWait ─► JudgeWatch ─► WatchNext?;  otherwise ─► Record
+    Record ─► Concluded? ─PROMOTED─► Promoted (Succeed) ; otherwise ─► NotPromoted (Fail)
+
+Before traffic moves (Preflight … SmokeTest) any failure goes straight to Record (which rejects
+and releases the lease); once traffic has moved (ShiftTraffic … JudgeWatch) any failure goes to
+Rollback first. Validate fails the execution directly: no lease is held yet.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
+from constructs import Construct
+
+from infra.deploy_tasks import DeployTasks
+from infra.settings import Settings
+from infra.states import PERSISTENT_ATTEMPTS, catch, lambda_step
+
+_ERROR = "$.error"
+
+
+def _wait(scope: Construct, state_name: str, *, seconds_path: str) -> sfn.Wait:
+    """A Wait whose duration the previous task decides (never a fixed sleep)."""
+    return sfn.Wait(scope, state_name, time=sfn.WaitTime.seconds_path(seconds_path))
+
+
+def _rejecting_fail(scope: Construct, state_name: str, *, error: str) -> sfn.Fail:
+    return sfn.Fail(scope, state_name, error=error, cause_path=f"{_ERROR}.Cause")
+
+
+def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.IChainable:
+    """The DeployFunction definition, states created under ``scope``."""
+
+    def step(state_name: str, module: str, *, result_path: str, **kwargs: object) -> tasks.LambdaInvoke:
+        return lambda_step(
+            scope, state_name, function=steps.function(module).function, result_path=result_path, **kwargs
+        )
+
+    # --- conclusion: Record always runs, then the execution's status says what happened --------
+    promoted = sfn.Succeed(scope, "Promoted", output_path="$.result")
+    not_promoted = sfn.Fail(
+        scope, "NotPromoted", error_path="$.result.error_name", cause_path="$.result.reason"
+    )
+    concluded = (
+        sfn.Choice(scope, "Concluded?")
+        .when(sfn.Condition.string_equals("$.result.status", "PROMOTED"), promoted)
+        .otherwise(not_promoted)
+    )
+    record_failed = sfn.Fail(
+        scope, "RecordFailed", error="RecordFailed", cause_path="$.record_error.Cause"
+    )
+    record = catch(
+        step("Record", "record", result_path="$.result", max_attempts=PERSISTENT_ATTEMPTS),
+        record_failed,
+        result_path="$.record_error",
+    )
+    record.next(concluded)
+
+    rollback = catch(
+        step("Rollback", "rollback", result_path="$.rollback", max_attempts=PERSISTENT_ATTEMPTS),
+        record,
+        result_path="$.rollback_error",
+    )
+    rollback.next(record)
+
+    def before_traffic(state_name: str, module: str, *, result_path: str) -> tasks.LambdaInvoke:
+        """A gate before any traffic moved: on failure, record the rejection."""
+        return catch(step(state_name, module, result_path=result_path), record)
+
+    def with_traffic(state_name: str, module: str, *, result_path: str) -> tasks.LambdaInvoke:
+        """A gate after traffic moved: on failure, put the alias back first."""
+        return catch(step(state_name, module, result_path=result_path), rollback)
+
+    # --- 1. validate and lock -------------------------------------------------------------------
+    validate = step(
+        "Validate",
+        "validate",
+        result_path="$",
+        payload=sfn.TaskInput.from_object(
+            {
+                "request": sfn.JsonPath.entire_payload,
+                "execution": sfn.JsonPath.object_at("$$.Execution"),
+            }
+        ),
+    )
+    catch(validate, _rejecting_fail(scope, "RejectInvalidRequest", error="InvalidRequest"),
+          errors=["InvalidRequest"])
+    catch(validate, _rejecting_fail(scope, "LockedOut", error="DeploymentInProgress"),
+          errors=["DeploymentInProgress"])
+    catch(
+        validate,
+        sfn.Fail(scope, "ValidateFailed", error_path=f"{_ERROR}.Error", cause_path=f"{_ERROR}.Cause"),
+    )
+
+    # --- 2-5. preflight, update and wait, publish and wait, smoke -------------------------------
+    preflight = before_traffic("Preflight", "preflight", result_path="$.baseline")
+    update_function = before_traffic("UpdateFunction", "update_function", result_path="$.update")
+    check_update = before_traffic("CheckUpdate", "check_update", result_path="$.update")
+    publish_version = before_traffic("PublishVersion", "publish_version", result_path="$.version")
+    check_version = before_traffic("CheckVersion", "check_version", result_path="$.version")
+    smoke_test = before_traffic("SmokeTest", "smoke_test", result_path="$.smoke")
+
+    # --- 6-7. canary and bake, promote and watch ------------------------------------------------
+    shift_traffic = with_traffic("ShiftTraffic", "shift_traffic", result_path="$.canary")
+    judge_canary = with_traffic("JudgeCanary", "judge_canary", result_path="$.canary")
+    promote = with_traffic("Promote", "promote", result_path="$.watch")
+    judge_watch = with_traffic("JudgeWatch", "judge_watch", result_path="$.watch")
+
+    update_settled = (
+        sfn.Choice(scope, "UpdateSettled?")
+        .when(
+            sfn.Condition.string_equals("$.update.status", "InProgress"),
+            _wait(scope, "WaitForUpdate", seconds_path="$.update.poll_interval_seconds").next(
+                check_update
+            ),
+        )
+        .otherwise(publish_version)
+    )
+    check_update.next(update_settled)
+
+    version_active = (
+        sfn.Choice(scope, "VersionActive?")
+        .when(sfn.Condition.string_equals("$.version.state", "Active"), smoke_test)
+        .otherwise(
+            _wait(scope, "WaitForVersion", seconds_path="$.version.poll_interval_seconds").next(
+                check_version
+            )
+        )
+    )
+    check_version.next(version_active)
+    publish_version.next(version_active)
+
+    canary_next = (
+        sfn.Choice(scope, "CanaryNext?")
+        .when(
+            sfn.Condition.string_equals("$.canary.next", "bake"),
+            _wait(scope, "Bake", seconds_path="$.canary.wait_seconds").next(judge_canary),
+        )
+        .when(sfn.Condition.string_equals("$.canary.next", "promote"), promote)
+        .when(sfn.Condition.string_equals("$.canary.next", "shift"), shift_traffic)
+        # A Choice cannot Catch: without a default an unexpected answer would fail the execution
+        # with States.NoChoiceMatched and leave the alias half-shifted.
+        .otherwise(rollback)
+    )
+    shift_traffic.next(canary_next)
+    judge_canary.next(canary_next)
+
+    watch_next = (
+        sfn.Choice(scope, "WatchNext?")
+        .when(
+            sfn.Condition.string_equals("$.watch.next", "watch"),
+            _wait(scope, "WatchWait", seconds_path="$.watch.wait_seconds").next(judge_watch),
+        )
+        .otherwise(record)
+    )
+    promote.next(watch_next)
+    judge_watch.next(watch_next)
+
+    smoke_test.next(shift_traffic)
+    update_function.next(update_settled)
+    return validate.next(preflight).next(update_function)
+
+
+class DeployWorkflow(Construct):
+    """The DeployFunction state machine (STANDARD), logging ALL with execution data, traced."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        steps: DeployTasks,
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        # The /aws/vendedlogs/ prefix keeps Step Functions from growing the account's CloudWatch
+        # Logs resource policy (5 KB limit) with one entry per log group.
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/vendedlogs/states/{Stack.of(self).stack_name}-DeployFunction",
+            retention=settings.log_retention,
+        )
+        # No state machine timeout on purpose: a timed-out execution would skip Record, leaving
+        # the lease held and perhaps the alias half-shifted. Every wait is bounded by its task.
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_chainable(build_deploy_definition(self, steps=steps)),
+            comment="Rollgate DeployFunction: one function, one alias, through the gates.",
+            logs=sfn.LogOptions(
+                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+            ),
+            tracing_enabled=True,
+        )
+
+        NagSuppressions.add_resource_suppressions(
+            self.state_machine.role,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    applies_to=["Resource::*"],
+                    reason=(
+                        "Added by CDK for logging and tracing: the logs:*LogDelivery* / "
+                        "logs:Describe* actions and xray:PutTraceSegments/PutTelemetryRecords/"
+                        "GetSampling* support no resource-level permissions."
+                    ),
+                ),
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    applies_to=[RegexAppliesTo(regex=r"/^Resource::<.*Function[0-9A-F]{8}\.Arn>:\*$/")],
+                    reason=(
+                        "lambda:InvokeFunction on the qualified ARNs (version/alias) of Rollgate's own "
+                        "thirteen task functions, added by LambdaInvoke; no other function."
+                    ),
+                ),
+            ],
+            apply_to_children=True,
+        )

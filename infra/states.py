@@ -1,0 +1,88 @@
+"""Building blocks shared by Rollgate's state machines: how a task step calls its Lambda and
+which errors it retries.
+
+Error names are exception class names in ``rollgate.domain.errors`` (infra names them, it does
+not import runtime code; tests/infra checks the two agree).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+#: Our adapters' transient failures (5xx, throttling, ResourceConflictException / stale RevisionId).
+#: Step Functions matches error names exactly, not by class hierarchy, so every subclass is listed.
+TRANSIENT_ERRORS: tuple[str, ...] = ("TransientAwsError", "ThrottledError", "ConflictError")
+#: Failures of the Lambda service itself while invoking the task.
+LAMBDA_SERVICE_ERRORS: tuple[str, ...] = (
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+)
+RETRYABLE_ERRORS: tuple[str, ...] = (*TRANSIENT_ERRORS, *LAMBDA_SERVICE_ERRORS)
+
+#: Attempts for an ordinary gate, and for the steps that must not give up early (rollback, record):
+#: 2 s doubling with full jitter, so 8 attempts span minutes of throttling, not seconds.
+DEFAULT_ATTEMPTS = 5
+PERSISTENT_ATTEMPTS = 8
+
+
+def retry_transient(*, max_attempts: int = DEFAULT_ATTEMPTS) -> sfn.RetryProps:
+    """The one Retry every task carries. Business errors are never retried."""
+    return sfn.RetryProps(
+        errors=list(RETRYABLE_ERRORS),
+        interval=Duration.seconds(2),
+        max_attempts=max_attempts,
+        backoff_rate=2,
+        jitter_strategy=sfn.JitterType.FULL,
+    )
+
+
+def lambda_step(
+    scope: Construct,
+    state_name: str,
+    *,
+    function: lambda_.IFunction,
+    result_path: str,
+    payload: sfn.TaskInput | None = None,
+    max_attempts: int = DEFAULT_ATTEMPTS,
+    comment: str | None = None,
+) -> tasks.LambdaInvoke:
+    """A Task state that invokes ``function`` with the state (or ``payload``) and keeps its result
+    at ``result_path``.
+
+    ``payload_response_only`` makes the state's Resource the function ARN (the optimised
+    integration's envelope is dropped); the Lambda service errors are retried by our own Retry,
+    not by CDK's default one, so each state has exactly one.
+    """
+    step = tasks.LambdaInvoke(
+        scope,
+        state_name,
+        lambda_function=function,
+        payload=payload,
+        payload_response_only=True,
+        retry_on_service_exceptions=False,
+        result_path=result_path,
+        comment=comment,
+    )
+    step.add_retry(retry_transient(max_attempts=max_attempts))
+    return step
+
+
+def catch(
+    step: tasks.LambdaInvoke,
+    handler: sfn.IChainable,
+    *,
+    errors: Sequence[str] = (sfn.Errors.ALL,),
+    result_path: str = "$.error",
+) -> tasks.LambdaInvoke:
+    """Route ``errors`` raised by ``step`` (after its retries) to ``handler``, keeping the state
+    and putting {Error, Cause} at ``result_path``."""
+    step.add_catch(handler, errors=list(errors), result_path=result_path)
+    return step

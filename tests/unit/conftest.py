@@ -1,0 +1,182 @@
+"""A world of fakes, and a driver that routes gates the way the DeployFunction state machine does
+(the workflow tests run the real state machine; this keeps domain tests fast and offline)."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from rollgate.domain import canary, outcome, preflight, publish, rollback, smoke, start, update
+from rollgate.domain.errors import RollgateError
+from rollgate.domain.health import Outcome, Verdict
+from rollgate.domain.models import DeploymentContext, StepError
+from tests.unit.fakes import (
+    ARTIFACTS,
+    FakeAlarms,
+    FakeClock,
+    FakeEvents,
+    FakeLambda,
+    FakeLedger,
+    FakeMetrics,
+    FakeQueues,
+)
+
+GOOD_ZIP = b"PK-good-build"
+V1_ZIP = b"PK-v1-build"
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests never touch the network."""
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("unit tests must not open sockets")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+@dataclass
+class World:
+    clock: FakeClock = field(default_factory=FakeClock)
+    lambda_api: FakeLambda = field(default_factory=FakeLambda)
+    metrics: FakeMetrics = field(default_factory=FakeMetrics)
+    queues: FakeQueues = field(default_factory=FakeQueues)
+    alarms: FakeAlarms = field(default_factory=FakeAlarms)
+    ledger: FakeLedger = field(default_factory=FakeLedger)
+    events: FakeEvents = field(default_factory=FakeEvents)
+    verdicts: list[Outcome] = field(default_factory=list)  # what the stub judge answers, in order
+
+    def judge(self, window: Any, policy: Any) -> Verdict:
+        outcome_ = self.verdicts.pop(0) if self.verdicts else Outcome.HEALTHY
+        return Verdict(outcome=outcome_, summary=f"stub judge says {outcome_.value}", samples_seen=100)
+
+
+@pytest.fixture
+def world() -> World:
+    ARTIFACTS.blobs.clear()
+    ARTIFACTS.put("artifacts", "orders/v2.zip", GOOD_ZIP)
+    ARTIFACTS.put("artifacts", "orders/v1.zip", V1_ZIP)
+    w = World()
+    w.lambda_api.add_function("orders-api", V1_ZIP, env={"TABLE": "orders"})
+    return w
+
+
+def request_for(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "function_name": "orders-api",
+        "artifact": {"bucket": "artifacts", "key": "orders/v2.zip"},
+        "strategy": {"type": "canary", "steps": [10], "interval_seconds": 300},
+        "smoke_tests": [{"name": "ping", "payload": {"ping": True}}],
+        "watch_seconds": 120,
+    }
+    body.update(overrides)
+    return body
+
+
+def drive(world: World, raw_request: dict[str, Any], execution: str = "exec-1") -> dict[str, Any]:
+    """Route the gates like the state machine: Wait states advance the fake clock."""
+    ctx = start.start_deployment(
+        raw_request,
+        {"Name": execution, "Id": f"arn:exec:{execution}"},
+        ledger=world.ledger,
+        clock=world.clock,
+        lease_seconds=3600,
+    )
+    doc = ctx.model_dump(mode="json")
+
+    def step(key: str, fn) -> Any:
+        result = fn(DeploymentContext.model_validate(doc))
+        doc[key] = result.model_dump(mode="json")
+        return result
+
+    w = world
+    try:
+        step(
+            "baseline",
+            lambda c: preflight.run_preflight(
+                c,
+                lambda_api=w.lambda_api,
+                artifacts=ARTIFACTS,
+                queues=w.queues,
+                alarms=w.alarms,
+                metrics=w.metrics,
+                clock=w.clock,
+            ),
+        )
+        progress = step("update", lambda c: update.converge_latest(c, lambda_api=w.lambda_api, clock=w.clock))
+        while progress.status == "InProgress":
+            w.clock.advance(progress.poll_interval_seconds)
+            progress = step("update", lambda c: update.converge_latest(c, lambda_api=w.lambda_api, clock=w.clock))
+        step("version", lambda c: publish.publish(c, lambda_api=w.lambda_api, clock=w.clock))
+        step(
+            "smoke",
+            lambda c: smoke.require_smoke_pass(
+                smoke.run_smoke_tests(
+                    c.function_name,
+                    c.require_version().version,
+                    c.request.smoke_tests,
+                    lambda_api=w.lambda_api,
+                    clock=w.clock,
+                ),
+                c.function_name,
+            ),
+        )
+    except RollgateError as error:
+        doc["error"] = StepError(Error=type(error).__name__, Cause=str(error)).model_dump()
+        return finish(w, doc)
+    try:
+        nxt = step(
+            "canary", lambda c: canary.shift_traffic(c, lambda_api=w.lambda_api, ledger=w.ledger, clock=w.clock)
+        ).next
+        while nxt in ("bake", "shift"):
+            if nxt == "shift":
+                nxt = step(
+                    "canary", lambda c: canary.shift_traffic(c, lambda_api=w.lambda_api, ledger=w.ledger, clock=w.clock)
+                ).next
+                continue
+            w.clock.advance(doc["canary"]["wait_seconds"])
+            nxt = step(
+                "canary",
+                lambda c: canary.judge_canary(
+                    c,
+                    lambda_api=w.lambda_api,
+                    metrics=w.metrics,
+                    queues=w.queues,
+                    alarms=w.alarms,
+                    ledger=w.ledger,
+                    clock=w.clock,
+                    judge_fn=w.judge,
+                ),
+            ).next
+        if nxt == "promote":
+            nxt = step(
+                "watch", lambda c: canary.promote_version(c, lambda_api=w.lambda_api, ledger=w.ledger, clock=w.clock)
+            ).next
+            while nxt == "watch":
+                w.clock.advance(doc["watch"]["wait_seconds"])
+                nxt = step(
+                    "watch",
+                    lambda c: canary.judge_watch(
+                        c,
+                        metrics=w.metrics,
+                        queues=w.queues,
+                        alarms=w.alarms,
+                        ledger=w.ledger,
+                        clock=w.clock,
+                        judge_fn=w.judge,
+                    ),
+                ).next
+    except RollgateError as error:
+        doc["error"] = StepError(Error=type(error).__name__, Cause=str(error)).model_dump()
+        nxt = "rollback"
+    if nxt == "rollback":
+        step("rollback", lambda c: rollback.roll_back(c, lambda_api=w.lambda_api, clock=w.clock))
+    return finish(w, doc)
+
+
+def finish(world: World, doc: dict[str, Any]) -> dict[str, Any]:
+    ctx = DeploymentContext.model_validate(doc)
+    return outcome.conclude(ctx, ledger=world.ledger, events=world.events, clock=world.clock).model_dump(mode="json")

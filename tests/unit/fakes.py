@@ -1,0 +1,253 @@
+"""In-memory stand-ins for the ports in rollgate.domain.ports: no network, no moto."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rollgate.domain.errors import ConflictError, DeploymentInProgress, NotFoundError
+from rollgate.domain.health import AlarmObservation, GaugeSample, PeriodStats
+from rollgate.domain.ports import AliasRouting, ArtifactInfo, EventSourceMapping, FunctionConfig, Invocation, Lease
+
+
+def sha(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+class FakeClock:
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+
+
+@dataclass
+class FakeFunction:
+    latest: FunctionConfig
+    versions: dict[str, FunctionConfig] = field(default_factory=dict)
+    aliases: dict[str, AliasRouting] = field(default_factory=dict)
+    code: dict[str, bytes] = field(default_factory=dict)  # code sha -> zip bytes
+    mappings: list[EventSourceMapping] = field(default_factory=list)
+    pending_polls: int = 0  # how many reads report InProgress after an update
+    fail_next_update: str | None = None
+
+
+class FakeLambda:
+    """Enough of Lambda for the gates: versions, weighted aliases, RevisionId checks, updates
+    that stay InProgress for `update_polls` reads, invocations answered by `responder`."""
+
+    def __init__(self, update_polls: int = 1) -> None:
+        self.functions: dict[str, FakeFunction] = {}
+        self.update_polls = update_polls
+        self.invocations: list[tuple[str, str | None, Any]] = []
+        self.responder = lambda name, version, payload: Invocation(200, None, {"ok": True, "version": version})
+        self._revision = 0
+        self.alias_updates = 0
+        self.publishes = 0
+
+    def _next_revision(self) -> str:
+        self._revision += 1
+        return f"rev-{self._revision}"
+
+    def add_function(self, name: str, code: bytes, env: dict[str, str] | None = None, dlq: str | None = None) -> None:
+        config = FunctionConfig(
+            name=name,
+            arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
+            version="$LATEST",
+            code_sha256=sha(code),
+            revision_id=self._next_revision(),
+            state="Active",
+            last_update_status="Successful",
+            last_update_reason=None,
+            role="arn:aws:iam::123456789012:role/app",
+            environment=dict(env or {}),
+            dead_letter_target_arn=dlq,
+        )
+        fn = FakeFunction(latest=config)
+        fn.code[config.code_sha256] = code
+        self.functions[name] = fn
+        v1 = replace(config, version="1", revision_id=self._next_revision())
+        fn.versions["1"] = v1
+        fn.aliases["live"] = AliasRouting("live", "1", {}, self._next_revision())
+
+    def _fn(self, name: str) -> FakeFunction:
+        if name not in self.functions:
+            raise NotFoundError(f"Function not found: {name}")
+        return self.functions[name]
+
+    # --- LambdaApi
+    def get_config(self, function_name: str, qualifier: str | None = None) -> FunctionConfig:
+        fn = self._fn(function_name)
+        if qualifier in (None, "$LATEST"):
+            if fn.pending_polls > 0:
+                fn.pending_polls -= 1
+                return replace(fn.latest, last_update_status="InProgress")
+            if fn.fail_next_update:
+                reason, fn.fail_next_update = fn.fail_next_update, None
+                fn.latest = replace(fn.latest, last_update_status="Failed", last_update_reason=reason)
+            return fn.latest
+        if qualifier in fn.aliases:
+            qualifier = fn.aliases[qualifier].version
+        if qualifier not in fn.versions:
+            raise NotFoundError(f"version {qualifier} not found")
+        return fn.versions[qualifier]
+
+    def get_alias(self, function_name: str, alias: str) -> AliasRouting:
+        fn = self._fn(function_name)
+        if alias not in fn.aliases:
+            raise NotFoundError(f"alias {alias} not found")
+        return fn.aliases[alias]
+
+    def _check_revision(self, fn: FakeFunction, revision_id: str) -> None:
+        if revision_id != fn.latest.revision_id:
+            raise ConflictError("stale RevisionId")
+
+    def update_code(self, function_name, *, bucket, key, object_version, image_uri, revision_id):
+        fn = self._fn(function_name)
+        self._check_revision(fn, revision_id)
+        code = ARTIFACTS.blobs[(bucket, key)]
+        fn.code[sha(code)] = code
+        fn.latest = replace(fn.latest, code_sha256=sha(code), revision_id=self._next_revision())
+        fn.pending_polls = self.update_polls
+        return fn.latest
+
+    def update_environment(self, function_name, environment, revision_id):
+        fn = self._fn(function_name)
+        self._check_revision(fn, revision_id)
+        fn.latest = replace(fn.latest, environment=dict(environment), revision_id=self._next_revision())
+        fn.pending_polls = self.update_polls
+        return fn.latest
+
+    def list_versions(self, function_name):
+        return list(self._fn(function_name).versions.values())
+
+    def publish_version(self, function_name, code_sha256, revision_id, description):
+        fn = self._fn(function_name)
+        self._check_revision(fn, revision_id)
+        if code_sha256 != fn.latest.code_sha256:
+            raise ConflictError("CodeSha256 does not match")
+        self.publishes += 1
+        number = str(max(int(v) for v in fn.versions) + 1)
+        fn.versions[number] = replace(fn.latest, version=number)
+        return fn.versions[number]
+
+    def update_alias(self, function_name, alias, *, version, additional_weights, revision_id):
+        fn = self._fn(function_name)
+        if fn.aliases[alias].revision_id != revision_id:
+            raise ConflictError("stale alias RevisionId")
+        self.alias_updates += 1
+        fn.aliases[alias] = AliasRouting(alias, version, dict(additional_weights), self._next_revision())
+        return fn.aliases[alias]
+
+    def invoke(self, function_name, qualifier, payload, asynchronous=False):
+        self.invocations.append((function_name, qualifier, payload))
+        return self.responder(function_name, qualifier, payload)
+
+    def list_event_source_mappings(self, function_name):
+        name = function_name.split(":")[0]
+        return [m for m in self._fn(name).mappings if m.function_arn.endswith(function_name)]
+
+    def provisioned_concurrency_versions(self, function_name):
+        return []
+
+
+class FakeArtifacts:
+    def __init__(self) -> None:
+        self.blobs: dict[tuple[str, str], bytes] = {}
+
+    def put(self, bucket: str, key: str, data: bytes) -> None:
+        self.blobs[(bucket, key)] = data
+
+    def inspect(self, bucket, key, version_id):
+        data = self.blobs.get((bucket, key))
+        return ArtifactInfo(exists=data is not None, code_sha256=sha(data) if data is not None else None)
+
+
+ARTIFACTS = FakeArtifacts()
+
+
+class FakeMetrics:
+    """Series per version, set by the test; None fields model 'no datapoint'."""
+
+    def __init__(self) -> None:
+        self.series: dict[str, list[PeriodStats]] = {}
+        self.ages: list[GaugeSample] = []
+
+    def version_series(self, function_name, alias, version, start, end, period_seconds):
+        return [p for p in self.series.get(version, []) if start <= p.start < end]
+
+    def iterator_age(self, function_name, start, end, period_seconds):
+        return self.ages
+
+
+class FakeQueues:
+    def __init__(self) -> None:
+        self.depths: dict[str, int] = {}
+
+    def depth(self, queue):
+        return self.depths.get(queue, 0)
+
+
+class FakeAlarms:
+    def __init__(self) -> None:
+        self.state: dict[str, str] = {}
+
+    def states(self, alarm_names):
+        return [
+            AlarmObservation(name=n, state_at_preflight=self.state.get(n, "OK"), state_now=self.state.get(n, "OK"))
+            for n in alarm_names
+        ]
+
+
+class FakeLedger:
+    def __init__(self) -> None:
+        self.leases: dict[tuple[str, str], Lease] = {}
+        self.deployments: dict[str, dict[str, Any]] = {}
+        self.aborts: dict[tuple[str, str], str] = {}
+
+    def acquire_lease(self, lease):
+        key = (lease.function_name, lease.alias)
+        held = self.leases.get(key)
+        if held and held.holder != lease.holder and held.expires_at > lease.acquired_at:
+            raise DeploymentInProgress(f"{lease.function_name}:{lease.alias} is being deployed by {held.holder}")
+        if held and held.holder == lease.holder:
+            return held
+        self.leases[key] = lease
+        return lease
+
+    def release_lease(self, function_name, alias, holder):
+        held = self.leases.get((function_name, alias))
+        if held and held.holder == holder:
+            del self.leases[(function_name, alias)]
+            return True
+        return False
+
+    def current_lease(self, function_name, alias):
+        return self.leases.get((function_name, alias))
+
+    def put_deployment(self, record):
+        self.deployments[record["deployment_id"]] = record
+
+    def get_deployment(self, function_name, alias, deployment_id):
+        return self.deployments.get(deployment_id)
+
+    def list_deployments(self, function_name, alias=None, limit=20):
+        return sorted(self.deployments.values(), key=lambda d: d["deployment_id"], reverse=True)[:limit]
+
+    def abort_requested(self, function_name, alias):
+        return self.aborts.get((function_name, alias))
+
+
+class FakeEvents:
+    def __init__(self) -> None:
+        self.published: list[tuple[str, dict[str, Any]]] = []
+
+    def publish(self, detail_type, detail):
+        self.published.append((detail_type, detail))

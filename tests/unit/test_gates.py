@@ -1,0 +1,211 @@
+"""The gates' decisions, on fakes: what a user would notice in the outcome, the alias and the ledger."""
+
+from __future__ import annotations
+
+import pytest
+
+from rollgate.domain import start
+from rollgate.domain.errors import DeploymentInProgress, InvalidRequest
+from rollgate.domain.health import Outcome
+from rollgate.domain.models import Strategy
+from rollgate.domain.ports import EventSourceMapping, Invocation
+from tests.unit.conftest import World, drive, request_for
+
+
+def alias_of(world: World) -> tuple[str, dict[str, float]]:
+    routing = world.lambda_api.get_alias("orders-api", "live")
+    return routing.version, routing.additional_weights
+
+
+# --------------------------------------------------------------------------- gate 1
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"function_name": None}, "function_name"),
+        ({"strategy": {"type": "blue-green", "steps": [10], "interval_seconds": 60}}, "strategy.type"),
+        ({"strategy": {"type": "linear", "steps": [10, 5], "interval_seconds": 60}}, "strategy.steps"),
+        ({"strategy": {"type": "linear", "steps": [10, 120], "interval_seconds": 60}}, "strategy.steps"),
+        ({"strategy": {"type": "canary", "steps": [10], "interval_seconds": -5}}, "strategy.interval_seconds"),
+        ({"colour": "blue"}, "colour"),
+        ({"alias": "$LATEST"}, "alias"),
+        ({"artifact": {"bucket": "b"}}, "artifact"),
+    ],
+)
+def test_bad_request_names_the_field_and_takes_no_lease(world: World, change: dict, field: str) -> None:
+    # given a request with one bad field
+    body = request_for(**change)
+    body = {k: v for k, v in body.items() if v is not None}
+    # when it is validated
+    with pytest.raises(InvalidRequest) as raised:
+        start.start_deployment(body, {"Name": "x"}, ledger=world.ledger, clock=world.clock, lease_seconds=60)
+    # then the message names the field and nothing was locked
+    assert str(raised.value).startswith(field) or f"{field}:" in str(raised.value)
+    assert world.ledger.leases == {}
+
+
+def test_strategy_shorthand() -> None:
+    assert Strategy.parse_shorthand("canary:10:300").steps == [10]
+    assert Strategy.parse_shorthand("linear:25:60").steps == [25, 50, 75]
+    assert Strategy.parse_shorthand("all-at-once").steps == []
+    with pytest.raises(InvalidRequest, match="strategy"):
+        Strategy.parse_shorthand("canary:150:300")
+    with pytest.raises(InvalidRequest, match="unknown strategy"):
+        Strategy.parse_shorthand("blue-green")
+
+
+def test_second_deployment_of_the_alias_is_refused_with_the_holder(world: World) -> None:
+    start.start_deployment(request_for(), {"Name": "first"}, ledger=world.ledger, clock=world.clock, lease_seconds=600)
+    with pytest.raises(DeploymentInProgress, match="first"):
+        start.start_deployment(
+            request_for(), {"Name": "second"}, ledger=world.ledger, clock=world.clock, lease_seconds=600
+        )
+
+
+# --------------------------------------------------------------------------- whole flows
+def test_good_release_is_promoted_and_the_lease_released(world: World) -> None:
+    result = drive(world, request_for())
+    assert result["status"] == "PROMOTED"
+    assert (result["from_version"], result["to_version"]) == ("1", "2")
+    assert alias_of(world) == ("2", {})
+    assert world.ledger.leases == {}
+    assert world.events.published[-1][0] == "Deployment Promoted"
+    assert set(result["evidence"]) >= {"preflight", "update", "publish", "smoke", "canary", "watch"}
+
+
+def test_unhealthy_canary_rolls_back_to_the_old_version(world: World) -> None:
+    world.verdicts = [Outcome.UNHEALTHY]
+    result = drive(world, request_for())
+    assert result["status"] == "ROLLED_BACK"
+    assert alias_of(world) == ("1", {})
+    assert "unhealthy during the canary" in result["reason"]
+    assert world.ledger.leases == {}
+
+
+def test_breach_after_promotion_rolls_back(world: World) -> None:
+    # the canary's judgements are healthy for the whole 300 s bake, then the watch finds a breach
+    world.verdicts = [Outcome.HEALTHY] * 5 + [Outcome.UNHEALTHY]
+    result = drive(world, request_for())
+    assert result["status"] == "ROLLED_BACK"
+    assert "after promotion" in result["reason"]
+    assert alias_of(world) == ("1", {})
+
+
+def test_inconclusive_is_never_healthy(world: World) -> None:
+    world.verdicts = [Outcome.INCONCLUSIVE] * 50
+    body = request_for(health={"on_inconclusive": "extend", "max_extension_seconds": 120})
+    result = drive(world, body)
+    assert result["status"] == "ROLLED_BACK"
+    assert "Too few samples is never healthy" in result["reason"]
+
+
+def test_inconclusive_then_healthy_is_promoted_after_extension(world: World) -> None:
+    world.verdicts = [Outcome.INCONCLUSIVE] * 6 + [Outcome.HEALTHY] * 10
+    result = drive(world, request_for(health={"on_inconclusive": "extend", "max_extension_seconds": 300}))
+    assert result["status"] == "PROMOTED"
+    canary = result["evidence"]["canary"]
+    assert canary  # the last verdict's checks are kept as evidence
+
+
+def test_linear_strategy_walks_every_step(world: World) -> None:
+    seen: list[dict[str, float]] = []
+    original = world.lambda_api.update_alias
+
+    def spy(*args, **kwargs):
+        seen.append(dict(kwargs["additional_weights"]))
+        return original(*args, **kwargs)
+
+    world.lambda_api.update_alias = spy  # type: ignore[method-assign]
+    result = drive(world, request_for(strategy={"type": "linear", "steps": [25, 50, 75], "interval_seconds": 60}))
+    assert result["status"] == "PROMOTED"
+    assert seen == [{"2": 0.25}, {"2": 0.5}, {"2": 0.75}, {}]
+
+
+def test_missing_required_environment_is_rejected_at_preflight_naming_it(world: World) -> None:
+    result = drive(world, request_for(required_environment=["PAYMENTS_URL", "TABLE"]))
+    assert result["status"] == "REJECTED"
+    assert "PAYMENTS_URL" in result["reason"] and "TABLE" not in result["reason"].split("PAYMENTS_URL")[1][:5]
+    assert world.lambda_api.publishes == 0 and world.lambda_api.alias_updates == 0
+    assert world.ledger.leases == {}
+
+
+def test_environment_given_in_the_request_satisfies_the_requirement(world: World) -> None:
+    result = drive(world, request_for(required_environment=["PAYMENTS_URL"], environment={"PAYMENTS_URL": "https://p"}))
+    assert result["status"] == "PROMOTED"
+    assert world.lambda_api.get_config("orders-api", "2").environment["PAYMENTS_URL"] == "https://p"
+
+
+def test_trigger_that_bypasses_the_alias_rejects(world: World) -> None:
+    world.lambda_api.functions["orders-api"].mappings.append(
+        EventSourceMapping("uuid-1", "arn:aws:kinesis:us-east-1:1:stream/orders", "arn:fn:orders-api", "Enabled")
+    )
+    result = drive(world, request_for())
+    assert result["status"] == "REJECTED"
+    assert "bypass alias live" in result["reason"]
+
+
+def test_missing_artifact_rejects(world: World) -> None:
+    result = drive(world, request_for(artifact={"bucket": "artifacts", "key": "nope.zip"}))
+    assert result["status"] == "REJECTED"
+    assert "does not exist" in result["reason"]
+
+
+def test_failed_code_update_rejects_with_lambdas_reason(world: World) -> None:
+    world.lambda_api.functions["orders-api"].fail_next_update = "Unzipped size must be smaller than 262144000 bytes"
+    world.lambda_api.update_polls = 0
+    result = drive(world, request_for())
+    assert result["status"] == "REJECTED"
+    assert "Unzipped size" in result["reason"]
+    assert alias_of(world) == ("1", {})
+
+
+def test_update_that_never_settles_times_out(world: World) -> None:
+    world.lambda_api.update_polls = 1000
+    result = drive(world, request_for(update_polling={"interval_seconds": 5, "max_polls": 4}))
+    assert result["status"] == "REJECTED"
+    assert "UpdateTimedOut" in result["reason"]
+
+
+def test_smoke_failure_rejects_before_any_traffic(world: World) -> None:
+    world.lambda_api.responder = lambda name, version, payload: Invocation(
+        200, "Unhandled", {"errorType": "Runtime.ImportModuleError", "errorMessage": "boom"}
+    )
+    result = drive(world, request_for())
+    assert result["status"] == "REJECTED"
+    assert "Runtime.ImportModuleError" in result["reason"]
+    assert world.lambda_api.alias_updates == 0
+
+
+def test_rerunning_a_finished_request_publishes_nothing_and_moves_no_traffic(world: World) -> None:
+    first = drive(world, request_for(), execution="first")
+    publishes, alias_updates = world.lambda_api.publishes, world.lambda_api.alias_updates
+    second = drive(world, request_for(), execution="second")
+    assert first["status"] == second["status"] == "PROMOTED"
+    assert "already live" in second["reason"]
+    assert (world.lambda_api.publishes, world.lambda_api.alias_updates) == (publishes, alias_updates)
+    assert second["to_version"] == first["to_version"]
+
+
+def test_alias_changed_outside_rollgate_aborts_and_restores(world: World) -> None:
+    # given someone moves the alias's primary to the canary while the canary bakes
+    original_advance = world.clock.advance
+
+    def bake_and_meddle(seconds: float) -> None:
+        original_advance(seconds)
+        fn = world.lambda_api.functions["orders-api"]
+        if fn.aliases["live"].additional_weights:
+            fn.aliases["live"] = fn.aliases["live"].__class__("live", "2", {}, "rev-x")
+
+    world.clock.advance = bake_and_meddle  # type: ignore[method-assign]
+    # when the deployment judges the canary
+    result = drive(world, request_for())
+    # then it stops instead of fighting, and puts the alias back
+    assert result["status"] == "ROLLED_BACK"
+    assert "changed outside Rollgate" in result["reason"]
+    assert alias_of(world) == ("1", {})
+
+
+def test_abort_flag_stops_the_canary(world: World) -> None:
+    world.ledger.aborts[("orders-api", "live")] = "alarm orders-errors fired"
+    result = drive(world, request_for())
+    assert result["status"] == "ROLLED_BACK"
+    assert "alarm orders-errors fired" in result["reason"]
