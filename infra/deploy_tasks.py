@@ -36,50 +36,41 @@ DEPLOY_TASK_MODULES: tuple[str, ...] = (
 )
 
 # --- Lambda actions per step (all on tag-conditioned function ARNs) ------------------------------
-# GetFunction on a tagged function also needs ListTags (Lambda developer guide, "Using tags").
-_READ_FUNCTION = ("lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:ListTags")
-_READ_ALIAS = ("lambda:GetAlias", "lambda:GetFunctionConfiguration")
-_MOVE_ALIAS = (*_READ_ALIAS, "lambda:UpdateAlias")
+# Matches what rollgate.domain calls through rollgate.aws.lambda_api, step by step.
+# GetFunction (image digests) on a tagged function also needs ListTags (Lambda developer guide,
+# "Using tags on Lambda functions").
+_READ_FUNCTION = ("lambda:GetFunctionConfiguration", "lambda:GetFunction", "lambda:ListTags")
+_MOVE_ALIAS = ("lambda:GetAlias", "lambda:UpdateAlias")  # read back after every update
 
 LAMBDA_ACTIONS: dict[str, tuple[str, ...]] = {
     "validate": (),
-    # The infrastructure contract and the baseline: alias, versions, triggers (resource policy),
-    # async config (DLQ / destinations), provisioned concurrency.
-    "preflight": (
-        *_READ_FUNCTION,
-        "lambda:GetAlias",
-        "lambda:ListAliases",
-        "lambda:ListVersionsByFunction",
-        "lambda:GetPolicy",
-        "lambda:GetFunctionEventInvokeConfig",
-        "lambda:GetProvisionedConcurrencyConfig",
-        "lambda:ListProvisionedConcurrencyConfigs",
-    ),
-    "update_function": (
-        *_READ_FUNCTION,
-        "lambda:UpdateFunctionCode",
-        "lambda:UpdateFunctionConfiguration",
-    ),
-    "check_update": _READ_FUNCTION,
-    # ListVersionsByFunction: a rerun finds the version it already published for this code sha.
+    # The infrastructure contract and the baseline: $LATEST and alias, provisioned concurrency.
+    "preflight": (*_READ_FUNCTION, "lambda:GetAlias", "lambda:ListProvisionedConcurrencyConfigs"),
+    # UpdateFunction and CheckUpdate run the same convergence step: re-read $LATEST, apply the
+    # next pending change (code, then configuration) or report InProgress / Successful.
+    "update_function": (*_READ_FUNCTION, "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration"),
+    "check_update": (*_READ_FUNCTION, "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration"),
+    # ListVersionsByFunction: a rerun reuses the version it already published for this code sha.
     "publish_version": (*_READ_FUNCTION, "lambda:PublishVersion", "lambda:ListVersionsByFunction"),
     "check_version": _READ_FUNCTION,
-    "smoke_test": ("lambda:GetFunctionConfiguration", "lambda:InvokeFunction"),
+    "smoke_test": ("lambda:InvokeFunction",),
     "shift_traffic": _MOVE_ALIAS,
-    # InvokeFunction: an INCONCLUSIVE verdict may drive synthetic invocations, by policy.
-    "judge_canary": (*_READ_ALIAS, "lambda:InvokeFunction"),
+    # GetAlias: the stable version must still be primary; InvokeFunction: too few samples drive
+    # synthetic invocations of the alias (by policy) instead of "no data means healthy".
+    "judge_canary": ("lambda:GetAlias", "lambda:InvokeFunction"),
     "promote": _MOVE_ALIAS,
-    "judge_watch": (*_READ_ALIAS, "lambda:InvokeFunction"),
+    "judge_watch": (),  # metrics, queues and alarms only
     # InvokeFunction: the smoke test of the restored version.
     "rollback": (*_MOVE_ALIAS, "lambda:InvokeFunction"),
     "record": (),
 }
 
-_READS_ARTIFACTS = ("preflight", "update_function")
-_READS_EVENT_SOURCE_MAPPINGS = ("preflight", "update_function")
+#: preflight hashes the artifact; UpdateFunctionCode makes Lambda fetch it with the caller's rights.
+_READS_ARTIFACTS = ("preflight", "update_function", "check_update")
+_READS_EVENT_SOURCE_MAPPINGS = ("preflight",)  # every trigger must point at the alias
 _READS_HEALTH = ("preflight", "judge_canary", "judge_watch")  # baseline, then verdicts
-_WRITES_LEDGER = ("validate", "record")  # the lease, the outcome
-_READS_LEDGER = ("judge_canary", "judge_watch")  # the abort flag
+_WRITES_LEDGER = ("validate", "record")  # take the lease; write the outcome and release the lease
+_READS_LEDGER = ("shift_traffic", "judge_canary", "promote", "judge_watch")  # the abort flag
 _PUTS_EVENTS = ("record",)
 
 
@@ -149,39 +140,13 @@ class DeployTasks(Construct):
     # --- permissions that need more than a grant_* ----------------------------------------------
     @staticmethod
     def _allow_event_source_mapping_reads(task: TaskFunction) -> None:
-        stack = Stack.of(task)
         task.allow_unscoped(
             "ListEventSourceMappings",
             actions=["lambda:ListEventSourceMappings"],
             why=(
                 "lambda:ListEventSourceMappings supports no resource-level permissions; it is "
-                "read-only and used to check that every trigger points at the alias."
+                "read-only and used to check that every trigger of the function points at the alias."
             ),
-        )
-        task.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["lambda:GetEventSourceMapping"],
-                resources=[
-                    f"arn:{stack.partition}:lambda:{stack.region}:{stack.account}:event-source-mapping:*"
-                ],
-            )
-        )
-        NagSuppressions.add_resource_suppressions(
-            task.role,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-IAM5",
-                    applies_to=[
-                        "Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>"
-                        ":event-source-mapping:*"
-                    ],
-                    reason=(
-                        "Read-only lambda:GetEventSourceMapping on this account's mappings: their "
-                        "UUIDs are discovered at run time from the managed function's triggers."
-                    ),
-                )
-            ],
-            apply_to_children=True,
         )
 
     @staticmethod

@@ -33,9 +33,9 @@ DEFAULT_ATTEMPTS = 5
 PERSISTENT_ATTEMPTS = 8
 
 
-def retry_transient(*, max_attempts: int = DEFAULT_ATTEMPTS) -> sfn.RetryProps:
+def add_transient_retry(step: sfn.TaskStateBase, *, max_attempts: int = DEFAULT_ATTEMPTS) -> None:
     """The one Retry every task carries. Business errors are never retried."""
-    return sfn.RetryProps(
+    step.add_retry(
         errors=list(RETRYABLE_ERRORS),
         interval=Duration.seconds(2),
         max_attempts=max_attempts,
@@ -71,7 +71,7 @@ def lambda_step(
         result_path=result_path,
         comment=comment,
     )
-    step.add_retry(retry_transient(max_attempts=max_attempts))
+    add_transient_retry(step, max_attempts=max_attempts)
     return step
 
 

@@ -1,0 +1,154 @@
+"""The `rollgate` command: the same commands against AWS or the embedded local runtime.
+
+Exit codes: 0 success (for deploy/watch: the deployment was PROMOTED), 1 the deployment was not
+promoted (ROLLED_BACK, REJECTED, FAILED) or the execution did not succeed, 2 bad usage or input
+(nothing was changed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from functools import partial
+from typing import TextIO
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from cli.deploy import build_request, upload_and_start
+from cli.progress import Conclusion, ExecutionWatcher
+from cli.session import Connection, UsageError, add_connection_arguments
+from rollgate.domain.errors import InvalidRequest, RollgateError
+
+EXIT_OK, EXIT_NOT_PROMOTED, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rollgate",
+        description="Release Lambda functions through gates: preflight, update, smoke, canary, watch, "
+        "automatic rollback. Works against AWS or the embedded local runtime.",
+        epilog="Exit codes: 0 promoted/success, 1 not promoted (rolled back, rejected, failed), 2 bad usage or input.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    deploy = commands.add_parser("deploy", help="upload a zip and release it through the DeployFunction workflow")
+    deploy.add_argument("--function", required=True, help="the Lambda function to release (name or ARN)")
+    deploy.add_argument("--zip", required=True, help="path of the deployment package")
+    deploy.add_argument("--alias", default="live", help="alias that carries production traffic (default: %(default)s)")
+    deploy.add_argument(
+        "--strategy",
+        default="canary:10:300",
+        help="canary:PERCENT:SECONDS, linear:PERCENT:SECONDS or all-at-once (default: %(default)s)",
+    )
+    deploy.add_argument(
+        "--smoke-payload", action="append", default=[], metavar="JSON", help="a smoke-test event (repeatable)"
+    )
+    deploy.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="environment to merge in")
+    deploy.add_argument(
+        "--require-env", action="append", default=[], metavar="NAME", help="variable the new code needs (repeatable)"
+    )
+    deploy.add_argument("--watch-seconds", type=int, help="how long to keep judging after promotion")
+    deploy.add_argument("--policy", metavar="FILE", help="health policy JSON (see README: HealthPolicy)")
+    deploy.add_argument("--watch", action="store_true", help="follow the gates live and exit with the outcome")
+    add_connection_arguments(deploy)
+
+    watch = commands.add_parser("watch", help="follow a running DeployFunction execution until it concludes")
+    watch.add_argument("execution_arn", metavar="EXECUTION", help="execution ARN (printed by deploy)")
+    add_connection_arguments(watch)
+
+    status = commands.add_parser("status", help="where an alias routes, and whether a deployment holds it")
+    status.add_argument("--function", required=True)
+    status.add_argument("--alias", default="live")
+    add_connection_arguments(status)
+
+    history = commands.add_parser("history", help="the ledger's deployments of a function, newest first")
+    history.add_argument("--function", required=True)
+    history.add_argument("--alias", help="only this alias (default: all)")
+    history.add_argument("--limit", type=int, default=20)
+    add_connection_arguments(history)
+
+    demo = commands.add_parser("demo", help="release four builds of a sample app on the embedded local runtime")
+    demo.add_argument("--speed", type=float, default=None, help="how much faster than real time the clock runs")
+
+    local = commands.add_parser("local", help="the embedded local runtime")
+    local_commands = local.add_subparsers(dest="local_command", required=True, metavar="ACTION")
+    serve = local_commands.add_parser("serve", help="keep a local AWS endpoint with the Rollgate stack deployed")
+    serve.add_argument("--port", type=int, default=4566)
+    serve.add_argument("--speed", type=float, default=None, help="how much faster than real time the clock runs")
+    return parser
+
+
+def _conclude(conclusion: Conclusion, out: TextIO) -> int:
+    print(f"\n{conclusion.outcome}: {conclusion.reason()}", file=out)
+    return EXIT_OK if conclusion.succeeded else EXIT_NOT_PROMOTED
+
+
+def _deploy(args: argparse.Namespace, out: TextIO) -> int:
+    conn = Connection.from_args(args)
+    builder = partial(
+        build_request,
+        function=args.function,
+        alias=args.alias,
+        strategy=args.strategy,
+        smoke_payloads=args.smoke_payload,
+        environment=args.env,
+        required_environment=args.require_env,
+        watch_seconds=args.watch_seconds,
+        policy_file=args.policy,
+    )
+    execution_arn, request = upload_and_start(conn, builder, args.zip)
+    print(f"started {execution_arn}", file=out)
+    if not args.watch:
+        return EXIT_OK
+    return _conclude(ExecutionWatcher(conn.client("stepfunctions"), execution_arn, out=out).wait(), out)
+
+
+def _watch(args: argparse.Namespace, out: TextIO) -> int:
+    conn = Connection.from_args(args)
+    return _conclude(ExecutionWatcher(conn.client("stepfunctions"), args.execution_arn, out=out).wait(), out)
+
+
+def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return EXIT_USAGE if exit_.code else EXIT_OK
+    try:
+        if args.command == "deploy":
+            return _deploy(args, out)
+        if args.command == "watch":
+            return _watch(args, out)
+        if args.command == "status":
+            from cli.views import print_status
+
+            return print_status(Connection.from_args(args), args.function, args.alias, out)
+        if args.command == "history":
+            from cli.views import print_history
+
+            return print_history(Connection.from_args(args), args.function, args.alias, args.limit, out)
+        if args.command == "demo":
+            from cli.demo import run_demo
+
+            return run_demo(out=out, speed=args.speed)
+        if args.command == "local":
+            from local.server import serve
+
+            serve(port=args.port, speed=args.speed)
+            return EXIT_OK
+    except (UsageError, InvalidRequest) as error:
+        print(f"rollgate: {error}", file=err)
+        return EXIT_USAGE
+    except (RollgateError, ClientError, BotoCoreError) as error:
+        print(f"rollgate: {type(error).__name__}: {error}", file=err)
+        return EXIT_NOT_PROMOTED
+    except KeyboardInterrupt:
+        print("rollgate: interrupted; a started execution keeps running (see `rollgate watch`)", file=err)
+        return EXIT_NOT_PROMOTED
+    parser.error(f"unknown command {args.command}")
+    return EXIT_USAGE
+
+
+def main() -> None:
+    sys.exit(run())

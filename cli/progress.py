@@ -1,0 +1,170 @@
+"""Follow a DeployFunction execution: print each gate as it passes, then the conclusion.
+
+The conclusion is status AND outcome: an execution that SUCCEEDED but did not promote is not a
+success, and neither is one whose outcome cannot be read.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+#: Where each task puts its record in the state document (its ResultPath).
+RESULT_KEYS = {
+    "Preflight": "baseline",
+    "UpdateFunction": "update",
+    "CheckUpdate": "update",
+    "PublishVersion": "version",
+    "CheckVersion": "version",
+    "SmokeTest": "smoke",
+    "ShiftTraffic": "canary",
+    "JudgeCanary": "canary",
+    "Promote": "watch",
+    "JudgeWatch": "watch",
+    "Rollback": "rollback",
+    "Record": "result",
+}
+_TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+
+def _details(record: dict[str, Any], *, failed_only: bool = False) -> list[str]:
+    return [e["detail"] for e in record.get("evidence", []) if not (failed_only and e.get("ok", True))]
+
+
+def describe_gate(state: str, record: dict[str, Any]) -> tuple[str, list[str]]:
+    """(one line, sub-lines) for a gate's record; sub-lines carry the evidence worth reading."""
+    if state == "Validate":
+        return f"request valid, lease taken (deployment {record.get('deployment_id')})", []
+    if state == "Preflight":
+        checks = _details(record)
+        return f"contract holds, baseline v{record.get('live_version')} ({len(checks)} checks)", checks[2:]
+    if state in ("UpdateFunction", "CheckUpdate"):
+        if record.get("status") == "InProgress":
+            return f"LastUpdateStatus InProgress (poll {record.get('polls')}/{record.get('max_polls')})", []
+        return f"LastUpdateStatus Successful after {record.get('polls')} poll(s)", []
+    if state in ("PublishVersion", "CheckVersion"):
+        return f"version {record.get('version')} {record.get('state')}: " + "; ".join(_details(record)), []
+    if state == "SmokeTest":
+        return f"smoke tests passed on v{record.get('version')}", []
+    if state in ("ShiftTraffic", "Promote"):
+        notes = [d for e in record.get("evidence", []) if e["check"] in ("shift", "promote") for d in [e["detail"]]]
+        return (notes[-1] if notes else "traffic moved"), []
+    if state in ("JudgeCanary", "JudgeWatch"):
+        verdict = next((e for e in record.get("evidence", []) if e["check"] == "verdict"), None)
+        line = verdict["detail"] if verdict else "judged"
+        return f"{line} -> {record.get('next')}", _details(record, failed_only=True)
+    if state == "Rollback":
+        return f"restored v{record.get('restored_version')} (verified)", _details(record)
+    if state == "Record":
+        return f"{record.get('status')}: {record.get('reason')}", []
+    return "done", []
+
+
+@dataclass
+class Conclusion:
+    execution_status: str
+    result: dict[str, Any] | None
+    error: str | None = None
+    cause: str | None = None
+
+    @property
+    def outcome(self) -> str:
+        if self.result and self.result.get("status"):
+            return str(self.result["status"])
+        return self.error or self.execution_status
+
+    @property
+    def succeeded(self) -> bool:
+        return self.execution_status == "SUCCEEDED" and self.outcome == "PROMOTED"
+
+    def reason(self) -> str:
+        if self.result and self.result.get("reason"):
+            return str(self.result["reason"])
+        return _cause_message(self.cause) or self.execution_status
+
+
+def _cause_message(cause: str | None) -> str | None:
+    if not cause:
+        return None
+    try:
+        parsed = json.loads(cause)
+    except ValueError:
+        return cause
+    return str(parsed.get("errorMessage", cause)) if isinstance(parsed, dict) else cause
+
+
+@dataclass
+class ExecutionWatcher:
+    sfn: Any
+    execution_arn: str
+    out: TextIO = sys.stdout
+    poll_seconds: float = 2.0
+    sleep: Callable[[float], None] = time.sleep
+    quiet: bool = False
+    _seen: int = 0
+    _current_state: str | None = None
+    _result: dict[str, Any] | None = None
+    gates: list[tuple[str, str]] = field(default_factory=list)
+
+    def _history(self) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"executionArn": self.execution_arn, "includeExecutionData": True}
+        while True:
+            page = self.sfn.get_execution_history(**kwargs)
+            events += page["events"]
+            if not page.get("nextToken"):
+                return events
+            kwargs["nextToken"] = page["nextToken"]
+
+    def _say(self, mark: str, state: str, line: str, extra: list[str] | None = None) -> None:
+        self.gates.append((state, line))
+        if self.quiet:
+            return
+        print(f"  {mark} {state:<15} {line}", file=self.out, flush=True)
+        for detail in extra or []:
+            print(f"      {detail}", file=self.out, flush=True)
+
+    def _handle(self, event: dict[str, Any]) -> None:
+        kind = event["type"]
+        if kind == "TaskStateEntered":
+            self._current_state = event["stateEnteredEventDetails"]["name"]
+        elif kind == "TaskStateExited":
+            details = event["stateExitedEventDetails"]
+            state, output = details["name"], json.loads(details.get("output") or "{}")
+            key = RESULT_KEYS.get(state)
+            record = output.get(key, {}) if key else output
+            if state == "Record":
+                self._result = record
+            line, extra = describe_gate(state, record or {})
+            mark = (
+                "✗" if state in ("Rollback",) or (state == "JudgeCanary" and record.get("next") == "rollback") else "✓"
+            )
+            self._say(mark, state, line, extra)
+        elif kind in ("LambdaFunctionFailed", "TaskFailed"):
+            details = event.get("lambdaFunctionFailedEventDetails") or event.get("taskFailedEventDetails") or {}
+            message = _cause_message(details.get("cause")) or ""
+            self._say("✗", self._current_state or "task", f"{details.get('error')}: {message}")
+
+    def poll_once(self) -> Conclusion | None:
+        events = self._history()
+        for event in events[self._seen :]:
+            self._handle(event)
+        self._seen = len(events)
+        described = self.sfn.describe_execution(executionArn=self.execution_arn)
+        status = described["status"]
+        if status not in _TERMINAL:
+            return None
+        if self._result is None and described.get("output"):
+            self._result = json.loads(described["output"])
+        return Conclusion(status, self._result, described.get("error"), described.get("cause"))
+
+    def wait(self) -> Conclusion:
+        while True:
+            conclusion = self.poll_once()
+            if conclusion is not None:
+                return conclusion
+            self.sleep(self.poll_seconds)

@@ -1,0 +1,90 @@
+"""Where the CLI talks to: real AWS (standard credential chain, --profile, --region) or the local
+runtime (--endpoint-url); and the Rollgate stack's outputs, looked up by stack name."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rollgate.domain.errors import RollgateError
+
+DEFAULT_STACK = "Rollgate"
+
+
+class UsageError(RollgateError):
+    """Bad command-line usage or input: exit code 2."""
+
+
+@dataclass(frozen=True)
+class StackOutputs:
+    state_machine_arn: str
+    ledger_table: str
+    artifact_bucket: str
+    event_bus: str
+
+    @classmethod
+    def from_outputs(cls, outputs: dict[str, str], stack: str) -> StackOutputs:
+        wanted = {
+            "state_machine_arn": "DeployStateMachineArn",
+            "ledger_table": "LedgerTableName",
+            "artifact_bucket": "ArtifactBucketName",
+            "event_bus": "EventBusName",
+        }
+        missing = [key for key in wanted.values() if key not in outputs]
+        if missing:
+            raise UsageError(f"stack {stack} has no output(s) {', '.join(missing)}: is it a Rollgate stack?")
+        return cls(**{attr: outputs[key] for attr, key in wanted.items()})
+
+
+def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("where")
+    group.add_argument(
+        "--stack", default=DEFAULT_STACK, help="name of the deployed Rollgate stack (default: %(default)s)"
+    )
+    group.add_argument("--region", help="AWS region (default: from your AWS config)")
+    group.add_argument("--profile", help="AWS named profile (default: the standard credential chain)")
+    group.add_argument(
+        "--endpoint-url",
+        help="talk to the local runtime instead of AWS, e.g. http://127.0.0.1:4566 from `rollgate local serve`",
+    )
+
+
+class Connection:
+    """boto3 clients for one place, made on first use."""
+
+    def __init__(self, *, region: str | None, profile: str | None, endpoint_url: str | None, stack: str) -> None:
+        self.endpoint_url = endpoint_url
+        self.stack = stack
+        kwargs: dict[str, Any] = {"profile_name": profile} if profile else {}
+        if region:
+            kwargs["region_name"] = region
+        if endpoint_url:
+            kwargs.setdefault("region_name", "us-east-1")
+            kwargs.setdefault("aws_access_key_id", "local")
+            kwargs.setdefault("aws_secret_access_key", "local")
+        self.session = boto3.session.Session(**kwargs)
+        self._clients: dict[str, Any] = {}
+        self._outputs: StackOutputs | None = None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Connection:
+        return cls(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url, stack=args.stack)
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service, endpoint_url=self.endpoint_url)
+        return self._clients[service]
+
+    def outputs(self) -> StackOutputs:
+        if self._outputs is None:
+            try:
+                stacks = self.client("cloudformation").describe_stacks(StackName=self.stack)["Stacks"]
+            except (ClientError, BotoCoreError) as error:
+                raise UsageError(f"cannot read stack {self.stack}: {error}") from None
+            outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+            self._outputs = StackOutputs.from_outputs(outputs, self.stack)
+        return self._outputs

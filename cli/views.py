@@ -1,0 +1,60 @@
+"""`rollgate status` and `rollgate history`: the alias, the lease and the ledger, for people."""
+
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+from cli.session import Connection
+from rollgate.aws.clock import SystemClock
+from rollgate.aws.lambda_api import Boto3LambdaApi
+from rollgate.aws.ledger import DynamoLedger
+from rollgate.domain.routing import describe
+
+
+def ledger_for(conn: Connection) -> DynamoLedger:
+    return DynamoLedger(conn.client("dynamodb"), conn.outputs().ledger_table, SystemClock())
+
+
+def table(rows: list[list[str]], headers: list[str]) -> str:
+    widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=False)]
+    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()  # noqa: E731
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def history_rows(records: list[dict[str, Any]]) -> list[list[str]]:
+    return [
+        [
+            r.get("started_at", "")[:19].replace("T", " "),
+            r.get("alias", ""),
+            r.get("status", ""),
+            f"v{r.get('from_version')} -> v{r.get('to_version')}",
+            (r.get("reason") or "")[:90],
+        ]
+        for r in records
+    ]
+
+
+def print_history(conn: Connection, function: str, alias: str | None, limit: int, out: TextIO) -> int:
+    records = ledger_for(conn).list_deployments(function, alias, limit)
+    if not records:
+        print(f"no deployments of {function}{':' + alias if alias else ''} in the ledger", file=out)
+        return 0
+    print(table(history_rows(records), ["started (UTC)", "alias", "outcome", "versions", "reason"]), file=out)
+    return 0
+
+
+def print_status(conn: Connection, function: str, alias: str, out: TextIO) -> int:
+    lambda_api = Boto3LambdaApi(conn.client("lambda"))
+    routing = lambda_api.get_alias(function, alias)
+    ledger = ledger_for(conn)
+    lease = ledger.current_lease(function, alias)
+    print(f"{function}:{alias} routes {describe(routing)}", file=out)
+    if lease:
+        print(f"deployment in progress: {lease.holder} since {lease.acquired_at:%Y-%m-%d %H:%M:%S} UTC", file=out)
+    else:
+        print("no deployment in progress", file=out)
+    recent = ledger.list_deployments(function, alias, 1)
+    if recent:
+        last = recent[0]
+        print(f"last deployment: {last['status']} ({last.get('reason', '')})", file=out)
+    return 0
