@@ -97,7 +97,7 @@ def _deploy(args: argparse.Namespace, out: TextIO) -> int:
         watch_seconds=args.watch_seconds,
         policy_file=args.policy,
     )
-    execution_arn, request = upload_and_start(conn, builder, args.zip)
+    execution_arn, _ = upload_and_start(conn, builder, args.zip)
     print(f"started {execution_arn}", file=out)
     if not args.watch:
         return EXIT_OK

@@ -117,5 +117,5 @@ def test_stale_revision_id_is_a_conflict(lambda_client):
             http_status_code=412,
         )
         with pytest.raises(ConflictError, match="Revision Id provided does not match"):
-            api.update_code("orders", bucket="b", key="k.zip", object_version=None, image_uri=None,
+            api.update_code("orders", bucket="artifacts", key="k.zip", object_version=None, image_uri=None,
                             revision_id="stale")

@@ -102,8 +102,8 @@ def test_update_code_sends_revision_and_object_version(lambda_client, api):
     with Stubber(lambda_client) as stub:
         stub.add_response("update_function_code", response, expected_params={
             "FunctionName": "orders", "Publish": False, "RevisionId": "rev-1",
-            "S3Bucket": "b", "S3Key": "k.zip", "S3ObjectVersion": "v1"})
-        config = api.update_code("orders", bucket="b", key="k.zip", object_version="v1", image_uri=None,
+            "S3Bucket": "artifacts", "S3Key": "k.zip", "S3ObjectVersion": "v1"})
+        config = api.update_code("orders", bucket="artifacts", key="k.zip", object_version="v1", image_uri=None,
                                  revision_id="rev-1")
     assert config.last_update_status == "InProgress"
     assert config.revision_id == "rev-2"

@@ -1,0 +1,119 @@
+"""`rollgate demo` (and `make demo`): four releases of a sample app on the embedded local runtime.
+
+The sample app `orders-api` is live on v1 with steady traffic. Rollgate releases four builds of it
+through the real, synthesized DeployFunction state machine, with a production-shaped policy
+(60-second metric periods, a five-minute canary bake, a three-minute watch). The local clock runs
+faster than real time, so the whole thing takes well under two minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from cli.progress import ExecutionWatcher
+from cli.views import table
+
+DEFAULT_SPEED = 60.0
+TRAFFIC_PER_SECOND = 5.0
+FUNCTION, ALIAS = "orders-api", "live"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    build: str
+    story: str
+    expected: str
+    extra: dict[str, Any]
+
+
+SCENARIOS = [
+    Scenario("v2", "a good build", "PROMOTED", {}),
+    Scenario("v3", "fails orders with a coupon (only real traffic has them)", "ROLLED_BACK", {}),
+    Scenario(
+        "v4", "needs PAYMENTS_URL, which the function lacks", "REJECTED", {"required_environment": ["PAYMENTS_URL"]}
+    ),
+    Scenario("v5", "crashes at import", "REJECTED", {}),
+]
+
+
+def demo_request(build: str, bucket: str, key: str, smoke_payload: Any, extra: dict[str, Any]) -> dict[str, Any]:
+    """A production-shaped request: what a team would really run."""
+    return {
+        "function_name": FUNCTION,
+        "alias": ALIAS,
+        "artifact": {"bucket": bucket, "key": key},
+        "strategy": {"type": "canary", "steps": [10], "interval_seconds": 300},
+        "smoke_tests": [{"name": "place-order", "payload": smoke_payload, "expect_subset": {"ok": True}}],
+        "health": {"metric_period_seconds": 60, "on_inconclusive": "extend", "max_extension_seconds": 300},
+        "watch_seconds": 180,
+        "update_polling": {"interval_seconds": 5, "max_polls": 60},
+        "provenance": {"trigger": "demo", "release_id": f"demo-{build}"},
+        **extra,
+    }
+
+
+def run_demo(out: TextIO = sys.stdout, speed: float | None = None, cdk_out: str = "cdk.out") -> int:
+    from local.deployer import synthesize
+    from local.runtime import LocalRuntime
+    from local.sample_app import build_zip, smoke_payload
+
+    started = time.monotonic()
+    print("==> synthesizing the Rollgate stack (cdk-nag runs on every synth)", file=out, flush=True)
+    synthesize(Path(cdk_out))
+    results: list[list[str]] = []
+    failures = 0
+    with LocalRuntime(speed=speed or DEFAULT_SPEED) as runtime:
+        outputs = runtime.deploy_stack(Path(cdk_out))
+        runtime.sample_app(function_name=FUNCTION, alias=ALIAS)
+        print(
+            f"==> local runtime up (clock x{runtime.clock.speed:g}); {FUNCTION}:{ALIAS} live on v1, "
+            f"{TRAFFIC_PER_SECOND:g} requests/s",
+            file=out,
+            flush=True,
+        )
+        s3, sfn = runtime.client("s3"), runtime.client("stepfunctions")
+        with runtime.traffic(function_name=FUNCTION, alias=ALIAS, rate_per_second=TRAFFIC_PER_SECOND):
+            runtime.clock.sleep(180)  # three minutes of v1 traffic: the baseline the watch compares with
+            for scenario in SCENARIOS:
+                key = f"builds/{FUNCTION}-{scenario.build}.zip"
+                s3.put_object(Bucket=outputs["ArtifactBucketName"], Key=key, Body=build_zip(scenario.build))
+                request = demo_request(
+                    scenario.build, outputs["ArtifactBucketName"], key, smoke_payload(), scenario.extra
+                )
+                print(f"\n==> release {scenario.build}: {scenario.story} (expect {scenario.expected})", file=out)
+                virtual_start = runtime.clock.now()
+                execution = sfn.start_execution(
+                    stateMachineArn=outputs["DeployStateMachineArn"],
+                    name=f"demo-{scenario.build}-{int(time.time())}",
+                    input=json.dumps(request),
+                )["executionArn"]
+                conclusion = ExecutionWatcher(sfn, execution, out=out, poll_seconds=0.1).wait()
+                elapsed = (runtime.clock.now() - virtual_start).total_seconds()
+                ok = conclusion.outcome == scenario.expected
+                failures += 0 if ok else 1
+                result = conclusion.result or {}
+                results.append(
+                    [
+                        scenario.build,
+                        scenario.expected,
+                        conclusion.outcome,
+                        "yes" if ok else "NO",
+                        f"v{result.get('from_version')} -> v{result.get('to_version')}",
+                        f"{elapsed / 60:.1f} min",
+                        conclusion.reason()[:100],
+                    ]
+                )
+                print(f"  = {conclusion.outcome}: {conclusion.reason()}", file=out, flush=True)
+        live = runtime.client("lambda").get_alias(FunctionName=FUNCTION, Name=ALIAS)["FunctionVersion"]
+    print("\n" + table(results, ["build", "expected", "outcome", "ok", "versions", "virtual", "reason"]), file=out)
+    print(f"\n{FUNCTION}:{ALIAS} ends on v{live}; wall time {time.monotonic() - started:.1f} s", file=out)
+    if failures:
+        print(f"{failures} outcome(s) not as expected", file=out)
+        return 1
+    print("every outcome as expected", file=out)
+    return 0
