@@ -1,0 +1,111 @@
+"""The synthesized DeployFunction state machine, executed end to end on the local runtime.
+
+Each test gets a fresh local AWS (moto) with the stack from cdk.out deployed, the sample app live on
+v1 with steady traffic, and a queue subscribed to the Rollgate bus so outcome events can be read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cli.progress import Conclusion, ExecutionWatcher
+from local.deployer import synthesize
+from local.runtime import LocalRuntime
+from local.sample_app import build_zip, smoke_payload
+
+FUNCTION, ALIAS = "orders-api", "live"
+SPEED = 120.0
+
+pytestmark = pytest.mark.workflow
+
+
+@pytest.fixture(scope="session")
+def cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    outdir = tmp_path_factory.getbasetemp().parent / "workflow-cdk.out"
+    synthesize(outdir)
+    return outdir
+
+
+@dataclass
+class Harness:
+    runtime: LocalRuntime
+    outputs: dict[str, str]
+    events_queue_url: str
+
+    def client(self, service: str) -> Any:
+        return self.runtime.client(service)
+
+    def upload(self, build: str) -> dict[str, str]:
+        key = f"builds/{FUNCTION}-{build}.zip"
+        self.client("s3").put_object(Bucket=self.outputs["ArtifactBucketName"], Key=key, Body=build_zip(build))
+        return {"bucket": self.outputs["ArtifactBucketName"], "key": key}
+
+    def request(self, build: str, **overrides: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "function_name": FUNCTION,
+            "alias": ALIAS,
+            "artifact": self.upload(build),
+            "strategy": {"type": "canary", "steps": [20], "interval_seconds": 180},
+            "smoke_tests": [{"name": "place-order", "payload": smoke_payload(), "expect_subset": {"ok": True}}],
+            "health": {"metric_period_seconds": 60, "on_inconclusive": "extend", "max_extension_seconds": 180},
+            "watch_seconds": 120,
+        }
+        body.update(overrides)
+        return body
+
+    def start(self, body: dict[str, Any], name: str) -> str:
+        return self.client("stepfunctions").start_execution(
+            stateMachineArn=self.outputs["DeployStateMachineArn"], name=name, input=json.dumps(body)
+        )["executionArn"]
+
+    def run(self, body: dict[str, Any], name: str) -> Conclusion:
+        watcher = ExecutionWatcher(self.client("stepfunctions"), self.start(body, name), poll_seconds=0.05, quiet=True)
+        return watcher.wait()
+
+    def alias(self) -> tuple[str, dict[str, float]]:
+        alias = self.client("lambda").get_alias(FunctionName=FUNCTION, Name=ALIAS)
+        return alias["FunctionVersion"], alias.get("RoutingConfig", {}).get("AdditionalVersionWeights", {})
+
+    def versions(self) -> list[str]:
+        listed = self.client("lambda").list_versions_by_function(FunctionName=FUNCTION)["Versions"]
+        return sorted(v["Version"] for v in listed if v["Version"] != "$LATEST")
+
+    def ledger(self) -> list[dict[str, Any]]:
+        from rollgate.aws.ledger import DynamoLedger
+
+        ledger = DynamoLedger(self.client("dynamodb"), self.outputs["LedgerTableName"], self.runtime.clock)
+        return ledger.list_deployments(FUNCTION, ALIAS)
+
+    def lease(self) -> Any:
+        from rollgate.aws.ledger import DynamoLedger
+
+        ledger = DynamoLedger(self.client("dynamodb"), self.outputs["LedgerTableName"], self.runtime.clock)
+        return ledger.current_lease(FUNCTION, ALIAS)
+
+    def events(self) -> list[dict[str, Any]]:
+        sqs = self.client("sqs")
+        received = sqs.receive_message(QueueUrl=self.events_queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        return [json.loads(m["Body"]) for m in received]
+
+
+@pytest.fixture
+def harness(cdk_out: Path) -> Iterator[Harness]:
+    with LocalRuntime(speed=SPEED, seed=11) as runtime:
+        outputs = dict(runtime.deploy_stack(cdk_out))
+        runtime.sample_app(function_name=FUNCTION, alias=ALIAS)
+        sqs, events = runtime.client("sqs"), runtime.client("events")
+        queue_url = sqs.create_queue(QueueName="rollgate-outcomes")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(
+            Name="outcomes", EventBusName=outputs["EventBusName"], EventPattern=json.dumps({"source": ["rollgate"]})
+        )
+        events.put_targets(Rule="outcomes", EventBusName=outputs["EventBusName"], Targets=[{"Id": "q", "Arn": queue_arn}])
+        with runtime.traffic(function_name=FUNCTION, alias=ALIAS, rate_per_second=5.0):
+            runtime.clock.sleep(120)  # two minutes of v1 traffic before anything is released
+            yield Harness(runtime, outputs, queue_url)
