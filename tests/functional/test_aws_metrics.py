@@ -89,14 +89,14 @@ def test_percentiles_and_pagination_from_one_get_metric_data(cloudwatch_client, 
     ]
 
 
-def test_queries_name_the_version_dimension_set(cloudwatch_client, origin):
+def test_queries_name_the_version_dimension_set(cloudwatch_client, origin, monkeypatch):
     captured: dict = {}
 
     def fake_get_metric_data(**kwargs):
         captured.update(kwargs)
         return {"MetricDataResults": []}
 
-    cloudwatch_client.get_metric_data = fake_get_metric_data
+    monkeypatch.setattr(cloudwatch_client, "get_metric_data", fake_get_metric_data)
     CloudWatchMetricSource(cloudwatch_client).version_series(
         f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION}", "live", "2",
         origin, origin + timedelta(minutes=5), 60,
