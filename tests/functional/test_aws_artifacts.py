@@ -82,5 +82,5 @@ def test_throttled_read_is_translated(store, s3_client, monkeypatch):
 
     monkeypatch.setattr(s3_client, "get_object", slow_down)
 
-    with pytest.raises(ThrottledError, match="s3:GetObject s3://b/k.zip failed: SlowDown"):
+    with pytest.raises(ThrottledError, match=r"s3:GetObject s3://b/k\.zip failed: SlowDown"):
         store.inspect("b", "k.zip", None)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from rollgate.aws.ledger import DynamoLedger
-from rollgate.domain.errors import DeploymentInProgress
+from rollgate.domain.errors import DeploymentInProgress, ThrottledError
 from rollgate.domain.models import DeploymentResult, DeploymentStatus
 from rollgate.domain.ports import Lease
 
-T0 = datetime(2030, 5, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
 
 
 class FakeClock:
@@ -115,6 +116,21 @@ def test_accepts_a_dynamodb_resource(aws, ledger_table, clock):
     ledger = DynamoLedger(boto3.resource("dynamodb", region_name="us-east-1"), ledger_table, clock)
 
     assert ledger.acquire_lease(lease("d-1")).holder == "d-1"
+    with pytest.raises(DeploymentInProgress, match="being deployed by d-1"):
+        ledger.acquire_lease(lease("d-2"))
+    ledger.put_deployment(record("d-1"))
+    assert [r["deployment_id"] for r in ledger.list_deployments("orders")] == ["d-1"]
+
+
+def test_throttled_write_is_translated(ledger, dynamodb_client, monkeypatch):
+    def throttled(**_kwargs):
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"},
+                           "ResponseMetadata": {"HTTPStatusCode": 400}}, "PutItem")
+
+    monkeypatch.setattr(dynamodb_client, "put_item", throttled)
+
+    with pytest.raises(ThrottledError, match="dynamodb:PutItem lease orders:live for d-1 failed"):
+        ledger.acquire_lease(lease("d-1"))
 
 
 # --------------------------------------------------------------------------- abort flags

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.stub import ANY, Stubber
@@ -31,7 +31,7 @@ def _put(cloudwatch_client, metric: str, at: datetime, value: float, dimensions:
 @pytest.fixture
 def origin() -> datetime:
     """A minute boundary 20 minutes ago (CloudWatch keeps recent data at 1-minute resolution)."""
-    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
     return now - timedelta(minutes=20)
 
 
@@ -137,10 +137,10 @@ def test_throttled_get_metric_data_is_translated(cloudwatch_client, origin):
 
 
 def test_period_starts_are_aligned_and_half_open():
-    start = datetime(2030, 1, 1, 0, 0, 30, tzinfo=timezone.utc)
+    start = datetime(2030, 1, 1, 0, 0, 30, tzinfo=UTC)
 
-    starts = period_starts(start, datetime(2030, 1, 1, 0, 3, tzinfo=timezone.utc), 60)
+    starts = period_starts(start, datetime(2030, 1, 1, 0, 3, tzinfo=UTC), 60)
 
-    assert starts == [datetime(2030, 1, 1, 0, m, tzinfo=timezone.utc) for m in range(3)]
-    assert period_starts(start, datetime(2030, 1, 1, 0, 2, 1, tzinfo=timezone.utc), 60)[-1] == datetime(
-        2030, 1, 1, 0, 2, tzinfo=timezone.utc)
+    assert starts == [datetime(2030, 1, 1, 0, m, tzinfo=UTC) for m in range(3)]
+    assert period_starts(start, datetime(2030, 1, 1, 0, 2, 1, tzinfo=UTC), 60)[-1] == datetime(
+        2030, 1, 1, 0, 2, tzinfo=UTC)

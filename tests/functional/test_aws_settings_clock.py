@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -72,17 +72,17 @@ def test_load_settings_reads_os_environ_once(monkeypatch):
 def test_scaled_clock_arithmetic():
     # given a clock 60x fast, whose virtual origin is 2030-01-01, started at real second 1000
     real_now = [1000.0]
-    virtual_origin = datetime(2030, 1, 1, tzinfo=timezone.utc).timestamp()
+    virtual_origin = datetime(2030, 1, 1, tzinfo=UTC).timestamp()
     clock = ScaledClock(real_origin=1000.0, virtual_origin=virtual_origin, speed=60.0,
                         real_time=lambda: real_now[0])
 
     # then at the origin it reads the virtual origin, in UTC
-    assert clock.now() == datetime(2030, 1, 1, tzinfo=timezone.utc)
-    assert clock.now().tzinfo is timezone.utc
+    assert clock.now() == datetime(2030, 1, 1, tzinfo=UTC)
+    assert clock.now().tzinfo is UTC
 
     # when 2.5 real seconds pass, 150 virtual seconds have passed
     real_now[0] = 1002.5
-    assert clock.now() == datetime(2030, 1, 1, 0, 2, 30, tzinfo=timezone.utc)
+    assert clock.now() == datetime(2030, 1, 1, 0, 2, 30, tzinfo=UTC)
 
     # and a 5 minute bake lasts 5 real seconds
     assert clock.seconds_to_real(300) == pytest.approx(5.0)
@@ -107,8 +107,8 @@ def test_scaled_clock_rejects_non_positive_speed():
 def test_system_clock_is_aware_utc():
     now = SystemClock().now()
 
-    assert now.tzinfo is timezone.utc
-    assert abs((datetime.now(timezone.utc) - now).total_seconds()) < 5
+    assert now.tzinfo is UTC
+    assert abs((datetime.now(UTC) - now).total_seconds()) < 5
 
 
 def test_clock_from_env_without_speed_is_the_system_clock():
@@ -135,3 +135,14 @@ def test_clock_from_env_names_a_malformed_speed():
     with pytest.raises(ConfigurationError, match="ROLLGATE_CLOCK_SPEED"):
         clock_from_env({"ROLLGATE_CLOCK_SPEED": "fast", "ROLLGATE_CLOCK_REAL_ORIGIN": "0",
                         "ROLLGATE_CLOCK_VIRTUAL_ORIGIN": "0"})
+
+
+def test_clock_origins_may_be_iso_timestamps():
+    clock = clock_from_env({
+        "ROLLGATE_CLOCK_SPEED": "10",
+        "ROLLGATE_CLOCK_REAL_ORIGIN": "1700000000",
+        "ROLLGATE_CLOCK_VIRTUAL_ORIGIN": "2030-01-01T00:00:00Z",
+    })
+
+    assert isinstance(clock, ScaledClock)
+    assert clock.virtual_origin == datetime(2030, 1, 1, tzinfo=UTC).timestamp()

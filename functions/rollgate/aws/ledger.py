@@ -17,9 +17,10 @@ beside it are for people reading the table in the console.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from rollgate.aws.errors import error_code, translate_client_errors
@@ -45,13 +46,56 @@ def deployment_pk(function_name: str, alias: str) -> str:
 def _iso(moment: datetime) -> str:
     """One fixed ISO format in UTC, so timestamps compare correctly as strings in conditions."""
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _s(item: dict[str, Any], name: str) -> str | None:
     value = item.get(name)
-    return value.get("S") if value else None
+    return str(value) if value is not None else None
+
+
+class _Dynamo:
+    """DynamoDB calls in plain Python values, over a low-level client or a resource.
+
+    A resource's client (de)serialises attribute values itself; a low-level client needs it done
+    here. Items in errors (ReturnValuesOnConditionCheckFailure) are never converted by boto3.
+    """
+
+    _INPUT_ITEMS = ("Item", "Key", "ExclusiveStartKey")
+    _OUTPUT_ITEMS = ("Item", "Attributes", "LastEvaluatedKey")
+
+    def __init__(self, client_or_resource: Any) -> None:
+        self.is_resource = hasattr(client_or_resource, "Table")
+        self.client = client_or_resource.meta.client if self.is_resource else client_or_resource
+        self._serializer = TypeSerializer()
+        self._deserializer = TypeDeserializer()
+
+    def call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        if not self.is_resource:
+            for name in self._INPUT_ITEMS:
+                if name in kwargs:
+                    kwargs[name] = self.serialize(kwargs[name])
+            if "ExpressionAttributeValues" in kwargs:
+                kwargs["ExpressionAttributeValues"] = self.serialize(kwargs["ExpressionAttributeValues"])
+        response: dict[str, Any] = getattr(self.client, operation)(**kwargs)
+        if not self.is_resource:
+            for name in self._OUTPUT_ITEMS:
+                if response.get(name) is not None:
+                    response[name] = self.deserialize(response[name])
+            if "Items" in response:
+                response["Items"] = [self.deserialize(item) for item in response["Items"]]
+        return response
+
+    def item_in_error(self, error: ClientError) -> dict[str, Any] | None:
+        item = error.response.get("Item")
+        return self.deserialize(item) if item else None
+
+    def serialize(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {name: self._serializer.serialize(value) for name, value in values.items()}
+
+    def deserialize(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {name: self._deserializer.deserialize(value) for name, value in item.items()}
 
 
 class DynamoLedger:
@@ -59,9 +103,7 @@ class DynamoLedger:
 
     def __init__(self, client_or_resource: Any, table_name: str, clock: Clock, *,
                  abort_ttl_seconds: int = 7 * 24 * 3600) -> None:
-        # a boto3 resource has .Table; its low-level client is .meta.client
-        is_resource = hasattr(client_or_resource, "Table")
-        self._client = client_or_resource.meta.client if is_resource else client_or_resource
+        self._db = _Dynamo(client_or_resource)
         self.table_name = table_name
         self._clock = clock
         self._abort_ttl = timedelta(seconds=abort_ttl_seconds)
@@ -72,32 +114,33 @@ class DynamoLedger:
         holder (a rerun or a redrive) renews it and succeeds."""
         key = lease_pk(lease.function_name, lease.alias)
         item = {
-            "pk": {"S": key},
-            "sk": {"S": LEASE_SK},
-            "holder": {"S": lease.holder},
-            "function_name": {"S": lease.function_name},
-            "alias": {"S": lease.alias},
-            "acquired_at": {"S": _iso(lease.acquired_at)},
-            "expires_at": {"S": _iso(lease.expires_at)},
-            "ttl": {"N": str(int(lease.expires_at.timestamp()))},
-            "detail": {"S": to_json_text(lease.detail)},
+            "pk": key,
+            "sk": LEASE_SK,
+            "holder": lease.holder,
+            "function_name": lease.function_name,
+            "alias": lease.alias,
+            "acquired_at": _iso(lease.acquired_at),
+            "expires_at": _iso(lease.expires_at),
+            "ttl": int(lease.expires_at.timestamp()),
+            "detail": to_json_text(lease.detail),
         }
         call = f"dynamodb:PutItem lease {lease.function_name}:{lease.alias} for {lease.holder}"
         for _attempt in range(2):
             with translate_client_errors(call):
                 try:
-                    response = self._client.put_item(
+                    response = self._db.call(
+                        "put_item",
                         TableName=self.table_name,
                         Item=item,
                         ConditionExpression="attribute_not_exists(pk) OR holder = :me OR expires_at < :now",
-                        ExpressionAttributeValues={":me": {"S": lease.holder}, ":now": {"S": _iso(self._clock.now())}},
+                        ExpressionAttributeValues={":me": lease.holder, ":now": _iso(self._clock.now())},
                         ReturnValues="ALL_OLD",
                         ReturnValuesOnConditionCheckFailure="ALL_OLD",
                     )
                 except ClientError as error:
                     if error_code(error) != _CONDITION_FAILED:
                         raise
-                    holder_item = error.response.get("Item") or self._get(key, LEASE_SK)
+                    holder_item = self._db.item_in_error(error) or self._get(key, LEASE_SK)
                     if holder_item is None:  # released between our write and our read: try again
                         continue
                     raise DeploymentInProgress(_in_progress_message(lease, holder_item)) from None
@@ -112,11 +155,12 @@ class DynamoLedger:
     def release_lease(self, function_name: str, alias: str, holder: str) -> bool:
         with translate_client_errors(f"dynamodb:DeleteItem lease {function_name}:{alias} of {holder}"):
             try:
-                self._client.delete_item(
+                self._db.call(
+                    "delete_item",
                     TableName=self.table_name,
                     Key=self._key(lease_pk(function_name, alias), LEASE_SK),
                     ConditionExpression="holder = :me",
-                    ExpressionAttributeValues={":me": {"S": holder}},
+                    ExpressionAttributeValues={":me": holder},
                 )
             except ClientError as error:
                 if error_code(error) == _CONDITION_FAILED:
@@ -137,18 +181,19 @@ class DynamoLedger:
         """Ask the deployment running on function+alias to stop (it checks between gates)."""
         now = self._clock.now()
         item = {
-            "pk": {"S": lease_pk(function_name, alias)},
-            "sk": {"S": ABORT_SK},
-            "reason": {"S": reason},
-            "requested_at": {"S": _iso(now)},
-            "ttl": {"N": str(int((now + self._abort_ttl).timestamp()))},
+            "pk": lease_pk(function_name, alias),
+            "sk": ABORT_SK,
+            "reason": reason,
+            "requested_at": _iso(now),
+            "ttl": int((now + self._abort_ttl).timestamp()),
         }
         with translate_client_errors(f"dynamodb:PutItem abort flag {function_name}:{alias}"):
-            self._client.put_item(TableName=self.table_name, Item=item)
+            self._db.call("put_item", TableName=self.table_name, Item=item)
 
     def clear_abort(self, function_name: str, alias: str) -> None:
         with translate_client_errors(f"dynamodb:DeleteItem abort flag {function_name}:{alias}"):
-            self._client.delete_item(TableName=self.table_name, Key=self._key(lease_pk(function_name, alias), ABORT_SK))
+            self._db.call("delete_item", TableName=self.table_name,
+                          Key=self._key(lease_pk(function_name, alias), ABORT_SK))
 
     def abort_requested(self, function_name: str, alias: str) -> str | None:
         item = self._get(lease_pk(function_name, alias), ABORT_SK)
@@ -159,11 +204,12 @@ class DynamoLedger:
         without this, a flag nobody cleared would stop the next, innocent, deployment."""
         with translate_client_errors(f"dynamodb:DeleteItem stale abort flag {lease.function_name}:{lease.alias}"):
             try:
-                self._client.delete_item(
+                self._db.call(
+                    "delete_item",
                     TableName=self.table_name,
                     Key=self._key(lease_pk(lease.function_name, lease.alias), ABORT_SK),
                     ConditionExpression="requested_at < :acquired",
-                    ExpressionAttributeValues={":acquired": {"S": _iso(lease.acquired_at)}},
+                    ExpressionAttributeValues={":acquired": _iso(lease.acquired_at)},
                 )
             except ClientError as error:
                 if error_code(error) != _CONDITION_FAILED:  # absent, or asked for after we started
@@ -181,21 +227,21 @@ class DynamoLedger:
         function_name = str(document["function_name"])
         alias = str(document["alias"])
         item: dict[str, Any] = {
-            "pk": {"S": deployment_pk(function_name, alias)},
-            "sk": {"S": DEPLOY_PREFIX + deployment_id},
-            "gsi1pk": {"S": f"FN#{function_name}"},
-            "gsi1sk": {"S": deployment_id},
-            "deployment_id": {"S": deployment_id},
-            "function_name": {"S": function_name},
-            "alias": {"S": alias},
-            "document": {"S": document_text},
+            "pk": deployment_pk(function_name, alias),
+            "sk": DEPLOY_PREFIX + deployment_id,
+            "gsi1pk": f"FN#{function_name}",
+            "gsi1sk": deployment_id,
+            "deployment_id": deployment_id,
+            "function_name": function_name,
+            "alias": alias,
+            "document": document_text,
         }
         for name in ("status", "from_version", "to_version", "started_at", "finished_at", "release_id"):
             value = document.get(name)
             if value is not None and value != "":
-                item[name] = {"S": str(value)}
+                item[name] = str(value)
         with translate_client_errors(f"dynamodb:PutItem deployment {deployment_id} of {function_name}:{alias}"):
-            self._client.put_item(TableName=self.table_name, Item=item)
+            self._db.call("put_item", TableName=self.table_name, Item=item)
 
     def get_deployment(self, function_name: str, alias: str, deployment_id: str) -> dict[str, Any] | None:
         item = self._get(deployment_pk(function_name, alias), DEPLOY_PREFIX + deployment_id)
@@ -210,8 +256,8 @@ class DynamoLedger:
             query: dict[str, Any] = {
                 "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
                 "ExpressionAttributeValues": {
-                    ":pk": {"S": deployment_pk(function_name, alias)},
-                    ":prefix": {"S": DEPLOY_PREFIX},
+                    ":pk": deployment_pk(function_name, alias),
+                    ":prefix": DEPLOY_PREFIX,
                 },
                 "ConsistentRead": True,
             }
@@ -220,15 +266,14 @@ class DynamoLedger:
             query = {
                 "IndexName": GSI_BY_FUNCTION,
                 "KeyConditionExpression": "gsi1pk = :pk",
-                "ExpressionAttributeValues": {":pk": {"S": f"FN#{function_name}"}},
+                "ExpressionAttributeValues": {":pk": f"FN#{function_name}"},
             }
             where = f"{function_name} (index {GSI_BY_FUNCTION})"
         records: list[dict[str, Any]] = []
         with translate_client_errors(f"dynamodb:Query deployments of {where}"):
             while len(records) < limit:
-                response = self._client.query(
-                    TableName=self.table_name, ScanIndexForward=False, Limit=limit - len(records), **query
-                )
+                response = self._db.call("query", TableName=self.table_name, ScanIndexForward=False,
+                                         Limit=limit - len(records), **query)
                 records.extend(_document(item) for item in response.get("Items", []))
                 last_key = response.get("LastEvaluatedKey")
                 if not last_key:
@@ -239,11 +284,12 @@ class DynamoLedger:
     # ----------------------------------------------------------------------- helpers
     @staticmethod
     def _key(pk: str, sk: str) -> dict[str, Any]:
-        return {"pk": {"S": pk}, "sk": {"S": sk}}
+        return {"pk": pk, "sk": sk}
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         with translate_client_errors(f"dynamodb:GetItem {pk} {sk}"):
-            response = self._client.get_item(TableName=self.table_name, Key=self._key(pk, sk), ConsistentRead=True)
+            response = self._db.call("get_item", TableName=self.table_name, Key=self._key(pk, sk),
+                                     ConsistentRead=True)
         return response.get("Item")
 
 

@@ -8,7 +8,7 @@ no traffic is not zero errors, and the judge must be able to tell the two apart.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rollgate.aws.errors import translate_client_errors
@@ -29,7 +29,7 @@ _VERSION_QUERIES: tuple[tuple[str, str, str, str], ...] = (
 
 def _epoch(moment: datetime) -> float:
     if moment.tzinfo is None:  # naive datetimes are UTC throughout Rollgate
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
 
 
@@ -42,7 +42,7 @@ def period_starts(start: datetime, end: datetime, period_seconds: int) -> list[d
     starts = []
     at = first
     while at < stop:
-        starts.append(datetime.fromtimestamp(at, tz=timezone.utc))
+        starts.append(datetime.fromtimestamp(at, tz=UTC))
         at += period_seconds
     return starts
 
@@ -141,4 +141,4 @@ def _metric_stat(query_id: str, metric: str, stat: str, dimensions: list[dict[st
 
 def _align(stamp: datetime, period_seconds: int) -> datetime:
     seconds = int(_epoch(stamp) // period_seconds) * period_seconds
-    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    return datetime.fromtimestamp(seconds, tz=UTC)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rollgate.domain.errors import RollgateError
 
@@ -46,6 +47,22 @@ class ClockSettings(BaseModel):
     clock_speed: float | None = Field(default=None, gt=0)
     clock_real_origin: float | None = None
     clock_virtual_origin: float | None = None
+
+    @field_validator("clock_real_origin", "clock_virtual_origin", mode="before")
+    @classmethod
+    def _epoch_seconds_or_iso(cls, value: Any) -> Any:
+        """Origins are epoch seconds; an ISO-8601 timestamp is accepted too (as the local runtime's
+        own clock reader does)."""
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                try:
+                    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+                except ValueError:
+                    return value  # let pydantic report it, naming the variable
+                return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+        return value
 
     @model_validator(mode="after")
     def _origins_with_speed(self) -> ClockSettings:
