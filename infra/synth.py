@@ -18,10 +18,10 @@ from dataclasses import dataclass
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
 
-from aws_cdk import cx_api  # noqa: E402
+from aws_cdk import cx_api
 
-from infra.build import build_app  # noqa: E402
-from infra.stack import STACK_NAME  # noqa: E402
+from infra.build import build_app
+from infra.stack import STACK_NAME
 
 NAG_PACK = "AwsSolutions-"
 DEFAULT_OUTDIR = "cdk.out"

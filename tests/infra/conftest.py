@@ -13,11 +13,11 @@ import pytest
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
 
-from aws_cdk import cx_api  # noqa: E402
-from aws_cdk.assertions import Template  # noqa: E402
+from aws_cdk import cx_api
+from aws_cdk.assertions import Template
 
-from infra.build import build_app, rollgate_stack  # noqa: E402
-from infra.stack import STACK_NAME, RollgateStack  # noqa: E402
+from infra.build import build_app, rollgate_stack
+from infra.stack import STACK_NAME, RollgateStack
 
 HERE = Path(__file__).resolve().parent
 

@@ -244,6 +244,12 @@ class FakeLedger:
     def abort_requested(self, function_name, alias):
         return self.aborts.get((function_name, alias))
 
+    def request_abort(self, function_name, alias, reason):
+        self.aborts[(function_name, alias)] = reason
+
+    def clear_abort(self, function_name, alias):
+        self.aborts.pop((function_name, alias), None)
+
 
 class FakeEvents:
     def __init__(self) -> None:

@@ -1,0 +1,1032 @@
+"""The only module of Rollgate that touches moto internals.
+
+moto (pinned: see ``EXPECTED_MOTO_VERSION``) gives the local runtime its AWS control planes and runs
+the synthesized state machines. Where it differs from AWS in ways Rollgate's gates can see, this
+module patches it, each patch small and documented as *AWS does / moto does / we change*. Everything
+else in ``local/`` talks to moto only through boto3 (the public API) or through the read helpers
+below, so a moto upgrade can break only this file, and ``tests/local/test_moto_bridge.py`` says which
+symbol moved or changed.
+
+Public API:
+
+    EXPECTED_MOTO_VERSION: str
+    install(data_plane: DataPlaneHooks, clock: BridgeClock) -> None   idempotent; swaps targets
+    uninstall() -> None                                                idempotent; restores moto
+    installed() -> bool
+    verify() -> list[str]          problems with the patched symbols (empty when moto is as expected)
+    PATCHED_SYMBOLS: tuple[str, ...]   dotted paths of every moto symbol replaced or wrapped
+    SOURCE_FINGERPRINTS: dict[str, str]  sha256 of each patched symbol's source at the pinned moto
+
+    Contract with the data plane (see ``local.data_plane``):
+    DataPlaneHooks (Protocol): handle_invoke(InvokeRequest) -> InvokeResult,
+        function_updated(account, region, function_name), update_status(account, region,
+        function_name) -> UpdateStatus | None, flush_metrics()
+    InvokeRequest, InvokeResult, UpdateStatus, LambdaServiceError
+
+    Read helpers (plain values, no moto objects leak out):
+    read_target(account, region, function_name, qualifier) -> Target
+    read_version(account, region, function_name, version) -> FunctionRecord
+    list_stream_mappings(account, region) -> list[StreamMappingRecord]
+
+Patches (what AWS does / what moto 5.2.5 does / what we change):
+
+ 1. Lambda Invoke (``LambdaBackend.invoke``). AWS runs the handler of the version the qualifier
+    resolves to, an alias splitting traffic by its RoutingConfig weights. moto runs code in Docker
+    (absent here) and ignores weights. We hand the call to the in-process data plane.
+ 2. Event-source and InvokeAsync paths (``LambdaFunction.invoke``): the same, so SQS, Kinesis,
+    DynamoDB-stream and SNS deliveries never try Docker either.
+ 3. Function configuration (``LambdaFunction.get_configuration``). AWS reports LastUpdateStatus
+    InProgress for a while after UpdateFunctionCode/UpdateFunctionConfiguration (then Successful or
+    Failed with LastUpdateStatusReason), a RevisionId and the DeadLetterConfig. moto always says
+    Successful and stores neither RevisionId nor DeadLetterConfig. We report what the data plane's
+    update tracker says, a RevisionId that changes on every change, and the DeadLetterConfig.
+ 4. DeadLetterConfig storage (``LambdaFunction.__init__``, ``LambdaFunction.update_configuration``):
+    moto drops it; we keep it on the function (versions copy it when published).
+ 5. Updates (``LambdaBackend.update_function_code`` / ``update_function_configuration``). AWS
+    refuses an update while one is in progress (ResourceConflictException) and checks RevisionId
+    (PreconditionFailedException). moto does neither. We do both, then tell the data plane so it
+    reports InProgress for its update time.
+ 6. PublishVersion (``LambdaBackend.publish_version``, ``LambdaResponse.publish_version``). AWS
+    refuses while an update is in progress (ResourceConflictException), and honours the CodeSha256
+    (InvalidParameterValueException) and RevisionId (PreconditionFailedException) guards. moto
+    ignores all three. We add them.
+ 7. Alias RevisionId (``LambdaAlias.update``, ``LambdaResponse.update_alias``). AWS changes an
+    alias's RevisionId on every update and checks the one given. moto keeps one forever and ignores
+    it. We rotate and check.
+ 8. Event source mappings (``LambdaBackend.create_event_source_mapping``). AWS reports the
+    FunctionArn as given (alias-qualified for a mapping on an alias); moto reports the ARN of the
+    version the alias pointed at on creation. We keep the qualifier.
+ 9. Wait states (``WaitFunction._wait_interval``). AWS waits real seconds; moto too. We wait
+    ``clock.seconds_to_real(seconds)`` so a 300 s Wait at speed 60 takes 5 s.
+10. Retry backoff (``retrier_decl.time``): moto ``time.sleep(interval)``; we sleep the scaled time.
+11. State machine timestamps (``datetime`` in five moto.stepfunctions.parser modules): Timestamp
+    waits, ``$$.State.EnteredTime``, ``$$.Execution.StartTime``, history and stop dates read the
+    runtime clock instead of the wall clock, so the interpreter and the tasks agree on "now".
+12. CloudWatch distributions (``CloudWatchBackend.put_metric_data``). AWS keeps Values/Counts as a
+    distribution; moto expands every count into its own datum (slow, big). We store one datum that
+    keeps the values and counts.
+13. CloudWatch percentiles (``Statistics.get_statistics_for_type``). AWS computes pNN / pNN.N from
+    raw values; moto returns None (the client then fails to parse the answer). We compute them
+    (nearest rank) from single values and distributions.
+14. CloudWatch reads (``CloudWatchBackend.get_metric_data`` / ``get_metric_statistics``,
+    ``CloudWatchResponse.get_metric_statistics``). AWS rounds a recent StartTime down to the whole
+    minute, matches GetMetricStatistics dimensions exactly and serves ExtendedStatistics. moto does
+    none of these and would also see metrics the data plane has not flushed yet. We flush the data
+    plane first, round, match exactly, serve percentiles and drop empty (None) values.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import importlib
+import inspect
+import json
+import math
+import re
+import threading
+import time as _time
+import types
+import uuid
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import unquote
+
+EXPECTED_MOTO_VERSION = "5.2.5"
+
+
+# --------------------------------------------------------------------------------------------
+# Contract with the data plane
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InvokeRequest:
+    account: str
+    region: str
+    function_name: str  # name, "name:qualifier", or (qualified) ARN
+    qualifier: str | None
+    payload: bytes
+    invocation_type: str = "RequestResponse"  # RequestResponse | Event | DryRun
+    log_type: str | None = None  # "Tail" to get the last 4 KB of log in log_result
+    client_context: str | None = None
+
+
+@dataclass
+class InvokeResult:
+    status_code: int
+    payload: bytes
+    function_error: str | None = None  # "Unhandled" like the Lambda runtime
+    executed_version: str | None = None
+    log_result: str | None = None  # base64, only when asked with log_type Tail
+
+    def json(self) -> Any:
+        return json.loads(self.payload) if self.payload else None
+
+
+class LambdaServiceError(Exception):
+    """An error of the Lambda service itself (not of the function), e.g. throttling."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+
+@dataclass(frozen=True)
+class UpdateStatus:
+    status: str  # InProgress | Successful | Failed
+    reason: str | None = None
+    reason_code: str | None = None
+
+
+class DataPlaneHooks(Protocol):
+    def handle_invoke(self, request: InvokeRequest) -> InvokeResult: ...
+    def function_updated(self, account: str, region: str, function_name: str) -> None: ...
+    def update_status(self, account: str, region: str, function_name: str) -> UpdateStatus | None: ...
+    def flush_metrics(self) -> None: ...
+
+
+class BridgeClock(Protocol):
+    def now(self) -> _dt.datetime: ...
+    def seconds_to_real(self, virtual_seconds: float) -> float: ...
+
+
+# --------------------------------------------------------------------------------------------
+# Read helpers: plain records out of moto's Lambda backend
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FunctionRecord:
+    account: str
+    region: str
+    name: str
+    version: str  # "$LATEST" or "1", "2", ...
+    arn: str  # unqualified
+    handler: str
+    runtime: str | None
+    timeout: int
+    memory_size: int
+    role: str
+    environment: dict[str, str]
+    code_sha256: str
+    code_bytes: bytes = field(repr=False)
+    dead_letter_arn: str | None
+    reserved_concurrency: int | None
+    package_type: str
+
+    @property
+    def qualified_arn(self) -> str:
+        return f"{self.arn}:{self.version}"
+
+
+@dataclass(frozen=True)
+class AliasRecord:
+    name: str
+    arn: str
+    function_version: str
+    additional_weights: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an invoke of (function, qualifier) addresses, before any weighted choice."""
+
+    function_name: str
+    function_arn: str  # unqualified
+    qualifier: str | None  # None for unqualified / $LATEST
+    alias: AliasRecord | None
+    latest: FunctionRecord
+
+
+@dataclass(frozen=True)
+class StreamMappingRecord:
+    uuid: str
+    event_source_arn: str
+    function_arn: str  # as reported: alias-qualified when mapped to an alias
+    enabled: bool
+    batch_size: int
+
+
+def _lambda_backend(account: str, region: str) -> Any:
+    from moto.awslambda.models import lambda_backends
+
+    return lambda_backends[account][region]
+
+
+def _split_name(function_name: str, qualifier: str | None) -> tuple[str, str | None]:
+    if function_name.startswith("arn:"):
+        tail = function_name.split(":function:", 1)[1]
+        name, _, arn_qualifier = tail.partition(":")
+        return name, arn_qualifier or qualifier
+    name, _, name_qualifier = function_name.partition(":")
+    return name, name_qualifier or qualifier
+
+
+def _not_found(message: str) -> LambdaServiceError:
+    return LambdaServiceError(404, "ResourceNotFoundException", message)
+
+
+def _record(fn: Any, dlq: str | None = None) -> FunctionRecord:
+    arn = str(fn.function_arn)
+    if str(fn.version) != "$LATEST":
+        arn = arn.rsplit(":", 1)[0]
+    reserved = fn.reserved_concurrency
+    return FunctionRecord(
+        account=fn.account_id,
+        region=fn.region,
+        name=fn.function_name,
+        version=str(fn.version),
+        arn=arn,
+        handler=fn.handler or "",
+        runtime=fn.run_time,
+        timeout=int(fn.timeout or 3),
+        memory_size=int(fn.memory_size or 128),
+        role=fn.role,
+        environment=dict(fn.environment_vars or {}),
+        code_sha256=fn.code_sha_256,
+        code_bytes=getattr(fn, "code_bytes", b"") or b"",
+        dead_letter_arn=dlq if dlq is not None else getattr(fn, _DLQ_ATTR, None),
+        reserved_concurrency=None if reserved in (None, "") else int(reserved),
+        package_type=fn.package_type,
+    )
+
+
+def read_target(account: str, region: str, function_name: str, qualifier: str | None) -> Target:
+    """Resolve what an Invoke addresses. Raises LambdaServiceError 404 like Lambda does."""
+    from moto.core.exceptions import JsonRESTError
+
+    backend = _lambda_backend(account, region)
+    name, qualifier = _split_name(function_name, qualifier)
+    try:
+        latest = backend.get_function(name)
+    except JsonRESTError as error:
+        raise _not_found(f"Function not found: arn:aws:lambda:{region}:{account}:function:{name}") from error
+    latest_record = _record(latest)
+    if qualifier in (None, "", "$LATEST"):
+        return Target(name, latest_record.arn, None, None, latest_record)
+    if qualifier.isdigit():
+        read_version(account, region, name, qualifier)  # 404 if it does not exist
+        return Target(name, latest_record.arn, qualifier, None, latest_record)
+    try:
+        alias = backend.get_alias(qualifier, name)
+    except JsonRESTError as error:
+        raise _not_found(f"Function not found: {latest_record.arn}:{qualifier}") from error
+    weights = ((alias.routing_config or {}).get("AdditionalVersionWeights") or {})
+    record = AliasRecord(
+        name=alias.name,
+        arn=alias.arn,
+        function_version=str(alias.function_version),
+        additional_weights={str(k): float(v) for k, v in weights.items()},
+    )
+    return Target(name, latest_record.arn, qualifier, record, latest_record)
+
+
+def read_version(account: str, region: str, function_name: str, version: str) -> FunctionRecord:
+    from moto.core.exceptions import JsonRESTError
+
+    backend = _lambda_backend(account, region)
+    name, _ = _split_name(function_name, None)
+    try:
+        fn = backend.get_function(name, None if version == "$LATEST" else version)
+    except JsonRESTError as error:
+        raise _not_found(f"Function not found: {name}:{version}") from error
+    if version != "$LATEST" and str(fn.version) != version:
+        raise _not_found(f"Function not found: {name}:{version}")
+    return _record(fn)
+
+
+def list_stream_mappings(account: str, region: str) -> list[StreamMappingRecord]:
+    """Event source mappings on Kinesis or DynamoDB streams."""
+    backend = _lambda_backend(account, region)
+    records = []
+    for esm in list(backend.list_event_source_mappings(None, None)):
+        if ":kinesis:" not in esm.event_source_arn and ":dynamodb:" not in esm.event_source_arn:
+            continue
+        records.append(StreamMappingRecord(
+            uuid=esm.uuid, event_source_arn=esm.event_source_arn, function_arn=esm.function_arn,
+            enabled=bool(esm.enabled), batch_size=int(esm.batch_size),
+        ))
+    return records
+
+
+# --------------------------------------------------------------------------------------------
+# Installation bookkeeping
+# --------------------------------------------------------------------------------------------
+_DLQ_ATTR = "_rollgate_dead_letter_arn"
+_REVISION_ATTR = "_rollgate_revision_id"
+
+
+@dataclass
+class _State:
+    data_plane: DataPlaneHooks | None = None
+    clock: BridgeClock | None = None
+    originals: list[tuple[Any, str, Any]] = field(default_factory=list)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+
+_state = _State()
+_local = threading.local()
+
+
+def _dp() -> DataPlaneHooks:
+    if _state.data_plane is None:
+        raise RuntimeError("local.moto_bridge is not installed")
+    return _state.data_plane
+
+
+def _clock() -> BridgeClock:
+    if _state.clock is None:
+        raise RuntimeError("local.moto_bridge is not installed")
+    return _state.clock
+
+
+# Every symbol we replace or wrap, with the parameters we rely on. The guard test checks each one.
+_SFN = "moto.stepfunctions.parser"
+_SFN_TIME_MODULES = (
+    f"{_SFN}.models",
+    f"{_SFN}.backend.execution",
+    f"{_SFN}.asl.component.state.state",
+    f"{_SFN}.asl.eval.event.event_manager",
+    f"{_SFN}.asl.component.state.wait.wait_function.timestamp",
+)
+_SIGNATURES: dict[str, tuple[str, ...]] = {
+    "moto.awslambda.models.LambdaBackend.invoke":
+        ("self", "function_name", "qualifier", "body", "headers", "response_headers"),
+    "moto.awslambda.models.LambdaFunction.invoke": ("self", "body", "request_headers", "response_headers"),
+    "moto.awslambda.models.LambdaFunction.get_configuration": ("self", "on_create"),
+    "moto.awslambda.models.LambdaFunction.__init__": ("self", "account_id", "spec", "region", "version"),
+    "moto.awslambda.models.LambdaFunction.update_configuration": ("self", "config_updates"),
+    "moto.awslambda.models.LambdaBackend.update_function_code":
+        ("self", "function_name", "qualifier", "body"),
+    "moto.awslambda.models.LambdaBackend.update_function_configuration":
+        ("self", "function_name", "qualifier", "body"),
+    "moto.awslambda.models.LambdaBackend.publish_version": ("self", "function_name", "description"),
+    "moto.awslambda.responses.LambdaResponse.publish_version": ("self",),
+    "moto.awslambda.models.LambdaAlias.update": ("self", "description", "function_version", "routing_config"),
+    "moto.awslambda.responses.LambdaResponse.update_alias": ("self",),
+    "moto.awslambda.models.LambdaBackend.create_event_source_mapping": ("self", "spec"),
+    f"{_SFN}.asl.component.state.wait.wait_function.wait_function.WaitFunction._wait_interval":
+        ("self", "env", "wait_seconds"),
+    f"{_SFN}.asl.component.common.retry.retrier_decl.RetrierDecl._eval_body": ("self", "env"),
+    "moto.cloudwatch.models.CloudWatchBackend.put_metric_data": ("self", "namespace", "metric_data"),
+    "moto.cloudwatch.models.Statistics.get_statistics_for_type": ("self", "stat"),
+    "moto.cloudwatch.models.CloudWatchBackend.get_metric_data":
+        ("self", "queries", "start_time", "end_time", "scan_by"),
+    "moto.cloudwatch.models.CloudWatchBackend.get_metric_statistics":
+        ("self", "namespace", "metric_name", "start_time", "end_time", "period", "stats", "dimensions",
+         "unit"),
+    "moto.cloudwatch.responses.CloudWatchResponse.get_metric_statistics": ("self",),
+}
+# Module attributes we swap for clock-aware shims.
+_MODULE_ATTRIBUTES: dict[str, str] = {
+    f"{_SFN}.asl.component.common.retry.retrier_decl.time": "time",
+    **{f"{module}.datetime": "datetime" for module in _SFN_TIME_MODULES},
+}
+PATCHED_SYMBOLS: tuple[str, ...] = (*_SIGNATURES, *_MODULE_ATTRIBUTES)
+
+
+
+def _resolve(dotted: str) -> Any:
+    """Import `a.b.c.Class.attr` (module part found by trying the longest importable prefix)."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj: Any = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attr in parts[cut:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ImportError(dotted)
+
+
+def verify() -> list[str]:
+    """Problems with the moto symbols this module patches; empty when moto is what we expect."""
+    import moto
+
+    problems = []
+    if moto.__version__ != EXPECTED_MOTO_VERSION:
+        problems.append(f"moto {moto.__version__} is installed; local.moto_bridge was written for "
+                        f"{EXPECTED_MOTO_VERSION} (requirements pin it)")
+    for dotted, params in _SIGNATURES.items():
+        try:
+            target = _resolve(dotted)
+        except (ImportError, AttributeError) as error:
+            problems.append(f"{dotted} is missing ({error!r}): moto moved or removed it")
+            continue
+        original = _original_of(target)
+        found = tuple(inspect.signature(original).parameters)
+        if found[: len(params)] != params:
+            problems.append(f"{dotted} has parameters {found}, the bridge expects {params}")
+    for dotted, module_name in _MODULE_ATTRIBUTES.items():
+        module_path, _, attr = dotted.rpartition(".")
+        try:
+            module = importlib.import_module(module_path)
+        except ImportError as error:
+            problems.append(f"{module_path} is missing ({error!r}): moto moved or removed it")
+            continue
+        value = getattr(module, attr, None)
+        value = getattr(value, "_rollgate_wraps", value)
+        if getattr(value, "__name__", None) != module_name:
+            problems.append(f"{dotted} is not the `{module_name}` module any more: moto changed how it "
+                            "reads the time")
+    return problems
+
+
+def _original_of(obj: Any) -> Any:
+    return getattr(obj, "_rollgate_original", obj)
+
+
+def installed() -> bool:
+    return bool(_state.originals)
+
+
+def install(data_plane: DataPlaneHooks, clock: BridgeClock) -> None:
+    """Patch moto to use `data_plane` and `clock`. Calling it again swaps the targets."""
+    with _state.lock:
+        _state.data_plane = data_plane
+        _state.clock = clock
+        if _state.originals:
+            return
+        problems = verify()
+        version_only = all(p.startswith("moto ") for p in problems)
+        if problems and not version_only:
+            raise RuntimeError("local.moto_bridge cannot patch this moto:\n  " + "\n  ".join(problems))
+        for problem in problems:
+            warnings.warn(problem, RuntimeWarning, stacklevel=2)
+        try:
+            _install_lambda()
+            _install_stepfunctions()
+            _install_cloudwatch()
+        except Exception:
+            _restore()
+            raise
+
+
+def uninstall() -> None:
+    with _state.lock:
+        _restore()
+        _state.data_plane = None
+        _state.clock = None
+
+
+def _restore() -> None:
+    while _state.originals:
+        owner, attr, original = _state.originals.pop()
+        setattr(owner, attr, original)
+
+
+def _patch(owner: Any, attr: str, replacement: Any) -> None:
+    original = owner.__dict__[attr] if isinstance(owner, type) else getattr(owner, attr)
+    with contextlib.suppress(AttributeError, TypeError):
+        replacement._rollgate_original = original
+    _state.originals.append((owner, attr, original))
+    setattr(owner, attr, replacement)
+
+
+def _header(headers: Any, name: str) -> str | None:
+    if not headers:
+        return None
+    for key in (name, name.lower()):
+        value = headers.get(key)
+        if value:
+            return str(value)
+    return None
+
+
+def _as_bytes(body: Any) -> bytes:
+    if body is None:
+        return b""
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode()
+    return json.dumps(body).encode()
+
+
+def _rest_error(error: LambdaServiceError) -> Exception:
+    from moto.core.exceptions import JsonRESTError
+
+    rest = JsonRESTError(error.code, error.message)
+    rest.code = error.status
+    if error.extra:
+        body = json.loads(rest.description)
+        body.update(error.extra)
+        rest.description = json.dumps(body)
+    return rest
+
+
+# --------------------------------------------------------------------------------------------
+# Lambda patches (1-8)
+# --------------------------------------------------------------------------------------------
+def _revision(fn: Any) -> str:
+    revision = getattr(fn, _REVISION_ATTR, None)
+    if revision is None:
+        revision = str(uuid.uuid4())
+        setattr(fn, _REVISION_ATTR, revision)
+    return revision
+
+
+def _rotate_revision(fn: Any) -> None:
+    setattr(fn, _REVISION_ATTR, str(uuid.uuid4()))
+
+
+def _update_in_progress(fn: Any) -> bool:
+    status = _dp().update_status(fn.account_id, fn.region, fn.function_name)
+    return status is not None and status.status == "InProgress"
+
+
+def _raise_if_updating(fn: Any) -> None:
+    if _update_in_progress(fn):
+        arn = str(fn.function_arn)
+        raise _rest_error(LambdaServiceError(
+            409, "ResourceConflictException",
+            f"The operation cannot be performed at this time. An update is in progress for resource: {arn}"))
+
+
+def _raise_revision_mismatch() -> None:
+    from moto.awslambda.exceptions import PreconditionFailedException
+
+    raise PreconditionFailedException(
+        "The Revision Id provided does not match the latest Revision Id. "
+        "Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+
+
+def _install_lambda() -> None:
+    from moto.awslambda import models, responses
+
+    # 1. Invoke -> data plane (alias weights, in-process handler, metrics).
+    def backend_invoke(self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any,
+                       response_headers: dict[str, str]) -> bytes:
+        request = InvokeRequest(
+            account=self.account_id, region=self.region_name, function_name=unquote(function_name),
+            qualifier=qualifier or None, payload=_as_bytes(body),
+            invocation_type=_header(headers, "X-Amz-Invocation-Type") or "RequestResponse",
+            log_type=_header(headers, "X-Amz-Log-Type"),
+            client_context=_header(headers, "X-Amz-Client-Context"),
+        )
+        try:
+            result = _dp().handle_invoke(request)
+        except LambdaServiceError as error:
+            raise _rest_error(error) from error
+        if result.function_error:
+            response_headers["x-amz-function-error"] = result.function_error
+        if result.executed_version:
+            response_headers["x-amz-executed-version"] = result.executed_version
+        if result.log_result:
+            response_headers["x-amz-log-result"] = result.log_result
+        response_headers["Content-Length"] = str(len(result.payload))
+        return result.payload
+
+    _patch(models.LambdaBackend, "invoke", backend_invoke)
+
+    # 2. Event-source deliveries and InvokeAsync call the function object directly.
+    def function_invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
+        version = str(self.version)
+        request = InvokeRequest(
+            account=self.account_id, region=self.region, function_name=self.function_name,
+            qualifier=None if version == "$LATEST" else version, payload=_as_bytes(body),
+            invocation_type=_header(request_headers, "X-Amz-Invocation-Type") or "RequestResponse",
+        )
+        try:
+            result = _dp().handle_invoke(request)
+        except LambdaServiceError as error:
+            raise _rest_error(error) from error
+        if result.function_error:
+            response_headers["x-amz-function-error"] = result.function_error
+        return result.payload
+
+    _patch(models.LambdaFunction, "invoke", function_invoke)
+
+    # 3. Configuration: LastUpdateStatus from the data plane, RevisionId, DeadLetterConfig.
+    original_get_configuration = models.LambdaFunction.get_configuration
+
+    def get_configuration(self: Any, on_create: bool = False) -> dict[str, Any]:
+        config = original_get_configuration(self, on_create)
+        config["RevisionId"] = _revision(self)
+        dlq = getattr(self, _DLQ_ATTR, None)
+        if dlq:
+            config["DeadLetterConfig"] = {"TargetArn": dlq}
+        if str(self.version) == "$LATEST" and not on_create and _state.data_plane is not None:
+            status = _state.data_plane.update_status(self.account_id, self.region, self.function_name)
+            if status is not None:
+                config["LastUpdateStatus"] = status.status
+                if status.reason:
+                    config["LastUpdateStatusReason"] = status.reason
+                if status.reason_code:
+                    config["LastUpdateStatusReasonCode"] = status.reason_code
+        return config
+
+    _patch(models.LambdaFunction, "get_configuration", get_configuration)
+
+    # 4. DeadLetterConfig storage.
+    original_init = models.LambdaFunction.__init__
+
+    def function_init(self: Any, account_id: str, spec: dict[str, Any], region: str,
+                      version: str | int = 1) -> None:
+        original_init(self, account_id, spec, region, version)
+        setattr(self, _DLQ_ATTR, (spec.get("DeadLetterConfig") or {}).get("TargetArn") or None)
+
+    _patch(models.LambdaFunction, "__init__", function_init)
+
+    original_update_configuration = models.LambdaFunction.update_configuration
+
+    def update_configuration(self: Any, config_updates: dict[str, Any]) -> dict[str, Any]:
+        if "DeadLetterConfig" in config_updates:
+            setattr(self, _DLQ_ATTR, (config_updates["DeadLetterConfig"] or {}).get("TargetArn") or None)
+        return original_update_configuration(self, config_updates)
+
+    _patch(models.LambdaFunction, "update_configuration", update_configuration)
+
+    # 5. Updates: conflict while InProgress, RevisionId guard, then InProgress for a while.
+    def guarded_update(original: Callable[..., Any]) -> Callable[..., Any]:
+        def update(self: Any, function_name: str, qualifier: str | None, body: dict[str, Any]) -> Any:
+            fn = self.get_function(function_name, qualifier)
+            _raise_if_updating(fn)
+            if body.get("RevisionId") and body["RevisionId"] != _revision(fn):
+                _raise_revision_mismatch()
+            result = original(self, function_name, qualifier, body)
+            if body.get("DryRun"):
+                return result
+            _rotate_revision(fn)
+            _dp().function_updated(fn.account_id, fn.region, fn.function_name)
+            return result if body.get("Publish") else fn.get_configuration()
+
+        return update
+
+    _patch(models.LambdaBackend, "update_function_code", guarded_update(models.LambdaBackend.update_function_code))
+    _patch(models.LambdaBackend, "update_function_configuration",
+           guarded_update(models.LambdaBackend.update_function_configuration))
+
+    # 6. PublishVersion guards.
+    original_publish = models.LambdaBackend.publish_version
+
+    def publish_version(self: Any, function_name: str, description: str = "") -> Any:
+        latest = self.get_function(function_name)
+        _raise_if_updating(latest)
+        version = original_publish(self, function_name, description)
+        if version is not None and getattr(version, _REVISION_ATTR, None) == getattr(latest, _REVISION_ATTR, None):
+            _rotate_revision(version)
+        return version
+
+    _patch(models.LambdaBackend, "publish_version", publish_version)
+
+    original_publish_response = responses.LambdaResponse.publish_version
+
+    def publish_version_response(self: Any) -> Any:
+        function_name = unquote(self.path.split("/")[-2])
+        params = json.loads(self.body) if self.body else {}
+        latest = self.backend.get_function(function_name)
+        wanted_sha = params.get("CodeSha256")
+        if wanted_sha and wanted_sha != latest.code_sha_256:
+            from moto.awslambda.exceptions import InvalidParameterValueException
+
+            raise InvalidParameterValueException(
+                f"CodeSHA256 ({wanted_sha}) is different from current CodeSHA256 in $LATEST "
+                f"({latest.code_sha_256}). Please try again with the CodeSHA256 in $LATEST.")
+        if params.get("RevisionId") and params["RevisionId"] != _revision(latest):
+            _raise_revision_mismatch()
+        return original_publish_response(self)
+
+    _patch(responses.LambdaResponse, "publish_version", publish_version_response)
+
+    # 7. Alias RevisionId.
+    original_alias_update = models.LambdaAlias.update
+
+    def alias_update(self: Any, description: str | None, function_version: str | None,
+                     routing_config: Any) -> None:
+        original_alias_update(self, description, function_version, routing_config)
+        self.revision_id = str(uuid.uuid4())
+
+    _patch(models.LambdaAlias, "update", alias_update)
+
+    original_update_alias_response = responses.LambdaResponse.update_alias
+
+    def update_alias_response(self: Any) -> Any:
+        function_name = unquote(self.path.rsplit("/")[-3])
+        alias_name = unquote(self.path.rsplit("/", 2)[-1])
+        params = json.loads(self.body) if self.body else {}
+        if params.get("RevisionId"):
+            alias = self.backend.get_alias(name=alias_name, function_name=function_name)
+            if params["RevisionId"] != alias.revision_id:
+                _raise_revision_mismatch()
+        return original_update_alias_response(self)
+
+    _patch(responses.LambdaResponse, "update_alias", update_alias_response)
+
+    # 8. Event source mappings keep the alias qualifier in FunctionArn.
+    original_create_esm = models.LambdaBackend.create_event_source_mapping
+
+    def create_event_source_mapping(self: Any, spec: dict[str, Any]) -> Any:
+        name, qualifier = _split_name(str(spec.get("FunctionName", "")), None)
+        esm = original_create_esm(self, spec)
+        if qualifier and qualifier != "$LATEST" and not qualifier.isdigit():
+            esm.function_arn = f"{self.get_function(name).function_arn}:{qualifier}"
+        return esm
+
+    _patch(models.LambdaBackend, "create_event_source_mapping", create_event_source_mapping)
+
+
+# --------------------------------------------------------------------------------------------
+# Step Functions patches (9-11)
+# --------------------------------------------------------------------------------------------
+class _ScaledTime(types.ModuleType):
+    """`time` for moto's retrier: sleep() sleeps the scaled time, everything else is `time`."""
+
+    def __init__(self) -> None:
+        super().__init__("time")
+        self._rollgate_wraps = _time
+
+    def sleep(self, seconds: float) -> None:
+        _time.sleep(_clock().seconds_to_real(seconds))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_time, name)
+
+
+class _VirtualDatetime(_dt.datetime):
+    """datetime.datetime whose now() is the runtime clock (naive now() = naive UTC)."""
+
+    @classmethod
+    def now(cls, tz: _dt.tzinfo | None = None) -> _VirtualDatetime:  # type: ignore[override]
+        virtual = _clock().now()
+        value = virtual.astimezone(tz) if tz is not None else virtual.astimezone(_dt.UTC).replace(tzinfo=None)
+        return cls(value.year, value.month, value.day, value.hour, value.minute, value.second,
+                   value.microsecond, value.tzinfo)
+
+    @classmethod
+    def utcnow(cls) -> _VirtualDatetime:  # type: ignore[override]
+        return cls.now(None)
+
+
+def _virtual_datetime_module() -> types.ModuleType:
+    shim = types.ModuleType("datetime")
+    shim.__dict__.update({k: v for k, v in vars(_dt).items() if not k.startswith("__")})
+    shim.datetime = _VirtualDatetime  # type: ignore[attr-defined]
+    shim._rollgate_wraps = _dt  # type: ignore[attr-defined]
+    return shim
+
+
+def _install_stepfunctions() -> None:
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
+
+    # 9. Wait states wait scaled real time, and stop early when the execution stops.
+    def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
+        clock = _clock()
+        deadline = clock.now() + _dt.timedelta(seconds=max(0, wait_seconds))
+        while env.is_running():
+            remaining = (deadline - clock.now()).total_seconds()
+            if remaining <= 0:
+                return
+            env.program_state_event.wait(clock.seconds_to_real(remaining))
+
+    _patch(wait_function.WaitFunction, "_wait_interval", wait_interval)
+
+    # 10. Retry backoff sleeps scaled time.
+    _patch(retrier_decl, "time", _ScaledTime())
+
+    # 11. The interpreter's notion of "now" is the runtime clock.
+    shim = _virtual_datetime_module()
+    for module_name in _SFN_TIME_MODULES:
+        _patch(importlib.import_module(module_name), "datetime", shim)
+
+
+# --------------------------------------------------------------------------------------------
+# CloudWatch patches (12-14)
+# --------------------------------------------------------------------------------------------
+_PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?|100)$")
+
+
+def _percentile(samples: list[tuple[float, float]], p: float) -> float | None:
+    """Nearest-rank percentile of (value, count) samples."""
+    total = sum(count for _, count in samples)
+    if total <= 0:
+        return None
+    rank = max(1.0, math.ceil(p / 100.0 * total))
+    seen = 0.0
+    for value, count in sorted(samples):
+        seen += count
+        if seen >= rank:
+            return value
+    return max(value for value, _ in samples)
+
+
+def _floor_minute(moment: _dt.datetime) -> _dt.datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
+def _same_dimensions(datum: Any, dimensions: list[dict[str, str]]) -> bool:
+    have = sorted((d.name, d.value) for d in datum.dimensions)
+    want = sorted((d["Name"], d.get("Value")) for d in dimensions or [])
+    return have == want
+
+
+def _install_cloudwatch() -> None:
+    from moto.cloudwatch import models, responses
+    from moto.cloudwatch.exceptions import InvalidParameterValue
+
+    class DistributionDatum(models.MetricAggregatedDatum):
+        """Values/Counts kept as one datum; Sum/Min/Max/SampleCount work as for statistic sets."""
+
+        def __init__(self, namespace: str, name: str, values: list[float], counts: list[float],
+                     dimensions: list[dict[str, str]], timestamp: Any, unit: Any) -> None:
+            pairs = [(float(v), float(c)) for v, c in zip(values, counts, strict=True) if float(c) > 0]
+            super().__init__(
+                namespace=namespace, name=name,
+                min_stat=min((v for v, _ in pairs), default=0.0),
+                max_stat=max((v for v, _ in pairs), default=0.0),
+                sample_count=sum(c for _, c in pairs), sum_stat=sum(v * c for v, c in pairs),
+                dimensions=dimensions, timestamp=timestamp, unit=unit)
+            self.distribution = pairs
+
+    # 12. Values/Counts stored as one distribution datum.
+    original_put = models.CloudWatchBackend.put_metric_data
+
+    def put_metric_data(self: Any, namespace: str, metric_data: list[dict[str, Any]]) -> None:
+        for index, member in enumerate(metric_data):
+            self._validate_parameters_put_metric_data(member, index + 1)
+        plain = [m for m in metric_data if not m.get("Values")]
+        if plain:
+            original_put(self, namespace, plain)
+        for member in metric_data:
+            if not member.get("Values"):
+                continue
+            values = member["Values"]
+            counts = member.get("Counts") or [1] * len(values)
+            self.metric_data.append(DistributionDatum(
+                namespace, member["MetricName"], values, counts, member.get("Dimensions") or [],
+                member.get("Timestamp"), member.get("Unit")))
+
+    _patch(models.CloudWatchBackend, "put_metric_data", put_metric_data)
+
+    # 13. Percentiles.
+    original_stat = models.Statistics.get_statistics_for_type
+
+    def get_statistics_for_type(self: Any, stat: str) -> Any:
+        match = _PERCENTILE.match(stat or "")
+        if not match:
+            return original_stat(self, stat)
+        samples: list[tuple[float, float]] = []
+        for datum in self.metric_data or []:
+            if isinstance(datum, DistributionDatum):
+                samples.extend(datum.distribution)
+            elif isinstance(datum, models.MetricDatum):
+                samples.append((float(datum.value), 1.0))
+        return _percentile(samples, float(match.group(1)))
+
+    _patch(models.Statistics, "get_statistics_for_type", get_statistics_for_type)
+
+    # 14. Reads: flush first, round StartTime to the minute, exact dimensions, percentiles.
+    original_get_metric_data = models.CloudWatchBackend.get_metric_data
+
+    def get_metric_data(self: Any, queries: list[dict[str, Any]], start_time: _dt.datetime,
+                        end_time: _dt.datetime, scan_by: str = "TimestampAscending") -> list[dict[str, Any]]:
+        _flush()
+        results = original_get_metric_data(self, queries, _floor_minute(start_time), end_time, scan_by)
+        for result in results:
+            pairs = [(t, v) for t, v in zip(result["timestamps"], result["values"], strict=True)
+                     if v is not None]
+            result["timestamps"] = [t for t, _ in pairs]
+            result["values"] = [v for _, v in pairs]
+        return results
+
+    _patch(models.CloudWatchBackend, "get_metric_data", get_metric_data)
+
+    def get_metric_statistics(self: Any, namespace: str, metric_name: str, start_time: _dt.datetime,
+                              end_time: _dt.datetime, period: int, stats: list[str],
+                              dimensions: list[dict[str, str]], unit: str | None = None) -> list[Any]:
+        _flush()
+        start_time = _floor_minute(start_time)
+        end_time = end_time.replace(microsecond=0)
+        if start_time >= end_time:
+            raise InvalidParameterValue("The parameter StartTime must be less than the parameter EndTime.")
+        extended = list(getattr(_local, "extended_statistics", None) or [])
+        data = [
+            md for md in self.get_all_metrics()
+            if md.namespace == namespace and md.name == metric_name
+            and start_time <= md.timestamp < end_time and _same_dimensions(md, dimensions)
+            and (not unit or md.unit == unit)
+        ]
+        buckets: dict[int, list[Any]] = {}
+        for datum in data:
+            buckets.setdefault(int((datum.timestamp - start_time).total_seconds()) // period, []).append(datum)
+        answer = []
+        for index in sorted(buckets):
+            statistics = models.Statistics(stats, start_time + _dt.timedelta(seconds=index * period))
+            statistics.metric_data = buckets[index]
+            statistics.unit = buckets[index][-1].unit
+            if extended:
+                values = {p: statistics.get_statistics_for_type(p) for p in extended}
+                statistics.extended_statistics = {p: v for p, v in values.items() if v is not None}
+            answer.append(statistics)
+        return answer
+
+    _patch(models.CloudWatchBackend, "get_metric_statistics", get_metric_statistics)
+
+    original_response = responses.CloudWatchResponse.get_metric_statistics
+
+    def get_metric_statistics_response(self: Any) -> Any:
+        _local.extended_statistics = self._get_param("ExtendedStatistics") or []
+        try:
+            return original_response(self)
+        finally:
+            _local.extended_statistics = None
+
+    _patch(responses.CloudWatchResponse, "get_metric_statistics", get_metric_statistics_response)
+
+
+def _flush() -> None:
+    if _state.data_plane is not None:
+        _state.data_plane.flush_metrics()
+
+
+# sha256 of the source of every patched callable, and of each module whose `time`/`datetime` we swap,
+# at the pinned moto. A different hash means moto changed code we replace or wrap: re-read it, re-check
+# the patch, then update the hash (print them with `python -m local.moto_bridge`).
+SOURCE_FINGERPRINTS: dict[str, str] = {
+    "moto.awslambda.models.LambdaBackend.invoke":
+        "708fb4c92029f2dc29aa3f3f1826f7552de95ad6bfd1fa3fda9eda0f97ce4d61",
+    "moto.awslambda.models.LambdaFunction.invoke":
+        "dadc324f30aed38bf9dde5a93000c195ed3e5fb5e984f71ebd4c6629fc89aa2e",
+    "moto.awslambda.models.LambdaFunction.get_configuration":
+        "803fb04bffde71d97d974007c506f6dabaf64242efdf47b05502890335eb5be2",
+    "moto.awslambda.models.LambdaFunction.__init__":
+        "70a285222b4a0e116bf028325b1e929bd4a8de6615b9a14c0acb3376af6609a4",
+    "moto.awslambda.models.LambdaFunction.update_configuration":
+        "eca1cdec066f996f69a7c2045cb3ae7608a15275f6fb75fc44e1c5a362f37096",
+    "moto.awslambda.models.LambdaBackend.update_function_code":
+        "da42535db0cfddda6180b9f2891dc965f4d88a02dc1761bc3f6d0a45422af8b1",
+    "moto.awslambda.models.LambdaBackend.update_function_configuration":
+        "b11ed261c9acd60e195b98f8c9307d95bacd5252dfba134a3e756322b907936b",
+    "moto.awslambda.models.LambdaBackend.publish_version":
+        "d1aa1e465bb61c37fbb7f8571a2c4d8028d91a4f36325023f04997e578134d65",
+    "moto.awslambda.responses.LambdaResponse.publish_version":
+        "c2a60dd2c34610f1e857f5363aaa8bb5837c90b002f38a4f30beb991ce86ce4b",
+    "moto.awslambda.models.LambdaAlias.update":
+        "03fcbe801895941dff7f95c76b4c5290e34d0986dd2002158dade029c1c1075c",
+    "moto.awslambda.responses.LambdaResponse.update_alias":
+        "385d65fb37eef5de776bc57166b856361f4e64549e911dd5eb1088d258d29bd1",
+    "moto.awslambda.models.LambdaBackend.create_event_source_mapping":
+        "19f8125cabf7d67b294269f6db0c16bc46ebb7e496a9a259894c30546839fe9e",
+    "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function.WaitFunction._wait_interval":
+        "8f954dee80372b4b8233918f4d94810949f402cb3ddd2361ef4cbd9719d02253",
+    "moto.stepfunctions.parser.asl.component.common.retry.retrier_decl.RetrierDecl._eval_body":
+        "48463fff19cefa98cfb054311706ba47abfe813da0e65ce1a6376a9101f35f09",
+    "moto.cloudwatch.models.CloudWatchBackend.put_metric_data":
+        "300dda002442b818cba5f1296fd0f2703a8eeeea5300c3cbe02bde3c1f057ee9",
+    "moto.cloudwatch.models.Statistics.get_statistics_for_type":
+        "d10becd72eee65f1147ff456b34f05c52b54fbb27ccbb8131b3703a81d81a8d6",
+    "moto.cloudwatch.models.CloudWatchBackend.get_metric_data":
+        "ea8fffafcc06a35f9155563657ad693fee66cb40f9a39f54078a09f0777be01c",
+    "moto.cloudwatch.models.CloudWatchBackend.get_metric_statistics":
+        "844bf661c8f9b2d658376bfd31721dbb418b47126f0f5b10d1b8422d3477dd35",
+    "moto.cloudwatch.responses.CloudWatchResponse.get_metric_statistics":
+        "76e1c0922a6787ac95e0d48788d7b484eebd52c9400f064e55c626baf56ae38f",
+    "moto.stepfunctions.parser.asl.component.common.retry.retrier_decl":
+        "70bd3a0664d8eefe0ac9be0012343d8140a258d90b841d4d86bdca7507a1769e",
+    "moto.stepfunctions.parser.models":
+        "be4646bb5c7f1aef74c275bb44a0321b88203d2795e51cd45cf32d391d52a6d0",
+    "moto.stepfunctions.parser.backend.execution":
+        "7fb8d9974b83b566bf5fb80edf8634c527cf7015ee4184f90d78ad646f2150dc",
+    "moto.stepfunctions.parser.asl.component.state.state":
+        "70fcbfdfa0d55078f948cdc718b48fa87f472ef8e0b25d6ee06629fe42a78f1a",
+    "moto.stepfunctions.parser.asl.eval.event.event_manager":
+        "5bdb7c20cc1bcf4e8c93c0340a7413158ea3215eea9b0d5b0ce9c20a4a0b1f0d",
+    "moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp":
+        "34e093f81307e6d049569ef1e0a1c1a63ac0b24010d4def2849dd93ec3504c5b",
+}
+
+
+def _fingerprint_targets() -> list[str]:
+    return [*_SIGNATURES, *(dotted.rpartition(".")[0] for dotted in _MODULE_ATTRIBUTES)]
+
+
+def source_fingerprint(dotted: str) -> str:
+    """sha256 of the source of the original (unpatched) callable or module at `dotted`."""
+    return hashlib.sha256(inspect.getsource(_original_of(_resolve(dotted))).encode()).hexdigest()
+
+
+def changed_sources() -> list[str]:
+    """Patched symbols whose moto source differs from the one the bridge was written against."""
+    changed = []
+    for dotted in _fingerprint_targets():
+        expected = SOURCE_FINGERPRINTS.get(dotted)
+        try:
+            found = source_fingerprint(dotted)
+        except (ImportError, AttributeError, OSError, TypeError) as error:
+            changed.append(f"{dotted}: cannot read its source ({error!r})")
+            continue
+        if found != expected:
+            changed.append(f"{dotted}: source changed since moto {EXPECTED_MOTO_VERSION} "
+                           f"(sha256 {found[:12]}, expected {str(expected)[:12]}); re-check its patch")
+    return changed
+
+
+if __name__ == "__main__":
+    for target in _fingerprint_targets():
+        print(f'    "{target}":\n        "{source_fingerprint(target)}",')
+

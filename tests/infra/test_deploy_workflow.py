@@ -1,0 +1,208 @@
+"""The DeployFunction state machine as synthesized: its states, transitions, retries and catches."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+import rollgate.domain.errors as domain_errors
+from infra.states import TRANSIENT_ERRORS
+
+RETRYABLE = [
+    "TransientAwsError",
+    "ThrottledError",
+    "ConflictError",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+]
+
+#: state name -> (task module, ResultPath, Next, MaxAttempts)
+TASKS: dict[str, tuple[str, str, str, int]] = {
+    "Validate": ("validate", "$", "Preflight", 5),
+    "Preflight": ("preflight", "$.baseline", "UpdateFunction", 5),
+    "UpdateFunction": ("update_function", "$.update", "UpdateSettled?", 5),
+    "CheckUpdate": ("check_update", "$.update", "UpdateSettled?", 5),
+    "PublishVersion": ("publish_version", "$.version", "VersionActive?", 5),
+    "CheckVersion": ("check_version", "$.version", "VersionActive?", 5),
+    "SmokeTest": ("smoke_test", "$.smoke", "ShiftTraffic", 5),
+    "ShiftTraffic": ("shift_traffic", "$.canary", "CanaryNext?", 5),
+    "JudgeCanary": ("judge_canary", "$.canary", "CanaryNext?", 5),
+    "Promote": ("promote", "$.watch", "WatchNext?", 5),
+    "JudgeWatch": ("judge_watch", "$.watch", "WatchNext?", 5),
+    "Rollback": ("rollback", "$.rollback", "Record", 8),
+    "Record": ("record", "$.result", "Concluded?", 8),
+}
+
+#: state name -> its Catch list as (ErrorEquals, ResultPath, Next)
+CATCHES: dict[str, list[tuple[list[str], str, str]]] = {
+    "Validate": [
+        (["InvalidRequest"], "$.error", "RejectInvalidRequest"),
+        (["DeploymentInProgress"], "$.error", "LockedOut"),
+        (["States.ALL"], "$.error", "ValidateFailed"),
+    ],
+    **{
+        name: [(["States.ALL"], "$.error", "Record")]
+        for name in ("Preflight", "UpdateFunction", "CheckUpdate", "PublishVersion", "CheckVersion", "SmokeTest")
+    },
+    **{
+        name: [(["States.ALL"], "$.error", "Rollback")]
+        for name in ("ShiftTraffic", "JudgeCanary", "Promote", "JudgeWatch")
+    },
+    "Rollback": [(["States.ALL"], "$.rollback_error", "Record")],
+    "Record": [(["States.ALL"], "$.record_error", "RecordFailed")],
+}
+
+WAITS = {
+    "WaitForUpdate": ("$.update.poll_interval_seconds", "CheckUpdate"),
+    "WaitForVersion": ("$.version.poll_interval_seconds", "CheckVersion"),
+    "Bake": ("$.canary.wait_seconds", "JudgeCanary"),
+    "WatchWait": ("$.watch.wait_seconds", "JudgeWatch"),
+}
+
+#: Choice -> ([(Variable, StringEquals, Next)], Default)
+CHOICES: dict[str, tuple[list[tuple[str, str, str]], str]] = {
+    "UpdateSettled?": ([("$.update.status", "InProgress", "WaitForUpdate")], "PublishVersion"),
+    "VersionActive?": ([("$.version.state", "Active", "SmokeTest")], "WaitForVersion"),
+    "CanaryNext?": (
+        [
+            ("$.canary.next", "bake", "Bake"),
+            ("$.canary.next", "promote", "Promote"),
+            ("$.canary.next", "shift", "ShiftTraffic"),
+        ],
+        # not in the original sketch: a Choice cannot Catch, so an unexpected answer rolls back
+        "Rollback",
+    ),
+    "WatchNext?": ([("$.watch.next", "watch", "WatchWait")], "Record"),
+    "Concluded?": ([("$.result.status", "PROMOTED", "Promoted")], "NotPromoted"),
+}
+
+FAILS = {
+    "RejectInvalidRequest": {"Type": "Fail", "Error": "InvalidRequest", "CausePath": "$.error.Cause"},
+    "LockedOut": {"Type": "Fail", "Error": "DeploymentInProgress", "CausePath": "$.error.Cause"},
+    "ValidateFailed": {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
+    "RecordFailed": {"Type": "Fail", "Error": "RecordFailed", "CausePath": "$.record_error.Cause"},
+    "NotPromoted": {"Type": "Fail", "ErrorPath": "$.result.error_name", "CausePath": "$.result.reason"},
+}
+
+
+def _states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return dict(definition["States"])
+
+
+def test_the_state_machine_has_exactly_the_agreed_states(deploy_definition: dict[str, Any]) -> None:
+    expected = {*TASKS, *WAITS, *CHOICES, *FAILS, "Promoted"}
+    assert deploy_definition["StartAt"] == "Validate"
+    assert set(_states(deploy_definition)) == expected
+
+
+@pytest.mark.parametrize("state_name", sorted(TASKS))
+def test_every_task_invokes_its_own_function_directly(
+    deploy_definition: dict[str, Any], synthesized: Any, state_name: str
+) -> None:
+    module, result_path, next_state, _ = TASKS[state_name]
+    state = _states(deploy_definition)[state_name]
+    assert state["Type"] == "Task"
+    # payload_response_only: the Resource is the function ARN, not arn:aws:states:::lambda:invoke
+    match = re.fullmatch(r"\$\{(\w+)\.Arn\}", state["Resource"])
+    assert match, state["Resource"]
+    function = synthesized.json["Resources"][match.group(1)]
+    assert function["Type"] == "AWS::Lambda::Function"
+    assert function["Properties"]["Handler"] == f"rollgate.tasks.{module}.lambda_handler"
+    assert state.get("ResultPath", "$") == result_path
+    assert state["Next"] == next_state
+
+
+@pytest.mark.parametrize("state_name", sorted(TASKS))
+def test_every_task_retries_transient_errors_only(deploy_definition: dict[str, Any], state_name: str) -> None:
+    max_attempts = TASKS[state_name][3]
+    assert _states(deploy_definition)[state_name]["Retry"] == [
+        {
+            "ErrorEquals": RETRYABLE,
+            "IntervalSeconds": 2,
+            "MaxAttempts": max_attempts,
+            "BackoffRate": 2,
+            "JitterStrategy": "FULL",
+        }
+    ]
+
+
+@pytest.mark.parametrize("state_name", sorted(TASKS))
+def test_every_task_catches_into_the_agreed_path(deploy_definition: dict[str, Any], state_name: str) -> None:
+    catches = [
+        (catch["ErrorEquals"], catch["ResultPath"], catch["Next"])
+        for catch in _states(deploy_definition)[state_name]["Catch"]
+    ]
+    assert catches == CATCHES[state_name]
+
+
+def test_validate_gets_the_request_and_the_execution(deploy_definition: dict[str, Any]) -> None:
+    assert _states(deploy_definition)["Validate"]["Parameters"] == {
+        "request.$": "$",
+        "execution.$": "$$.Execution",
+    }
+
+
+def test_waits_take_their_duration_from_the_previous_task(deploy_definition: dict[str, Any]) -> None:
+    states = _states(deploy_definition)
+    waits = {name: state for name, state in states.items() if state["Type"] == "Wait"}
+    assert set(waits) == set(WAITS)
+    for name, (seconds_path, next_state) in WAITS.items():
+        assert waits[name]["SecondsPath"] == seconds_path
+        assert waits[name]["Next"] == next_state
+        # never a fixed sleep
+        assert not {"Seconds", "Timestamp", "TimestampPath"} & set(waits[name])
+
+
+def test_choices_route_on_the_task_answers(deploy_definition: dict[str, Any]) -> None:
+    states = _states(deploy_definition)
+    for name, (rules, default) in CHOICES.items():
+        choice = states[name]
+        assert choice["Type"] == "Choice"
+        assert [(rule["Variable"], rule["StringEquals"], rule["Next"]) for rule in choice["Choices"]] == rules
+        assert choice["Default"] == default
+
+
+def test_the_execution_ends_on_the_recorded_outcome(deploy_definition: dict[str, Any]) -> None:
+    states = _states(deploy_definition)
+    assert states["Promoted"] == {"Type": "Succeed", "OutputPath": "$.result"}
+    for name, expected in FAILS.items():
+        assert states[name] == expected
+
+
+def test_no_path_from_moved_traffic_skips_rollback(deploy_definition: dict[str, Any]) -> None:
+    """Once ShiftTraffic ran, every failure edge leads to Rollback (never straight to Record)."""
+    states = _states(deploy_definition)
+    for name in ("ShiftTraffic", "JudgeCanary", "Promote", "JudgeWatch"):
+        assert {catch["Next"] for catch in states[name]["Catch"]} == {"Rollback"}
+
+
+def test_error_names_are_the_domain_exception_names(deploy_definition: dict[str, Any]) -> None:
+    """Retry/Catch name rollgate.domain.errors classes (Step Functions matches names exactly)."""
+    assert tuple(TRANSIENT_ERRORS) == tuple(domain_errors.TRANSIENT_ERRORS)
+    named = set()
+    for state in _states(deploy_definition).values():
+        for rule in [*state.get("Retry", []), *state.get("Catch", [])]:
+            named.update(rule["ErrorEquals"])
+    ours = {name for name in named if not name.startswith(("States.", "Lambda."))}
+    for name in ours:
+        error = getattr(domain_errors, name, None)
+        assert isinstance(error, type) and issubclass(error, domain_errors.RollgateError), name
+    # transient errors retried, business errors never
+    assert set(domain_errors.TRANSIENT_ERRORS) <= named
+    retried = {name for state in _states(deploy_definition).values() for rule in state.get("Retry", [])
+               for name in rule["ErrorEquals"]}
+    assert not retried & set(domain_errors.REJECTING_ERRORS)
+
+
+def test_state_machine_is_standard_logged_and_traced(deploy_state_machine: dict[str, Any]) -> None:
+    properties = deploy_state_machine["Properties"]
+    assert properties.get("StateMachineType", "STANDARD") == "STANDARD"
+    logging = properties["LoggingConfiguration"]
+    assert logging["Level"] == "ALL"
+    assert logging["IncludeExecutionData"] is True
+    assert len(logging["Destinations"]) == 1
+    assert properties["TracingConfiguration"] == {"Enabled": True}

@@ -1,0 +1,116 @@
+"""Least privilege: each task may do its own step only, and only to functions Rollgate manages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+MANAGED_TAG_CONDITION = {"StringEquals": {"aws:ResourceTag/rollgate:managed": "true"}}
+
+#: Lambda actions that need no tag condition: they support no resource-level permissions at all.
+UNSCOPED_LAMBDA_ACTIONS = {"lambda:ListEventSourceMappings"}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def statements_by_task(synthesized: Any) -> dict[str, list[dict[str, Any]]]:
+    """task module -> every statement of every policy attached to that function's role."""
+    policies = synthesized.resources("AWS::IAM::Policy").values()
+    result: dict[str, list[dict[str, Any]]] = {}
+    for fn in synthesized.resources("AWS::Lambda::Function").values():
+        module = fn["Properties"]["Handler"].split(".")[2]
+        role_id = fn["Properties"]["Role"]["Fn::GetAtt"][0]
+        result[module] = [
+            statement
+            for policy in policies
+            if {"Ref": role_id} in policy["Properties"]["Roles"]
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        ]
+    return result
+
+
+def actions_of(statements: list[dict[str, Any]], prefix: str = "") -> set[str]:
+    return {action for st in statements for action in _as_list(st["Action"]) if action.startswith(prefix)}
+
+
+@pytest.fixture(scope="module")
+def by_task(synthesized: Any) -> dict[str, list[dict[str, Any]]]:
+    return statements_by_task(synthesized)
+
+
+def test_lambda_actions_only_on_tagged_functions(by_task: dict[str, list[dict[str, Any]]]) -> None:
+    for module, statements in by_task.items():
+        for statement in statements:
+            lambda_actions = set(actions_of([statement], "lambda:"))
+            if not lambda_actions or lambda_actions <= UNSCOPED_LAMBDA_ACTIONS:
+                continue
+            assert statement.get("Condition") == MANAGED_TAG_CONDITION, (module, statement)
+            (resource,) = _as_list(statement["Resource"])
+            assert resource["Fn::Join"][1][-1] == ":function:*", (module, statement)
+
+
+@pytest.mark.parametrize(
+    ("action", "allowed"),
+    [
+        ("lambda:UpdateFunctionCode", {"update_function", "check_update"}),
+        ("lambda:UpdateFunctionConfiguration", {"update_function", "check_update"}),
+        ("lambda:PublishVersion", {"publish_version"}),
+        ("lambda:UpdateAlias", {"shift_traffic", "promote", "rollback"}),
+        ("lambda:InvokeFunction", {"smoke_test", "judge_canary", "rollback"}),
+        ("events:PutEvents", {"record"}),
+        ("dynamodb:PutItem", {"validate", "record"}),
+        ("dynamodb:DeleteItem", {"validate", "record"}),
+        ("s3:GetObject*", {"preflight", "update_function", "check_update"}),
+        ("cloudwatch:GetMetricData", {"preflight", "judge_canary", "judge_watch"}),
+    ],
+)
+def test_each_write_or_read_belongs_to_its_step(
+    by_task: dict[str, list[dict[str, Any]]], action: str, allowed: set[str]
+) -> None:
+    holders = {module for module, statements in by_task.items() if action in actions_of(statements)}
+    assert holders == allowed
+
+
+def test_validate_and_record_touch_no_lambda(by_task: dict[str, list[dict[str, Any]]]) -> None:
+    assert actions_of(by_task["validate"], "lambda:") == set()
+    assert actions_of(by_task["record"], "lambda:") == set()
+
+
+def test_no_task_holds_a_service_wildcard(by_task: dict[str, list[dict[str, Any]]]) -> None:
+    for module, statements in by_task.items():
+        for action in actions_of(statements):
+            assert not action.endswith(":*") and action != "*", (module, action)
+
+
+def test_unscoped_resources_carry_only_actions_that_cannot_be_scoped(
+    by_task: dict[str, list[dict[str, Any]]],
+) -> None:
+    cannot_be_scoped = {
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "cloudwatch:GetMetricData",
+        "cloudwatch:DescribeAlarms",
+        "lambda:ListEventSourceMappings",
+    }
+    for module, statements in by_task.items():
+        star = [st for st in statements if "*" in _as_list(st["Resource"])]
+        assert actions_of(star) <= cannot_be_scoped, module
+
+
+def test_state_machine_invokes_only_the_thirteen_tasks(synthesized: Any, deploy_state_machine: Any) -> None:
+    role_id = deploy_state_machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    functions = set(synthesized.resources("AWS::Lambda::Function"))
+    invoked: set[str] = set()
+    for policy in synthesized.resources("AWS::IAM::Policy").values():
+        if {"Ref": role_id} not in policy["Properties"]["Roles"]:
+            continue
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if "lambda:InvokeFunction" not in _as_list(statement["Action"]):
+                continue
+            for resource in _as_list(statement["Resource"]):
+                getatt = resource.get("Fn::GetAtt") or resource["Fn::Join"][1][0]["Fn::GetAtt"]
+                invoked.add(getatt[0])
+    assert invoked == functions

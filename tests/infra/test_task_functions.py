@@ -1,0 +1,99 @@
+"""The thirteen task Lambdas carry the house defaults and point at handlers that exist."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+
+from infra.deploy_tasks import DEPLOY_TASK_MODULES
+
+EXPECTED_HANDLERS = {f"rollgate.tasks.{module}.lambda_handler" for module in DEPLOY_TASK_MODULES}
+POWERTOOLS_LAYER = re.compile(
+    r"^arn:aws:lambda:\$\{AWS::Region\}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:\d+$"
+)
+
+
+def _functions(synthesized: Any) -> dict[str, dict[str, Any]]:
+    return synthesized.resources("AWS::Lambda::Function")
+
+
+def test_thirteen_task_functions_one_per_module(synthesized: Any) -> None:
+    handlers = [fn["Properties"]["Handler"] for fn in _functions(synthesized).values()]
+    assert len(handlers) == 13
+    assert set(handlers) == EXPECTED_HANDLERS
+
+
+def test_every_function_has_the_house_defaults(synthesized: Any) -> None:
+    synthesized.template.resource_properties_count_is(
+        "AWS::Lambda::Function",
+        {
+            "Runtime": "python3.12",
+            "Architectures": ["arm64"],
+            "MemorySize": 512,
+            "Timeout": 60,
+            "TracingConfig": {"Mode": "Active"},
+            "LoggingConfig": {"LogFormat": "JSON", "LogGroup": {"Ref": Match.any_value()}},
+            "Environment": {
+                "Variables": {
+                    "POWERTOOLS_SERVICE_NAME": "rollgate",
+                    "POWERTOOLS_METRICS_NAMESPACE": "Rollgate",
+                    "LOG_LEVEL": "INFO",
+                    "LEDGER_TABLE_NAME": {"Ref": Match.string_like_regexp("^LedgerTable")},
+                    "EVENT_BUS_NAME": {"Ref": Match.string_like_regexp("^EventsBus")},
+                    "ARTIFACT_BUCKET_NAME": {"Ref": Match.string_like_regexp("^ArtifactsBucket")},
+                }
+            },
+        },
+        13,
+    )
+
+
+def test_every_function_logs_to_its_own_group_with_retention(synthesized: Any) -> None:
+    log_groups = synthesized.resources("AWS::Logs::LogGroup")
+    used = [fn["Properties"]["LoggingConfig"]["LogGroup"]["Ref"] for fn in _functions(synthesized).values()]
+    assert len(set(used)) == 13
+    for logical_id in used:
+        assert log_groups[logical_id]["Properties"]["RetentionInDays"] == 30
+
+
+def test_every_function_runs_on_the_powertools_layer(synthesized: Any) -> None:
+    for fn in _functions(synthesized).values():
+        (layer,) = fn["Properties"]["Layers"]
+        separator, parts = layer["Fn::Join"]
+        arn = separator.join(part if isinstance(part, str) else f"${{{part['Ref']}}}" for part in parts)
+        assert POWERTOOLS_LAYER.match(arn), arn
+
+
+def test_all_tasks_share_one_code_asset(synthesized: Any) -> None:
+    keys = {fn["Properties"]["Code"]["S3Key"] for fn in _functions(synthesized).values()}
+    assert len(keys) == 1
+    (asset_hash,) = {key.removesuffix(".zip") for key in keys}
+    staged = synthesized.outdir / f"asset.{asset_hash}"
+    assert (staged / "rollgate" / "tasks").is_dir()
+    assert not list(staged.rglob("__pycache__")), "bytecode caches must not be shipped"
+
+
+def test_no_function_uses_a_managed_policy(synthesized: Any) -> None:
+    for role in synthesized.resources("AWS::IAM::Role").values():
+        assert "ManagedPolicyArns" not in role["Properties"]
+
+
+@pytest.mark.parametrize("module", DEPLOY_TASK_MODULES)
+def test_each_handler_module_defines_lambda_handler(module: str) -> None:
+    spec = importlib.util.find_spec(f"rollgate.tasks.{module}")
+    assert spec is not None and spec.origin, f"rollgate.tasks.{module} is missing"
+    tree = ast.parse(Path(spec.origin).read_text())
+    names = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    names |= {
+        alias.asname or alias.name
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert "lambda_handler" in names
