@@ -27,7 +27,7 @@ from constructs import Construct
 
 from infra.deploy_tasks import DeployTasks
 from infra.settings import Settings
-from infra.states import PERSISTENT_ATTEMPTS, catch, lambda_step
+from infra.states import DEFAULT_ATTEMPTS, PERSISTENT_ATTEMPTS, catch, lambda_step
 
 _ERROR = "$.error"
 
@@ -44,24 +44,32 @@ def _rejecting_fail(scope: Construct, state_name: str, *, error: str) -> sfn.Fai
 def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.IChainable:
     """The DeployFunction definition, states created under ``scope``."""
 
-    def step(state_name: str, module: str, *, result_path: str, **kwargs: object) -> tasks.LambdaInvoke:
+    def step(
+        state_name: str,
+        module: str,
+        *,
+        result_path: str,
+        payload: sfn.TaskInput | None = None,
+        max_attempts: int = DEFAULT_ATTEMPTS,
+    ) -> tasks.LambdaInvoke:
         return lambda_step(
-            scope, state_name, function=steps.function(module).function, result_path=result_path, **kwargs
+            scope,
+            state_name,
+            function=steps.function(module).function,
+            result_path=result_path,
+            payload=payload,
+            max_attempts=max_attempts,
         )
 
     # --- conclusion: Record always runs, then the execution's status says what happened --------
     promoted = sfn.Succeed(scope, "Promoted", output_path="$.result")
-    not_promoted = sfn.Fail(
-        scope, "NotPromoted", error_path="$.result.error_name", cause_path="$.result.reason"
-    )
+    not_promoted = sfn.Fail(scope, "NotPromoted", error_path="$.result.error_name", cause_path="$.result.reason")
     concluded = (
         sfn.Choice(scope, "Concluded?")
         .when(sfn.Condition.string_equals("$.result.status", "PROMOTED"), promoted)
         .otherwise(not_promoted)
     )
-    record_failed = sfn.Fail(
-        scope, "RecordFailed", error="RecordFailed", cause_path="$.record_error.Cause"
-    )
+    record_failed = sfn.Fail(scope, "RecordFailed", error="RecordFailed", cause_path="$.record_error.Cause")
     record = catch(
         step("Record", "record", result_path="$.result", max_attempts=PERSISTENT_ATTEMPTS),
         record_failed,
@@ -96,10 +104,8 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.ICha
             }
         ),
     )
-    catch(validate, _rejecting_fail(scope, "RejectInvalidRequest", error="InvalidRequest"),
-          errors=["InvalidRequest"])
-    catch(validate, _rejecting_fail(scope, "LockedOut", error="DeploymentInProgress"),
-          errors=["DeploymentInProgress"])
+    catch(validate, _rejecting_fail(scope, "RejectInvalidRequest", error="InvalidRequest"), errors=["InvalidRequest"])
+    catch(validate, _rejecting_fail(scope, "LockedOut", error="DeploymentInProgress"), errors=["DeploymentInProgress"])
     catch(
         validate,
         sfn.Fail(scope, "ValidateFailed", error_path=f"{_ERROR}.Error", cause_path=f"{_ERROR}.Cause"),
@@ -123,9 +129,7 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.ICha
         sfn.Choice(scope, "UpdateSettled?")
         .when(
             sfn.Condition.string_equals("$.update.status", "InProgress"),
-            _wait(scope, "WaitForUpdate", seconds_path="$.update.poll_interval_seconds").next(
-                check_update
-            ),
+            _wait(scope, "WaitForUpdate", seconds_path="$.update.poll_interval_seconds").next(check_update),
         )
         .otherwise(publish_version)
     )
@@ -134,11 +138,7 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.ICha
     version_active = (
         sfn.Choice(scope, "VersionActive?")
         .when(sfn.Condition.string_equals("$.version.state", "Active"), smoke_test)
-        .otherwise(
-            _wait(scope, "WaitForVersion", seconds_path="$.version.poll_interval_seconds").next(
-                check_version
-            )
-        )
+        .otherwise(_wait(scope, "WaitForVersion", seconds_path="$.version.poll_interval_seconds").next(check_version))
     )
     check_version.next(version_active)
     publish_version.next(version_active)
@@ -203,9 +203,7 @@ class DeployWorkflow(Construct):
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_chainable(build_deploy_definition(self, steps=steps)),
             comment="Rollgate DeployFunction: one function, one alias, through the gates.",
-            logs=sfn.LogOptions(
-                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
-            ),
+            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
             tracing_enabled=True,
         )
 

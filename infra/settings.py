@@ -72,7 +72,5 @@ class Settings:
             # `cdk -c key=30` passes strings; cdk.json passes numbers.
             log_retention_days=int(str(get(LOG_RETENTION_DAYS, defaults.log_retention_days))),
             log_level=str(get(LOG_LEVEL, defaults.log_level)).upper(),
-            powertools_layer_version=int(
-                str(get(POWERTOOLS_LAYER_VERSION, defaults.powertools_layer_version))
-            ),
+            powertools_layer_version=int(str(get(POWERTOOLS_LAYER_VERSION, defaults.powertools_layer_version))),
         )

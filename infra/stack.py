@@ -32,13 +32,18 @@ class RollgateStack(Stack):
         )
         self.deploy = DeployWorkflow(self, "Deploy", settings=settings, steps=self.deploy_tasks)
 
-        self._output("DeployStateMachineArn", self.deploy.state_machine.state_machine_arn,
-                     "ARN of the DeployFunction state machine")
+        self._output(
+            "DeployStateMachineArn",
+            self.deploy.state_machine.state_machine_arn,
+            "ARN of the DeployFunction state machine",
+        )
         self._output("LedgerTableName", self.ledger.table.table_name, "Ledger DynamoDB table")
-        self._output("ArtifactBucketName", self.artifacts.bucket.bucket_name,
-                     "Bucket CI uploads release artifacts and manifests to")
+        self._output(
+            "ArtifactBucketName",
+            self.artifacts.bucket.bucket_name,
+            "Bucket CI uploads release artifacts and manifests to",
+        )
         self._output("EventBusName", self.events.bus.event_bus_name, "Rollgate EventBridge bus")
 
     def _output(self, output_id: str, value: str, description: str) -> None:
-        CfnOutput(self, output_id, value=value, description=description,
-                  export_name=f"{self.stack_name}-{output_id}")
+        CfnOutput(self, output_id, value=value, description=description, export_name=f"{self.stack_name}-{output_id}")

@@ -63,8 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
-        print(f"{len(problems)} unacknowledged finding(s); template written to {assembly.directory}",
-              file=sys.stderr)
+        print(f"{len(problems)} unacknowledged finding(s); template written to {assembly.directory}", file=sys.stderr)
         return 1
     stack = assembly.get_stack_by_name(STACK_NAME)
     print(f"synthesized {stack.template_full_path} (cdk-nag AwsSolutions: no unacknowledged findings)")

@@ -162,9 +162,7 @@ class TaskFunction(Construct):
             [
                 NagPackSuppression(
                     id="AwsSolutions-IAM5",
-                    applies_to=[
-                        "Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*"
-                    ],
+                    applies_to=["Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*"],
                     reason=(
                         "Rollgate deploys functions it does not own, named in each request; the "
                         "wildcard is narrowed by the condition "

@@ -18,6 +18,7 @@ def test_cfn_lint_reports_no_errors(synthesized: Any) -> None:
     matches = lint_file(template)
     errors = [str(match) for match in matches if match.rule.id.startswith("E")]
     assert errors == []
-    warnings = [str(match) for match in matches if match.rule.id.startswith("W")
-                and match.rule.id not in KNOWN_CDK_WARNINGS]
+    warnings = [
+        str(match) for match in matches if match.rule.id.startswith("W") and match.rule.id not in KNOWN_CDK_WARNINGS
+    ]
     assert warnings == []

@@ -193,8 +193,12 @@ def test_error_names_are_the_domain_exception_names(deploy_definition: dict[str,
         assert isinstance(error, type) and issubclass(error, domain_errors.RollgateError), name
     # transient errors retried, business errors never
     assert set(domain_errors.TRANSIENT_ERRORS) <= named
-    retried = {name for state in _states(deploy_definition).values() for rule in state.get("Retry", [])
-               for name in rule["ErrorEquals"]}
+    retried = {
+        name
+        for state in _states(deploy_definition).values()
+        for rule in state.get("Retry", [])
+        for name in rule["ErrorEquals"]
+    }
     assert not retried & set(domain_errors.REJECTING_ERRORS)
 
 

@@ -31,13 +31,20 @@ def test_synth_module_and_app_py_write_the_same_template(synthesized: Any, tmp_p
     # both at once: each is a full synthesis
     synth = subprocess.Popen(
         [sys.executable, "-m", "infra.synth", str(synth_out)],
-        cwd=PROJECT_ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=PROJECT_ROOT,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     # the CDK CLI runs `python app.py` with CDK_OUTDIR set
     app = subprocess.Popen(
         [sys.executable, "app.py"],
-        cwd=PROJECT_ROOT, env=_env(CDK_OUTDIR=str(app_out)),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=PROJECT_ROOT,
+        env=_env(CDK_OUTDIR=str(app_out)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     synth_stdout, synth_stderr = synth.communicate(timeout=120)
     _, app_stderr = app.communicate(timeout=120)

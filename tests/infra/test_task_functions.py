@@ -91,9 +91,6 @@ def test_each_handler_module_defines_lambda_handler(module: str) -> None:
     tree = ast.parse(Path(spec.origin).read_text())
     names = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
     names |= {
-        alias.asname or alias.name
-        for node in tree.body
-        if isinstance(node, ast.ImportFrom)
-        for alias in node.names
+        alias.asname or alias.name for node in tree.body if isinstance(node, ast.ImportFrom) for alias in node.names
     }
     assert "lambda_handler" in names

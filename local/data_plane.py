@@ -1,0 +1,784 @@
+"""The in-process Lambda data plane of the local runtime.
+
+moto keeps the Lambda *control plane* (functions, versions, aliases, configuration); this module is
+the *data plane* it lacks without Docker: it runs handlers in this process, honours alias weights,
+publishes AWS/Lambda metrics, reports updates as InProgress for a while, sends failed asynchronous
+events to the dead-letter queue and models a stream consumer's iterator age. moto reaches it through
+``local.moto_bridge``; the traffic generator calls it directly.
+
+Public API:
+
+    LambdaDataPlane(clock, *, client_factory, account="123456789012", region="us-east-1", seed=7,
+                    update_seconds=15.0, async_retries=2, flush_interval_seconds=10.0,
+                    stream_batch_interval_seconds=10.0, extra_env=None, echo_logs=False)
+        .invoke(function_name, qualifier=None, payload=None, invocation_type="RequestResponse",
+                *, log_type=None, at=None) -> InvokeResult
+              raises LambdaServiceError (404 unknown function, 429 throttled, 400 bad JSON)
+        .set_update_seconds(function_name, seconds)       how long updates stay InProgress
+        .fail_next_update(function_name, reason=..., reason_code="InvalidConfiguration")
+        .set_concurrency_limit(function_name, limit | None)   throttle above `limit` in flight
+        .drive_stream_consumers(function_name=None, *, at=None, record_factory=None) -> int
+        .flush_metrics()          write pending metrics to CloudWatch now
+        .logs(function_name) -> list[str]   recent log output of the function (START/END/REPORT)
+        .start() / .stop()        the background flusher (every flush_interval virtual seconds)
+      and the hooks moto_bridge calls: handle_invoke, function_updated, update_status, flush_metrics.
+
+Behaviour, as on AWS Lambda:
+
+* Qualifier: an alias picks a version by its RoutingConfig weights (seeded RNG); a number is that
+  version; None or $LATEST the latest. The response carries X-Amz-Executed-Version.
+* Code: the version's zip from moto, extracted once per CodeSha256 under a temporary directory.
+  Rollgate's own task code (a zip holding the `rollgate/` package) is imported normally by module
+  path with its directory on sys.path (already-imported `rollgate` from functions/ is the same
+  code). Any other code (the sample app's builds) is loaded in isolation by file path under a module
+  name unique per code sha and environment, so v1..v6 of `app.py` coexist, and each version sees
+  its own environment at import time, as each version gets its own execution environment on AWS.
+* Environment: the function's variables, Lambda's reserved ones (AWS_LAMBDA_FUNCTION_NAME, ...),
+  the ROLLGATE_CLOCK_* variables of the runtime's clock and `extra_env` are set in os.environ for
+  the duration of the call (one re-entrant lock serialises handlers, so nested invokes work).
+  POWERTOOLS_TRACE_DISABLED is forced on: there is no X-Ray daemon locally.
+* Errors: an exception becomes FunctionError "Unhandled" with {"errorType", "errorMessage",
+  "requestId", "stackTrace"}; init failures follow the Python runtime (ImportError ->
+  Runtime.ImportModuleError "Unable to import module 'app': ...", SyntaxError ->
+  Runtime.UserCodeSyntaxError, missing handler -> Runtime.HandlerNotFound, any other exception at
+  import -> its class name). Failed inits are retried on the next invoke, as Lambda does.
+* Async (InvocationType Event): 202 at once; the handler runs in the caller's thread, is retried
+  `async_retries` times on failure, then the event goes to the DeadLetterConfig target (SQS or SNS)
+  with the RequestID/ErrorCode/ErrorMessage attributes Lambda sets.
+* Throttling: with a concurrency limit set (or reserved concurrency from PutFunctionConcurrency),
+  invocations overlapping in virtual time beyond the limit get 429 TooManyRequestsException and a
+  Throttles datapoint.
+* Metrics (namespace AWS/Lambda, timestamps from the runtime clock, aggregated per virtual minute):
+  Invocations, Errors, Throttles (0/1 per request, so Sum is the count and SampleCount the
+  requests), Duration (a distribution, so p95/p99 work) with the dimension sets {FunctionName},
+  {FunctionName, Resource} for qualified calls (Resource = "fn:alias" or "fn:version") and
+  {FunctionName, Resource, ExecutedVersion} for alias calls; IteratorAge (ms) for stream consumers
+  with {FunctionName} and {FunctionName, Resource}. Flushed at least every 10 virtual seconds and
+  before any GetMetricData / GetMetricStatistics is served.
+* Duration: handlers run in microseconds here, so a handler module may define the local-only
+  convention ``SIMULATED_LATENCY_MS`` (a float, or a callable(event) -> float); that is reported as
+  Duration instead of the measured time. Handlers without it report their real run time.
+* Stream consumers: for each event source mapping on a Kinesis/DynamoDB stream,
+  `drive_stream_consumers` (called by the traffic generator every loop) invokes the mapped
+  function/alias with a synthetic batch every `stream_batch_interval_seconds` of virtual time.
+  While batches succeed IteratorAge stays well under a second; while they fail the batch is retried
+  and IteratorAge grows with virtual time since the first failure.
+
+Not modelled: timeouts (a handler is never cut off), memory, cold-start init duration, logs in
+CloudWatch Logs (kept in memory, see `logs`), provisioned concurrency.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib
+import importlib.util
+import io
+import json
+import logging
+import math
+import os
+import random
+import re
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import uuid
+import zipfile
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from local import moto_bridge
+from local.clock import clock_env
+from local.moto_bridge import (
+    FunctionRecord,
+    InvokeRequest,
+    InvokeResult,
+    LambdaServiceError,
+    Target,
+    UpdateStatus,
+)
+
+__all__ = ["InvokeResult", "LambdaContext", "LambdaDataPlane", "LambdaServiceError"]
+
+LOG = logging.getLogger(__name__)
+NAMESPACE = "AWS/Lambda"
+ClientFactory = Callable[[str], Any]
+
+
+# --------------------------------------------------------------------------------------------
+# Lambda context
+# --------------------------------------------------------------------------------------------
+class LambdaContext:
+    """The context object the Python runtime passes to handlers."""
+
+    def __init__(self, *, record: FunctionRecord, invoked_function_arn: str, request_id: str,
+                 deadline: datetime, clock: Any, client_context: Any = None) -> None:
+        self.function_name = record.name
+        self.function_version = record.version
+        self.invoked_function_arn = invoked_function_arn
+        self.memory_limit_in_mb = record.memory_size
+        self.aws_request_id = request_id
+        self.log_group_name = f"/aws/lambda/{record.name}"
+        self.log_stream_name = f"{datetime.now(UTC):%Y/%m/%d}/[{record.version}]{uuid.uuid4().hex}"
+        self.identity = None
+        self.client_context = client_context
+        self.tenant_id = None
+        self._deadline = deadline
+        self._clock = clock
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - self._clock.now()).total_seconds() * 1000))
+
+
+# --------------------------------------------------------------------------------------------
+# Per-thread stdout/stderr capture (handler output becomes the function's log)
+# --------------------------------------------------------------------------------------------
+_capture = threading.local()
+
+
+class _RoutingStream(io.TextIOBase):
+    """Writes from a thread running a handler go to that invocation's log; others pass through."""
+
+    def __init__(self, wrapped: Any) -> None:
+        self.wrapped = wrapped
+
+    def write(self, text: str) -> int:
+        buffer = getattr(_capture, "buffer", None)
+        if buffer is not None:
+            return buffer.write(text)
+        return self.wrapped.write(text)
+
+    def flush(self) -> None:
+        if getattr(_capture, "buffer", None) is None:
+            self.wrapped.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.wrapped, "encoding", "utf-8")
+
+
+# --------------------------------------------------------------------------------------------
+# Internal records
+# --------------------------------------------------------------------------------------------
+@dataclass
+class _Update:
+    until: datetime
+    failure: tuple[str, str] | None  # (reason, reason_code)
+
+
+@dataclass
+class _Aggregate:
+    count: float = 0.0
+    total: float = 0.0
+    low: float = math.inf
+    high: float = -math.inf
+    distribution: Counter[float] | None = None
+    unit: str = "Count"
+
+    def add(self, value: float) -> None:
+        self.count += 1
+        self.total += value
+        self.low = min(self.low, value)
+        self.high = max(self.high, value)
+        if self.distribution is not None:
+            self.distribution[round(value, 2)] += 1
+
+
+@dataclass
+class _StreamState:
+    next_batch_at: datetime | None = None
+    failing_since: datetime | None = None
+    sequence: int = 0
+
+
+@dataclass
+class _Outcome:
+    payload: bytes
+    function_error: str | None
+    duration_ms: float
+    log: str
+    error_type: str | None = None
+    error_message: str | None = None
+
+
+class _InitError(Exception):
+    def __init__(self, error_type: str, message: str, trace: list[str]) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+        self.trace = trace
+
+
+@dataclass
+class _LoadedHandler:
+    function: Callable[[Any, Any], Any]
+    module: ModuleType
+
+
+@dataclass
+class _FunctionSettings:
+    update_seconds: float | None = None
+    fail_next_update: tuple[str, str] | None = None
+    concurrency_limit: int | None = None
+    in_flight: list[tuple[datetime, datetime]] = field(default_factory=list)
+    logs: deque[str] = field(default_factory=lambda: deque(maxlen=200))
+
+
+# --------------------------------------------------------------------------------------------
+# The data plane
+# --------------------------------------------------------------------------------------------
+class LambdaDataPlane:
+    """In-process Lambda data plane; see the module docstring."""
+
+    def __init__(self, clock: Any, *, client_factory: ClientFactory, account: str = "123456789012",
+                 region: str = "us-east-1", seed: int = 7, update_seconds: float = 15.0,
+                 async_retries: int = 2, flush_interval_seconds: float = 10.0,
+                 stream_batch_interval_seconds: float = 10.0, extra_env: dict[str, str] | None = None,
+                 echo_logs: bool = False) -> None:
+        self.clock = clock
+        self.account = account
+        self.region = region
+        self.update_seconds = update_seconds
+        self.async_retries = async_retries
+        self.flush_interval_seconds = flush_interval_seconds
+        self.stream_batch_interval_seconds = stream_batch_interval_seconds
+        self.extra_env = dict(extra_env or {})
+        self.echo_logs = echo_logs
+        self._clients = client_factory
+        self._rng = random.Random(seed)
+        self._stream_rng = random.Random(seed + 1)
+        self._env_lock = threading.RLock()
+        self._state_lock = threading.RLock()
+        self._metrics_lock = threading.Lock()
+        self._flush_lock = threading.RLock()
+        self._metrics: dict[tuple[int, str, tuple[tuple[str, str], ...]], _Aggregate] = {}
+        self._updates: dict[tuple[str, str, str], _Update] = {}
+        self._functions: dict[str, _FunctionSettings] = {}
+        self._streams: dict[str, _StreamState] = {}
+        self._handlers: dict[tuple[str, ...], _LoadedHandler] = {}
+        self._code_root = Path(tempfile.mkdtemp(prefix="rollgate-local-code-"))
+        self._added_paths: list[str] = []
+        self._stop = threading.Event()
+        self._flusher: threading.Thread | None = None
+        self._streams_installed: tuple[Any, Any] | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the background flusher and route handler output to the function logs."""
+        if self._flusher is not None:
+            return
+        if self._streams_installed is None:
+            self._streams_installed = (sys.stdout, sys.stderr)
+            sys.stdout = _RoutingStream(sys.stdout)  # type: ignore[assignment]
+            sys.stderr = _RoutingStream(sys.stderr)  # type: ignore[assignment]
+        self._stop.clear()
+        self._flusher = threading.Thread(target=self._flush_loop, name="rollgate-metrics-flusher",
+                                         daemon=True)
+        self._flusher.start()
+
+    def stop(self) -> None:
+        """Stop the flusher (after a last flush), restore stdout/stderr, drop extracted code."""
+        self._stop.set()
+        if self._flusher is not None:
+            self._flusher.join(timeout=10)
+            self._flusher = None
+        try:
+            self.flush_metrics()
+        except Exception:  # noqa: BLE001 - the mock may already be gone
+            LOG.debug("final metrics flush failed", exc_info=True)
+        if self._streams_installed is not None:
+            sys.stdout, sys.stderr = self._streams_installed
+            self._streams_installed = None
+        for path in self._added_paths:
+            if path in sys.path:
+                sys.path.remove(path)
+        self._added_paths.clear()
+        shutil.rmtree(self._code_root, ignore_errors=True)
+
+    def _flush_loop(self) -> None:
+        while not self._stop.wait(self.clock.seconds_to_real(self.flush_interval_seconds)):
+            try:
+                self.flush_metrics()
+            except Exception:  # noqa: BLE001 - keep flushing; the next round retries
+                LOG.warning("metrics flush failed", exc_info=True)
+
+    # ---- configuration -----------------------------------------------------------------------
+    def _settings(self, function_name: str) -> _FunctionSettings:
+        with self._state_lock:
+            return self._functions.setdefault(function_name, _FunctionSettings())
+
+    def set_update_seconds(self, function_name: str, seconds: float) -> None:
+        """How many virtual seconds updates of `function_name` stay InProgress."""
+        self._settings(function_name).update_seconds = seconds
+
+    def fail_next_update(self, function_name: str,
+                         reason: str = "The function could not be updated: the runtime rejected the "
+                                       "new configuration (failure injected by the local runtime).",
+                         reason_code: str = "InvalidConfiguration") -> None:
+        """Make the next update of `function_name` end Failed with this LastUpdateStatusReason."""
+        self._settings(function_name).fail_next_update = (reason, reason_code)
+
+    def set_concurrency_limit(self, function_name: str, limit: int | None) -> None:
+        """Throttle invocations beyond `limit` overlapping in virtual time (None: no limit)."""
+        self._settings(function_name).concurrency_limit = limit
+
+    def logs(self, function_name: str) -> list[str]:
+        return list(self._settings(function_name).logs)
+
+    # ---- bridge hooks: updates -----------------------------------------------------------------
+    def function_updated(self, account: str, region: str, function_name: str) -> None:
+        settings = self._settings(function_name)
+        seconds = self.update_seconds if settings.update_seconds is None else settings.update_seconds
+        with self._state_lock:
+            failure, settings.fail_next_update = settings.fail_next_update, None
+            self._updates[(account, region, function_name)] = _Update(
+                until=self.clock.now() + timedelta(seconds=seconds), failure=failure)
+
+    def update_status(self, account: str, region: str, function_name: str) -> UpdateStatus | None:
+        with self._state_lock:
+            update = self._updates.get((account, region, function_name))
+        if update is None:
+            return None
+        if self.clock.now() < update.until:
+            return UpdateStatus("InProgress")
+        if update.failure is not None:
+            return UpdateStatus("Failed", reason=update.failure[0], reason_code=update.failure[1])
+        return UpdateStatus("Successful")
+
+    # ---- invoke ------------------------------------------------------------------------------
+    def invoke(self, function_name: str, qualifier: str | None = None, payload: Any = None,
+               invocation_type: str = "RequestResponse", *, log_type: str | None = None,
+               at: datetime | None = None) -> InvokeResult:
+        """Invoke like lambda:Invoke. `at` stamps the metrics (default: the clock's now)."""
+        if isinstance(payload, bytes):
+            body = payload
+        elif isinstance(payload, str):
+            body = payload.encode()
+        else:
+            body = json.dumps({} if payload is None else payload).encode()
+        account, region = self._account_region(function_name)
+        request = InvokeRequest(account=account, region=region, function_name=function_name,
+                                qualifier=qualifier, payload=body, invocation_type=invocation_type,
+                                log_type=log_type)
+        return self._handle(request, at)
+
+    def handle_invoke(self, request: InvokeRequest) -> InvokeResult:
+        return self._handle(request, None)
+
+    def _account_region(self, function_name: str) -> tuple[str, str]:
+        if function_name.startswith("arn:"):
+            parts = function_name.split(":")
+            return parts[4], parts[3]
+        return self.account, self.region
+
+    def _handle(self, request: InvokeRequest, at: datetime | None) -> InvokeResult:
+        target = moto_bridge.read_target(request.account, request.region, request.function_name,
+                                         request.qualifier)
+        version = self._choose_version(target)
+        record = target.latest if version == "$LATEST" else moto_bridge.read_version(
+            request.account, request.region, target.function_name, version)
+        try:
+            event = json.loads(request.payload or b"{}")
+        except ValueError as error:
+            raise LambdaServiceError(400, "InvalidRequestContentException",
+                                     f"Could not parse request body into json: {error}") from error
+        if request.invocation_type == "DryRun":
+            return InvokeResult(status_code=204, payload=b"")
+        when = at or self.clock.now()
+        asynchronous = request.invocation_type == "Event"
+        dimension_sets = self._dimension_sets(target, record)
+        invoked_arn = target.function_arn + (f":{target.qualifier}" if target.qualifier else "")
+
+        attempts = 1 + (self.async_retries if asynchronous else 0)
+        outcome: _Outcome | None = None
+        for _ in range(attempts):
+            if self._throttled(record, when):
+                self._record(when, dimension_sets, throttled=True)
+                if not asynchronous:
+                    raise LambdaServiceError(429, "TooManyRequestsException", "Rate Exceeded.",
+                                             Reason="ReservedFunctionConcurrentInvocationLimitExceeded")
+                outcome = _Outcome(b"", "Unhandled", 0.0, "", "TooManyRequestsException", "Rate Exceeded.")
+                continue
+            outcome = self._run(record, event, invoked_arn, when, request.client_context)
+            self._occupy(record, when, outcome.duration_ms)
+            self._record(when, dimension_sets, error=outcome.function_error is not None,
+                         duration_ms=outcome.duration_ms)
+            if outcome.function_error is None:
+                break
+        assert outcome is not None
+        if asynchronous:
+            if outcome.function_error is not None:
+                self._dead_letter(record, request.payload, outcome)
+            return InvokeResult(status_code=202, payload=b"")
+        log_result = None
+        if (request.log_type or "").lower() == "tail":
+            log_result = base64.b64encode(outcome.log.encode()[-4096:]).decode()
+        return InvokeResult(status_code=200, payload=outcome.payload, function_error=outcome.function_error,
+                            executed_version=record.version, log_result=log_result)
+
+    def _choose_version(self, target: Target) -> str:
+        if target.alias is None:
+            return target.qualifier or "$LATEST"
+        weights = target.alias.additional_weights
+        draw = self._rng.random()
+        cumulative = 0.0
+        for version, weight in sorted(weights.items()):
+            cumulative += weight
+            if draw < cumulative:
+                return version
+        return target.alias.function_version
+
+    @staticmethod
+    def _dimension_sets(target: Target, record: FunctionRecord) -> list[tuple[tuple[str, str], ...]]:
+        sets = [(("FunctionName", target.function_name),)]
+        if target.qualifier:
+            resource = f"{target.function_name}:{target.qualifier}"
+            sets.append((("FunctionName", target.function_name), ("Resource", resource)))
+            if target.alias is not None:
+                sets.append((("FunctionName", target.function_name), ("Resource", resource),
+                             ("ExecutedVersion", record.version)))
+        return sets
+
+    # ---- throttling ----------------------------------------------------------------------------
+    def _limit(self, record: FunctionRecord) -> int | None:
+        limits = [limit for limit in (self._settings(record.name).concurrency_limit,
+                                      record.reserved_concurrency) if limit is not None]
+        return min(limits) if limits else None
+
+    def _throttled(self, record: FunctionRecord, when: datetime) -> bool:
+        limit = self._limit(record)
+        if limit is None:
+            return False
+        settings = self._settings(record.name)
+        with self._state_lock:
+            settings.in_flight = [(s, e) for s, e in settings.in_flight if e > when]
+            return sum(1 for s, _ in settings.in_flight if s <= when) >= limit
+
+    def _occupy(self, record: FunctionRecord, when: datetime, duration_ms: float) -> None:
+        if self._limit(record) is None:
+            return
+        with self._state_lock:
+            self._settings(record.name).in_flight.append((when, when + timedelta(milliseconds=duration_ms)))
+
+    # ---- running a handler ---------------------------------------------------------------------
+    def _run(self, record: FunctionRecord, event: Any, invoked_arn: str, when: datetime,
+             client_context: str | None) -> _Outcome:
+        request_id = str(uuid.uuid4())
+        buffer = io.StringIO()
+        with self._env_lock, self._environment(record), self._captured(buffer):
+            started = time.perf_counter()
+            module: ModuleType | None = None
+            try:
+                loaded = self._load(record)
+                module = loaded.module
+                context = LambdaContext(
+                    record=record, invoked_function_arn=invoked_arn, request_id=request_id,
+                    deadline=self.clock.now() + timedelta(seconds=record.timeout), clock=self.clock,
+                    client_context=json.loads(base64.b64decode(client_context)) if client_context else None)
+                result = loaded.function(event, context)
+                try:
+                    payload = json.dumps(result).encode()
+                    error = None
+                except (TypeError, ValueError) as marshal_error:
+                    error = ("Runtime.MarshalError", f"Unable to marshal response: {marshal_error}", [])
+            except _InitError as init_error:
+                error = (init_error.error_type, init_error.message, init_error.trace)
+            except Exception as raised:  # noqa: BLE001 - the runtime reports every exception
+                error = (type(raised).__name__, str(raised), _user_trace(raised))
+                traceback.print_exc()
+            real_ms = (time.perf_counter() - started) * 1000.0
+        duration_ms = _simulated_latency(module, event, real_ms)
+        if error is not None:
+            body = {"errorMessage": error[1], "errorType": error[0], "requestId": request_id,
+                    "stackTrace": error[2]}
+            payload = json.dumps(body).encode()
+        log = (f"START RequestId: {request_id} Version: {record.version}\n{buffer.getvalue()}"
+               f"END RequestId: {request_id}\nREPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms"
+               f"\tBilled Duration: {math.ceil(duration_ms)} ms\tMemory Size: {record.memory_size} MB\n")
+        self._settings(record.name).logs.append(log)
+        if self.echo_logs:
+            sys.__stderr__.write(log)  # type: ignore[union-attr]
+        return _Outcome(payload=payload, function_error="Unhandled" if error else None,
+                        duration_ms=duration_ms, log=log, error_type=error[0] if error else None,
+                        error_message=error[1] if error else None)
+
+    @contextmanager
+    def _environment(self, record: FunctionRecord) -> Iterator[None]:
+        env = {
+            **record.environment,
+            "AWS_REGION": record.region,
+            "AWS_DEFAULT_REGION": record.region,
+            "AWS_LAMBDA_FUNCTION_NAME": record.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": record.version,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(record.memory_size),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{record.name}",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{record.runtime or 'python3.11'}",
+            "_HANDLER": record.handler,
+            "LAMBDA_TASK_ROOT": str(self._code_dir(record)),
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            **clock_env(self.clock),
+            **self.extra_env,
+        }
+        saved = {key: os.environ.get(key) for key in env}
+        os.environ.update(env)
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+    @contextmanager
+    def _captured(self, buffer: io.StringIO) -> Iterator[None]:
+        previous = getattr(_capture, "buffer", None)
+        _capture.buffer = buffer
+        try:
+            yield
+        finally:
+            _capture.buffer = previous
+
+    def _code_dir(self, record: FunctionRecord) -> Path:
+        safe = re.sub(r"[^A-Za-z0-9]", "_", record.code_sha256 or "nocode")
+        directory = self._code_root / safe
+        if not directory.exists():
+            staging = Path(tempfile.mkdtemp(dir=self._code_root, prefix=".extract-"))
+            with zipfile.ZipFile(io.BytesIO(record.code_bytes)) as archive:
+                archive.extractall(staging)
+            try:
+                staging.rename(directory)
+            except OSError:  # another thread extracted the same code first
+                shutil.rmtree(staging, ignore_errors=True)
+        return directory
+
+    def _load(self, record: FunctionRecord) -> _LoadedHandler:
+        if record.package_type != "Zip" or not record.code_bytes:
+            raise _InitError("Runtime.InvalidEntrypoint",
+                             f"{record.name}: only zip packages with code can run in the local runtime", [])
+        module_name, _, function_name = record.handler.rpartition(".")
+        if not module_name:
+            raise _InitError("Runtime.MalformedHandlerName", f"Bad handler '{record.handler}'", [])
+        module_name = module_name.replace("/", ".")
+        directory = self._code_dir(record)
+        own_code = (directory / "rollgate").is_dir()
+        env_key = "" if own_code else hashlib.sha256(
+            json.dumps(sorted(record.environment.items())).encode()).hexdigest()[:12]
+        key = (record.code_sha256, record.handler, env_key)
+        cached = self._handlers.get(key)
+        if cached is not None:
+            return cached
+        try:
+            if own_code:
+                if str(directory) not in sys.path:
+                    sys.path.append(str(directory))
+                    self._added_paths.append(str(directory))
+                module = importlib.import_module(module_name)
+            else:
+                module = self._load_isolated(directory, module_name, key)
+        except ImportError as error:
+            raise _InitError("Runtime.ImportModuleError",
+                             f"Unable to import module '{module_name}': {error}", []) from error
+        except SyntaxError as error:
+            raise _InitError("Runtime.UserCodeSyntaxError",
+                             f"Syntax error in module '{module_name}': {error}",
+                             [f'  File "{error.filename}" Line {error.lineno}\n    {error.text}']) from error
+        except Exception as error:  # noqa: BLE001 - any other init failure is reported by class name
+            raise _InitError(type(error).__name__, str(error), _user_trace(error)) from error
+        handler = getattr(module, function_name, None)
+        if not callable(handler):
+            raise _InitError("Runtime.HandlerNotFound",
+                             f"Handler '{function_name}' missing on module '{module_name}'", [])
+        loaded = _LoadedHandler(function=handler, module=module)
+        self._handlers[key] = loaded
+        return loaded
+
+    @staticmethod
+    def _load_isolated(directory: Path, module_name: str, key: tuple[str, ...]) -> ModuleType:
+        relative = Path(*module_name.split("."))
+        path = directory / relative.with_suffix(".py")
+        if not path.exists() and (directory / relative / "__init__.py").exists():
+            path = directory / relative / "__init__.py"
+        if not path.exists():
+            raise ModuleNotFoundError(f"No module named '{module_name}'")
+        unique = "_rollgate_fn_" + hashlib.sha256("|".join(key).encode()).hexdigest()[:16]
+        spec = importlib.util.spec_from_file_location(f"{unique}.{module_name}".replace(".", "_"), path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        sys.path.insert(0, str(directory))  # sibling modules of the handler resolve, as in /var/task
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(spec.name, None)
+            raise
+        finally:
+            if str(directory) in sys.path:
+                sys.path.remove(str(directory))
+        return module
+
+    # ---- dead-letter queue ---------------------------------------------------------------------
+    def _dead_letter(self, record: FunctionRecord, payload: bytes, outcome: _Outcome) -> None:
+        target = record.dead_letter_arn
+        if not target:
+            LOG.info("async invocation of %s failed and it has no DeadLetterConfig", record.name)
+            return
+        attributes = {
+            "RequestID": {"DataType": "String", "StringValue": str(uuid.uuid4())},
+            "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+            "ErrorMessage": {"DataType": "String",
+                             "StringValue": (outcome.error_message or outcome.error_type or "error")[:1024]},
+        }
+        body = payload.decode() or "{}"
+        if ":sqs:" in target:
+            _, _, _, region, account, queue_name = target.split(":", 5)
+            sqs = self._clients("sqs")
+            url = sqs.get_queue_url(QueueName=queue_name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+            sqs.send_message(QueueUrl=url, MessageBody=body, MessageAttributes=attributes)
+        elif ":sns:" in target:
+            self._clients("sns").publish(TopicArn=target, Message=body, MessageAttributes=attributes)
+        else:
+            LOG.warning("unsupported DeadLetterConfig target %s", target)
+
+    # ---- metrics -------------------------------------------------------------------------------
+    def _add(self, when: datetime, name: str, dims: tuple[tuple[str, str], ...], value: float,
+             unit: str = "Count", distribution: bool = False) -> None:
+        minute = int(when.timestamp()) // 60 * 60
+        with self._metrics_lock:
+            aggregate = self._metrics.get((minute, name, dims))
+            if aggregate is None:
+                aggregate = _Aggregate(unit=unit, distribution=Counter() if distribution else None)
+                self._metrics[(minute, name, dims)] = aggregate
+            aggregate.add(value)
+
+    def _record(self, when: datetime, dimension_sets: list[tuple[tuple[str, str], ...]], *,
+                throttled: bool = False, error: bool = False, duration_ms: float = 0.0) -> None:
+        for dims in dimension_sets:
+            self._add(when, "Throttles", dims, 1.0 if throttled else 0.0)
+            if throttled:
+                continue
+            self._add(when, "Invocations", dims, 1.0)
+            self._add(when, "Errors", dims, 1.0 if error else 0.0)
+            self._add(when, "Duration", dims, duration_ms, unit="Milliseconds", distribution=True)
+
+    def flush_metrics(self) -> None:
+        """Write every pending aggregate to CloudWatch (namespace AWS/Lambda)."""
+        with self._flush_lock:
+            with self._metrics_lock:
+                pending, self._metrics = self._metrics, {}
+            if not pending:
+                return
+            data = []
+            for (minute, name, dims), aggregate in pending.items():
+                base = {
+                    "MetricName": name,
+                    "Dimensions": [{"Name": k, "Value": v} for k, v in dims],
+                    "Timestamp": datetime.fromtimestamp(minute, UTC),
+                    "Unit": aggregate.unit,
+                }
+                if aggregate.distribution:
+                    items = sorted(aggregate.distribution.items())
+                    for start in range(0, len(items), 150):  # AWS: at most 150 values per datum
+                        chunk = items[start:start + 150]
+                        data.append({**base, "Values": [v for v, _ in chunk],
+                                     "Counts": [float(c) for _, c in chunk]})
+                else:
+                    data.append({**base, "StatisticValues": {
+                        "SampleCount": aggregate.count, "Sum": aggregate.total,
+                        "Minimum": aggregate.low, "Maximum": aggregate.high}})
+            cloudwatch = self._clients("cloudwatch")
+            for start in range(0, len(data), 500):
+                cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data[start:start + 500])
+
+    # ---- stream consumers ----------------------------------------------------------------------
+    def drive_stream_consumers(self, function_name: str | None = None, *, at: datetime | None = None,
+                               record_factory: Callable[[random.Random], Any] | None = None) -> int:
+        """Deliver one synthetic batch to each stream consumer whose batch is due; returns how many.
+
+        A consumer is an event source mapping on a Kinesis or DynamoDB stream (of `function_name`,
+        or of every function). IteratorAge is published for each batch.
+        """
+        now = at or self.clock.now()
+        delivered = 0
+        interval = timedelta(seconds=self.stream_batch_interval_seconds)
+        for mapping in moto_bridge.list_stream_mappings(self.account, self.region):
+            name, _, qualifier = mapping.function_arn.split(":function:", 1)[1].partition(":")
+            if not mapping.enabled or (function_name and name != function_name):
+                continue
+            with self._state_lock:
+                state = self._streams.setdefault(mapping.uuid, _StreamState())
+                if state.next_batch_at is not None and now < state.next_batch_at:
+                    continue
+                due = state.next_batch_at or now
+                state.next_batch_at = max(due + interval, now - interval)  # catch up without bursts
+                state.sequence += 1
+                sequence = state.sequence
+            failed = self._deliver_batch(mapping, sequence, now, record_factory)
+            with self._state_lock:
+                if failed:
+                    state.failing_since = state.failing_since or now
+                    age_ms = (now - state.failing_since).total_seconds() * 1000.0 + 1000.0 * interval.seconds
+                else:
+                    age_ms = self._stream_rng.uniform(20.0, 400.0)
+                    state.failing_since = None
+            dims: list[tuple[tuple[str, str], ...]] = [(("FunctionName", name),)]
+            if qualifier:
+                dims.append((("FunctionName", name), ("Resource", f"{name}:{qualifier}")))
+            for dim in dims:
+                self._add(now, "IteratorAge", dim, age_ms, unit="Milliseconds")
+            delivered += 1
+        return delivered
+
+    def _deliver_batch(self, mapping: moto_bridge.StreamMappingRecord, sequence: int, now: datetime,
+                       record_factory: Callable[[random.Random], Any] | None) -> bool:
+        size = min(mapping.batch_size, 10)
+        records = []
+        for index in range(size):
+            item = record_factory(self._stream_rng) if record_factory else {"sequence": sequence, "index": index}
+            number = f"{sequence:012d}{index:04d}"
+            records.append({
+                "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": str(index), "sequenceNumber": number,
+                            "data": base64.b64encode(json.dumps(item).encode()).decode(),
+                            "approximateArrivalTimestamp": now.timestamp()},
+                "eventSource": "aws:kinesis", "eventVersion": "1.0",
+                "eventID": f"shardId-000000000000:{number}", "eventName": "aws:kinesis:record",
+                "awsRegion": self.region, "eventSourceARN": mapping.event_source_arn,
+            })
+        try:
+            result = self.invoke(mapping.function_arn, None, {"Records": records}, at=now)
+        except LambdaServiceError:
+            return True
+        return result.function_error is not None
+
+
+def _simulated_latency(module: ModuleType | None, event: Any, real_ms: float) -> float:
+    latency = getattr(module, "SIMULATED_LATENCY_MS", None) if module is not None else None
+    if latency is None:
+        return real_ms
+    try:
+        value = latency(event) if callable(latency) else latency
+        return max(0.0, float(value))
+    except Exception:  # noqa: BLE001 - a broken convention must not break the invocation
+        return real_ms
+
+
+def _user_trace(error: BaseException) -> list[str]:
+    """The stack trace as the Python runtime reports it: frames of the user's code only."""
+    frames = traceback.extract_tb(error.__traceback__)
+    here = os.path.abspath(__file__)
+    user = [frame for frame in frames if os.path.abspath(frame.filename) != here]
+    return traceback.format_list(user)
