@@ -8,6 +8,7 @@ REQS := requirements/lambda.txt requirements/cdk.txt requirements/dev.txt requir
 export PYTHONPATH := $(CURDIR)/functions:$(CURDIR)
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export JSII_DEPRECATED := quiet
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # The CDK CLI is only needed to deploy to a real account; pinned to a 2.x that reads current assemblies.
 CDK_CLI := aws-cdk@2.1033.0
 

@@ -134,7 +134,7 @@ class DeployTasks(Construct):
         for module in _PUTS_EVENTS:
             bus.grant_put_events_to(self.tasks[module].function)
 
-    def function(self, module: str) -> TaskFunction:
+    def task(self, module: str) -> TaskFunction:
         return self.tasks[module]
 
     # --- permissions that need more than a grant_* ----------------------------------------------

@@ -2,14 +2,17 @@
 
 Shape (state names are the contract with the task handlers, the local runtime and the CLI)::
 
-    Validate ─► Preflight ─► UpdateFunction ─► UpdateSettled? ─InProgress─► WaitForUpdate ─► CheckUpdate ─┐
-                                                   ▲ └─otherwise─► PublishVersion ─► VersionActive?      │
-                                                   └───────────────────────────────────────────────────────┘
-    VersionActive? ─Active─► SmokeTest ─► ShiftTraffic ─► CanaryNext? ─bake─► Bake ─► JudgeCanary ─► CanaryNext?
-                  └─otherwise─► WaitForVersion ─► CheckVersion ─► VersionActive?   ├─shift─► ShiftTraffic
-                                                                                   └─promote─► Promote ─► WatchNext?
-    WatchNext? ─watch─► WatchWait ─► JudgeWatch ─► WatchNext?;  otherwise ─► Record
-    Record ─► Concluded? ─PROMOTED─► Promoted (Succeed) ; otherwise ─► NotPromoted (Fail)
+    Validate -> Preflight -> UpdateFunction -> UpdateSettled?
+    UpdateSettled?  InProgress -> WaitForUpdate -> CheckUpdate -> UpdateSettled?;  else -> PublishVersion
+    PublishVersion -> VersionActive?
+    VersionActive?  Active -> SmokeTest;  else -> WaitForVersion -> CheckVersion -> VersionActive?
+    SmokeTest -> ShiftTraffic -> CanaryNext?
+    CanaryNext?     bake -> Bake -> JudgeCanary -> CanaryNext?;  shift -> ShiftTraffic;
+                    promote -> Promote -> WatchNext?;  rollback (and anything else) -> Rollback
+    WatchNext?      watch -> WatchWait -> JudgeWatch -> WatchNext?;  rollback -> Rollback;
+                    else ("done") -> Record
+    Rollback -> Record -> Concluded?
+    Concluded?      PROMOTED -> Promoted (Succeed);  else -> NotPromoted (Fail)
 
 Before traffic moves (Preflight … SmokeTest) any failure goes straight to Record (which rejects
 and releases the lease); once traffic has moved (ShiftTraffic … JudgeWatch) any failure goes to
@@ -18,7 +21,6 @@ Rollback first. Validate fails the execution directly: no lease is held yet.
 
 from __future__ import annotations
 
-from aws_cdk import Stack
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -55,7 +57,7 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.ICha
         return lambda_step(
             scope,
             state_name,
-            function=steps.function(module).function,
+            function=steps.task(module).function,
             result_path=result_path,
             payload=payload,
             max_attempts=max_attempts,
@@ -151,6 +153,8 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.ICha
         )
         .when(sfn.Condition.string_equals("$.canary.next", "promote"), promote)
         .when(sfn.Condition.string_equals("$.canary.next", "shift"), shift_traffic)
+        # The judge answers "rollback" (with its evidence) when the canary is UNHEALTHY.
+        .when(sfn.Condition.string_equals("$.canary.next", "rollback"), rollback)
         # A Choice cannot Catch: without a default an unexpected answer would fail the execution
         # with States.NoChoiceMatched and leave the alias half-shifted.
         .otherwise(rollback)
@@ -164,7 +168,9 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.ICha
             sfn.Condition.string_equals("$.watch.next", "watch"),
             _wait(scope, "WatchWait", seconds_path="$.watch.wait_seconds").next(judge_watch),
         )
-        .otherwise(record)
+        # A breach during the watch: put the baseline back at once.
+        .when(sfn.Condition.string_equals("$.watch.next", "rollback"), rollback)
+        .otherwise(record)  # "done"
     )
     promote.next(watch_next)
     judge_watch.next(watch_next)
@@ -187,14 +193,9 @@ class DeployWorkflow(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
 
-        # The /aws/vendedlogs/ prefix keeps Step Functions from growing the account's CloudWatch
-        # Logs resource policy (5 KB limit) with one entry per log group.
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=f"/aws/vendedlogs/states/{Stack.of(self).stack_name}-DeployFunction",
-            retention=settings.log_retention,
-        )
+        # No physical name: a named log group survives the stack (logs are retained) and would
+        # block re-creating it under the same name.
+        self.log_group = logs.LogGroup(self, "Logs", retention=settings.log_retention)
         # No state machine timeout on purpose: a timed-out execution would skip Record, leaving
         # the lease held and perhaps the alias half-shifted. Every wait is bounded by its task.
         self.state_machine = sfn.StateMachine(
@@ -214,9 +215,10 @@ class DeployWorkflow(Construct):
                     id="AwsSolutions-IAM5",
                     applies_to=["Resource::*"],
                     reason=(
-                        "Added by CDK for logging and tracing: the logs:*LogDelivery* / "
-                        "logs:Describe* actions and xray:PutTraceSegments/PutTelemetryRecords/"
-                        "GetSampling* support no resource-level permissions."
+                        "Added by CDK for execution logging and tracing: logs:*LogDelivery*, "
+                        "logs:PutResourcePolicy/DescribeResourcePolicies/DescribeLogGroups (vended-log "
+                        "delivery set-up) and xray:PutTraceSegments/PutTelemetryRecords/GetSampling* "
+                        "support no resource-level permissions."
                     ),
                 ),
                 NagPackSuppression(

@@ -3,7 +3,7 @@
     python -m infra.synth [OUTDIR]        # default: cdk.out
 
 Writes OUTDIR/Rollgate.template.json, OUTDIR/Rollgate.assets.json (the asset manifest), the
-staged Lambda asset OUTDIR/asset.<hash>/ and cdk-nag's OUTDIR/AwsSolutions-Rollgate-NagReport.csv.
+staged Lambda asset OUTDIR/asset.<hash>/ and cdk-nag's OUTDIR/AwsSolutions--Rollgate-NagReport.csv.
 Exit status 1 (findings printed on stderr) when a cdk-nag rule reports an error or warning that no
 NagSuppressions entry acknowledges, or when synthesis itself reports an error.
 """

@@ -24,12 +24,14 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 # Publisher account of the public "Powertools for AWS Lambda (Python) V3" layers in the commercial
 # partition (docs.aws.amazon.com/powertools/python/latest/getting-started/install/#lambda-layer).
 POWERTOOLS_LAYER_ACCOUNT = "017000801446"
-# The layer is built from `pip install "aws-lambda-powertools[all]"` (aws-powertools/
-# powertools-lambda-layer-cdk, layer/Pythonv3/Dockerfile), minus boto3/botocore, which the
-# runtime ships. The [all] extra brings pydantic v2 (and, in 3.x, pydantic-settings), aws-xray-sdk
-# and fastjsonschema, so our handlers need no dependencies of their own in the asset. The pydantic
-# patch version inside a layer version is whatever was current when that layer was built, not the
-# pin in requirements/lambda.txt: bump `rollgate:powertoolsLayerVersion` together with that pin.
+# Does the layer bundle pydantic v2? Yes. It is built with `pip install "aws-lambda-powertools[all]"`
+# (aws-powertools/powertools-lambda-layer-cdk, layer/Pythonv3/Dockerfile) minus boto3/botocore,
+# which the runtime ships; [all] brings pydantic v2 (>=2.4,<3), aws-xray-sdk (Tracer) and
+# fastjsonschema, plus pydantic-settings in recent 3.x (3.37.0's metadata lists it). So the
+# asset carries only our `rollgate` package. Two caveats: the pydantic patch version inside a layer
+# version is whatever was current when that layer was built, not the pin in
+# requirements/lambda.txt; and which Powertools release a layer version holds must be checked
+# (`aws lambda get-layer-version-by-arn`) when bumping `rollgate:powertoolsLayerVersion`.
 POWERTOOLS_LAYER_NAME = "AWSLambdaPowertoolsPythonV3-python312-arm64"
 
 SERVICE_NAME = "rollgate"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import typing
 from typing import Any
 
 import pytest
 
 import rollgate.domain.errors as domain_errors
+import rollgate.domain.models as models
 from infra.states import TRANSIENT_ERRORS
 
 RETRYABLE = [
@@ -72,11 +74,15 @@ CHOICES: dict[str, tuple[list[tuple[str, str, str]], str]] = {
             ("$.canary.next", "bake", "Bake"),
             ("$.canary.next", "promote", "Promote"),
             ("$.canary.next", "shift", "ShiftTraffic"),
+            ("$.canary.next", "rollback", "Rollback"),
         ],
-        # not in the original sketch: a Choice cannot Catch, so an unexpected answer rolls back
+        # a Choice cannot Catch, so an unexpected answer rolls back too
         "Rollback",
     ),
-    "WatchNext?": ([("$.watch.next", "watch", "WatchWait")], "Record"),
+    "WatchNext?": (
+        [("$.watch.next", "watch", "WatchWait"), ("$.watch.next", "rollback", "Rollback")],
+        "Record",
+    ),
     "Concluded?": ([("$.result.status", "PROMOTED", "Promoted")], "NotPromoted"),
 }
 
@@ -210,3 +216,16 @@ def test_state_machine_is_standard_logged_and_traced(deploy_state_machine: dict[
     assert logging["IncludeExecutionData"] is True
     assert len(logging["Destinations"]) == 1
     assert properties["TracingConfiguration"] == {"Enabled": True}
+
+
+@pytest.mark.parametrize(
+    ("choice", "model", "field"),
+    [("CanaryNext?", "CanaryProgress", "next"), ("WatchNext?", "WatchProgress", "next")],
+)
+def test_every_answer_a_judge_can_give_has_an_explicit_route(
+    deploy_definition: dict[str, Any], choice: str, model: str, field: str
+) -> None:
+    """The domain's `next` values (a Literal) each get a rule; only "done" may use the Default."""
+    answers = set(typing.get_args(getattr(models, model).model_fields[field].annotation))
+    routed = {rule["StringEquals"] for rule in _states(deploy_definition)[choice]["Choices"]}
+    assert answers - routed <= {"done"}
