@@ -107,6 +107,7 @@ class ExecutionWatcher:
     quiet: bool = False
     _seen: int = 0
     _current_state: str | None = None
+    _current_failed: bool = False
     _result: dict[str, Any] | None = None
     gates: list[tuple[str, str]] = field(default_factory=list)
 
@@ -132,7 +133,8 @@ class ExecutionWatcher:
         kind = event["type"]
         if kind == "TaskStateEntered":
             self._current_state = event["stateEnteredEventDetails"]["name"]
-        elif kind == "TaskStateExited":
+            self._current_failed = False
+        elif kind == "TaskStateExited" and not self._current_failed:
             details = event["stateExitedEventDetails"]
             state, output = details["name"], json.loads(details.get("output") or "{}")
             key = RESULT_KEYS.get(state)
@@ -147,15 +149,18 @@ class ExecutionWatcher:
         elif kind in ("LambdaFunctionFailed", "TaskFailed"):
             details = event.get("lambdaFunctionFailedEventDetails") or event.get("taskFailedEventDetails") or {}
             message = _cause_message(details.get("cause")) or ""
+            self._current_failed = True  # a Catch still exits the state; its output is not the gate's record
             self._say("✗", self._current_state or "task", f"{details.get('error')}: {message}")
 
     def poll_once(self) -> Conclusion | None:
+        # Describe before reading history: once the status is terminal, the history read after it
+        # holds every event, including Record's.
+        described = self.sfn.describe_execution(executionArn=self.execution_arn)
+        status = described["status"]
         events = self._history()
         for event in events[self._seen :]:
             self._handle(event)
         self._seen = len(events)
-        described = self.sfn.describe_execution(executionArn=self.execution_arn)
-        status = described["status"]
         if status not in _TERMINAL:
             return None
         if self._result is None and described.get("output"):

@@ -10,7 +10,9 @@ Public API:
 
     LambdaDataPlane(clock, *, client_factory, account="123456789012", region="us-east-1", seed=7,
                     update_seconds=15.0, async_retries=2, flush_interval_seconds=10.0,
-                    stream_batch_interval_seconds=10.0, extra_env=None, echo_logs=False)
+                    stream_batch_interval_seconds=10.0, extra_env=None, echo_logs=False,
+                    own_packages=("rollgate",))
+        client_factory(service) -> boto3 client (the runtime's; used for CloudWatch, SQS, SNS)
         .invoke(function_name, qualifier=None, payload=None, invocation_type="RequestResponse",
                 *, log_type=None, at=None) -> InvokeResult
               raises LambdaServiceError (404 unknown function, 429 throttled, 400 bad JSON)
@@ -22,20 +24,30 @@ Public API:
         .logs(function_name) -> list[str]   recent log output of the function (START/END/REPORT)
         .start() / .stop()        the background flusher (every flush_interval virtual seconds)
       and the hooks moto_bridge calls: handle_invoke, function_updated, update_status, flush_metrics.
+    LambdaContext    what handlers receive (function_name, function_version, invoked_function_arn,
+                     memory_limit_in_mb, aws_request_id, log_group_name, log_stream_name,
+                     get_remaining_time_in_millis() on the runtime clock)
+    InvokeResult(status_code, payload, function_error, executed_version, log_result).json()
 
 Behaviour, as on AWS Lambda:
 
 * Qualifier: an alias picks a version by its RoutingConfig weights (seeded RNG); a number is that
   version; None or $LATEST the latest. The response carries X-Amz-Executed-Version.
 * Code: the version's zip from moto, extracted once per CodeSha256 under a temporary directory.
-  Rollgate's own task code (a zip holding the `rollgate/` package) is imported normally by module
-  path with its directory on sys.path (already-imported `rollgate` from functions/ is the same
-  code). Any other code (the sample app's builds) is loaded in isolation by file path under a module
-  name unique per code sha and environment, so v1..v6 of `app.py` coexist, and each version sees
-  its own environment at import time, as each version gets its own execution environment on AWS.
+  Rollgate's own task code (a zip holding the `rollgate/` package; `own_packages`) is imported
+  normally by module path with its directory appended to sys.path (an already-imported `rollgate`
+  from functions/ is the same code; module-level functools caches of those packages, like the
+  lazily built `_deps()`, are cleared when a new data plane first runs own code, as a cold start
+  would). Any other code (the sample app's builds) is loaded in
+  isolation by file path under a module name unique per code sha and environment, so v1..v6 of
+  `app.py` coexist and each version sees its own environment at import time (on AWS each version
+  gets its own execution environment).
 * Environment: the function's variables, Lambda's reserved ones (AWS_LAMBDA_FUNCTION_NAME, ...),
-  the ROLLGATE_CLOCK_* variables of the runtime's clock and `extra_env` are set in os.environ for
-  the duration of the call (one re-entrant lock serialises handlers, so nested invokes work).
+  the ROLLGATE_CLOCK_* variables of the runtime's clock and `extra_env` are what os.environ shows
+  in the invoking thread for the duration of the call: while the data plane runs, os.environ is a
+  per-thread overlay on the process environment, so handlers run concurrently (traffic next to the
+  state machine's tasks) and nested invokes work, without a global lock. Writes a handler makes
+  stay in its invocation; threads a handler starts see the process environment.
   POWERTOOLS_TRACE_DISABLED is forced on: there is no X-Ray daemon locally.
 * Errors: an exception becomes FunctionError "Unhandled" with {"errorType", "errorMessage",
   "requestId", "stackTrace"}; init failures follow the Python runtime (ImportError ->
@@ -71,6 +83,7 @@ CloudWatch Logs (kept in memory, see `logs`), provisioned concurrency.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import importlib
 import importlib.util
@@ -90,13 +103,13 @@ import traceback
 import uuid
 import zipfile
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, ClassVar
 
 from local import moto_bridge
 from local.clock import clock_env
@@ -148,27 +161,106 @@ _capture = threading.local()
 
 
 class _RoutingStream(io.TextIOBase):
-    """Writes from a thread running a handler go to that invocation's log; others pass through."""
+    """sys.stdout/sys.stderr while a handler runs: writes from a thread running a handler go to that
+    invocation's log; anything else goes to whatever the real stream is at that moment (so a logger
+    a handler created keeps working after the invocation, under pytest's capture or not)."""
 
-    def __init__(self, wrapped: Any) -> None:
-        self.wrapped = wrapped
+    replaced: ClassVar[dict[str, Any]] = {}  # the real streams while routing streams are installed
+
+    def __init__(self, name: str) -> None:
+        self.name = name  # "stdout" | "stderr"
+
+    def _fallback(self) -> Any:
+        current = getattr(sys, self.name)
+        if isinstance(current, _RoutingStream):
+            return self.replaced.get(self.name) or getattr(sys, f"__{self.name}__")
+        return current
 
     def write(self, text: str) -> int:
         buffer = getattr(_capture, "buffer", None)
         if buffer is not None:
             return buffer.write(text)
-        return self.wrapped.write(text)
+        return self._fallback().write(text)
 
     def flush(self) -> None:
         if getattr(_capture, "buffer", None) is None:
-            self.wrapped.flush()
+            self._fallback().flush()
 
     def isatty(self) -> bool:
         return False
 
     @property
     def encoding(self) -> str:  # type: ignore[override]
-        return getattr(self.wrapped, "encoding", "utf-8")
+        return getattr(self._fallback(), "encoding", "utf-8")
+
+
+# --------------------------------------------------------------------------------------------
+# Per-thread environment (each invocation sees its function's variables, concurrently)
+# --------------------------------------------------------------------------------------------
+_env_layer = threading.local()
+_MISSING = object()
+
+
+class _LayeredEnviron(MutableMapping[str, str]):
+    """os.environ while the data plane runs: the process environment, overlaid in a thread that
+    runs a handler by that invocation's variables. Handlers run concurrently (traffic next to the
+    state machine's tasks, nested invokes arriving on other threads in server mode) without a
+    global lock; writes a handler makes stay in its invocation. Threads a handler starts see the
+    process environment only."""
+
+    def __init__(self, base: MutableMapping[str, str]) -> None:
+        self.base = base
+
+    @staticmethod
+    def _layer() -> dict[str, Any] | None:
+        return getattr(_env_layer, "env", None)
+
+    def __getitem__(self, key: str) -> str:
+        layer = self._layer()
+        if layer is not None:
+            value = layer.get(key, _MISSING)
+            if value is None:
+                raise KeyError(key)
+            if value is not _MISSING:
+                return value
+        return self.base[key]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        layer = self._layer()
+        if layer is None:
+            self.base[key] = value
+        elif not isinstance(value, str):
+            raise TypeError(f"str expected, not {type(value).__name__}")
+        else:
+            layer[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        layer = self._layer()
+        if layer is None:
+            del self.base[key]
+            return
+        if key not in self:
+            raise KeyError(key)
+        layer[key] = None  # a tombstone: deleted for this invocation only
+
+    def _keys(self) -> list[str]:
+        layer = self._layer()
+        if layer is None:
+            return list(self.base)
+        keys = [k for k in self.base if layer.get(k, _MISSING) is not None]
+        return keys + [k for k, v in layer.items() if v is not None and k not in self.base]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys())
+
+    def __len__(self) -> int:
+        return len(self._keys())
+
+    def copy(self) -> dict[str, str]:
+        return dict(self)
+
+    def __repr__(self) -> str:
+        return f"environ({dict(self)!r})"
 
 
 # --------------------------------------------------------------------------------------------
@@ -248,7 +340,7 @@ class LambdaDataPlane:
                  region: str = "us-east-1", seed: int = 7, update_seconds: float = 15.0,
                  async_retries: int = 2, flush_interval_seconds: float = 10.0,
                  stream_batch_interval_seconds: float = 10.0, extra_env: dict[str, str] | None = None,
-                 echo_logs: bool = False) -> None:
+                 echo_logs: bool = False, own_packages: tuple[str, ...] = ("rollgate",)) -> None:
         self.clock = clock
         self.account = account
         self.region = region
@@ -258,10 +350,15 @@ class LambdaDataPlane:
         self.stream_batch_interval_seconds = stream_batch_interval_seconds
         self.extra_env = dict(extra_env or {})
         self.echo_logs = echo_logs
+        self.own_packages = own_packages
         self._clients = client_factory
         self._rng = random.Random(seed)
         self._stream_rng = random.Random(seed + 1)
-        self._env_lock = threading.RLock()
+        self._load_lock = threading.RLock()
+        self._streams_lock = threading.Lock()
+        self._streams_users = 0
+        self._streams_saved: dict[str, Any] = {}
+        self._base_environ: MutableMapping[str, str] | None = None
         self._state_lock = threading.RLock()
         self._metrics_lock = threading.Lock()
         self._flush_lock = threading.RLock()
@@ -269,40 +366,34 @@ class LambdaDataPlane:
         self._updates: dict[tuple[str, str, str], _Update] = {}
         self._functions: dict[str, _FunctionSettings] = {}
         self._streams: dict[str, _StreamState] = {}
-        self._handlers: dict[tuple[str, ...], _LoadedHandler] = {}
+        self._handlers: dict[tuple[Any, ...], _LoadedHandler] = {}
         self._code_root = Path(tempfile.mkdtemp(prefix="rollgate-local-code-"))
         self._added_paths: list[str] = []
+        self._own_code_started = False
         self._stop = threading.Event()
         self._flusher: threading.Thread | None = None
-        self._streams_installed: tuple[Any, Any] | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
-        """Start the background flusher and route handler output to the function logs."""
+        """Start the background flusher."""
         if self._flusher is not None:
             return
-        if self._streams_installed is None:
-            self._streams_installed = (sys.stdout, sys.stderr)
-            sys.stdout = _RoutingStream(sys.stdout)  # type: ignore[assignment]
-            sys.stderr = _RoutingStream(sys.stderr)  # type: ignore[assignment]
         self._stop.clear()
         self._flusher = threading.Thread(target=self._flush_loop, name="rollgate-metrics-flusher",
                                          daemon=True)
         self._flusher.start()
 
     def stop(self) -> None:
-        """Stop the flusher (after a last flush), restore stdout/stderr, drop extracted code."""
+        """Stop the flusher (after a last flush), give os.environ back, drop the extracted code."""
         self._stop.set()
         if self._flusher is not None:
             self._flusher.join(timeout=10)
             self._flusher = None
         try:
             self.flush_metrics()
-        except Exception:  # noqa: BLE001 - the mock may already be gone
+        except Exception:
             LOG.debug("final metrics flush failed", exc_info=True)
-        if self._streams_installed is not None:
-            sys.stdout, sys.stderr = self._streams_installed
-            self._streams_installed = None
+        self._unlayer_environ()
         for path in self._added_paths:
             if path in sys.path:
                 sys.path.remove(path)
@@ -313,7 +404,7 @@ class LambdaDataPlane:
         while not self._stop.wait(self.clock.seconds_to_real(self.flush_interval_seconds)):
             try:
                 self.flush_metrics()
-            except Exception:  # noqa: BLE001 - keep flushing; the next round retries
+            except Exception:
                 LOG.warning("metrics flush failed", exc_info=True)
 
     # ---- configuration -----------------------------------------------------------------------
@@ -389,8 +480,9 @@ class LambdaDataPlane:
         target = moto_bridge.read_target(request.account, request.region, request.function_name,
                                          request.qualifier)
         version = self._choose_version(target)
-        record = target.latest if version == "$LATEST" else moto_bridge.read_version(
-            request.account, request.region, target.function_name, version)
+        record = target.latest if version == "$LATEST" else dataclasses.replace(
+            moto_bridge.read_version(request.account, request.region, target.function_name, version),
+            reserved_concurrency=target.latest.reserved_concurrency)  # a function-level setting
         try:
             event = json.loads(request.payload or b"{}")
         except ValueError as error:
@@ -444,7 +536,7 @@ class LambdaDataPlane:
 
     @staticmethod
     def _dimension_sets(target: Target, record: FunctionRecord) -> list[tuple[tuple[str, str], ...]]:
-        sets = [(("FunctionName", target.function_name),)]
+        sets: list[tuple[tuple[str, str], ...]] = [(("FunctionName", target.function_name),)]
         if target.qualifier:
             resource = f"{target.function_name}:{target.qualifier}"
             sets.append((("FunctionName", target.function_name), ("Resource", resource)))
@@ -479,9 +571,11 @@ class LambdaDataPlane:
              client_context: str | None) -> _Outcome:
         request_id = str(uuid.uuid4())
         buffer = io.StringIO()
-        with self._env_lock, self._environment(record), self._captured(buffer):
+        with self._environment(record), self._captured(buffer):
             started = time.perf_counter()
             module: ModuleType | None = None
+            error: tuple[str, str, list[str]] | None = None
+            payload = b""
             try:
                 loaded = self._load(record)
                 module = loaded.module
@@ -492,14 +586,13 @@ class LambdaDataPlane:
                 result = loaded.function(event, context)
                 try:
                     payload = json.dumps(result).encode()
-                    error = None
                 except (TypeError, ValueError) as marshal_error:
                     error = ("Runtime.MarshalError", f"Unable to marshal response: {marshal_error}", [])
             except _InitError as init_error:
                 error = (init_error.error_type, init_error.message, init_error.trace)
-            except Exception as raised:  # noqa: BLE001 - the runtime reports every exception
+            except Exception as raised:
                 error = (type(raised).__name__, str(raised), _user_trace(raised))
-                traceback.print_exc()
+                buffer.write(f"[ERROR] {error[0]}: {error[1]}\n" + "".join(error[2]))
             real_ms = (time.perf_counter() - started) * 1000.0
         duration_ms = _simulated_latency(module, event, real_ms)
         if error is not None:
@@ -528,34 +621,61 @@ class LambdaDataPlane:
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{record.name}",
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{record.runtime or 'python3.11'}",
             "_HANDLER": record.handler,
-            "LAMBDA_TASK_ROOT": str(self._code_dir(record)),
+            "LAMBDA_TASK_ROOT": str(self._code_path(record)),
             "POWERTOOLS_TRACE_DISABLED": "true",
             **clock_env(self.clock),
             **self.extra_env,
         }
-        saved = {key: os.environ.get(key) for key in env}
-        os.environ.update(env)
+        self._layer_environ()
+        previous = getattr(_env_layer, "env", None)
+        _env_layer.env = env
         try:
             yield
         finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+            _env_layer.env = previous
+
+    def _layer_environ(self) -> None:
+        with self._streams_lock:
+            if not isinstance(os.environ, _LayeredEnviron):
+                self._base_environ = os.environ
+                os.environ = _LayeredEnviron(os.environ)  # type: ignore[assignment]  # noqa: B003 - an overlay, on purpose
+
+    def _unlayer_environ(self) -> None:
+        with self._streams_lock:
+            if isinstance(os.environ, _LayeredEnviron) and self._base_environ is not None:
+                os.environ = self._base_environ  # type: ignore[assignment]  # noqa: B003 - the original back
+            self._base_environ = None
 
     @contextmanager
     def _captured(self, buffer: io.StringIO) -> Iterator[None]:
+        """Route this thread's stdout/stderr to `buffer`; the routing streams are in sys while any
+        invocation runs (first in installs them, last out restores what was there)."""
         previous = getattr(_capture, "buffer", None)
+        with self._streams_lock:
+            if self._streams_users == 0:
+                for name in ("stdout", "stderr"):
+                    if not isinstance(getattr(sys, name), _RoutingStream):
+                        self._streams_saved[name] = _RoutingStream.replaced[name] = getattr(sys, name)
+                        setattr(sys, name, _RoutingStream(name))
+            self._streams_users += 1
         _capture.buffer = buffer
         try:
             yield
         finally:
             _capture.buffer = previous
+            with self._streams_lock:
+                self._streams_users -= 1
+                if self._streams_users == 0:
+                    for name, stream in self._streams_saved.items():
+                        if isinstance(getattr(sys, name), _RoutingStream):
+                            setattr(sys, name, stream)
+                    self._streams_saved.clear()
+
+    def _code_path(self, record: FunctionRecord) -> Path:
+        return self._code_root / re.sub(r"[^A-Za-z0-9]", "_", record.code_sha256 or "nocode")
 
     def _code_dir(self, record: FunctionRecord) -> Path:
-        safe = re.sub(r"[^A-Za-z0-9]", "_", record.code_sha256 or "nocode")
-        directory = self._code_root / safe
+        directory = self._code_path(record)
         if not directory.exists():
             staging = Path(tempfile.mkdtemp(dir=self._code_root, prefix=".extract-"))
             with zipfile.ZipFile(io.BytesIO(record.code_bytes)) as archive:
@@ -567,6 +687,19 @@ class LambdaDataPlane:
         return directory
 
     def _load(self, record: FunctionRecord) -> _LoadedHandler:
+        cached = self._handlers.get(self._handler_key(record))
+        if cached is not None:  # warm: no lock, so traffic never waits for another function's import
+            return cached
+        with self._load_lock:  # one import at a time: sys.path and sys.modules are shared
+            return self._load_locked(record)
+
+    @staticmethod
+    def _handler_key(record: FunctionRecord) -> tuple[Any, ...]:
+        # One execution environment per code, handler and environment (each version gets its own
+        # on AWS); the environment matters for code that reads it at import.
+        return (record.code_sha256, record.handler, frozenset(record.environment.items()))
+
+    def _load_locked(self, record: FunctionRecord) -> _LoadedHandler:
         if record.package_type != "Zip" or not record.code_bytes:
             raise _InitError("Runtime.InvalidEntrypoint",
                              f"{record.name}: only zip packages with code can run in the local runtime", [])
@@ -574,14 +707,19 @@ class LambdaDataPlane:
         if not module_name:
             raise _InitError("Runtime.MalformedHandlerName", f"Bad handler '{record.handler}'", [])
         module_name = module_name.replace("/", ".")
-        directory = self._code_dir(record)
-        own_code = (directory / "rollgate").is_dir()
-        env_key = "" if own_code else hashlib.sha256(
-            json.dumps(sorted(record.environment.items())).encode()).hexdigest()[:12]
-        key = (record.code_sha256, record.handler, env_key)
+        key = self._handler_key(record)
         cached = self._handlers.get(key)
         if cached is not None:
             return cached
+        try:
+            directory = self._code_dir(record)
+        except zipfile.BadZipFile as error:
+            raise _InitError("Runtime.InvalidEntrypoint", f"{record.name}: the code is not a zip: {error}",
+                             []) from error
+        own_code = any((directory / package).is_dir() for package in self.own_packages)
+        if own_code and not self._own_code_started:
+            self._own_code_started = True
+            self._cold_start_own_packages()
         try:
             if own_code:
                 if str(directory) not in sys.path:
@@ -589,7 +727,7 @@ class LambdaDataPlane:
                     self._added_paths.append(str(directory))
                 module = importlib.import_module(module_name)
             else:
-                module = self._load_isolated(directory, module_name, key)
+                module = self._load_isolated(directory, module_name, repr(key))
         except ImportError as error:
             raise _InitError("Runtime.ImportModuleError",
                              f"Unable to import module '{module_name}': {error}", []) from error
@@ -597,7 +735,7 @@ class LambdaDataPlane:
             raise _InitError("Runtime.UserCodeSyntaxError",
                              f"Syntax error in module '{module_name}': {error}",
                              [f'  File "{error.filename}" Line {error.lineno}\n    {error.text}']) from error
-        except Exception as error:  # noqa: BLE001 - any other init failure is reported by class name
+        except Exception as error:
             raise _InitError(type(error).__name__, str(error), _user_trace(error)) from error
         handler = getattr(module, function_name, None)
         if not callable(handler):
@@ -607,15 +745,27 @@ class LambdaDataPlane:
         self._handlers[key] = loaded
         return loaded
 
+    def _cold_start_own_packages(self) -> None:
+        """A new data plane is a new set of execution environments. Own code is imported once per
+        process, so what its modules cached at module level for a previous runtime (the STYLE's
+        lazily built `_deps()`: clients, settings, the clock) is cleared, and the next invocation
+        builds it again from this runtime's environment, as a cold start does on Lambda."""
+        for name, module in list(sys.modules.items()):
+            if module is None or name.split(".")[0] not in self.own_packages:
+                continue
+            for value in list(vars(module).values()):
+                if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", None) == name:
+                    value.cache_clear()
+
     @staticmethod
-    def _load_isolated(directory: Path, module_name: str, key: tuple[str, ...]) -> ModuleType:
+    def _load_isolated(directory: Path, module_name: str, key: str) -> ModuleType:
         relative = Path(*module_name.split("."))
         path = directory / relative.with_suffix(".py")
         if not path.exists() and (directory / relative / "__init__.py").exists():
             path = directory / relative / "__init__.py"
         if not path.exists():
             raise ModuleNotFoundError(f"No module named '{module_name}'")
-        unique = "_rollgate_fn_" + hashlib.sha256("|".join(key).encode()).hexdigest()[:16]
+        unique = "_rollgate_fn_" + hashlib.sha256(key.encode()).hexdigest()[:16]
         spec = importlib.util.spec_from_file_location(f"{unique}.{module_name}".replace(".", "_"), path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
@@ -645,7 +795,7 @@ class LambdaDataPlane:
         }
         body = payload.decode() or "{}"
         if ":sqs:" in target:
-            _, _, _, region, account, queue_name = target.split(":", 5)
+            _, _, _, _, account, queue_name = target.split(":", 5)
             sqs = self._clients("sqs")
             url = sqs.get_queue_url(QueueName=queue_name, QueueOwnerAWSAccountId=account)["QueueUrl"]
             sqs.send_message(QueueUrl=url, MessageBody=body, MessageAttributes=attributes)
@@ -731,7 +881,7 @@ class LambdaDataPlane:
             with self._state_lock:
                 if failed:
                     state.failing_since = state.failing_since or now
-                    age_ms = (now - state.failing_since).total_seconds() * 1000.0 + 1000.0 * interval.seconds
+                    age_ms = (now - state.failing_since + interval).total_seconds() * 1000.0
                 else:
                     age_ms = self._stream_rng.uniform(20.0, 400.0)
                     state.failing_since = None
@@ -772,7 +922,7 @@ def _simulated_latency(module: ModuleType | None, event: Any, real_ms: float) ->
     try:
         value = latency(event) if callable(latency) else latency
         return max(0.0, float(value))
-    except Exception:  # noqa: BLE001 - a broken convention must not break the invocation
+    except Exception:
         return real_ms
 
 

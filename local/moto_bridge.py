@@ -13,8 +13,11 @@ Public API:
     install(data_plane: DataPlaneHooks, clock: BridgeClock) -> None   idempotent; swaps targets
     uninstall() -> None                                                idempotent; restores moto
     installed() -> bool
-    verify() -> list[str]          problems with the patched symbols (empty when moto is as expected)
+    verify() -> list[str]          problems with the guarded symbols (empty when moto is as expected)
+    changed_sources() -> list[str] guarded symbols whose source differs from the pinned moto's
+    source_fingerprint(dotted) -> str
     PATCHED_SYMBOLS: tuple[str, ...]   dotted paths of every moto symbol replaced or wrapped
+    GUARDED_SYMBOLS: tuple[str, ...]   those plus the ones the patches rely on, unchanged
     SOURCE_FINGERPRINTS: dict[str, str]  sha256 of each patched symbol's source at the pinned moto
 
     Contract with the data plane (see ``local.data_plane``):
@@ -33,6 +36,9 @@ Patches (what AWS does / what moto 5.2.5 does / what we change):
  1. Lambda Invoke (``LambdaBackend.invoke``). AWS runs the handler of the version the qualifier
     resolves to, an alias splitting traffic by its RoutingConfig weights. moto runs code in Docker
     (absent here) and ignores weights. We hand the call to the in-process data plane.
+ 1b. Invoke's Qualifier (``LambdaResponse.invoke``): AWS takes it from the ?Qualifier= query
+    parameter; moto looks for "qualifier" (lower case), finds none (or a "qualifier" key of the
+    payload!) and runs $LATEST. We pass the query parameter through.
  2. Event-source and InvokeAsync paths (``LambdaFunction.invoke``): the same, so SQS, Kinesis,
     DynamoDB-stream and SNS deliveries never try Docker either.
  3. Function configuration (``LambdaFunction.get_configuration``). AWS reports LastUpdateStatus
@@ -40,6 +46,7 @@ Patches (what AWS does / what moto 5.2.5 does / what we change):
     Failed with LastUpdateStatusReason), a RevisionId and the DeadLetterConfig. moto always says
     Successful and stores neither RevisionId nor DeadLetterConfig. We report what the data plane's
     update tracker says, a RevisionId that changes on every change, and the DeadLetterConfig.
+    State stays Active during an update, as on AWS.
  4. DeadLetterConfig storage (``LambdaFunction.__init__``, ``LambdaFunction.update_configuration``):
     moto drops it; we keep it on the function (versions copy it when published).
  5. Updates (``LambdaBackend.update_function_code`` / ``update_function_configuration``). AWS
@@ -211,9 +218,9 @@ class StreamMappingRecord:
 
 
 def _lambda_backend(account: str, region: str) -> Any:
-    from moto.awslambda.models import lambda_backends
+    from moto.awslambda.utils import get_backend
 
-    return lambda_backends[account][region]
+    return get_backend(account, region)
 
 
 def _split_name(function_name: str, qualifier: str | None) -> tuple[str, str | None]:
@@ -355,6 +362,7 @@ _SFN_TIME_MODULES = (
 _SIGNATURES: dict[str, tuple[str, ...]] = {
     "moto.awslambda.models.LambdaBackend.invoke":
         ("self", "function_name", "qualifier", "body", "headers", "response_headers"),
+    "moto.awslambda.responses.LambdaResponse.invoke": ("self",),
     "moto.awslambda.models.LambdaFunction.invoke": ("self", "body", "request_headers", "response_headers"),
     "moto.awslambda.models.LambdaFunction.get_configuration": ("self", "on_create"),
     "moto.awslambda.models.LambdaFunction.__init__": ("self", "account_id", "spec", "region", "version"),
@@ -385,7 +393,10 @@ _MODULE_ATTRIBUTES: dict[str, str] = {
     f"{_SFN}.asl.component.common.retry.retrier_decl.time": "time",
     **{f"{module}.datetime": "datetime" for module in _SFN_TIME_MODULES},
 }
-PATCHED_SYMBOLS: tuple[str, ...] = (*_SIGNATURES, *_MODULE_ATTRIBUTES)
+# Not replaced, but the patches depend on them (the retrier must keep calling `time.sleep`).
+_RELIED_ON = frozenset({f"{_SFN}.asl.component.common.retry.retrier_decl.RetrierDecl._eval_body"})
+PATCHED_SYMBOLS: tuple[str, ...] = (*(s for s in _SIGNATURES if s not in _RELIED_ON), *_MODULE_ATTRIBUTES)
+GUARDED_SYMBOLS: tuple[str, ...] = (*_SIGNATURES, *_MODULE_ATTRIBUTES)
 
 
 
@@ -457,6 +468,11 @@ def install(data_plane: DataPlaneHooks, clock: BridgeClock) -> None:
             raise RuntimeError("local.moto_bridge cannot patch this moto:\n  " + "\n  ".join(problems))
         for problem in problems:
             warnings.warn(problem, RuntimeWarning, stacklevel=2)
+        from moto.core.config import default_user_config
+
+        if default_user_config.get("lambda", {}).get("use_docker", True) is False:
+            raise RuntimeError('moto config {"lambda": {"use_docker": False}} selects moto\'s echoing '
+                               "Lambda backend, which bypasses the data plane: leave it at the default")
         try:
             _install_lambda()
             _install_stepfunctions()
@@ -561,6 +577,10 @@ def _install_lambda() -> None:
     # 1. Invoke -> data plane (alias weights, in-process handler, metrics).
     def backend_invoke(self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any,
                        response_headers: dict[str, str]) -> bytes:
+        from_query = getattr(_local, "invoke_qualifier", None)
+        if from_query is not None:  # the request came through LambdaResponse.invoke (1b)
+            qualifier = from_query[0]
+            _local.invoke_qualifier = None  # consumed: nested invokes bring their own
         request = InvokeRequest(
             account=self.account_id, region=self.region_name, function_name=unquote(function_name),
             qualifier=qualifier or None, payload=_as_bytes(body),
@@ -582,6 +602,19 @@ def _install_lambda() -> None:
         return result.payload
 
     _patch(models.LambdaBackend, "invoke", backend_invoke)
+
+    # 1b. Invoke takes its Qualifier from the query string.
+    original_invoke_response = responses.LambdaResponse.invoke
+
+    def invoke_response(self: Any) -> Any:
+        previous = getattr(_local, "invoke_qualifier", None)
+        _local.invoke_qualifier = ((self.querystring.get("Qualifier") or [None])[0],)
+        try:
+            return original_invoke_response(self)
+        finally:
+            _local.invoke_qualifier = previous
+
+    _patch(responses.LambdaResponse, "invoke", invoke_response)
 
     # 2. Event-source deliveries and InvokeAsync call the function object directly.
     def function_invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
@@ -921,7 +954,8 @@ def _install_cloudwatch() -> None:
             statistics.unit = buckets[index][-1].unit
             if extended:
                 values = {p: statistics.get_statistics_for_type(p) for p in extended}
-                statistics.extended_statistics = {p: v for p, v in values.items() if v is not None}
+                statistics.extended_statistics = {  # type: ignore[attr-defined]  # serialized as ExtendedStatistics
+                    p: v for p, v in values.items() if v is not None}
             answer.append(statistics)
         return answer
 
@@ -940,8 +974,13 @@ def _install_cloudwatch() -> None:
 
 
 def _flush() -> None:
+    """Pending metrics into CloudWatch before a read; a failed flush must not fail the read."""
     if _state.data_plane is not None:
-        _state.data_plane.flush_metrics()
+        try:
+            _state.data_plane.flush_metrics()
+        except Exception as error:
+            warnings.warn(f"flushing the data plane's metrics before a read failed: {error!r}",
+                          RuntimeWarning, stacklevel=2)
 
 
 # sha256 of the source of every patched callable, and of each module whose `time`/`datetime` we swap,
@@ -950,6 +989,8 @@ def _flush() -> None:
 SOURCE_FINGERPRINTS: dict[str, str] = {
     "moto.awslambda.models.LambdaBackend.invoke":
         "708fb4c92029f2dc29aa3f3f1826f7552de95ad6bfd1fa3fda9eda0f97ce4d61",
+    "moto.awslambda.responses.LambdaResponse.invoke":
+        "8f68f0bf023a3eb476e13ab0f688e6fbde8462c194532e8ce67421dbeb91c44b",
     "moto.awslambda.models.LambdaFunction.invoke":
         "dadc324f30aed38bf9dde5a93000c195ed3e5fb5e984f71ebd4c6629fc89aa2e",
     "moto.awslambda.models.LambdaFunction.get_configuration":

@@ -1,0 +1,49 @@
+"""The sample application "orders-api": builds v1..v6 and its deployment on the local runtime.
+
+Public API:
+
+    BUILDS: tuple[str, ...]                     ("v1", ..., "v6")
+    build_zip(build: str) -> bytes              deterministic in-memory zip holding app.py
+    code_sha256(zip_bytes: bytes) -> str        base64 SHA-256, as Lambda reports CodeSha256
+    order_payload(rng: random.Random) -> dict   one realistic order; ~30 % carry a coupon
+    smoke_payload() -> dict                     an order without coupon (what smoke tests send)
+    create_sample_app(runtime_session, function_name="orders-api", alias="live",
+                      stream_name="orders-events") -> SampleApp
+        role, SQS DLQ, the function from v1 (DeadLetterConfig, tag rollgate:managed=true), version 1,
+        alias -> 1, a Kinesis stream with an event source mapping on the alias (stream_name=None:
+        none); `runtime_session` is anything with .client(service), e.g. a LocalRuntime
+    upload_build(runtime_session, bucket, build, key=None, function_name="orders-api") -> Artifact
+        the build's zip into S3; Artifact(build, bucket, key, version_id, code_sha256)
+
+What each build does (handler ``app.handler``; orders are {order_id, items: [{sku, qty}], coupon?};
+a good answer is {"ok": true, "order_id", "status": "accepted", "total", "build"}):
+
+    v1  good; SIMULATED_LATENCY_MS ~ 40 +- 10 ms
+    v2  good; a slightly different response (adds "currency": "EUR")
+    v3  raises for orders that carry a coupon: smoke payloads have none, real traffic ~30 %, so it
+        fails only under canary traffic
+    v4  reads os.environ["PAYMENTS_URL"] at import: needs a variable the function lacks
+    v5  crashes at import (imports a module missing from the build): Runtime.ImportModuleError
+    v6  good answers, ~3x the latency of v1 (a latency-only regression)
+
+Every build also consumes Kinesis batches ({"Records": [...]}) of orders, failing the batch where
+it would fail one of its orders, so a stream consumer on the alias sees the same faults.
+
+``SIMULATED_LATENCY_MS`` is the local runtime's convention for a handler's Duration (see
+``local.data_plane``); it means nothing on AWS.
+"""
+
+from local.sample_app.builds import BUILDS, build_zip, code_sha256, order_payload, smoke_payload
+from local.sample_app.deploy import Artifact, SampleApp, create_sample_app, upload_build
+
+__all__ = [
+    "BUILDS",
+    "Artifact",
+    "SampleApp",
+    "build_zip",
+    "code_sha256",
+    "create_sample_app",
+    "order_payload",
+    "smoke_payload",
+    "upload_build",
+]

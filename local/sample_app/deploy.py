@@ -1,0 +1,103 @@
+"""Deploy orders-api (v1, live) into the local runtime, and upload builds as artifacts."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError
+
+from local.sample_app.builds import build_zip, code_sha256
+
+_TRUST = json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                   "Action": "sts:AssumeRole"}],
+})
+
+
+class _Session(Protocol):
+    def client(self, service: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class SampleApp:
+    function_name: str
+    function_arn: str
+    alias: str
+    alias_arn: str
+    live_version: str
+    role_arn: str
+    dlq_url: str
+    dlq_arn: str
+    stream_name: str | None
+    stream_arn: str | None
+    event_source_mapping_uuid: str | None
+    code_sha256: str
+
+
+@dataclass(frozen=True)
+class Artifact:
+    build: str
+    bucket: str
+    key: str
+    version_id: str | None
+    code_sha256: str
+
+
+def create_sample_app(runtime_session: _Session, function_name: str = "orders-api",
+                      alias: str = "live", stream_name: str | None = "orders-events") -> SampleApp:
+    """orders-api v1 behind alias `alias` -> version 1, with a DLQ, the rollgate:managed tag and a
+    Kinesis stream consumer on the alias (stream_name=None: no stream)."""
+    iam = runtime_session.client("iam")
+    sqs = runtime_session.client("sqs")
+    lambda_ = runtime_session.client("lambda")
+
+    role_name = f"{function_name}-role"
+    try:
+        role_arn = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=_TRUST)["Role"]["Arn"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "EntityAlreadyExists":
+            raise
+        role_arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
+
+    dlq_url = sqs.create_queue(QueueName=f"{function_name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    code = build_zip("v1")
+    function = lambda_.create_function(
+        FunctionName=function_name, Runtime="python3.12", Role=role_arn, Handler="app.handler",
+        Code={"ZipFile": code}, Description="orders-api", Timeout=10, MemorySize=256,
+        DeadLetterConfig={"TargetArn": dlq_arn},
+        Environment={"Variables": {"ORDERS_TABLE": "orders", "LOG_LEVEL": "INFO"}},
+        Tags={"rollgate:managed": "true"},
+    )
+    version = lambda_.publish_version(FunctionName=function_name, Description="v1")["Version"]
+    alias_arn = lambda_.create_alias(FunctionName=function_name, Name=alias, FunctionVersion=version)["AliasArn"]
+
+    stream_arn = mapping_uuid = None
+    if stream_name:
+        kinesis = runtime_session.client("kinesis")
+        kinesis.create_stream(StreamName=stream_name, ShardCount=1)
+        stream_arn = kinesis.describe_stream_summary(StreamName=stream_name)["StreamDescriptionSummary"]["StreamARN"]
+        mapping_uuid = lambda_.create_event_source_mapping(
+            EventSourceArn=stream_arn, FunctionName=f"{function_name}:{alias}", StartingPosition="LATEST",
+            BatchSize=100)["UUID"]
+
+    return SampleApp(
+        function_name=function_name, function_arn=function["FunctionArn"], alias=alias, alias_arn=alias_arn,
+        live_version=version, role_arn=role_arn, dlq_url=dlq_url, dlq_arn=dlq_arn,
+        stream_name=stream_name, stream_arn=stream_arn, event_source_mapping_uuid=mapping_uuid,
+        code_sha256=code_sha256(code),
+    )
+
+
+def upload_build(runtime_session: _Session, bucket: str, build: str, key: str | None = None,
+                 function_name: str = "orders-api") -> Artifact:
+    """Put `build`'s zip into `bucket` (the artifacts bucket) and return where it is."""
+    body = build_zip(build)
+    key = key or f"{function_name}/{build}.zip"
+    answer = runtime_session.client("s3").put_object(Bucket=bucket, Key=key, Body=body)
+    return Artifact(build=build, bucket=bucket, key=key, version_id=answer.get("VersionId"),
+                    code_sha256=code_sha256(body))

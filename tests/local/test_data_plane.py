@@ -1,0 +1,327 @@
+"""The in-process Lambda data plane: routing, errors, async, updates, throttling, metrics, streams."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import random
+import sys
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from local.data_plane import LambdaServiceError
+from local.runtime import LocalRuntime
+from local.sample_app import SampleApp, order_payload, smoke_payload
+from tests.local.conftest import make_function, payload_of, publish_build, route
+
+COUPON_ORDER = {"order_id": "o-coupon", "items": [{"sku": "sku-eggs", "qty": 1}], "coupon": "SAVE10"}
+
+
+def _metric(runtime: LocalRuntime, name: str, dims: dict[str, str], stat: str, *, minutes: int = 10) -> list[float]:
+    now = runtime.clock.now()
+    answer = runtime.client("cloudwatch").get_metric_data(
+        MetricDataQueries=[{"Id": "m", "MetricStat": {
+            "Metric": {"Namespace": "AWS/Lambda", "MetricName": name,
+                       "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()]},
+            "Period": 60, "Stat": stat}}],
+        StartTime=now - timedelta(minutes=minutes), EndTime=now + timedelta(minutes=minutes))
+    return answer["MetricDataResults"][0]["Values"]
+
+
+def test_alias_weights_are_honoured_on_2000_invokes(runtime: LocalRuntime, app: SampleApp) -> None:
+    # given live -> v1 with 10 % on v2
+    publish_build(runtime, app, "v2")
+    route(runtime, app, "1", {"2": 0.10})
+    rng = random.Random(3)
+    # when 2000 orders go through the alias
+    executed = [runtime.data_plane.invoke(app.function_name, app.alias, order_payload(rng)).executed_version
+                for _ in range(2000)]
+    # then about 10 % ran on v2, the rest on v1
+    share = executed.count("2") / len(executed)
+    assert set(executed) == {"1", "2"}
+    assert 0.07 <= share <= 0.13, share
+
+
+def test_executed_version_and_lambda_shaped_errors(runtime: LocalRuntime, app: SampleApp) -> None:
+    # given live -> v3, a build that fails orders with a coupon
+    version = publish_build(runtime, app, "v3")
+    route(runtime, app, version)
+    lambda_ = runtime.client("lambda")
+    # when a smoke order and a coupon order are sent through the alias
+    ok = lambda_.invoke(FunctionName=app.function_name, Qualifier=app.alias, Payload=json.dumps(smoke_payload()))
+    failed = lambda_.invoke(FunctionName=app.function_name, Qualifier=app.alias, Payload=json.dumps(COUPON_ORDER),
+                            LogType="Tail")
+    # then both report the executed version, the failure like the Python runtime reports it
+    assert ok["StatusCode"] == 200 and ok["ExecutedVersion"] == version and "FunctionError" not in ok
+    assert payload_of(ok)["ok"] is True
+    assert failed["StatusCode"] == 200 and failed["ExecutedVersion"] == version
+    assert failed["FunctionError"] == "Unhandled"
+    error = payload_of(failed)
+    assert error["errorType"] == "KeyError" and error["errorMessage"] == "'SAVE10'"
+    assert error["requestId"] and any("app.py" in line and "in price" in line for line in error["stackTrace"])
+    log = base64.b64decode(failed["LogResult"]).decode()
+    assert "START RequestId" in log and "[ERROR] KeyError" in log and "REPORT RequestId" in log
+
+
+def test_init_failures_are_reported_like_the_python_runtime(runtime: LocalRuntime, app: SampleApp) -> None:
+    lambda_ = runtime.client("lambda")
+    v5 = publish_build(runtime, app, "v5")  # imports a module missing from the build
+    v4 = publish_build(runtime, app, "v4")  # reads PAYMENTS_URL at import
+    crashed = lambda_.invoke(FunctionName=app.function_name, Qualifier=v5, Payload=json.dumps(smoke_payload()))
+    assert crashed["FunctionError"] == "Unhandled"
+    crash = payload_of(crashed)
+    assert crash["errorType"] == "Runtime.ImportModuleError"
+    assert crash["errorMessage"] == "Unable to import module 'app': No module named 'orders_schema'"
+    missing_env = lambda_.invoke(FunctionName=app.function_name, Qualifier=v4, Payload=json.dumps(smoke_payload()))
+    assert missing_env["FunctionError"] == "Unhandled"
+    assert {k: v for k, v in payload_of(missing_env).items() if k.startswith("error")} == {
+        "errorType": "KeyError", "errorMessage": "'PAYMENTS_URL'"}
+    # once the function has the variable, a new version of the same code imports fine
+    lambda_.update_function_configuration(FunctionName=app.function_name, Environment={"Variables": {
+        "PAYMENTS_URL": "https://payments.internal"}})
+    fixed = lambda_.publish_version(FunctionName=app.function_name)["Version"]
+    answer = lambda_.invoke(FunctionName=app.function_name, Qualifier=fixed, Payload=json.dumps(smoke_payload()))
+    assert "FunctionError" not in answer and payload_of(answer)["build"] == "v4"
+
+
+def test_async_failure_is_retried_then_lands_in_the_dead_letter_queue(runtime: LocalRuntime, app: SampleApp) -> None:
+    # given $LATEST is v3
+    publish_build(runtime, app, "v3")
+    # when an order with a coupon is sent asynchronously
+    answer = runtime.client("lambda").invoke(FunctionName=app.function_name, InvocationType="Event",
+                                             Payload=json.dumps(COUPON_ORDER))
+    # then Lambda accepts it, runs it three times (two retries), and the event lands in the DLQ
+    assert answer["StatusCode"] == 202
+    messages = runtime.client("sqs").receive_message(QueueUrl=app.dlq_url, MessageAttributeNames=["All"],
+                                                     MaxNumberOfMessages=10)["Messages"]
+    assert len(messages) == 1 and json.loads(messages[0]["Body"]) == COUPON_ORDER
+    attributes = messages[0]["MessageAttributes"]
+    assert attributes["ErrorMessage"]["StringValue"] == "'SAVE10'" and "RequestID" in attributes
+    assert _metric(runtime, "Invocations", {"FunctionName": app.function_name}, "Sum") == [3.0]
+    assert _metric(runtime, "Errors", {"FunctionName": app.function_name}, "Sum") == [3.0]
+
+
+def test_update_is_in_progress_for_a_while_then_successful(runtime: LocalRuntime, app: SampleApp) -> None:
+    lambda_ = runtime.client("lambda")
+    started = runtime.clock.now()
+    # when the code is updated (default: InProgress for 15 virtual seconds)
+    updated = lambda_.update_function_code(FunctionName=app.function_name, ZipFile=publish_zip("v2"))
+    assert updated["LastUpdateStatus"] == "InProgress"
+    # then publishing or updating again is refused like on AWS while it lasts
+    with pytest.raises(ClientError) as conflict:
+        lambda_.publish_version(FunctionName=app.function_name)
+    assert conflict.value.response["Error"]["Code"] == "ResourceConflictException"
+    # and polling on the clock sees it finish
+    status = "InProgress"
+    while status == "InProgress":
+        assert runtime.clock.now() - started < timedelta(seconds=60), "update never finished"
+        runtime.clock.sleep(5)
+        status = lambda_.get_function_configuration(FunctionName=app.function_name)["LastUpdateStatus"]
+    assert status == "Successful"
+    assert runtime.clock.now() - started >= timedelta(seconds=15)
+    assert lambda_.publish_version(FunctionName=app.function_name)["Version"] == "2"
+
+
+def publish_zip(build: str) -> bytes:
+    from local.sample_app import build_zip
+
+    return build_zip(build)
+
+
+def test_failed_update_reports_failed_with_the_reason(runtime: LocalRuntime, app: SampleApp) -> None:
+    lambda_ = runtime.client("lambda")
+    runtime.data_plane.set_update_seconds(app.function_name, 10)
+    runtime.data_plane.fail_next_update(app.function_name, "EniLimitExceeded: no ENI capacity", "EniLimitExceeded")
+    lambda_.update_function_configuration(FunctionName=app.function_name, MemorySize=512)
+    assert lambda_.get_function_configuration(FunctionName=app.function_name)["LastUpdateStatus"] == "InProgress"
+    runtime.clock.sleep(12)
+    config = lambda_.get_function_configuration(FunctionName=app.function_name)
+    assert config["LastUpdateStatus"] == "Failed"
+    assert config["LastUpdateStatusReason"] == "EniLimitExceeded: no ENI capacity"
+    assert config["LastUpdateStatusReasonCode"] == "EniLimitExceeded"
+    # the failure was for that update only
+    lambda_.update_function_configuration(FunctionName=app.function_name, MemorySize=256)
+    runtime.clock.sleep(12)
+    assert lambda_.get_function_configuration(FunctionName=app.function_name)["LastUpdateStatus"] == "Successful"
+
+
+def test_metrics_per_executed_version_with_p99(runtime: LocalRuntime, app: SampleApp) -> None:
+    # given live -> v1 with half the traffic on v6 (three times slower) and 100 orders without coupon
+    publish_build(runtime, app, "v6")
+    route(runtime, app, "1", {"2": 0.5})
+    counts = {"1": 0, "2": 0}
+    for _ in range(100):
+        counts[runtime.data_plane.invoke(app.function_name, app.alias, smoke_payload()).executed_version] += 1
+    # then CloudWatch has them by FunctionName, by Resource and by ExecutedVersion
+    resource = f"{app.function_name}:{app.alias}"
+    assert _metric(runtime, "Invocations", {"FunctionName": app.function_name}, "Sum") == [100.0]
+    assert _metric(runtime, "Invocations", {"FunctionName": app.function_name, "Resource": resource}, "Sum") == [100.0]
+    p99 = {}
+    for version, count in counts.items():
+        dims = {"FunctionName": app.function_name, "Resource": resource, "ExecutedVersion": version}
+        assert _metric(runtime, "Invocations", dims, "Sum") == [float(count)]
+        assert _metric(runtime, "Errors", dims, "Sum") == [0.0]
+        assert _metric(runtime, "Throttles", dims, "Sum") == [0.0]
+        (p99[version],) = _metric(runtime, "Duration", dims, "p99")
+    assert 40 < p99["1"] < 70 and 2.0 * p99["1"] < p99["2"] < 200, p99
+
+
+def test_throttling_beyond_the_concurrency_limit(runtime: LocalRuntime, app: SampleApp) -> None:
+    lambda_ = runtime.client("lambda")
+    lambda_.put_function_concurrency(FunctionName=app.function_name, ReservedConcurrentExecutions=0)
+    with pytest.raises(ClientError) as throttled:
+        lambda_.invoke(FunctionName=app.function_name, Qualifier=app.alias, Payload=json.dumps(smoke_payload()))
+    assert throttled.value.response["Error"]["Code"] == "TooManyRequestsException"
+    assert _metric(runtime, "Throttles", {"FunctionName": app.function_name}, "Sum") == [1.0]
+    assert _metric(runtime, "Invocations", {"FunctionName": app.function_name}, "Sum") == []
+    # a limit of 1 throttles only what overlaps in (virtual) time
+    lambda_.delete_function_concurrency(FunctionName=app.function_name)
+    runtime.data_plane.set_concurrency_limit(app.function_name, 1)
+    at = runtime.clock.now()
+    runtime.data_plane.invoke(app.function_name, app.alias, smoke_payload(), at=at)
+    with pytest.raises(LambdaServiceError) as overlapping:
+        runtime.data_plane.invoke(app.function_name, app.alias, smoke_payload(), at=at + timedelta(milliseconds=1))
+    assert overlapping.value.status == 429
+    runtime.data_plane.invoke(app.function_name, app.alias, smoke_payload(), at=at + timedelta(seconds=1))
+
+
+PROBE = """
+import json, os
+import boto3
+from rollgate.aws.clock import clock_from_env
+
+def handler(event, context):
+    inner = None
+    if event.get("nested"):
+        answer = boto3.client("lambda").invoke(FunctionName=event["nested"], Payload=b"{}")
+        inner = json.loads(answer["Payload"].read())
+    return {"color": os.environ.get("COLOR"), "after_inner": os.environ.get("COLOR") if inner else None,
+            "inner": inner, "name": context.function_name, "version": context.function_version,
+            "arn": context.invoked_function_arn, "memory": context.memory_limit_in_mb,
+            "remaining": context.get_remaining_time_in_millis(),
+            "clock": os.environ.get("ROLLGATE_CLOCK_SPEED"), "trace": os.environ.get("POWERTOOLS_TRACE_DISABLED"),
+            "virtual_now": clock_from_env(os.environ).now().timestamp()}
+"""
+
+
+def test_environment_is_per_function_nested_invokes_work_and_nothing_leaks(runtime: LocalRuntime) -> None:
+    # given two functions with the same code and different environments
+    make_function(runtime, "outer", {"probe.py": PROBE}, "probe.handler", {"COLOR": "red"}, MemorySize=256)
+    make_function(runtime, "inner", {"probe.py": PROBE}, "probe.handler", {"COLOR": "blue"})
+    # when outer invokes inner from its handler
+    before = runtime.clock.now().timestamp()
+    answer = payload_of(runtime.client("lambda").invoke(FunctionName="outer", Payload=b'{"nested": "inner"}'))
+    after = runtime.clock.now().timestamp()
+    # then each saw its own environment, the clock, and a Lambda-like context
+    assert answer["color"] == "red" and answer["after_inner"] == "red" and answer["inner"]["color"] == "blue"
+    assert answer["name"] == "outer" and answer["version"] == "$LATEST" and answer["memory"] == 256
+    assert answer["arn"].endswith(":function:outer") and 0 < answer["remaining"] <= 30_000
+    assert answer["clock"] == "60.0" and answer["trace"] == "true"
+    assert before <= answer["virtual_now"] <= after  # the handler reads the runtime's clock
+    # and nothing of the functions' environments is left in this process
+    assert "COLOR" not in os.environ and "AWS_LAMBDA_FUNCTION_NAME" not in os.environ
+
+
+def test_own_packages_are_imported_by_module_path(runtime: LocalRuntime) -> None:
+    # given code shipped as a package the data plane treats as our own (like rollgate/)
+    runtime.data_plane.own_packages = ("localfixturepkg",)
+    files = {"localfixturepkg/__init__.py": "", "localfixturepkg/task.py": "def handler(event, context):\n"
+             "    return {'module': __name__}\n"}
+    make_function(runtime, "own", files, "localfixturepkg.task.handler")
+    try:
+        answer = payload_of(runtime.client("lambda").invoke(FunctionName="own", Payload=b"{}"))
+        # then it is imported under its own name, as on Lambda
+        assert answer == {"module": "localfixturepkg.task"}
+        assert "localfixturepkg.task" in sys.modules
+    finally:
+        for name in [n for n in sys.modules if n.startswith("localfixturepkg")]:
+            del sys.modules[name]
+
+
+CACHED = """
+import functools, os
+
+@functools.cache
+def _deps():
+    return {"speed": os.environ["ROLLGATE_CLOCK_SPEED"]}
+
+def handler(event, context):
+    return _deps()
+"""
+
+
+def test_a_new_runtime_cold_starts_own_code_module_caches() -> None:
+    # given own code that caches its dependencies at module level (the STYLE's _deps())
+    files = {"localcachedpkg/__init__.py": "", "localcachedpkg/task.py": CACHED}
+    answers = []
+    try:
+        for speed in (60.0, 90.0):
+            with LocalRuntime(speed=speed) as local:
+                local.data_plane.own_packages = ("localcachedpkg",)
+                make_function(local, "cached", files, "localcachedpkg.task.handler")
+                answers.append(local.data_plane.invoke("cached").json())
+    finally:
+        for name in [n for n in sys.modules if n.startswith("localcachedpkg")]:
+            del sys.modules[name]
+    # then the second runtime's invocation rebuilt them from its own environment
+    assert answers == [{"speed": "60.0"}, {"speed": "90.0"}]
+
+
+def test_bad_requests_are_service_errors(runtime: LocalRuntime, app: SampleApp) -> None:
+    lambda_ = runtime.client("lambda")
+    with pytest.raises(ClientError) as unknown:
+        lambda_.invoke(FunctionName="no-such-function", Payload=b"{}")
+    assert unknown.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as bad_json:
+        lambda_.invoke(FunctionName=app.function_name, Payload=b"{not json")
+    assert bad_json.value.response["Error"]["Code"] == "InvalidRequestContentException"
+    dry = lambda_.invoke(FunctionName=app.function_name, InvocationType="DryRun", Payload=b"{}")
+    assert dry["StatusCode"] == 204
+
+
+def _always_coupon(rng: random.Random) -> dict[str, Any]:
+    return {**order_payload(rng), "coupon": "SAVE10"}
+
+
+def test_iterator_age_stays_low_while_batches_succeed_and_grows_while_they_fail(runtime: LocalRuntime,
+                                                                               app: SampleApp) -> None:
+    data_plane = runtime.data_plane
+    start = runtime.clock.now().replace(second=0, microsecond=0) + timedelta(minutes=1)
+    # given two minutes of batches handled by v1
+    for tick in range(12):
+        assert data_plane.drive_stream_consumers(app.function_name, at=start + timedelta(seconds=10 * tick),
+                                                 record_factory=_always_coupon) == 1
+    # when the alias moves to v3, which fails every batch, for two more minutes
+    route(runtime, app, publish_build(runtime, app, "v3"))
+    for tick in range(12, 24):
+        data_plane.drive_stream_consumers(app.function_name, at=start + timedelta(seconds=10 * tick),
+                                          record_factory=_always_coupon)
+    # then IteratorAge (Maximum per minute) stayed under a second, then grew with time
+    statistics = runtime.client("cloudwatch").get_metric_statistics(
+        Namespace="AWS/Lambda", MetricName="IteratorAge", StartTime=start, EndTime=start + timedelta(minutes=4),
+        Period=60, Statistics=["Maximum"],
+        Dimensions=[{"Name": "FunctionName", "Value": app.function_name},
+                    {"Name": "Resource", "Value": f"{app.function_name}:{app.alias}"}])
+    maxima = [p["Maximum"] for p in sorted(statistics["Datapoints"], key=lambda p: p["Timestamp"])]
+    assert len(maxima) == 4
+    assert max(maxima[:2]) < 1000
+    assert 50_000 < maxima[2] < maxima[3] and maxima[3] >= 110_000, maxima
+
+
+def test_code_updated_from_an_s3_artifact_runs(runtime: LocalRuntime, app: SampleApp) -> None:
+    from local.sample_app import upload_build
+
+    bucket = "artifacts"
+    runtime.client("s3").create_bucket(Bucket=bucket)
+    runtime.client("s3").put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    artifact = upload_build(runtime, bucket, "v2")
+    runtime.data_plane.set_update_seconds(app.function_name, 0)
+    updated = runtime.client("lambda").update_function_code(
+        FunctionName=app.function_name, S3Bucket=artifact.bucket, S3Key=artifact.key,
+        S3ObjectVersion=artifact.version_id)
+    assert updated["CodeSha256"] == artifact.code_sha256 and artifact.version_id
+    assert runtime.data_plane.invoke(app.function_name, None, smoke_payload()).json()["currency"] == "EUR"
