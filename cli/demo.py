@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cli.progress import ExecutionWatcher
-from cli.views import table
+from cli.views import table, versions
 
 DEFAULT_SPEED = 60.0
 TRAFFIC_PER_SECOND = 5.0
@@ -103,7 +103,7 @@ def run_demo(out: TextIO = sys.stdout, speed: float | None = None, cdk_out: str 
                         scenario.expected,
                         conclusion.outcome,
                         "yes" if ok else "NO",
-                        f"v{result.get('from_version')} -> v{result.get('to_version')}",
+                        versions(result),
                         f"{elapsed / 60:.1f} min",
                         conclusion.reason()[:100],
                     ]

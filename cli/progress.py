@@ -32,7 +32,12 @@ _TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 
 def _details(record: dict[str, Any], *, failed_only: bool = False) -> list[str]:
-    return [e["detail"] for e in record.get("evidence", []) if not (failed_only and e.get("ok", True))]
+    """Evidence lines; the verdict headline is left out, as it is the gate's own line."""
+    return [
+        e["detail"]
+        for e in record.get("evidence", [])
+        if e.get("check") != "verdict" and not (failed_only and e.get("ok", True))
+    ]
 
 
 def describe_gate(state: str, record: dict[str, Any]) -> tuple[str, list[str]]:

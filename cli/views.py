@@ -21,13 +21,18 @@ def table(rows: list[list[str]], headers: list[str]) -> str:
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
+def versions(record: dict[str, Any]) -> str:
+    before, after = record.get("from_version"), record.get("to_version")
+    return f"v{before} -> v{after}" if before and after else "-"
+
+
 def history_rows(records: list[dict[str, Any]]) -> list[list[str]]:
     return [
         [
             r.get("started_at", "")[:19].replace("T", " "),
             r.get("alias", ""),
             r.get("status", ""),
-            f"v{r.get('from_version')} -> v{r.get('to_version')}",
+            versions(r),
             (r.get("reason") or "")[:90],
         ]
         for r in records

@@ -12,7 +12,8 @@ def rollback_reason(ctx: DeploymentContext) -> str:
     """Why we are rolling back, in one line: the judge's verdict or the error that got us here."""
     for progress in (ctx.watch, ctx.canary):
         if progress is not None and progress.next == "rollback":
-            failed = [e.detail for e in progress.evidence if not e.ok]
+            # the failed checks say it best; the verdict headline only repeats them
+            failed = [e.detail for e in progress.evidence if not e.ok and e.check != "verdict"]
             phase = "after promotion" if progress is ctx.watch else "during the canary"
             return f"unhealthy {phase}: " + ("; ".join(failed) or progress.verdicts[-1].summary)
     if ctx.error is not None:
