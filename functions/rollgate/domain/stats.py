@@ -1,0 +1,195 @@
+"""The few statistics the judge needs, in plain Python (it runs in Lambda: no numpy, no scipy).
+
+Counts from CloudWatch are per-period sums, so everything here works on totals: x events out of n
+trials. The tests are one-sided because only "worse" matters for a rollback.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+_STANDARD_NORMAL = NormalDist()
+_TINY = 1e-300
+
+
+def normal_sf(z: float) -> float:
+    """P(Z >= z) for a standard normal Z, accurate far into the tail (erfc, not 1 - cdf)."""
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+def normal_quantile(p: float) -> float:
+    """The z with P(Z <= z) = p."""
+    return _STANDARD_NORMAL.inv_cdf(p)
+
+
+def _beta_continued_fraction(a: float, b: float, x: float) -> float:
+    """Lentz's evaluation of the continued fraction of the incomplete beta function."""
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 - qab * x / qap
+    d = 1.0 / (d if abs(d) > _TINY else _TINY)
+    h = d
+    for m in range(1, 20_000):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > _TINY else _TINY)
+        c = 1.0 + aa / c
+        c = c if abs(c) > _TINY else _TINY
+        h *= d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > _TINY else _TINY)
+        c = 1.0 + aa / c
+        c = c if abs(c) > _TINY else _TINY
+        step = d * c
+        h *= step
+        if abs(step - 1.0) < 1e-15:
+            break
+    return h
+
+
+def regularized_beta(a: float, b: float, x: float) -> float:
+    """I_x(a, b), the regularized incomplete beta function, for a, b > 0."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    front = math.exp(log_front)
+    if x < (a + 1.0) / (a + b + 2.0):
+        return front * _beta_continued_fraction(a, b, x) / a
+    return 1.0 - front * _beta_continued_fraction(b, a, 1.0 - x) / b
+
+
+def binomial_sf(k: float, n: float, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p): the exact upper tail (through I_p(k, n - k + 1))."""
+    k, n = math.ceil(round(k, 9)), round(n)
+    if k <= 0:
+        return 1.0
+    if k > n or p <= 0.0:
+        return 0.0
+    if p >= 1.0:
+        return 1.0
+    return min(1.0, max(0.0, regularized_beta(k, n - k + 1, p)))
+
+
+def restricted_mle(x1: float, n1: float, x2: float, n2: float, margin: float) -> tuple[float, float]:
+    """The maximum-likelihood rates (p1, p2) under the constraint p1 - p2 = margin (-1 < margin < 1).
+
+    The log-likelihood is concave in p2 on its feasible interval, so its derivative is decreasing and
+    a bisection finds the maximum (this is the restricted estimate of Farrington & Manning, 1990,
+    without the closed-form cubic, which is fragile at zero counts).
+    """
+
+    def slope(p2: float) -> float:
+        p1 = p2 + margin
+        total = 0.0
+        if x1 > 0:
+            total += x1 / p1
+        if n1 - x1 > 0:
+            total -= (n1 - x1) / (1.0 - p1)
+        if x2 > 0:
+            total += x2 / p2
+        if n2 - x2 > 0:
+            total -= (n2 - x2) / (1.0 - p2)
+        return total
+
+    low, high = max(0.0, -margin), min(1.0, 1.0 - margin)
+    eps = 1e-12
+    if slope(low + eps) <= 0:
+        return low + margin, low
+    if slope(high - eps) >= 0:
+        return high + margin, high
+    for _ in range(100):
+        middle = (low + high) / 2
+        if slope(middle) > 0:
+            low = middle
+        else:
+            high = middle
+    p2 = (low + high) / 2
+    return p2 + margin, p2
+
+
+def _score_z(x1: float, n1: float, x2: float, n2: float, margin: float) -> tuple[float, float]:
+    """Farrington-Manning statistic for p1 - p2 against `margin`, and the restricted p1."""
+    p1, p2 = restricted_mle(x1, n1, x2, n2, margin)
+    variance = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
+    excess = x1 / n1 - x2 / n2 - margin
+    if variance <= 0:  # all-or-nothing counts at the edge of the feasible interval: the sign decides
+        return (math.inf if excess > 0 else -math.inf if excess < 0 else 0.0), p1
+    return excess / math.sqrt(variance), p1
+
+
+def excess_rate_pvalue(x1: float, n1: float, x2: float, n2: float, margin: float) -> float:
+    """One-sided p-value for "rate 1 exceeds rate 2 by more than `margin`" (x events of n each).
+
+    H0: p1 - p2 <= margin. Two approximations, and the larger (more cautious) p-value is kept:
+    - the Farrington-Manning score test (normal statistic with the variance taken at the restricted
+      estimate under H0): right for large counts, and it accounts for the reference's own noise;
+    - the exact binomial tail of x1 at the restricted p1: right for small canary counts, where the
+      normal statistic would call a single failure of a single invocation significant.
+    Without a reference (n2 = 0) rate 2 is taken as 0.
+    """
+    if n1 <= 0:
+        return 1.0
+    if n2 <= 0:
+        return binomial_sf(x1, n1, min(1.0, max(margin, 0.0)))
+    z, p1 = _score_z(x1, n1, x2, n2, margin)
+    return max(normal_sf(z), binomial_sf(x1, n1, p1))
+
+
+def shortfall_pvalue(x1: float, n1: float, x2: float, n2: float, bound: float) -> float:
+    """One-sided p-value for "rate 1 is below rate 2 + `bound`": small when the data rule out that
+    rate 1 exceeds rate 2 by `bound` or more. The mirror of `excess_rate_pvalue` (score test and
+    exact lower binomial tail, the larger kept). Without a reference rate 2 is taken as 0."""
+    if n1 <= 0:
+        return 1.0
+    if n2 <= 0:
+        return _binomial_cdf(x1, n1, min(1.0, max(bound, 0.0)))
+    z, p1 = _score_z(x1, n1, x2, n2, bound)
+    return max(normal_sf(-z), _binomial_cdf(x1, n1, p1))
+
+
+def _binomial_cdf(k: float, n: float, p: float) -> float:
+    """P(X <= k) for X ~ Binomial(n, p)."""
+    return 1.0 - binomial_sf(math.floor(round(k, 9)) + 1, n, p)
+
+
+def invocations_to_rule_out(
+    reference_rate: float,
+    difference: float,
+    bound: float,
+    significance: float,
+    reference_ratio: float,
+    limit: int = 10_000_000,
+) -> int | None:
+    """How many canary invocations it takes, if the canary keeps failing at reference_rate +
+    difference, for `shortfall_pvalue` to rule out an excess of `bound` at `significance`.
+
+    `reference_ratio` is reference invocations per canary invocation (9 for a 10% canary behind an
+    alias; a large number for a long pre-deploy series). None when it can never be ruled out (the
+    canary already fails `bound` more than the reference) or would take more than `limit`.
+    """
+    p_ref = min(max(reference_rate, 0.0), 1.0)
+    p_canary = min(max(p_ref + difference, 0.0), 1.0)
+    if p_canary >= p_ref + bound:
+        return None
+
+    def ruled_out(n: int) -> bool:
+        n_ref = n * reference_ratio
+        return shortfall_pvalue(round(p_canary * n), n, p_ref * n_ref, n_ref, bound) < significance
+
+    high = 1
+    while not ruled_out(high):
+        high *= 2
+        if high > limit:
+            return None
+    low = high // 2
+    while high - low > 1:  # the first n that rules out (the tail is monotone up to rounding steps)
+        middle = (low + high) // 2
+        if ruled_out(middle):
+            high = middle
+        else:
+            low = middle
+    return high

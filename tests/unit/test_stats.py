@@ -1,0 +1,113 @@
+"""The judge's statistics against first principles (direct sums, brute force, simulation)."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from rollgate.domain.stats import (
+    binomial_sf,
+    excess_rate_pvalue,
+    invocations_to_rule_out,
+    normal_sf,
+    restricted_mle,
+    shortfall_pvalue,
+)
+
+
+def _binomial_tail_by_sum(k: int, n: int, p: float) -> float:
+    return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k, n + 1))
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "p"),
+    [(0, 5, 0.3), (1, 1, 0.05), (2, 3, 0.015), (3, 20, 0.015), (7, 50, 0.05), (40, 100, 0.3), (5, 5, 0.999)],
+)
+def test_binomial_tail_matches_the_direct_sum(k, n, p):
+    assert binomial_sf(k, n, p) == pytest.approx(_binomial_tail_by_sum(k, n, p), rel=1e-9, abs=1e-300)
+
+
+def test_binomial_tail_edges():
+    assert binomial_sf(0, 10, 0.2) == 1.0
+    assert binomial_sf(11, 10, 0.2) == 0.0
+    assert binomial_sf(1, 10, 0.0) == 0.0
+
+
+def test_binomial_tail_agrees_with_the_normal_limit_at_large_n():
+    n, p, k = 200_000, 0.05, 10_300
+    approximation = normal_sf((k - 0.5 - n * p) / math.sqrt(n * p * (1 - p)))
+    assert binomial_sf(k, n, p) == pytest.approx(approximation, rel=0.05)
+
+
+@pytest.mark.parametrize(("x1", "n1", "x2", "n2", "margin"), [(3, 40, 12, 3704, 0.01), (31, 412, 12, 3704, 0.01)])
+def test_restricted_estimate_keeps_the_margin_and_maximises_the_likelihood(x1, n1, x2, n2, margin):
+    p1, p2 = restricted_mle(x1, n1, x2, n2, margin)
+
+    def log_likelihood(q2: float) -> float:
+        q1 = q2 + margin
+        return x1 * math.log(q1) + (n1 - x1) * math.log(1 - q1) + x2 * math.log(q2) + (n2 - x2) * math.log(1 - q2)
+
+    assert p1 - p2 == pytest.approx(margin)
+    best = max((i / 20_000 * (1 - margin) for i in range(1, 20_000)), key=log_likelihood)
+    assert p2 == pytest.approx(best, abs=1e-4)
+
+
+def test_a_tiny_real_difference_is_significant_without_a_margin_and_not_with_one():
+    # 0.60% vs 0.50% over hundreds of thousands of invocations
+    assert excess_rate_pvalue(3_600, 600_000, 27_000, 5_400_000, 0.0) < 1e-6
+    assert excess_rate_pvalue(3_600, 600_000, 27_000, 5_400_000, 0.01) > 0.99
+
+
+def test_a_single_failure_of_a_single_invocation_is_not_significant():
+    assert excess_rate_pvalue(1, 1, 0, 9, 0.01) > 0.05
+
+
+def test_the_test_holds_its_false_alarm_rate_at_the_null_boundary():
+    # given canaries exactly at stable + margin, many times over (seeded)
+    rng = random.Random(7)
+    alpha, margin, p_stable = 0.01, 0.01, 0.005
+    trials, alarms = 1_500, 0
+    for _ in range(trials):
+        n1, n2 = rng.choice([30, 200, 2_000]), 0
+        n2 = n1 * 9
+        x1 = sum(rng.random() < p_stable + margin for _ in range(n1))
+        x2 = sum(rng.random() < p_stable for _ in range(n2))
+        alarms += excess_rate_pvalue(x1, n1, x2, n2, margin) < alpha
+    # then it rolls back no more often than the significance level promises (with sampling slack)
+    assert alarms / trials <= 2 * alpha
+
+
+def test_a_canary_failing_at_the_bound_is_rarely_declared_clear_of_it():
+    # given canaries failing exactly 6 points more than stable (the excess a HEALTHY verdict must
+    # rule out), at the sizes the judge asks for
+    rng = random.Random(11)
+    alpha, bound, p_stable = 0.01, 0.06, 0.005
+    trials, cleared = 1_500, 0
+    for _ in range(trials):
+        n1 = rng.choice([20, 80, 300])
+        x1 = sum(rng.random() < p_stable + bound for _ in range(n1))
+        x2 = sum(rng.random() < p_stable for _ in range(n1 * 9))
+        cleared += shortfall_pvalue(x1, n1, x2, n1 * 9, bound) < alpha
+    # then the test clears them no more often than the significance level promises
+    assert cleared / trials <= 2 * alpha
+
+
+def test_invocations_to_rule_out_is_the_first_count_that_does():
+    # given a canary failing like its stable version (0.5%) behind a 10% alias
+    n = invocations_to_rule_out(0.005, 0.0, 0.06, 0.01, 9)
+    # then about 80 invocations suffice, and fewer do not
+    assert n is not None and 50 <= n <= 120
+    assert shortfall_pvalue(round(0.005 * n), n, 0.005 * 9 * n, 9 * n, 0.06) < 0.01
+    assert shortfall_pvalue(round(0.005 * (n - 1)), n - 1, 0.005 * 9 * (n - 1), 9 * (n - 1), 0.06) >= 0.01
+
+
+def test_invocations_to_rule_out_grows_with_noise_and_gives_up_at_the_bound():
+    assert invocations_to_rule_out(0.0, 0.0, 0.06, 0.01, 9) < invocations_to_rule_out(0.12, 0.0, 0.06, 0.01, 9)
+    assert invocations_to_rule_out(0.01, 0.06, 0.06, 0.01, 9) is None
+
+
+def test_a_canary_far_better_than_a_burning_stable_version_is_cleared_early():
+    # 2 errors in 100 canary invocations while stable fails 12% of 900
+    assert shortfall_pvalue(2, 100, 108, 900, 0.06) < 1e-4
