@@ -8,14 +8,18 @@ machine only waits and routes.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from rollgate.domain.errors import DeploymentAborted
 from rollgate.domain.health import HealthWindow, Outcome, Verdict
+from rollgate.domain.judge import judge
 from rollgate.domain.models import (
     CanaryProgress,
     DeploymentContext,
     Evidence,
+    HealthPolicy,
     InconclusiveAction,
     SmokeTest,
     VerdictSummary,
@@ -27,11 +31,8 @@ from rollgate.domain.routing import describe, guard_expected_primary, promote, s
 
 _KEPT_VERDICTS = 30
 
-
-def _default_judge():
-    from rollgate.domain.judge import judge  # TEMP until judge lands
-
-    return judge
+#: The judge's signature; tests pass a stub, the tasks use rollgate.domain.judge.judge.
+Judge = Callable[[HealthWindow, HealthPolicy], Verdict]
 
 
 def check_abort(ctx: DeploymentContext, ledger: Ledger) -> None:
@@ -66,6 +67,35 @@ def _shift_notes(evidence: list[Evidence]) -> list[Evidence]:
 
 def _summary(verdict: Verdict, weight: int, at: datetime) -> VerdictSummary:
     return VerdictSummary(at=at, outcome=verdict.outcome.value, weight=weight, summary=verdict.summary)
+
+
+def _judge_now(
+    ctx: DeploymentContext,
+    phase: str,
+    progress: CanaryProgress | WatchProgress,
+    *,
+    since: datetime,
+    weight: int,
+    clock: Clock,
+    metrics: MetricSource,
+    queues: QueueProbe,
+    alarms: AlarmProbe,
+    judge_fn: Judge,
+) -> tuple[datetime, Verdict, dict[str, Any]]:
+    """Observe, judge, and fold the verdict into the progress record's history and evidence."""
+    now = clock.now()
+    window = observe(
+        ctx, phase=phase, since=since, now=now, weight=weight, metrics=metrics, queues=queues, alarms=alarms
+    )
+    verdict = judge_fn(window, ctx.request.health)
+    return (
+        now,
+        verdict,
+        {
+            "verdicts": [*progress.verdicts, _summary(verdict, weight, now)][-_KEPT_VERDICTS:],
+            "evidence": [*_shift_notes(progress.evidence), *verdict_evidence(verdict, weight)],
+        },
+    )
 
 
 # --------------------------------------------------------------------------- canary
@@ -129,7 +159,7 @@ def judge_canary(
     alarms: AlarmProbe,
     ledger: Ledger,
     clock: Clock,
-    judge_fn=None,
+    judge_fn: Judge = judge,
 ) -> CanaryProgress:
     check_abort(ctx, ledger)
     progress = ctx.canary
@@ -137,25 +167,20 @@ def judge_canary(
         raise DeploymentAborted("canary: JudgeCanary ran before ShiftTraffic")
     baseline = ctx.require_baseline()
     guard_expected_primary(lambda_api.get_alias(ctx.function_name, ctx.alias), baseline.live_version, ctx.alias)
-    now = clock.now()
-    window: HealthWindow = observe(
+    now, verdict, judged = _judge_now(
         ctx,
-        phase="canary",
+        "canary",
+        progress,
         since=progress.canary_started_at,
-        now=now,
         weight=progress.weight,
+        clock=clock,
         metrics=metrics,
         queues=queues,
         alarms=alarms,
+        judge_fn=judge_fn,
     )
-    verdict = (judge_fn or _default_judge())(window, ctx.request.health)
     policy = ctx.request.health
-    verdicts = [*progress.verdicts, _summary(verdict, progress.weight, now)][-_KEPT_VERDICTS:]
-    update: dict = {
-        "verdicts": verdicts,
-        "evidence": [*_shift_notes(progress.evidence), *verdict_evidence(verdict, progress.weight)],
-        "wait_seconds": policy.metric_period_seconds,
-    }
+    update: dict = {**judged, "wait_seconds": policy.metric_period_seconds}
     step_elapsed = (now - progress.step_started_at).total_seconds()
     interval = ctx.request.strategy.interval_seconds
     last_step = progress.step_index + 1 >= len(ctx.request.strategy.weights())
@@ -226,26 +251,25 @@ def judge_watch(
     alarms: AlarmProbe,
     ledger: Ledger,
     clock: Clock,
-    judge_fn=None,
+    judge_fn: Judge = judge,
 ) -> WatchProgress:
     check_abort(ctx, ledger)
     progress = ctx.watch
     if progress is None:
         raise DeploymentAborted("watch: JudgeWatch ran before Promote")
-    now = clock.now()
-    window = observe(
+    now, verdict, judged = _judge_now(
         ctx,
-        phase="watch",
+        "watch",
+        progress,
         since=progress.promoted_at,
-        now=now,
         weight=100,
+        clock=clock,
         metrics=metrics,
         queues=queues,
         alarms=alarms,
+        judge_fn=judge_fn,
     )
-    verdict = (judge_fn or _default_judge())(window, ctx.request.health)
-    verdicts = [*progress.verdicts, _summary(verdict, 100, now)][-_KEPT_VERDICTS:]
-    evidence = [*_shift_notes(progress.evidence), *verdict_evidence(verdict, 100)]
+    verdicts, evidence = judged["verdicts"], judged["evidence"]
     if verdict.outcome is Outcome.UNHEALTHY:
         return progress.model_copy(update={"verdicts": verdicts, "evidence": evidence, "next": "rollback"})
     if now >= progress.watch_until:

@@ -169,12 +169,14 @@ class HealthPolicy(Strict):
     latency_min_delta_ms: float = 25.0
     # samples: fewer canary invocations than this (or than the judge computes) is INCONCLUSIVE
     min_invocations: int = 20
-    on_inconclusive: InconclusiveAction = InconclusiveAction.EXTEND
-    max_extension_seconds: int = 600
-    synthetic_invocations_per_period: int = 20
+    on_inconclusive: InconclusiveAction = InconclusiveAction.DRIVE_TRAFFIC
+    max_extension_seconds: int = 900
+    synthetic_invocations_per_period: int = 200
     # queues and streams: None means "discover from the function"; growth over the preflight baseline
+    # (one message of growth is tolerated: during a 10% canary a lone poison message most likely
+    # came from the stable version)
     dead_letter_queues: list[str] | None = None
-    max_dlq_growth: int = 0
+    max_dlq_growth: int = 1
     event_source_mappings: list[str] | None = None
     max_iterator_age_growth_ms: float = 60_000.0
     alarm_names: list[str] = Field(default_factory=list)
@@ -231,7 +233,8 @@ class DeploymentRequest(Strict):
     strategy: Strategy = Field(default_factory=Strategy)
     smoke_tests: list[SmokeTest] = Field(default_factory=list)
     health: HealthPolicy = Field(default_factory=HealthPolicy)
-    watch_seconds: int = 300
+    # late CloudWatch data and the promotion warm-up use up 2-3 minutes of the watch
+    watch_seconds: int = 600
     update_polling: UpdatePolling = Field(default_factory=UpdatePolling)
     provenance: Provenance = Field(default_factory=Provenance)
 
