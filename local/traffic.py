@@ -48,10 +48,19 @@ class TrafficCounts:
 
 
 class Traffic:
-    def __init__(self, data_plane: LambdaDataPlane, clock: Any, function_name: str, qualifier: str | None = "live",
-                 *, rate_per_second: float = 5.0, seed: int = 11,
-                 payload_factory: Callable[[random.Random], Any] = order_payload,
-                 drive_streams: bool = True) -> None:
+    def __init__(
+        self,
+        data_plane: LambdaDataPlane,
+        clock: Any,
+        function_name: str,
+        qualifier: str | None = "live",
+        *,
+        rate_per_second: float = 5.0,
+        seed: int = 11,
+        payload_factory: Callable[[random.Random], Any] = order_payload,
+        record_factory: Callable[[random.Random], Any] = order_payload,
+        drive_streams: bool = True,
+    ) -> None:
         if rate_per_second <= 0:
             raise ValueError("rate_per_second must be positive")
         self.data_plane = data_plane
@@ -60,6 +69,8 @@ class Traffic:
         self.qualifier = qualifier
         self.rate_per_second = rate_per_second
         self.payload_factory = payload_factory
+        # stream records come from producers upstream, not from the clients that call the API
+        self.record_factory = record_factory
         self.drive_streams = drive_streams
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
@@ -89,8 +100,9 @@ class Traffic:
     def __enter__(self) -> Traffic:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     @property
@@ -128,7 +140,7 @@ class Traffic:
                 self._send(at)
             if self.drive_streams:
                 try:
-                    self.data_plane.drive_stream_consumers(self.function_name, record_factory=self.payload_factory)
+                    self.data_plane.drive_stream_consumers(self.function_name, record_factory=self.record_factory)
                 except Exception:
                     LOG.warning("stream consumer delivery failed", exc_info=True)
             time.sleep(pause)

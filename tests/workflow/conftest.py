@@ -7,7 +7,9 @@ v1 with steady traffic, and a queue subscribed to the Rollgate bus so outcome ev
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ import pytest
 from cli.progress import Conclusion, ExecutionWatcher
 from local.deployer import synthesize
 from local.runtime import LocalRuntime
-from local.sample_app import build_zip, smoke_payload
+from local.sample_app import build_zip, order_payload, smoke_payload
 
 FUNCTION, ALIAS = "orders-api", "live"
 SPEED = 120.0
@@ -94,8 +96,10 @@ class Harness:
         return [json.loads(m["Body"]) for m in received]
 
 
-@pytest.fixture
-def harness(cdk_out: Path) -> Iterator[Harness]:
+@contextmanager
+def running_harness(
+    cdk_out: Path, payload_factory: Callable[[random.Random], Any] = order_payload
+) -> Iterator[Harness]:
     with LocalRuntime(speed=SPEED, seed=11) as runtime:
         outputs = dict(runtime.deploy_stack(cdk_out))
         runtime.sample_app(function_name=FUNCTION, alias=ALIAS)
@@ -105,7 +109,15 @@ def harness(cdk_out: Path) -> Iterator[Harness]:
         events.put_rule(
             Name="outcomes", EventBusName=outputs["EventBusName"], EventPattern=json.dumps({"source": ["rollgate"]})
         )
-        events.put_targets(Rule="outcomes", EventBusName=outputs["EventBusName"], Targets=[{"Id": "q", "Arn": queue_arn}])
-        with runtime.traffic(function_name=FUNCTION, alias=ALIAS, rate_per_second=5.0):
+        events.put_targets(
+            Rule="outcomes", EventBusName=outputs["EventBusName"], Targets=[{"Id": "q", "Arn": queue_arn}]
+        )
+        with runtime.traffic(function_name=FUNCTION, alias=ALIAS, rate_per_second=5.0, payload_factory=payload_factory):
             runtime.clock.sleep(120)  # two minutes of v1 traffic before anything is released
             yield Harness(runtime, outputs, queue_url)
+
+
+@pytest.fixture
+def harness(cdk_out: Path) -> Iterator[Harness]:
+    with running_harness(cdk_out) as ready:
+        yield ready
