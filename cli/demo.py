@@ -92,7 +92,8 @@ def run_demo(out: TextIO = sys.stdout, speed: float | None = None, cdk_out: str 
                     name=f"demo-{scenario.build}-{int(time.time())}",
                     input=json.dumps(request),
                 )["executionArn"]
-                conclusion = ExecutionWatcher(sfn, execution, out=out, poll_seconds=0.1).wait()
+                watcher = ExecutionWatcher(sfn, execution, out=out, poll_seconds=0.1)
+                conclusion = watcher.wait()
                 elapsed = (runtime.clock.now() - virtual_start).total_seconds()
                 ok = conclusion.outcome == scenario.expected
                 failures += 0 if ok else 1
@@ -105,12 +106,17 @@ def run_demo(out: TextIO = sys.stdout, speed: float | None = None, cdk_out: str 
                         "yes" if ok else "NO",
                         versions(result),
                         f"{elapsed / 60:.1f} min",
+                        f"{watcher.transitions}/{watcher.task_invocations}",
                         conclusion.reason()[:100],
                     ]
                 )
                 print(f"  = {conclusion.outcome}: {conclusion.reason()}", file=out, flush=True)
         live = runtime.client("lambda").get_alias(FunctionName=FUNCTION, Name=ALIAS)["FunctionVersion"]
-    print("\n" + table(results, ["build", "expected", "outcome", "ok", "versions", "virtual", "reason"]), file=out)
+    print(
+        "\n"
+        + table(results, ["build", "expected", "outcome", "ok", "versions", "virtual", "transitions/tasks", "reason"]),
+        file=out,
+    )
     print(f"\n{FUNCTION}:{ALIAS} ends on v{live}; wall time {time.monotonic() - started:.1f} s", file=out)
     if failures:
         print(f"{failures} outcome(s) not as expected", file=out)

@@ -115,6 +115,8 @@ class ExecutionWatcher:
     _current_failed: bool = False
     _result: dict[str, Any] | None = None
     gates: list[tuple[str, str]] = field(default_factory=list)
+    transitions: int = 0
+    task_invocations: int = 0
 
     def _history(self) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
@@ -136,6 +138,11 @@ class ExecutionWatcher:
 
     def _handle(self, event: dict[str, Any]) -> None:
         kind = event["type"]
+        # what the execution costs: Step Functions bills state transitions, Lambda invocations
+        if kind.endswith("StateEntered"):
+            self.transitions += 1
+        elif kind == "LambdaFunctionScheduled":
+            self.task_invocations += 1
         if kind == "TaskStateEntered":
             self._current_state = event["stateEnteredEventDetails"]["name"]
             self._current_failed = False

@@ -11,7 +11,7 @@ import pytest
 
 from rollgate.domain import canary, outcome, preflight, publish, rollback, smoke, start, update
 from rollgate.domain.errors import RollgateError
-from rollgate.domain.health import Outcome, Verdict
+from rollgate.domain.health import Check, CheckStatus, Outcome, Verdict
 from rollgate.domain.models import DeploymentContext, StepError
 from tests.unit.fakes import (
     ARTIFACTS,
@@ -51,7 +51,10 @@ class World:
 
     def judge(self, window: Any, policy: Any) -> Verdict:
         outcome_ = self.verdicts.pop(0) if self.verdicts else Outcome.HEALTHY
-        return Verdict(outcome=outcome_, summary=f"stub judge says {outcome_.value}", samples_seen=100)
+        checks = []
+        if outcome_ is Outcome.UNHEALTHY:
+            checks.append(Check(name="errors", status=CheckStatus.FAIL, summary="canary errors 9/40 vs stable 0/400"))
+        return Verdict(outcome=outcome_, summary=f"stub judge says {outcome_.value}", checks=checks, samples_seen=100)
 
 
 @pytest.fixture

@@ -209,3 +209,15 @@ def test_abort_flag_stops_the_canary(world: World) -> None:
     result = drive(world, request_for())
     assert result["status"] == "ROLLED_BACK"
     assert "alarm orders-errors fired" in result["reason"]
+
+
+def test_outcome_event_carries_the_failed_checks(world: World) -> None:
+    world.verdicts = [Outcome.UNHEALTHY]
+    drive(world, request_for())
+    detail_type, detail = world.events.published[-1]
+    assert detail_type == "Deployment Rolled Back"
+    assert detail["status"] == "ROLLED_BACK" and detail["from_version"] == "1" and detail["to_version"] == "2"
+    assert detail["reason"].startswith("rolled back to v1")
+    assert detail["failed_checks"] == [
+        {"gate": "canary", "check": "health:errors", "detail": "canary errors 9/40 vs stable 0/400"}
+    ]

@@ -106,6 +106,32 @@ def _timeline(ctx: DeploymentContext, finished: Any) -> list[TimelineEntry]:
     return sorted(entries, key=lambda e: e.at)
 
 
+_EVENT_FIELDS = (
+    "deployment_id",
+    "function_name",
+    "alias",
+    "status",
+    "from_version",
+    "to_version",
+    "reason",
+    "release_id",
+    "execution_arn",
+)
+_EVENT_CHECKS = 10
+
+
+def event_detail(document: dict[str, Any]) -> dict[str, Any]:
+    """The outcome event: enough for a notification to say what, which versions, why, and the
+    failed checks as evidence (the full evidence stays in the ledger; events are capped at 256 KB)."""
+    failed = [
+        {"gate": gate, "check": e["check"], "detail": e["detail"]}
+        for gate, items in document.get("evidence", {}).items()
+        for e in items
+        if not e.get("ok", True) and e.get("check") != "verdict"
+    ]
+    return {**{k: document.get(k) for k in _EVENT_FIELDS}, "failed_checks": failed[:_EVENT_CHECKS]}
+
+
 def conclude(ctx: DeploymentContext, *, ledger: Ledger, events: EventPublisher, clock: Clock) -> DeploymentResult:
     status, reason = decide(ctx)
     finished = clock.now()
@@ -128,23 +154,7 @@ def conclude(ctx: DeploymentContext, *, ledger: Ledger, events: EventPublisher, 
     document = result.model_dump(mode="json")
     document["execution_arn"] = ctx.execution_arn
     ledger.put_deployment(document)
-    events.publish(
-        DETAIL_TYPES[status],
-        {
-            k: document[k]
-            for k in (
-                "deployment_id",
-                "function_name",
-                "alias",
-                "status",
-                "from_version",
-                "to_version",
-                "reason",
-                "release_id",
-                "execution_arn",
-            )
-        },
-    )
+    events.publish(DETAIL_TYPES[status], event_detail(document))
     ledger.release_lease(ctx.function_name, ctx.alias, ctx.deployment_id)
     return result
 
