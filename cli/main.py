@@ -23,6 +23,12 @@ from rollgate.domain.errors import InvalidRequest, RollgateError
 EXIT_OK, EXIT_NOT_PROMOTED, EXIT_USAGE = 0, 1, 2
 
 
+def _add_poll_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--poll-seconds", type=float, default=2.0, help="how often to read the execution (default: %(default)s)"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rollgate",
@@ -51,10 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument("--watch-seconds", type=int, help="how long to keep judging after promotion")
     deploy.add_argument("--policy", metavar="FILE", help="health policy JSON (see README: HealthPolicy)")
     deploy.add_argument("--watch", action="store_true", help="follow the gates live and exit with the outcome")
+    _add_poll_argument(deploy)
     add_connection_arguments(deploy)
 
     watch = commands.add_parser("watch", help="follow a running DeployFunction execution until it concludes")
     watch.add_argument("execution_arn", metavar="EXECUTION", help="execution ARN (printed by deploy)")
+    _add_poll_argument(watch)
     add_connection_arguments(watch)
 
     status = commands.add_parser("status", help="where an alias routes, and whether a deployment holds it")
@@ -101,12 +109,16 @@ def _deploy(args: argparse.Namespace, out: TextIO) -> int:
     print(f"started {execution_arn}", file=out)
     if not args.watch:
         return EXIT_OK
-    return _conclude(ExecutionWatcher(conn.client("stepfunctions"), execution_arn, out=out).wait(), out)
+    watcher = ExecutionWatcher(conn.client("stepfunctions"), execution_arn, out=out, poll_seconds=args.poll_seconds)
+    return _conclude(watcher.wait(), out)
 
 
 def _watch(args: argparse.Namespace, out: TextIO) -> int:
     conn = Connection.from_args(args)
-    return _conclude(ExecutionWatcher(conn.client("stepfunctions"), args.execution_arn, out=out).wait(), out)
+    watcher = ExecutionWatcher(
+        conn.client("stepfunctions"), args.execution_arn, out=out, poll_seconds=args.poll_seconds
+    )
+    return _conclude(watcher.wait(), out)
 
 
 def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:

@@ -1,0 +1,94 @@
+"""The `rollgate` command against the local runtime: exit codes are the contract CI scripts use."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from cli.main import run
+from local.sample_app import build_zip
+from tests.workflow.conftest import Harness
+
+pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("workflow")]
+
+
+def rollgate(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def zips(tmp_path: Path) -> dict[str, str]:
+    paths = {}
+    for build in ("v2", "v3"):
+        path = tmp_path / f"orders-{build}.zip"
+        path.write_bytes(build_zip(build))
+        paths[build] = str(path)
+    return paths
+
+
+def bucket_keys(harness: Harness) -> list[str]:
+    listed = harness.client("s3").list_objects_v2(Bucket=harness.outputs["ArtifactBucketName"])
+    return [o["Key"] for o in listed.get("Contents", [])]
+
+
+def test_bad_strategy_is_exit_2_and_nothing_is_uploaded(harness: Harness, zips: dict[str, str]) -> None:
+    code, _, err = rollgate("deploy", "--function", "orders-api", "--zip", zips["v2"], "--strategy", "canary:0:300")
+    assert code == 2
+    assert "strategy" in err
+    assert bucket_keys(harness) == []
+
+
+def test_missing_zip_is_exit_2(harness: Harness) -> None:
+    code, _, err = rollgate("deploy", "--function", "orders-api", "--zip", "/nonexistent.zip")
+    assert code == 2 and "no such file" in err
+
+
+def test_deploy_watch_promotes_with_exit_0_and_shows_the_gates(harness: Harness, zips: dict[str, str]) -> None:
+    code, out, _ = rollgate(
+        "deploy",
+        "--function",
+        "orders-api",
+        "--zip",
+        zips["v2"],
+        "--strategy",
+        "canary:20:120",
+        "--smoke-payload",
+        '{"order_id": "smoke", "items": [{"sku": "sku-apple", "qty": 1}]}',
+        "--watch-seconds",
+        "60",
+        "--watch",
+        "--poll-seconds",
+        "0.05",
+    )
+    assert code == 0, out
+    for gate in ("Preflight", "CheckUpdate", "PublishVersion", "SmokeTest", "ShiftTraffic", "JudgeCanary", "Record"):
+        assert gate in out
+    assert "PROMOTED" in out.splitlines()[-1]
+    code, out, _ = rollgate("history", "--function", "orders-api")
+    assert code == 0 and "PROMOTED" in out and "v1 -> v2" in out
+    code, out, _ = rollgate("status", "--function", "orders-api")
+    assert code == 0 and "routes 100% v2" in out and "no deployment in progress" in out
+
+
+def test_rolled_back_release_is_exit_1_for_deploy_and_watch(harness: Harness, zips: dict[str, str]) -> None:
+    code, out, _ = rollgate(
+        "deploy",
+        "--function",
+        "orders-api",
+        "--zip",
+        zips["v3"],
+        "--strategy",
+        "canary:20:180",
+        "--watch",
+        "--poll-seconds",
+        "0.05",
+    )
+    assert code == 1
+    assert "ROLLED_BACK" in out.splitlines()[-1]
+    execution = next(line.split()[-1] for line in out.splitlines() if line.startswith("started "))
+    code, out, _ = rollgate("watch", execution, "--poll-seconds", "0.05")
+    assert code == 1 and "ROLLED_BACK" in out
