@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from bench import report, runner
-from bench.policies import POLICIES, RECOMMENDED_POLICY_CHANGES, RECOMMENDED_WATCH_S, WATCH_S
+from bench.policies import POLICIES, WATCH_S
 from bench.world import HORIZON
 
 DEFAULT_SCENARIOS = 1200
@@ -18,14 +18,10 @@ DEFAULT_SEED = 20260301
 
 
 def notes() -> dict[str, str]:
-    changes = ", ".join(f"{k}={getattr(v, 'value', v)}" for k, v in RECOMMENDED_POLICY_CHANGES.items())
     return {
         "rollgate": f"the judge driven like the canary/watch tasks: 10% for 300 s judged every 60 s, "
-        f"extension (and synthetic traffic) while INCONCLUSIVE, then 100% and a {RECOMMENDED_WATCH_S} s watch "
-        f"against the pre-deploy baseline; HealthPolicy() with the recommended defaults {changes}, "
-        f"watch_seconds={RECOMMENDED_WATCH_S}",
-        "rollgate_models_default": f"the same loop with HealthPolicy() as models.py has it today and a "
-        f"{WATCH_S} s watch (DeploymentRequest.watch_seconds today)",
+        f"extension (and synthetic traffic) while INCONCLUSIVE, then 100% and a {WATCH_S} s watch "
+        "against the pre-deploy baseline; HealthPolicy() and DeploymentRequest defaults as shipped",
         "codedeploy_alarm": "Canary10Percent5Minutes; alias-level Errors > T alarm, 2 of 2 one-minute "
         "periods, T just above the function's normal errors; no watch after 100%",
         "sfn_sample": "linear 10%/min; Errors > 0 of the new version over the last minute; no data = healthy",

@@ -4,7 +4,7 @@
   canary and watch tasks drive it: 10% canary for 300 s judged every 60 s period; INCONCLUSIVE past
   the step extends (and, by policy, drives synthetic invocations) up to max_extension_seconds, then
   rolls back for lack of evidence; HEALTHY promotes to 100% and the watch judges against the
-  pre-deploy baseline (watch_seconds: 600 s recommended, 300 s today).
+  pre-deploy baseline for DeploymentRequest's default watch_seconds, all with HealthPolicy() defaults.
 - codedeploy_alarm: Canary10Percent5Minutes with the alias-level `Errors > T` alarm of the SAM docs
   (2 of 2 one-minute periods; T set just above the function's normal errors); an alarm already in
   ALARM stops the deployment; nothing watches after 100%.
@@ -33,28 +33,13 @@ from rollgate.domain.health import (
     VersionSeries,
 )
 from rollgate.domain.judge import judge
-from rollgate.domain.models import HealthPolicy, InconclusiveAction
+from rollgate.domain.models import DeploymentRequest, HealthPolicy, InconclusiveAction
 
 EPOCH = datetime(2026, 1, 5, tzinfo=UTC)
 CANARY_WEIGHT = 10
 CANARY_INTERVAL_S = 300
-WATCH_S = 300  # DeploymentRequest.watch_seconds today
-RECOMMENDED_WATCH_S = 600  # recommended to the lead: late data and the promotion warm-up eat 2-3 minutes
+WATCH_S = DeploymentRequest.model_fields["watch_seconds"].default
 PREFLIGHT_LEAD_S = 20  # preflight reads its baselines this long before the first shift
-
-#: Rollgate's defaults as recommended to models.py (the lead owns that file): until they land
-#: there, the benchmark applies them on top of HealthPolicy() so "rollgate" means the defaults
-#: Rollgate will ship. `rollgate_models_default` runs HealthPolicy() exactly as it is today.
-RECOMMENDED_POLICY_CHANGES: dict[str, object] = {
-    "on_inconclusive": InconclusiveAction.DRIVE_TRAFFIC,
-    "synthetic_invocations_per_period": 200,
-    "max_extension_seconds": 900,
-    "max_dlq_growth": 1,
-}
-
-
-def recommended_policy() -> HealthPolicy:
-    return HealthPolicy(**RECOMMENDED_POLICY_CHANGES)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- rollgate
@@ -265,9 +250,8 @@ def run_flagger_style(world: World, stream: int) -> Finish:
 
 # --------------------------------------------------------------------------- registry
 POLICIES: dict[str, Callable[[World, int], Finish]] = {
-    "rollgate": lambda world, stream: run_rollgate(world, recommended_policy(), stream, RECOMMENDED_WATCH_S),
+    "rollgate": lambda world, stream: run_rollgate(world, HealthPolicy(), stream),
     "codedeploy_alarm": run_codedeploy_alarm,
     "sfn_sample": run_sfn_sample,
     "flagger_style": run_flagger_style,
-    "rollgate_models_default": lambda world, stream: run_rollgate(world, HealthPolicy(), stream),
 }

@@ -15,7 +15,6 @@ LABELS = {
     "codedeploy_alarm": "codedeploy_alarm",
     "sfn_sample": "sfn_sample",
     "flagger_style": "flagger_style",
-    "rollgate_models_default": "rollgate (models.py defaults today)",
 }
 
 
@@ -174,7 +173,6 @@ COLOURS = {
     "codedeploy_alarm": "#d6604d",
     "sfn_sample": "#878787",
     "flagger_style": "#4393c3",
-    "rollgate_models_default": "#a6dba0",
 }
 
 
@@ -194,12 +192,10 @@ def chart(records: list[dict], summary: dict, path: Path) -> None:
             [r["results"][p]["time_to_detect_s"] / 60 for r in bad if r["results"][p]["decision"] == "rollback"]
         )
         caught = [(ttd <= m).sum() / len(bad) * 100 if len(bad) else 0 for m in minutes]
-        style = "--" if p == "rollgate_models_default" else "-"
         detected = summary["policies"][p]["detection_rate"] or 0
         left.plot(
             minutes,
             caught,
-            style,
             color=COLOURS.get(p),
             lw=2.4 if p == "rollgate" else 1.6,
             label=f"{LABELS.get(p, p)}: {detected * 100:.1f}%",
