@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +80,55 @@ def request_for(**overrides: Any) -> dict[str, Any]:
     return body
 
 
+def gates(w: World) -> dict[str, Callable[[DeploymentContext], Any]]:
+    """Each task's domain call, bound to the world's fakes (what the task handlers do with boto3)."""
+    return {
+        "preflight": lambda c: preflight.run_preflight(
+            c,
+            lambda_api=w.lambda_api,
+            artifacts=ARTIFACTS,
+            queues=w.queues,
+            alarms=w.alarms,
+            metrics=w.metrics,
+            clock=w.clock,
+        ),
+        "update": lambda c: update.converge_latest(c, lambda_api=w.lambda_api, clock=w.clock),
+        "publish": lambda c: publish.publish(c, lambda_api=w.lambda_api, clock=w.clock),
+        "smoke": lambda c: smoke.require_smoke_pass(
+            smoke.run_smoke_tests(
+                c.function_name,
+                c.require_version().version,
+                c.request.smoke_tests,
+                lambda_api=w.lambda_api,
+                clock=w.clock,
+            ),
+            c.function_name,
+        ),
+        "shift": lambda c: canary.shift_traffic(c, lambda_api=w.lambda_api, ledger=w.ledger, clock=w.clock),
+        "judge_canary": lambda c: canary.judge_canary(
+            c,
+            lambda_api=w.lambda_api,
+            metrics=w.metrics,
+            queues=w.queues,
+            alarms=w.alarms,
+            ledger=w.ledger,
+            clock=w.clock,
+            judge_fn=w.judge,
+        ),
+        "promote": lambda c: canary.promote_version(c, lambda_api=w.lambda_api, ledger=w.ledger, clock=w.clock),
+        "judge_watch": lambda c: canary.judge_watch(
+            c,
+            metrics=w.metrics,
+            queues=w.queues,
+            alarms=w.alarms,
+            ledger=w.ledger,
+            clock=w.clock,
+            judge_fn=w.judge,
+        ),
+        "rollback": lambda c: rollback.roll_back(c, lambda_api=w.lambda_api, clock=w.clock),
+    }
+
+
 def drive(world: World, raw_request: dict[str, Any], execution: str = "exec-1") -> dict[str, Any]:
     """Route the gates like the state machine: Wait states advance the fake clock."""
     ctx = start.start_deployment(
@@ -89,95 +139,44 @@ def drive(world: World, raw_request: dict[str, Any], execution: str = "exec-1") 
         lease_seconds=3600,
     )
     doc = ctx.model_dump(mode="json")
+    gate = gates(world)
 
-    def step(key: str, fn) -> Any:
-        result = fn(DeploymentContext.model_validate(doc))
+    def step(key: str, name: str) -> Any:
+        result = gate[name](DeploymentContext.model_validate(doc))
         doc[key] = result.model_dump(mode="json")
         return result
 
-    w = world
+    def caught(error: RollgateError) -> None:
+        doc["error"] = StepError(Error=type(error).__name__, Cause=str(error)).model_dump()
+
     try:
-        step(
-            "baseline",
-            lambda c: preflight.run_preflight(
-                c,
-                lambda_api=w.lambda_api,
-                artifacts=ARTIFACTS,
-                queues=w.queues,
-                alarms=w.alarms,
-                metrics=w.metrics,
-                clock=w.clock,
-            ),
-        )
-        progress = step("update", lambda c: update.converge_latest(c, lambda_api=w.lambda_api, clock=w.clock))
+        step("baseline", "preflight")
+        progress = step("update", "update")
         while progress.status == "InProgress":
-            w.clock.advance(progress.poll_interval_seconds)
-            progress = step("update", lambda c: update.converge_latest(c, lambda_api=w.lambda_api, clock=w.clock))
-        step("version", lambda c: publish.publish(c, lambda_api=w.lambda_api, clock=w.clock))
-        step(
-            "smoke",
-            lambda c: smoke.require_smoke_pass(
-                smoke.run_smoke_tests(
-                    c.function_name,
-                    c.require_version().version,
-                    c.request.smoke_tests,
-                    lambda_api=w.lambda_api,
-                    clock=w.clock,
-                ),
-                c.function_name,
-            ),
-        )
+            world.clock.advance(progress.poll_interval_seconds)
+            progress = step("update", "update")
+        step("version", "publish")
+        step("smoke", "smoke")
     except RollgateError as error:
-        doc["error"] = StepError(Error=type(error).__name__, Cause=str(error)).model_dump()
-        return finish(w, doc)
+        caught(error)
+        return finish(world, doc)
     try:
-        nxt = step(
-            "canary", lambda c: canary.shift_traffic(c, lambda_api=w.lambda_api, ledger=w.ledger, clock=w.clock)
-        ).next
+        nxt = step("canary", "shift").next
         while nxt in ("bake", "shift"):
-            if nxt == "shift":
-                nxt = step(
-                    "canary", lambda c: canary.shift_traffic(c, lambda_api=w.lambda_api, ledger=w.ledger, clock=w.clock)
-                ).next
-                continue
-            w.clock.advance(doc["canary"]["wait_seconds"])
-            nxt = step(
-                "canary",
-                lambda c: canary.judge_canary(
-                    c,
-                    lambda_api=w.lambda_api,
-                    metrics=w.metrics,
-                    queues=w.queues,
-                    alarms=w.alarms,
-                    ledger=w.ledger,
-                    clock=w.clock,
-                    judge_fn=w.judge,
-                ),
-            ).next
+            if nxt == "bake":
+                world.clock.advance(doc["canary"]["wait_seconds"])
+            nxt = step("canary", "judge_canary" if nxt == "bake" else "shift").next
         if nxt == "promote":
-            nxt = step(
-                "watch", lambda c: canary.promote_version(c, lambda_api=w.lambda_api, ledger=w.ledger, clock=w.clock)
-            ).next
+            nxt = step("watch", "promote").next
             while nxt == "watch":
-                w.clock.advance(doc["watch"]["wait_seconds"])
-                nxt = step(
-                    "watch",
-                    lambda c: canary.judge_watch(
-                        c,
-                        metrics=w.metrics,
-                        queues=w.queues,
-                        alarms=w.alarms,
-                        ledger=w.ledger,
-                        clock=w.clock,
-                        judge_fn=w.judge,
-                    ),
-                ).next
+                world.clock.advance(doc["watch"]["wait_seconds"])
+                nxt = step("watch", "judge_watch").next
     except RollgateError as error:
-        doc["error"] = StepError(Error=type(error).__name__, Cause=str(error)).model_dump()
+        caught(error)
         nxt = "rollback"
     if nxt == "rollback":
-        step("rollback", lambda c: rollback.roll_back(c, lambda_api=w.lambda_api, clock=w.clock))
-    return finish(w, doc)
+        step("rollback", "rollback")
+    return finish(world, doc)
 
 
 def finish(world: World, doc: dict[str, Any]) -> dict[str, Any]:
