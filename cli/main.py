@@ -77,13 +77,17 @@ def _parser() -> argparse.ArgumentParser:
     add_connection_arguments(history)
 
     demo = commands.add_parser("demo", help="release four builds of a sample app on the embedded local runtime")
-    demo.add_argument("--speed", type=float, default=None, help="how much faster than real time the clock runs")
+    demo.add_argument(
+        "--speed", type=float, default=60.0, help="how much faster than real time the clock runs (default: %(default)s)"
+    )
 
     local = commands.add_parser("local", help="the embedded local runtime")
     local_commands = local.add_subparsers(dest="local_command", required=True, metavar="ACTION")
     serve = local_commands.add_parser("serve", help="keep a local AWS endpoint with the Rollgate stack deployed")
     serve.add_argument("--port", type=int, default=4566)
-    serve.add_argument("--speed", type=float, default=None, help="how much faster than real time the clock runs")
+    serve.add_argument(
+        "--speed", type=float, default=60.0, help="how much faster than real time the clock runs (default: %(default)s)"
+    )
     return parser
 
 

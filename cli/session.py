@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from rollgate.domain.errors import RollgateError
 
@@ -83,7 +83,7 @@ class Connection:
         if self._outputs is None:
             try:
                 stacks = self.client("cloudformation").describe_stacks(StackName=self.stack)["Stacks"]
-            except (ClientError, BotoCoreError) as error:
+            except ClientError as error:  # the stack is not there: a wrong --stack/--region is a usage error
                 raise UsageError(f"cannot read stack {self.stack}: {error}") from None
             outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
             self._outputs = StackOutputs.from_outputs(outputs, self.stack)
