@@ -20,6 +20,7 @@ from cli.progress import Conclusion, ExecutionWatcher
 from local.deployer import synthesize
 from local.runtime import LocalRuntime
 from local.sample_app import build_zip, order_payload, smoke_payload
+from rollgate.aws.ledger import DynamoLedger
 
 FUNCTION, ALIAS = "orders-api", "live"
 SPEED = 120.0
@@ -78,17 +79,15 @@ class Harness:
         listed = self.client("lambda").list_versions_by_function(FunctionName=FUNCTION)["Versions"]
         return sorted(v["Version"] for v in listed if v["Version"] != "$LATEST")
 
-    def ledger(self) -> list[dict[str, Any]]:
-        from rollgate.aws.ledger import DynamoLedger
+    @property
+    def ledger_api(self) -> DynamoLedger:
+        return DynamoLedger(self.client("dynamodb"), self.outputs["LedgerTableName"], self.runtime.clock)
 
-        ledger = DynamoLedger(self.client("dynamodb"), self.outputs["LedgerTableName"], self.runtime.clock)
-        return ledger.list_deployments(FUNCTION, ALIAS)
+    def ledger(self) -> list[dict[str, Any]]:
+        return self.ledger_api.list_deployments(FUNCTION, ALIAS)
 
     def lease(self) -> Any:
-        from rollgate.aws.ledger import DynamoLedger
-
-        ledger = DynamoLedger(self.client("dynamodb"), self.outputs["LedgerTableName"], self.runtime.clock)
-        return ledger.current_lease(FUNCTION, ALIAS)
+        return self.ledger_api.current_lease(FUNCTION, ALIAS)
 
     def events(self) -> list[dict[str, Any]]:
         sqs = self.client("sqs")

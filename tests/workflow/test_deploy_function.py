@@ -10,7 +10,8 @@ import json
 
 import pytest
 
-from tests.workflow.conftest import Harness
+from cli.progress import ExecutionWatcher
+from tests.workflow.conftest import ALIAS, FUNCTION, Harness
 
 pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("workflow")]
 
@@ -92,8 +93,6 @@ def test_second_deployment_of_the_same_alias_is_refused_naming_the_holder(harnes
     second = harness.run(harness.request("v2"), "second")
     assert second.execution_status == "FAILED" and second.error == "DeploymentInProgress"
     assert "first" in second.reason()
-    from cli.progress import ExecutionWatcher
-
     done = ExecutionWatcher(harness.client("stepfunctions"), first, poll_seconds=0.05, quiet=True).wait()
     assert done.outcome == "PROMOTED"
 
@@ -107,3 +106,18 @@ def test_rerunning_a_finished_request_changes_nothing(harness: Harness) -> None:
     assert again.outcome == "PROMOTED" and "already live" in again.reason()
     assert harness.versions() == versions
     assert harness.alias() == alias
+
+
+def test_abort_during_the_canary_restores_the_old_version(harness: Harness) -> None:
+    # given a canary of v2 in progress
+    execution = harness.start(harness.request("v2"), "aborted")
+    while not harness.alias()[1]:
+        harness.runtime.clock.sleep(5)
+    # when an operator (or the Remediate workflow) asks the deployment to stop
+    harness.ledger_api.request_abort(FUNCTION, ALIAS, "operator: pager says checkout is down")
+    done = ExecutionWatcher(harness.client("stepfunctions"), execution, poll_seconds=0.05, quiet=True).wait()
+    # then the next health check obeys: traffic back on v1, verified, and the reason recorded
+    assert done.outcome == "ROLLED_BACK", done.reason()
+    assert "checkout is down" in done.reason()
+    assert harness.alias() == ("1", {})
+    assert harness.lease() is None
