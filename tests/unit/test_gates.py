@@ -61,6 +61,16 @@ def test_second_deployment_of_the_alias_is_refused_with_the_holder(world: World)
         )
 
 
+def test_lease_outlives_the_longest_possible_deployment(world: World) -> None:
+    body = request_for(
+        strategy={"type": "linear", "steps": [10, 20, 30, 40, 50, 60, 70, 80, 90], "interval_seconds": 600},
+        watch_seconds=1800,
+    )
+    start.start_deployment(body, {"Name": "long"}, ledger=world.ledger, clock=world.clock, lease_seconds=3600)
+    lease = world.ledger.leases[("orders-api", "live")]
+    assert (lease.expires_at - lease.acquired_at).total_seconds() >= 9 * 600 + 1800 + 900
+
+
 # --------------------------------------------------------------------------- whole flows
 def test_good_release_is_promoted_and_the_lease_released(world: World) -> None:
     result = drive(world, request_for())

@@ -238,6 +238,13 @@ class DeploymentRequest(Strict):
     update_polling: UpdatePolling = Field(default_factory=UpdatePolling)
     provenance: Provenance = Field(default_factory=Provenance)
 
+    def worst_case_seconds(self) -> int:
+        """How long this deployment can take at most if every wait runs to its budget: the update
+        and version polls, every canary step, the longest extension, the watch."""
+        polling = 2 * self.update_polling.max_polls * self.update_polling.interval_seconds
+        steps = len(self.strategy.steps) * self.strategy.interval_seconds
+        return polling + steps + self.health.max_extension_seconds + self.watch_seconds
+
     @field_validator("function_name")
     @classmethod
     def _function_name(cls, name: str) -> str:

@@ -14,6 +14,9 @@ from rollgate.domain.models import DeploymentContext, DeploymentRequest, parse_m
 from rollgate.domain.ports import Clock, Lease, Ledger
 
 
+LEASE_MARGIN_SECONDS = 900
+
+
 def function_name_of(name_or_arn: str) -> str:
     """`orders-api` from `arn:aws:lambda:…:function:orders-api` (or the name itself)."""
     return name_or_arn.split(":function:", 1)[1].split(":", 1)[0] if ":function:" in name_or_arn else name_or_arn
@@ -41,6 +44,9 @@ def start_deployment(
     lease_seconds: int,
 ) -> DeploymentContext:
     request = parse_request(raw_request)
+    # the lease outlives the longest this deployment can run, so it never lapses mid-canary; it
+    # still expires on its own if the execution dies without reaching Record
+    lease_seconds = max(lease_seconds, request.worst_case_seconds() + LEASE_MARGIN_SECONDS)
     now = clock.now()
     execution = execution or {}
     execution_name = str(execution.get("Name") or execution.get("name") or "manual")
