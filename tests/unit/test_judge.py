@@ -199,6 +199,34 @@ def test_watch_phase_healthy_release_is_healthy():
     assert judge(window, POLICY).outcome is Outcome.HEALTHY
 
 
+def test_watch_phase_two_failures_of_two_invocations_wait_for_more_evidence():
+    # given 2 req/min after promotion and one minute where both invocations failed; v6 failed 2 of 54
+    window = watch_window(
+        [*periods(1, 2, 2), *periods(2, None)], periods(30, 1.8, 0.067, start=T0 - timedelta(minutes=30))
+    )
+    # when
+    verdict = judge(window, POLICY)
+    # then: significant on its own, but two failures with no concurrent control are not a rollback yet
+    errors = check(verdict, "errors")
+    assert verdict.outcome is not Outcome.UNHEALTHY
+    assert errors.status is CheckStatus.INCONCLUSIVE
+    assert "only 2 errors" in errors.summary and "3 are needed" in errors.summary
+
+
+def test_watch_phase_a_third_failure_rolls_back():
+    # given the same low traffic, and the new version keeps failing: 3 of 3
+    window = watch_window(periods(3, 1, 1), periods(30, 1.8, 0.067, start=T0 - timedelta(minutes=30)))
+    # then
+    assert judge(window, POLICY).outcome is Outcome.UNHEALTHY
+
+
+def test_the_canary_phase_needs_no_minimum_count_of_failures():
+    # given a 10% canary at low traffic: 2 of 2 failed while stable failed none of 18
+    window = canary_window(periods(1, 2, 2), periods(1, 18, 0))
+    # then: the concurrent stable version rules out a blip hitting everything
+    assert check(judge(window, POLICY), "errors").status is CheckStatus.FAIL
+
+
 # --------------------------------------------------------------------------- the fix while the old version burns
 def test_a_fix_released_while_the_old_versions_alarm_fires_is_promoted():
     # given v6 fails 12% and its alarm was already in ALARM at preflight (and still is: 90% of the
@@ -434,6 +462,28 @@ def test_dlq_growth_since_preflight_is_unhealthy():
 def test_dlq_growth_within_the_policy_allowance_passes():
     verdict = judge(healthy_traffic(queues=[_queue(0, 2)]), HealthPolicy(max_dlq_growth=3))
     assert check(verdict, "dlq").status is CheckStatus.PASS
+
+
+def test_a_few_stray_dlq_messages_over_thousands_of_invocations_are_not_a_regression():
+    # given 5 minutes of 1,000 invocations a minute of v7 and 2 more messages in the DLQ since preflight
+    window = canary_window(periods(5, 1_000, 3), periods(5, 9_000, 27), queues=[_queue(656, 658)])
+    # when
+    dlq = check(judge(window, POLICY), "dlq")
+    # then: 0.04% of the invocations dead-lettered is within the 1% the policy tolerates
+    assert dlq.status is CheckStatus.PASS
+    assert "orders-dlq grew +2, 0.04% of the 5,000 invocations of canary v7" in dlq.summary
+
+
+def test_dlq_growth_over_few_invocations_still_fails():
+    # given 2 more messages in the DLQ while the canary served only 100 invocations (2%)
+    window = canary_window(periods(5, 20, 0), periods(5, 180, 0), queues=[_queue(0, 2)])
+    # then
+    assert check(judge(window, POLICY), "dlq").status is CheckStatus.FAIL
+
+
+def test_dlq_growth_without_canary_invocations_is_judged_by_count():
+    window = canary_window(periods(3, None), periods(3, 100, 0), queues=[_queue(0, 2)])
+    assert check(judge(window, POLICY), "dlq").status is CheckStatus.FAIL
 
 
 def test_a_drained_dlq_is_not_growth():

@@ -43,6 +43,10 @@ _FULL_TAIL_INVOCATIONS = 5.0
 _MIN_TAIL_INVOCATIONS = 2.0
 #: Breaching weight that fails the check (two full periods).
 _BREACH_WEIGHT = 2.0
+#: After promotion there is no concurrent stable version: a failure rate significantly above the
+#: pre-deploy baseline may be a downstream blip hitting everything. With fewer failures than this
+#: (2 of 2 invocations at 2 requests a minute) the rate check does not roll back, it waits a period.
+_MIN_UNPAIRED_FAILURES = 3
 
 _PASS, _FAIL = CheckStatus.PASS, CheckStatus.FAIL
 _INCONCLUSIVE, _SKIPPED = CheckStatus.INCONCLUSIVE, CheckStatus.SKIPPED
@@ -59,7 +63,7 @@ def judge(window: HealthWindow, policy: HealthPolicy) -> Verdict:
         _errors_check(view, policy, samples),
         _throttles_check(view, policy),
         *(_latency_check(view, policy, q) for q in _PERCENTILES),
-        _dlq_check(window, policy),
+        _dlq_check(window, policy, view),
         _streams_check(window, policy),
         _alarms_check(window, view),
     ]
@@ -307,6 +311,42 @@ def _rate_check(
     ceiling_name: str,
     samples: _Samples | None,
 ) -> Check:
+    check = _rate_test(
+        name=name,
+        what=what,
+        view=view,
+        policy=policy,
+        canary=canary,
+        reference=reference,
+        ceiling=ceiling,
+        ceiling_name=ceiling_name,
+        samples=samples,
+    )
+    failures = canary[0]
+    if check.status is not _FAIL or view.paired or failures >= _MIN_UNPAIRED_FAILURES:
+        return check
+    return check.model_copy(
+        update={
+            "status": _INCONCLUSIVE,
+            "threshold": {**check.threshold, "min_failures_without_control": _MIN_UNPAIRED_FAILURES},
+            "summary": f"{check.summary}; but only {_count(failures)} {what} and no concurrent stable version to "
+            f"rule out a downstream blip: {_MIN_UNPAIRED_FAILURES} are needed to roll back, judged again next period",
+        }
+    )
+
+
+def _rate_test(
+    *,
+    name: str,
+    what: str,
+    view: _View,
+    policy: HealthPolicy,
+    canary: tuple[float, float],
+    reference: tuple[float, float],
+    ceiling: float,
+    ceiling_name: str,
+    samples: _Samples | None,
+) -> Check:
     """Canary rate against the reference (one-sided test with the practical margin) and against
     the absolute ceiling. The ceiling fails a canary that is significantly above it *and* worse
     than the reference: when the stable version fails as often, rolling back would not help (a
@@ -524,13 +564,22 @@ def _latency_check(view: _View, policy: HealthPolicy, percentile: int) -> Check:
 
 
 # --------------------------------------------------------------------------- queues, streams, alarms
-def _dlq_check(window: HealthWindow, policy: HealthPolicy) -> Check:
-    """Growth over the depth at preflight, not absolute depth: an old backlog does not block a fix."""
-    threshold = {"max_dlq_growth": policy.max_dlq_growth}
+def _dlq_check(window: HealthWindow, policy: HealthPolicy, view: _View) -> Check:
+    """Growth over the depth at preflight, not absolute depth: an old backlog does not block a fix.
+
+    Growth beyond `max_dlq_growth` fails, unless it is a negligible share of the new version's
+    invocations: a dead-lettered message is an invocation that failed for good, so a growth of at
+    most `error_rate_margin` of them (2 messages over 5,000 invocations) is the stray poison
+    message the old version dead-letters too, within the margin the errors check already
+    tolerates, not a regression. Without canary invocations to compare with, the count alone
+    decides."""
+    served = view.canary_n
+    threshold = {"max_dlq_growth": policy.max_dlq_growth, "max_share_of_invocations": policy.error_rate_margin}
     if not window.queues:
         return Check(name="dlq", status=_SKIPPED, threshold=threshold, summary="no dead-letter queue to watch")
     rows: list[dict] = []
     grown: list[str] = []
+    stray: list[str] = []
     unread: list[str] = []
     for queue in window.queues:
         latest = next((s.value for s in reversed(queue.samples) if s.value is not None), None)
@@ -540,7 +589,12 @@ def _dlq_check(window: HealthWindow, policy: HealthPolicy) -> Check:
             continue
         growth = latest - queue.baseline
         rows.append({"queue": queue.queue, "baseline": queue.baseline, "now": latest, "growth": growth})
-        if growth > policy.max_dlq_growth:
+        if growth > policy.max_dlq_growth and served > 0 and growth / served <= policy.error_rate_margin:
+            stray.append(
+                f"{queue.queue} grew +{_count(growth)}, {_pct(growth / served)} of the {_count(served)} invocations "
+                f"of {view.canary_label}"
+            )
+        elif growth > policy.max_dlq_growth:
             grown.append(
                 f"{queue.queue} grew {_count(queue.baseline)} -> {_count(latest)} messages (+{_count(growth)})"
             )
@@ -565,6 +619,11 @@ def _dlq_check(window: HealthWindow, policy: HealthPolicy) -> Check:
     backlog = sum(r["baseline"] for r in held)
     plural = "s" if len(held) != 1 else ""
     summary = f"{len(held)} dead-letter queue{plural} within +{policy.max_dlq_growth} of preflight"
+    if stray:
+        summary += (
+            f" or within {_limit(policy.error_rate_margin)} of the invocations: {'; '.join(stray)} "
+            f"(stray messages, not a regression)"
+        )
     if backlog:
         summary += f" (an old backlog of {_count(backlog)} messages is not held against the release)"
     if unread:

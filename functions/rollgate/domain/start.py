@@ -13,7 +13,6 @@ from rollgate.domain.errors import InvalidRequest
 from rollgate.domain.models import DeploymentContext, DeploymentRequest, parse_model
 from rollgate.domain.ports import Clock, Lease, Ledger
 
-
 LEASE_MARGIN_SECONDS = 900
 
 
