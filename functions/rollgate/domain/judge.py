@@ -260,7 +260,7 @@ def _samples_check(view: _View, policy: HealthPolicy, samples: _Samples) -> Chec
             minutes = (samples.needed - seen) / canary_rate / 60
             observed["alias_rate_per_second"] = round(rate, 4)
             observed["minutes_to_go"] = round(minutes, 1)
-            summary += f"; at {view.weight}% of {_rate(rate)} that is about {_minutes(minutes)} more"
+            summary += f"; at {view.weight}% of {_rate(rate)} that is {_minutes(minutes)} more"
     return Check(name="samples", status=_INCONCLUSIVE, observed=observed, threshold=threshold, summary=summary)
 
 
@@ -787,8 +787,8 @@ def _minutes(minutes: float) -> str:
     if minutes < 1:
         return "under a minute"
     if minutes < 90:
-        return f"{math.ceil(minutes)} min"
-    return f"{minutes / 60:.1f} h"
+        return f"about {math.ceil(minutes)} min"
+    return f"about {minutes / 60:.1f} h"
 
 
 def _seconds(ms: float) -> str:
