@@ -6,6 +6,6 @@
     local.deployer     cdk.out -> moto (template + assets), and a cached `synthesize`
     local.sample_app   orders-api with builds v1..v6, payloads, deployment
     local.traffic      steady traffic at an exact rate in virtual time
-    local.clock        the one fast clock (ScaledClock) and its environment variables
+    local.clock        the one fast clock (LocalClock) and its environment variables
     local.server       `serve`: the same runtime behind an HTTP endpoint
 """

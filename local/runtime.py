@@ -5,7 +5,7 @@ Public API:
     LocalRuntime(speed: float = 60.0, seed: int = 7, *, update_seconds: float = 15.0,
                  echo_logs: bool = False, quiet_moto: bool = True)
         context manager; or .start() / .stop()
-        .clock           the ScaledClock (virtual origin = real now at start)
+        .clock           the LocalClock (virtual origin = real now at start)
         .data_plane      the LambdaDataPlane
         .account, .region ("123456789012", "us-east-1")
         .client(service) -> boto3 client bound to the mock (cached per service)
@@ -46,7 +46,7 @@ import boto3
 from botocore.config import Config
 
 from local import moto_bridge
-from local.clock import ScaledClock, clock_env, start_clock
+from local.clock import LocalClock, clock_env, start_clock
 from local.data_plane import LambdaDataPlane
 from local.deployer import StackOutputs, deploy_stack, synthesize
 from local.sample_app import SampleApp, create_sample_app
@@ -80,7 +80,7 @@ class LocalRuntime:
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
         self._traffic: list[Traffic] = []
-        self.clock: ScaledClock | None = None  # type: ignore[assignment]
+        self.clock: LocalClock | None = None  # type: ignore[assignment]
         self.data_plane: LambdaDataPlane | None = None  # type: ignore[assignment]
 
     # ---- lifecycle -------------------------------------------------------------------------

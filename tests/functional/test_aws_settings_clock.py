@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-import rollgate.aws.clock as clock_module
 from rollgate.aws.clock import ScaledClock, SystemClock, clock_from_env
 from rollgate.aws.settings import ConfigurationError, Settings, load_settings
 from rollgate.domain.errors import RollgateError
@@ -86,17 +85,6 @@ def test_scaled_clock_arithmetic():
 
     # and a 5 minute bake lasts 5 real seconds
     assert clock.seconds_to_real(300) == pytest.approx(5.0)
-
-
-def test_scaled_clock_sleep_sleeps_real_time(monkeypatch):
-    slept: list[float] = []
-    monkeypatch.setattr(clock_module.time, "sleep", slept.append)
-    clock = ScaledClock(real_origin=0.0, virtual_origin=0.0, speed=100.0)
-
-    clock.sleep(30)
-    clock.sleep(0)
-
-    assert slept == [pytest.approx(0.3)]
 
 
 def test_scaled_clock_rejects_non_positive_speed():

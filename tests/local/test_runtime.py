@@ -43,3 +43,14 @@ def test_traffic_keeps_flowing_while_a_slow_handler_runs(runtime: LocalRuntime) 
         during = traffic.snapshot().total - before
     # then the traffic thread was not waiting for it (30 virtual seconds at 5/s is ~150 orders)
     assert during >= 100, during
+
+
+def test_local_clock_sleep_blocks_the_scaled_real_time(monkeypatch) -> None:
+    from local import clock as local_clock
+
+    slept: list[float] = []
+    monkeypatch.setattr(local_clock.time, "sleep", slept.append)
+    clock = local_clock.LocalClock(real_origin=0.0, virtual_origin=0.0, speed=100.0)
+    clock.sleep(30)
+    clock.sleep(0)
+    assert slept == [pytest.approx(0.3)]

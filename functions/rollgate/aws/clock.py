@@ -49,16 +49,6 @@ class ScaledClock:
         """How long `virtual_seconds` of this clock last in real time (never negative)."""
         return max(0.0, float(virtual_seconds)) / self.speed
 
-    def sleep(self, virtual_seconds: float) -> None:
-        """Block for `virtual_seconds` of virtual time.
-
-        time.sleep is allowed here only because the local runtime (its Wait states) and tests block
-        on this clock; Lambda task code never sleeps, the state machine's Wait states do.
-        """
-        real = self.seconds_to_real(virtual_seconds)
-        if real > 0:
-            time.sleep(real)  # allowed: local runtime and tests only (see docstring)
-
     def __repr__(self) -> str:
         return (f"ScaledClock(real_origin={self.real_origin}, virtual_origin={self.virtual_origin}, "
                 f"speed={self.speed})")
