@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# -qq: errors only (pip still fails loudly); progress is the line above each step
+PIP_INSTALL = $(BIN)/python -m pip install -qq --disable-pip-version-check
 REQS := requirements/lambda.txt requirements/cdk.txt requirements/dev.txt requirements/constraints.txt
 export PYTHONPATH := $(CURDIR)/functions:$(CURDIR)
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
@@ -20,9 +22,9 @@ help: ## list the targets
 $(STAMP): $(REQS)
 	@echo "==> installing pinned packages into $(VENV) (first run only)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt -c requirements/constraints.txt
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@$(PIP_INSTALL) --upgrade pip
+	@$(PIP_INSTALL) -r requirements/dev.txt -c requirements/constraints.txt
+	@PYTHONWARNINGS=ignore $(PIP_INSTALL) --no-deps -e .
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create the virtualenv with the pinned packages
