@@ -80,6 +80,7 @@ def test_good_release_is_promoted_and_the_lease_released(world: World) -> None:
     assert world.ledger.leases == {}
     assert world.events.published[-1][0] == "Deployment Promoted"
     assert set(result["evidence"]) >= {"preflight", "update", "publish", "smoke", "canary", "watch"}
+    assert result["time_to_detect_seconds"] is None
 
 
 def test_unhealthy_canary_rolls_back_to_the_old_version(world: World) -> None:
@@ -89,6 +90,9 @@ def test_unhealthy_canary_rolls_back_to_the_old_version(world: World) -> None:
     assert alias_of(world) == ("1", {})
     assert "unhealthy during the canary" in result["reason"]
     assert world.ledger.leases == {}
+    # the first judgement comes one metric period (60 s) after the first canary traffic
+    assert result["time_to_detect_seconds"] == 60
+    assert result["time_to_recover_seconds"] == 0
 
 
 def test_breach_after_promotion_rolls_back(world: World) -> None:

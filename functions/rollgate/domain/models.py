@@ -459,6 +459,9 @@ class DeploymentResult(Lenient):
     trigger: str = "manual"
     evidence: dict[str, list[Evidence]] = Field(default_factory=dict)
     timeline: list[TimelineEntry] = Field(default_factory=list)
+    # for rollbacks on health: first user traffic to the UNHEALTHY verdict, and verdict to restored alias
+    time_to_detect_seconds: float | None = None
+    time_to_recover_seconds: float | None = None
 
 
 class DeploymentContext(Lenient):

@@ -132,6 +132,20 @@ def event_detail(document: dict[str, Any]) -> dict[str, Any]:
     return {**{k: document.get(k) for k in _EVENT_FIELDS}, "failed_checks": failed[:_EVENT_CHECKS]}
 
 
+def _detection_times(ctx: DeploymentContext) -> tuple[float | None, float | None]:
+    """(time to detect, time to recover) in seconds, when the judge caused the rollback."""
+    if ctx.rollback is None or ctx.canary is None:
+        return None, None
+    unhealthy = [v.at for p in (ctx.canary, ctx.watch) if p is not None for v in p.verdicts if v.outcome == "UNHEALTHY"]
+    if not unhealthy:
+        return None, None
+    detected = min(unhealthy)
+    return (
+        (detected - ctx.canary.canary_started_at).total_seconds(),
+        (ctx.rollback.at - detected).total_seconds(),
+    )
+
+
 def conclude(ctx: DeploymentContext, *, ledger: Ledger, events: EventPublisher, clock: Clock) -> DeploymentResult:
     status, reason = decide(ctx)
     finished = clock.now()
@@ -151,6 +165,7 @@ def conclude(ctx: DeploymentContext, *, ledger: Ledger, events: EventPublisher, 
         evidence=_gate_evidence(ctx),
         timeline=_timeline(ctx, finished),
     )
+    result.time_to_detect_seconds, result.time_to_recover_seconds = _detection_times(ctx)
     document = result.model_dump(mode="json")
     document["execution_arn"] = ctx.execution_arn
     ledger.put_deployment(document)

@@ -20,5 +20,9 @@ def lambda_handler(ctx: DeploymentContext, deps: Dependencies) -> dict[str, Any]
         metrics.add_metric(name="Rollbacks", unit=MetricUnit.Count, value=1)
     duration = (result.finished_at - result.started_at).total_seconds()
     metrics.add_metric(name="DeploymentSeconds", unit=MetricUnit.Seconds, value=duration)
+    if result.time_to_detect_seconds is not None:
+        metrics.add_metric(name="TimeToDetect", unit=MetricUnit.Seconds, value=result.time_to_detect_seconds)
+    if result.time_to_recover_seconds is not None:
+        metrics.add_metric(name="TimeToRecover", unit=MetricUnit.Seconds, value=result.time_to_recover_seconds)
     logger.info("deployment concluded", extra={"status": result.status.value, "reason": result.reason})
     return {**result.model_dump(mode="json"), "error_name": error_name(result.status)}
