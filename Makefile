@@ -11,8 +11,9 @@ export PYTHONPATH := $(CURDIR)/functions:$(CURDIR)
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export JSII_DEPRECATED := quiet
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-# The CDK CLI is only needed to deploy to a real account; pinned to a 2.x that reads current assemblies.
-CDK_CLI := aws-cdk@2.1033.0
+# The CDK CLI is only needed to deploy to a real account. Pinned: 2.1148.0 is the first that reads
+# this aws-cdk-lib's cloud assembly (schema 55); the npm `latest` tag (3.x) rejects it.
+CDK_CLI := aws-cdk@2.1148.1
 
 .PHONY: help venv demo test test-fast lint synth bench deploy clean
 
