@@ -598,23 +598,6 @@ def _dlq_check(window: HealthWindow, policy: HealthPolicy, view: _View) -> Check
             grown.append(
                 f"{queue.queue} grew {_count(queue.baseline)} -> {_count(latest)} messages (+{_count(growth)})"
             )
-    observed = {"queues": rows}
-    if grown:
-        return Check(
-            name="dlq",
-            status=_FAIL,
-            observed=observed,
-            threshold=threshold,
-            summary=f"{'; '.join(grown)} since preflight; the limit is +{policy.max_dlq_growth}",
-        )
-    if len(unread) == len(window.queues):
-        return Check(
-            name="dlq",
-            status=_INCONCLUSIVE,
-            observed=observed,
-            threshold=threshold,
-            summary=f"no depth reading yet for {', '.join(unread)}",
-        )
     held = [r for r in rows if r["now"] is not None]
     backlog = sum(r["baseline"] for r in held)
     plural = "s" if len(held) != 1 else ""
@@ -628,7 +611,16 @@ def _dlq_check(window: HealthWindow, policy: HealthPolicy, view: _View) -> Check
         summary += f" (an old backlog of {_count(backlog)} messages is not held against the release)"
     if unread:
         summary += f"; no reading for {', '.join(unread)}"
-    return Check(name="dlq", status=_PASS, observed=observed, threshold=threshold, summary=summary)
+    return _gauge_check(
+        "dlq",
+        {"queues": rows},
+        threshold,
+        breaches=grown,
+        breach_summary=f"{'; '.join(grown)} since preflight; the limit is +{policy.max_dlq_growth}",
+        nothing_read=len(unread) == len(window.queues),
+        unread_summary=f"no depth reading yet for {', '.join(unread)}",
+        pass_summary=summary,
+    )
 
 
 def _streams_check(window: HealthWindow, policy: HealthPolicy) -> Check:
@@ -667,31 +659,40 @@ def _streams_check(window: HealthWindow, policy: HealthPolicy) -> Check:
                 f"iterator age of {stream.mapping_uuid} {_seconds(reference)} -> {_seconds(values[-1])} "
                 "and still rising"
             )
-    observed = {"streams": rows}
-    if lagging:
-        return Check(
-            name="streams",
-            status=_FAIL,
-            observed=observed,
-            threshold=threshold,
-            summary=f"{'; '.join(lagging)} (allowed growth {_seconds(limit)})",
-        )
-    if len(unread) == len(window.streams):
-        return Check(
-            name="streams",
-            status=_INCONCLUSIVE,
-            observed=observed,
-            threshold=threshold,
-            summary=f"no iterator age datapoints yet for {', '.join(unread)}",
-        )
-    return Check(
-        name="streams",
-        status=_PASS,
-        observed=observed,
-        threshold=threshold,
-        summary=f"iterator age within {_seconds(limit)} of preflight, or not rising, on "
-        f"{len(rows) - len(unread)} mapping{'s' if len(rows) - len(unread) != 1 else ''}",
+    read = len(rows) - len(unread)
+    return _gauge_check(
+        "streams",
+        {"streams": rows},
+        threshold,
+        breaches=lagging,
+        breach_summary=f"{'; '.join(lagging)} (allowed growth {_seconds(limit)})",
+        nothing_read=not read,
+        unread_summary=f"no iterator age datapoints yet for {', '.join(unread)}",
+        pass_summary=f"iterator age within {_seconds(limit)} of preflight, or not rising, on "
+        f"{read} mapping{'s' if read != 1 else ''}",
     )
+
+
+def _gauge_check(
+    name: str,
+    observed: dict,
+    threshold: dict,
+    *,
+    breaches: list[str],
+    breach_summary: str,
+    nothing_read: bool,
+    unread_summary: str,
+    pass_summary: str,
+) -> Check:
+    """The verdict shared by the queue and stream checks: any breach fails; no reading at all is
+    not a pass (no data is never healthy); otherwise pass."""
+    if breaches:
+        status, summary = _FAIL, breach_summary
+    elif nothing_read:
+        status, summary = _INCONCLUSIVE, unread_summary
+    else:
+        status, summary = _PASS, pass_summary
+    return Check(name=name, status=status, observed=observed, threshold=threshold, summary=summary)
 
 
 def _alarms_check(window: HealthWindow, view: _View) -> Check:
