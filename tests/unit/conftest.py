@@ -14,6 +14,7 @@ from rollgate.domain import canary, outcome, preflight, publish, rollback, smoke
 from rollgate.domain.errors import RollgateError
 from rollgate.domain.health import Check, CheckStatus, Outcome, Verdict
 from rollgate.domain.models import DeploymentContext, StepError
+from rollgate.domain.ports import HealthProbes
 from tests.unit.fakes import (
     ARTIFACTS,
     FakeAlarms,
@@ -49,6 +50,10 @@ class World:
     ledger: FakeLedger = field(default_factory=FakeLedger)
     events: FakeEvents = field(default_factory=FakeEvents)
     verdicts: list[Outcome] = field(default_factory=list)  # what the stub judge answers, in order
+
+    @property
+    def probes(self) -> HealthProbes:
+        return HealthProbes(metrics=self.metrics, queues=self.queues, alarms=self.alarms)
 
     def judge(self, window: Any, policy: Any) -> Verdict:
         outcome_ = self.verdicts.pop(0) if self.verdicts else Outcome.HEALTHY
@@ -87,9 +92,7 @@ def gates(w: World) -> dict[str, Callable[[DeploymentContext], Any]]:
             c,
             lambda_api=w.lambda_api,
             artifacts=ARTIFACTS,
-            queues=w.queues,
-            alarms=w.alarms,
-            metrics=w.metrics,
+            probes=w.probes,
             clock=w.clock,
         ),
         "update": lambda c: update.converge_latest(c, lambda_api=w.lambda_api, clock=w.clock),
@@ -108,9 +111,7 @@ def gates(w: World) -> dict[str, Callable[[DeploymentContext], Any]]:
         "judge_canary": lambda c: canary.judge_canary(
             c,
             lambda_api=w.lambda_api,
-            metrics=w.metrics,
-            queues=w.queues,
-            alarms=w.alarms,
+            probes=w.probes,
             ledger=w.ledger,
             clock=w.clock,
             judge_fn=w.judge,
@@ -118,9 +119,7 @@ def gates(w: World) -> dict[str, Callable[[DeploymentContext], Any]]:
         "promote": lambda c: canary.promote_version(c, lambda_api=w.lambda_api, ledger=w.ledger, clock=w.clock),
         "judge_watch": lambda c: canary.judge_watch(
             c,
-            metrics=w.metrics,
-            queues=w.queues,
-            alarms=w.alarms,
+            probes=w.probes,
             ledger=w.ledger,
             clock=w.clock,
             judge_fn=w.judge,

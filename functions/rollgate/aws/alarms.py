@@ -26,7 +26,7 @@ class CloudWatchAlarmProbe:
         found: dict[str, dict[str, Any]] = {}
         paginator = self._client.get_paginator("describe_alarms")
         for offset in range(0, len(names), _NAMES_PER_CALL):
-            batch = names[offset:offset + _NAMES_PER_CALL]
+            batch = names[offset : offset + _NAMES_PER_CALL]
             with translate_client_errors(f"cloudwatch:DescribeAlarms {', '.join(batch)}"):
                 for page in paginator.paginate(AlarmNames=batch, AlarmTypes=["MetricAlarm", "CompositeAlarm"]):
                     for alarm in [*page.get("MetricAlarms", []), *page.get("CompositeAlarms", [])]:

@@ -29,8 +29,9 @@ class ScaledClock:
     """A clock that runs `speed` times faster than real time:
     now = virtual_origin + (real now - real_origin) * speed (all epoch seconds)."""
 
-    def __init__(self, real_origin: float, virtual_origin: float, speed: float, *,
-                 real_time: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, real_origin: float, virtual_origin: float, speed: float, *, real_time: Callable[[], float] = time.time
+    ) -> None:
         if speed <= 0:
             raise ValueError(f"clock speed must be positive (got {speed})")
         self.real_origin = float(real_origin)
@@ -50,8 +51,7 @@ class ScaledClock:
         return max(0.0, float(virtual_seconds)) / self.speed
 
     def __repr__(self) -> str:
-        return (f"ScaledClock(real_origin={self.real_origin}, virtual_origin={self.virtual_origin}, "
-                f"speed={self.speed})")
+        return f"ScaledClock(real_origin={self.real_origin}, virtual_origin={self.virtual_origin}, speed={self.speed})"
 
 
 def clock_from_settings(settings: ClockSettings) -> Clock:

@@ -53,9 +53,7 @@ class EventBridgePublisher:
         with translate_client_errors(f"events:PutEvents {detail_type!r} to bus {self.bus_name}"):
             response = self._client.put_events(Entries=[entry])
         if response.get("FailedEntryCount", 0):
-            failed: dict[str, Any] = next(
-                (item for item in response.get("Entries", []) if item.get("ErrorCode")), {}
-            )
+            failed: dict[str, Any] = next((item for item in response.get("Entries", []) if item.get("ErrorCode")), {})
             raise TransientAwsError(
                 f"events:PutEvents {detail_type!r} to bus {self.bus_name} failed: "
                 f"{failed.get('ErrorCode', 'unknown error')}: {failed.get('ErrorMessage', '')}".rstrip(": ")

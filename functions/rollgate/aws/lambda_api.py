@@ -111,8 +111,7 @@ class Boto3LambdaApi:
             paginator = self._client.get_paginator("list_versions_by_function")
             for page in paginator.paginate(FunctionName=function_name):
                 versions.extend(
-                    function_config_from(item) for item in page.get("Versions", [])
-                    if item.get("Version") != "$LATEST"
+                    function_config_from(item) for item in page.get("Versions", []) if item.get("Version") != "$LATEST"
                 )
         return sorted(versions, key=lambda config: int(config.version))
 
@@ -164,9 +163,16 @@ class Boto3LambdaApi:
         return qualifiers
 
     # ----------------------------------------------------------------------- writes
-    def update_code(self, function_name: str, *, bucket: str | None, key: str | None,
-                    object_version: str | None, image_uri: str | None,
-                    revision_id: str) -> FunctionConfig:
+    def update_code(
+        self,
+        function_name: str,
+        *,
+        bucket: str | None,
+        key: str | None,
+        object_version: str | None,
+        image_uri: str | None,
+        revision_id: str,
+    ) -> FunctionConfig:
         kwargs: dict[str, Any] = {"FunctionName": function_name, "Publish": False, **_revision(revision_id)}
         if image_uri and not (bucket or key):
             kwargs["ImageUri"] = image_uri
@@ -182,8 +188,7 @@ class Boto3LambdaApi:
             response = self._client.update_function_code(**kwargs)
         return function_config_from(response, image_uri)
 
-    def update_environment(self, function_name: str, environment: dict[str, str],
-                           revision_id: str) -> FunctionConfig:
+    def update_environment(self, function_name: str, environment: dict[str, str], revision_id: str) -> FunctionConfig:
         """Set the function's environment to exactly `environment` (the caller merges)."""
         with translate_client_errors(f"lambda:UpdateFunctionConfiguration {function_name}"):
             response = self._client.update_function_configuration(
@@ -193,8 +198,9 @@ class Boto3LambdaApi:
             )
         return function_config_from(response)
 
-    def publish_version(self, function_name: str, code_sha256: str, revision_id: str,
-                        description: str) -> FunctionConfig:
+    def publish_version(
+        self, function_name: str, code_sha256: str, revision_id: str, description: str
+    ) -> FunctionConfig:
         """Publish $LATEST, only if its code is `code_sha256` and it is still at `revision_id`."""
         with translate_client_errors(f"lambda:PublishVersion {function_name}"):
             response = self._client.publish_version(
@@ -205,8 +211,9 @@ class Boto3LambdaApi:
             )
         return function_config_from(response)
 
-    def update_alias(self, function_name: str, alias: str, *, version: str,
-                     additional_weights: dict[str, float], revision_id: str) -> AliasRouting:
+    def update_alias(
+        self, function_name: str, alias: str, *, version: str, additional_weights: dict[str, float], revision_id: str
+    ) -> AliasRouting:
         """Point `alias` at `version` with `additional_weights` (an empty dict clears the routing)."""
         weights = {str(v): float(w) for v, w in additional_weights.items()}
         with translate_client_errors(f"lambda:UpdateAlias {function_name}:{alias}"):
@@ -219,8 +226,7 @@ class Boto3LambdaApi:
             )
         return alias_routing_from(response)
 
-    def invoke(self, function_name: str, qualifier: str | None, payload: Any,
-               asynchronous: bool = False) -> Invocation:
+    def invoke(self, function_name: str, qualifier: str | None, payload: Any, asynchronous: bool = False) -> Invocation:
         """Invoke and return the response; a payload that is not JSON comes back as text. A None
         payload sends no payload (the handler receives {})."""
         kwargs: dict[str, Any] = {

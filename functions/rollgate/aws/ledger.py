@@ -101,8 +101,9 @@ class _Dynamo:
 class DynamoLedger:
     """ports.Ledger over a DynamoDB client (or resource) and the table described above."""
 
-    def __init__(self, client_or_resource: Any, table_name: str, clock: Clock, *,
-                 abort_ttl_seconds: int = 7 * 24 * 3600) -> None:
+    def __init__(
+        self, client_or_resource: Any, table_name: str, clock: Clock, *, abort_ttl_seconds: int = 7 * 24 * 3600
+    ) -> None:
         self._db = _Dynamo(client_or_resource)
         self.table_name = table_name
         self._clock = clock
@@ -192,8 +193,9 @@ class DynamoLedger:
 
     def clear_abort(self, function_name: str, alias: str) -> None:
         with translate_client_errors(f"dynamodb:DeleteItem abort flag {function_name}:{alias}"):
-            self._db.call("delete_item", TableName=self.table_name,
-                          Key=self._key(lease_pk(function_name, alias), ABORT_SK))
+            self._db.call(
+                "delete_item", TableName=self.table_name, Key=self._key(lease_pk(function_name, alias), ABORT_SK)
+            )
 
     def abort_requested(self, function_name: str, alias: str) -> str | None:
         item = self._get(lease_pk(function_name, alias), ABORT_SK)
@@ -247,8 +249,7 @@ class DynamoLedger:
         item = self._get(deployment_pk(function_name, alias), DEPLOY_PREFIX + deployment_id)
         return _document(item) if item else None
 
-    def list_deployments(self, function_name: str, alias: str | None = None,
-                         limit: int = 20) -> list[dict[str, Any]]:
+    def list_deployments(self, function_name: str, alias: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
         """Newest first: by function+alias, or across the function's aliases (GSI by_function)."""
         if limit <= 0:
             return []
@@ -272,8 +273,9 @@ class DynamoLedger:
         records: list[dict[str, Any]] = []
         with translate_client_errors(f"dynamodb:Query deployments of {where}"):
             while len(records) < limit:
-                response = self._db.call("query", TableName=self.table_name, ScanIndexForward=False,
-                                         Limit=limit - len(records), **query)
+                response = self._db.call(
+                    "query", TableName=self.table_name, ScanIndexForward=False, Limit=limit - len(records), **query
+                )
                 records.extend(_document(item) for item in response.get("Items", []))
                 last_key = response.get("LastEvaluatedKey")
                 if not last_key:
@@ -288,8 +290,7 @@ class DynamoLedger:
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         with translate_client_errors(f"dynamodb:GetItem {pk} {sk}"):
-            response = self._db.call("get_item", TableName=self.table_name, Key=self._key(pk, sk),
-                                     ConsistentRead=True)
+            response = self._db.call("get_item", TableName=self.table_name, Key=self._key(pk, sk), ConsistentRead=True)
         return response.get("Item")
 
 

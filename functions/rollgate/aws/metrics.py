@@ -53,8 +53,9 @@ class CloudWatchMetricSource:
     def __init__(self, client: Any) -> None:
         self._client = client
 
-    def version_series(self, function_name: str, alias: str, version: str,
-                       start: datetime, end: datetime, period_seconds: int) -> list[PeriodStats]:
+    def version_series(
+        self, function_name: str, alias: str, version: str, start: datetime, end: datetime, period_seconds: int
+    ) -> list[PeriodStats]:
         """Invocations, Errors, Throttles (Sum) and Duration p95/p99 of `version` executed through
         `alias`, one PeriodStats per period, None where CloudWatch has no datapoint."""
         name = bare_function_name(function_name)
@@ -70,8 +71,9 @@ class CloudWatchMetricSource:
             _metric_stat(query_id, metric, stat, dimensions, period_seconds)
             for query_id, metric, stat, _ in _VERSION_QUERIES
         ]
-        values = self._get(queries, starts, period_seconds,
-                           f"cloudwatch:GetMetricData {name}:{alias} version {version}")
+        values = self._get(
+            queries, starts, period_seconds, f"cloudwatch:GetMetricData {name}:{alias} version {version}"
+        )
         return [
             PeriodStats(
                 start=at,
@@ -80,20 +82,21 @@ class CloudWatchMetricSource:
             for at in starts
         ]
 
-    def iterator_age(self, function_name: str, start: datetime, end: datetime,
-                     period_seconds: int) -> list[GaugeSample]:
+    def iterator_age(
+        self, function_name: str, start: datetime, end: datetime, period_seconds: int
+    ) -> list[GaugeSample]:
         """IteratorAge Maximum (ms) of the function per period, None where there is no datapoint."""
         name = bare_function_name(function_name)
         starts = period_starts(start, end, period_seconds)
         if not starts:
             return []
-        query = _metric_stat("age", "IteratorAge", "Maximum",
-                             [{"Name": "FunctionName", "Value": name}], period_seconds)
+        query = _metric_stat("age", "IteratorAge", "Maximum", [{"Name": "FunctionName", "Value": name}], period_seconds)
         values = self._get([query], starts, period_seconds, f"cloudwatch:GetMetricData {name} IteratorAge")
         return [GaugeSample(at=at, value=values["age"].get(at)) for at in starts]
 
-    def _get(self, queries: list[dict[str, Any]], starts: list[datetime], period_seconds: int,
-             call: str) -> dict[str, dict[datetime, float]]:
+    def _get(
+        self, queries: list[dict[str, Any]], starts: list[datetime], period_seconds: int, call: str
+    ) -> dict[str, dict[datetime, float]]:
         """One GetMetricData (following NextToken) over the aligned periods: query id -> period
         start -> value."""
         end = starts[-1] + timedelta(seconds=period_seconds)
@@ -103,8 +106,7 @@ class CloudWatchMetricSource:
             for page in self._pages(queries, starts[0], end):
                 for result in page.get("MetricDataResults", []):
                     series = values.setdefault(result["Id"], {})
-                    for stamp, value in zip(result.get("Timestamps", []), result.get("Values", []),
-                                            strict=False):
+                    for stamp, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=False):
                         at = _align(stamp, period_seconds)
                         if at in wanted and value is not None:
                             series[at] = float(value)
@@ -126,8 +128,9 @@ class CloudWatchMetricSource:
             kwargs["NextToken"] = token
 
 
-def _metric_stat(query_id: str, metric: str, stat: str, dimensions: list[dict[str, str]],
-                 period_seconds: int) -> dict[str, Any]:
+def _metric_stat(
+    query_id: str, metric: str, stat: str, dimensions: list[dict[str, str]], period_seconds: int
+) -> dict[str, Any]:
     return {
         "Id": query_id,
         "MetricStat": {

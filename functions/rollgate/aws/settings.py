@@ -108,9 +108,7 @@ def _describe(error: ValidationError) -> str:
         if problem["type"] == "missing" and variable:
             problems.append(f"environment variable {variable} is required but not set")
         elif variable:
-            problems.append(
-                f"environment variable {variable}: {problem['msg']} (got {problem.get('input')!r})"
-            )
+            problems.append(f"environment variable {variable}: {problem['msg']} (got {problem.get('input')!r})")
         else:  # a model-level check; its message already names the variables
             problems.append(problem["msg"].removeprefix("Value error, "))
     return "; ".join(problems)

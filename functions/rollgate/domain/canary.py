@@ -26,7 +26,7 @@ from rollgate.domain.models import (
     WatchProgress,
 )
 from rollgate.domain.observe import observe
-from rollgate.domain.ports import AlarmProbe, Clock, LambdaApi, Ledger, MetricSource, QueueProbe
+from rollgate.domain.ports import Clock, HealthProbes, LambdaApi, Ledger
 from rollgate.domain.routing import describe, guard_expected_primary, promote, shift
 
 _KEPT_VERDICTS = 30
@@ -77,16 +77,12 @@ def _judge_now(
     since: datetime,
     weight: int,
     clock: Clock,
-    metrics: MetricSource,
-    queues: QueueProbe,
-    alarms: AlarmProbe,
+    probes: HealthProbes,
     judge_fn: Judge,
 ) -> tuple[datetime, Verdict, dict[str, Any]]:
     """Observe, judge, and fold the verdict into the progress record's history and evidence."""
     now = clock.now()
-    window = observe(
-        ctx, phase=phase, since=since, now=now, weight=weight, metrics=metrics, queues=queues, alarms=alarms
-    )
+    window = observe(ctx, phase=phase, since=since, now=now, weight=weight, probes=probes)
     verdict = judge_fn(window, ctx.request.health)
     return (
         now,
@@ -154,9 +150,7 @@ def judge_canary(
     ctx: DeploymentContext,
     *,
     lambda_api: LambdaApi,
-    metrics: MetricSource,
-    queues: QueueProbe,
-    alarms: AlarmProbe,
+    probes: HealthProbes,
     ledger: Ledger,
     clock: Clock,
     judge_fn: Judge = judge,
@@ -174,9 +168,7 @@ def judge_canary(
         since=progress.canary_started_at,
         weight=progress.weight,
         clock=clock,
-        metrics=metrics,
-        queues=queues,
-        alarms=alarms,
+        probes=probes,
         judge_fn=judge_fn,
     )
     policy = ctx.request.health
@@ -246,9 +238,7 @@ def promote_version(ctx: DeploymentContext, *, lambda_api: LambdaApi, ledger: Le
 def judge_watch(
     ctx: DeploymentContext,
     *,
-    metrics: MetricSource,
-    queues: QueueProbe,
-    alarms: AlarmProbe,
+    probes: HealthProbes,
     ledger: Ledger,
     clock: Clock,
     judge_fn: Judge = judge,
@@ -264,9 +254,7 @@ def judge_watch(
         since=progress.promoted_at,
         weight=100,
         clock=clock,
-        metrics=metrics,
-        queues=queues,
-        alarms=alarms,
+        probes=probes,
         judge_fn=judge_fn,
     )
     verdicts, evidence = judged["verdicts"], judged["evidence"]

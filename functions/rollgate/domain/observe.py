@@ -17,7 +17,7 @@ from rollgate.domain.health import (
     VersionSeries,
 )
 from rollgate.domain.models import Baseline, DeploymentContext
-from rollgate.domain.ports import AlarmProbe, MetricSource, QueueProbe
+from rollgate.domain.ports import AlarmProbe, HealthProbes, MetricSource
 
 #: How far back the pre-deploy baseline reaches for the watch phase.
 BASELINE_LOOKBACK = timedelta(minutes=30)
@@ -49,16 +49,15 @@ def observe(
     since: datetime,
     now: datetime,
     weight: int,
-    metrics: MetricSource,
-    queues: QueueProbe,
-    alarms: AlarmProbe,
+    probes: HealthProbes,
 ) -> HealthWindow:
     baseline = ctx.require_baseline()
     new_version = ctx.require_version().version
     stable = baseline.live_version
     period = ctx.request.health.metric_period_seconds
+    metrics = probes.metrics
     queue_series = [
-        QueueSeries(queue=q.queue, baseline=q.depth, samples=[GaugeSample(at=now, value=queues.depth(q.queue))])
+        QueueSeries(queue=q.queue, baseline=q.depth, samples=[GaugeSample(at=now, value=probes.queues.depth(q.queue))])
         for q in baseline.dead_letter_queues
     ]
     ages = metrics.iterator_age(ctx.function_name, since, now, period) if baseline.streams else []
@@ -80,5 +79,5 @@ def observe(
         baseline=before,
         queues=queue_series,
         streams=stream_series,
-        alarms=_alarms(alarms, baseline),
+        alarms=_alarms(probes.alarms, baseline),
     )

@@ -136,6 +136,16 @@ class AlarmProbe(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class HealthProbes:
+    """Everything health is read from; preflight takes the baseline from it, the judges the
+    window."""
+
+    metrics: MetricSource
+    queues: QueueProbe
+    alarms: AlarmProbe
+
+
 @dataclass
 class Lease:
     function_name: str

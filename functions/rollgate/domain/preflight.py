@@ -19,14 +19,12 @@ from rollgate.domain.models import (
     StreamLag,
 )
 from rollgate.domain.ports import (
-    AlarmProbe,
     ArtifactStore,
     Clock,
     EventSourceMapping,
     FunctionConfig,
+    HealthProbes,
     LambdaApi,
-    MetricSource,
-    QueueProbe,
 )
 
 _STREAM_SOURCES = (":kinesis:", ":dynamodb:", ":kafka:")
@@ -144,9 +142,7 @@ def run_preflight(
     *,
     lambda_api: LambdaApi,
     artifacts: ArtifactStore,
-    queues: QueueProbe,
-    alarms: AlarmProbe,
-    metrics: MetricSource,
+    probes: HealthProbes,
     clock: Clock,
 ) -> Baseline:
     now = clock.now()
@@ -192,18 +188,18 @@ def run_preflight(
             if live.dead_letter_target_arn and ":sqs:" in live.dead_letter_target_arn
             else []
         )
-    dlqs = [QueueDepth(queue=q, depth=queues.depth(q)) for q in dlq_names]
+    dlqs = [QueueDepth(queue=q, depth=probes.queues.depth(q)) for q in dlq_names]
 
     stream_mappings = [m for m in mappings if any(s in m.source_arn for s in _STREAM_SOURCES)]
     if policy.event_source_mappings is not None:
         stream_mappings = [m for m in stream_mappings if m.uuid in policy.event_source_mappings]
     period = policy.metric_period_seconds
-    ages = metrics.iterator_age(ctx.function_name, now - timedelta(seconds=5 * period), now, period)
+    ages = probes.metrics.iterator_age(ctx.function_name, now - timedelta(seconds=5 * period), now, period)
     recent_age = next((s.value for s in reversed(ages) if s.value is not None), None)
     streams = [StreamLag(mapping_uuid=m.uuid, source=m.source_arn, iterator_age_ms=recent_age) for m in stream_mappings]
 
     alarm_states = (
-        [AlarmState(name=a.name, state=a.state_now) for a in alarms.states(policy.alarm_names)]
+        [AlarmState(name=a.name, state=a.state_now) for a in probes.alarms.states(policy.alarm_names)]
         if policy.alarm_names
         else []
     )

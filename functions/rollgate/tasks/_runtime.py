@@ -28,7 +28,7 @@ from rollgate.aws.metrics import CloudWatchMetricSource
 from rollgate.aws.queues import SqsQueueProbe
 from rollgate.aws.settings import Settings, load_settings
 from rollgate.domain.models import DeploymentContext
-from rollgate.domain.ports import Clock
+from rollgate.domain.ports import Clock, HealthProbes
 
 logger = Logger(service="rollgate")
 tracer = Tracer(service="rollgate")
@@ -41,9 +41,7 @@ class Dependencies:
     clock: Clock
     lambda_api: Boto3LambdaApi
     artifacts: S3ArtifactStore
-    metrics: CloudWatchMetricSource
-    queues: SqsQueueProbe
-    alarms: CloudWatchAlarmProbe
+    probes: HealthProbes
     ledger: DynamoLedger
     events: EventBridgePublisher
 
@@ -57,9 +55,11 @@ def dependencies() -> Dependencies:
         clock=clock,
         lambda_api=Boto3LambdaApi(boto3.client("lambda")),
         artifacts=S3ArtifactStore(boto3.client("s3")),
-        metrics=CloudWatchMetricSource(boto3.client("cloudwatch")),
-        queues=SqsQueueProbe(boto3.client("sqs")),
-        alarms=CloudWatchAlarmProbe(boto3.client("cloudwatch")),
+        probes=HealthProbes(
+            metrics=CloudWatchMetricSource(boto3.client("cloudwatch")),
+            queues=SqsQueueProbe(boto3.client("sqs")),
+            alarms=CloudWatchAlarmProbe(boto3.client("cloudwatch")),
+        ),
         ledger=DynamoLedger(boto3.client("dynamodb"), settings.ledger_table_name, clock),
         events=EventBridgePublisher(boto3.client("events"), settings.event_bus_name),
     )

@@ -9,12 +9,4 @@ from rollgate.tasks._runtime import Dependencies, gate_task
 
 @gate_task
 def lambda_handler(ctx: DeploymentContext, deps: Dependencies) -> object:
-    return judge_canary(
-        ctx,
-        lambda_api=deps.lambda_api,
-        metrics=deps.metrics,
-        queues=deps.queues,
-        alarms=deps.alarms,
-        ledger=deps.ledger,
-        clock=deps.clock,
-    )
+    return judge_canary(ctx, lambda_api=deps.lambda_api, probes=deps.probes, ledger=deps.ledger, clock=deps.clock)
