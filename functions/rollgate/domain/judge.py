@@ -269,9 +269,8 @@ def _errors_check(view: _View, policy: HealthPolicy, samples: _Samples) -> Check
     n_c, x_c = view.canary_n, view.window.canary.total("errors")
     n_r = view.reference_n
     x_r = view.reference.total("errors") if view.reference else 0.0
-    return _rate_check(
+    check = _rate_test(
         name="errors",
-        what="errors",
         view=view,
         policy=policy,
         canary=(x_c, n_c),
@@ -280,15 +279,15 @@ def _errors_check(view: _View, policy: HealthPolicy, samples: _Samples) -> Check
         ceiling_name="error_rate_ceiling",
         samples=samples,
     )
+    return _unless_unpaired_blip(check, view, x_c)
 
 
 def _throttles_check(view: _View, policy: HealthPolicy) -> Check:
     """Throttled requests never run, so the rate is throttles over (invocations + throttles)."""
     x_c = view.window.canary.total("throttles")
     x_r = view.reference.total("throttles") if view.reference else 0.0
-    return _rate_check(
+    check = _rate_test(
         name="throttles",
-        what="throttles",
         view=view,
         policy=policy,
         canary=(x_c, view.canary_n + x_c),
@@ -297,39 +296,20 @@ def _throttles_check(view: _View, policy: HealthPolicy) -> Check:
         ceiling_name="throttle_rate_ceiling",
         samples=None,
     )
+    return _unless_unpaired_blip(check, view, x_c)
 
 
-def _rate_check(
-    *,
-    name: str,
-    what: str,
-    view: _View,
-    policy: HealthPolicy,
-    canary: tuple[float, float],
-    reference: tuple[float, float],
-    ceiling: float,
-    ceiling_name: str,
-    samples: _Samples | None,
-) -> Check:
-    check = _rate_test(
-        name=name,
-        what=what,
-        view=view,
-        policy=policy,
-        canary=canary,
-        reference=reference,
-        ceiling=ceiling,
-        ceiling_name=ceiling_name,
-        samples=samples,
-    )
-    failures = canary[0]
+def _unless_unpaired_blip(check: Check, view: _View, failures: float) -> Check:
+    """Without a concurrent stable version (the watch), a handful of failures may be a downstream
+    blip that would have hit any version: fewer than _MIN_UNPAIRED_FAILURES is judged again next
+    period instead of rolling back."""
     if check.status is not _FAIL or view.paired or failures >= _MIN_UNPAIRED_FAILURES:
         return check
     return check.model_copy(
         update={
             "status": _INCONCLUSIVE,
             "threshold": {**check.threshold, "min_failures_without_control": _MIN_UNPAIRED_FAILURES},
-            "summary": f"{check.summary}; but only {_count(failures)} {what} and no concurrent stable version to "
+            "summary": f"{check.summary}; but only {_count(failures)} {check.name} and no concurrent stable version to "
             f"rule out a downstream blip: {_MIN_UNPAIRED_FAILURES} are needed to roll back, judged again next period",
         }
     )
@@ -338,7 +318,6 @@ def _rate_check(
 def _rate_test(
     *,
     name: str,
-    what: str,
     view: _View,
     policy: HealthPolicy,
     canary: tuple[float, float],
@@ -365,7 +344,7 @@ def _rate_test(
             status=_INCONCLUSIVE,
             observed={"canary_invocations": 0},
             threshold=threshold,
-            summary=f"no {what} can be judged: {view.canary_label} has no invocations yet",
+            summary=f"no {name} can be judged: {view.canary_label} has no invocations yet",
         )
     rate_c = x_c / n_c
     if x_c == 0:
@@ -374,9 +353,9 @@ def _rate_test(
             {"canary_count": 0, "canary_total": n_c, "canary_rate": 0.0},
             threshold,
             samples,
-            f"no {what} in {_count(n_c)} invocations of {view.canary_label}",
+            f"no {name} in {_count(n_c)} invocations of {view.canary_label}",
         )
-    seen = f"{view.canary_label} {what} {_count(x_c)}/{_count(n_c)} ({_pct(rate_c)})"
+    seen = f"{view.canary_label} {name} {_count(x_c)}/{_count(n_c)} ({_pct(rate_c)})"
     observed: dict = {"canary_count": x_c, "canary_total": n_c, "canary_rate": round(rate_c, 6)}
     p_ceiling = binomial_sf(x_c, n_c, ceiling)
     observed["p_value_vs_ceiling"] = _p_round(p_ceiling)
