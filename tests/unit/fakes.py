@@ -151,8 +151,7 @@ class FakeLambda:
         return self.responder(function_name, qualifier, payload)
 
     def list_event_source_mappings(self, function_name):
-        name = function_name.split(":")[0]
-        return [m for m in self._fn(name).mappings if m.function_arn.endswith(function_name)]
+        return list(self._fn(function_name).mappings)
 
     def provisioned_concurrency_versions(self, function_name):
         return []

@@ -137,7 +137,7 @@ def test_linear_strategy_walks_every_step(world: World) -> None:
 def test_missing_required_environment_is_rejected_at_preflight_naming_it(world: World) -> None:
     result = drive(world, request_for(required_environment=["PAYMENTS_URL", "TABLE"]))
     assert result["status"] == "REJECTED"
-    assert "PAYMENTS_URL" in result["reason"] and "TABLE" not in result["reason"].split("PAYMENTS_URL")[1][:5]
+    assert "variable(s) PAYMENTS_URL not set" in result["reason"]  # TABLE is set, so only PAYMENTS_URL is named
     assert world.lambda_api.publishes == 0 and world.lambda_api.alias_updates == 0
     assert world.ledger.leases == {}
 
@@ -235,3 +235,14 @@ def test_outcome_event_carries_the_failed_checks(world: World) -> None:
     assert detail["failed_checks"] == [
         {"gate": "canary", "check": "health:errors", "detail": "canary errors 9/40 vs stable 0/400"}
     ]
+
+
+def test_alias_left_mid_shift_is_refused_and_left_alone(world: World) -> None:
+    # given an alias still split from a deployment that never finished
+    fn = world.lambda_api.functions["orders-api"]
+    fn.aliases["live"] = fn.aliases["live"].__class__("live", "1", {"7": 0.1}, "rev-split")
+    result = drive(world, request_for())
+    assert result["status"] == "REJECTED"
+    assert "mid-shift" in result["reason"] and "v7 10%" in result["reason"]
+    assert alias_of(world) == ("1", {"7": 0.1})
+    assert world.lambda_api.publishes == 0

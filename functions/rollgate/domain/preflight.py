@@ -19,6 +19,7 @@ from rollgate.domain.models import (
     StreamLag,
 )
 from rollgate.domain.ports import (
+    AliasRouting,
     ArtifactStore,
     Clock,
     EventSourceMapping,
@@ -40,7 +41,7 @@ def image_digest(image_uri: str) -> str:
     return image_uri.rsplit("@sha256:", 1)[1]
 
 
-def _read_function(lambda_api: LambdaApi, ctx: DeploymentContext) -> tuple[FunctionConfig, str]:
+def _read_function(lambda_api: LambdaApi, ctx: DeploymentContext) -> tuple[FunctionConfig, AliasRouting]:
     try:
         latest = lambda_api.get_config(ctx.function_name)
     except NotFoundError:
@@ -55,9 +56,10 @@ def _read_function(lambda_api: LambdaApi, ctx: DeploymentContext) -> tuple[Funct
         split = ", ".join(f"v{v} {w:.0%}" for v, w in alias.additional_weights.items())
         raise PreflightFailed(
             f"alias {ctx.alias} is mid-shift (v{alias.version} primary, {split}): a previous deployment "
-            "did not finish; run `rollgate rollback` or set the alias to one version first"
+            "did not finish; put the alias back on one version first (`aws lambda update-alias --routing-config "
+            "'{\"AdditionalVersionWeights\": {}}'`)"
         )
-    return latest, alias.version
+    return latest, alias
 
 
 def _artifact_sha(artifacts: ArtifactStore, ctx: DeploymentContext, latest: FunctionConfig) -> str:
@@ -129,14 +131,6 @@ def _check_environment(latest: FunctionConfig, ctx: DeploymentContext) -> Eviden
     )
 
 
-def _mappings(lambda_api: LambdaApi, ctx: DeploymentContext) -> list[EventSourceMapping]:
-    seen: dict[str, EventSourceMapping] = {}
-    for name in (ctx.function_name, f"{ctx.function_name}:{ctx.alias}"):
-        for mapping in lambda_api.list_event_source_mappings(name):
-            seen[mapping.uuid] = mapping
-    return list(seen.values())
-
-
 def run_preflight(
     ctx: DeploymentContext,
     *,
@@ -146,10 +140,11 @@ def run_preflight(
     clock: Clock,
 ) -> Baseline:
     now = clock.now()
-    latest, live_version = _read_function(lambda_api, ctx)
+    latest, alias = _read_function(lambda_api, ctx)
+    live_version = alias.version
     live = lambda_api.get_config(ctx.function_name, live_version)
     artifact_sha = _artifact_sha(artifacts, ctx, latest)
-    mappings = _mappings(lambda_api, ctx)
+    mappings = lambda_api.list_event_source_mappings(ctx.function_name)
     evidence = [
         Evidence(
             check="function_and_alias",
@@ -229,7 +224,7 @@ def run_preflight(
         captured_at=now,
         live_version=live_version,
         live_code_sha256=live.code_sha256,
-        alias_revision_id=lambda_api.get_alias(ctx.function_name, ctx.alias).revision_id,
+        alias_revision_id=alias.revision_id,
         function_revision_id=latest.revision_id,
         artifact_code_sha256=artifact_sha,
         already_live=already_live,
