@@ -30,8 +30,9 @@ pytestmark = pytest.mark.workflow
 
 @pytest.fixture(scope="session")
 def cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    outdir = tmp_path_factory.getbasetemp().parent / "workflow-cdk.out"
-    synthesize(outdir)
+    # this session's own folder: concurrent pytest sessions must not synthesize into one place
+    outdir = tmp_path_factory.mktemp("workflow-cdk.out")
+    synthesize(outdir, force=True)
     return outdir
 
 
