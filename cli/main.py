@@ -1,8 +1,8 @@
 """The `rollgate` command: the same commands against AWS or the embedded local runtime.
 
-Exit codes: 0 success (for deploy/watch: the deployment was PROMOTED), 1 the deployment was not
-promoted (ROLLED_BACK, REJECTED, FAILED) or the execution did not succeed, 2 bad usage or input
-(nothing was changed).
+Exit codes: 0 success (a deployment PROMOTED, a release RELEASED, a rollback that did what the
+situation asked), 1 not a success (rolled back, rejected, failed, or the execution did not
+succeed), 2 bad usage or input (nothing was changed).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cli.deploy import build_request, upload_and_start
-from cli.progress import Conclusion, ExecutionWatcher
+from cli.progress import DEPLOY_SUCCESS, RELEASE_SUCCESS, REMEDIATION_SUCCESS, Conclusion, ExecutionWatcher
 from cli.session import Connection, UsageError, add_connection_arguments
 from rollgate.domain.errors import InvalidRequest, RollgateError
 
@@ -60,7 +60,34 @@ def _parser() -> argparse.ArgumentParser:
     _add_poll_argument(deploy)
     add_connection_arguments(deploy)
 
-    watch = commands.add_parser("watch", help="follow a running DeployFunction execution until it concludes")
+    release = commands.add_parser(
+        "release", help="release the functions of a manifest in waves through the Release workflow"
+    )
+    release.add_argument("--manifest", metavar="FILE", help="release manifest JSON (see README: release manifest)")
+    release.add_argument("--s3-key", metavar="KEY", help="or: key of a manifest already in the artifacts bucket")
+    release.add_argument("--s3-bucket", metavar="BUCKET", help="bucket of --s3-key (default: the artifacts bucket)")
+    release.add_argument("--requested-by", help="who asks (recorded as provenance)")
+    release.add_argument("--watch", action="store_true", help="follow the release live and exit with the outcome")
+    _add_poll_argument(release)
+    add_connection_arguments(release)
+
+    rollback = commands.add_parser(
+        "rollback", help="roll a function back from its latest promotion through the Remediate workflow"
+    )
+    rollback.add_argument("--function", required=True, help="the Lambda function (name or ARN)")
+    rollback.add_argument("--alias", default="live", help="the alias to roll back (default: %(default)s)")
+    rollback.add_argument("--reason", default="manual rollback", help="why (recorded and notified)")
+    rollback.add_argument("--requested-by", help="who asks (recorded and notified)")
+    rollback.add_argument(
+        "--lookback-minutes", type=int, help="only blame a promotion this recent (default: the latest, any age)"
+    )
+    rollback.add_argument("--watch", action="store_true", help="follow the rollback live and exit with the outcome")
+    _add_poll_argument(rollback)
+    add_connection_arguments(rollback)
+
+    watch = commands.add_parser(
+        "watch", help="follow a running DeployFunction, Release or Remediate execution until it concludes"
+    )
     watch.add_argument("execution_arn", metavar="EXECUTION", help="execution ARN (printed by deploy)")
     _add_poll_argument(watch)
     add_connection_arguments(watch)
@@ -70,7 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--alias", default="live")
     add_connection_arguments(status)
 
-    history = commands.add_parser("history", help="the ledger's deployments of a function, newest first")
+    history = commands.add_parser(
+        "history", help="the ledger's deployments and remediations of a function, newest first"
+    )
     history.add_argument("--function", required=True)
     history.add_argument("--alias", help="only this alias (default: all)")
     history.add_argument("--limit", type=int, default=20)
@@ -96,6 +125,55 @@ def _conclude(conclusion: Conclusion, out: TextIO) -> int:
     return EXIT_OK if conclusion.succeeded else EXIT_NOT_PROMOTED
 
 
+def _follow(conn: Connection, execution_arn: str, args: argparse.Namespace, out: TextIO) -> int:
+    print(f"started {execution_arn}", file=out)
+    if not args.watch:
+        return EXIT_OK
+    watcher = ExecutionWatcher(
+        conn.client("stepfunctions"),
+        execution_arn,
+        out=out,
+        poll_seconds=args.poll_seconds,
+        success_outcomes=_success_outcomes(execution_arn),
+    )
+    return _conclude(watcher.wait(), out)
+
+
+def _success_outcomes(execution_arn: str) -> frozenset[str]:
+    """What success means depends on the workflow; its state machine's name says which."""
+    machine = execution_arn.split(":")[-2] if execution_arn.count(":") >= 7 else ""
+    if "Release" in machine:
+        return RELEASE_SUCCESS
+    if "Remediate" in machine:
+        return REMEDIATION_SUCCESS
+    return DEPLOY_SUCCESS
+
+
+def _release(args: argparse.Namespace, out: TextIO) -> int:
+    from cli.release import start_release
+
+    conn = Connection.from_args(args)
+    arn = start_release(
+        conn, manifest_path=args.manifest, bucket=args.s3_bucket, key=args.s3_key, requested_by=args.requested_by
+    )
+    return _follow(conn, arn, args, out)
+
+
+def _rollback(args: argparse.Namespace, out: TextIO) -> int:
+    from cli.release import start_rollback
+
+    conn = Connection.from_args(args)
+    arn = start_rollback(
+        conn,
+        function=args.function,
+        alias=args.alias,
+        reason=args.reason,
+        requested_by=args.requested_by,
+        lookback_minutes=args.lookback_minutes,
+    )
+    return _follow(conn, arn, args, out)
+
+
 def _deploy(args: argparse.Namespace, out: TextIO) -> int:
     conn = Connection.from_args(args)
     builder = partial(
@@ -110,17 +188,17 @@ def _deploy(args: argparse.Namespace, out: TextIO) -> int:
         policy_file=args.policy,
     )
     execution_arn, _ = upload_and_start(conn, builder, args.zip)
-    print(f"started {execution_arn}", file=out)
-    if not args.watch:
-        return EXIT_OK
-    watcher = ExecutionWatcher(conn.client("stepfunctions"), execution_arn, out=out, poll_seconds=args.poll_seconds)
-    return _conclude(watcher.wait(), out)
+    return _follow(conn, execution_arn, args, out)
 
 
 def _watch(args: argparse.Namespace, out: TextIO) -> int:
     conn = Connection.from_args(args)
     watcher = ExecutionWatcher(
-        conn.client("stepfunctions"), args.execution_arn, out=out, poll_seconds=args.poll_seconds
+        conn.client("stepfunctions"),
+        args.execution_arn,
+        out=out,
+        poll_seconds=args.poll_seconds,
+        success_outcomes=_success_outcomes(args.execution_arn),
     )
     return _conclude(watcher.wait(), out)
 
@@ -136,6 +214,10 @@ def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO
             return _deploy(args, out)
         if args.command == "watch":
             return _watch(args, out)
+        if args.command == "release":
+            return _release(args, out)
+        if args.command == "rollback":
+            return _rollback(args, out)
         if args.command == "status":
             from cli.views import print_status
 

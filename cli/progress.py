@@ -1,4 +1,5 @@
-"""Follow a DeployFunction execution: print each gate as it passes, then the conclusion.
+"""Follow a DeployFunction, Release or Remediate execution: print each gate as it passes, then
+the conclusion.
 
 The conclusion is status AND outcome: an execution that SUCCEEDED but did not promote is not a
 success, and neither is one whose outcome cannot be read.
@@ -27,7 +28,16 @@ RESULT_KEYS = {
     "JudgeWatch": "watch",
     "Rollback": "rollback",
     "Record": "result",
+    "RecordRelease": "result",
+    "RecordRemediation": "result",
 }
+#: The task whose record is the execution's conclusion, per workflow.
+RECORD_STATES = frozenset({"Record", "RecordRelease", "RecordRemediation"})
+#: Outcomes that count as success: a deployment promoted, a release released, a remediation that
+#: did what the situation asked for (rolled back, asked a deployment to abort, or rightly nothing).
+DEPLOY_SUCCESS = frozenset({"PROMOTED"})
+RELEASE_SUCCESS = frozenset({"RELEASED"})
+REMEDIATION_SUCCESS = frozenset({"ROLLED_BACK", "ABORT_REQUESTED", "NO_ACTION"})
 _TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 
@@ -64,8 +74,33 @@ def describe_gate(state: str, record: dict[str, Any]) -> tuple[str, list[str]]:
         return f"{line} -> {record.get('next')}", _details(record, failed_only=True)
     if state == "Rollback":
         return f"restored v{record.get('restored_version')} (verified)", _details(record)
-    if state == "Record":
+    if state in RECORD_STATES:
         return f"{record.get('status')}: {record.get('reason')}", []
+    return _describe_release_or_remediation(state, record)
+
+
+def _describe_release_or_remediation(state: str, record: dict[str, Any]) -> tuple[str, list[str]]:
+    if state == "StartRelease":
+        return f"release {record.get('release_id')} requested", []
+    if state == "LoadManifest":
+        poll = record.get("manifest_poll") or {}
+        if poll.get("status") == "waiting":
+            return f"waiting for {poll.get('location')} (poll {poll.get('polls')}/{poll.get('max_polls')})", []
+        waves = (record.get("plan") or {}).get("waves") or []
+        count = sum(len(wave) for wave in waves)
+        return f"manifest {poll.get('location')}: {count} function(s) in {len(waves)} wave(s)", []
+    if state == "AdvanceWave":
+        index = record.get("wave_index", 0)
+        lines = [f"{o.get('function_name')}: {o.get('status')} {o.get('reason', '')}" for o in record.get("outcomes", [])]
+        return f"wave {index + 1} done -> {record.get('next')}", lines
+    if state == "RevertFunction":
+        report = record.get("report") or {}
+        return f"{report.get('function_name')}: {report.get('detail')}", []
+    if state == "Assess":
+        return f"{record.get('action')}: {record.get('assessment')}", []
+    if state == "Remediate":
+        report = record.get("report") or {}
+        return report.get("detail") or f"{record.get('action')} requested", []
     return "done", []
 
 
@@ -75,6 +110,7 @@ class Conclusion:
     result: dict[str, Any] | None
     error: str | None = None
     cause: str | None = None
+    success_outcomes: frozenset[str] = frozenset({"PROMOTED"})  # DEPLOY_SUCCESS
 
     @property
     def outcome(self) -> str:
@@ -84,7 +120,7 @@ class Conclusion:
 
     @property
     def succeeded(self) -> bool:
-        return self.execution_status == "SUCCEEDED" and self.outcome == "PROMOTED"
+        return self.execution_status == "SUCCEEDED" and self.outcome in self.success_outcomes
 
     def reason(self) -> str:
         if self.result and self.result.get("reason"):
@@ -110,6 +146,7 @@ class ExecutionWatcher:
     poll_seconds: float = 2.0
     sleep: Callable[[float], None] = time.sleep
     quiet: bool = False
+    success_outcomes: frozenset[str] = DEPLOY_SUCCESS
     _seen: int = 0
     _current_state: str | None = None
     _current_failed: bool = False
@@ -151,7 +188,7 @@ class ExecutionWatcher:
             state, output = details["name"], json.loads(details.get("output") or "{}")
             key = RESULT_KEYS.get(state)
             record = output.get(key, {}) if key else output
-            if state == "Record":
+            if state in RECORD_STATES:
                 self._result = record
             line, extra = describe_gate(state, record or {})
             mark = (
@@ -177,7 +214,7 @@ class ExecutionWatcher:
             return None
         if self._result is None and described.get("output"):
             self._result = json.loads(described["output"])
-        return Conclusion(status, self._result, described.get("error"), described.get("cause"))
+        return Conclusion(status, self._result, described.get("error"), described.get("cause"), self.success_outcomes)
 
     def wait(self) -> Conclusion:
         while True:

@@ -25,6 +25,8 @@ class StackOutputs:
     ledger_table: str
     artifact_bucket: str
     event_bus: str
+    release_state_machine_arn: str | None = None
+    remediate_state_machine_arn: str | None = None
 
     @classmethod
     def from_outputs(cls, outputs: dict[str, str], stack: str) -> StackOutputs:
@@ -37,7 +39,18 @@ class StackOutputs:
         missing = [key for key in wanted.values() if key not in outputs]
         if missing:
             raise UsageError(f"stack {stack} has no output(s) {', '.join(missing)}: is it a Rollgate stack?")
-        return cls(**{attr: outputs[key] for attr, key in wanted.items()})
+        # stacks deployed before Release/Remediate existed lack these; the commands that need them say so
+        return cls(
+            **{attr: outputs[key] for attr, key in wanted.items()},
+            release_state_machine_arn=outputs.get("ReleaseStateMachineArn"),
+            remediate_state_machine_arn=outputs.get("RemediateStateMachineArn"),
+        )
+
+    def require(self, attribute: str, output: str, stack: str) -> str:
+        value = getattr(self, attribute)
+        if not value:
+            raise UsageError(f"stack {stack} has no output {output}: deploy the current Rollgate stack (make deploy)")
+        return str(value)
 
 
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:

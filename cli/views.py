@@ -31,6 +31,8 @@ def history_rows(records: list[dict[str, Any]]) -> list[list[str]]:
         [
             r.get("started_at", "")[:19].replace("T", " "),
             r.get("alias", ""),
+            "remediation" if r.get("kind") == "remediation" else "deployment",
+            r.get("trigger", ""),
             r.get("status", ""),
             versions(r),
             (r.get("reason") or "")[:90],
@@ -42,9 +44,9 @@ def history_rows(records: list[dict[str, Any]]) -> list[list[str]]:
 def print_history(conn: Connection, function: str, alias: str | None, limit: int, out: TextIO) -> int:
     records = ledger_for(conn).list_deployments(function, alias, limit)
     if not records:
-        print(f"no deployments of {function}{':' + alias if alias else ''} in the ledger", file=out)
+        print(f"no deployments or remediations of {function}{':' + alias if alias else ''} in the ledger", file=out)
         return 0
-    print(table(history_rows(records), ["started (UTC)", "alias", "outcome", "versions", "reason"]), file=out)
+    print(table(history_rows(records), ["started (UTC)", "alias", "kind", "trigger", "outcome", "versions", "reason"]), file=out)
     return 0
 
 

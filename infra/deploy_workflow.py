@@ -21,26 +21,16 @@ Rollback first. Validate fails the execution directly: no lease is held yet.
 
 from __future__ import annotations
 
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
-from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 from constructs import Construct
 
 from infra.deploy_tasks import DeployTasks
 from infra.settings import Settings
-from infra.states import DEFAULT_ATTEMPTS, PERSISTENT_ATTEMPTS, catch, lambda_step
+from infra.states import DEFAULT_ATTEMPTS, PERSISTENT_ATTEMPTS, catch, concluded, fail_on_error, lambda_step, wait_for
+from infra.workflow import Workflow
 
 _ERROR = "$.error"
-
-
-def _wait(scope: Construct, state_name: str, *, seconds_path: str) -> sfn.Wait:
-    """A Wait whose duration the previous task decides (never a fixed sleep)."""
-    return sfn.Wait(scope, state_name, time=sfn.WaitTime.seconds_path(seconds_path))
-
-
-def _rejecting_fail(scope: Construct, state_name: str, *, error: str) -> sfn.Fail:
-    return sfn.Fail(scope, state_name, error=error, cause_path=f"{_ERROR}.Cause")
 
 
 def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.IChainable:
@@ -64,12 +54,12 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.ICha
         )
 
     # --- conclusion: Record always runs, then the execution's status says what happened --------
-    promoted = sfn.Succeed(scope, "Promoted", output_path="$.result")
-    not_promoted = sfn.Fail(scope, "NotPromoted", error_path="$.result.error_name", cause_path="$.result.reason")
-    concluded = (
-        sfn.Choice(scope, "Concluded?")
-        .when(sfn.Condition.string_equals("$.result.status", "PROMOTED"), promoted)
-        .otherwise(not_promoted)
+    conclusion = concluded(
+        scope,
+        choice_name="Concluded?",
+        succeeded="Promoted",
+        failed="NotPromoted",
+        success_condition=sfn.Condition.string_equals("$.result.status", "PROMOTED"),
     )
     record_failed = sfn.Fail(scope, "RecordFailed", error="RecordFailed", cause_path="$.record_error.Cause")
     record = catch(
@@ -77,7 +67,7 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.ICha
         record_failed,
         result_path="$.record_error",
     )
-    record.next(concluded)
+    record.next(conclusion)
 
     rollback = catch(
         step("Rollback", "rollback", result_path="$.rollback", max_attempts=PERSISTENT_ATTEMPTS),
@@ -106,8 +96,8 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.ICha
             }
         ),
     )
-    catch(validate, _rejecting_fail(scope, "RejectInvalidRequest", error="InvalidRequest"), errors=["InvalidRequest"])
-    catch(validate, _rejecting_fail(scope, "LockedOut", error="DeploymentInProgress"), errors=["DeploymentInProgress"])
+    catch(validate, fail_on_error(scope, "RejectInvalidRequest", error="InvalidRequest"), errors=["InvalidRequest"])
+    catch(validate, fail_on_error(scope, "LockedOut", error="DeploymentInProgress"), errors=["DeploymentInProgress"])
     catch(
         validate,
         sfn.Fail(scope, "ValidateFailed", error_path=f"{_ERROR}.Error", cause_path=f"{_ERROR}.Cause"),
@@ -131,7 +121,7 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.ICha
         sfn.Choice(scope, "UpdateSettled?")
         .when(
             sfn.Condition.string_equals("$.update.status", "InProgress"),
-            _wait(scope, "WaitForUpdate", seconds_path="$.update.poll_interval_seconds").next(check_update),
+            wait_for(scope, "WaitForUpdate", seconds_path="$.update.poll_interval_seconds").next(check_update),
         )
         .otherwise(publish_version)
     )
@@ -140,7 +130,7 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.ICha
     version_active = (
         sfn.Choice(scope, "VersionActive?")
         .when(sfn.Condition.string_equals("$.version.state", "Active"), smoke_test)
-        .otherwise(_wait(scope, "WaitForVersion", seconds_path="$.version.poll_interval_seconds").next(check_version))
+        .otherwise(wait_for(scope, "WaitForVersion", seconds_path="$.version.poll_interval_seconds").next(check_version))
     )
     check_version.next(version_active)
     publish_version.next(version_active)
@@ -149,7 +139,7 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.ICha
         sfn.Choice(scope, "CanaryNext?")
         .when(
             sfn.Condition.string_equals("$.canary.next", "bake"),
-            _wait(scope, "Bake", seconds_path="$.canary.wait_seconds").next(judge_canary),
+            wait_for(scope, "Bake", seconds_path="$.canary.wait_seconds").next(judge_canary),
         )
         .when(sfn.Condition.string_equals("$.canary.next", "promote"), promote)
         .when(sfn.Condition.string_equals("$.canary.next", "shift"), shift_traffic)
@@ -166,7 +156,7 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.ICha
         sfn.Choice(scope, "WatchNext?")
         .when(
             sfn.Condition.string_equals("$.watch.next", "watch"),
-            _wait(scope, "WatchWait", seconds_path="$.watch.wait_seconds").next(judge_watch),
+            wait_for(scope, "WatchWait", seconds_path="$.watch.wait_seconds").next(judge_watch),
         )
         # A breach during the watch: put the baseline back at once.
         .when(sfn.Condition.string_equals("$.watch.next", "rollback"), rollback)
@@ -180,55 +170,14 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.ICha
     return validate.next(preflight).next(update_function)
 
 
-class DeployWorkflow(Construct):
+class DeployWorkflow(Workflow):
     """The DeployFunction state machine (STANDARD), logging ALL with execution data, traced."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        settings: Settings,
-        steps: DeployTasks,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, steps: DeployTasks) -> None:
         super().__init__(scope, construct_id)
-
-        # No physical name: a named log group survives the stack (logs are retained) and would
-        # block re-creating it under the same name.
-        self.log_group = logs.LogGroup(self, "Logs", retention=settings.log_retention)
-        # No state machine timeout on purpose: a timed-out execution would skip Record, leaving
-        # the lease held and perhaps the alias half-shifted. Every wait is bounded by its task.
-        self.state_machine = sfn.StateMachine(
-            self,
-            "StateMachine",
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_chainable(build_deploy_definition(self, steps=steps)),
+        self._create(
+            settings=settings,
+            definition=build_deploy_definition(self, steps=steps),
             comment="Rollgate DeployFunction: one function, one alias, through the gates.",
-            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
-            tracing_enabled=True,
-        )
-
-        NagSuppressions.add_resource_suppressions(
-            self.state_machine.role,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-IAM5",
-                    applies_to=["Resource::*"],
-                    reason=(
-                        "Added by CDK for execution logging and tracing: logs:*LogDelivery*, "
-                        "logs:PutResourcePolicy/DescribeResourcePolicies/DescribeLogGroups (vended-log "
-                        "delivery set-up) and xray:PutTraceSegments/PutTelemetryRecords/GetSampling* "
-                        "support no resource-level permissions."
-                    ),
-                ),
-                NagPackSuppression(
-                    id="AwsSolutions-IAM5",
-                    applies_to=[RegexAppliesTo(regex=r"/^Resource::<.*Function[0-9A-F]{8}\.Arn>:\*$/")],
-                    reason=(
-                        "lambda:InvokeFunction on the qualified ARNs (version/alias) of Rollgate's own "
-                        "thirteen task functions, added by LambdaInvoke; no other function."
-                    ),
-                ),
-            ],
-            apply_to_children=True,
+            invokes="thirteen DeployFunction task functions",
         )

@@ -11,6 +11,10 @@ MANAGED_FUNCTION_TAG = "rollgate:managedFunctionTag"
 LOG_RETENTION_DAYS = "rollgate:logRetentionDays"
 LOG_LEVEL = "rollgate:logLevel"
 POWERTOOLS_LAYER_VERSION = "rollgate:powertoolsLayerVersion"
+RELEASE_BRANCHES = "rollgate:releaseBranches"
+GUARD_ALARM_PREFIX = "rollgate:guardAlarmPrefix"
+REMEDIATION_LOOKBACK_MINUTES = "rollgate:remediationLookbackMinutes"
+NOTIFICATION_EMAIL = "rollgate:notificationEmail"
 
 # CloudWatch Logs accepts only these retention periods; map the number in cdk.json onto the enum.
 _RETENTION_BY_DAYS: dict[int, logs.RetentionDays] = {
@@ -44,6 +48,15 @@ class Settings:
     log_level: str = "INFO"
     #: Version of the public "Powertools for AWS Lambda (Python) V3" layer (python3.12, arm64).
     powertools_layer_version: int = 27
+    #: Branch patterns (fnmatch globs) whose pushes start a release.
+    release_branches: tuple[str, ...] = ("release/*",)
+    #: CloudWatch alarms whose name starts with this guard managed functions: going into ALARM
+    #: starts the Remediate workflow.
+    guard_alarm_prefix: str = "rollgate-guard-"
+    #: How far back a promotion can be and still be blamed by an alarm.
+    remediation_lookback_minutes: int = 60
+    #: Subscribe this address to the notifications topic (None: no subscription).
+    notification_email: str | None = None
 
     def __post_init__(self) -> None:
         if self.log_retention_days not in _RETENTION_BY_DAYS:
@@ -54,6 +67,14 @@ class Settings:
             )
         if not self.managed_function_tag:
             raise ValueError(f"{MANAGED_FUNCTION_TAG} must not be empty")
+        if not self.release_branches or not all(self.release_branches):
+            raise ValueError(f"{RELEASE_BRANCHES} needs at least one non-empty branch pattern")
+        if not self.guard_alarm_prefix:
+            raise ValueError(f"{GUARD_ALARM_PREFIX} must not be empty")
+        if self.remediation_lookback_minutes <= 0:
+            raise ValueError(f"{REMEDIATION_LOOKBACK_MINUTES} must be a positive number of minutes")
+        if self.notification_email is not None and "@" not in self.notification_email:
+            raise ValueError(f"{NOTIFICATION_EMAIL}={self.notification_email!r} is not an email address")
 
     @property
     def log_retention(self) -> logs.RetentionDays:
@@ -73,4 +94,16 @@ class Settings:
             log_retention_days=int(str(get(LOG_RETENTION_DAYS, defaults.log_retention_days))),
             log_level=str(get(LOG_LEVEL, defaults.log_level)).upper(),
             powertools_layer_version=int(str(get(POWERTOOLS_LAYER_VERSION, defaults.powertools_layer_version))),
+            release_branches=_patterns(get(RELEASE_BRANCHES, defaults.release_branches)),
+            guard_alarm_prefix=str(get(GUARD_ALARM_PREFIX, defaults.guard_alarm_prefix)),
+            remediation_lookback_minutes=int(
+                str(get(REMEDIATION_LOOKBACK_MINUTES, defaults.remediation_lookback_minutes))
+            ),
+            notification_email=str(get(NOTIFICATION_EMAIL, "")) or None,
         )
+
+
+def _patterns(value: object) -> tuple[str, ...]:
+    """A list in cdk.json, or `-c rollgate:releaseBranches=release/*,hotfix/*` on the command line."""
+    items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[call-overload]
+    return tuple(str(item).strip() for item in items if str(item).strip())

@@ -10,7 +10,12 @@ from infra.deploy_tasks import DeployTasks
 from infra.deploy_workflow import DeployWorkflow
 from infra.event_bus import RollgateBus
 from infra.ledger import Ledger
+from infra.release_tasks import ReleaseTasks, RemediateTasks
+from infra.release_workflow import ReleaseWorkflow
+from infra.remediate_workflow import RemediateWorkflow
 from infra.settings import Settings
+from infra.triggers import Triggers
+from infra.webhook import WebhookReceiver
 
 STACK_NAME = "Rollgate"
 
@@ -31,12 +36,43 @@ class RollgateStack(Stack):
             bus=self.events.bus,
         )
         self.deploy = DeployWorkflow(self, "Deploy", settings=settings, steps=self.deploy_tasks)
+        shared = {"settings": settings, "table": self.ledger.table, "bucket": self.artifacts.bucket, "bus": self.events.bus}
+        self.release_tasks = ReleaseTasks(self, "ReleaseTasks", **shared)
+        self.release = ReleaseWorkflow(
+            self, "Release", settings=settings, steps=self.release_tasks, deploy=self.deploy.state_machine
+        )
+        self.remediate_tasks = RemediateTasks(self, "RemediateTasks", **shared)
+        self.remediate = RemediateWorkflow(self, "Remediate", settings=settings, steps=self.remediate_tasks)
+        self.triggers = Triggers(
+            self,
+            "Triggers",
+            settings=settings,
+            bus=self.events.bus,
+            bucket=self.artifacts.bucket,
+            release=self.release.state_machine,
+            remediate=self.remediate.state_machine,
+        )
 
         self._output(
             "DeployStateMachineArn",
             self.deploy.state_machine.state_machine_arn,
             "ARN of the DeployFunction state machine",
         )
+        self.webhook = WebhookReceiver(self, "Webhook", settings=settings, table=self.ledger.table, bus=self.events.bus)
+        self._output(
+            "WebhookUrl",
+            self.webhook.url.url,
+            "Payload URL of the GitHub webhook (content type application/json, push events)",
+        )
+        self._output(
+            "ReleaseStateMachineArn", self.release.state_machine.state_machine_arn, "ARN of the Release state machine"
+        )
+        self._output(
+            "RemediateStateMachineArn",
+            self.remediate.state_machine.state_machine_arn,
+            "ARN of the Remediate state machine",
+        )
+        self._output("NotificationsTopicArn", self.triggers.topic.topic_arn, "SNS topic of outcome notifications")
         self._output("LedgerTableName", self.ledger.table.table_name, "Ledger DynamoDB table")
         self._output(
             "ArtifactBucketName",

@@ -86,3 +86,26 @@ def catch(
     and putting {Error, Cause} at ``result_path``."""
     step.add_catch(handler, errors=list(errors), result_path=result_path)
     return step
+
+
+def wait_for(scope: Construct, state_name: str, *, seconds_path: str) -> sfn.Wait:
+    """A Wait whose duration the previous task decides (never a fixed sleep)."""
+    return sfn.Wait(scope, state_name, time=sfn.WaitTime.seconds_path(seconds_path))
+
+
+def fail_on_error(scope: Construct, state_name: str, *, error: str, error_path: str = "$.error") -> sfn.Fail:
+    """A Fail that carries the caught error's cause (the message naming the field, the holder …)."""
+    return sfn.Fail(scope, state_name, error=error, cause_path=f"{error_path}.Cause")
+
+
+def concluded(
+    scope: Construct, *, choice_name: str, succeeded: str, failed: str, success_condition: sfn.Condition
+) -> sfn.Choice:
+    """After the Record step: the execution's status says what happened. Success returns the record
+    ($.result); anything else fails with the record's error name and reason, so the console, an
+    ExecutionsFailed alarm and `rollgate watch` all see the conclusion."""
+    return (
+        sfn.Choice(scope, choice_name)
+        .when(success_condition, sfn.Succeed(scope, succeeded, output_path="$.result"))
+        .otherwise(sfn.Fail(scope, failed, error_path="$.result.error_name", cause_path="$.result.reason"))
+    )

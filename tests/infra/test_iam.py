@@ -58,12 +58,18 @@ def test_lambda_actions_only_on_tagged_functions(by_task: dict[str, list[dict[st
         ("lambda:UpdateFunctionCode", {"update_function", "check_update"}),
         ("lambda:UpdateFunctionConfiguration", {"update_function", "check_update"}),
         ("lambda:PublishVersion", {"publish_version"}),
-        ("lambda:UpdateAlias", {"shift_traffic", "promote", "rollback"}),
-        ("lambda:InvokeFunction", {"smoke_test", "judge_canary", "rollback"}),
-        ("events:PutEvents", {"record"}),
-        ("dynamodb:PutItem", {"validate", "record"}),
-        ("dynamodb:DeleteItem", {"validate", "record"}),
-        ("s3:GetObject*", {"preflight", "update_function", "check_update"}),
+        ("lambda:UpdateAlias", {"shift_traffic", "promote", "rollback", "revert_function", "remediate"}),
+        ("lambda:InvokeFunction", {"smoke_test", "judge_canary", "rollback", "revert_function", "remediate"}),
+        ("lambda:GetAlias", {"preflight", "shift_traffic", "judge_canary", "promote", "rollback",
+                             "revert_function", "remediate", "assess_remediation"}),
+        ("events:PutEvents", {"record", "record_release", "record_remediation", "github_webhook"}),
+        ("dynamodb:PutItem", {"validate", "record", "revert_function", "record_release", "remediate",
+                              "record_remediation", "github_webhook"}),
+        ("dynamodb:DeleteItem", {"validate", "record", "revert_function", "record_release", "remediate",
+                                 "record_remediation", "github_webhook"}),
+        ("s3:GetObject*", {"preflight", "update_function", "check_update", "load_manifest"}),
+        ("states:StartExecution", {"dispatch"}),
+        ("cloudwatch:ListTagsForResource", {"assess_remediation"}),
         ("cloudwatch:GetMetricData", {"preflight", "judge_canary", "judge_watch"}),
     ],
 )
@@ -100,9 +106,9 @@ def test_unscoped_resources_carry_only_actions_that_cannot_be_scoped(
         assert actions_of(star) <= cannot_be_scoped, module
 
 
-def test_state_machine_invokes_only_the_thirteen_tasks(synthesized: Any, deploy_state_machine: Any) -> None:
+def test_deploy_state_machine_invokes_only_its_thirteen_tasks(synthesized: Any, deploy_state_machine: Any) -> None:
     role_id = deploy_state_machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
-    functions = set(synthesized.resources("AWS::Lambda::Function"))
+    functions = {lid for lid in synthesized.resources("AWS::Lambda::Function") if lid.startswith("DeployTasks")}
     invoked: set[str] = set()
     for policy in synthesized.resources("AWS::IAM::Policy").values():
         if {"Ref": role_id} not in policy["Properties"]["Roles"]:

@@ -94,7 +94,16 @@ def test_rollgate_event_bus(synthesized: Any) -> None:
 
 def test_outputs_for_the_cli_and_the_local_runtime(synthesized: Any) -> None:
     outputs = synthesized.json["Outputs"]
-    assert set(outputs) == {"DeployStateMachineArn", "LedgerTableName", "ArtifactBucketName", "EventBusName"}
+    assert set(outputs) == {
+        "DeployStateMachineArn",
+        "ReleaseStateMachineArn",
+        "RemediateStateMachineArn",
+        "NotificationsTopicArn",
+        "WebhookUrl",
+        "LedgerTableName",
+        "ArtifactBucketName",
+        "EventBusName",
+    }
     assert outputs["DeployStateMachineArn"]["Value"]["Ref"].startswith("DeployStateMachine")
     assert outputs["LedgerTableName"]["Value"]["Ref"].startswith("LedgerTable")
     assert outputs["ArtifactBucketName"]["Value"]["Ref"].startswith("ArtifactsBucket")

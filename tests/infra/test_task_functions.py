@@ -1,4 +1,4 @@
-"""The thirteen task Lambdas carry the house defaults and point at handlers that exist."""
+"""Every Rollgate Lambda carries the house defaults and points at a handler that exists."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ import pytest
 from aws_cdk.assertions import Match
 
 from infra.deploy_tasks import DEPLOY_TASK_MODULES
+from infra.release_tasks import RELEASE_TASK_MODULES, REMEDIATE_TASK_MODULES
 
-EXPECTED_HANDLERS = {f"rollgate.tasks.{module}.lambda_handler" for module in DEPLOY_TASK_MODULES}
+WORKFLOW_TASK_MODULES = (*DEPLOY_TASK_MODULES, *RELEASE_TASK_MODULES, *REMEDIATE_TASK_MODULES)
+TRIGGER_HANDLERS = {"rollgate.triggers.dispatch.lambda_handler", "rollgate.triggers.github_webhook.lambda_handler"}
+EXPECTED_HANDLERS = {f"rollgate.tasks.{module}.lambda_handler" for module in WORKFLOW_TASK_MODULES} | TRIGGER_HANDLERS
 POWERTOOLS_LAYER = re.compile(
     r"^arn:aws:lambda:\$\{AWS::Region\}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:\d+$"
 )
@@ -23,9 +26,9 @@ def _functions(synthesized: Any) -> dict[str, dict[str, Any]]:
     return synthesized.resources("AWS::Lambda::Function")
 
 
-def test_thirteen_task_functions_one_per_module(synthesized: Any) -> None:
+def test_one_function_per_task_module_and_trigger(synthesized: Any) -> None:
     handlers = [fn["Properties"]["Handler"] for fn in _functions(synthesized).values()]
-    assert len(handlers) == 13
+    assert len(handlers) == len(EXPECTED_HANDLERS)
     assert set(handlers) == EXPECTED_HANDLERS
 
 
@@ -50,14 +53,14 @@ def test_every_function_has_the_house_defaults(synthesized: Any) -> None:
                 }
             },
         },
-        13,
+        len(WORKFLOW_TASK_MODULES),
     )
 
 
 def test_every_function_logs_to_its_own_group_with_retention(synthesized: Any) -> None:
     log_groups = synthesized.resources("AWS::Logs::LogGroup")
     used = [fn["Properties"]["LoggingConfig"]["LogGroup"]["Ref"] for fn in _functions(synthesized).values()]
-    assert len(set(used)) == 13
+    assert len(set(used)) == len(EXPECTED_HANDLERS)
     for logical_id in used:
         assert log_groups[logical_id]["Properties"]["RetentionInDays"] == 30
 

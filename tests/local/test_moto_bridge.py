@@ -52,6 +52,15 @@ def test_patched_source_is_unchanged(target: str) -> None:
         "so re-check that patch against the new code before updating its fingerprint")
 
 
+def test_every_patched_or_relied_on_symbol_has_a_pinned_fingerprint() -> None:
+    # a symbol added to the bridge without its fingerprint would escape the test above
+    targets = set(moto_bridge._fingerprint_targets())
+    pinned = set(moto_bridge.SOURCE_FINGERPRINTS)
+    assert not targets - pinned, (
+        f"no fingerprint for {sorted(targets - pinned)}: add what `python -m local.moto_bridge` prints")
+    assert not pinned - targets, f"fingerprints for symbols the bridge no longer guards: {sorted(pinned - targets)}"
+
+
 class _Hooks:
     def handle_invoke(self, request: Any) -> Any:
         raise AssertionError("not used")

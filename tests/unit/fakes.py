@@ -210,6 +210,7 @@ class FakeLedger:
         self.leases: dict[tuple[str, str], Lease] = {}
         self.deployments: dict[str, dict[str, Any]] = {}
         self.aborts: dict[tuple[str, str], str] = {}
+        self.releases: list[dict[str, Any]] = []
 
     def acquire_lease(self, lease):
         key = (lease.function_name, lease.alias)
@@ -238,7 +239,14 @@ class FakeLedger:
         return self.deployments.get(deployment_id)
 
     def list_deployments(self, function_name, alias=None, limit=20):
-        return sorted(self.deployments.values(), key=lambda d: d["deployment_id"], reverse=True)[:limit]
+        mine = [
+            d for d in self.deployments.values()
+            if d["function_name"] == function_name and (alias is None or d["alias"] == alias)
+        ]
+        return sorted(mine, key=lambda d: d["deployment_id"], reverse=True)[:limit]
+
+    def put_release(self, record):
+        self.releases.append(record)
 
     def abort_requested(self, function_name, alias):
         return self.aborts.get((function_name, alias))

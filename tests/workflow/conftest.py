@@ -45,8 +45,8 @@ class Harness:
     def client(self, service: str) -> Any:
         return self.runtime.client(service)
 
-    def upload(self, build: str) -> dict[str, str]:
-        key = f"builds/{FUNCTION}-{build}.zip"
+    def upload(self, build: str, function_name: str = FUNCTION) -> dict[str, str]:
+        key = f"builds/{function_name}-{build}.zip"
         self.client("s3").put_object(Bucket=self.outputs["ArtifactBucketName"], Key=key, Body=build_zip(build))
         return {"bucket": self.outputs["ArtifactBucketName"], "key": key}
 
@@ -72,8 +72,17 @@ class Harness:
         watcher = ExecutionWatcher(self.client("stepfunctions"), self.start(body, name), poll_seconds=0.05, quiet=True)
         return watcher.wait()
 
-    def alias(self) -> tuple[str, dict[str, float]]:
-        alias = self.client("lambda").get_alias(FunctionName=FUNCTION, Name=ALIAS)
+    def start_workflow(self, output: str, body: dict[str, Any], name: str) -> str:
+        return self.client("stepfunctions").start_execution(
+            stateMachineArn=self.outputs[output], name=name, input=json.dumps(body)
+        )["executionArn"]
+
+    def wait(self, execution_arn: str) -> Conclusion:
+        watcher = ExecutionWatcher(self.client("stepfunctions"), execution_arn, poll_seconds=0.05, quiet=True)
+        return watcher.wait()
+
+    def alias(self, function_name: str = FUNCTION) -> tuple[str, dict[str, float]]:
+        alias = self.client("lambda").get_alias(FunctionName=function_name, Name=ALIAS)
         return alias["FunctionVersion"], alias.get("RoutingConfig", {}).get("AdditionalVersionWeights", {})
 
     def versions(self) -> list[str]:

@@ -43,3 +43,17 @@ class CloudWatchAlarmProbe:
             )
             for name in names
         ]
+
+
+class CloudWatchAlarmTags:
+    """Tags of an alarm: how an alarm with no FunctionName dimension says which function it guards."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def tags(self, alarm_arn: str | None) -> dict[str, str]:
+        if not alarm_arn:
+            return {}
+        with translate_client_errors(f"cloudwatch:ListTagsForResource {alarm_arn}"):
+            response = self._client.list_tags_for_resource(ResourceARN=alarm_arn)
+        return {tag["Key"]: tag["Value"] for tag in response.get("Tags", [])}

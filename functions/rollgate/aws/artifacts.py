@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from rollgate.aws.errors import error_code, translate_client_errors
+from rollgate.domain.errors import InvalidRequest
 from rollgate.domain.ports import ArtifactInfo
+
+#: A manifest is a few KB; anything this large is not one.
+MAX_MANIFEST_BYTES = 1024 * 1024
 
 CHUNK_BYTES = 1024 * 1024
 _MISSING_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "NoSuchVersion", "404", "NotFound"})
@@ -57,6 +62,32 @@ class S3ArtifactStore:
             code_sha256=base64.b64encode(digest.digest()).decode("ascii"),
             size=size,
         )
+
+
+    def read_json(self, bucket: str, key: str, version_id: str | None) -> Any | None:
+        """ports.ManifestStore: the object parsed as JSON, or None while it does not exist."""
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if version_id:
+            kwargs["VersionId"] = version_id
+        where = f"s3://{bucket}/{key}" + (f"?versionId={version_id}" if version_id else "")
+        with translate_client_errors(f"s3:GetObject {where}"):
+            try:
+                response = self._client.get_object(**kwargs)
+            except ClientError as error:
+                if error_code(error) in _MISSING_CODES:
+                    return None
+                raise
+            body = response["Body"]
+            try:
+                data = body.read(MAX_MANIFEST_BYTES + 1)
+            finally:
+                body.close()
+        if len(data) > MAX_MANIFEST_BYTES:
+            raise InvalidRequest(f"manifest {where}: larger than {MAX_MANIFEST_BYTES} bytes; is it a manifest?")
+        try:
+            return json.loads(data)
+        except ValueError as error:
+            raise InvalidRequest(f"manifest {where}: not valid JSON ({error})") from None
 
 
 def upload_artifact(client: Any, bucket: str, key: str, data: bytes) -> tuple[str | None, str]:

@@ -8,6 +8,10 @@ projection ALL.
     abort flag   pk=LEASE#<function>#<alias>   sk=ABORT
     deployment   pk=DEPLOY#<function>#<alias>  sk=DEPLOY#<deployment id>
                  gsi1pk=FN#<function>          gsi1sk=<deployment id>
+    (remediations of a function+alias are stored the same way, with kind "remediation", so its
+    history reads as one timeline)
+    release      pk=RELEASE#<release id>       sk=RUN#<run id>   (one item per run of the release)
+    delivery     pk=DELIVERY#<id>              sk=DELIVERY       (webhook dedupe, rollgate.aws.deliveries)
 
 Deployment ids are time-sortable, so sort-key order is time order. A deployment's whole record is
 stored as one JSON string (`document`): no float/Decimal round trip, and the scalar attributes
@@ -32,6 +36,8 @@ GSI_BY_FUNCTION = "by_function"
 LEASE_SK = "LEASE"
 ABORT_SK = "ABORT"
 DEPLOY_PREFIX = "DEPLOY#"
+RELEASE_PREFIX = "RELEASE#"
+RUN_PREFIX = "RUN#"
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
@@ -238,12 +244,45 @@ class DynamoLedger:
             "alias": alias,
             "document": document_text,
         }
-        for name in ("status", "from_version", "to_version", "started_at", "finished_at", "release_id"):
+        for name in ("kind", "status", "from_version", "to_version", "started_at", "finished_at", "release_id"):
             value = document.get(name)
             if value is not None and value != "":
                 item[name] = str(value)
         with translate_client_errors(f"dynamodb:PutItem deployment {deployment_id} of {function_name}:{alias}"):
             self._db.call("put_item", TableName=self.table_name, Item=item)
+
+    # ----------------------------------------------------------------------- releases
+    def put_release(self, record: dict[str, Any]) -> None:
+        """Write (or overwrite: reruns are idempotent) one ReleaseResult-shaped record."""
+        document_text = to_json_text(record)
+        document = json.loads(document_text)
+        for required in ("release_id", "execution_name", "started_at", "status"):
+            if not document.get(required):
+                raise InvalidRequest(f"{required}: required field is missing from the release record")
+        run_id = f"{document['started_at']}#{document['execution_name']}"
+        item = {
+            "pk": RELEASE_PREFIX + str(document["release_id"]),
+            "sk": RUN_PREFIX + run_id,
+            "release_id": str(document["release_id"]),
+            "status": str(document["status"]),
+            "document": document_text,
+        }
+        with translate_client_errors(f"dynamodb:PutItem release {document['release_id']} run {run_id}"):
+            self._db.call("put_item", TableName=self.table_name, Item=item)
+
+    def list_release_runs(self, release_id: str, limit: int = 10) -> list[dict[str, Any]]:
+        """Runs of one release, newest first."""
+        with translate_client_errors(f"dynamodb:Query runs of release {release_id}"):
+            response = self._db.call(
+                "query",
+                TableName=self.table_name,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+                ExpressionAttributeValues={":pk": RELEASE_PREFIX + release_id, ":prefix": RUN_PREFIX},
+                ScanIndexForward=False,
+                Limit=limit,
+                ConsistentRead=True,
+            )
+        return [_document(item) for item in response.get("Items", [])]
 
     def get_deployment(self, function_name: str, alias: str, deployment_id: str) -> dict[str, Any] | None:
         item = self._get(deployment_pk(function_name, alias), DEPLOY_PREFIX + deployment_id)

@@ -27,6 +27,7 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "event_bus_name": "EVENT_BUS_NAME",
     "artifact_bucket_name": "ARTIFACT_BUCKET_NAME",
     "lease_seconds": "ROLLGATE_LEASE_SECONDS",
+    "remediation_lookback_minutes": "REMEDIATION_LOOKBACK_MINUTES",
     "clock_speed": "ROLLGATE_CLOCK_SPEED",
     "clock_real_origin": "ROLLGATE_CLOCK_REAL_ORIGIN",
     "clock_virtual_origin": "ROLLGATE_CLOCK_VIRTUAL_ORIGIN",
@@ -98,6 +99,7 @@ class Settings(ClockSettings):
     event_bus_name: str
     artifact_bucket_name: str | None = None
     lease_seconds: int = Field(default=3600, gt=0)
+    remediation_lookback_minutes: int = Field(default=60, gt=0)
 
 
 def _describe(error: ValidationError) -> str:

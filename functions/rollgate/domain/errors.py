@@ -54,6 +54,10 @@ class RollbackFailed(RollgateError):
     """The alias could not be put back and verified on the baseline version."""
 
 
+class ManifestNotFound(RollgateError):
+    """The release manifest did not appear at its S3 location within the polling budget."""
+
+
 # --- transient AWS failures: the state machine retries these with backoff -----------------------
 class TransientAwsError(RollgateError):
     """A 5xx or a network fault talking to AWS."""

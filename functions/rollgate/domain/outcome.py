@@ -17,6 +17,7 @@ from rollgate.domain.models import (
     Evidence,
     TimelineEntry,
 )
+from rollgate.domain.notify import deployment_message
 from rollgate.domain.ports import Clock, EventPublisher, Ledger
 
 ERROR_NAMES = {
@@ -129,7 +130,11 @@ def event_detail(document: dict[str, Any]) -> dict[str, Any]:
         for e in items
         if not e.get("ok", True) and e.get("check") != "verdict"
     ]
-    return {**{k: document.get(k) for k in _EVENT_FIELDS}, "failed_checks": failed[:_EVENT_CHECKS]}
+    return {
+        **{k: document.get(k) for k in _EVENT_FIELDS},
+        "failed_checks": failed[:_EVENT_CHECKS],
+        "message": deployment_message(document),
+    }
 
 
 def _detection_times(ctx: DeploymentContext) -> tuple[float | None, float | None]:
@@ -168,6 +173,10 @@ def conclude(ctx: DeploymentContext, *, ledger: Ledger, events: EventPublisher, 
     result.time_to_detect_seconds, result.time_to_recover_seconds = _detection_times(ctx)
     document = result.model_dump(mode="json")
     document["execution_arn"] = ctx.execution_arn
+    document["kind"] = "deployment"
+    # the request travels with the record: a later remediation smoke-tests the restored version
+    # with the same tests, and a person can see exactly what was asked for
+    document["request"] = ctx.request.model_dump(mode="json")
     ledger.put_deployment(document)
     events.publish(DETAIL_TYPES[status], event_detail(document))
     ledger.release_lease(ctx.function_name, ctx.alias, ctx.deployment_id)

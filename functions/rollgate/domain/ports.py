@@ -114,6 +114,13 @@ class ArtifactStore(Protocol):
     def inspect(self, bucket: str, key: str, version_id: str | None) -> ArtifactInfo: ...
 
 
+class ManifestStore(Protocol):
+    def read_json(self, bucket: str, key: str, version_id: str | None) -> Any | None:
+        """The object parsed as JSON, or None while it does not exist. Raises InvalidRequest when
+        it exists but is not JSON."""
+        ...
+
+
 class MetricSource(Protocol):
     def version_series(
         self, function_name: str, alias: str, version: str, start: datetime, end: datetime, period_seconds: int
@@ -188,6 +195,9 @@ class Ledger(Protocol):
         ...
 
     def clear_abort(self, function_name: str, alias: str) -> None: ...
+    def put_release(self, record: dict[str, Any]) -> None:
+        """Write (or overwrite, idempotently) a ReleaseResult-shaped record."""
+        ...
 
 
 class EventPublisher(Protocol):

@@ -12,13 +12,13 @@ import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from rollgate.aws.alarms import CloudWatchAlarmProbe
+from rollgate.aws.alarms import CloudWatchAlarmProbe, CloudWatchAlarmTags
 from rollgate.aws.artifacts import S3ArtifactStore
 from rollgate.aws.clock import clock_from_env
 from rollgate.aws.events import EventBridgePublisher
@@ -27,8 +27,12 @@ from rollgate.aws.ledger import DynamoLedger
 from rollgate.aws.metrics import CloudWatchMetricSource
 from rollgate.aws.queues import SqsQueueProbe
 from rollgate.aws.settings import Settings, load_settings
+from pydantic import BaseModel
+
 from rollgate.domain.models import DeploymentContext
 from rollgate.domain.ports import Clock, HealthProbes
+
+DocumentT = TypeVar("DocumentT", bound=BaseModel)
 
 logger = Logger(service="rollgate")
 tracer = Tracer(service="rollgate")
@@ -40,7 +44,8 @@ class Dependencies:
     settings: Settings
     clock: Clock
     lambda_api: Boto3LambdaApi
-    artifacts: S3ArtifactStore
+    artifacts: S3ArtifactStore  # also the ManifestStore
+    alarm_tags: CloudWatchAlarmTags
     probes: HealthProbes
     ledger: DynamoLedger
     events: EventBridgePublisher
@@ -55,6 +60,7 @@ def dependencies() -> Dependencies:
         clock=clock,
         lambda_api=Boto3LambdaApi(boto3.client("lambda")),
         artifacts=S3ArtifactStore(boto3.client("s3")),
+        alarm_tags=CloudWatchAlarmTags(boto3.client("cloudwatch")),
         probes=HealthProbes(
             metrics=CloudWatchMetricSource(boto3.client("cloudwatch")),
             queues=SqsQueueProbe(boto3.client("sqs")),
@@ -69,17 +75,30 @@ def _dump(result: Any) -> Any:
     return result.model_dump(mode="json") if hasattr(result, "model_dump") else result
 
 
-def gate_task(gate: Callable[[DeploymentContext, Dependencies], Any]) -> Callable[[dict, LambdaContext], Any]:
-    """Make a DeployFunction task handler from `gate(ctx, deps) -> record`: parse the execution
-    document, log with the deployment id as correlation id, return the record as JSON."""
+def workflow_task(
+    document: type[DocumentT], *, correlation_id_path: str, log_keys: Callable[[DocumentT], dict[str, Any]]
+) -> Callable[[Callable[[DocumentT, Dependencies], Any]], Callable[[dict, LambdaContext], Any]]:
+    """Make a task handler from `step(doc, deps) -> record`: parse the execution document into
+    `document`, log with its id as correlation id (plus `log_keys`), return the record as JSON."""
 
-    @logger.inject_lambda_context(correlation_id_path="deployment_id", clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=False)
-    @metrics.log_metrics
-    @functools.wraps(gate)
-    def handler(event: dict, context: LambdaContext) -> Any:
-        ctx = DeploymentContext.model_validate(event)
-        logger.append_keys(function_name=ctx.function_name, alias=ctx.alias)
-        return _dump(gate(ctx, dependencies()))
+    def decorate(step: Callable[[DocumentT, Dependencies], Any]) -> Callable[[dict, LambdaContext], Any]:
+        @logger.inject_lambda_context(correlation_id_path=correlation_id_path, clear_state=True)
+        @tracer.capture_lambda_handler(capture_response=False)
+        @metrics.log_metrics
+        @functools.wraps(step)
+        def handler(event: dict, context: LambdaContext) -> Any:
+            parsed = document.model_validate(event)
+            logger.append_keys(**log_keys(parsed))
+            return _dump(step(parsed, dependencies()))
 
-    return handler
+        return handler
+
+    return decorate
+
+
+#: A DeployFunction task: the document is the DeploymentContext, correlated by deployment id.
+gate_task = workflow_task(
+    DeploymentContext,
+    correlation_id_path="deployment_id",
+    log_keys=lambda ctx: {"function_name": ctx.function_name, "alias": ctx.alias},
+)

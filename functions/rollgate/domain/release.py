@@ -1,0 +1,485 @@
+"""The Release workflow: a manifest's functions deployed wave by wave as child DeployFunction
+executions, and, when the release is atomic and one function is not promoted, every function it
+already promoted put back on its previous version.
+
+The document that flows through the state machine is `ReleaseContext`. Each task re-reads what it
+acts on: the manifest from S3, each child's outcome from the ledger (the child's execution output is
+only a fallback), the alias before reverting it. So a console rerun or a redrive is safe.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from rollgate.domain.errors import InvalidRequest, ManifestNotFound
+from rollgate.domain.manifest import ReleaseManifest, deployment_request, parse_manifest
+from rollgate.domain.models import Evidence, Lenient, Provenance, StepError, Strict, parse_model
+from rollgate.domain.names import child_execution_name
+from rollgate.domain.ports import Clock, Ledger, ManifestStore
+from rollgate.domain.start import deployment_id_for
+
+
+# --------------------------------------------------------------------------- the request
+class ManifestLocation(Strict):
+    bucket: str = Field(min_length=3)
+    key: str = Field(min_length=1)
+    version_id: str | None = None
+
+    def describe(self) -> str:
+        return f"s3://{self.bucket}/{self.key}" + (f"?versionId={self.version_id}" if self.version_id else "")
+
+
+class ManifestWait(Strict):
+    """The bounded poll for a manifest CI uploads after the push: every interval, at most max_polls."""
+
+    interval_seconds: int = Field(default=15, ge=1, le=3600)
+    max_polls: int = Field(default=40, ge=1, le=1000)
+
+
+class ReleaseSource(Strict):
+    """What started the release (goes into every deployment's provenance)."""
+
+    trigger: str = "manual"
+    repository: str | None = None
+    branch: str | None = None
+    commit: str | None = None
+    requested_by: str | None = None
+    delivery_id: str | None = None
+
+
+class ReleaseRequest(Strict):
+    """The Release workflow input: the manifest inline, or where CI puts it."""
+
+    manifest: dict[str, Any] | None = None
+    manifest_location: ManifestLocation | None = None
+    source: ReleaseSource = Field(default_factory=ReleaseSource)
+    manifest_wait: ManifestWait = Field(default_factory=ManifestWait)
+
+    @model_validator(mode="after")
+    def _one_manifest(self) -> ReleaseRequest:
+        if (self.manifest is None) == (self.manifest_location is None):
+            raise ValueError("give exactly one of manifest (inline) or manifest_location (bucket, key)")
+        return self
+
+
+# --------------------------------------------------------------------------- the run
+class ManifestPoll(Lenient):
+    status: Literal["waiting", "ready"]
+    location: str
+    polls: int = 0
+    max_polls: int = 1
+    poll_interval_seconds: int = 15
+
+
+class PlannedDeployment(Lenient):
+    """One child DeployFunction execution: its name is fixed by the plan, so it is started once."""
+
+    wave: int
+    function_name: str
+    alias: str
+    execution_name: str
+    request: dict[str, Any]
+
+
+class ReleasePlan(Lenient):
+    application: str
+    atomic: bool
+    max_concurrency: int
+    waves: list[list[PlannedDeployment]]
+
+
+class DeploymentOutcome(str, Enum):
+    PROMOTED = "PROMOTED"
+    ROLLED_BACK = "ROLLED_BACK"
+    REJECTED = "REJECTED"
+    FAILED = "FAILED"
+    NOT_STARTED = "NOT_STARTED"
+
+
+class FunctionOutcome(Lenient):
+    function_name: str
+    alias: str
+    wave: int
+    status: DeploymentOutcome
+    from_version: str | None = None
+    to_version: str | None = None
+    reason: str = ""
+    deployment_id: str | None = None
+    execution_name: str | None = None
+
+    @property
+    def changed_alias(self) -> bool:
+        """Promoted to a version other than the one that was live: something to revert."""
+        return (
+            self.status is DeploymentOutcome.PROMOTED
+            and bool(self.from_version and self.to_version)
+            and self.from_version != self.to_version
+        )
+
+
+class RevertTarget(Lenient):
+    """A function this release promoted, to put back on the version live before it."""
+
+    function_name: str
+    alias: str
+    promoted_version: str
+    restore_version: str
+    smoke_tests: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ReleaseContext(Lenient):
+    request: ReleaseRequest
+    release_id: str
+    execution_name: str
+    execution_arn: str | None = None
+    started_at: datetime
+    manifest_poll: ManifestPoll | None = None
+    plan: ReleasePlan | None = None
+    wave_index: int = 0
+    wave: list[PlannedDeployment] = Field(default_factory=list)
+    wave_results: list[dict[str, Any]] | None = None
+    outcomes: list[FunctionOutcome] = Field(default_factory=list)
+    next: Literal["wave", "revert", "done"] | None = None
+    revert: list[RevertTarget] = Field(default_factory=list)
+    revert_reason: str | None = None
+    reverts: list[dict[str, Any]] | None = None
+    error: StepError | None = None
+
+
+# --------------------------------------------------------------------------- StartRelease / LoadManifest
+def start_release(raw: Any, execution: dict[str, Any] | None, *, clock: Clock) -> ReleaseContext:
+    """Validate the input envelope (a bad one fails naming the field, nothing deployed). The
+    manifest itself is read and validated by LoadManifest, whose failures are recorded."""
+    if not isinstance(raw, dict):
+        raise InvalidRequest(f"(release request): expected a JSON object, got {type(raw).__name__}")
+    request = parse_model(ReleaseRequest, raw)
+    execution = execution or {}
+    name = str(execution.get("Name") or "manual")
+    source = request.source
+    inline_id = (request.manifest or {}).get("release_id")
+    release_id = str(
+        inline_id
+        or (f"{source.repository}@{source.commit[:12]}" if source.repository and source.commit else None)
+        or name
+    )
+    return ReleaseContext(
+        request=request,
+        release_id=release_id,
+        execution_name=name,
+        execution_arn=execution.get("Id"),
+        started_at=clock.now(),
+    )
+
+
+def load_manifest(ctx: ReleaseContext, *, store: ManifestStore) -> ReleaseContext:
+    """Plan the waves from the inline manifest, or from one poll of its S3 location
+    (ManifestNotFound once the budget is spent). InvalidRequest names the bad manifest field."""
+    if ctx.plan is not None:
+        return ctx
+    if ctx.request.manifest is not None:
+        return _planned(ctx, parse_manifest(ctx.request.manifest), "inline")
+    location = ctx.request.manifest_location
+    assert location is not None  # ReleaseRequest holds exactly one of the two
+    wait = ctx.request.manifest_wait
+    polls = (ctx.manifest_poll.polls if ctx.manifest_poll else 0) + 1
+    data = store.read_json(location.bucket, location.key, location.version_id)
+    if data is None:
+        if polls >= wait.max_polls:
+            raise ManifestNotFound(
+                f"manifest_location: {location.describe()} did not appear within {polls} polls "
+                f"{wait.interval_seconds} s apart; upload the manifest, then start the release again"
+            )
+        poll = ManifestPoll(
+            status="waiting",
+            location=location.describe(),
+            polls=polls,
+            max_polls=wait.max_polls,
+            poll_interval_seconds=wait.interval_seconds,
+        )
+        return ctx.model_copy(update={"manifest_poll": poll})
+    manifest = parse_manifest(data, where=f"manifest {location.describe()}")
+    ctx = ctx.model_copy(update={"manifest_poll": ManifestPoll(status="ready", location=location.describe(), polls=polls)})
+    return _planned(ctx, manifest, location.describe())
+
+
+def _planned(ctx: ReleaseContext, manifest: ReleaseManifest, location: str) -> ReleaseContext:
+    release_id = manifest.release_id or ctx.release_id
+    source = ctx.request.source
+    provenance = Provenance(
+        release_id=release_id,
+        trigger=f"release:{source.trigger}",
+        requested_by=source.requested_by,
+        commit=source.commit,
+    )
+    waves = [
+        [
+            PlannedDeployment(
+                wave=w,
+                function_name=request.function_name,
+                alias=request.alias,
+                execution_name=child_execution_name(ctx.execution_name, w, request.function_name, request.alias),
+                request=request.model_dump(mode="json", exclude_none=True),
+            )
+            for request in (deployment_request(manifest, w, f, provenance) for f in range(len(wave.functions)))
+        ]
+        for w, wave in enumerate(manifest.waves)
+    ]
+    plan = ReleasePlan(
+        application=manifest.application,
+        atomic=manifest.atomic,
+        max_concurrency=manifest.max_concurrency,
+        waves=waves,
+    )
+    poll = ctx.manifest_poll or ManifestPoll(status="ready", location=location)
+    return ctx.model_copy(
+        update={
+            "release_id": release_id,
+            "plan": plan,
+            "manifest_poll": poll.model_copy(update={"status": "ready"}),
+            "wave_index": 0,
+            "wave": waves[0],
+        }
+    )
+
+
+# --------------------------------------------------------------------------- AdvanceWave
+_REJECTED_BEFORE_START = {"InvalidRequest", "DeploymentInProgress"}
+
+
+def _child_failure(result: dict[str, Any]) -> tuple[DeploymentOutcome, str] | None:
+    """What the Map's Catch recorded when the child execution did not succeed."""
+    error = result.get("child_error")
+    if not isinstance(error, dict):
+        return None
+    cause = StepError.model_validate(error).Cause or ""
+    described: dict[str, Any] = {}
+    try:
+        parsed = json.loads(cause)
+        described = parsed if isinstance(parsed, dict) else {}
+    except ValueError:
+        pass
+    name = str(described.get("error") or error.get("Error") or "DeploymentFailed")
+    why = str(described.get("cause") or cause or name)
+    if name in _REJECTED_BEFORE_START:
+        return DeploymentOutcome.REJECTED, f"{name}: {why}"
+    if name == "DeploymentRolledBack":
+        return DeploymentOutcome.ROLLED_BACK, why
+    if name == "DeploymentRejected":
+        return DeploymentOutcome.REJECTED, why
+    return DeploymentOutcome.FAILED, f"{name}: {why}"
+
+
+def outcome_of(planned: PlannedDeployment, result: dict[str, Any] | None, *, ledger: Ledger) -> FunctionOutcome:
+    """The ledger's record of the child deployment when there is one (it is what happened); else
+    what the child execution reported."""
+    base = {
+        "function_name": planned.function_name,
+        "alias": planned.alias,
+        "wave": planned.wave,
+        "execution_name": planned.execution_name,
+    }
+    suffix = f"-{planned.execution_name}"
+    for record in ledger.list_deployments(planned.function_name, planned.alias, limit=25):
+        if str(record.get("deployment_id", "")).endswith(suffix) and record.get("kind", "deployment") == "deployment":
+            return FunctionOutcome(
+                **base,
+                status=DeploymentOutcome(record["status"]),
+                from_version=record.get("from_version"),
+                to_version=record.get("to_version"),
+                reason=str(record.get("reason", "")),
+                deployment_id=record.get("deployment_id"),
+            )
+    failure = _child_failure(result or {})
+    if failure is not None:
+        return FunctionOutcome(**base, status=failure[0], reason=failure[1])
+    return FunctionOutcome(
+        **base,
+        status=DeploymentOutcome.FAILED,
+        reason=f"no ledger record of execution {planned.execution_name}; the child did not conclude",
+    )
+
+
+def advance(ctx: ReleaseContext, *, ledger: Ledger) -> ReleaseContext:
+    """Record the wave's outcomes and decide: next wave, revert what was promoted, or done."""
+    if ctx.plan is None:
+        raise InvalidRequest("plan: AdvanceWave runs after the manifest is loaded; the input has no plan")
+    results = ctx.wave_results or []
+    wave_outcomes = [
+        outcome_of(planned, results[i] if i < len(results) else None, ledger=ledger) for i, planned in enumerate(ctx.wave)
+    ]
+    done_before = [o for o in ctx.outcomes if o.wave != ctx.wave_index]  # a rerun of this step replaces its wave
+    outcomes = [*done_before, *wave_outcomes]
+    failed = [o for o in wave_outcomes if o.status is not DeploymentOutcome.PROMOTED]
+    update: dict[str, Any] = {"outcomes": outcomes, "wave_results": None}
+    if not failed:
+        if ctx.wave_index + 1 < len(ctx.plan.waves):
+            index = ctx.wave_index + 1
+            return ctx.model_copy(update={**update, "next": "wave", "wave_index": index, "wave": ctx.plan.waves[index]})
+        return ctx.model_copy(update={**update, "next": "done"})
+    reason = "; ".join(f"{o.function_name}:{o.alias} {o.status.value}: {o.reason}" for o in failed)
+    if not ctx.plan.atomic:
+        return ctx.model_copy(update={**update, "next": "done", "revert_reason": reason})
+    revert = [_revert_target(o, ctx.plan) for o in outcomes if o.changed_alias]
+    return ctx.model_copy(
+        update={**update, "next": "revert" if revert else "done", "revert": revert, "revert_reason": reason}
+    )
+
+
+def _revert_target(outcome: FunctionOutcome, plan: ReleasePlan) -> RevertTarget:
+    planned = next(
+        p for p in plan.waves[outcome.wave] if (p.function_name, p.alias) == (outcome.function_name, outcome.alias)
+    )
+    assert outcome.to_version and outcome.from_version  # changed_alias says so
+    return RevertTarget(
+        function_name=outcome.function_name,
+        alias=outcome.alias,
+        promoted_version=outcome.to_version,
+        restore_version=outcome.from_version,
+        smoke_tests=list(planned.request.get("smoke_tests", [])),
+    )
+
+
+# --------------------------------------------------------------------------- RecordRelease
+class ReleaseStatus(str, Enum):
+    RELEASED = "RELEASED"  # every function promoted
+    ROLLED_BACK = "ROLLED_BACK"  # one was not; every function is back on its previous version
+    PARTIAL = "PARTIAL"  # not atomic: some promoted, some not
+    REJECTED = "REJECTED"  # the manifest was invalid or never arrived; nothing deployed
+    FAILED = "FAILED"  # something could not be put back, or the workflow itself failed
+
+
+RELEASE_ERROR_NAMES = {
+    ReleaseStatus.ROLLED_BACK: "ReleaseRolledBack",
+    ReleaseStatus.PARTIAL: "ReleasePartial",
+    ReleaseStatus.REJECTED: "ReleaseRejected",
+    ReleaseStatus.FAILED: "ReleaseFailed",
+}
+RELEASE_DETAIL_TYPES = {
+    ReleaseStatus.RELEASED: "Release Released",
+    ReleaseStatus.ROLLED_BACK: "Release Rolled Back",
+    ReleaseStatus.PARTIAL: "Release Partial",
+    ReleaseStatus.REJECTED: "Release Rejected",
+    ReleaseStatus.FAILED: "Release Failed",
+}
+_REJECTING = {"InvalidRequest", "ManifestNotFound"}
+
+
+class RevertOutcome(Lenient):
+    function_name: str
+    alias: str
+    status: str  # RESTORED | ALREADY_RESTORED | MOVED_ON | FAILED
+    detail: str
+
+
+class ReleaseResult(Lenient):
+    release_id: str
+    execution_name: str
+    execution_arn: str | None = None
+    application: str | None = None
+    status: ReleaseStatus
+    atomic: bool | None = None
+    reason: str
+    source: dict[str, Any] = Field(default_factory=dict)
+    started_at: datetime
+    finished_at: datetime
+    functions: list[FunctionOutcome] = Field(default_factory=list)
+    reverts: list[RevertOutcome] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=list)
+    error_name: str | None = None
+
+
+def revert_outcomes(ctx: ReleaseContext) -> list[RevertOutcome]:
+    outcomes = []
+    for target, result in zip(ctx.revert, ctx.reverts or [], strict=False):
+        report = result.get("report") if isinstance(result, dict) else None
+        if isinstance(report, dict):
+            outcomes.append(
+                RevertOutcome(
+                    function_name=target.function_name,
+                    alias=target.alias,
+                    status=str(report.get("status")),
+                    detail=str(report.get("detail", "")),
+                )
+            )
+            continue
+        error = StepError.model_validate(result.get("revert_error") or {"Error": "RevertNotRun"})
+        outcomes.append(
+            RevertOutcome(
+                function_name=target.function_name,
+                alias=target.alias,
+                status="FAILED",
+                detail=f"{error.Error}: {error.message()}",
+            )
+        )
+    return outcomes
+
+
+def _all_functions(ctx: ReleaseContext) -> list[FunctionOutcome]:
+    reached = {(o.function_name, o.alias) for o in ctx.outcomes}
+    later = [
+        FunctionOutcome(
+            function_name=p.function_name,
+            alias=p.alias,
+            wave=p.wave,
+            status=DeploymentOutcome.NOT_STARTED,
+            reason="an earlier wave did not complete",
+            execution_name=p.execution_name,
+        )
+        for wave in (ctx.plan.waves if ctx.plan else [])
+        for p in wave
+        if (p.function_name, p.alias) not in reached
+    ]
+    return [*ctx.outcomes, *later]
+
+
+def decide_release(ctx: ReleaseContext, reverts: list[RevertOutcome]) -> tuple[ReleaseStatus, str]:
+    if ctx.plan is None or ctx.error is not None and not ctx.outcomes:
+        error = ctx.error or StepError(Error="ReleaseFailed", Cause="the release ended before its manifest was planned")
+        status = ReleaseStatus.REJECTED if error.Error in _REJECTING else ReleaseStatus.FAILED
+        return status, f"{error.Error}: {error.message()}"
+    if ctx.error is not None:
+        return ReleaseStatus.FAILED, f"the release workflow failed: {ctx.error.Error}: {ctx.error.message()}"
+    failed = [o for o in ctx.outcomes if o.status is not DeploymentOutcome.PROMOTED]
+    if not failed:
+        if len(ctx.outcomes) < sum(len(w) for w in ctx.plan.waves):
+            return ReleaseStatus.FAILED, "the release ended before every wave ran"
+        return ReleaseStatus.RELEASED, f"{len(ctx.outcomes)} function(s) promoted"
+    why = ctx.revert_reason or "; ".join(f"{o.function_name}:{o.alias} {o.status.value}" for o in failed)
+    not_restored = [r for r in reverts if r.status not in ("RESTORED", "ALREADY_RESTORED")]
+    if not_restored:
+        names = ", ".join(f"{r.function_name}:{r.alias} ({r.status}: {r.detail})" for r in not_restored)
+        return ReleaseStatus.FAILED, f"{why}; COULD NOT RESTORE, check by hand: {names}"
+    if ctx.plan.atomic or not any(o.changed_alias for o in ctx.outcomes):
+        restored = ", ".join(f"{r.function_name}:{r.alias}" for r in reverts)
+        return ReleaseStatus.ROLLED_BACK, why + (f"; restored {restored} to their previous versions" if restored else "")
+    return ReleaseStatus.PARTIAL, why
+
+
+def conclude_release(ctx: ReleaseContext, *, clock: Clock) -> ReleaseResult:
+    reverts = revert_outcomes(ctx)
+    status, reason = decide_release(ctx, reverts)
+    return ReleaseResult(
+        release_id=ctx.release_id,
+        execution_name=ctx.execution_name,
+        execution_arn=ctx.execution_arn,
+        application=ctx.plan.application if ctx.plan else None,
+        status=status,
+        atomic=ctx.plan.atomic if ctx.plan else None,
+        reason=reason,
+        source=ctx.request.source.model_dump(mode="json", exclude_none=True),
+        started_at=ctx.started_at,
+        finished_at=clock.now(),
+        functions=_all_functions(ctx),
+        reverts=reverts,
+        error_name=RELEASE_ERROR_NAMES.get(status),
+    )
+
+
+def release_run_id(ctx: ReleaseContext) -> str:
+    return deployment_id_for(ctx.started_at, ctx.execution_name)
+

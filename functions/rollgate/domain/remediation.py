@@ -1,0 +1,329 @@
+"""The Remediate workflow: an alarm (or an operator) says a function is unwell; find the deployment
+at fault, put the alias back on the version before it, verify, record, notify.
+
+The culprit is the most recent PROMOTED deployment of the function+alias in the ledger, within the
+lookback window (alarms only: an operator's rollback has none unless asked), with the alias still
+routing all traffic to the version it promoted. A deployment in flight on that alias is asked to
+abort through the ledger instead (its next health check obeys and rolls back). If nothing recent is
+implicated, nothing changes, and that is recorded and announced too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import Field
+
+from rollgate.domain.errors import InvalidRequest
+from rollgate.domain.models import Evidence, Lenient, StepError, Strict, parse_model
+from rollgate.domain.ports import Clock, LambdaApi, Ledger
+from rollgate.domain.revert import RevertReport, revert_promotion
+from rollgate.domain.routing import describe
+from rollgate.domain.start import deployment_id_for, function_name_of
+
+ALARM_DETAIL_TYPE = "CloudWatch Alarm State Change"
+FUNCTION_TAG = "rollgate:function"
+ALIAS_TAG = "rollgate:alias"
+DEFAULT_ALIAS = "live"
+
+
+class ManualRollback(Strict):
+    """The console / `rollgate rollback` input."""
+
+    function_name: str = Field(min_length=1)
+    alias: str = DEFAULT_ALIAS
+    reason: str = "manual rollback"
+    requested_by: str | None = None
+    #: Only blame a promotion this recent (minutes); unset: the latest promotion, whatever its age.
+    lookback_minutes: int | None = Field(default=None, gt=0)
+
+
+class AlarmInfo(Lenient):
+    name: str
+    arn: str | None = None
+    state: str
+    reason: str = ""
+    at: str | None = None
+
+
+class Culprit(Lenient):
+    deployment_id: str
+    promoted_version: str
+    previous_version: str
+    promoted_at: str | None = None
+    release_id: str | None = None
+    smoke_tests: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class RemediationContext(Lenient):
+    remediation_id: str
+    execution_name: str
+    execution_arn: str | None = None
+    started_at: datetime
+    trigger: Literal["alarm", "manual"]
+    function_name: str
+    alias: str
+    reason: str
+    alarm: AlarmInfo | None = None
+    lookback_minutes: int | None = None
+    action: Literal["rollback", "abort", "none"] = "none"
+    assessment: str = ""
+    culprit: Culprit | None = None
+    report: RevertReport | None = None
+    error: StepError | None = None
+
+
+# --------------------------------------------------------------------------- Assess
+def alarm_target(detail: dict[str, Any], tags: dict[str, str]) -> tuple[str, str] | None:
+    """(function, alias) an alarm guards: its FunctionName / Resource dimensions, else the alarm's
+    `rollgate:function` / `rollgate:alias` tags."""
+    function_name, alias = tags.get(FUNCTION_TAG), tags.get(ALIAS_TAG)
+    metrics = (detail.get("configuration") or {}).get("metrics") or []
+    for metric in metrics:
+        dimensions = (((metric or {}).get("metricStat") or {}).get("metric") or {}).get("dimensions") or {}
+        resource = dimensions.get("Resource")
+        if dimensions.get("FunctionName"):
+            function_name = function_name or function_name_of(str(dimensions["FunctionName"]))
+        if resource and ":" in str(resource):
+            name, _, qualifier = str(resource).partition(":")
+            function_name = function_name or name
+            alias = alias or qualifier
+    if not function_name:
+        return None
+    return function_name, alias or DEFAULT_ALIAS
+
+
+def parse_trigger(
+    raw: Any, *, alarm_tags: dict[str, str], default_lookback_minutes: int
+) -> tuple[Literal["alarm", "manual"], str, str, str, AlarmInfo | None, int | None]:
+    """(trigger, function, alias, reason, alarm, lookback) from an alarm event or a manual request."""
+    if not isinstance(raw, dict):
+        raise InvalidRequest(f"(remediation request): expected a JSON object, got {type(raw).__name__}")
+    if raw.get("detail-type") == ALARM_DETAIL_TYPE:
+        detail = raw.get("detail") or {}
+        name = str(detail.get("alarmName") or "")
+        if not name:
+            raise InvalidRequest("detail.alarmName: required field is missing from the alarm event")
+        state = detail.get("state") or {}
+        alarm = AlarmInfo(
+            name=name,
+            arn=(raw.get("resources") or [None])[0],
+            state=str(state.get("value") or ""),
+            reason=str(state.get("reason") or ""),
+            at=state.get("timestamp"),
+        )
+        target = alarm_target(detail, alarm_tags)
+        if target is None:
+            raise InvalidRequest(
+                f"detail.configuration.metrics: alarm {name} names no Lambda function: give it a FunctionName "
+                f"(or Resource function:alias) dimension, or tag it {FUNCTION_TAG}=<function>"
+            )
+        return "alarm", target[0], target[1], f"alarm {name} is {alarm.state}: {alarm.reason}", alarm, default_lookback_minutes
+    manual = parse_model(ManualRollback, raw)
+    who = f" by {manual.requested_by}" if manual.requested_by else ""
+    return (
+        "manual",
+        function_name_of(manual.function_name),
+        manual.alias,
+        f"{manual.reason}{who}",
+        None,
+        manual.lookback_minutes,
+    )
+
+
+def start_remediation(
+    raw: Any,
+    execution: dict[str, Any] | None,
+    *,
+    alarm_tags: dict[str, str],
+    default_lookback_minutes: int,
+    clock: Clock,
+) -> RemediationContext:
+    trigger, function_name, alias, reason, alarm, lookback = parse_trigger(
+        raw, alarm_tags=alarm_tags, default_lookback_minutes=default_lookback_minutes
+    )
+    execution = execution or {}
+    name = str(execution.get("Name") or "manual")
+    now = clock.now()
+    return RemediationContext(
+        remediation_id=deployment_id_for(now, name),
+        execution_name=name,
+        execution_arn=execution.get("Id"),
+        started_at=now,
+        trigger=trigger,
+        function_name=function_name,
+        alias=alias,
+        reason=reason,
+        alarm=alarm,
+        lookback_minutes=lookback,
+    )
+
+
+def _latest_promotion(records: list[dict[str, Any]]) -> dict[str, Any] | None:
+    for record in records:
+        if record.get("kind", "deployment") != "deployment" or record.get("status") != "PROMOTED":
+            continue
+        if record.get("from_version") and record.get("to_version") and record["from_version"] != record["to_version"]:
+            return record
+    return None
+
+
+def assess(ctx: RemediationContext, *, ledger: Ledger, lambda_api: LambdaApi, clock: Clock) -> RemediationContext:
+    """Decide, without changing anything: roll back, ask the running deployment to abort, or nothing."""
+    target = f"{ctx.function_name}:{ctx.alias}"
+    lease = ledger.current_lease(ctx.function_name, ctx.alias)
+    if lease is not None and lease.holder != ctx.remediation_id:
+        return ctx.model_copy(
+            update={
+                "action": "abort",
+                "assessment": f"deployment {lease.holder} of {target} is in flight; it is asked to abort and roll back",
+            }
+        )
+    promotion = _latest_promotion(ledger.list_deployments(ctx.function_name, ctx.alias, limit=50))
+    if promotion is None:
+        return _nothing(ctx, f"no promotion of {target} in the ledger; nothing to roll back")
+    promoted, previous = str(promotion["to_version"]), str(promotion["from_version"])
+    finished = promotion.get("finished_at")
+    if ctx.lookback_minutes is not None and finished:
+        promoted_at = datetime.fromisoformat(str(finished))
+        if promoted_at < clock.now() - timedelta(minutes=ctx.lookback_minutes):
+            return _nothing(
+                ctx,
+                f"the latest promotion of {target} (v{promoted}, {promotion['deployment_id']}) finished at "
+                f"{finished}, outside the {ctx.lookback_minutes}-minute lookback: no recent deployment is implicated",
+            )
+    routing = lambda_api.get_alias(ctx.function_name, ctx.alias)
+    if routing.version != promoted or routing.additional_weights:
+        return _nothing(
+            ctx,
+            f"{target} routes {describe(routing)}, so the promotion of v{promoted} ({promotion['deployment_id']}) "
+            "is no longer live",
+        )
+    request = promotion.get("request") or {}
+    culprit = Culprit(
+        deployment_id=str(promotion["deployment_id"]),
+        promoted_version=promoted,
+        previous_version=previous,
+        promoted_at=finished,
+        release_id=promotion.get("release_id"),
+        smoke_tests=list(request.get("smoke_tests") or []),
+    )
+    return ctx.model_copy(
+        update={
+            "action": "rollback",
+            "culprit": culprit,
+            "assessment": f"{culprit.deployment_id} promoted v{promoted} at {finished}; rolling {target} back to v{previous}",
+        }
+    )
+
+
+def _nothing(ctx: RemediationContext, why: str) -> RemediationContext:
+    return ctx.model_copy(update={"action": "none", "assessment": why})
+
+
+# --------------------------------------------------------------------------- Remediate
+def remediate(ctx: RemediationContext, *, ledger: Ledger, lambda_api: LambdaApi, clock: Clock) -> RemediationContext:
+    if ctx.action == "abort":
+        ledger.request_abort(ctx.function_name, ctx.alias, f"remediation {ctx.remediation_id}: {ctx.reason}")
+        return ctx
+    if ctx.action != "rollback" or ctx.culprit is None:
+        return ctx
+    report = revert_promotion(
+        ctx.function_name,
+        ctx.alias,
+        promoted_version=ctx.culprit.promoted_version,
+        restore_version=ctx.culprit.previous_version,
+        smoke_tests=ctx.culprit.smoke_tests,
+        holder=ctx.remediation_id,
+        lambda_api=lambda_api,
+        ledger=ledger,
+        clock=clock,
+    )
+    return ctx.model_copy(update={"report": report})
+
+
+# --------------------------------------------------------------------------- Record
+class RemediationStatus(str, Enum):
+    ROLLED_BACK = "ROLLED_BACK"
+    ABORT_REQUESTED = "ABORT_REQUESTED"
+    NO_ACTION = "NO_ACTION"
+    FAILED = "FAILED"
+
+
+REMEDIATION_DETAIL_TYPES = {
+    RemediationStatus.ROLLED_BACK: "Remediation Rolled Back",
+    RemediationStatus.ABORT_REQUESTED: "Remediation Abort Requested",
+    RemediationStatus.NO_ACTION: "Remediation No Action",
+    RemediationStatus.FAILED: "Remediation Failed",
+}
+
+
+def decide_remediation(ctx: RemediationContext) -> tuple[RemediationStatus, str]:
+    if ctx.error is not None:
+        return RemediationStatus.FAILED, f"{ctx.error.Error}: {ctx.error.message()}"
+    if ctx.action == "abort":
+        return RemediationStatus.ABORT_REQUESTED, ctx.assessment
+    if ctx.report is not None:
+        if ctx.report.status == "MOVED_ON":
+            return RemediationStatus.NO_ACTION, ctx.report.detail
+        smoke = "" if ctx.report.smoke_passed is not False else "; THE RESTORED VERSION FAILED ITS SMOKE TEST"
+        return RemediationStatus.ROLLED_BACK, f"{ctx.report.detail}{smoke} ({ctx.reason})"
+    return RemediationStatus.NO_ACTION, ctx.assessment
+
+
+def remediation_record(
+    *,
+    remediation_id: str,
+    function_name: str,
+    alias: str,
+    status: str,
+    reason: str,
+    trigger: str,
+    started_at: datetime,
+    finished_at: datetime,
+    execution_arn: str | None,
+    report: RevertReport | None,
+    extra_evidence: list[Evidence] | None = None,
+    **context: Any,
+) -> dict[str, Any]:
+    """A ledger record in the function+alias history, beside its deployments (kind "remediation")."""
+    evidence = [*(extra_evidence or []), *(report.evidence if report else [])]
+    return {
+        "kind": "remediation",
+        "deployment_id": remediation_id,
+        "function_name": function_name,
+        "alias": alias,
+        "status": status,
+        "from_version": report.promoted_version if report else None,
+        "to_version": report.restore_version if report else None,
+        "reason": reason,
+        "trigger": trigger,
+        "started_at": started_at.isoformat(),
+        "finished_at": finished_at.isoformat(),
+        "execution_arn": execution_arn,
+        "evidence": {"remediation": [e.model_dump(mode="json") for e in evidence]},
+        **context,
+    }
+
+
+def conclude_remediation(ctx: RemediationContext, *, clock: Clock) -> dict[str, Any]:
+    status, reason = decide_remediation(ctx)
+    evidence = [Evidence(check="assessment", ok=True, detail=ctx.assessment or reason)]
+    return remediation_record(
+        remediation_id=ctx.remediation_id,
+        function_name=ctx.function_name,
+        alias=ctx.alias,
+        status=status.value,
+        reason=reason,
+        trigger=ctx.trigger,
+        started_at=ctx.started_at,
+        finished_at=clock.now(),
+        execution_arn=ctx.execution_arn,
+        report=ctx.report,
+        extra_evidence=evidence,
+        alarm=ctx.alarm.model_dump(mode="json") if ctx.alarm else None,
+        culprit=ctx.culprit.model_dump(mode="json") if ctx.culprit else None,
+        release_id=ctx.culprit.release_id if ctx.culprit else None,
+    )

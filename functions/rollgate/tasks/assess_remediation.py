@@ -1,0 +1,36 @@
+"""Task Assess (Remediate): which function, which deployment is at fault, and what to do —
+without changing anything."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from rollgate.domain.remediation import ALARM_DETAIL_TYPE, assess, start_remediation
+from rollgate.tasks._runtime import dependencies, logger, tracer
+
+
+def _alarm_arn(request: Any) -> str | None:
+    if isinstance(request, dict) and request.get("detail-type") == ALARM_DETAIL_TYPE:
+        resources = request.get("resources") or []
+        return str(resources[0]) if resources else None
+    return None
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    deps = dependencies()
+    request = event.get("request")
+    ctx = start_remediation(
+        request,
+        event.get("execution"),
+        alarm_tags=deps.alarm_tags.tags(_alarm_arn(request)),
+        default_lookback_minutes=deps.settings.remediation_lookback_minutes,
+        clock=deps.clock,
+    )
+    logger.set_correlation_id(ctx.remediation_id)
+    ctx = assess(ctx, ledger=deps.ledger, lambda_api=deps.lambda_api, clock=deps.clock)
+    logger.info("remediation assessed", extra={"action": ctx.action, "assessment": ctx.assessment})
+    return ctx.model_dump(mode="json")

@@ -1,0 +1,13 @@
+"""Task Remediate: roll the culprit back (verified, smoke-tested), or ask the running deployment to
+abort."""
+
+from __future__ import annotations
+
+from rollgate.domain.remediation import RemediationContext, remediate
+from rollgate.tasks._release import remediation_task
+from rollgate.tasks._runtime import Dependencies
+
+
+@remediation_task
+def lambda_handler(ctx: RemediationContext, deps: Dependencies) -> object:
+    return remediate(ctx, ledger=deps.ledger, lambda_api=deps.lambda_api, clock=deps.clock)

@@ -1,0 +1,1 @@
+"""Lambdas that turn outside signals (webhooks) into events on the Rollgate bus."""

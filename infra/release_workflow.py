@@ -1,0 +1,188 @@
+"""ReleaseWorkflow: many functions, one push, in waves, atomic.
+
+Shape (state names are the contract with the task handlers, the local runtime and the CLI)::
+
+    StartRelease -> LoadManifest -> ManifestReady?
+    ManifestReady?  ready -> RunWave;  else -> WaitForManifest -> LoadManifest   (bounded poll)
+    RunWave (Map over $.wave, MaxConcurrencyPath $.plan.max_concurrency)
+        DeployFunction: startExecution.sync of the DeployFunction state machine, named by the plan;
+        a child that is not promoted is caught (ChildNotPromoted) so its siblings finish
+    RunWave -> AdvanceWave -> NextWave?
+    NextWave?       wave -> RunWave;  revert -> RevertPromoted;  else -> RecordRelease
+    RevertPromoted (Map over $.revert): RevertFunction, a failure caught (RevertNotDone)
+    RevertPromoted -> RecordRelease -> Released?
+    Released?       RELEASED -> Released (Succeed);  else -> NotReleased (Fail)
+
+StartRelease fails the execution directly on a bad envelope (nothing is planned yet). From
+LoadManifest on, any failure goes to RecordRelease, so a bad or missing manifest is recorded and
+announced like any other outcome.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
+from constructs import Construct
+
+from infra.release_tasks import ReleaseTasks
+from infra.settings import Settings
+from infra.states import (
+    DEFAULT_ATTEMPTS,
+    PERSISTENT_ATTEMPTS,
+    catch,
+    concluded,
+    fail_on_error,
+    lambda_step,
+    wait_for,
+)
+from infra.workflow import Workflow
+
+#: Step Functions' own transient failures when starting a child execution.
+START_EXECUTION_TRANSIENT = (
+    "StepFunctions.ExecutionLimitExceededException",
+    "StepFunctions.SdkClientException",
+    "StepFunctions.AWSStepFunctionsException",
+)
+
+
+def build_release_definition(scope: Construct, *, steps: ReleaseTasks, deploy: sfn.IStateMachine) -> sfn.IChainable:
+    def step(state_name: str, module: str, *, result_path: str, payload: sfn.TaskInput | None = None,
+             max_attempts: int = DEFAULT_ATTEMPTS) -> tasks.LambdaInvoke:
+        return lambda_step(scope, state_name, function=steps.task(module).function, result_path=result_path,
+                           payload=payload, max_attempts=max_attempts)
+
+    conclusion = concluded(
+        scope,
+        choice_name="Released?",
+        succeeded="Released",
+        failed="NotReleased",
+        success_condition=sfn.Condition.string_equals("$.result.status", "RELEASED"),
+    )
+    record = catch(
+        step("RecordRelease", "record_release", result_path="$.result", max_attempts=PERSISTENT_ATTEMPTS),
+        sfn.Fail(scope, "RecordFailed", error="RecordFailed", cause_path="$.record_error.Cause"),
+        result_path="$.record_error",
+    )
+    record.next(conclusion)
+
+    start = step(
+        "StartRelease",
+        "start_release",
+        result_path="$",
+        payload=sfn.TaskInput.from_object(
+            {"request": sfn.JsonPath.entire_payload, "execution": sfn.JsonPath.object_at("$$.Execution")}
+        ),
+    )
+    catch(start, fail_on_error(scope, "RejectInvalidRelease", error="InvalidRequest"), errors=["InvalidRequest"])
+    catch(start, sfn.Fail(scope, "StartFailed", error_path="$.error.Error", cause_path="$.error.Cause"))
+
+    load = catch(step("LoadManifest", "load_manifest", result_path="$"), record)
+
+    # --- one wave: every function a child DeployFunction execution, bounded concurrency --------
+    deploy_child = tasks.StepFunctionsStartExecution(
+        scope,
+        "DeployFunction",
+        state_machine=deploy,
+        integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+        input=sfn.TaskInput.from_json_path_at("$.request"),
+        name=sfn.JsonPath.string_at("$.execution_name"),
+        associate_with_parent=False,
+        result_selector={"execution_arn.$": "$.ExecutionArn", "status.$": "$.Status"},
+        result_path="$.child",
+    )
+    deploy_child.add_retry(errors=list(START_EXECUTION_TRANSIENT), max_attempts=DEFAULT_ATTEMPTS,
+                           backoff_rate=2, jitter_strategy=sfn.JitterType.FULL)
+    # a child that is not promoted must not stop its siblings: AdvanceWave reads every outcome
+    deploy_child.add_catch(sfn.Pass(scope, "ChildNotPromoted"), result_path="$.child_error")
+    run_wave = sfn.Map(
+        scope,
+        "RunWave",
+        items_path="$.wave",
+        max_concurrency_path="$.plan.max_concurrency",
+        result_path="$.wave_results",
+    )
+    run_wave.item_processor(deploy_child)
+    run_wave.add_catch(record, result_path="$.error")
+
+    advance = catch(step("AdvanceWave", "advance_wave", result_path="$"), record)
+    run_wave.next(advance)
+
+    # --- atomic rollback: every function the release promoted, back on its previous version ----
+    revert_function = lambda_step(
+        scope,
+        "RevertFunction",
+        function=steps.task("revert_function").function,
+        result_path="$",
+        max_attempts=PERSISTENT_ATTEMPTS,
+    )
+    revert_function.add_catch(sfn.Pass(scope, "RevertNotDone"), result_path="$.revert_error")
+    revert_promoted = sfn.Map(
+        scope,
+        "RevertPromoted",
+        items_path="$.revert",
+        max_concurrency_path="$.plan.max_concurrency",
+        item_selector={
+            "target.$": "$$.Map.Item.Value",
+            "release_id.$": "$.release_id",
+            "execution_name.$": "$.execution_name",
+            "execution_arn.$": "$.execution_arn",
+            "reason.$": "$.revert_reason",
+        },
+        result_path="$.reverts",
+    )
+    revert_promoted.item_processor(revert_function)
+    revert_promoted.add_catch(record, result_path="$.error")
+    revert_promoted.next(record)
+
+    next_wave = (
+        sfn.Choice(scope, "NextWave?")
+        .when(sfn.Condition.string_equals("$.next", "wave"), run_wave)
+        .when(sfn.Condition.string_equals("$.next", "revert"), revert_promoted)
+        .otherwise(record)
+    )
+    advance.next(next_wave)
+
+    manifest_ready = (
+        sfn.Choice(scope, "ManifestReady?")
+        .when(sfn.Condition.string_equals("$.manifest_poll.status", "ready"), run_wave)
+        .otherwise(wait_for(scope, "WaitForManifest", seconds_path="$.manifest_poll.poll_interval_seconds").next(load))
+    )
+    load.next(manifest_ready)
+    return start.next(load)
+
+
+class ReleaseWorkflow(Workflow):
+    """The Release state machine (STANDARD), logging ALL with execution data, traced."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        steps: ReleaseTasks,
+        deploy: sfn.IStateMachine,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._create(
+            settings=settings,
+            definition=build_release_definition(self, steps=steps, deploy=deploy),
+            comment="Rollgate Release: a manifest's functions in waves, each through DeployFunction; atomic.",
+            invokes="Release task functions",
+        )
+        NagSuppressions.add_resource_suppressions(
+            self.state_machine.role,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    applies_to=[RegexAppliesTo(regex=r"/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:.*\*$/")],
+                    reason=(
+                        "Added by CDK for startExecution.sync: DescribeExecution/StopExecution on the "
+                        "executions of the DeployFunction state machine only (their names are not known "
+                        "at synth time)."
+                    ),
+                )
+            ],
+            apply_to_children=True,
+        )

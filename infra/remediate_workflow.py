@@ -1,0 +1,76 @@
+"""RemediateWorkflow: an alarm (or an operator) to a verified rollback, recorded and announced.
+
+Shape::
+
+    Assess -> Action?
+    Action?         rollback | abort -> Remediate -> RecordRemediation;  else ("none") -> RecordRemediation
+    RecordRemediation -> Remediated?
+    Remediated?     FAILED -> RemediationFailed (Fail);  else -> Remediated (Succeed)
+
+Assess changes nothing; it fails the execution directly when the input names no function (there is
+no history to record it in). Remediate's failures are caught and recorded.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra.release_tasks import RemediateTasks
+from infra.settings import Settings
+from infra.states import PERSISTENT_ATTEMPTS, catch, concluded, fail_on_error, lambda_step
+from infra.workflow import Workflow
+
+
+def build_remediate_definition(scope: Construct, *, steps: RemediateTasks) -> sfn.IChainable:
+    conclusion = concluded(
+        scope,
+        choice_name="Remediated?",
+        succeeded="Remediated",
+        failed="RemediationFailed",
+        success_condition=sfn.Condition.not_(sfn.Condition.string_equals("$.result.status", "FAILED")),
+    )
+    record = catch(
+        lambda_step(scope, "RecordRemediation", function=steps.task("record_remediation").function,
+                    result_path="$.result", max_attempts=PERSISTENT_ATTEMPTS),
+        sfn.Fail(scope, "RecordFailed", error="RecordFailed", cause_path="$.record_error.Cause"),
+        result_path="$.record_error",
+    )
+    record.next(conclusion)
+
+    assess = lambda_step(
+        scope,
+        "Assess",
+        function=steps.task("assess_remediation").function,
+        result_path="$",
+        payload=sfn.TaskInput.from_object(
+            {"request": sfn.JsonPath.entire_payload, "execution": sfn.JsonPath.object_at("$$.Execution")}
+        ),
+    )
+    catch(assess, fail_on_error(scope, "RejectInvalidRequest", error="InvalidRequest"), errors=["InvalidRequest"])
+    catch(assess, sfn.Fail(scope, "AssessFailed", error_path="$.error.Error", cause_path="$.error.Cause"))
+
+    remediate = catch(
+        lambda_step(scope, "Remediate", function=steps.task("remediate").function, result_path="$",
+                    max_attempts=PERSISTENT_ATTEMPTS),
+        record,
+    )
+    remediate.next(record)
+    action = (
+        sfn.Choice(scope, "Action?")
+        .when(sfn.Condition.string_equals("$.action", "rollback"), remediate)
+        .when(sfn.Condition.string_equals("$.action", "abort"), remediate)
+        .otherwise(record)
+    )
+    return assess.next(action)
+
+
+class RemediateWorkflow(Workflow):
+    def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, steps: RemediateTasks) -> None:
+        super().__init__(scope, construct_id)
+        self._create(
+            settings=settings,
+            definition=build_remediate_definition(self, steps=steps),
+            comment="Rollgate Remediate: alarm or operator to a verified rollback of the latest promotion.",
+            invokes="Remediate task functions",
+        )
