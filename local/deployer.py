@@ -14,21 +14,23 @@ Public API:
                    attributes; plus .physical_ids {logical id -> physical id} and .skipped
                    ["Type LogicalId: why"].
 
-How: read <outdir>/<stack>.template.json and <stack>.assets.json (asset hash -> asset.<hash>
-folder or file), order the resources by their references, resolve intrinsics (Ref, Fn::GetAtt,
-Fn::Join, Fn::Sub, Fn::Select, Fn::Split, Fn::If/Equals/And/Or/Not, Fn::FindInMap, Fn::Base64,
-Fn::GetAZs; AWS::Region/AccountId/Partition/URLSuffix/StackName/StackId/NoValue) and create
-through boto3 (so moto's public API) the types that matter: IAM roles and inline policies, Lambda
-functions (code zipped from their asset folder; layers ignored, dependencies come from the
-virtualenv), DynamoDB tables (GSIs, TTL, streams, PITR), S3 buckets (versioning, encryption, public
-access block), EventBridge buses and rules, SQS queues, SNS topics and subscriptions, log groups,
-Step Functions state machines (DefinitionString resolved, DefinitionSubstitutions applied),
-Secrets Manager secrets, CloudWatch alarms and dashboards. Other types are skipped with a one-line
-note in `.skipped`; a Ref or GetAtt on a skipped resource resolves to a placeholder name/ARN.
-Physical names are deterministic (stack, logical id and a hash of it), so cached Lambda settings
-stay valid across runtimes. Finally a CloudFormation stack of the same name is registered in moto
-holding the resolved Outputs, so clients that look outputs up by stack name (the CLI) work
-unchanged against the local endpoint.
+How: read <outdir>/<stack>.template.json and <stack>.assets.json (asset hash -> asset.<hash> folder
+or file), order the resources by their references, resolve intrinsics (Ref, Fn::GetAtt, Fn::Join,
+Fn::Sub, Fn::Select, Fn::Split, Fn::If/Equals/And/Or/Not, Fn::FindInMap, Fn::Base64, Fn::GetAZs;
+AWS::Region/AccountId/Partition/URLSuffix/StackName/StackId/NoValue) and create through boto3 (so
+moto's public API) the types that matter: IAM roles and inline policies, Lambda functions (code
+zipped from their asset folder; layers ignored, dependencies come from the virtualenv) and their
+URLs, DynamoDB tables (GSIs, TTL, streams, PITR), S3 buckets (versioning, encryption, public access
+block), EventBridge buses and rules, SQS queues, SNS topics and subscriptions, log groups, Step
+Functions state machines (DefinitionString resolved, DefinitionSubstitutions applied), Secrets
+Manager secrets (GenerateSecretString through GetRandomPassword), CloudWatch alarms and dashboards.
+Rule targets on Lambda functions, SNS topics and state machines are delivered by
+``local.moto_bridge``; Lambda permissions are skipped (nothing checks them locally). Other types are
+skipped with a one-line note in `.skipped`; a Ref or GetAtt on a skipped resource resolves to a
+placeholder name/ARN. Physical names are deterministic (stack, logical id and a hash of it), so
+cached Lambda settings stay valid across runtimes. Finally a CloudFormation stack of the same name
+is registered in moto holding the resolved Outputs, so clients that look outputs up by stack name
+(the CLI) work unchanged against the local endpoint.
 """
 
 from __future__ import annotations
@@ -492,6 +494,20 @@ def _create_function(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tupl
     return name, {"Arn": function["FunctionArn"]}
 
 
+def _create_function_url(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """AWS::Lambda::Url. moto keeps one URL per function and ignores the Qualifier (an alias), so the
+    FunctionArn attribute adds it back; invoking the URL over HTTP is not modelled."""
+    kwargs: dict[str, Any] = {"FunctionName": p["TargetFunctionArn"], "AuthType": p.get("AuthType", "NONE")}
+    for key in ("Cors", "InvokeMode"):
+        if p.get(key):
+            kwargs[key] = p[key]
+    if p.get("Qualifier"):
+        kwargs["Qualifier"] = p["Qualifier"]
+    url = d.clients("lambda").create_function_url_config(**kwargs)
+    function_arn = url["FunctionArn"] + (f":{p['Qualifier']}" if p.get("Qualifier") else "")
+    return function_arn, {"FunctionArn": function_arn, "FunctionUrl": url["FunctionUrl"]}
+
+
 def _create_table(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     dynamodb = d.clients("dynamodb")
     name = p.get("TableName") or d.physical_name(logical_id, 255)
@@ -576,6 +592,10 @@ def _create_event_bus(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tup
     return name, {"Arn": arn, "Name": name}
 
 
+_RULE_TARGET_KEYS = ("Id", "Arn", "RoleArn", "Input", "InputPath", "InputTransformer", "DeadLetterConfig",
+                     "RetryPolicy", "SqsParameters")
+
+
 def _create_rule(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     events = d.clients("events")
     name = p.get("Name") or d.physical_name(logical_id, 64)
@@ -588,9 +608,8 @@ def _create_rule(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[An
     if p.get("Description"):
         kwargs["Description"] = p["Description"]
     arn = events.put_rule(**kwargs)["RuleArn"]
-    targets = [{k: v for k, v in t.items() if k in ("Id", "Arn", "RoleArn", "Input", "InputPath",
-                                                        "InputTransformer", "DeadLetterConfig", "RetryPolicy")}
-               for t in p.get("Targets") or []]
+    # Lambda, SNS and state machine targets are delivered by local.moto_bridge (patch 15), the others by moto
+    targets = [{k: v for k, v in t.items() if k in _RULE_TARGET_KEYS} for t in p.get("Targets") or []]
     if targets:
         events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
     return f"{bus}|{name}" if bus != "default" else name, {"Arn": arn}
@@ -619,6 +638,8 @@ def _create_topic(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[A
     sns = d.clients("sns")
     fifo = bool(p.get("FifoTopic"))
     name = p.get("TopicName") or d.physical_name(logical_id, 256, suffix=".fifo" if fifo else "")
+    # KmsMasterKeyId is kept as given (a key id, alias or ARN, or a skipped key's placeholder): moto
+    # stores it and nothing is encrypted locally
     attributes = {k: str(p[k]) for k in ("DisplayName", "KmsMasterKeyId") if p.get(k)}
     if fifo:
         attributes["FifoTopic"] = "true"
@@ -670,19 +691,38 @@ def _create_state_machine(d: _Deployment, logical_id: str, p: dict[str, Any]) ->
 
 
 def _create_secret(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    secrets = d.clients("secretsmanager")
     name = p.get("Name") or d.physical_name(logical_id, 256)
     value = p.get("SecretString")
     if value is None:
-        generate = p.get("GenerateSecretString") or {}
-        secret = hashlib.sha256(f"{d.stack_name}/{logical_id}/secret".encode()).hexdigest()[:32]
-        if generate.get("SecretStringTemplate") and generate.get("GenerateStringKey"):
-            document = json.loads(generate["SecretStringTemplate"])
-            document[generate["GenerateStringKey"]] = secret
-            value = json.dumps(document)
-        else:
-            value = secret
-    arn = d.clients("secretsmanager").create_secret(Name=name, SecretString=value)["ARN"]
+        value = _generated_secret(secrets, p.get("GenerateSecretString") or {})
+    kwargs: dict[str, Any] = {"Name": name, "SecretString": value}
+    if p.get("Description"):
+        kwargs["Description"] = p["Description"]
+    if _tags(p):
+        kwargs["Tags"] = _tags(p)
+    arn = secrets.create_secret(**kwargs)["ARN"]
     return arn, {"Id": arn}
+
+
+_PASSWORD_OPTIONS = ("ExcludeCharacters", "ExcludeLowercase", "ExcludeNumbers", "ExcludePunctuation",
+                     "ExcludeUppercase", "IncludeSpace", "RequireEachIncludedType")
+
+
+def _generated_secret(secrets: Any, generate: dict[str, Any]) -> str:
+    """What CloudFormation stores for GenerateSecretString: a random password made by the service with
+    the given options (32 characters by default), alone or under GenerateStringKey in the template."""
+    options: dict[str, Any] = {k: generate[k] for k in _PASSWORD_OPTIONS if k in generate}
+    for key in options:
+        if key != "ExcludeCharacters":
+            options[key] = str(options[key]).lower() == "true"
+    password = secrets.get_random_password(PasswordLength=int(generate.get("PasswordLength", 32)),
+                                           **options)["RandomPassword"]
+    if generate.get("SecretStringTemplate") and generate.get("GenerateStringKey"):
+        document = json.loads(generate["SecretStringTemplate"])
+        document[generate["GenerateStringKey"]] = password
+        return json.dumps(document)
+    return str(password)
 
 
 def _create_alarm(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
@@ -703,6 +743,7 @@ _CREATORS: dict[str, Callable[[_Deployment, str, dict[str, Any]], tuple[Any, dic
     "AWS::IAM::Role": _create_role,
     "AWS::IAM::Policy": _create_policy,
     "AWS::Lambda::Function": _create_function,
+    "AWS::Lambda::Url": _create_function_url,
     "AWS::DynamoDB::Table": _create_table,
     "AWS::S3::Bucket": _create_bucket,
     "AWS::Events::EventBus": _create_event_bus,

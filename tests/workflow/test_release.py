@@ -57,8 +57,9 @@ def test_atomic_release_rolls_every_function_back_when_one_regresses(shop: Harne
     result = conclusion.result or {}
     assert result["status"] == "ROLLED_BACK"
     statuses = {f["function_name"]: f["status"] for f in result["functions"]}
-    print(json.dumps(result["functions"], indent=1))
-    assert statuses == {"payments-api": "PROMOTED", "inventory-api": "PROMOTED", FUNCTION: "ROLLED_BACK"}
+    assert statuses == {"payments-api": "PROMOTED", "inventory-api": "PROMOTED", FUNCTION: "ROLLED_BACK"}, [
+        f["reason"] for f in result["functions"]
+    ]
     assert {r["function_name"]: r["status"] for r in result["reverts"]} == {
         "payments-api": "RESTORED",
         "inventory-api": "RESTORED",
