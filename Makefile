@@ -15,7 +15,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # this aws-cdk-lib's cloud assembly (schema 55); the npm `latest` tag (3.x) rejects it.
 CDK_CLI := aws-cdk@2.1148.1
 
-.PHONY: help venv demo test test-fast lint synth bench deploy clean
+.PHONY: help venv demo demo-events schema test test-fast lint synth bench deploy clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,6 +35,12 @@ synth: $(STAMP) ## synthesize the CDK app into cdk.out/ (cdk-nag runs on every s
 
 demo: $(STAMP) ## release four builds of the sample app on the embedded local runtime
 	@$(BIN)/python -m cli demo
+
+demo-events: $(STAMP) ## the event-driven demo: push-triggered release, alarm remediations
+	@$(BIN)/python -m cli demo --events
+
+schema: $(STAMP) ## regenerate schemas/release-manifest.schema.json from the models
+	@PYTHONPATH=functions $(BIN)/python -m rollgate.domain.manifest > schemas/release-manifest.schema.json
 
 test: $(STAMP) ## run the whole suite (unit, functional, infra, workflow)
 	@$(BIN)/python -m pytest -n 2 --dist loadgroup -q

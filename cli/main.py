@@ -107,6 +107,11 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="release four builds of a sample app on the embedded local runtime")
     demo.add_argument(
+        "--events",
+        action="store_true",
+        help="instead: a push-triggered atomic release of three functions, and alarm remediations",
+    )
+    demo.add_argument(
         "--speed", type=float, default=60.0, help="how much faster than real time the clock runs (default: %(default)s)"
     )
 
@@ -227,6 +232,10 @@ def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO
 
             return print_history(Connection.from_args(args), args.function, args.alias, args.limit, out)
         if args.command == "demo":
+            if args.events:
+                from cli.demo_events import run_event_demo
+
+                return run_event_demo(out=out, speed=args.speed)
             from cli.demo import run_demo
 
             return run_demo(out=out, speed=args.speed)

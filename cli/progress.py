@@ -91,7 +91,9 @@ def _describe_release_or_remediation(state: str, record: dict[str, Any]) -> tupl
         return f"manifest {poll.get('location')}: {count} function(s) in {len(waves)} wave(s)", []
     if state == "AdvanceWave":
         index = record.get("wave_index", 0)
-        lines = [f"{o.get('function_name')}: {o.get('status')} {o.get('reason', '')}" for o in record.get("outcomes", [])]
+        lines = [
+            f"{o.get('function_name')}: {o.get('status')} {o.get('reason', '')}" for o in record.get("outcomes", [])
+        ]
         return f"wave {index + 1} done -> {record.get('next')}", lines
     if state == "RevertFunction":
         report = record.get("report") or {}

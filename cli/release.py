@@ -28,8 +28,9 @@ def read_manifest(path: str) -> dict[str, Any]:
     return data
 
 
-def start_release(conn: Connection, *, manifest_path: str | None, bucket: str | None, key: str | None,
-                  requested_by: str | None) -> str:
+def start_release(
+    conn: Connection, *, manifest_path: str | None, bucket: str | None, key: str | None, requested_by: str | None
+) -> str:
     if bool(manifest_path) == bool(key):
         raise UsageError("give --manifest FILE (inline) or --s3-key KEY (a manifest already uploaded), not both")
     body: dict[str, Any] = {"source": {"trigger": "cli", **({"requested_by": requested_by} if requested_by else {})}}
@@ -41,11 +42,14 @@ def start_release(conn: Connection, *, manifest_path: str | None, bucket: str | 
     parse_model(ReleaseRequest, body)
     arn = conn.outputs().require("release_state_machine_arn", "ReleaseStateMachineArn", conn.stack)
     # no execution name: an operator may rerun the same manifest (triggers name theirs, for dedupe)
-    return str(conn.client("stepfunctions").start_execution(stateMachineArn=arn, input=json.dumps(body))["executionArn"])
+    return str(
+        conn.client("stepfunctions").start_execution(stateMachineArn=arn, input=json.dumps(body))["executionArn"]
+    )
 
 
-def start_rollback(conn: Connection, *, function: str, alias: str, reason: str, requested_by: str | None,
-                   lookback_minutes: int | None) -> str:
+def start_rollback(
+    conn: Connection, *, function: str, alias: str, reason: str, requested_by: str | None, lookback_minutes: int | None
+) -> str:
     body: dict[str, Any] = {"function_name": function, "alias": alias, "reason": reason}
     if requested_by:
         body["requested_by"] = requested_by
@@ -53,4 +57,6 @@ def start_rollback(conn: Connection, *, function: str, alias: str, reason: str, 
         body["lookback_minutes"] = lookback_minutes
     parse_model(ManualRollback, body)
     arn = conn.outputs().require("remediate_state_machine_arn", "RemediateStateMachineArn", conn.stack)
-    return str(conn.client("stepfunctions").start_execution(stateMachineArn=arn, input=json.dumps(body))["executionArn"])
+    return str(
+        conn.client("stepfunctions").start_execution(stateMachineArn=arn, input=json.dumps(body))["executionArn"]
+    )

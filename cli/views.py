@@ -46,7 +46,10 @@ def print_history(conn: Connection, function: str, alias: str | None, limit: int
     if not records:
         print(f"no deployments or remediations of {function}{':' + alias if alias else ''} in the ledger", file=out)
         return 0
-    print(table(history_rows(records), ["started (UTC)", "alias", "kind", "trigger", "outcome", "versions", "reason"]), file=out)
+    print(
+        table(history_rows(records), ["started (UTC)", "alias", "kind", "trigger", "outcome", "versions", "reason"]),
+        file=out,
+    )
     return 0
 
 

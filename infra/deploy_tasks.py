@@ -188,6 +188,7 @@ def allow_event_source_mapping_reads(task: TaskFunction) -> None:
         ),
     )
 
+
 def allow_health_reads(task: TaskFunction) -> None:
     stack = Stack.of(task)
     task.allow_unscoped(
@@ -220,6 +221,7 @@ def allow_health_reads(task: TaskFunction) -> None:
         apply_to_children=True,
     )
 
+
 def _acknowledge_ledger_indexes(task: TaskFunction) -> None:
     NagSuppressions.add_resource_suppressions(
         task.role,
@@ -235,6 +237,7 @@ def _acknowledge_ledger_indexes(task: TaskFunction) -> None:
         ],
         apply_to_children=True,
     )
+
 
 def _acknowledge_artifact_objects(task: TaskFunction) -> None:
     NagSuppressions.add_resource_suppressions(

@@ -130,7 +130,9 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.ICha
     version_active = (
         sfn.Choice(scope, "VersionActive?")
         .when(sfn.Condition.string_equals("$.version.state", "Active"), smoke_test)
-        .otherwise(wait_for(scope, "WaitForVersion", seconds_path="$.version.poll_interval_seconds").next(check_version))
+        .otherwise(
+            wait_for(scope, "WaitForVersion", seconds_path="$.version.poll_interval_seconds").next(check_version)
+        )
     )
     check_version.next(version_active)
     publish_version.next(version_active)

@@ -49,7 +49,9 @@ class _Tasks(TaskGroup):
     def _grant(self, *, settings: Settings, table: dynamodb.ITable, bucket: s3.IBucket, bus: events.IEventBus) -> None:
         for module, task in self.tasks.items():
             if LAMBDA_ACTIONS[module]:
-                task.allow_managed_functions(actions=LAMBDA_ACTIONS[module], managed_function_tag=settings.managed_function_tag)
+                task.allow_managed_functions(
+                    actions=LAMBDA_ACTIONS[module], managed_function_tag=settings.managed_function_tag
+                )
             if module in _READS_MANIFESTS:
                 grant_artifact_reads(task, bucket)
             if module in _WRITES_LEDGER:
@@ -72,8 +74,14 @@ class ReleaseTasks(_Tasks):
         bus: events.IEventBus,
     ) -> None:
         super().__init__(
-            scope, construct_id, workflow="Release", modules=RELEASE_TASK_MODULES,
-            settings=settings, table=table, bucket=bucket, bus=bus,
+            scope,
+            construct_id,
+            workflow="Release",
+            modules=RELEASE_TASK_MODULES,
+            settings=settings,
+            table=table,
+            bucket=bucket,
+            bus=bus,
         )
         self._grant(settings=settings, table=table, bucket=bucket, bus=bus)
 
@@ -90,8 +98,14 @@ class RemediateTasks(_Tasks):
         bus: events.IEventBus,
     ) -> None:
         super().__init__(
-            scope, construct_id, workflow="Remediate", modules=REMEDIATE_TASK_MODULES,
-            settings=settings, table=table, bucket=bucket, bus=bus,
+            scope,
+            construct_id,
+            workflow="Remediate",
+            modules=REMEDIATE_TASK_MODULES,
+            settings=settings,
+            table=table,
+            bucket=bucket,
+            bus=bus,
             extra_environment={"REMEDIATION_LOOKBACK_MINUTES": str(settings.remediation_lookback_minutes)},
         )
         self._grant(settings=settings, table=table, bucket=bucket, bus=bus)
@@ -101,7 +115,9 @@ class RemediateTasks(_Tasks):
         assess.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["cloudwatch:ListTagsForResource"],
-                resources=[f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:{settings.guard_alarm_prefix}*"],
+                resources=[
+                    f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:{settings.guard_alarm_prefix}*"
+                ],
             )
         )
         NagSuppressions.add_resource_suppressions(

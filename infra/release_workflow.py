@@ -47,10 +47,22 @@ START_EXECUTION_TRANSIENT = (
 
 
 def build_release_definition(scope: Construct, *, steps: ReleaseTasks, deploy: sfn.IStateMachine) -> sfn.IChainable:
-    def step(state_name: str, module: str, *, result_path: str, payload: sfn.TaskInput | None = None,
-             max_attempts: int = DEFAULT_ATTEMPTS) -> tasks.LambdaInvoke:
-        return lambda_step(scope, state_name, function=steps.task(module).function, result_path=result_path,
-                           payload=payload, max_attempts=max_attempts)
+    def step(
+        state_name: str,
+        module: str,
+        *,
+        result_path: str,
+        payload: sfn.TaskInput | None = None,
+        max_attempts: int = DEFAULT_ATTEMPTS,
+    ) -> tasks.LambdaInvoke:
+        return lambda_step(
+            scope,
+            state_name,
+            function=steps.task(module).function,
+            result_path=result_path,
+            payload=payload,
+            max_attempts=max_attempts,
+        )
 
     conclusion = concluded(
         scope,
@@ -91,8 +103,12 @@ def build_release_definition(scope: Construct, *, steps: ReleaseTasks, deploy: s
         result_selector={"execution_arn.$": "$.ExecutionArn", "status.$": "$.Status"},
         result_path="$.child",
     )
-    deploy_child.add_retry(errors=list(START_EXECUTION_TRANSIENT), max_attempts=DEFAULT_ATTEMPTS,
-                           backoff_rate=2, jitter_strategy=sfn.JitterType.FULL)
+    deploy_child.add_retry(
+        errors=list(START_EXECUTION_TRANSIENT),
+        max_attempts=DEFAULT_ATTEMPTS,
+        backoff_rate=2,
+        jitter_strategy=sfn.JitterType.FULL,
+    )
     # a child that is not promoted must not stop its siblings: AdvanceWave reads every outcome
     deploy_child.add_catch(sfn.Pass(scope, "ChildNotPromoted"), result_path="$.child_error")
     run_wave = sfn.Map(
@@ -176,7 +192,11 @@ class ReleaseWorkflow(Workflow):
             [
                 NagPackSuppression(
                     id="AwsSolutions-IAM5",
-                    applies_to=[RegexAppliesTo(regex=r"/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:.*\*$/")],
+                    applies_to=[
+                        RegexAppliesTo(
+                            regex=r"/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:.*\*$/"
+                        )
+                    ],
                     reason=(
                         "Added by CDK for startExecution.sync: DescribeExecution/StopExecution on the "
                         "executions of the DeployFunction state machine only (their names are not known "

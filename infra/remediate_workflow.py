@@ -31,8 +31,13 @@ def build_remediate_definition(scope: Construct, *, steps: RemediateTasks) -> sf
         success_condition=sfn.Condition.not_(sfn.Condition.string_equals("$.result.status", "FAILED")),
     )
     record = catch(
-        lambda_step(scope, "RecordRemediation", function=steps.task("record_remediation").function,
-                    result_path="$.result", max_attempts=PERSISTENT_ATTEMPTS),
+        lambda_step(
+            scope,
+            "RecordRemediation",
+            function=steps.task("record_remediation").function,
+            result_path="$.result",
+            max_attempts=PERSISTENT_ATTEMPTS,
+        ),
         sfn.Fail(scope, "RecordFailed", error="RecordFailed", cause_path="$.record_error.Cause"),
         result_path="$.record_error",
     )
@@ -51,8 +56,13 @@ def build_remediate_definition(scope: Construct, *, steps: RemediateTasks) -> sf
     catch(assess, sfn.Fail(scope, "AssessFailed", error_path="$.error.Error", cause_path="$.error.Cause"))
 
     remediate = catch(
-        lambda_step(scope, "Remediate", function=steps.task("remediate").function, result_path="$",
-                    max_attempts=PERSISTENT_ATTEMPTS),
+        lambda_step(
+            scope,
+            "Remediate",
+            function=steps.task("remediate").function,
+            result_path="$",
+            max_attempts=PERSISTENT_ATTEMPTS,
+        ),
         record,
     )
     remediate.next(record)

@@ -36,7 +36,12 @@ class RollgateStack(Stack):
             bus=self.events.bus,
         )
         self.deploy = DeployWorkflow(self, "Deploy", settings=settings, steps=self.deploy_tasks)
-        shared = {"settings": settings, "table": self.ledger.table, "bucket": self.artifacts.bucket, "bus": self.events.bus}
+        shared = {
+            "settings": settings,
+            "table": self.ledger.table,
+            "bucket": self.artifacts.bucket,
+            "bus": self.events.bus,
+        }
         self.release_tasks = ReleaseTasks(self, "ReleaseTasks", **shared)
         self.release = ReleaseWorkflow(
             self, "Release", settings=settings, steps=self.release_tasks, deploy=self.deploy.state_machine

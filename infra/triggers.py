@@ -88,7 +88,11 @@ class Triggers(Construct):
         )
         NagSuppressions.add_resource_suppressions(
             self.dead_letters,
-            [NagPackSuppression(id="AwsSolutions-SQS3", reason="This queue is itself the dead-letter queue of the trigger rules.")],
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-SQS3", reason="This queue is itself the dead-letter queue of the trigger rules."
+                )
+            ],
         )
         target = targets.LambdaFunction(
             self.dispatch.function,
@@ -97,10 +101,20 @@ class Triggers(Construct):
             max_event_age=Duration.hours(2),
         )
 
-        self._rule("ReleaseBranchPushed", bus, {"source": ["rollgate.github"], "detail_type": ["Release Branch Pushed"]},
-                   target, "A push to a release branch, from the GitHub webhook receiver")
-        self._rule("ReleaseRequested", bus, {"detail_type": ["Release Requested"]},
-                   target, "A release requested by any CI, manifest inline or by location")
+        self._rule(
+            "ReleaseBranchPushed",
+            bus,
+            {"source": ["rollgate.github"], "detail_type": ["Release Branch Pushed"]},
+            target,
+            "A push to a release branch, from the GitHub webhook receiver",
+        )
+        self._rule(
+            "ReleaseRequested",
+            bus,
+            {"detail_type": ["Release Requested"]},
+            target,
+            "A release requested by any CI, manifest inline or by location",
+        )
         self._rule(
             "CodeCommitPush",
             None,
@@ -131,8 +145,9 @@ class Triggers(Construct):
         # --- notifications: one readable line per outcome --------------------------------------
         # A customer managed key: EventBridge can publish to an encrypted topic only if the key
         # policy lets it use the key, which an AWS managed key's policy does not.
-        self.key = kms.Key(self, "NotificationsKey", enable_key_rotation=True,
-                           description="Rollgate notifications topic encryption")
+        self.key = kms.Key(
+            self, "NotificationsKey", enable_key_rotation=True, description="Rollgate notifications topic encryption"
+        )
         self.key.grant(iam.ServicePrincipal("events.amazonaws.com"), "kms:GenerateDataKey*", "kms:Decrypt")
         self.topic = sns.Topic(self, "Notifications", display_name="Rollgate", master_key=self.key, enforce_ssl=True)
         if settings.notification_email:
@@ -151,8 +166,14 @@ class Triggers(Construct):
             ],
         )
 
-    def _rule(self, rule_id: str, bus: events.IEventBus | None, pattern: dict[str, Any],
-              target: events.IRuleTarget, description: str) -> events.Rule:
+    def _rule(
+        self,
+        rule_id: str,
+        bus: events.IEventBus | None,
+        pattern: dict[str, Any],
+        target: events.IRuleTarget,
+        description: str,
+    ) -> events.Rule:
         return events.Rule(
             self,
             rule_id,

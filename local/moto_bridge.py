@@ -123,9 +123,9 @@ Patches (what AWS does / what moto 5.2.5 does / what we change):
 from __future__ import annotations
 
 import contextlib
-import functools
 import copy
 import datetime as _dt
+import functools
 import hashlib
 import importlib
 import inspect
@@ -572,10 +572,7 @@ def _restore() -> None:
 
 
 def _patch(owner: Any, attr: str, replacement: Any) -> None:
-    if isinstance(owner, type):
-        original = owner.__dict__.get(attr, _INHERITED)
-    else:
-        original = getattr(owner, attr)
+    original = owner.__dict__.get(attr, _INHERITED) if isinstance(owner, type) else getattr(owner, attr)
     with contextlib.suppress(AttributeError, TypeError):
         replacement._rollgate_original = getattr(owner, attr) if original is _INHERITED else original
     _state.originals.append((owner, attr, original))

@@ -86,7 +86,10 @@ def test_envelope_needs_exactly_one_manifest() -> None:
 
 
 def test_manifest_poll_waits_then_gives_up_clearly() -> None:
-    body = {"manifest_location": {"bucket": "b-1", "key": "m.json"}, "manifest_wait": {"interval_seconds": 5, "max_polls": 2}}
+    body = {
+        "manifest_location": {"bucket": "b-1", "key": "m.json"},
+        "manifest_wait": {"interval_seconds": 5, "max_polls": 2},
+    }
     ctx = start_release(body, {"Name": "r"}, clock=FakeClock())
     ctx = load_manifest(ctx, store=Store(None))
     assert ctx.manifest_poll.status == "waiting" and ctx.manifest_poll.polls == 1
@@ -97,11 +100,18 @@ def test_manifest_poll_waits_then_gives_up_clearly() -> None:
 
 
 def _record(ledger: FakeLedger, planned: Any, status: str, before: str = "1", after: str = "2") -> None:
-    ledger.put_deployment({
-        "deployment_id": f"20261123T120000Z-{planned.execution_name}", "kind": "deployment",
-        "function_name": planned.function_name, "alias": planned.alias, "status": status,
-        "from_version": before, "to_version": after, "reason": f"{status.lower()} for a reason",
-    })
+    ledger.put_deployment(
+        {
+            "deployment_id": f"20261123T120000Z-{planned.execution_name}",
+            "kind": "deployment",
+            "function_name": planned.function_name,
+            "alias": planned.alias,
+            "status": status,
+            "from_version": before,
+            "to_version": after,
+            "reason": f"{status.lower()} for a reason",
+        }
+    )
 
 
 def test_a_failed_wave_in_an_atomic_release_reverts_what_was_promoted() -> None:
@@ -115,8 +125,13 @@ def test_a_failed_wave_in_an_atomic_release_reverts_what_was_promoted() -> None:
     ctx = advance(ctx.model_copy(update={"wave_results": [{}]}), ledger=ledger)
     assert ctx.next == "revert"
     assert [(t.function_name, t.promoted_version, t.restore_version) for t in ctx.revert] == [
-        ("payments-api", "2", "1"), ("inventory-api", "2", "1")]
-    reverts = [{"report": {"status": "RESTORED", "detail": "ok"}}, {"report": {"status": "ALREADY_RESTORED", "detail": "ok"}}]
+        ("payments-api", "2", "1"),
+        ("inventory-api", "2", "1"),
+    ]
+    reverts = [
+        {"report": {"status": "RESTORED", "detail": "ok"}},
+        {"report": {"status": "ALREADY_RESTORED", "detail": "ok"}},
+    ]
     result = conclude_release(ctx.model_copy(update={"reverts": reverts}), clock=FakeClock())
     assert result.status is ReleaseStatus.ROLLED_BACK and result.error_name == "ReleaseRolledBack"
 

@@ -29,17 +29,27 @@ def world() -> tuple[FakeClock, FakeLambda, FakeLedger]:
 
 
 def _promotion(ledger: FakeLedger, clock: FakeClock, before: str, after: str) -> None:
-    ledger.put_deployment({
-        "deployment_id": f"{clock.now():%Y%m%dT%H%M%SZ}-deploy", "kind": "deployment", "function_name": "orders-api",
-        "alias": "live", "status": "PROMOTED", "from_version": before, "to_version": after,
-        "finished_at": clock.now().isoformat(), "request": {"smoke_tests": [{"name": "ping", "payload": {}}]},
-    })
+    ledger.put_deployment(
+        {
+            "deployment_id": f"{clock.now():%Y%m%dT%H%M%SZ}-deploy",
+            "kind": "deployment",
+            "function_name": "orders-api",
+            "alias": "live",
+            "status": "PROMOTED",
+            "from_version": before,
+            "to_version": after,
+            "finished_at": clock.now().isoformat(),
+            "request": {"smoke_tests": [{"name": "ping", "payload": {}}]},
+        }
+    )
 
 
 def _promote_v2(lam: FakeLambda) -> None:
     fn = lam.functions["orders-api"]
     fn.versions["2"] = fn.versions["1"]
-    lam.update_alias("orders-api", "live", version="2", additional_weights={}, revision_id=fn.aliases["live"].revision_id)
+    lam.update_alias(
+        "orders-api", "live", version="2", additional_weights={}, revision_id=fn.aliases["live"].revision_id
+    )
 
 
 def _start(raw: Any, clock: FakeClock, tags: dict[str, str] | None = None) -> Any:
@@ -67,7 +77,10 @@ def test_nothing_recent_means_nothing_changes(world: Any) -> None:
     clock.advance(3 * 3600)
     ctx = assess(_start(ALARM, clock), ledger=ledger, lambda_api=lam, clock=clock)
     assert ctx.action == "none" and "lookback" in ctx.assessment
-    assert conclude_remediation(remediate(ctx, ledger=ledger, lambda_api=lam, clock=clock), clock=clock)["status"] == "NO_ACTION"
+    assert (
+        conclude_remediation(remediate(ctx, ledger=ledger, lambda_api=lam, clock=clock), clock=clock)["status"]
+        == "NO_ACTION"
+    )
     assert lam.get_alias("orders-api", "live").version == "2"
 
 
@@ -116,20 +129,38 @@ ROUTING = {"artifact_bucket": "artifacts", "release_branches": ["release/*"], "g
 
 
 def test_a_push_to_a_release_branch_starts_one_named_release() -> None:
-    event = {"detail-type": "Release Branch Pushed", "detail": {
-        "repository": "acme/shop", "branch": "release/1.4", "commit": "a" * 40, "pushed_by": "dev", "provider": "github"}}
+    event = {
+        "detail-type": "Release Branch Pushed",
+        "detail": {
+            "repository": "acme/shop",
+            "branch": "release/1.4",
+            "commit": "a" * 40,
+            "pushed_by": "dev",
+            "provider": "github",
+        },
+    }
     start = start_for_event(event, **ROUTING)
     assert isinstance(start, WorkflowStart) and start.workflow == "release"
     assert start.name == "release-acme-shop-aaaaaaaaaaaa" == start_for_event(event, **ROUTING).name
-    assert start.input["manifest_location"] == {"bucket": "artifacts", "key": f"releases/acme/shop/{'a' * 40}/manifest.json"}
+    assert start.input["manifest_location"] == {
+        "bucket": "artifacts",
+        "key": f"releases/acme/shop/{'a' * 40}/manifest.json",
+    }
     event["detail"]["branch"] = "main"
     assert "not a release branch" in start_for_event(event, **ROUTING)
 
 
 def test_codecommit_and_release_requested_and_alarms_route() -> None:
-    codecommit = {"detail-type": "CodeCommit Repository State Change", "detail": {
-        "event": "referenceUpdated", "referenceType": "branch", "referenceName": "release/2", "repositoryName": "shop",
-        "commitId": "b" * 40}}
+    codecommit = {
+        "detail-type": "CodeCommit Repository State Change",
+        "detail": {
+            "event": "referenceUpdated",
+            "referenceType": "branch",
+            "referenceName": "release/2",
+            "repositoryName": "shop",
+            "commitId": "b" * 40,
+        },
+    }
     assert start_for_event(codecommit, **ROUTING).input["source"]["trigger"] == "codecommit"
     codecommit["detail"]["referenceType"] = "tag"
     assert isinstance(start_for_event(codecommit, **ROUTING), str)

@@ -18,6 +18,7 @@ OTHERS = ("payments-api", "inventory-api")
 
 def _manifest(harness: Harness, builds: dict[str, str], **overrides: Any) -> dict[str, Any]:
     """Wave 1: payments-api and inventory-api; wave 2: orders-api (the function with real traffic)."""
+
     def entry(function_name: str) -> dict[str, Any]:
         return {"function_name": function_name, "artifact": harness.upload(builds[function_name], function_name)}
 
@@ -43,8 +44,9 @@ def _manifest(harness: Harness, builds: dict[str, str], **overrides: Any) -> dic
 
 @pytest.fixture
 def shop(harness: Harness) -> Harness:
-    for name in OTHERS:
+    for name in OTHERS:  # backends with steady traffic of their own, so their canaries have samples
         harness.runtime.sample_app(function_name=name, alias=ALIAS, stream_name=None)
+        harness.runtime.traffic(function_name=name, alias=ALIAS, rate_per_second=3.0)
     return harness
 
 
@@ -109,8 +111,10 @@ def test_release_fails_clearly_when_the_manifest_never_arrives(harness: Harness)
     ("mutate", "field"),
     [
         (lambda m: m["waves"][1]["functions"][0].pop("artifact"), "manifest.waves.1.functions.0.artifact"),
-        (lambda m: m["waves"][0]["functions"][0].update(strategy={"type": "canary", "steps": [150]}),
-         "manifest.waves.0.functions.0.strategy.steps"),
+        (
+            lambda m: m["waves"][0]["functions"][0].update(strategy={"type": "canary", "steps": [150]}),
+            "manifest.waves.0.functions.0.strategy.steps",
+        ),
         (lambda m: m.update(max_concurrency=0), "manifest.max_concurrency"),
         (lambda m: m["waves"][1]["functions"].append(dict(m["waves"][0]["functions"][0])), "waves.1.functions.1"),
     ],

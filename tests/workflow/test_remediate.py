@@ -100,8 +100,9 @@ def test_manual_rollback_from_the_console_input(harness: Harness) -> None:
 
 
 def test_a_deployment_in_flight_is_asked_to_abort_and_rolls_back(harness: Harness) -> None:
-    arn = harness.start(harness.request("v2", strategy={"type": "canary", "steps": [20], "interval_seconds": 600}),
-                        "deploy-long-canary")
+    arn = harness.start(
+        harness.request("v2", strategy={"type": "canary", "steps": [20], "interval_seconds": 600}), "deploy-long-canary"
+    )
     deadline = time.monotonic() + 30
     while harness.alias()[1] == {}:  # wait until the canary has traffic
         assert time.monotonic() < deadline, "the canary never started"

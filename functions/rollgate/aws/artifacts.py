@@ -63,7 +63,6 @@ class S3ArtifactStore:
             size=size,
         )
 
-
     def read_json(self, bucket: str, key: str, version_id: str | None) -> Any | None:
         """ports.ManifestStore: the object parsed as JSON, or None while it does not exist."""
         kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}

@@ -12,7 +12,7 @@ The JSON Schema in `schemas/release-manifest.schema.json` is generated from thes
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 
 from pydantic import Field, create_model, field_validator, model_validator
 
@@ -33,7 +33,7 @@ from rollgate.domain.models import (
 HealthOverrides: type[Strict] = create_model(  # type: ignore[call-overload]
     "HealthOverrides",
     __base__=Strict,
-    **{name: (field.annotation | None, None) for name, field in HealthPolicy.model_fields.items()},
+    **{name: (Optional[field.annotation], None) for name, field in HealthPolicy.model_fields.items()},  # noqa: UP045
 )
 
 MAX_FUNCTIONS = 100
@@ -135,7 +135,8 @@ def deployment_request(
         "required_environment": entry.required_environment,
         "strategy": (entry.strategy or defaults.strategy).model_dump(mode="json"),
         "smoke_tests": [
-            t.model_dump(mode="json") for t in (entry.smoke_tests if entry.smoke_tests is not None else defaults.smoke_tests)
+            t.model_dump(mode="json")
+            for t in (entry.smoke_tests if entry.smoke_tests is not None else defaults.smoke_tests)
         ],
         "health": health,
         "watch_seconds": entry.watch_seconds if entry.watch_seconds is not None else defaults.watch_seconds,

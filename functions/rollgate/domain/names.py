@@ -38,7 +38,7 @@ def child_execution_name(parent_execution: str, wave_index: int, function_name: 
     suffix = execution_name(f"w{wave_index + 1}", function_name, alias)
     digest = hashlib.sha256(f"{parent_execution}/{suffix}".encode()).hexdigest()[:8]
     room = MAX_NAME - len(suffix) - len(digest) - 2
-    return f"{_slug(parent_execution)[:max(room, 8)]}-{digest}-{suffix}"[:MAX_NAME]
+    return f"{_slug(parent_execution)[: max(room, 8)]}-{digest}-{suffix}"[:MAX_NAME]
 
 
 def content_name(prefix: str, content: str) -> str:

@@ -57,6 +57,5 @@ def release_message(document: dict[str, Any]) -> str:
     more = f" (+{len(functions) - 10} more)" if len(functions) > 10 else ""
     return _clip(
         f"Release {document.get('release_id')} {document.get('status')}: {document.get('reason')}. "
-        f"Functions: {listed or 'none'}{more}. "
-        + _evidence(None, document.get("execution_arn"))
+        f"Functions: {listed or 'none'}{more}. " + _evidence(None, document.get("execution_arn"))
     )

@@ -203,7 +203,9 @@ def load_manifest(ctx: ReleaseContext, *, store: ManifestStore) -> ReleaseContex
         )
         return ctx.model_copy(update={"manifest_poll": poll})
     manifest = parse_manifest(data, where=f"manifest {location.describe()}")
-    ctx = ctx.model_copy(update={"manifest_poll": ManifestPoll(status="ready", location=location.describe(), polls=polls)})
+    ctx = ctx.model_copy(
+        update={"manifest_poll": ManifestPoll(status="ready", location=location.describe(), polls=polls)}
+    )
     return _planned(ctx, manifest, location.describe())
 
 
@@ -310,7 +312,8 @@ def advance(ctx: ReleaseContext, *, ledger: Ledger) -> ReleaseContext:
         raise InvalidRequest("plan: AdvanceWave runs after the manifest is loaded; the input has no plan")
     results = ctx.wave_results or []
     wave_outcomes = [
-        outcome_of(planned, results[i] if i < len(results) else None, ledger=ledger) for i, planned in enumerate(ctx.wave)
+        outcome_of(planned, results[i] if i < len(results) else None, ledger=ledger)
+        for i, planned in enumerate(ctx.wave)
     ]
     done_before = [o for o in ctx.outcomes if o.wave != ctx.wave_index]  # a rerun of this step replaces its wave
     outcomes = [*done_before, *wave_outcomes]
@@ -438,7 +441,7 @@ def _all_functions(ctx: ReleaseContext) -> list[FunctionOutcome]:
 
 
 def decide_release(ctx: ReleaseContext, reverts: list[RevertOutcome]) -> tuple[ReleaseStatus, str]:
-    if ctx.plan is None or ctx.error is not None and not ctx.outcomes:
+    if ctx.plan is None or (ctx.error is not None and not ctx.outcomes):
         error = ctx.error or StepError(Error="ReleaseFailed", Cause="the release ended before its manifest was planned")
         status = ReleaseStatus.REJECTED if error.Error in _REJECTING else ReleaseStatus.FAILED
         return status, f"{error.Error}: {error.message()}"
@@ -456,7 +459,9 @@ def decide_release(ctx: ReleaseContext, reverts: list[RevertOutcome]) -> tuple[R
         return ReleaseStatus.FAILED, f"{why}; COULD NOT RESTORE, check by hand: {names}"
     if ctx.plan.atomic or not any(o.changed_alias for o in ctx.outcomes):
         restored = ", ".join(f"{r.function_name}:{r.alias}" for r in reverts)
-        return ReleaseStatus.ROLLED_BACK, why + (f"; restored {restored} to their previous versions" if restored else "")
+        return ReleaseStatus.ROLLED_BACK, why + (
+            f"; restored {restored} to their previous versions" if restored else ""
+        )
     return ReleaseStatus.PARTIAL, why
 
 
@@ -482,4 +487,3 @@ def conclude_release(ctx: ReleaseContext, *, clock: Clock) -> ReleaseResult:
 
 def release_run_id(ctx: ReleaseContext) -> str:
     return deployment_id_for(ctx.started_at, ctx.execution_name)
-

@@ -120,7 +120,14 @@ def parse_trigger(
                 f"detail.configuration.metrics: alarm {name} names no Lambda function: give it a FunctionName "
                 f"(or Resource function:alias) dimension, or tag it {FUNCTION_TAG}=<function>"
             )
-        return "alarm", target[0], target[1], f"alarm {name} is {alarm.state}: {alarm.reason}", alarm, default_lookback_minutes
+        return (
+            "alarm",
+            target[0],
+            target[1],
+            f"alarm {name} is {alarm.state}: {alarm.reason}",
+            alarm,
+            default_lookback_minutes,
+        )
     manual = parse_model(ManualRollback, raw)
     who = f" by {manual.requested_by}" if manual.requested_by else ""
     return (
@@ -214,7 +221,9 @@ def assess(ctx: RemediationContext, *, ledger: Ledger, lambda_api: LambdaApi, cl
         update={
             "action": "rollback",
             "culprit": culprit,
-            "assessment": f"{culprit.deployment_id} promoted v{promoted} at {finished}; rolling {target} back to v{previous}",
+            "assessment": (
+                f"{culprit.deployment_id} promoted v{promoted} at {finished}; rolling {target} back to v{previous}"
+            ),
         }
     )
 

@@ -96,7 +96,8 @@ def start_for_event(
         source = dict(request.get("source") or {})
         source.setdefault("trigger", "event")
         request["source"] = source
-        manifest = request.get("manifest") if isinstance(request.get("manifest"), dict) else {}
+        inline = request.get("manifest")
+        manifest: dict[str, Any] = inline if isinstance(inline, dict) else {}
         if source.get("repository") and source.get("commit"):
             name = release_execution_name(str(source["repository"]), str(source["commit"]))
         elif manifest.get("release_id"):
@@ -110,7 +111,9 @@ def start_for_event(
         if state.get("value") != "ALARM":
             return f"alarm {alarm} went to {state.get('value')}, not ALARM"
         if not alarm.startswith(guard_alarm_prefix):
-            return f"alarm {alarm} does not guard a managed function (its name does not start with {guard_alarm_prefix})"
+            return (
+                f"alarm {alarm} does not guard a managed function (its name does not start with {guard_alarm_prefix})"
+            )
         return WorkflowStart(
             workflow="remediate",
             name=execution_name("remediate", alarm, str(state.get("timestamp") or event.get("time") or "")),

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
 
 from rollgate.aws.alarms import CloudWatchAlarmProbe, CloudWatchAlarmTags
 from rollgate.aws.artifacts import S3ArtifactStore
@@ -27,8 +28,6 @@ from rollgate.aws.ledger import DynamoLedger
 from rollgate.aws.metrics import CloudWatchMetricSource
 from rollgate.aws.queues import SqsQueueProbe
 from rollgate.aws.settings import Settings, load_settings
-from pydantic import BaseModel
-
 from rollgate.domain.models import DeploymentContext
 from rollgate.domain.ports import Clock, HealthProbes
 

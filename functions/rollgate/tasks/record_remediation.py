@@ -7,12 +7,28 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from rollgate.domain.notify import remediation_message
-from rollgate.domain.remediation import REMEDIATION_DETAIL_TYPES, RemediationContext, RemediationStatus, conclude_remediation
+from rollgate.domain.remediation import (
+    REMEDIATION_DETAIL_TYPES,
+    RemediationContext,
+    RemediationStatus,
+    conclude_remediation,
+)
 from rollgate.tasks._release import remediation_task
 from rollgate.tasks._runtime import Dependencies, logger, metrics
 
-_EVENT_FIELDS = ("deployment_id", "function_name", "alias", "status", "from_version", "to_version", "reason",
-                 "trigger", "execution_arn", "alarm", "release_id")
+_EVENT_FIELDS = (
+    "deployment_id",
+    "function_name",
+    "alias",
+    "status",
+    "from_version",
+    "to_version",
+    "reason",
+    "trigger",
+    "execution_arn",
+    "alarm",
+    "release_id",
+)
 
 
 @remediation_task
