@@ -139,18 +139,22 @@ def _follow(conn: Connection, execution_arn: str, args: argparse.Namespace, out:
         execution_arn,
         out=out,
         poll_seconds=args.poll_seconds,
-        success_outcomes=_success_outcomes(execution_arn),
+        success_outcomes=_success_outcomes(conn, execution_arn),
     )
     return _conclude(watcher.wait(), out)
 
 
-def _success_outcomes(execution_arn: str) -> frozenset[str]:
-    """What success means depends on the workflow; its state machine's name says which."""
+def _success_outcomes(conn: Connection, execution_arn: str) -> frozenset[str]:
+    """What success means depends on the workflow: the stack says which state machine is which
+    (execution ARN = arn:…:execution:<state machine name>:<execution name>)."""
     machine = execution_arn.split(":")[-2] if execution_arn.count(":") >= 7 else ""
-    if "Release" in machine:
-        return RELEASE_SUCCESS
-    if "Remediate" in machine:
-        return REMEDIATION_SUCCESS
+    outputs = conn.outputs()
+    for arn, outcomes in (
+        (outputs.release_state_machine_arn, RELEASE_SUCCESS),
+        (outputs.remediate_state_machine_arn, REMEDIATION_SUCCESS),
+    ):
+        if arn and arn.rsplit(":", 1)[-1] == machine:
+            return outcomes
     return DEPLOY_SUCCESS
 
 
@@ -203,7 +207,7 @@ def _watch(args: argparse.Namespace, out: TextIO) -> int:
         args.execution_arn,
         out=out,
         poll_seconds=args.poll_seconds,
-        success_outcomes=_success_outcomes(args.execution_arn),
+        success_outcomes=_success_outcomes(conn, args.execution_arn),
     )
     return _conclude(watcher.wait(), out)
 

@@ -112,7 +112,7 @@ class Conclusion:
     result: dict[str, Any] | None
     error: str | None = None
     cause: str | None = None
-    success_outcomes: frozenset[str] = frozenset({"PROMOTED"})  # DEPLOY_SUCCESS
+    success_outcomes: frozenset[str] = DEPLOY_SUCCESS
 
     @property
     def outcome(self) -> str:

@@ -27,7 +27,7 @@ from constructs import Construct
 
 from infra.deploy_tasks import DeployTasks
 from infra.settings import Settings
-from infra.states import DEFAULT_ATTEMPTS, PERSISTENT_ATTEMPTS, catch, concluded, fail_on_error, lambda_step, wait_for
+from infra.states import PERSISTENT_ATTEMPTS, catch, concluded, fail_on_error, wait_for
 from infra.workflow import Workflow
 
 _ERROR = "$.error"
@@ -35,23 +35,6 @@ _ERROR = "$.error"
 
 def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.IChainable:
     """The DeployFunction definition, states created under ``scope``."""
-
-    def step(
-        state_name: str,
-        module: str,
-        *,
-        result_path: str,
-        payload: sfn.TaskInput | None = None,
-        max_attempts: int = DEFAULT_ATTEMPTS,
-    ) -> tasks.LambdaInvoke:
-        return lambda_step(
-            scope,
-            state_name,
-            function=steps.task(module).function,
-            result_path=result_path,
-            payload=payload,
-            max_attempts=max_attempts,
-        )
 
     # --- conclusion: Record always runs, then the execution's status says what happened --------
     conclusion = concluded(
@@ -63,14 +46,14 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.ICha
     )
     record_failed = sfn.Fail(scope, "RecordFailed", error="RecordFailed", cause_path="$.record_error.Cause")
     record = catch(
-        step("Record", "record", result_path="$.result", max_attempts=PERSISTENT_ATTEMPTS),
+        steps.step(scope, "Record", "record", result_path="$.result", max_attempts=PERSISTENT_ATTEMPTS),
         record_failed,
         result_path="$.record_error",
     )
     record.next(conclusion)
 
     rollback = catch(
-        step("Rollback", "rollback", result_path="$.rollback", max_attempts=PERSISTENT_ATTEMPTS),
+        steps.step(scope, "Rollback", "rollback", result_path="$.rollback", max_attempts=PERSISTENT_ATTEMPTS),
         record,
         result_path="$.rollback_error",
     )
@@ -78,14 +61,15 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.ICha
 
     def before_traffic(state_name: str, module: str, *, result_path: str) -> tasks.LambdaInvoke:
         """A gate before any traffic moved: on failure, record the rejection."""
-        return catch(step(state_name, module, result_path=result_path), record)
+        return catch(steps.step(scope, state_name, module, result_path=result_path), record)
 
     def with_traffic(state_name: str, module: str, *, result_path: str) -> tasks.LambdaInvoke:
         """A gate after traffic moved: on failure, put the alias back first."""
-        return catch(step(state_name, module, result_path=result_path), rollback)
+        return catch(steps.step(scope, state_name, module, result_path=result_path), rollback)
 
     # --- 1. validate and lock -------------------------------------------------------------------
-    validate = step(
+    validate = steps.step(
+        scope,
         "Validate",
         "validate",
         result_path="$",

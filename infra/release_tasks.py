@@ -14,8 +14,8 @@ from aws_cdk import aws_s3 as s3
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
-from infra.deploy_tasks import TaskGroup, grant_artifact_reads, grant_ledger
 from infra.settings import Settings
+from infra.task_group import TaskGrants, TaskGroup
 
 RELEASE_TASK_MODULES: tuple[str, ...] = (
     "start_release",
@@ -29,40 +29,35 @@ REMEDIATE_TASK_MODULES: tuple[str, ...] = ("assess_remediation", "remediate", "r
 # Putting an alias back: read it, move it, read it back, smoke-test the restored version.
 _REVERT = ("lambda:GetAlias", "lambda:UpdateAlias", "lambda:InvokeFunction")
 
-LAMBDA_ACTIONS: dict[str, tuple[str, ...]] = {
-    "start_release": (),
-    "load_manifest": (),
-    "advance_wave": (),
-    "revert_function": _REVERT,
-    "record_release": (),
-    "assess_remediation": ("lambda:GetAlias",),  # is the blamed promotion still live?
-    "remediate": _REVERT,
-    "record_remediation": (),
-}
-_READS_MANIFESTS = ("load_manifest",)
-_WRITES_LEDGER = ("revert_function", "record_release", "remediate", "record_remediation")  # leases, records
-_READS_LEDGER = ("advance_wave", "assess_remediation")  # child outcomes; promotions and leases
-_PUTS_EVENTS = ("record_release", "record_remediation")
+RELEASE_GRANTS = TaskGrants(
+    lambda_actions={"revert_function": _REVERT},
+    reads_artifacts=("load_manifest",),
+    writes_ledger=("revert_function", "record_release"),  # the revert's lease and record; the release record
+    reads_ledger=("advance_wave",),  # each child's outcome
+    puts_events=("record_release",),
+)
+REMEDIATE_GRANTS = TaskGrants(
+    lambda_actions={"assess_remediation": ("lambda:GetAlias",), "remediate": _REVERT},  # Assess: still live?
+    writes_ledger=("remediate", "record_remediation"),  # lease and abort flag; the record
+    reads_ledger=("assess_remediation",),  # promotions and leases
+    puts_events=("record_remediation",),
+)
 
 
-class _Tasks(TaskGroup):
-    def _grant(self, *, settings: Settings, table: dynamodb.ITable, bucket: s3.IBucket, bus: events.IEventBus) -> None:
-        for module, task in self.tasks.items():
-            if LAMBDA_ACTIONS[module]:
-                task.allow_managed_functions(
-                    actions=LAMBDA_ACTIONS[module], managed_function_tag=settings.managed_function_tag
-                )
-            if module in _READS_MANIFESTS:
-                grant_artifact_reads(task, bucket)
-            if module in _WRITES_LEDGER:
-                grant_ledger(task, table, write=True)
-            if module in _READS_LEDGER:
-                grant_ledger(task, table, write=False)
-            if module in _PUTS_EVENTS:
-                bus.grant_put_events_to(task.function)
+class ReleaseTasks(TaskGroup):
+    WORKFLOW = "Release"
+    MODULES = RELEASE_TASK_MODULES
+    GRANTS = RELEASE_GRANTS
 
 
-class ReleaseTasks(_Tasks):
+class RemediateTasks(TaskGroup):
+    WORKFLOW = "Remediate"
+    MODULES = REMEDIATE_TASK_MODULES
+    GRANTS = REMEDIATE_GRANTS
+
+    def extra_environment(self, settings: Settings) -> dict[str, str]:
+        return {"REMEDIATION_LOOKBACK_MINUTES": str(settings.remediation_lookback_minutes)}
+
     def __init__(
         self,
         scope: Construct,
@@ -73,42 +68,7 @@ class ReleaseTasks(_Tasks):
         bucket: s3.IBucket,
         bus: events.IEventBus,
     ) -> None:
-        super().__init__(
-            scope,
-            construct_id,
-            workflow="Release",
-            modules=RELEASE_TASK_MODULES,
-            settings=settings,
-            table=table,
-            bucket=bucket,
-            bus=bus,
-        )
-        self._grant(settings=settings, table=table, bucket=bucket, bus=bus)
-
-
-class RemediateTasks(_Tasks):
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        settings: Settings,
-        table: dynamodb.ITable,
-        bucket: s3.IBucket,
-        bus: events.IEventBus,
-    ) -> None:
-        super().__init__(
-            scope,
-            construct_id,
-            workflow="Remediate",
-            modules=REMEDIATE_TASK_MODULES,
-            settings=settings,
-            table=table,
-            bucket=bucket,
-            bus=bus,
-            extra_environment={"REMEDIATION_LOOKBACK_MINUTES": str(settings.remediation_lookback_minutes)},
-        )
-        self._grant(settings=settings, table=table, bucket=bucket, bus=bus)
+        super().__init__(scope, construct_id, settings=settings, table=table, bucket=bucket, bus=bus)
         # Alarms with no FunctionName dimension name their function in a tag.
         stack = Stack.of(self)
         assess = self.task("assess_remediation")

@@ -33,7 +33,6 @@ from infra.states import (
     catch,
     concluded,
     fail_on_error,
-    lambda_step,
     wait_for,
 )
 from infra.workflow import Workflow
@@ -47,23 +46,6 @@ START_EXECUTION_TRANSIENT = (
 
 
 def build_release_definition(scope: Construct, *, steps: ReleaseTasks, deploy: sfn.IStateMachine) -> sfn.IChainable:
-    def step(
-        state_name: str,
-        module: str,
-        *,
-        result_path: str,
-        payload: sfn.TaskInput | None = None,
-        max_attempts: int = DEFAULT_ATTEMPTS,
-    ) -> tasks.LambdaInvoke:
-        return lambda_step(
-            scope,
-            state_name,
-            function=steps.task(module).function,
-            result_path=result_path,
-            payload=payload,
-            max_attempts=max_attempts,
-        )
-
     conclusion = concluded(
         scope,
         choice_name="Released?",
@@ -72,13 +54,14 @@ def build_release_definition(scope: Construct, *, steps: ReleaseTasks, deploy: s
         success_condition=sfn.Condition.string_equals("$.result.status", "RELEASED"),
     )
     record = catch(
-        step("RecordRelease", "record_release", result_path="$.result", max_attempts=PERSISTENT_ATTEMPTS),
+        steps.step(scope, "RecordRelease", "record_release", result_path="$.result", max_attempts=PERSISTENT_ATTEMPTS),
         sfn.Fail(scope, "RecordFailed", error="RecordFailed", cause_path="$.record_error.Cause"),
         result_path="$.record_error",
     )
     record.next(conclusion)
 
-    start = step(
+    start = steps.step(
+        scope,
         "StartRelease",
         "start_release",
         result_path="$",
@@ -89,7 +72,7 @@ def build_release_definition(scope: Construct, *, steps: ReleaseTasks, deploy: s
     catch(start, fail_on_error(scope, "RejectInvalidRelease", error="InvalidRequest"), errors=["InvalidRequest"])
     catch(start, sfn.Fail(scope, "StartFailed", error_path="$.error.Error", cause_path="$.error.Cause"))
 
-    load = catch(step("LoadManifest", "load_manifest", result_path="$"), record)
+    load = catch(steps.step(scope, "LoadManifest", "load_manifest", result_path="$"), record)
 
     # --- one wave: every function a child DeployFunction execution, bounded concurrency --------
     deploy_child = tasks.StepFunctionsStartExecution(
@@ -121,16 +104,12 @@ def build_release_definition(scope: Construct, *, steps: ReleaseTasks, deploy: s
     run_wave.item_processor(deploy_child)
     run_wave.add_catch(record, result_path="$.error")
 
-    advance = catch(step("AdvanceWave", "advance_wave", result_path="$"), record)
+    advance = catch(steps.step(scope, "AdvanceWave", "advance_wave", result_path="$"), record)
     run_wave.next(advance)
 
     # --- atomic rollback: every function the release promoted, back on its previous version ----
-    revert_function = lambda_step(
-        scope,
-        "RevertFunction",
-        function=steps.task("revert_function").function,
-        result_path="$",
-        max_attempts=PERSISTENT_ATTEMPTS,
+    revert_function = steps.step(
+        scope, "RevertFunction", "revert_function", result_path="$", max_attempts=PERSISTENT_ATTEMPTS
     )
     revert_function.add_catch(sfn.Pass(scope, "RevertNotDone"), result_path="$.revert_error")
     revert_promoted = sfn.Map(

@@ -18,7 +18,7 @@ from constructs import Construct
 
 from infra.release_tasks import RemediateTasks
 from infra.settings import Settings
-from infra.states import PERSISTENT_ATTEMPTS, catch, concluded, fail_on_error, lambda_step
+from infra.states import PERSISTENT_ATTEMPTS, catch, concluded, fail_on_error
 from infra.workflow import Workflow
 
 
@@ -31,10 +31,10 @@ def build_remediate_definition(scope: Construct, *, steps: RemediateTasks) -> sf
         success_condition=sfn.Condition.not_(sfn.Condition.string_equals("$.result.status", "FAILED")),
     )
     record = catch(
-        lambda_step(
+        steps.step(
             scope,
             "RecordRemediation",
-            function=steps.task("record_remediation").function,
+            "record_remediation",
             result_path="$.result",
             max_attempts=PERSISTENT_ATTEMPTS,
         ),
@@ -43,10 +43,10 @@ def build_remediate_definition(scope: Construct, *, steps: RemediateTasks) -> sf
     )
     record.next(conclusion)
 
-    assess = lambda_step(
+    assess = steps.step(
         scope,
         "Assess",
-        function=steps.task("assess_remediation").function,
+        "assess_remediation",
         result_path="$",
         payload=sfn.TaskInput.from_object(
             {"request": sfn.JsonPath.entire_payload, "execution": sfn.JsonPath.object_at("$$.Execution")}
@@ -56,10 +56,10 @@ def build_remediate_definition(scope: Construct, *, steps: RemediateTasks) -> sf
     catch(assess, sfn.Fail(scope, "AssessFailed", error_path="$.error.Error", cause_path="$.error.Cause"))
 
     remediate = catch(
-        lambda_step(
+        steps.step(
             scope,
             "Remediate",
-            function=steps.task("remediate").function,
+            "remediate",
             result_path="$",
             max_attempts=PERSISTENT_ATTEMPTS,
         ),

@@ -92,3 +92,26 @@ def test_rolled_back_release_is_exit_1_for_deploy_and_watch(harness: Harness, zi
     execution = next(line.split()[-1] for line in out.splitlines() if line.startswith("started "))
     code, out, _ = rollgate("watch", execution, "--poll-seconds", "0.05")
     assert code == 1 and "ROLLED_BACK" in out
+
+
+def test_a_bad_manifest_is_exit_2_naming_the_field_and_starts_nothing(harness: Harness, tmp_path: Path) -> None:
+    manifest = tmp_path / "release.json"
+    manifest.write_text('{"application": "shop", "waves": [{"functions": [{"function_name": "orders-api"}]}]}')
+    code, _, err = rollgate("release", "--manifest", str(manifest))
+    assert code == 2
+    assert "manifest.waves.0.functions.0.artifact: required field is missing" in err
+    sfn = harness.client("stepfunctions")
+    assert sfn.list_executions(stateMachineArn=harness.outputs["ReleaseStateMachineArn"])["executions"] == []
+
+
+def test_rollback_watch_is_exit_0_and_history_shows_the_remediation(harness: Harness) -> None:
+    assert harness.run(harness.request("v2"), "deploy-v2-then-cli-rollback").succeeded
+    code, out, _ = rollgate(
+        "rollback", "--function", "orders-api", "--reason", "support says so", "--watch", "--poll-seconds", "0.05"
+    )
+    assert code == 0, out
+    assert "ROLLED_BACK" in out and harness.alias() == ("1", {})
+    code, out, _ = rollgate("history", "--function", "orders-api")
+    assert code == 0
+    first_row = out.splitlines()[2]
+    assert "remediation" in first_row and "manual" in first_row and "v2 -> v1" in first_row

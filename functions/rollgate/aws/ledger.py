@@ -270,20 +270,6 @@ class DynamoLedger:
         with translate_client_errors(f"dynamodb:PutItem release {document['release_id']} run {run_id}"):
             self._db.call("put_item", TableName=self.table_name, Item=item)
 
-    def list_release_runs(self, release_id: str, limit: int = 10) -> list[dict[str, Any]]:
-        """Runs of one release, newest first."""
-        with translate_client_errors(f"dynamodb:Query runs of release {release_id}"):
-            response = self._db.call(
-                "query",
-                TableName=self.table_name,
-                KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-                ExpressionAttributeValues={":pk": RELEASE_PREFIX + release_id, ":prefix": RUN_PREFIX},
-                ScanIndexForward=False,
-                Limit=limit,
-                ConsistentRead=True,
-            )
-        return [_document(item) for item in response.get("Items", [])]
-
     def get_deployment(self, function_name: str, alias: str, deployment_id: str) -> dict[str, Any] | None:
         item = self._get(deployment_pk(function_name, alias), DEPLOY_PREFIX + deployment_id)
         return _document(item) if item else None

@@ -18,10 +18,9 @@ from pydantic import Field, model_validator
 
 from rollgate.domain.errors import InvalidRequest, ManifestNotFound
 from rollgate.domain.manifest import ReleaseManifest, deployment_request, parse_manifest
-from rollgate.domain.models import Evidence, Lenient, Provenance, StepError, Strict, parse_model
+from rollgate.domain.models import Lenient, Provenance, StepError, Strict, parse_model
 from rollgate.domain.names import child_execution_name
 from rollgate.domain.ports import Clock, Ledger, ManifestStore
-from rollgate.domain.start import deployment_id_for
 
 
 # --------------------------------------------------------------------------- the request
@@ -392,7 +391,6 @@ class ReleaseResult(Lenient):
     finished_at: datetime
     functions: list[FunctionOutcome] = Field(default_factory=list)
     reverts: list[RevertOutcome] = Field(default_factory=list)
-    evidence: list[Evidence] = Field(default_factory=list)
     error_name: str | None = None
 
 
@@ -483,7 +481,3 @@ def conclude_release(ctx: ReleaseContext, *, clock: Clock) -> ReleaseResult:
         reverts=reverts,
         error_name=RELEASE_ERROR_NAMES.get(status),
     )
-
-
-def release_run_id(ctx: ReleaseContext) -> str:
-    return deployment_id_for(ctx.started_at, ctx.execution_name)

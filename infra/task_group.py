@@ -1,0 +1,226 @@
+"""TaskGroup: one TaskFunction per step of a workflow, each allowed its own step only.
+
+A group is data: the workflow's task modules and a `TaskGrants` table saying which step may do
+what. Every Lambda permission is scoped to functions tagged ``<managedFunctionTag> = "true"`` in
+this account and region; a task that needs another call gets it in its group's table, on its own
+role, not on a shared one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from aws_cdk import Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
+from constructs import Construct
+
+from infra.settings import Settings
+from infra.states import DEFAULT_ATTEMPTS, lambda_step
+from infra.task_function import TaskFunction, task_code
+
+
+@dataclass(frozen=True)
+class TaskGrants:
+    """What each task module of a group may do, beyond writing its own logs."""
+
+    #: Lambda actions on managed (tagged) functions, per module; a module absent here has none.
+    lambda_actions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    reads_artifacts: tuple[str, ...] = ()
+    reads_event_source_mappings: tuple[str, ...] = ()
+    reads_health: tuple[str, ...] = ()
+    writes_ledger: tuple[str, ...] = ()
+    reads_ledger: tuple[str, ...] = ()
+    puts_events: tuple[str, ...] = ()
+
+
+def _pascal(module: str) -> str:
+    return "".join(part.capitalize() for part in module.split("_"))
+
+
+class TaskGroup(Construct):
+    """One TaskFunction per module (handler ``rollgate.tasks.<module>.lambda_handler``), sharing
+    one code asset and the environment every task reads its settings from, each granted what
+    `grants` says. Subclasses set WORKFLOW, MODULES and GRANTS (and may add environment)."""
+
+    WORKFLOW: str
+    MODULES: tuple[str, ...]
+    GRANTS: TaskGrants
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        table: dynamodb.ITable,
+        bucket: s3.IBucket,
+        bus: events.IEventBus,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        code = task_code()  # one asset for the whole group
+        environment = {
+            "LEDGER_TABLE_NAME": table.table_name,
+            "EVENT_BUS_NAME": bus.event_bus_name,
+            "ARTIFACT_BUCKET_NAME": bucket.bucket_name,
+            **self.extra_environment(settings),
+        }
+        self.tasks: dict[str, TaskFunction] = {
+            module: TaskFunction(
+                self,
+                _pascal(module),
+                handler=f"rollgate.tasks.{module}.lambda_handler",
+                description=f"Rollgate {self.WORKFLOW} step: {module}",
+                settings=settings,
+                code=code,
+                environment=environment,
+            )
+            for module in self.MODULES
+        }
+        self._grant(self.GRANTS, settings=settings, table=table, bucket=bucket, bus=bus)
+
+    def extra_environment(self, settings: Settings) -> dict[str, str]:
+        return {}
+
+    def task(self, module: str) -> TaskFunction:
+        return self.tasks[module]
+
+    def step(
+        self,
+        scope: Construct,
+        state_name: str,
+        module: str,
+        *,
+        result_path: str,
+        payload: sfn.TaskInput | None = None,
+        max_attempts: int = DEFAULT_ATTEMPTS,
+    ) -> tasks.LambdaInvoke:
+        """The Task state (created under `scope`) that invokes this group's `module`."""
+        return lambda_step(
+            scope,
+            state_name,
+            function=self.task(module).function,
+            result_path=result_path,
+            payload=payload,
+            max_attempts=max_attempts,
+        )
+
+    def _grant(
+        self,
+        grants: TaskGrants,
+        *,
+        settings: Settings,
+        table: dynamodb.ITable,
+        bucket: s3.IBucket,
+        bus: events.IEventBus,
+    ) -> None:
+        for module, actions in grants.lambda_actions.items():
+            if actions:
+                self.tasks[module].allow_managed_functions(
+                    actions=actions, managed_function_tag=settings.managed_function_tag
+                )
+        for module in grants.reads_artifacts:
+            bucket.grant_read(self.tasks[module].function)
+            _acknowledge_artifact_objects(self.tasks[module])
+        for module in grants.reads_event_source_mappings:
+            _allow_event_source_mapping_reads(self.tasks[module])
+        for module in grants.reads_health:
+            _allow_health_reads(self.tasks[module])
+        for module in grants.writes_ledger:
+            table.grant_read_write_data(self.tasks[module].function)
+            _acknowledge_ledger_indexes(self.tasks[module])
+        for module in grants.reads_ledger:
+            table.grant_read_data(self.tasks[module].function)
+            _acknowledge_ledger_indexes(self.tasks[module])
+        for module in grants.puts_events:
+            bus.grant_put_events_to(self.tasks[module].function)
+
+
+# --- permissions that need more than a grant_* ----------------------------------------------------
+def _allow_event_source_mapping_reads(task: TaskFunction) -> None:
+    task.allow_unscoped(
+        "ListEventSourceMappings",
+        actions=["lambda:ListEventSourceMappings"],
+        why=(
+            "lambda:ListEventSourceMappings supports no resource-level permissions; it is "
+            "read-only and used to check that every trigger of the function points at the alias."
+        ),
+    )
+
+
+def _allow_health_reads(task: TaskFunction) -> None:
+    stack = Stack.of(task)
+    task.allow_unscoped(
+        "ReadHealth",
+        actions=["cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms"],
+        why=(
+            "cloudwatch:GetMetricData supports no resource-level permissions and the guarding "
+            "alarms are named per request; both are read-only (metrics per ExecutedVersion, "
+            "alarm states)."
+        ),
+    )
+    task.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=["sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+            resources=[f"arn:{stack.partition}:sqs:{stack.region}:{stack.account}:*"],
+        )
+    )
+    NagSuppressions.add_resource_suppressions(
+        task.role,
+        [
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                applies_to=["Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:*"],
+                reason=(
+                    "Read-only queue depth (GetQueueAttributes/GetQueueUrl) of the managed "
+                    "function's DLQs, which are discovered from its configuration at run time."
+                ),
+            )
+        ],
+        apply_to_children=True,
+    )
+
+
+def _acknowledge_ledger_indexes(task: TaskFunction) -> None:
+    NagSuppressions.add_resource_suppressions(
+        task.role,
+        [
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                applies_to=[RegexAppliesTo(regex=r"/^Resource::<.*Ledger.*\.Arn>\/index\/\*$/")],
+                reason=(
+                    "table.grant_*_data covers the Ledger table's own indexes (by_function), "
+                    "which history queries read; no other table is reachable."
+                ),
+            )
+        ],
+        apply_to_children=True,
+    )
+
+
+def _acknowledge_artifact_objects(task: TaskFunction) -> None:
+    NagSuppressions.add_resource_suppressions(
+        task.role,
+        [
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                applies_to=[
+                    "Action::s3:GetBucket*",
+                    "Action::s3:GetObject*",
+                    "Action::s3:List*",
+                    RegexAppliesTo(regex=r"/^Resource::<.*Artifacts.*\.Arn>\/\*$/"),
+                ],
+                reason=(
+                    "bucket.grant_read on the Artifacts bucket only: release zips and manifests "
+                    "are keyed per release, so the task reads objects it learns from the request."
+                ),
+            )
+        ],
+        apply_to_children=True,
+    )
