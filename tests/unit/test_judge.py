@@ -558,9 +558,12 @@ def test_the_verdict_is_json_for_the_ledger_and_names_every_check():
         "throttles",
         "latency_p95",
         "latency_p99",
+        "synthetic",
         "dlq",
         "streams",
         "alarms",
     ]
     assert all(c["summary"] and "\n" not in c["summary"] for c in document["checks"])
+    assert all(c["kind"] for c in document["checks"])
     assert document["outcome"] == "HEALTHY"
+    assert document["decided_by"] == "organic_paired"

@@ -17,6 +17,18 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+class EvidenceKind(str, Enum):
+    """Where a check's evidence came from. Kinds are kept apart end to end: synthetic probes can
+    fail a release but never make it healthy, and an operational failure (metric reads failing) is
+    never evidence against the release."""
+
+    ORGANIC_PAIRED = "organic_paired"  # canary vs stable (or the holdback) over the same periods
+    SYNTHETIC = "synthetic"  # Rollgate's own probe invocations of the new version's qualifier
+    UNPAIRED = "unpaired"  # the new version against its pre-deploy baseline, nothing alongside
+    LOGS = "logs"
+    OPERATIONAL = "operational"  # reads of metrics, queues or alarms failed: nothing was judged
+
+
 class PeriodStats(_Model):
     """One metric period of one version. A field is None when CloudWatch returned no datapoint."""
 
@@ -67,6 +79,17 @@ class AlarmObservation(_Model):
     reason: str | None = None
 
 
+class SyntheticSeries(_Model):
+    """Rollgate's own probe invocations of the new version's *qualifier* (never the alias), judged
+    from the invoke responses. They are their own evidence: they can fail a release, they never
+    count as organic samples and never make a verdict HEALTHY on their own."""
+
+    version: str
+    sent: int = Field(description="probe invocations sent to the new version's qualifier")
+    failed: int = Field(description="of those, how many returned a function error or failed to invoke")
+    failures: list[str] = Field(default_factory=list, description="a few example failure messages")
+
+
 class HealthWindow(_Model):
     """Everything the judge is shown for one verdict.
 
@@ -84,6 +107,19 @@ class HealthWindow(_Model):
     queues: list[QueueSeries] = Field(default_factory=list)
     streams: list[StreamSeries] = Field(default_factory=list)
     alarms: list[AlarmObservation] = Field(default_factory=list)
+    synthetic: SyntheticSeries | None = Field(
+        default=None, description="probe invocations of the new version's qualifier, judged as their own check"
+    )
+    read_failures: list[str] = Field(
+        default_factory=list,
+        description="metric, queue or alarm reads that failed after retries: the verdict is INCONCLUSIVE "
+        "(decided by OPERATIONAL), never UNHEALTHY",
+    )
+    weight_since: datetime | None = Field(
+        default=None,
+        description="when the current canary weight took effect: periods that mix pre-shift traffic are "
+        "excluded and warm-up is counted from it",
+    )
 
 
 class Outcome(str, Enum):
@@ -108,6 +144,7 @@ class Check(_Model):
     observed: dict[str, Any] = Field(default_factory=dict)
     threshold: dict[str, Any] = Field(default_factory=dict)
     summary: str
+    kind: EvidenceKind | None = Field(default=None, description="which kind of evidence the check used")
 
 
 class Verdict(_Model):
@@ -116,6 +153,7 @@ class Verdict(_Model):
     checks: list[Check] = Field(default_factory=list)
     samples_seen: float = 0
     samples_needed: float | None = None
+    decided_by: EvidenceKind | None = Field(default=None, description="the kind of evidence that decided the outcome")
 
     def failed_checks(self) -> list[Check]:
         return [c for c in self.checks if c.status is CheckStatus.FAIL]

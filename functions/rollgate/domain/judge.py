@@ -24,6 +24,7 @@ from statistics import median, median_low
 from rollgate.domain.health import (
     Check,
     CheckStatus,
+    EvidenceKind,
     HealthWindow,
     Outcome,
     PeriodStats,
@@ -55,27 +56,42 @@ _INCONCLUSIVE, _SKIPPED = CheckStatus.INCONCLUSIVE, CheckStatus.SKIPPED
 # --------------------------------------------------------------------------- public API
 def judge(window: HealthWindow, policy: HealthPolicy) -> Verdict:
     """One verdict on one window. UNHEALTHY if any check fails; else INCONCLUSIVE while the canary
-    has too few invocations (or none) to rule out a gross regression; else HEALTHY."""
+    has too few organic invocations (or none) to rule out a gross regression, or while reads failed;
+    else HEALTHY. Synthetic probes are their own check: they can fail a release, never pass one."""
     view = _View.of(window)
     samples = _Samples.of(view, policy)
+    organic = EvidenceKind.ORGANIC_PAIRED if view.paired else EvidenceKind.UNPAIRED
     checks = [
-        _samples_check(view, policy, samples),
-        _errors_check(view, policy, samples),
-        _throttles_check(view, policy),
-        *(_latency_check(view, policy, q) for q in _PERCENTILES),
-        _dlq_check(window, policy, view),
-        _streams_check(window, policy),
-        _alarms_check(window, view),
+        _kind(_samples_check(view, policy, samples), organic),
+        _kind(_errors_check(view, policy, samples), organic),
+        _kind(_throttles_check(view, policy), organic),
+        *(_kind(_latency_check(view, policy, q), organic) for q in _PERCENTILES),
+        _kind(_synthetic_check(window, policy, view), EvidenceKind.SYNTHETIC),
+        _kind(_dlq_check(window, policy, view), EvidenceKind.UNPAIRED),
+        _kind(_streams_check(window, policy), EvidenceKind.UNPAIRED),
+        _kind(_alarms_check(window, view), EvidenceKind.UNPAIRED),
     ]
     failed = [c for c in checks if c.status is _FAIL]
+    if window.read_failures:
+        # the metric reads behind the organic checks are not to be trusted: only evidence that does
+        # not come from them (the probes' own invoke responses) may still fail the release
+        failed = [c for c in failed if c.kind is EvidenceKind.SYNTHETIC]
+    decided_by: EvidenceKind | None
     if failed:
         outcome = Outcome.UNHEALTHY
+        decided_by = failed[0].kind
         summary = f"UNHEALTHY ({', '.join(c.name for c in failed)}): " + " | ".join(c.summary for c in failed)
+    elif window.read_failures:
+        outcome, decided_by = Outcome.INCONCLUSIVE, EvidenceKind.OPERATIONAL
+        summary = (
+            f"INCONCLUSIVE: reads failed after retries ({'; '.join(window.read_failures)}); an operational "
+            f"failure says nothing about the release, so it is not judged"
+        )
     elif checks[0].status is not _PASS:
-        outcome = Outcome.INCONCLUSIVE
+        outcome, decided_by = Outcome.INCONCLUSIVE, checks[0].kind
         summary = f"INCONCLUSIVE: {checks[0].summary}"
     else:
-        outcome = Outcome.HEALTHY
+        outcome, decided_by = Outcome.HEALTHY, checks[0].kind
         passed = [c.name for c in checks if c.status is _PASS]
         unjudged = [c.name for c in checks if c.status in (_SKIPPED, _INCONCLUSIVE)]
         summary = f"HEALTHY: {view.canary_label} served {_count(view.canary_n)} invocations; {', '.join(passed)} pass"
@@ -87,7 +103,12 @@ def judge(window: HealthWindow, policy: HealthPolicy) -> Verdict:
         checks=checks,
         samples_seen=view.canary_n,
         samples_needed=samples.needed,
+        decided_by=decided_by,
     )
+
+
+def _kind(check: Check, kind: EvidenceKind) -> Check:
+    return check.model_copy(update={"kind": kind})
 
 
 def samples_needed(weight_percent: int, policy: HealthPolicy, stable_error_rate: float) -> int:
@@ -540,6 +561,43 @@ def _latency_check(view: _View, policy: HealthPolicy, percentile: int) -> Check:
     else:
         verdict = f"within {limit} in every period"
     return Check(name=name, status=_PASS, observed=observed, threshold=threshold, summary=f"{head}: {verdict}")
+
+
+# --------------------------------------------------------------------------- synthetic probes
+def _synthetic_check(window: HealthWindow, policy: HealthPolicy, view: _View) -> Check:
+    """Rollgate's probes of the new version's qualifier, judged from their invoke responses against
+    the reference's organic failure rate plus the margin. They can fail a release; a pass here
+    never counts as samples (the probes exercise only the smoke payloads' request types)."""
+    probes = window.synthetic
+    threshold = {"margin": policy.error_rate_margin, "significance": policy.significance}
+    if probes is None or probes.sent <= 0:
+        return Check(name="synthetic", status=_SKIPPED, threshold=threshold, summary="no synthetic probes sent")
+    x_r = view.reference.total("errors") if view.reference else 0.0
+    n_r = view.reference_n
+    p_value = excess_rate_pvalue(probes.failed, probes.sent, x_r, n_r, policy.error_rate_margin)
+    observed = {
+        "sent": probes.sent,
+        "failed": probes.failed,
+        "examples": probes.failures[:3],
+        "p_value_vs_reference": _p_round(p_value),
+    }
+    seen = f"{probes.failed} of {probes.sent} synthetic probes of {view.canary_label} failed"
+    if probes.failed and p_value < policy.significance:
+        example = f" (e.g. {probes.failures[0]})" if probes.failures else ""
+        return Check(
+            name="synthetic",
+            status=_FAIL,
+            observed=observed,
+            threshold=threshold,
+            summary=f"{seen}{example}: more than {view.reference_label} fails ({_below(p_value, policy.significance)})",
+        )
+    return Check(
+        name="synthetic",
+        status=_PASS,
+        observed=observed,
+        threshold=threshold,
+        summary=f"{seen}; probes only exercise the smoke payloads, so they never count as samples",
+    )
 
 
 # --------------------------------------------------------------------------- queues, streams, alarms
