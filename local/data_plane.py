@@ -83,6 +83,7 @@ CloudWatch Logs (kept in memory, see `logs`), provisioned concurrency.
 from __future__ import annotations
 
 import base64
+import builtins
 import dataclasses
 import hashlib
 import importlib
@@ -109,7 +110,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import Any
 
 from local import moto_bridge
 from local.clock import clock_env
@@ -155,43 +156,126 @@ class LambdaContext:
 
 
 # --------------------------------------------------------------------------------------------
-# Per-thread stdout/stderr capture (handler output becomes the function's log)
+# Handler output capture (each invocation's stdout/stderr becomes its function's log)
 # --------------------------------------------------------------------------------------------
+# Why not swap sys.stdout per invocation: CPython 3.11's print() holds a *borrowed* reference to
+# sys.stdout, so replacing the stream from one thread while another prints frees the object under
+# the printer (segfault, or attribute errors on a half-freed stream). So sys.stdout/sys.stderr are
+# replaced only by `_routing.acquire()`/`release()`, called by the thread that creates/stops a
+# data plane, and the two routing streams are module-level singletons that are never freed. Inside
+# an invocation a thread-local buffer says where that thread's output goes; every other write is
+# forwarded to the stream that was there before. A handler module's `print` is also routed (see
+# `_invocation_print`), so a handler's prints reach its log even when something else (pytest's
+# capture between test phases) has put its own stream into sys.stdout since the data plane started.
 _capture = threading.local()
 
 
-class _RoutingStream(io.TextIOBase):
-    """sys.stdout/sys.stderr while a handler runs: writes from a thread running a handler go to that
-    invocation's log; anything else goes to whatever the real stream is at that moment (so a logger
-    a handler created keeps working after the invocation, under pytest's capture or not)."""
+class _RoutingStream:
+    """sys.stdout or sys.stderr while a data plane is up: in a thread running a handler, writes go
+    to that invocation's log; anywhere else to the stream it replaced (or, once uninstalled, to
+    whatever sys.<name> is then, so a logger created on it during an invocation keeps working). The
+    rest of the TextIO surface (name, encoding, errors, buffer, fileno, line_buffering ...) is the
+    forwarded stream's, so code that inspects sys.stdout behaves as without the data plane."""
 
-    replaced: ClassVar[dict[str, Any]] = {}  # the real streams while routing streams are installed
+    def __init__(self, stream_name: str) -> None:
+        self._stream_name = stream_name  # "stdout" | "stderr"
+        self._replaced: Any = None  # the stream this one stands in for, while installed
 
-    def __init__(self, name: str) -> None:
-        self.name = name  # "stdout" | "stderr"
-
-    def _fallback(self) -> Any:
-        current = getattr(sys, self.name)
-        if isinstance(current, _RoutingStream):
-            return self.replaced.get(self.name) or getattr(sys, f"__{self.name}__")
+    def _forward(self) -> Any:
+        replaced = self._replaced
+        if replaced is not None:
+            return replaced
+        current = getattr(sys, self._stream_name, None)
+        if current is None or current is self:
+            return getattr(sys, f"__{self._stream_name}__")
         return current
 
+    @staticmethod
+    def _buffer() -> io.StringIO | None:
+        return getattr(_capture, "buffer", None)
+
     def write(self, text: str) -> int:
-        buffer = getattr(_capture, "buffer", None)
+        buffer = self._buffer()
         if buffer is not None:
             return buffer.write(text)
-        return self._fallback().write(text)
+        return int(self._forward().write(text) or 0)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
 
     def flush(self) -> None:
-        if getattr(_capture, "buffer", None) is None:
-            self._fallback().flush()
+        if self._buffer() is None:
+            self._forward().flush()
 
     def isatty(self) -> bool:
-        return False
+        return False if self._buffer() is not None else bool(self._forward().isatty())
+
+    def close(self) -> None:
+        """A handler cannot close the process's stream (on Lambda it would only lose its log)."""
 
     @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return getattr(self._fallback(), "encoding", "utf-8")
+    def closed(self) -> bool:
+        return False
+
+    def readable(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def __getattr__(self, attribute: str) -> Any:  # name, encoding, errors, buffer, fileno, mode ...
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        return getattr(self._forward(), attribute)
+
+    def __repr__(self) -> str:
+        return f"<rollgate routing {self._stream_name} -> {self._forward()!r}>"
+
+
+class _Routing:
+    """Installs the routing streams into sys once for all live data planes (reference counted)."""
+
+    def __init__(self) -> None:
+        self.streams = {name: _RoutingStream(name) for name in ("stdout", "stderr")}
+        self._users = 0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        with self._lock:
+            self._users += 1
+            for name, router in self.streams.items():
+                current = getattr(sys, name)
+                if current is not router:
+                    router._replaced = current  # kept referenced: a printer may still hold it
+                    setattr(sys, name, router)
+
+    def release(self) -> None:
+        with self._lock:
+            self._users = max(0, self._users - 1)
+            if self._users:
+                return
+            for name, router in self.streams.items():
+                if getattr(sys, name) is router and router._replaced is not None:
+                    setattr(sys, name, router._replaced)
+                router._replaced = None  # from now on: whatever sys.<name> is (someone else's stream)
+
+
+_routing = _Routing()
+
+
+def _invocation_print(*values: Any, sep: str | None = " ", end: str | None = "\n", file: Any = None,
+                      flush: bool = False) -> None:
+    """`print` in handler modules: to the invocation's log when printing to stdout/stderr inside an
+    invocation, whoever holds sys.stdout at the moment; exactly the builtin everywhere else."""
+    buffer = getattr(_capture, "buffer", None)
+    if buffer is not None and (file is None or file is sys.stdout or file is sys.stderr
+                               or isinstance(file, _RoutingStream)):
+        file = buffer
+    builtins.print(*values, sep=sep, end=end, file=file, flush=flush)
 
 
 # --------------------------------------------------------------------------------------------
@@ -356,8 +440,7 @@ class LambdaDataPlane:
         self._stream_rng = random.Random(seed + 1)
         self._load_lock = threading.RLock()
         self._streams_lock = threading.Lock()
-        self._streams_users = 0
-        self._streams_saved: dict[str, Any] = {}
+        self._routes_output = False  # whether this data plane holds the routing streams in sys
         self._base_environ: MutableMapping[str, str] | None = None
         self._state_lock = threading.RLock()
         self._metrics_lock = threading.Lock()
@@ -375,7 +458,11 @@ class LambdaDataPlane:
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
-        """Start the background flusher."""
+        """Install the output routing streams (from this, the starting thread) and start the
+        background flusher."""
+        if not self._routes_output:
+            self._routes_output = True
+            _routing.acquire()
         if self._flusher is not None:
             return
         self._stop.clear()
@@ -399,6 +486,9 @@ class LambdaDataPlane:
                 sys.path.remove(path)
         self._added_paths.clear()
         shutil.rmtree(self._code_root, ignore_errors=True)
+        if self._routes_output:
+            self._routes_output = False
+            _routing.release()
 
     def _flush_loop(self) -> None:
         while not self._stop.wait(self.clock.seconds_to_real(self.flush_interval_seconds)):
@@ -648,28 +738,14 @@ class LambdaDataPlane:
 
     @contextmanager
     def _captured(self, buffer: io.StringIO) -> Iterator[None]:
-        """Route this thread's stdout/stderr to `buffer`; the routing streams are in sys while any
-        invocation runs (first in installs them, last out restores what was there)."""
+        """Route this thread's stdout/stderr to `buffer` for the invocation: a thread-local switch
+        read by the routing streams and `_invocation_print`; sys is not touched here."""
         previous = getattr(_capture, "buffer", None)
-        with self._streams_lock:
-            if self._streams_users == 0:
-                for name in ("stdout", "stderr"):
-                    if not isinstance(getattr(sys, name), _RoutingStream):
-                        self._streams_saved[name] = _RoutingStream.replaced[name] = getattr(sys, name)
-                        setattr(sys, name, _RoutingStream(name))
-            self._streams_users += 1
         _capture.buffer = buffer
         try:
             yield
         finally:
             _capture.buffer = previous
-            with self._streams_lock:
-                self._streams_users -= 1
-                if self._streams_users == 0:
-                    for name, stream in self._streams_saved.items():
-                        if isinstance(getattr(sys, name), _RoutingStream):
-                            setattr(sys, name, stream)
-                    self._streams_saved.clear()
 
     def _code_path(self, record: FunctionRecord) -> Path:
         return self._code_root / re.sub(r"[^A-Za-z0-9]", "_", record.code_sha256 or "nocode")
@@ -726,6 +802,8 @@ class LambdaDataPlane:
                     sys.path.append(str(directory))
                     self._added_paths.append(str(directory))
                 module = importlib.import_module(module_name)
+                if "print" not in vars(module):
+                    module.print = _invocation_print  # type: ignore[attr-defined]
             else:
                 module = self._load_isolated(directory, module_name, repr(key))
         except ImportError as error:
@@ -769,6 +847,7 @@ class LambdaDataPlane:
         spec = importlib.util.spec_from_file_location(f"{unique}.{module_name}".replace(".", "_"), path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
+        module.print = _invocation_print  # type: ignore[attr-defined]  # its own `def print` wins
         sys.modules[spec.name] = module
         sys.path.insert(0, str(directory))  # sibling modules of the handler resolve, as in /var/task
         try:
