@@ -26,6 +26,8 @@ RESULT_KEYS = {
     "JudgeCanary": "canary",
     "Promote": "watch",
     "JudgeWatch": "watch",
+    "ShiftControl": "watch",
+    "CompleteWatch": "watch",
     "Rollback": "rollback",
     "Record": "result",
     "RecordRelease": "result",
@@ -65,8 +67,9 @@ def describe_gate(state: str, record: dict[str, Any]) -> tuple[str, list[str]]:
         return f"version {record.get('version')} {record.get('state')}: " + "; ".join(_details(record)), []
     if state == "SmokeTest":
         return f"smoke tests passed on v{record.get('version')}", []
-    if state in ("ShiftTraffic", "Promote"):
-        notes = [d for e in record.get("evidence", []) if e["check"] in ("shift", "promote") for d in [e["detail"]]]
+    if state in ("ShiftTraffic", "Promote", "ShiftControl", "CompleteWatch"):
+        moves = ("shift", "promote", "control")
+        notes = [d for e in record.get("evidence", []) if e["check"] in moves for d in [e["detail"]]]
         return (notes[-1] if notes else "traffic moved"), []
     if state in ("JudgeCanary", "JudgeWatch"):
         verdict = next((e for e in record.get("evidence", []) if e["check"] == "verdict"), None)

@@ -10,13 +10,16 @@ Shape (state names are the contract with the task handlers, the local runtime an
     CanaryNext?     bake -> Bake -> JudgeCanary -> CanaryNext?;  shift -> ShiftTraffic;
                     promote -> Promote -> WatchNext?;  rollback (and anything else) -> Rollback
     WatchNext?      watch -> WatchWait -> JudgeWatch -> WatchNext?;  rollback -> Rollback;
-                    else ("done") -> Record
+                    control -> ShiftControl -> WatchNext?;  complete -> CompleteWatch -> WatchNext?;
+                    done -> Record;  anything else -> Rollback
     Rollback -> Record -> Concluded?
     Concluded?      PROMOTED -> Promoted (Succeed);  else -> NotPromoted (Fail)
 
 Before traffic moves (Preflight … SmokeTest) any failure goes straight to Record (which rejects
-and releases the lease); once traffic has moved (ShiftTraffic … JudgeWatch) any failure goes to
-Rollback first. Validate fails the execution directly: no lease is held yet.
+and releases the lease); once traffic has moved (ShiftTraffic … CompleteWatch) any failure goes to
+Rollback first. Promote, ShiftControl and CompleteWatch are gate 7's three traffic moves (promote
+with a holdback, a control share back on a breach of an unpaired watch, 100% when the watch is
+over), all made by the one Promote task, which reads the watch record to tell them apart. Validate fails the execution directly: no lease is held yet.
 """
 
 from __future__ import annotations
@@ -100,6 +103,8 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.ICha
     judge_canary = with_traffic("JudgeCanary", "judge_canary", result_path="$.canary")
     promote = with_traffic("Promote", "promote", result_path="$.watch")
     judge_watch = with_traffic("JudgeWatch", "judge_watch", result_path="$.watch")
+    shift_control = with_traffic("ShiftControl", "promote", result_path="$.watch")
+    complete_watch = with_traffic("CompleteWatch", "promote", result_path="$.watch")
 
     update_settled = (
         sfn.Choice(scope, "UpdateSettled?")
@@ -146,10 +151,16 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.ICha
         )
         # A breach during the watch: put the baseline back at once.
         .when(sfn.Condition.string_equals("$.watch.next", "rollback"), rollback)
-        .otherwise(record)  # "done"
+        # A breach of an unpaired watch: a control share back on the previous version first.
+        .when(sfn.Condition.string_equals("$.watch.next", "control"), shift_control)
+        # The watch is over: the holdback moves to the new version.
+        .when(sfn.Condition.string_equals("$.watch.next", "complete"), complete_watch)
+        .when(sfn.Condition.string_equals("$.watch.next", "done"), record)
+        # As for the canary: an unexpected answer must not end the execution with a holdback left.
+        .otherwise(rollback)
     )
-    promote.next(watch_next)
-    judge_watch.next(watch_next)
+    for step in (promote, judge_watch, shift_control, complete_watch):
+        step.next(watch_next)
 
     smoke_test.next(shift_traffic)
     update_function.next(update_settled)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import rollgate.domain.errors as domain_errors
+import rollgate.domain.gate_loop as gate_loop
 import rollgate.domain.models as models
 from infra.states import TRANSIENT_ERRORS
 
@@ -35,6 +36,8 @@ TASKS: dict[str, tuple[str, str, str, int]] = {
     "JudgeCanary": ("judge_canary", "$.canary", "CanaryNext?", 5),
     "Promote": ("promote", "$.watch", "WatchNext?", 5),
     "JudgeWatch": ("judge_watch", "$.watch", "WatchNext?", 5),
+    "ShiftControl": ("promote", "$.watch", "WatchNext?", 5),
+    "CompleteWatch": ("promote", "$.watch", "WatchNext?", 5),
     "Rollback": ("rollback", "$.rollback", "Record", 8),
     "Record": ("record", "$.result", "Concluded?", 8),
 }
@@ -52,7 +55,7 @@ CATCHES: dict[str, list[tuple[list[str], str, str]]] = {
     },
     **{
         name: [(["States.ALL"], "$.error", "Rollback")]
-        for name in ("ShiftTraffic", "JudgeCanary", "Promote", "JudgeWatch")
+        for name in ("ShiftTraffic", "JudgeCanary", "Promote", "JudgeWatch", "ShiftControl", "CompleteWatch")
     },
     "Rollback": [(["States.ALL"], "$.rollback_error", "Record")],
     "Record": [(["States.ALL"], "$.record_error", "RecordFailed")],
@@ -80,8 +83,15 @@ CHOICES: dict[str, tuple[list[tuple[str, str, str]], str]] = {
         "Rollback",
     ),
     "WatchNext?": (
-        [("$.watch.next", "watch", "WatchWait"), ("$.watch.next", "rollback", "Rollback")],
-        "Record",
+        [
+            ("$.watch.next", "watch", "WatchWait"),
+            ("$.watch.next", "rollback", "Rollback"),
+            ("$.watch.next", "control", "ShiftControl"),
+            ("$.watch.next", "complete", "CompleteWatch"),
+            ("$.watch.next", "done", "Record"),
+        ],
+        # an unexpected answer must not end the execution with a holdback left on the alias
+        "Rollback",
     ),
     "Concluded?": ([("$.result.status", "PROMOTED", "Promoted")], "NotPromoted"),
 }
@@ -182,7 +192,7 @@ def test_the_execution_ends_on_the_recorded_outcome(deploy_definition: dict[str,
 def test_no_path_from_moved_traffic_skips_rollback(deploy_definition: dict[str, Any]) -> None:
     """Once ShiftTraffic ran, every failure edge leads to Rollback (never straight to Record)."""
     states = _states(deploy_definition)
-    for name in ("ShiftTraffic", "JudgeCanary", "Promote", "JudgeWatch"):
+    for name in ("ShiftTraffic", "JudgeCanary", "Promote", "JudgeWatch", "ShiftControl", "CompleteWatch"):
         assert {catch["Next"] for catch in states[name]["Catch"]} == {"Rollback"}
 
 
@@ -225,7 +235,43 @@ def test_state_machine_is_standard_logged_and_traced(deploy_state_machine: dict[
 def test_every_answer_a_judge_can_give_has_an_explicit_route(
     deploy_definition: dict[str, Any], choice: str, model: str, field: str
 ) -> None:
-    """The domain's `next` values (a Literal) each get a rule; only "done" may use the Default."""
+    """The domain's `next` values (a Literal) each get a rule: the Default is for the unexpected."""
     answers = set(typing.get_args(getattr(models, model).model_fields[field].annotation))
     routed = {rule["StringEquals"] for rule in _states(deploy_definition)[choice]["Choices"]}
-    assert answers - routed <= {"done"}
+    assert answers == routed
+
+
+def _task_module(state: dict[str, Any], synthesized: Any) -> str:
+    match = re.fullmatch(r"\$\{(\w+)\.Arn\}", state["Resource"])
+    assert match, state["Resource"]
+    handler = synthesized.json["Resources"][match.group(1)]["Properties"]["Handler"]
+    return str(handler).removeprefix("rollgate.tasks.").removesuffix(".lambda_handler")
+
+
+@pytest.mark.parametrize(("record_key", "choice"), [("canary", "CanaryNext?"), ("watch", "WatchNext?")])
+def test_gate_loop_routes_every_answer_as_the_state_machine_does(
+    deploy_definition: dict[str, Any], synthesized: Any, record_key: str, choice: str
+) -> None:
+    """rollgate.domain.gate_loop (what the unit tests and the benchmark run) follows each `next`
+    answer exactly where the synthesized Choice sends it: through a Wait on the record's
+    wait_seconds or not, into the same task module with the same ResultPath, or out of the loop
+    (Rollback, Record). One copy of "what next", checked against the other."""
+    states = _states(deploy_definition)
+    rules = {rule["StringEquals"]: rule["Next"] for rule in states[choice]["Choices"]}
+    routes = gate_loop.ROUTES[record_key]
+    assert set(routes) == set(rules)
+    for answer, route in routes.items():
+        target = states[rules[answer]]
+        waited = target["Type"] == "Wait"
+        if waited:
+            assert target["SecondsPath"] == f"$.{record_key}.wait_seconds"
+            target = states[target["Next"]]
+        if route.stop:
+            assert rules[answer] in ("Rollback", "Record"), answer
+            assert (rules[answer] == "Rollback") == (answer in gate_loop.ROLLBACK_ANSWERS), answer
+            continue
+        assert waited == route.wait, answer
+        assert target["Type"] == "Task", answer
+        assert _task_module(target, synthesized) == route.module, answer
+        assert target["ResultPath"] == f"$.{route.result_key}", answer
+        assert target["Next"] == ("CanaryNext?" if route.result_key == "canary" else "WatchNext?"), answer

@@ -1,5 +1,7 @@
-"""A world of fakes, and a driver that routes gates the way the DeployFunction state machine does
-(the workflow tests run the real state machine; this keeps domain tests fast and offline)."""
+"""A world of fakes, and a driver that runs the gates the way the DeployFunction state machine does:
+the canary and the watch through rollgate.domain.gate_loop (the shipped "what next"), the gates
+around them in order (the workflow tests run the real state machine; this keeps domain tests fast
+and offline)."""
 
 from __future__ import annotations
 
@@ -10,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from rollgate.domain import canary, outcome, preflight, publish, rollback, smoke, start, update
+from rollgate.domain import gate_loop, outcome, preflight, publish, rollback, smoke, start, update
 from rollgate.domain.errors import RollgateError
-from rollgate.domain.health import Check, CheckStatus, Outcome, Verdict
+from rollgate.domain.health import Check, CheckStatus, EvidenceKind, Outcome, Verdict
 from rollgate.domain.models import DeploymentContext, StepError
 from rollgate.domain.ports import HealthProbes
 from tests.unit.fakes import (
@@ -50,17 +52,30 @@ class World:
     ledger: FakeLedger = field(default_factory=FakeLedger)
     events: FakeEvents = field(default_factory=FakeEvents)
     verdicts: list[Outcome] = field(default_factory=list)  # what the stub judge answers, in order
+    windows: list[Any] = field(default_factory=list)  # what the stub judge was shown, in order
+    runs: list[gate_loop.GateRun] = field(default_factory=list)
 
     @property
     def probes(self) -> HealthProbes:
         return HealthProbes(metrics=self.metrics, queues=self.queues, alarms=self.alarms)
 
+    @property
+    def ports(self) -> gate_loop.GatePorts:
+        return gate_loop.GatePorts(lambda_api=self.lambda_api, ledger=self.ledger, probes=self.probes, clock=self.clock)
+
     def judge(self, window: Any, policy: Any) -> Verdict:
+        self.windows.append(window)
         outcome_ = self.verdicts.pop(0) if self.verdicts else Outcome.HEALTHY
         checks = []
         if outcome_ is Outcome.UNHEALTHY:
             checks.append(Check(name="errors", status=CheckStatus.FAIL, summary="canary errors 9/40 vs stable 0/400"))
-        return Verdict(outcome=outcome_, summary=f"stub judge says {outcome_.value}", checks=checks, samples_seen=100)
+        return Verdict(
+            outcome=outcome_,
+            summary=f"stub judge says {outcome_.value}",
+            checks=checks,
+            samples_seen=100,
+            decided_by=EvidenceKind.ORGANIC_PAIRED,
+        )
 
 
 @pytest.fixture
@@ -86,7 +101,8 @@ def request_for(**overrides: Any) -> dict[str, Any]:
 
 
 def gates(w: World) -> dict[str, Callable[[DeploymentContext], Any]]:
-    """Each task's domain call, bound to the world's fakes (what the task handlers do with boto3)."""
+    """The gates before and after the canary and watch (which run through gate_loop), bound to the
+    world's fakes: what the task handlers do with boto3."""
     return {
         "preflight": lambda c: preflight.run_preflight(
             c,
@@ -106,23 +122,6 @@ def gates(w: World) -> dict[str, Callable[[DeploymentContext], Any]]:
                 clock=w.clock,
             ),
             c.function_name,
-        ),
-        "shift": lambda c: canary.shift_traffic(c, lambda_api=w.lambda_api, ledger=w.ledger, clock=w.clock),
-        "judge_canary": lambda c: canary.judge_canary(
-            c,
-            lambda_api=w.lambda_api,
-            probes=w.probes,
-            ledger=w.ledger,
-            clock=w.clock,
-            judge_fn=w.judge,
-        ),
-        "promote": lambda c: canary.promote_version(c, lambda_api=w.lambda_api, ledger=w.ledger, clock=w.clock),
-        "judge_watch": lambda c: canary.judge_watch(
-            c,
-            probes=w.probes,
-            ledger=w.ledger,
-            clock=w.clock,
-            judge_fn=w.judge,
         ),
         "rollback": lambda c: rollback.roll_back(c, lambda_api=w.lambda_api, clock=w.clock),
     }
@@ -159,21 +158,11 @@ def drive(world: World, raw_request: dict[str, Any], execution: str = "exec-1") 
     except RollgateError as error:
         caught(error)
         return finish(world, doc)
-    try:
-        nxt = step("canary", "shift").next
-        while nxt in ("bake", "shift"):
-            if nxt == "bake":
-                world.clock.advance(doc["canary"]["wait_seconds"])
-            nxt = step("canary", "judge_canary" if nxt == "bake" else "shift").next
-        if nxt == "promote":
-            nxt = step("watch", "promote").next
-            while nxt == "watch":
-                world.clock.advance(doc["watch"]["wait_seconds"])
-                nxt = step("watch", "judge_watch").next
-    except RollgateError as error:
-        caught(error)
-        nxt = "rollback"
-    if nxt == "rollback":
+    # the canary and the watch: the shipped loop, the same routing as the state machine
+    run = gate_loop.run_gates(DeploymentContext.model_validate(doc), world.ports, judge=world.judge)
+    world.runs.append(run)
+    doc = run.context.model_dump(mode="json")
+    if run.conclusion == "ROLLED_BACK":
         step("rollback", "rollback")
     return finish(world, doc)
 

@@ -131,7 +131,8 @@ def test_linear_strategy_walks_every_step(world: World) -> None:
     world.lambda_api.update_alias = spy  # type: ignore[method-assign]
     result = drive(world, request_for(strategy={"type": "linear", "steps": [25, 50, 75], "interval_seconds": 60}))
     assert result["status"] == "PROMOTED"
-    assert seen == [{"2": 0.25}, {"2": 0.5}, {"2": 0.75}, {}]
+    # the promotion keeps a 5% holdback on v1 for the watch, then moves it: 100% v2
+    assert seen == [{"2": 0.25}, {"2": 0.5}, {"2": 0.75}, {"1": 0.05}, {}]
 
 
 def test_missing_required_environment_is_rejected_at_preflight_naming_it(world: World) -> None:

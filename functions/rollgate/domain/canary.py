@@ -2,7 +2,20 @@
 
 Each function returns the record whose `next` field the state machine's Choice follows, so the
 decisions (bake again, next step, promote, roll back) live here, in tested Python, and the state
-machine only waits and routes.
+machine only waits and routes (rollgate.domain.gate_loop runs the same routing in memory).
+
+The watch keeps a control: Promote leaves `watch_holdback_percent` of the traffic on the previous
+version, so the watch compares the two side by side exactly like the canary, and moves it to the
+new version when the watch is over (next "complete", the same Promote task, read back). With no
+holdback the watch is unpaired; its first breach shifts `control_percent` back (next "control")
+and judges paired for one strategy interval before any rollback, so a downstream incident that
+hits both versions does not roll a good release back.
+
+Invariant: no execution ends with the alias half-shifted. Every answer but "done" leads to more
+judging, a traffic move, or Rollback; "done" only follows a move to 100% (or a watch without a
+holdback). An INCONCLUSIVE end of watch is never reported healthy: `on_inconclusive_watch`
+decides (rollback; hold = keep watching with the holdback up to `max_hold_seconds`, then roll back;
+promote_unverified = 100%, concluded "unverified").
 """
 
 from __future__ import annotations
@@ -12,8 +25,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from rollgate.domain.errors import DeploymentAborted
-from rollgate.domain.health import HealthWindow, Outcome, Verdict
+from rollgate.domain.errors import DeploymentAborted, TransientAwsError
+from rollgate.domain.health import HealthWindow, Outcome, SyntheticSeries, Verdict
 from rollgate.domain.judge import judge
 from rollgate.domain.models import (
     CanaryProgress,
@@ -21,13 +34,17 @@ from rollgate.domain.models import (
     Evidence,
     HealthPolicy,
     InconclusiveAction,
+    InconclusiveWatchAction,
     SmokeTest,
     VerdictSummary,
+    WatchConclusion,
     WatchProgress,
 )
-from rollgate.domain.observe import observe
-from rollgate.domain.ports import Clock, HealthProbes, LambdaApi, Ledger
-from rollgate.domain.routing import describe, guard_expected_primary, promote, shift
+from rollgate.domain.observe import Phase, observe
+from rollgate.domain.ports import AliasRouting, Clock, HealthProbes, LambdaApi, Ledger
+from rollgate.domain.remediation import alarm_behind_abort
+from rollgate.domain.routing import describe, guard_expected_primary, set_routing, shift
+from rollgate.domain.smoke import judge_invocation
 
 _KEPT_VERDICTS = 30
 
@@ -35,68 +52,109 @@ _KEPT_VERDICTS = 30
 Judge = Callable[[HealthWindow, HealthPolicy], Verdict]
 
 
-def check_abort(ctx: DeploymentContext, ledger: Ledger) -> None:
+def check_abort(ctx: DeploymentContext, ledger: Ledger) -> list[Evidence]:
+    """Raise DeploymentAborted if someone asked this deployment to stop, unless the ask came from a
+    guarding alarm that preflight recorded in ALARM before this deployment: that alarm was raised by
+    the previous version, and flapping back into ALARM is no evidence against the new one (the
+    per-version checks judge it). Returns the note saying so, for the record's evidence."""
     reason = ledger.abort_requested(ctx.function_name, ctx.alias)
-    if reason:
-        raise DeploymentAborted(f"abort requested for {ctx.function_name}:{ctx.alias}: {reason}")
+    if not reason:
+        return []
+    alarm = alarm_behind_abort(reason)
+    inherited = {a.name for a in ctx.baseline.alarms if a.state == "ALARM"} if ctx.baseline else set()
+    if alarm is not None and alarm in inherited and ctx.baseline is not None:
+        return [
+            Evidence(
+                check="abort_declined",
+                ok=True,
+                detail=f"{reason}; not aborted: preflight recorded {alarm} in ALARM before this deployment "
+                f"(raised by v{ctx.baseline.live_version}), so it counts against the new version only with "
+                "evidence that the new version moved it; the per-version checks judge it",
+                data={"alarm": alarm},
+            )
+        ]
+    raise DeploymentAborted(f"abort requested for {ctx.function_name}:{ctx.alias}: {reason}")
 
 
 def verdict_evidence(verdict: Verdict, weight: int) -> list[Evidence]:
-    """The verdict in one line, then each of its checks."""
+    """The verdict in one line (with the kind of evidence that decided it), then each check."""
+    kind = verdict.decided_by.value if verdict.decided_by else None
+    decided = f" (decided by {kind} evidence)" if kind else ""
     headline = Evidence(
         check="verdict",
         ok=verdict.outcome is not Outcome.UNHEALTHY,
-        detail=f"{verdict.outcome.value} at {weight}% traffic: {verdict.summary}",
-        data={"samples_seen": verdict.samples_seen, "samples_needed": verdict.samples_needed},
+        detail=f"{verdict.outcome.value} at {weight}% traffic{decided}: {verdict.summary}",
+        data={"samples_seen": verdict.samples_seen, "samples_needed": verdict.samples_needed, "decided_by": kind},
     )
     return [headline] + [
         Evidence(
             check=f"health:{check.name}",
             ok=check.status.value != "fail",
             detail=check.summary,
-            data={"status": check.status.value, "observed": check.observed, "threshold": check.threshold},
+            data={
+                "status": check.status.value,
+                "kind": check.kind.value if check.kind else None,
+                "observed": check.observed,
+                "threshold": check.threshold,
+            },
         )
         for check in verdict.checks
     ]
 
 
-def _shift_notes(evidence: list[Evidence]) -> list[Evidence]:
-    """What traffic moves were made: kept when each new verdict replaces the previous checks."""
-    return [e for e in evidence if e.check in ("shift", "promote")]
+#: Notes that outlive the verdict they came with: what traffic moves were made, and why an abort
+#: was declined.
+_CARRIED_NOTES = ("shift", "promote", "control", "abort_declined")
+
+
+def _carried(evidence: list[Evidence], fresh: list[Evidence]) -> list[Evidence]:
+    kept = [e for e in evidence if e.check in _CARRIED_NOTES]
+    return [*kept, *(e for e in fresh if e not in kept)]
 
 
 def _summary(verdict: Verdict, weight: int, at: datetime) -> VerdictSummary:
-    return VerdictSummary(at=at, outcome=verdict.outcome.value, weight=weight, summary=verdict.summary)
+    return VerdictSummary(
+        at=at,
+        outcome=verdict.outcome.value,
+        weight=weight,
+        summary=verdict.summary,
+        decided_by=verdict.decided_by.value if verdict.decided_by else None,
+    )
 
 
 def _judge_now(
     ctx: DeploymentContext,
-    phase: str,
+    phase: Phase,
     progress: CanaryProgress | WatchProgress,
     *,
     since: datetime,
+    weight_since: datetime,
     weight: int,
     clock: Clock,
     probes: HealthProbes,
     judge_fn: Judge,
+    notes: list[Evidence],
+    synthetic: SyntheticSeries | None = None,
 ) -> tuple[datetime, Verdict, dict[str, Any]]:
     """Observe, judge, and fold the verdict into the progress record's history and evidence."""
     now = clock.now()
-    window = observe(ctx, phase=phase, since=since, now=now, weight=weight, probes=probes)
+    window = observe(ctx, phase=phase, since=since, weight_since=weight_since, now=now, weight=weight, probes=probes)
+    if synthetic is not None:
+        window = window.model_copy(update={"synthetic": synthetic})
     verdict = judge_fn(window, ctx.request.health)
     return (
         now,
         verdict,
         {
             "verdicts": [*progress.verdicts, _summary(verdict, weight, now)][-_KEPT_VERDICTS:],
-            "evidence": [*_shift_notes(progress.evidence), *verdict_evidence(verdict, weight)],
+            "evidence": [*_carried(progress.evidence, notes), *verdict_evidence(verdict, weight)],
         },
     )
 
 
 # --------------------------------------------------------------------------- canary
 def shift_traffic(ctx: DeploymentContext, *, lambda_api: LambdaApi, ledger: Ledger, clock: Clock) -> CanaryProgress:
-    check_abort(ctx, ledger)
+    notes = check_abort(ctx, ledger)
     baseline, version = ctx.require_baseline(), ctx.require_version()
     now = clock.now()
     period = ctx.request.health.metric_period_seconds
@@ -111,7 +169,7 @@ def shift_traffic(ctx: DeploymentContext, *, lambda_api: LambdaApi, ledger: Ledg
             step_started_at=now,
             wait_seconds=period,
             next="promote",
-            evidence=[Evidence(check="shift", ok=True, detail=reason)],
+            evidence=[Evidence(check="shift", ok=True, detail=reason), *notes],
         )
     weight = weights[step]
     routing, changed = shift(
@@ -119,31 +177,65 @@ def shift_traffic(ctx: DeploymentContext, *, lambda_api: LambdaApi, ledger: Ledg
     )
     previous = ctx.canary
     note = f"alias {ctx.alias} now routes {describe(routing)}" + ("" if changed else " (already so)")
+    carried = previous.model_dump(include=_CANARY_CARRIED) if previous else {}
     return CanaryProgress(
+        **carried,
         step_index=step,
         weight=weight,
         canary_started_at=previous.canary_started_at if previous else now,
         step_started_at=now,
         wait_seconds=period,
         next="bake",
-        extension_seconds_used=previous.extension_seconds_used if previous else 0,
-        synthetic_invocations=previous.synthetic_invocations if previous else 0,
-        verdicts=previous.verdicts if previous else [],
-        evidence=[Evidence(check="shift", ok=True, detail=note, data={"weight": weight})],
+        evidence=[Evidence(check="shift", ok=True, detail=note, data={"weight": weight}), *notes],
     )
 
 
-def _drive_traffic(ctx: DeploymentContext, lambda_api: LambdaApi, weight: int, verdict: Verdict) -> int:
-    """Invoke the alias with the smoke payloads so the canary gathers samples; returns how many."""
+#: What a new canary step keeps from the previous one.
+_CANARY_CARRIED = {
+    "extension_seconds_used",
+    "synthetic_invocations",
+    "synthetic_failed",
+    "synthetic_failures",
+    "verdicts",
+}
+_KEPT_FAILURES = 5
+
+
+def _probe_new_version(ctx: DeploymentContext, lambda_api: LambdaApi, verdict: Verdict) -> tuple[int, list[str]]:
+    """Invoke the new version's *qualifier* (never the alias) with the smoke payloads and judge each
+    response as the smoke gate does. Returns (sent, failure messages). These probes are their own
+    evidence: they never reach the alias's metrics, so they never stand in for organic samples."""
     tests: list[SmokeTest] = [t for t in ctx.request.smoke_tests if not t.expect_error]
     if not tests:
-        return 0
+        return 0, []
     policy = ctx.request.health
-    missing = max((verdict.samples_needed or policy.min_invocations) - verdict.samples_seen, 1)
-    count = min(math.ceil(missing * 100 / max(weight, 1)), policy.synthetic_invocations_per_period)
+    version = ctx.require_version().version
+    missing = math.ceil((verdict.samples_needed or policy.min_invocations) - verdict.samples_seen)
+    count = min(max(missing, len(tests)), policy.synthetic_invocations_per_period)
+    failures: list[str] = []
+    sent = 0
     for i in range(count):
-        lambda_api.invoke(ctx.function_name, ctx.alias, tests[i % len(tests)].payload, asynchronous=True)
-    return count
+        test = tests[i % len(tests)]
+        try:
+            result = lambda_api.invoke(ctx.function_name, version, test.payload)
+        except TransientAwsError:
+            break  # our own probes throttled: no evidence either way; try again next period
+        sent += 1
+        judged = judge_invocation(test, result)
+        if not judged.ok:
+            failures.append(f"{test.name}: {judged.detail}")
+    return sent, failures
+
+
+def _synthetic_series(ctx: DeploymentContext, progress: CanaryProgress) -> SyntheticSeries | None:
+    if not progress.synthetic_invocations:
+        return None
+    return SyntheticSeries(
+        version=ctx.require_version().version,
+        sent=progress.synthetic_invocations,
+        failed=progress.synthetic_failed,
+        failures=progress.synthetic_failures,
+    )
 
 
 def judge_canary(
@@ -155,7 +247,7 @@ def judge_canary(
     clock: Clock,
     judge_fn: Judge = judge,
 ) -> CanaryProgress:
-    check_abort(ctx, ledger)
+    notes = check_abort(ctx, ledger)
     progress = ctx.canary
     if progress is None:
         raise DeploymentAborted("canary: JudgeCanary ran before ShiftTraffic")
@@ -166,10 +258,13 @@ def judge_canary(
         "canary",
         progress,
         since=progress.canary_started_at,
+        weight_since=progress.step_started_at,
         weight=progress.weight,
         clock=clock,
         probes=probes,
         judge_fn=judge_fn,
+        notes=notes,
+        synthetic=_synthetic_series(ctx, progress),
     )
     policy = ctx.request.health
     update: dict = {**judged, "wait_seconds": policy.metric_period_seconds}
@@ -191,48 +286,129 @@ def judge_canary(
         policy.on_inconclusive is InconclusiveAction.FAIL
         or progress.extension_seconds_used >= policy.max_extension_seconds
     ):
+        probed = (
+            f"; {progress.synthetic_invocations} synthetic probes of the new version do not count as samples"
+            if progress.synthetic_invocations
+            else ""
+        )
         verdict_note = Evidence(
             check="health:inconclusive",
             ok=False,
             detail=(
                 f"still INCONCLUSIVE after the {interval} s step"
                 + (f" and {progress.extension_seconds_used} s of extension" if progress.extension_seconds_used else "")
-                + f": {verdict.summary}. Too few samples is never healthy."
+                + f": {verdict.summary}{probed}. Too few samples is never healthy."
             ),
         )
         return progress.model_copy(
             update={**update, "next": "rollback", "evidence": [*update["evidence"], verdict_note]}
         )
-    driven = 0
-    if policy.on_inconclusive is InconclusiveAction.DRIVE_TRAFFIC:
-        driven = _drive_traffic(ctx, lambda_api, progress.weight, verdict)
+    sent, failures = (
+        _probe_new_version(ctx, lambda_api, verdict)
+        if policy.on_inconclusive is InconclusiveAction.DRIVE_TRAFFIC
+        else (0, [])
+    )
     return progress.model_copy(
         update={
             **update,
             "next": "bake",
             "extension_seconds_used": progress.extension_seconds_used + policy.metric_period_seconds,
-            "synthetic_invocations": progress.synthetic_invocations + driven,
+            "synthetic_invocations": progress.synthetic_invocations + sent,
+            "synthetic_failed": progress.synthetic_failed + len(failures),
+            "synthetic_failures": [*progress.synthetic_failures, *failures][:_KEPT_FAILURES],
         }
     )
 
 
 # --------------------------------------------------------------------------- promote and watch
 def promote_version(ctx: DeploymentContext, *, lambda_api: LambdaApi, ledger: Ledger, clock: Clock) -> WatchProgress:
-    check_abort(ctx, ledger)
+    """Every traffic move of gate 7, decided by where the watch stands: the promotion itself (the
+    new version primary, a holdback left on the previous one as the watch's control), the control
+    share an unpaired watch shifts back on a breach, and 100% when the watch is over. Each move is
+    read back (routing.set_routing)."""
+    notes = check_abort(ctx, ledger)
+    watch = ctx.watch
+    if watch is None:
+        return _promote(ctx, lambda_api, clock, notes)
+    if watch.next == "control":
+        return _shift_control(ctx, watch, lambda_api, clock, notes)
+    return _complete(ctx, watch, lambda_api, notes)
+
+
+def _route_new_version(
+    ctx: DeploymentContext, lambda_api: LambdaApi, holdback_percent: int
+) -> tuple[AliasRouting, bool]:
     baseline, version = ctx.require_baseline(), ctx.require_version()
-    routing, changed = promote(lambda_api, ctx.function_name, ctx.alias, version=version.version)
-    now = clock.now()
+    weights = {baseline.live_version: holdback_percent / 100} if holdback_percent else {}
+    return set_routing(lambda_api, ctx.function_name, ctx.alias, version=version.version, weights=weights)
+
+
+def _moved(ctx: DeploymentContext, routing: AliasRouting, changed: bool) -> str:
+    return f"alias {ctx.alias} now routes {describe(routing)}" + ("" if changed else " (already so)")
+
+
+def _promote(ctx: DeploymentContext, lambda_api: LambdaApi, clock: Clock, notes: list[Evidence]) -> WatchProgress:
+    baseline = ctx.require_baseline()
+    policy = ctx.request.health
     watch = 0 if baseline.already_live else ctx.request.watch_seconds
-    detail = f"alias {ctx.alias} now routes {describe(routing)}" + ("" if changed else " (already so)")
-    if watch:
-        detail += f"; watching for {watch} s against the pre-deploy baseline of v{baseline.live_version}"
+    holdback = policy.watch_holdback_percent if watch and not baseline.already_live else 0
+    routing, changed = _route_new_version(ctx, lambda_api, holdback)
+    now = clock.now()
+    detail = _moved(ctx, routing, changed)
+    if watch and holdback:
+        detail += f"; watching for {watch} s against the holdback on v{baseline.live_version} (paired)"
+    elif watch:
+        detail += f"; watching for {watch} s against the pre-deploy baseline of v{baseline.live_version} (unpaired)"
+    elif not baseline.already_live:
+        detail += "; no watch (watch_seconds is 0)"
     return WatchProgress(
         promoted_at=now,
         watch_until=now + timedelta(seconds=watch),
-        wait_seconds=min(ctx.request.health.metric_period_seconds, max(watch, 1)),
+        wait_seconds=min(policy.metric_period_seconds, max(watch, 1)),
         next="watch" if watch else "done",
-        evidence=[Evidence(check="promote", ok=True, detail=detail)],
+        holdback_percent=holdback,
+        weight_since=now,
+        conclusion=None if watch or baseline.already_live else WatchConclusion.UNWATCHED,
+        evidence=[Evidence(check="promote", ok=True, detail=detail, data={"holdback_percent": holdback}), *notes],
     )
+
+
+def _shift_control(
+    ctx: DeploymentContext, watch: WatchProgress, lambda_api: LambdaApi, clock: Clock, notes: list[Evidence]
+) -> WatchProgress:
+    """An unpaired watch breached: put a control share back on the previous version and judge the
+    two side by side for one strategy interval. A release fault shows on the new version only; a
+    downstream incident on both, and rolling back would not help."""
+    policy = ctx.request.health
+    routing, changed = _route_new_version(ctx, lambda_api, policy.control_percent)
+    now = clock.now()
+    confirm = ctx.request.strategy.interval_seconds
+    note = Evidence(
+        check="control",
+        ok=True,
+        detail=f"{_moved(ctx, routing, changed)}: a control for {confirm} s, to tell a release fault from an "
+        f"incident before rolling back ({watch.control_reason})",
+        data={"control_percent": policy.control_percent},
+    )
+    return watch.model_copy(
+        update={
+            "next": "watch",
+            "holdback_percent": policy.control_percent,
+            "weight_since": now,
+            "watch_until": max(watch.watch_until, now + timedelta(seconds=confirm)),
+            "wait_seconds": policy.metric_period_seconds,
+            "evidence": [*watch.evidence, note, *notes],
+        }
+    )
+
+
+def _complete(
+    ctx: DeploymentContext, watch: WatchProgress, lambda_api: LambdaApi, notes: list[Evidence]
+) -> WatchProgress:
+    """The watch is over and says promote: the holdback moves to the new version, 100%."""
+    routing, changed = _route_new_version(ctx, lambda_api, 0)
+    note = Evidence(check="promote", ok=True, detail=f"watch over: {_moved(ctx, routing, changed)}")
+    return watch.model_copy(update={"next": "done", "holdback_percent": 0, "evidence": [*watch.evidence, note, *notes]})
 
 
 def judge_watch(
@@ -243,33 +419,89 @@ def judge_watch(
     clock: Clock,
     judge_fn: Judge = judge,
 ) -> WatchProgress:
-    check_abort(ctx, ledger)
+    notes = check_abort(ctx, ledger)
     progress = ctx.watch
     if progress is None:
         raise DeploymentAborted("watch: JudgeWatch ran before Promote")
+    # a control shift starts a fresh paired window: before it the previous version had no traffic
+    since = progress.weight_since or progress.promoted_at
     now, verdict, judged = _judge_now(
         ctx,
         "watch",
         progress,
-        since=progress.promoted_at,
-        weight=100,
+        since=since,
+        weight_since=since,
+        weight=100 - progress.holdback_percent,
         clock=clock,
         probes=probes,
         judge_fn=judge_fn,
+        notes=notes,
     )
-    verdicts, evidence = judged["verdicts"], judged["evidence"]
+    policy = ctx.request.health
+    update: dict[str, Any] = {**judged, "wait_seconds": policy.metric_period_seconds}
     if verdict.outcome is Outcome.UNHEALTHY:
-        return progress.model_copy(update={"verdicts": verdicts, "evidence": evidence, "next": "rollback"})
-    if now >= progress.watch_until:
-        if verdict.outcome is Outcome.INCONCLUSIVE:
-            evidence.append(
-                Evidence(
-                    check="watch", ok=True, detail=f"watch ended with too little traffic to judge: {verdict.summary}"
-                )
-            )
-        return progress.model_copy(update={"verdicts": verdicts, "evidence": evidence, "next": "done"})
-    remaining = (progress.watch_until - now).total_seconds()
-    wait = max(1, min(ctx.request.health.metric_period_seconds, math.ceil(remaining)))
+        if progress.holdback_percent == 0 and progress.control_reason is None:
+            return progress.model_copy(update={**update, "next": "control", "control_reason": verdict.summary})
+        return progress.model_copy(update={**update, "next": "rollback"})
+    if now < progress.watch_until:
+        remaining = (progress.watch_until - now).total_seconds()
+        wait = max(1, min(policy.metric_period_seconds, math.ceil(remaining)))
+        return progress.model_copy(update={**update, "next": "watch", "wait_seconds": wait})
+    after = "complete" if progress.holdback_percent else "done"
+    if verdict.outcome is Outcome.HEALTHY:
+        return progress.model_copy(update={**update, "next": after, "conclusion": WatchConclusion.VERIFIED})
+    return _inconclusive_end(progress, update, verdict, now, policy, after)
+
+
+def _inconclusive_end(
+    progress: WatchProgress,
+    update: dict[str, Any],
+    verdict: Verdict,
+    now: datetime,
+    policy: HealthPolicy,
+    after: str,
+) -> WatchProgress:
+    """The watch is over without a HEALTHY verdict on its data: never reported healthy."""
+    action = policy.on_inconclusive_watch
+    held_since = progress.held_since or now
+    held = (now - held_since).total_seconds()
+    if action is InconclusiveWatchAction.HOLD and held < policy.max_hold_seconds:
+        note = Evidence(
+            check="watch",
+            ok=True,
+            detail=f"watch ended INCONCLUSIVE ({verdict.summary}); holding for more data, "
+            f"{policy.max_hold_seconds - held:.0f} s left before rolling back (`rollgate rollback` rolls back now)",
+        )
+        return progress.model_copy(
+            update={**update, "next": "watch", "held_since": held_since, "evidence": [*update["evidence"], note]}
+        )
+    if action is InconclusiveWatchAction.PROMOTE_UNVERIFIED:
+        note = Evidence(
+            check="watch",
+            ok=False,
+            detail=f"watch ended INCONCLUSIVE ({verdict.summary}): promoted UNVERIFIED, as "
+            "on_inconclusive_watch is promote_unverified",
+        )
+        return progress.model_copy(
+            update={
+                **update,
+                "next": after,
+                "conclusion": WatchConclusion.UNVERIFIED,
+                "evidence": [*update["evidence"], note],
+            }
+        )
+    waited = f" and {held:.0f} s of hold" if progress.held_since else ""
+    note = Evidence(
+        check="watch",
+        ok=False,
+        detail=f"watch ended INCONCLUSIVE after {(now - progress.promoted_at).total_seconds():.0f} s{waited} "
+        f"({verdict.summary}); no data is never healthy: rolling back",
+    )
     return progress.model_copy(
-        update={"verdicts": verdicts, "evidence": evidence, "next": "watch", "wait_seconds": wait}
+        update={
+            **update,
+            "next": "rollback",
+            "conclusion": WatchConclusion.INCONCLUSIVE,
+            "evidence": [*update["evidence"], note],
+        }
     )

@@ -148,9 +148,22 @@ class SmokeTest(Strict):
 
 
 class InconclusiveAction(str, Enum):
-    DRIVE_TRAFFIC = "drive_traffic"  # invoke the alias with the smoke payloads to gather samples
+    # keep baking, and probe the new version's qualifier with the smoke payloads: the probes can
+    # fail the release, they never count as samples (the alias's organic traffic decides)
+    DRIVE_TRAFFIC = "drive_traffic"
     EXTEND = "extend"  # keep baking, up to max_extension_seconds
     FAIL = "fail"  # treat as unhealthy
+
+
+class InconclusiveWatchAction(str, Enum):
+    """What happens when the watch ends without a HEALTHY verdict on its data. It is never reported
+    as healthy."""
+
+    ROLLBACK = "rollback"  # put the previous version back
+    # keep the watch going (with its holdback) for up to max_hold_seconds, for more data or for a
+    # person to roll back (`rollgate rollback`); still INCONCLUSIVE then: roll back
+    HOLD = "hold"
+    PROMOTE_UNVERIFIED = "promote_unverified"  # move to 100%, concluded PROMOTED with verification "unverified"
 
 
 class HealthPolicy(Strict):
@@ -172,6 +185,23 @@ class HealthPolicy(Strict):
     on_inconclusive: InconclusiveAction = InconclusiveAction.DRIVE_TRAFFIC
     max_extension_seconds: int = 900
     synthetic_invocations_per_period: int = 200
+    # the watch: a holdback on the previous version keeps a concurrent control (paired watch)
+    watch_holdback_percent: int = Field(
+        default=5,
+        description="share of traffic (percent) left on the previous version during the watch, as a control; "
+        "0: an unpaired watch against the pre-deploy baseline",
+    )
+    control_percent: int = Field(
+        default=10,
+        description="unpaired watch only: on a breach, this share is shifted back to the previous version and "
+        "judged paired for one strategy interval before rolling back (a release fault, or an incident?)",
+    )
+    on_inconclusive_watch: InconclusiveWatchAction = Field(
+        default=InconclusiveWatchAction.HOLD,
+        description="when the watch ends INCONCLUSIVE: rollback, hold (keep watching up to max_hold_seconds, "
+        "then roll back), or promote_unverified",
+    )
+    max_hold_seconds: int = Field(default=1800, description="how long `hold` keeps an INCONCLUSIVE watch going")
     # queues and streams: None means "discover from the function"; growth over the preflight baseline
     # (one message of growth is tolerated: during a 10% canary a lone poison message most likely
     # came from the stable version)
@@ -197,6 +227,10 @@ class HealthPolicy(Strict):
             raise ValueError("min_invocations must be at least 1")
         if self.max_extension_seconds < 0 or self.max_dlq_growth < 0:
             raise ValueError("max_extension_seconds and max_dlq_growth cannot be negative")
+        if not 0 <= self.watch_holdback_percent <= 50 or not 1 <= self.control_percent <= 50:
+            raise ValueError("watch_holdback_percent must be 0-50 and control_percent 1-50")
+        if self.max_hold_seconds < 0:
+            raise ValueError("max_hold_seconds cannot be negative")
         return self
 
 
@@ -240,10 +274,12 @@ class DeploymentRequest(Strict):
 
     def worst_case_seconds(self) -> int:
         """How long this deployment can take at most if every wait runs to its budget: the update
-        and version polls, every canary step, the longest extension, the watch."""
+        and version polls, every canary step, the longest extension, the watch with a control step
+        and a hold."""
         polling = 2 * self.update_polling.max_polls * self.update_polling.interval_seconds
         steps = len(self.strategy.steps) * self.strategy.interval_seconds
-        return polling + steps + self.health.max_extension_seconds + self.watch_seconds
+        watch = self.watch_seconds + self.strategy.interval_seconds + self.health.max_hold_seconds
+        return polling + steps + self.health.max_extension_seconds + watch
 
     @field_validator("function_name")
     @classmethod
@@ -371,6 +407,7 @@ class VerdictSummary(Lenient):
     outcome: str
     weight: int
     summary: str
+    decided_by: str | None = Field(default=None, description="the evidence kind that decided the verdict")
 
 
 class CanaryProgress(Lenient):
@@ -385,16 +422,37 @@ class CanaryProgress(Lenient):
     wait_seconds: int
     next: Literal["bake", "shift", "promote", "rollback"]
     extension_seconds_used: int = 0
-    synthetic_invocations: int = 0
+    # synthetic probes of the new version's qualifier (on_inconclusive: drive_traffic), judged apart
+    synthetic_invocations: int = Field(default=0, description="probe invocations sent to the new version")
+    synthetic_failed: int = Field(default=0, description="of those, how many failed")
+    synthetic_failures: list[str] = Field(default_factory=list, description="a few example failure messages")
     verdicts: list[VerdictSummary] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
 
 
+class WatchConclusion(str, Enum):
+    """How a promotion was verified; the ledger, the event and the CLI show it."""
+
+    VERIFIED = "verified"  # HEALTHY at the end of a watch that had data
+    UNVERIFIED = "unverified"  # the watch ended INCONCLUSIVE; promoted because on_inconclusive_watch said so
+    UNWATCHED = "unwatched"  # watch_seconds is 0: promoted after the canary, without a watch
+    INCONCLUSIVE = "inconclusive"  # the watch ended (or its hold ran out) INCONCLUSIVE: rolled back
+
+
 class WatchProgress(Lenient):
+    """Where the watch stands. `next`: watch (wait and judge again), control (an unpaired watch saw a
+    breach: shift a control share back to the previous version first), complete (the watch is
+    over: move the holdback to the new version, 100%), done (Record), rollback."""
+
     promoted_at: datetime
     watch_until: datetime
     wait_seconds: int
-    next: Literal["watch", "done", "rollback"]
+    next: Literal["watch", "control", "complete", "done", "rollback"]
+    holdback_percent: int = Field(default=0, description="share on the previous version now, as a control")
+    weight_since: datetime | None = Field(default=None, description="when the current routing took effect")
+    control_reason: str | None = Field(default=None, description="the breach that made the watch shift a control")
+    held_since: datetime | None = Field(default=None, description="when an INCONCLUSIVE watch started its hold")
+    conclusion: WatchConclusion | None = Field(default=None, description="how the watch ended, once it has")
     verdicts: list[VerdictSummary] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
 
@@ -462,6 +520,8 @@ class DeploymentResult(Lenient):
     # for rollbacks on health: first user traffic to the UNHEALTHY verdict, and verdict to restored alias
     time_to_detect_seconds: float | None = None
     time_to_recover_seconds: float | None = None
+    decided_by: str | None = Field(default=None, description="the evidence kind of the verdict that decided")
+    verification: WatchConclusion | None = Field(default=None, description="for a promotion: how it was verified")
 
 
 class DeploymentContext(Lenient):

@@ -1,17 +1,27 @@
 """Gather what the judge needs: per-version metric series, queue and stream levels, alarm states.
 
-The new version is compared with the stable one through the ExecutedVersion dimension: behind a
-weighted alias both run side by side, under the same load, at the same time.
+The new version is compared with the previous one through the ExecutedVersion dimension: behind a
+weighted alias both run side by side, under the same load, at the same time. That holds in the
+canary (the stable version is primary) and in a watch with a holdback (the previous version keeps a
+small share as a control); a watch without one is compared with the pre-deploy baseline instead.
+
+A read that fails after the adapter's retries (a CloudWatch outage, sustained throttling) is not
+evidence against the release: it is recorded in `read_failures`, and the judge answers
+INCONCLUSIVE for it, which the inconclusive policy then handles.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Literal, TypeVar
 
+from rollgate.domain.errors import NotFoundError, TransientAwsError
 from rollgate.domain.health import (
     AlarmObservation,
     GaugeSample,
     HealthWindow,
+    PeriodStats,
     QueueSeries,
     StreamSeries,
     VersionSeries,
@@ -22,62 +32,108 @@ from rollgate.domain.ports import AlarmProbe, HealthProbes, MetricSource
 #: How far back the pre-deploy baseline reaches for the watch phase.
 BASELINE_LOOKBACK = timedelta(minutes=30)
 
+Phase = Literal["canary", "watch"]
+T = TypeVar("T")
+
+
+class _Reads:
+    """Runs each probe read; a transient failure (after the adapter's own retries) is noted and
+    answered with `fallback`, so one failed read never reads as health."""
+
+    def __init__(self) -> None:
+        self.failures: list[str] = []
+
+    def attempt(self, what: str, read: Callable[[], T], fallback: T) -> T:
+        try:
+            return read()
+        except (TransientAwsError, NotFoundError) as error:
+            self.failures.append(f"{what}: {type(error).__name__}: {error}")
+            return fallback
+
 
 def _series(
-    metrics: MetricSource, ctx: DeploymentContext, version: str, start: datetime, end: datetime
+    reads: _Reads,
+    metrics: MetricSource,
+    ctx: DeploymentContext,
+    version: str,
+    start: datetime,
+    end: datetime,
 ) -> VersionSeries:
     period = ctx.request.health.metric_period_seconds
     if end <= start:
         return VersionSeries(version=version, periods=[])
-    return VersionSeries(
-        version=version,
-        periods=metrics.version_series(ctx.function_name, ctx.alias, version, start, end, period),
+    periods: list[PeriodStats] = reads.attempt(
+        f"metrics of v{version}",
+        lambda: metrics.version_series(ctx.function_name, ctx.alias, version, start, end, period),
+        [],
     )
+    return VersionSeries(version=version, periods=periods)
 
 
-def _alarms(alarms: AlarmProbe, baseline: Baseline) -> list[AlarmObservation]:
+def _alarms(reads: _Reads, alarms: AlarmProbe, baseline: Baseline) -> list[AlarmObservation]:
     if not baseline.alarms:
         return []
     before = {a.name: a.state for a in baseline.alarms}
-    return [a.model_copy(update={"state_at_preflight": before.get(a.name, "OK")}) for a in alarms.states(list(before))]
+    now: list[AlarmObservation] = reads.attempt("alarm states", lambda: alarms.states(list(before)), [])
+    return [a.model_copy(update={"state_at_preflight": before.get(a.name, "OK")}) for a in now]
+
+
+def _depth(reads: _Reads, probes: HealthProbes, queue: str) -> float | None:
+    return reads.attempt(f"depth of {queue}", lambda: float(probes.queues.depth(queue)), None)
 
 
 def observe(
     ctx: DeploymentContext,
     *,
-    phase: str,
+    phase: Phase,
     since: datetime,
     now: datetime,
     weight: int,
     probes: HealthProbes,
+    weight_since: datetime | None = None,
 ) -> HealthWindow:
+    """The window for one verdict. `weight` is the new version's share now (100 minus the watch's
+    holdback); below 100 the previous version runs alongside and its series over the same periods
+    is `stable`. The watch also gets the pre-deploy `baseline`."""
     baseline = ctx.require_baseline()
     new_version = ctx.require_version().version
-    stable = baseline.live_version
+    previous = baseline.live_version
     period = ctx.request.health.metric_period_seconds
     metrics = probes.metrics
+    reads = _Reads()
     queue_series = [
-        QueueSeries(queue=q.queue, baseline=q.depth, samples=[GaugeSample(at=now, value=probes.queues.depth(q.queue))])
+        QueueSeries(
+            queue=q.queue, baseline=q.depth, samples=[GaugeSample(at=now, value=_depth(reads, probes, q.queue))]
+        )
         for q in baseline.dead_letter_queues
     ]
-    ages = metrics.iterator_age(ctx.function_name, since, now, period) if baseline.streams else []
+    ages: list[GaugeSample] = (
+        reads.attempt("iterator age", lambda: metrics.iterator_age(ctx.function_name, since, now, period), [])
+        if baseline.streams
+        else []
+    )
     stream_series = [
         StreamSeries(mapping_uuid=s.mapping_uuid, baseline_ms=s.iterator_age_ms, samples=ages) for s in baseline.streams
     ]
-    if phase == "canary":
-        stable_series: VersionSeries | None = _series(metrics, ctx, stable, since, now)
-        before: VersionSeries | None = None
-    else:
-        stable_series = None
-        before = _series(metrics, ctx, stable, ctx.started_at - BASELINE_LOOKBACK, ctx.started_at)
+    side_by_side = phase == "canary" or weight < 100
+    stable = _series(reads, metrics, ctx, previous, since, now) if side_by_side else None
+    before = (
+        _series(reads, metrics, ctx, previous, ctx.started_at - BASELINE_LOOKBACK, ctx.started_at)
+        if phase == "watch"
+        else None
+    )
+    canary = _series(reads, metrics, ctx, new_version, since, now)
+    alarms = _alarms(reads, probes.alarms, baseline)
     return HealthWindow(
-        phase=phase,  # type: ignore[arg-type]
+        phase=phase,
         canary_weight=weight,
         elapsed_seconds=(now - since).total_seconds(),
-        canary=_series(metrics, ctx, new_version, since, now),
-        stable=stable_series,
+        canary=canary,
+        stable=stable,
         baseline=before,
         queues=queue_series,
         streams=stream_series,
-        alarms=_alarms(probes.alarms, baseline),
+        alarms=alarms,
+        read_failures=reads.failures,
+        weight_since=weight_since,
     )

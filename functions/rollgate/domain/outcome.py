@@ -16,9 +16,11 @@ from rollgate.domain.models import (
     DeploymentStatus,
     Evidence,
     TimelineEntry,
+    WatchConclusion,
 )
 from rollgate.domain.notify import deployment_message
 from rollgate.domain.ports import Clock, EventPublisher, Ledger
+from rollgate.domain.rollback import rollback_reason
 
 ERROR_NAMES = {
     DeploymentStatus.ROLLED_BACK: "DeploymentRolledBack",
@@ -33,6 +35,38 @@ DETAIL_TYPES = {
 }
 
 
+def deciding_kind(ctx: DeploymentContext) -> str | None:
+    """The evidence kind of the verdict that decided the outcome: the watch's last verdict once
+    there was a watch, else the canary's; None when an error (an abort, a failed gate) decided."""
+    if ctx.error is not None:
+        return None
+    for progress in (ctx.watch, ctx.canary):
+        if progress is not None and progress.verdicts:
+            return progress.verdicts[-1].decided_by
+    return None
+
+
+def _decided_by(ctx: DeploymentContext) -> str:
+    kind = deciding_kind(ctx)
+    return f" (decided by {kind} evidence)" if kind else ""
+
+
+def rollback_cause(ctx: DeploymentContext) -> str:
+    """Why the alias goes back: a watch that ended INCONCLUSIVE is said as such (it is not
+    "unhealthy"); otherwise the Rollback gate's reason."""
+    watch = ctx.watch
+    if ctx.error is None and watch is not None and watch.conclusion is WatchConclusion.INCONCLUSIVE:
+        ended = next((e.detail for e in reversed(watch.evidence) if e.check == "watch"), "the watch ended INCONCLUSIVE")
+        return f"never verified healthy after promotion: {ended}"
+    return (ctx.rollback.reason if ctx.rollback else rollback_reason(ctx)) + _decided_by(ctx)
+
+
+def verification(ctx: DeploymentContext) -> WatchConclusion | None:
+    if ctx.watch is None or ctx.watch.next != "done" or ctx.error is not None or ctx.rollback is not None:
+        return None
+    return ctx.watch.conclusion
+
+
 def decide(ctx: DeploymentContext) -> tuple[DeploymentStatus, str]:
     if ctx.rollback_error is not None:
         return DeploymentStatus.FAILED, (
@@ -40,17 +74,31 @@ def decide(ctx: DeploymentContext) -> tuple[DeploymentStatus, str]:
             f"{ctx.rollback_error.message()}"
         )
     if ctx.rollback is not None:
-        return DeploymentStatus.ROLLED_BACK, (f"rolled back to v{ctx.rollback.restored_version}: {ctx.rollback.reason}")
+        return DeploymentStatus.ROLLED_BACK, f"rolled back to v{ctx.rollback.restored_version}: {rollback_cause(ctx)}"
     if ctx.error is not None:
         status = DeploymentStatus.REJECTED if ctx.error.Error in REJECTING_ERRORS else DeploymentStatus.FAILED
         return status, f"{ctx.error.Error}: {ctx.error.message()}"
     if ctx.watch is not None and ctx.watch.next == "done":
         version = ctx.require_version().version
-        baseline = ctx.require_baseline()
-        if baseline.already_live:
+        if ctx.require_baseline().already_live:
             return DeploymentStatus.PROMOTED, f"v{version} was already live with this artifact; nothing changed"
-        return DeploymentStatus.PROMOTED, f"v{version} promoted after a healthy canary and watch"
+        return DeploymentStatus.PROMOTED, _promotion_reason(ctx, version)
     return DeploymentStatus.FAILED, "the workflow ended without reaching a conclusion"
+
+
+def _promotion_reason(ctx: DeploymentContext, version: str) -> str:
+    conclusion = verification(ctx)
+    by = _decided_by(ctx)
+    if conclusion is WatchConclusion.VERIFIED:
+        return f"v{version} promoted after a healthy canary and a healthy watch{by}"
+    if conclusion is WatchConclusion.UNWATCHED:
+        return f"v{version} promoted without a watch (watch_seconds is 0), after a healthy canary{by}"
+    if conclusion is WatchConclusion.UNVERIFIED:
+        return (
+            f"v{version} promoted UNVERIFIED: the watch ended INCONCLUSIVE and on_inconclusive_watch is "
+            f"promote_unverified{by}"
+        )
+    return f"v{version} promoted; the watch recorded no conclusion{by}"
 
 
 def _gate_evidence(ctx: DeploymentContext) -> dict[str, list[Evidence]]:
@@ -95,7 +143,8 @@ def _timeline(ctx: DeploymentContext, finished: Any) -> list[TimelineEntry]:
             for v in ctx.canary.verdicts
         ]
     if ctx.watch:
-        entries.append(TimelineEntry(at=ctx.watch.promoted_at, gate="promote", detail="100%"))
+        moved = next((e.detail for e in ctx.watch.evidence if e.check == "promote"), "promoted")
+        entries.append(TimelineEntry(at=ctx.watch.promoted_at, gate="promote", detail=moved))
         entries += [
             TimelineEntry(at=v.at, gate="watch", detail=f"{v.outcome}: {v.summary}") for v in ctx.watch.verdicts
         ]
@@ -117,6 +166,8 @@ _EVENT_FIELDS = (
     "reason",
     "release_id",
     "execution_arn",
+    "decided_by",
+    "verification",
 )
 _EVENT_CHECKS = 10
 
@@ -171,6 +222,8 @@ def conclude(ctx: DeploymentContext, *, ledger: Ledger, events: EventPublisher, 
         timeline=_timeline(ctx, finished),
     )
     result.time_to_detect_seconds, result.time_to_recover_seconds = _detection_times(ctx)
+    result.decided_by = deciding_kind(ctx)
+    result.verification = verification(ctx)
     document = result.model_dump(mode="json")
     document["execution_arn"] = ctx.execution_arn
     document["kind"] = "deployment"

@@ -10,6 +10,7 @@ implicated, nothing changes, and that is recorded and announced too.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Literal
@@ -233,9 +234,25 @@ def _nothing(ctx: RemediationContext, why: str) -> RemediationContext:
 
 
 # --------------------------------------------------------------------------- Remediate
+_ALARM_ABORT = re.compile(r"^remediation \S+: alarm (?P<alarm>\S+) is ALARM")
+
+
+def abort_reason(ctx: RemediationContext) -> str:
+    """The abort flag's text; `alarm_behind_abort` reads the alarm back out of it."""
+    return f"remediation {ctx.remediation_id}: {ctx.reason}"
+
+
+def alarm_behind_abort(reason: str) -> str | None:
+    """The alarm whose ALARM made Remediate ask a deployment to abort, if an alarm did. The
+    deployment declines when preflight saw that alarm already in ALARM (raised by the previous
+    version): flapping back into ALARM is no evidence against the new one."""
+    match = _ALARM_ABORT.match(reason)
+    return match.group("alarm") if match else None
+
+
 def remediate(ctx: RemediationContext, *, ledger: Ledger, lambda_api: LambdaApi, clock: Clock) -> RemediationContext:
     if ctx.action == "abort":
-        ledger.request_abort(ctx.function_name, ctx.alias, f"remediation {ctx.remediation_id}: {ctx.reason}")
+        ledger.request_abort(ctx.function_name, ctx.alias, abort_reason(ctx))
         return ctx
     if ctx.action != "rollback" or ctx.culprit is None:
         return ctx

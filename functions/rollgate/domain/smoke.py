@@ -21,7 +21,8 @@ def _contains(actual: Any, expected: Any) -> bool:
     return bool(actual == expected)
 
 
-def _judge_one(test: SmokeTest, result: Invocation) -> Evidence:
+def judge_invocation(test: SmokeTest, result: Invocation) -> Evidence:
+    """One response against its test's expectations (also how synthetic probes are judged)."""
     errored = result.function_error is not None
     payload = result.payload
     if errored and not test.expect_error:
@@ -41,7 +42,7 @@ def _judge_one(test: SmokeTest, result: Invocation) -> Evidence:
 def run_smoke_tests(
     function_name: str, version: str, tests: list[SmokeTest], *, lambda_api: LambdaApi, clock: Clock
 ) -> SmokeReport:
-    evidence = [_judge_one(test, lambda_api.invoke(function_name, version, test.payload)) for test in tests]
+    evidence = [judge_invocation(test, lambda_api.invoke(function_name, version, test.payload)) for test in tests]
     if not tests:
         evidence.append(Evidence(check="smoke", ok=True, detail="no smoke tests configured"))
     return SmokeReport(version=version, passed=all(e.ok for e in evidence), evidence=evidence, at=clock.now())
