@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from rollgate.domain import gate_loop, outcome, preflight, publish, rollback, smoke, start, update
+from rollgate.domain import gate_loop, judge, outcome, preflight, publish, rollback, smoke, start, update
 from rollgate.domain.errors import RollgateError
 from rollgate.domain.health import Check, CheckStatus, EvidenceKind, Outcome, Verdict
 from rollgate.domain.models import DeploymentContext, StepError
@@ -54,6 +54,7 @@ class World:
     verdicts: list[Outcome] = field(default_factory=list)  # what the stub judge answers, in order
     windows: list[Any] = field(default_factory=list)  # what the stub judge was shown, in order
     runs: list[gate_loop.GateRun] = field(default_factory=list)
+    shipped_judge: bool = False  # judge with rollgate.domain.judge instead of the `verdicts` stub
 
     @property
     def probes(self) -> HealthProbes:
@@ -65,6 +66,8 @@ class World:
 
     def judge(self, window: Any, policy: Any) -> Verdict:
         self.windows.append(window)
+        if self.shipped_judge:
+            return judge.judge(window, policy)
         outcome_ = self.verdicts.pop(0) if self.verdicts else Outcome.HEALTHY
         checks = []
         if outcome_ is Outcome.UNHEALTHY:

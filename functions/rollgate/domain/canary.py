@@ -104,12 +104,17 @@ def verdict_evidence(verdict: Verdict, weight: int) -> list[Evidence]:
 
 #: Notes that outlive the verdict they came with: what traffic moves were made, and why an abort
 #: was declined.
-_CARRIED_NOTES = ("shift", "promote", "control", "abort_declined")
+_CARRIED_NOTES = ("shift", "promote", "control", "hold", "abort_declined")
 
 
 def _carried(evidence: list[Evidence], fresh: list[Evidence]) -> list[Evidence]:
     kept = [e for e in evidence if e.check in _CARRIED_NOTES]
     return [*kept, *(e for e in fresh if e not in kept)]
+
+
+def _noted(evidence: list[Evidence], note: Evidence) -> list[Evidence]:
+    """`evidence` with `note` at the end, once (a carried note is already there)."""
+    return evidence if note in evidence else [*evidence, note]
 
 
 def _summary(verdict: Verdict, weight: int, at: datetime) -> VerdictSummary:
@@ -466,14 +471,21 @@ def _inconclusive_end(
     held_since = progress.held_since or now
     held = (now - held_since).total_seconds()
     if action is InconclusiveWatchAction.HOLD and held < policy.max_hold_seconds:
+        # the same note every period of the hold (it is carried): when it began, when it ends
+        until = held_since + timedelta(seconds=policy.max_hold_seconds)
         note = Evidence(
-            check="watch",
+            check="hold",
             ok=True,
-            detail=f"watch ended INCONCLUSIVE ({verdict.summary}); holding for more data, "
-            f"{policy.max_hold_seconds - held:.0f} s left before rolling back (`rollgate rollback` rolls back now)",
+            detail=f"watch ended INCONCLUSIVE at {held_since:%H:%M:%S}; holding with the control in place for more "
+            f"data until {until:%H:%M:%S}, then rolling back (`rollgate rollback` rolls back now)",
         )
         return progress.model_copy(
-            update={**update, "next": "watch", "held_since": held_since, "evidence": [*update["evidence"], note]}
+            update={
+                **update,
+                "next": "watch",
+                "held_since": held_since,
+                "evidence": _noted(update["evidence"], note),
+            }
         )
     if action is InconclusiveWatchAction.PROMOTE_UNVERIFIED:
         note = Evidence(

@@ -1,0 +1,348 @@
+"""The shipped canary and watch loop (rollgate.domain.gate_loop) on fakes: what reaches the alias,
+what the judge is shown, and how each ending is concluded in the ledger and the event."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rollgate.domain import gate_loop
+from rollgate.domain.errors import ThrottledError
+from rollgate.domain.health import EvidenceKind, HealthWindow, Outcome, PeriodStats, VersionSeries
+from rollgate.domain.judge import judge as shipped_judge
+from rollgate.domain.models import HealthPolicy
+from rollgate.domain.ports import Invocation
+from rollgate.domain.remediation import assess, remediate, start_remediation
+from tests.unit.conftest import World, drive, request_for
+
+ROOT = Path(__file__).resolve().parents[2]
+GUARD_ALARM = "rollgate-guard-orders-api-errors"
+ALARM_EVENT = json.loads((ROOT / "tests/events/alarm_state_change.json").read_text())
+
+
+def routed(world: World) -> tuple[str, dict[str, float]]:
+    routing = world.lambda_api.get_alias("orders-api", "live")
+    return routing.version, routing.additional_weights
+
+
+def record_alias_moves(world: World) -> list[tuple[str, dict[str, float]]]:
+    moves: list[tuple[str, dict[str, float]]] = []
+    original = world.lambda_api.update_alias
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        moves.append((kwargs["version"], dict(kwargs["additional_weights"])))
+        return original(*args, **kwargs)
+
+    world.lambda_api.update_alias = spy  # type: ignore[method-assign]
+    return moves
+
+
+def steady_traffic(
+    world: World, version: str, *, per_minute: float, errors: float = 0.0, minutes: int = 200, p95: float = 80.0
+) -> None:
+    """`version` serves `per_minute` invocations through the alias every minute, from 40 minutes
+    before the deployment on (the fake metric source answers what is in the window asked)."""
+    start = world.clock.now() - timedelta(minutes=40)
+    world.metrics.series[version] = [
+        PeriodStats(
+            start=start + timedelta(minutes=i),
+            invocations=per_minute,
+            errors=errors,
+            throttles=0.0,
+            p95_ms=p95,
+            p99_ms=p95 * 1.2,
+        )
+        for i in range(minutes)
+    ]
+
+
+def watch_windows(world: World) -> list[HealthWindow]:
+    return [w for w in world.windows if w.phase == "watch"]
+
+
+# --------------------------------------------------------------------------- synthetic probes
+def test_drive_traffic_probes_the_new_versions_qualifier_never_the_alias(world: World) -> None:
+    # given a canary the judge cannot decide on (too little organic traffic)
+    world.verdicts = [Outcome.INCONCLUSIVE] * 30
+    body = request_for(health={"on_inconclusive": "drive_traffic", "max_extension_seconds": 180})
+    # when the step ends INCONCLUSIVE and the policy drives traffic
+    result = drive(world, body)
+    # then every probe went to version 2 itself; none through the alias, so none is an organic sample
+    probes = [q for (_, q, _) in world.lambda_api.invocations]
+    assert "live" not in probes and None not in probes
+    assert probes.count("2") > 1  # the smoke test's own invocation, then the probes
+    # the judge saw them as their own evidence, counted from the invoke responses
+    shown = [w.synthetic for w in world.windows if w.synthetic is not None]
+    assert shown and shown[-1].version == "2" and shown[-1].sent > 0 and shown[-1].failed == 0
+    # and they did not make the canary healthy: still INCONCLUSIVE past the budget is a rollback
+    assert result["status"] == "ROLLED_BACK"
+    assert "synthetic probes of the new version do not count as samples" in result["reason"]
+
+
+def test_failing_synthetic_probes_reach_the_judge_with_their_messages(world: World) -> None:
+    world.verdicts = [Outcome.INCONCLUSIVE] * 30
+    calls = {"n": 0}
+
+    def responder(name: str, qualifier: str | None, payload: Any) -> Invocation:
+        calls["n"] += 1
+        if calls["n"] == 1:  # the smoke test passes ...
+            return Invocation(200, None, {"ok": True})
+        # ... the probes later find a broken request path
+        return Invocation(200, "Unhandled", {"errorType": "KeyError", "errorMessage": "'customer'"})
+
+    world.lambda_api.responder = responder
+    drive(world, request_for(health={"max_extension_seconds": 120}))
+    synthetic = [w.synthetic for w in world.windows if w.synthetic is not None][-1]
+    assert synthetic.failed == synthetic.sent > 0
+    assert "KeyError" in synthetic.failures[0]
+
+
+def test_zero_organic_and_only_synthetic_successes_is_never_promoted(world: World) -> None:
+    world.shipped_judge = True
+    # given the shipped judge, no organic traffic through the alias, and probes that all succeed
+    steady_traffic(world, "1", per_minute=0.0)
+    world.metrics.series.pop("1")
+    result = drive(world, request_for(health={"max_extension_seconds": 300}), execution="synthetic-only")
+    # then the release is not promoted on synthetic evidence
+    assert result["status"] == "ROLLED_BACK"
+    assert alias_is_back_on_v1(world)
+
+
+def alias_is_back_on_v1(world: World) -> bool:
+    return routed(world) == ("1", {})
+
+
+# --------------------------------------------------------------------------- the watch's control
+def test_the_watch_keeps_a_holdback_as_its_control_then_moves_to_100(world: World) -> None:
+    moves = record_alias_moves(world)
+    result = drive(world, request_for())
+    assert result["status"] == "PROMOTED" and result["verification"] == "verified"
+    # promoted with 5% left on v1, then all of it on v2, read back
+    assert moves[-2:] == [("2", {"1": 0.05}), ("2", {})]
+    assert routed(world) == ("2", {})
+    # every watch verdict compared v2 with v1 side by side over the same window
+    windows = watch_windows(world)
+    assert windows
+    for window in windows:
+        assert window.canary_weight == 95
+        assert window.stable is not None and window.stable.version == "1"
+        assert window.baseline is not None  # the pre-deploy series rides along
+        assert window.weight_since is not None
+    assert "holdback" in " ".join(e["detail"] for e in result["evidence"]["watch"])
+
+
+def test_with_no_holdback_a_breach_shifts_a_control_back_before_any_rollback(world: World) -> None:
+    # given an unpaired watch, and a breach that turns out to hit both versions (an incident)
+    world.verdicts = [Outcome.HEALTHY] * 5 + [Outcome.UNHEALTHY] + [Outcome.HEALTHY] * 20
+    moves = record_alias_moves(world)
+    result = drive(world, request_for(health={"watch_holdback_percent": 0}))
+    # then a 10% control went back to v1, judged side by side, and the good release stays
+    assert ("2", {"1": 0.1}) in moves
+    assert result["status"] == "PROMOTED"
+    assert routed(world) == ("2", {})
+    after_control = [w for w in watch_windows(world) if w.stable is not None]
+    assert after_control and all(w.canary_weight == 90 for w in after_control)
+    assert "control" in world.runs[-1].path or "promote" in world.runs[-1].path
+    assert any(e["check"] == "control" for e in result["evidence"]["watch"])
+
+
+def test_with_no_holdback_a_fault_confirmed_against_the_control_rolls_back(world: World) -> None:
+    world.verdicts = [Outcome.HEALTHY] * 5 + [Outcome.UNHEALTHY, Outcome.UNHEALTHY]
+    result = drive(world, request_for(health={"watch_holdback_percent": 0}))
+    assert result["status"] == "ROLLED_BACK"
+    assert "after promotion" in result["reason"]
+    assert alias_is_back_on_v1(world)
+
+
+def _judge_pairs_the_watch() -> bool:
+    """Does the shipped judge compare the watch with its holdback (phase watch, stable present)?"""
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    series = [PeriodStats(start=start + timedelta(minutes=i), invocations=100.0, errors=0.0) for i in range(5)]
+    window = HealthWindow(
+        phase="watch",
+        canary_weight=95,
+        elapsed_seconds=300,
+        canary=VersionSeries(version="2", periods=series),
+        stable=VersionSeries(version="1", periods=series),
+        baseline=VersionSeries(version="1", periods=series),
+    )
+    return shipped_judge(window, HealthPolicy()).decided_by is EvidenceKind.ORGANIC_PAIRED
+
+
+@pytest.mark.skipif(not _judge_pairs_the_watch(), reason="the shipped judge does not pair the watch yet")
+def test_a_downstream_incident_during_a_paired_watch_does_not_roll_back(world: World) -> None:
+    world.shipped_judge = True
+    # given the shipped judge and a watch with its holdback, when a downstream incident makes both
+    # versions fail 20% of their requests for a few minutes of the watch
+    steady_traffic(world, "1", per_minute=600.0)
+    steady_traffic(world, "2", per_minute=600.0)
+    incident_from = world.clock.now() + timedelta(minutes=7)
+    for version in ("1", "2"):
+        world.metrics.series[version] = [
+            p.model_copy(update={"errors": 120.0})
+            if incident_from <= p.start < incident_from + timedelta(minutes=3)
+            else p
+            for p in world.metrics.series[version]
+        ]
+    result = drive(
+        world,
+        request_for(watch_seconds=600, health={"on_inconclusive_watch": "rollback"}),
+        execution="incident",
+    )
+    assert result["status"] == "PROMOTED", result["reason"]
+    assert routed(world) == ("2", {})
+
+
+# --------------------------------------------------------------------------- the end of the watch
+@pytest.mark.parametrize("policy", ["rollback", "hold"])
+def test_a_watch_that_ends_inconclusive_is_never_promoted_as_healthy(world: World, policy: str) -> None:
+    world.verdicts = [Outcome.HEALTHY] * 5 + [Outcome.INCONCLUSIVE] * 200
+    body = request_for(health={"on_inconclusive_watch": policy, "max_hold_seconds": 300})
+    result = drive(world, body)
+    assert result["status"] == "ROLLED_BACK"
+    assert "never verified healthy after promotion" in result["reason"]
+    assert "INCONCLUSIVE" in result["reason"]
+    assert alias_is_back_on_v1(world)
+    detail = world.events.published[-1][1]
+    assert detail["verification"] is None and "INCONCLUSIVE" in detail["message"]
+
+
+def test_hold_keeps_the_holdback_and_promotes_once_the_data_says_healthy(world: World) -> None:
+    # watch of 120 s: 2 INCONCLUSIVE verdicts end it; the hold gets 2 more, then HEALTHY
+    world.verdicts = [Outcome.HEALTHY] * 5 + [Outcome.INCONCLUSIVE] * 4 + [Outcome.HEALTHY]
+    moves = record_alias_moves(world)
+    result = drive(world, request_for(health={"on_inconclusive_watch": "hold"}))
+    assert result["status"] == "PROMOTED" and result["verification"] == "verified"
+    # the holdback stayed through the hold: no move between the promotion and the end of it
+    assert moves[-2:] == [("2", {"1": 0.05}), ("2", {})]
+    holds = [e for e in result["evidence"]["watch"] if e["check"] == "hold"]
+    assert len(holds) == 1 and "holding with the control in place" in holds[0]["detail"]
+
+
+def test_promote_unverified_says_so_everywhere(world: World) -> None:
+    world.verdicts = [Outcome.HEALTHY] * 5 + [Outcome.INCONCLUSIVE] * 20
+    result = drive(world, request_for(health={"on_inconclusive_watch": "promote_unverified"}))
+    assert result["status"] == "PROMOTED"
+    assert result["verification"] == "unverified"
+    assert "UNVERIFIED" in result["reason"] and "healthy canary and" not in result["reason"]
+    assert world.runs[-1].conclusion == "PROMOTED_UNVERIFIED"
+    assert routed(world) == ("2", {})  # never left with the holdback
+    detail = world.events.published[-1][1]
+    assert detail["verification"] == "unverified" and "UNVERIFIED" in detail["message"]
+    assert world.ledger.deployments[result["deployment_id"]]["verification"] == "unverified"
+
+
+def test_no_watch_is_said_as_such(world: World) -> None:
+    moves = record_alias_moves(world)
+    result = drive(world, request_for(watch_seconds=0))
+    assert result["status"] == "PROMOTED"
+    assert result["verification"] == "unwatched"
+    assert "promoted without a watch" in result["reason"]
+    assert moves[-1] == ("2", {})  # no holdback without a watch
+
+
+def test_a_watch_without_datapoints_is_not_healthy_with_the_shipped_judge(world: World) -> None:
+    world.shipped_judge = True
+    # given a healthy canary, and then no datapoint at all after promotion
+    steady_traffic(world, "1", per_minute=600.0)
+    steady_traffic(world, "2", per_minute=600.0)
+    promoted_by = world.clock.now() + timedelta(minutes=6)
+    for version in ("1", "2"):
+        world.metrics.series[version] = [p for p in world.metrics.series[version] if p.start < promoted_by]
+    body = request_for(watch_seconds=300, health={"on_inconclusive_watch": "rollback"})
+    result = drive(world, body, execution="no-watch-data")
+    assert result["status"] != "PROMOTED" or result["verification"] != "verified"
+    assert "healthy canary and a healthy watch" not in result["reason"]
+
+
+# --------------------------------------------------------------------------- what decided
+def test_the_deciding_evidence_kind_is_in_the_record_event_and_reason(world: World) -> None:
+    world.verdicts = [Outcome.UNHEALTHY]
+    result = drive(world, request_for())
+    assert result["decided_by"] == "organic_paired"
+    assert "decided by organic_paired evidence" in result["reason"]
+    detail = world.events.published[-1][1]
+    assert detail["decided_by"] == "organic_paired"
+    assert "organic_paired" in detail["message"]
+    headline = next(e for e in result["evidence"]["canary"] if e["check"] == "verdict")
+    assert "decided by organic_paired evidence" in headline["detail"]
+    run = world.runs[-1]
+    assert run.decided_by == "organic_paired" and run.conclusion == "ROLLED_BACK"
+    assert run.time_to_detect_seconds == 60
+
+
+# --------------------------------------------------------------------------- read failures
+def test_failed_metric_reads_are_recorded_not_judged_against_the_release(world: World) -> None:
+    original = world.metrics.version_series
+    outage = {"left": 2}
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        if outage["left"] > 0:
+            outage["left"] -= 1
+            raise ThrottledError("Rate exceeded")
+        return original(*args, **kwargs)
+
+    world.metrics.version_series = flaky  # type: ignore[method-assign]
+    result = drive(world, request_for())
+    assert result["status"] == "PROMOTED"
+    assert any("ThrottledError" in f for w in world.windows for f in w.read_failures)
+
+
+def test_run_gates_stops_at_the_decision_and_leaves_the_rollback_to_the_caller(world: World) -> None:
+    world.verdicts = [Outcome.UNHEALTHY]
+    drive(world, request_for())
+    run = world.runs[-1]
+    assert run.path == ["shift_traffic", "judge_canary"]
+    assert run.context.canary is not None and run.context.canary.next == "rollback"
+    assert [v.outcome for v in run.verdicts] == ["UNHEALTHY"]
+
+
+def test_every_route_the_loop_follows_names_a_step_it_can_run() -> None:
+    for routes in gate_loop.ROUTES.values():
+        for route in routes.values():
+            assert route.stop or route.module in gate_loop.STEPS
+
+
+# --------------------------------------------------------------------------- guard alarms
+def _alarm_during_the_canary(world: World, *, at_preflight: str) -> dict[str, Any]:
+    """A guard alarm in `at_preflight` state at preflight goes into ALARM while the canary bakes,
+    and Remediate runs on it."""
+    world.alarms.state[GUARD_ALARM] = at_preflight
+    original = world.clock.advance
+    fired = {"done": False}
+
+    def advance(seconds: float) -> None:
+        original(seconds)
+        fn = world.lambda_api.functions["orders-api"]
+        if fn.aliases["live"].additional_weights and not fired["done"]:
+            fired["done"] = True
+            world.alarms.state[GUARD_ALARM] = "ALARM"
+            ctx = start_remediation(
+                ALARM_EVENT, {"Name": "r1"}, alarm_tags={}, default_lookback_minutes=60, clock=world.clock
+            )
+            ctx = assess(ctx, ledger=world.ledger, lambda_api=world.lambda_api, clock=world.clock)
+            remediate(ctx, ledger=world.ledger, lambda_api=world.lambda_api, clock=world.clock)
+
+    world.clock.advance = advance  # type: ignore[method-assign]
+    return drive(world, request_for(health={"alarm_names": [GUARD_ALARM]}))
+
+
+def test_a_guard_alarm_raised_by_the_old_version_does_not_abort_the_fix(world: World) -> None:
+    # given the guard alarm was in ALARM at preflight (the old version is the incident)
+    result = _alarm_during_the_canary(world, at_preflight="ALARM")
+    # then Remediate's abort is declined and the fix is promoted
+    assert result["status"] == "PROMOTED", result["reason"]
+    declined = [e for e in result["evidence"]["canary"] if e["check"] == "abort_declined"]
+    assert declined and GUARD_ALARM in declined[0]["detail"]
+    assert routed(world) == ("2", {})
+
+
+def test_a_guard_alarm_that_fires_during_the_canary_still_aborts_it(world: World) -> None:
+    result = _alarm_during_the_canary(world, at_preflight="OK")
+    assert result["status"] == "ROLLED_BACK"
+    assert GUARD_ALARM in result["reason"]
+    assert alias_is_back_on_v1(world)
