@@ -48,7 +48,7 @@ def builder(**overrides):
         required_environment=[],
         watch_seconds=None,
         policy_file=None,
-        artifact={"bucket": "b", "key": "k.zip"},
+        artifact={"bucket": "artifacts", "key": "k.zip"},
         expected_sha=None,
     )
     arguments.update(overrides)

@@ -22,5 +22,5 @@ def test_readme_input_example_is_a_valid_request() -> None:
     example = re.search(r"```json\n(.*?)```", section, re.S)
     assert example, "the README lost its DeploymentRequest example"
     body = json.loads(example.group(1).replace("…", "x"))
-    body["expected_code_sha256"] = "c2hh"
+    body["expected_code_sha256"] = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
     assert parse_request(body).function_name == "orders-api"

@@ -28,6 +28,19 @@ from rollgate.domain.models import (
     UpdatePolling,
     parse_model,
 )
+from rollgate.domain.validation import (
+    MAX_REQUEST_BYTES,
+    AliasName,
+    CodeSha256,
+    Environment,
+    EnvironmentKey,
+    FunctionRef,
+    StackHome,
+    StageSeconds,
+    Text,
+    check_document,
+    check_function_name,
+)
 
 #: Every HealthPolicy field, optional: what a manifest may override.
 HealthOverrides: type[Strict] = create_model(  # type: ignore[call-overload]
@@ -43,41 +56,41 @@ MAX_CONCURRENCY_LIMIT = 20
 class ReleaseDefaults(Strict):
     """Settings every function of the release gets unless it says otherwise."""
 
-    alias: str = "live"
+    alias: AliasName = "live"
     strategy: Strategy = Field(default_factory=Strategy)
-    smoke_tests: list[SmokeTest] = Field(default_factory=list)
+    smoke_tests: list[SmokeTest] = Field(default_factory=list, max_length=20)
     health: HealthOverrides = Field(default_factory=HealthOverrides)  # type: ignore[valid-type]
-    watch_seconds: int = 600
+    watch_seconds: StageSeconds = 600
     update_polling: UpdatePolling = Field(default_factory=UpdatePolling)
 
 
 class ManifestFunction(Strict):
     """One function of the release and its artifact; any other field overrides `defaults`."""
 
-    function_name: str
-    alias: str | None = None
+    function_name: FunctionRef
+    alias: AliasName | None = None
     artifact: Artifact
-    expected_code_sha256: str | None = None
-    environment: dict[str, str] = Field(default_factory=dict)
-    required_environment: list[str] = Field(default_factory=list)
+    expected_code_sha256: CodeSha256 | None = None
+    environment: Environment = Field(default_factory=dict)
+    required_environment: list[EnvironmentKey] = Field(default_factory=list, max_length=100)
     strategy: Strategy | None = None
-    smoke_tests: list[SmokeTest] | None = None
+    smoke_tests: list[SmokeTest] | None = Field(default=None, max_length=20)
     health: HealthOverrides | None = None  # type: ignore[valid-type]
-    watch_seconds: int | None = None
+    watch_seconds: StageSeconds | None = None
 
 
 class Wave(Strict):
     """Functions deployed together, in parallel; the next wave starts when all are promoted."""
 
-    name: str | None = None
+    name: Text | None = None
     functions: list[ManifestFunction] = Field(min_length=1)
 
 
 class ReleaseManifest(Strict):
     manifest_version: Literal[1] = 1
-    application: str = Field(min_length=1, max_length=64)
+    application: Text = Field(max_length=64)
     #: Names the release in the ledger and events; from a push it defaults to repository@commit.
-    release_id: str | None = Field(default=None, min_length=1, max_length=128)
+    release_id: Text | None = Field(default=None, max_length=128)
     #: If one function is not promoted, roll back every function this release already promoted.
     atomic: bool = True
     #: Functions of one wave deployed at the same time, at most.
@@ -95,29 +108,50 @@ class ReleaseManifest(Strict):
 
     @model_validator(mode="after")
     def _each_alias_once(self) -> ReleaseManifest:
+        # by the bare name: `orders-api` and its ARN are one function, and two children racing for
+        # one alias would each hold the other off (or worse, interleave)
         seen: dict[tuple[str, str], str] = {}
         for w, wave in enumerate(self.waves):
             for f, entry in enumerate(wave.functions):
-                target = (entry.function_name, entry.alias or self.defaults.alias)
+                alias = entry.alias or self.defaults.alias
+                target = (check_function_name(entry.function_name), alias)
                 where = f"waves.{w}.functions.{f}"
                 if target in seen:
                     raise ValueError(
-                        f"{where}: {target[0]}:{target[1]} is already deployed by {seen[target]}; "
+                        f"{where}: {entry.function_name}:{alias} is already deployed by {seen[target]}; "
                         "a release deploys each function alias once"
                     )
                 seen[target] = where
         return self
 
 
-def parse_manifest(data: Any, *, where: str = "manifest") -> ReleaseManifest:
-    """Validate a manifest; the error names each bad field (`manifest.waves.0.functions.1.artifact: …`)."""
+def parse_manifest(data: Any, *, where: str = "manifest", home: StackHome | None = None) -> ReleaseManifest:
+    """Validate a manifest and every deployment it expands to (defaults merged, per-function rules
+    applied), so a bad function in the last wave is refused before the first one deploys; each error
+    names its field (`manifest.waves.0.functions.1.artifact: …`). With `home`, function ARNs must be
+    this stack's."""
     if not isinstance(data, dict):
         raise InvalidRequest(f"{where}: expected a JSON object, got {type(data).__name__}")
-    return parse_model(ReleaseManifest, data, where)
+    check_document(data, where)
+    manifest = parse_model(ReleaseManifest, data, where, home=home)
+    expanded = [
+        deployment_request(manifest, w, f, Provenance(), where=where, home=home).model_dump(mode="json")
+        for w, wave in enumerate(manifest.waves)
+        for f in range(len(wave.functions))
+    ]
+    # the Release execution carries every function's request in its plan: they share one state
+    check_document(expanded, f"{where} (every function's request, defaults applied)", max_bytes=MAX_REQUEST_BYTES)
+    return manifest
 
 
 def deployment_request(
-    manifest: ReleaseManifest, wave_index: int, function_index: int, provenance: Provenance
+    manifest: ReleaseManifest,
+    wave_index: int,
+    function_index: int,
+    provenance: Provenance,
+    *,
+    where: str = "manifest",
+    home: StackHome | None = None,
 ) -> DeploymentRequest:
     """The DeployFunction input for one function of the manifest, defaults applied."""
     defaults = manifest.defaults
@@ -143,7 +177,7 @@ def deployment_request(
         "update_polling": defaults.update_polling.model_dump(mode="json"),
         "provenance": provenance.model_dump(mode="json"),
     }
-    return parse_model(DeploymentRequest, body, f"manifest.waves.{wave_index}.functions.{function_index}")
+    return parse_model(DeploymentRequest, body, f"{where}.waves.{wave_index}.functions.{function_index}", home=home)
 
 
 def json_schema() -> dict[str, Any]:

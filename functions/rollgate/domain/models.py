@@ -13,22 +13,52 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from rollgate.domain.errors import InvalidRequest
-
-_FUNCTION_NAME = re.compile(
-    r"^[A-Za-z0-9_-]{1,64}$|^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}$"
+from rollgate.domain.validation import (
+    MAX_METRIC_PERIOD_SECONDS,
+    MAX_SAFE_INTEGER,
+    MAX_STAGE_SECONDS,
+    MAX_WAIT_LOOPS,
+    AliasName,
+    BucketName,
+    CodeSha256,
+    Environment,
+    EnvironmentKey,
+    FunctionRef,
+    ImageUri,
+    LongText,
+    MappingUuid,
+    ObjectKey,
+    QueueArn,
+    StackHome,
+    StageSeconds,
+    Text,
 )
-_ALIAS_NAME = re.compile(r"^(?!^[0-9]+$)[A-Za-z0-9_-]{1,128}$")
-_IMAGE_BY_DIGEST = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
+
+_ASCII_NUMBER = re.compile(r"[0-9]{1,9}", re.ASCII)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class Strict(BaseModel):
     """Unknown fields are an error: a typo in a request must not be silently ignored."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and Infinity are not JSON, and no threshold or duration means anything with them
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """pydantic reads `true` as 1; a duration or a threshold given as a boolean is a mistake."""
+        if isinstance(value, bool) and info.field_name and _takes_number(cls.model_fields[info.field_name].annotation):
+            raise ValueError(f"expected a number, got {str(value).lower()}")
+        return value
+
+
+def _takes_number(annotation: Any) -> bool:
+    options = getattr(annotation, "__args__", None) or (annotation,)
+    return bool not in options and any(option in (int, float) for option in options)
 
 
 class Lenient(BaseModel):
@@ -42,10 +72,10 @@ class Artifact(Strict):
     """Where the new code is: a zip in S3 (pinned by object version when the bucket is versioned),
     or a container image by digest (a tag can move under us, a digest cannot)."""
 
-    bucket: str | None = None
-    key: str | None = None
-    version_id: str | None = None
-    image_uri: str | None = None
+    bucket: BucketName | None = None
+    key: ObjectKey | None = None
+    version_id: LongText | None = None
+    image_uri: ImageUri | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> Artifact:
@@ -56,8 +86,6 @@ class Artifact(Strict):
             raise ValueError("a zip artifact needs both bucket and key")
         if not has_zip and not self.image_uri:
             raise ValueError("give bucket+key of a zip, or image_uri of an image")
-        if self.image_uri and not _IMAGE_BY_DIGEST.match(self.image_uri):
-            raise ValueError("image_uri must name the image by digest (…@sha256:<64 hex>), not by tag")
         return self
 
     @property
@@ -82,8 +110,8 @@ class Strategy(Strict):
     each while the judge watches, then 100%. all_at_once has no steps."""
 
     type: StrategyType = StrategyType.CANARY
-    steps: list[int] = Field(default_factory=lambda: [10])
-    interval_seconds: int = 300
+    steps: list[int] = Field(default_factory=lambda: [10], max_length=99)
+    interval_seconds: int = Field(default=300, le=MAX_STAGE_SECONDS)
 
     @field_validator("steps")
     @classmethod
@@ -124,10 +152,10 @@ class Strategy(Strict):
                 f"strategy: unknown strategy {text!r}; use canary:PERCENT:SECONDS, "
                 "linear:PERCENT:SECONDS or all-at-once"
             )
-        try:
-            percent, seconds = int(parts[1]), int(parts[2])
-        except ValueError:
-            raise InvalidRequest(f"strategy: {text!r} needs whole numbers for percent and seconds") from None
+        # int() would take fullwidth digits and " +10"; only plain ASCII digits are a number here
+        if not all(_ASCII_NUMBER.fullmatch(part) for part in parts[1:]):
+            raise InvalidRequest(f"strategy: {text!a} needs whole numbers for percent and seconds")
+        percent, seconds = int(parts[1]), int(parts[2])
         if not 0 < percent < 100:
             raise InvalidRequest(f"strategy: percent must be between 1 and 99 (got {percent})")
         steps = [percent] if kind == "canary" else list(range(percent, 100, percent))
@@ -141,7 +169,7 @@ class SmokeTest(Strict):
     """One direct invocation of the new version. It passes when the function returns without a
     FunctionError (or with one, when expect_error) and the response contains expect_subset."""
 
-    name: str
+    name: Text
     payload: Any = None
     expect_error: bool = False
     expect_subset: dict[str, Any] | None = None
@@ -205,11 +233,11 @@ class HealthPolicy(Strict):
     # queues and streams: None means "discover from the function"; growth over the preflight baseline
     # (one message of growth is tolerated: during a 10% canary a lone poison message most likely
     # came from the stable version)
-    dead_letter_queues: list[str] | None = None
+    dead_letter_queues: list[QueueArn] | None = Field(default=None, max_length=20)
     max_dlq_growth: int = 1
-    event_source_mappings: list[str] | None = None
+    event_source_mappings: list[MappingUuid] | None = Field(default=None, max_length=20)
     max_iterator_age_growth_ms: float = 60_000.0
-    alarm_names: list[str] = Field(default_factory=list)
+    alarm_names: list[Text] = Field(default_factory=list, max_length=50)
 
     @model_validator(mode="after")
     def _sane(self) -> HealthPolicy:
@@ -233,12 +261,34 @@ class HealthPolicy(Strict):
             raise ValueError("max_hold_seconds cannot be negative")
         return self
 
+    @model_validator(mode="after")
+    def _bounded(self) -> HealthPolicy:
+        """Every knob is a non-negative quantity, and durations stay within what one execution
+        (and the lease sized from them) can hold."""
+        for name, value in self:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            cap = _HEALTH_CAPS.get(name, MAX_SAFE_INTEGER)
+            if not 0 <= value <= cap:
+                raise ValueError(f"{name} must be between 0 and {cap:,} (got {value})")
+        return self
+
+
+_HEALTH_CAPS: dict[str, float] = {
+    "metric_period_seconds": MAX_METRIC_PERIOD_SECONDS,
+    "max_extension_seconds": MAX_STAGE_SECONDS,
+    "max_hold_seconds": MAX_STAGE_SECONDS,
+    "min_invocations": 1_000_000,
+    "synthetic_invocations_per_period": 10_000,
+    "latency_ratio_limit": 1_000,
+}
+
 
 class UpdatePolling(Strict):
     """The Wait -> CheckUpdate loop: how often, and for how long at most."""
 
-    interval_seconds: int = 5
-    max_polls: int = 60
+    interval_seconds: int = Field(default=5, le=3_600)
+    max_polls: int = Field(default=60, le=MAX_WAIT_LOOPS // 2)
 
     @model_validator(mode="after")
     def _positive(self) -> UpdatePolling:
@@ -248,27 +298,27 @@ class UpdatePolling(Strict):
 
 
 class Provenance(Strict):
-    release_id: str | None = None
-    trigger: str = "manual"
-    requested_by: str | None = None
-    commit: str | None = None
+    release_id: Text | None = None
+    trigger: Text = "manual"
+    requested_by: Text | None = None
+    commit: Text | None = None
 
 
 class DeploymentRequest(Strict):
     """The DeployFunction workflow input. Self-contained, so a console rerun with the same JSON
     is safe."""
 
-    function_name: str
-    alias: str = "live"
+    function_name: FunctionRef
+    alias: AliasName = "live"
     artifact: Artifact
-    expected_code_sha256: str | None = None
-    environment: dict[str, str] = Field(default_factory=dict)
-    required_environment: list[str] = Field(default_factory=list)
+    expected_code_sha256: CodeSha256 | None = None
+    environment: Environment = Field(default_factory=dict)
+    required_environment: list[EnvironmentKey] = Field(default_factory=list, max_length=100)
     strategy: Strategy = Field(default_factory=Strategy)
-    smoke_tests: list[SmokeTest] = Field(default_factory=list)
+    smoke_tests: list[SmokeTest] = Field(default_factory=list, max_length=20)
     health: HealthPolicy = Field(default_factory=HealthPolicy)
     # late CloudWatch data and the promotion warm-up use up 2-3 minutes of the watch
-    watch_seconds: int = 600
+    watch_seconds: StageSeconds = 600
     update_polling: UpdatePolling = Field(default_factory=UpdatePolling)
     provenance: Provenance = Field(default_factory=Provenance)
 
@@ -281,28 +331,23 @@ class DeploymentRequest(Strict):
         watch = self.watch_seconds + self.strategy.interval_seconds + self.health.max_hold_seconds
         return polling + steps + self.health.max_extension_seconds + watch
 
-    @field_validator("function_name")
-    @classmethod
-    def _function_name(cls, name: str) -> str:
-        if not _FUNCTION_NAME.match(name):
-            raise ValueError(f"{name!r} is not a Lambda function name or ARN")
-        return name
+    def wait_loops(self) -> int:
+        """How many Wait -> Task -> Choice loops the execution runs at most: every update and
+        version poll, and one judgement per metric period of the canary, extension and watch."""
+        judged = len(self.strategy.steps) * self.strategy.interval_seconds + self.watch_seconds
+        judged += self.strategy.interval_seconds + self.health.max_extension_seconds + self.health.max_hold_seconds
+        return 2 * self.update_polling.max_polls + -(-judged // self.health.metric_period_seconds)
 
-    @field_validator("alias")
-    @classmethod
-    def _alias(cls, alias: str) -> str:
-        if alias == "$LATEST":
-            raise ValueError("$LATEST cannot be deployed to: it is not an alias")
-        if not _ALIAS_NAME.match(alias):
-            raise ValueError(f"{alias!r} is not a valid alias name")
-        return alias
-
-    @field_validator("watch_seconds")
-    @classmethod
-    def _watch(cls, seconds: int) -> int:
-        if seconds < 0:
-            raise ValueError(f"cannot be negative (got {seconds})")
-        return seconds
+    @model_validator(mode="after")
+    def _fits_one_execution(self) -> DeploymentRequest:
+        loops = self.wait_loops()
+        if loops > MAX_WAIT_LOOPS:
+            raise ValueError(
+                f"this request can wait and judge {loops} times (polls, and every metric period of the canary, "
+                f"extension, hold and watch); one Step Functions execution has room for {MAX_WAIT_LOOPS}: use "
+                "fewer polls, shorter stages or a longer health.metric_period_seconds"
+            )
+        return self
 
 
 # --------------------------------------------------------------------------- validation helper
@@ -322,10 +367,11 @@ def describe_validation_error(error: ValidationError, prefix: str = "") -> str:
     return "; ".join(lines)
 
 
-def parse_model(model: type[ModelT], data: Any, prefix: str = "") -> ModelT:
-    """Validate `data` into `model`, raising InvalidRequest that names each bad field."""
+def parse_model(model: type[ModelT], data: Any, prefix: str = "", *, home: StackHome | None = None) -> ModelT:
+    """Validate `data` into `model`, raising InvalidRequest that names each bad field. With `home`,
+    function ARNs must be in the stack's own account and region."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={"home": home})
     except ValidationError as error:
         raise InvalidRequest(describe_validation_error(error, prefix)) from None
 

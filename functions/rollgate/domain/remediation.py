@@ -23,22 +23,28 @@ from rollgate.domain.ports import Clock, LambdaApi, Ledger
 from rollgate.domain.revert import RevertReport, revert_promotion
 from rollgate.domain.routing import describe
 from rollgate.domain.start import deployment_id_for, function_name_of
+from rollgate.domain.triggers import (
+    ALARM_DETAIL_TYPE,
+    DEFAULT_ALIAS,
+    FUNCTION_TAG,
+    alarm_target,
+    parse_alarm_event,
+)
+from rollgate.domain.validation import AliasName, FunctionRef, LongText, StackHome, Text, check_document
 
-ALARM_DETAIL_TYPE = "CloudWatch Alarm State Change"
-FUNCTION_TAG = "rollgate:function"
-ALIAS_TAG = "rollgate:alias"
-DEFAULT_ALIAS = "live"
+#: The longest lookback a manual rollback may ask for: a year.
+MAX_LOOKBACK_MINUTES = 366 * 24 * 60
 
 
 class ManualRollback(Strict):
     """The console / `rollgate rollback` input."""
 
-    function_name: str = Field(min_length=1)
-    alias: str = DEFAULT_ALIAS
-    reason: str = "manual rollback"
-    requested_by: str | None = None
+    function_name: FunctionRef
+    alias: AliasName = DEFAULT_ALIAS
+    reason: LongText = "manual rollback"
+    requested_by: Text | None = None
     #: Only blame a promotion this recent (minutes); unset: the latest promotion, whatever its age.
-    lookback_minutes: int | None = Field(default=None, gt=0)
+    lookback_minutes: int | None = Field(default=None, gt=0, le=MAX_LOOKBACK_MINUTES)
 
 
 class AlarmInfo(Lenient):
@@ -77,45 +83,24 @@ class RemediationContext(Lenient):
 
 
 # --------------------------------------------------------------------------- Assess
-def alarm_target(detail: dict[str, Any], tags: dict[str, str]) -> tuple[str, str] | None:
-    """(function, alias) an alarm guards: its FunctionName / Resource dimensions, else the alarm's
-    `rollgate:function` / `rollgate:alias` tags."""
-    function_name, alias = tags.get(FUNCTION_TAG), tags.get(ALIAS_TAG)
-    metrics = (detail.get("configuration") or {}).get("metrics") or []
-    for metric in metrics:
-        dimensions = (((metric or {}).get("metricStat") or {}).get("metric") or {}).get("dimensions") or {}
-        resource = dimensions.get("Resource")
-        if dimensions.get("FunctionName"):
-            function_name = function_name or function_name_of(str(dimensions["FunctionName"]))
-        if resource and ":" in str(resource):
-            name, _, qualifier = str(resource).partition(":")
-            function_name = function_name or name
-            alias = alias or qualifier
-    if not function_name:
-        return None
-    return function_name, alias or DEFAULT_ALIAS
-
-
 def parse_trigger(
-    raw: Any, *, alarm_tags: dict[str, str], default_lookback_minutes: int
+    raw: Any, *, alarm_tags: dict[str, str], default_lookback_minutes: int, home: StackHome | None = None
 ) -> tuple[Literal["alarm", "manual"], str, str, str, AlarmInfo | None, int | None]:
-    """(trigger, function, alias, reason, alarm, lookback) from an alarm event or a manual request."""
+    """(trigger, function, alias, reason, alarm, lookback) from an alarm event or a manual request.
+    With `home`, a function ARN (or an alarm event) from another account or region is refused."""
     if not isinstance(raw, dict):
         raise InvalidRequest(f"(remediation request): expected a JSON object, got {type(raw).__name__}")
+    check_document(raw)
     if raw.get("detail-type") == ALARM_DETAIL_TYPE:
-        detail = raw.get("detail") or {}
-        name = str(detail.get("alarmName") or "")
-        if not name:
-            raise InvalidRequest("detail.alarmName: required field is missing from the alarm event")
-        state = detail.get("state") or {}
-        alarm = AlarmInfo(
-            name=name,
-            arn=(raw.get("resources") or [None])[0],
-            state=str(state.get("value") or ""),
-            reason=str(state.get("reason") or ""),
-            at=state.get("timestamp"),
-        )
-        target = alarm_target(detail, alarm_tags)
+        change = parse_alarm_event(raw, home=home)
+        name = change.name
+        # an alarm back in OK (or without data) says nothing is wrong: rolling back would be the fault
+        if change.state != "ALARM":
+            raise InvalidRequest(
+                f"detail.state.value: alarm {name} is {change.state!a}; Remediate acts only on an alarm in ALARM"
+            )
+        alarm = AlarmInfo(name=name, arn=change.arn, state=change.state, reason=change.reason, at=change.at)
+        target = alarm_target(change.detail, alarm_tags, home=home)
         if target is None:
             raise InvalidRequest(
                 f"detail.configuration.metrics: alarm {name} names no Lambda function: give it a FunctionName "
@@ -129,11 +114,11 @@ def parse_trigger(
             alarm,
             default_lookback_minutes,
         )
-    manual = parse_model(ManualRollback, raw)
+    manual = parse_model(ManualRollback, raw, home=home)
     who = f" by {manual.requested_by}" if manual.requested_by else ""
     return (
         "manual",
-        function_name_of(manual.function_name),
+        function_name_of(manual.function_name, home),
         manual.alias,
         f"{manual.reason}{who}",
         None,
@@ -148,11 +133,16 @@ def start_remediation(
     alarm_tags: dict[str, str],
     default_lookback_minutes: int,
     clock: Clock,
+    home: StackHome | None = None,
 ) -> RemediationContext:
-    trigger, function_name, alias, reason, alarm, lookback = parse_trigger(
-        raw, alarm_tags=alarm_tags, default_lookback_minutes=default_lookback_minutes
-    )
+    """`home`: the stack's account and region (default: the execution ARN's)."""
     execution = execution or {}
+    trigger, function_name, alias, reason, alarm, lookback = parse_trigger(
+        raw,
+        alarm_tags=alarm_tags,
+        default_lookback_minutes=default_lookback_minutes,
+        home=home or StackHome.from_arn(execution.get("Id")),
+    )
     name = str(execution.get("Name") or "manual")
     now = clock.now()
     return RemediationContext(

@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rollgate.domain.start import start_deployment
+from rollgate.domain.validation import StackHome
 from rollgate.tasks._runtime import dependencies, logger, metrics, tracer
 
 
@@ -21,6 +22,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         ledger=deps.ledger,
         clock=deps.clock,
         lease_seconds=deps.settings.lease_seconds,
+        # this task runs in the stack's account and region: the only place it releases functions
+        home=StackHome.from_arn(getattr(context, "invoked_function_arn", None)),
     )
     logger.set_correlation_id(ctx.deployment_id)
     logger.info("deployment started", extra={"function_name": ctx.function_name, "alias": ctx.alias})
