@@ -2,7 +2,9 @@
 
 Exit codes: 0 success (a deployment PROMOTED, a release RELEASED, a rollback that did what the
 situation asked), 1 not a success (rolled back, rejected, failed, or the execution did not
-succeed), 2 bad usage or input (nothing was changed).
+succeed), 2 bad usage or input (nothing was changed), 3 promoted UNVERIFIED (the watch ended
+INCONCLUSIVE and the request's on_inconclusive_watch is promote_unverified: the new version serves
+all traffic, but nothing verified it; a pipeline that accepts that checks for 3).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from cli.progress import DEPLOY_SUCCESS, RELEASE_SUCCESS, REMEDIATION_SUCCESS, C
 from cli.session import Connection, UsageError, add_connection_arguments
 from rollgate.domain.errors import InvalidRequest, RollgateError
 
-EXIT_OK, EXIT_NOT_PROMOTED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_NOT_PROMOTED, EXIT_USAGE, EXIT_UNVERIFIED = 0, 1, 2, 3
 
 
 def _add_poll_argument(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +36,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="rollgate",
         description="Release Lambda functions through gates: preflight, update, smoke, canary, watch, "
         "automatic rollback. Works against AWS or the embedded local runtime.",
-        epilog="Exit codes: 0 promoted/success, 1 not promoted (rolled back, rejected, failed), 2 bad usage or input.",
+        epilog="Exit codes: 0 promoted/success, 1 not promoted (rolled back, rejected, failed), 2 bad usage or input, "
+        "3 promoted unverified (the watch ended INCONCLUSIVE under on_inconclusive_watch: promote_unverified).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -127,6 +130,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _conclude(conclusion: Conclusion, out: TextIO) -> int:
     print(f"\n{conclusion.outcome}: {conclusion.reason()}", file=out)
+    if conclusion.succeeded and conclusion.unverified:
+        return EXIT_UNVERIFIED
     return EXIT_OK if conclusion.succeeded else EXIT_NOT_PROMOTED
 
 

@@ -124,6 +124,11 @@ class Conclusion:
         return self.error or self.execution_status
 
     @property
+    def unverified(self) -> bool:
+        """Promoted although the watch ended INCONCLUSIVE (on_inconclusive_watch: promote_unverified)."""
+        return (self.result or {}).get("verification") == "unverified"
+
+    @property
     def succeeded(self) -> bool:
         return self.execution_status == "SUCCEEDED" and self.outcome in self.success_outcomes
 
@@ -196,9 +201,8 @@ class ExecutionWatcher:
             if state in RECORD_STATES:
                 self._result = record
             line, extra = describe_gate(state, record or {})
-            mark = (
-                "✗" if state in ("Rollback",) or (state == "JudgeCanary" and record.get("next") == "rollback") else "✓"
-            )
+            judged_bad = state in ("JudgeCanary", "JudgeWatch") and record.get("next") == "rollback"
+            mark = "✗" if state == "Rollback" or judged_bad else "✓"
             self._say(mark, state, line, extra)
         elif kind in ("LambdaFunctionFailed", "TaskFailed"):
             details = event.get("lambdaFunctionFailedEventDetails") or event.get("taskFailedEventDetails") or {}

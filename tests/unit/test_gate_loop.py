@@ -3,6 +3,7 @@ what the judge is shown, and how each ending is concluded in the ledger and the 
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from cli import main as cli_main
+from cli.progress import Conclusion
 from rollgate.domain import gate_loop
 from rollgate.domain.errors import ThrottledError
 from rollgate.domain.health import EvidenceKind, HealthWindow, Outcome, PeriodStats, VersionSeries
@@ -346,3 +349,19 @@ def test_a_guard_alarm_that_fires_during_the_canary_still_aborts_it(world: World
     assert result["status"] == "ROLLED_BACK"
     assert GUARD_ALARM in result["reason"]
     assert alias_is_back_on_v1(world)
+
+
+# --------------------------------------------------------------------------- the CLI's exit code
+@pytest.mark.parametrize(
+    ("result", "code"),
+    [
+        ({"status": "PROMOTED", "verification": "verified", "reason": "healthy"}, 0),
+        ({"status": "PROMOTED", "verification": "unwatched", "reason": "promoted without a watch"}, 0),
+        ({"status": "PROMOTED", "verification": "unverified", "reason": "promoted UNVERIFIED"}, 3),
+        ({"status": "ROLLED_BACK", "reason": "never verified healthy after promotion"}, 1),
+    ],
+)
+def test_an_unverified_promotion_has_its_own_exit_code(result: dict[str, Any], code: int) -> None:
+    out = io.StringIO()
+    assert cli_main._conclude(Conclusion(execution_status="SUCCEEDED", result=result), out) == code
+    assert result["reason"] in out.getvalue()

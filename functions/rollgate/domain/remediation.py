@@ -176,7 +176,12 @@ def assess(ctx: RemediationContext, *, ledger: Ledger, lambda_api: LambdaApi, cl
         return ctx.model_copy(
             update={
                 "action": "abort",
-                "assessment": f"deployment {lease.holder} of {target} is in flight; it is asked to abort and roll back",
+                "assessment": f"deployment {lease.holder} of {target} is in flight; it is asked to abort and roll back"
+                + (
+                    " (unless its preflight saw this alarm in ALARM already: then the previous version raised it)"
+                    if ctx.alarm
+                    else ""
+                ),
             }
         )
     promotion = _latest_promotion(ledger.list_deployments(ctx.function_name, ctx.alias, limit=50))

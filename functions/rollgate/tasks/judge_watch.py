@@ -1,4 +1,6 @@
-"""Task JudgeWatch: judge the promoted version against the pre-deploy baseline (gate 7)."""
+"""Task JudgeWatch (gate 7): judge the promoted version against the holdback left on the previous
+version (paired), or the pre-deploy baseline when there is none, and decide what next: watch
+again, shift a control share back, complete, hold, or roll back."""
 
 from __future__ import annotations
 

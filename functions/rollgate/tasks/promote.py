@@ -1,4 +1,6 @@
-"""Task Promote: move all traffic to the new version and start the watch (gate 7)."""
+"""Tasks Promote, ShiftControl and CompleteWatch (gate 7): the new version primary with a holdback
+on the previous one, a control share back on a breach of an unpaired watch, 100% when the watch is
+over. One module: the watch record says which move is due."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from rollgate.domain.models import DeploymentContext, DeploymentStatus
+from rollgate.domain.models import DeploymentContext, DeploymentStatus, WatchConclusion
 from rollgate.domain.outcome import conclude, error_name
 from rollgate.tasks._runtime import Dependencies, gate_task, logger, metrics
 
@@ -18,11 +18,21 @@ def lambda_handler(ctx: DeploymentContext, deps: Dependencies) -> dict[str, Any]
     metrics.add_metric(name="Deployments", unit=MetricUnit.Count, value=1)
     if result.status is DeploymentStatus.ROLLED_BACK:
         metrics.add_metric(name="Rollbacks", unit=MetricUnit.Count, value=1)
+    if result.verification is WatchConclusion.UNVERIFIED:
+        metrics.add_metric(name="UnverifiedPromotions", unit=MetricUnit.Count, value=1)
     duration = (result.finished_at - result.started_at).total_seconds()
     metrics.add_metric(name="DeploymentSeconds", unit=MetricUnit.Seconds, value=duration)
     if result.time_to_detect_seconds is not None:
         metrics.add_metric(name="TimeToDetect", unit=MetricUnit.Seconds, value=result.time_to_detect_seconds)
     if result.time_to_recover_seconds is not None:
         metrics.add_metric(name="TimeToRecover", unit=MetricUnit.Seconds, value=result.time_to_recover_seconds)
-    logger.info("deployment concluded", extra={"status": result.status.value, "reason": result.reason})
+    logger.info(
+        "deployment concluded",
+        extra={
+            "status": result.status.value,
+            "reason": result.reason,
+            "decided_by": result.decided_by,
+            "verification": result.verification.value if result.verification else None,
+        },
+    )
     return {**result.model_dump(mode="json"), "error_name": error_name(result.status)}
