@@ -13,6 +13,7 @@ from typing import Any
 
 from rollgate.aws.errors import translate_client_errors
 from rollgate.aws.lambda_api import bare_function_name
+from rollgate.domain.errors import TransientAwsError
 from rollgate.domain.health import GaugeSample, PeriodStats
 
 NAMESPACE = "AWS/Lambda"
@@ -105,6 +106,7 @@ class CloudWatchMetricSource:
         with translate_client_errors(call):
             for page in self._pages(queries, starts[0], end):
                 for result in page.get("MetricDataResults", []):
+                    _require_complete(result, call)
                     series = values.setdefault(result["Id"], {})
                     for stamp, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=False):
                         at = _align(stamp, period_seconds)
@@ -140,6 +142,15 @@ def _metric_stat(
         },
         "ReturnData": True,
     }
+
+
+def _require_complete(result: dict[str, Any], call: str) -> None:
+    """GetMetricData answers 200 with StatusCode InternalError for a query CloudWatch could not
+    serve: its empty series would read as "no datapoint". A transient failure, said as such (observe
+    records it and the judge answers INCONCLUSIVE)."""
+    if result.get("StatusCode") == "InternalError":
+        messages = "; ".join(str(m.get("Value", m)) for m in result.get("Messages", [])) or "no message"
+        raise TransientAwsError(f"{call}: query {result.get('Id')} returned InternalError ({messages})")
 
 
 def _align(stamp: datetime, period_seconds: int) -> datetime:
