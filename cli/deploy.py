@@ -1,15 +1,16 @@
 """`rollgate deploy`: validate the request locally, upload the artifact, start the workflow.
 
-The request is validated with the same model the Validate task uses, before anything is uploaded,
-so a typo costs nothing.
+The request is validated with the same model and rules the Validate task uses (function ARNs against
+the stack's own account and region), and the zip is opened and checked, before anything is
+uploaded, so a typo or a wrong file costs nothing.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,11 @@ from typing import Any
 from cli.session import Connection, UsageError
 from rollgate.domain.models import DeploymentRequest, Strategy
 from rollgate.domain.start import parse_request
+from rollgate.domain.validation import StackHome, load_json
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+#: Lambda's limit on a function's code, unzipped.
+MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
 
 
 def code_sha256(data: bytes) -> str:
@@ -48,13 +52,12 @@ def build_request(
     policy_file: str | None,
     artifact: dict[str, Any],
     expected_sha: str | None,
+    home: StackHome | None = None,
 ) -> DeploymentRequest:
-    smoke_tests = []
-    for index, payload in enumerate(smoke_payloads, start=1):
-        try:
-            smoke_tests.append({"name": f"smoke-{index}", "payload": json.loads(payload)})
-        except ValueError as error:
-            raise UsageError(f"--smoke-payload {index}: not JSON ({error})") from None
+    smoke_tests = [
+        {"name": f"smoke-{index}", "payload": load_json(payload, f"--smoke-payload {index}")}
+        for index, payload in enumerate(smoke_payloads, start=1)
+    ]
     body: dict[str, Any] = {
         "function_name": function,
         "alias": alias,
@@ -71,10 +74,11 @@ def build_request(
         body["watch_seconds"] = watch_seconds
     if policy_file:
         try:
-            body["health"] = json.loads(Path(policy_file).read_text())
-        except (OSError, ValueError) as error:
-            raise UsageError(f"--policy {policy_file}: {error}") from None
-    return parse_request(body)
+            text = Path(policy_file).read_text(encoding="utf-8")
+        except (OSError, ValueError) as error:  # ValueError: not UTF-8
+            raise UsageError(f"--policy {policy_file}: cannot read it ({error})") from None
+        body["health"] = load_json(text, f"--policy {policy_file}")
+    return parse_request(body, home)
 
 
 def execution_name(request: DeploymentRequest, sha: str, now: datetime | None = None) -> str:
@@ -85,22 +89,47 @@ def execution_name(request: DeploymentRequest, sha: str, now: datetime | None = 
     return _NAME_UNSAFE.sub("-", name)[-80:]
 
 
-def upload_and_start(conn: Connection, request_builder: Any, zip_path: str) -> tuple[str, DeploymentRequest]:
-    """Validate first (nothing uploaded on bad input), then upload the zip and start the workflow."""
+def read_zip(zip_path: str) -> bytes:
+    """The deployment package's bytes, once it is known to be a zip Lambda can take: it opens, every
+    member's CRC checks out, it holds at least one file and unzips within Lambda's limit."""
     path = Path(zip_path)
-    if not path.is_file():
-        raise UsageError(f"--zip: no such file {zip_path}")
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise UsageError(f"--zip: cannot read {zip_path} ({error.strerror or error})") from None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [m for m in archive.infolist() if not m.is_dir()]
+            unzipped = sum(m.file_size for m in members)
+            if not members:
+                raise UsageError(f"--zip: {zip_path} holds no files")
+            if unzipped > MAX_UNZIPPED_BYTES:
+                raise UsageError(f"--zip: {zip_path} unzips to {unzipped:,} bytes; Lambda takes {MAX_UNZIPPED_BYTES:,}")
+            broken = archive.testzip()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, ValueError) as error:
+        raise UsageError(f"--zip: {zip_path} is not a zip Lambda can open ({error})") from None
+    if broken is not None:
+        raise UsageError(f"--zip: {zip_path} is damaged: {broken!a} fails its CRC check")
+    return data
+
+
+def upload_and_start(conn: Connection, request_builder: Any, zip_path: str) -> tuple[str, DeploymentRequest]:
+    """Validate first (nothing uploaded on bad input: the request, the function's account and region
+    against the stack's, the zip itself), then upload the zip and start the workflow."""
+    data = read_zip(zip_path)
     sha = code_sha256(data)
     placeholder = {"bucket": "validation", "key": "validation.zip"}
-    request_builder(artifact=placeholder, expected_sha=sha)  # raises on bad input, before any upload
-    outputs = conn.outputs()
-    key = f"artifacts/{path.stem}-{hashlib.sha256(data).hexdigest()[:16]}.zip"
+    request_builder(artifact=placeholder, expected_sha=sha)  # every rule that needs no stack
+    outputs = conn.outputs()  # a read: where the stack is says which functions it may release
+    home = StackHome.from_arn(outputs.state_machine_arn)
+    request_builder(artifact=placeholder, expected_sha=sha, home=home)  # a function ARN: this stack's?
+    path = Path(zip_path)
+    key = f"artifacts/{_NAME_UNSAFE.sub('-', path.stem)[:64]}-{hashlib.sha256(data).hexdigest()[:16]}.zip"
     put = conn.client("s3").put_object(Bucket=outputs.artifact_bucket, Key=key, Body=data)
     artifact = {"bucket": outputs.artifact_bucket, "key": key}
     if put.get("VersionId"):
         artifact["version_id"] = put["VersionId"]
-    request = request_builder(artifact=artifact, expected_sha=sha)
+    request = request_builder(artifact=artifact, expected_sha=sha, home=home)
     started = conn.client("stepfunctions").start_execution(
         stateMachineArn=outputs.state_machine_arn,
         name=execution_name(request, sha),

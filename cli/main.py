@@ -10,10 +10,13 @@ all traffic, but nothing verified it; a pipeline that accepts that checks for 3)
 from __future__ import annotations
 
 import argparse
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
+from pathlib import Path
 from typing import TextIO
+from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -21,13 +24,74 @@ from cli.deploy import build_request, upload_and_start
 from cli.progress import DEPLOY_SUCCESS, RELEASE_SUCCESS, REMEDIATION_SUCCESS, Conclusion, ExecutionWatcher
 from cli.session import Connection, UsageError, add_connection_arguments
 from rollgate.domain.errors import InvalidRequest, RollgateError
+from rollgate.domain.validation import MAX_REQUEST_BYTES, load_json
 
 EXIT_OK, EXIT_NOT_PROMOTED, EXIT_USAGE, EXIT_UNVERIFIED = 0, 1, 2, 3
 
 
+# --------------------------------------------------------------------------- argument values
+# argparse's int() and float() take fullwidth digits, "nan", "-inf" and "1e999": only plain decimal
+# numbers in range get through, and a bad one is a usage error naming its flag (exit 2)
+_DECIMAL = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,6})?", re.ASCII)
+_REGION = re.compile(r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9]", re.ASCII)
+_EXECUTION_ARN = re.compile(
+    r"arn:aws[a-z-]*:states:[a-z0-9-]+:[0-9]{12}:execution:[A-Za-z0-9_-]{1,80}:[A-Za-z0-9_-]{1,80}", re.ASCII
+)
+
+
+def _number(minimum: float, maximum: float, *, whole: bool = False) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        if not _DECIMAL.fullmatch(text) or (whole and "." in text):
+            kind = "a whole number" if whole else "a number"
+            raise argparse.ArgumentTypeError(f"{text!a} is not {kind} (plain digits)")
+        value = int(text) if whole else float(text)
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"{text} is not between {minimum:g} and {maximum:g}")
+        return value
+
+    return parse
+
+
+def _json_file(path: str) -> str:
+    """A JSON file that loads within the request rules (depth, text, size); the path itself."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, ValueError) as error:
+        raise argparse.ArgumentTypeError(f"cannot read {path!a} ({error})") from None
+    try:
+        load_json(text, path, max_bytes=MAX_REQUEST_BYTES)
+    except InvalidRequest as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return path
+
+
+def _check_where(args: argparse.Namespace) -> None:
+    """Where the CLI would talk to, checked before a client is made (boto3 raises a bare ValueError
+    on a malformed endpoint)."""
+    endpoint = getattr(args, "endpoint_url", None)
+    if endpoint is not None:
+        try:
+            url = urlsplit(endpoint)
+            port = url.port
+        except ValueError as error:
+            raise UsageError(f"--endpoint-url: {endpoint!a} is not a URL ({error})") from None
+        plain = endpoint.isascii() and endpoint.isprintable() and " " not in endpoint
+        if url.scheme not in ("http", "https") or not url.hostname or not plain or port == 0:
+            raise UsageError(f"--endpoint-url: {endpoint!a} is not an http(s)://host[:port] URL")
+    region = getattr(args, "region", None)
+    if region is not None and not _REGION.fullmatch(region):
+        raise UsageError(f"--region: {region!a} is not an AWS region name (like eu-west-1)")
+    execution_arn = getattr(args, "execution_arn", None)
+    if execution_arn is not None and not _EXECUTION_ARN.fullmatch(execution_arn):
+        raise UsageError(f"EXECUTION: {execution_arn!a} is not a Step Functions execution ARN")
+
+
 def _add_poll_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--poll-seconds", type=float, default=2.0, help="how often to read the execution (default: %(default)s)"
+        "--poll-seconds",
+        type=_number(0.01, 3600),
+        default=2.0,
+        help="how often to read the execution, in seconds, 0.01-3600 (default: %(default)s)",
     )
 
 
@@ -57,7 +121,9 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument(
         "--require-env", action="append", default=[], metavar="NAME", help="variable the new code needs (repeatable)"
     )
-    deploy.add_argument("--watch-seconds", type=int, help="how long to keep judging after promotion")
+    deploy.add_argument(
+        "--watch-seconds", type=_number(0, 10**9, whole=True), help="how long to keep judging after promotion"
+    )
     deploy.add_argument("--policy", metavar="FILE", help="health policy JSON (see README: HealthPolicy)")
     deploy.add_argument("--watch", action="store_true", help="follow the gates live and exit with the outcome")
     _add_poll_argument(deploy)
@@ -66,7 +132,9 @@ def _parser() -> argparse.ArgumentParser:
     release = commands.add_parser(
         "release", help="release the functions of a manifest in waves through the Release workflow"
     )
-    release.add_argument("--manifest", metavar="FILE", help="release manifest JSON (see README: release manifest)")
+    release.add_argument(
+        "--manifest", metavar="FILE", type=_json_file, help="release manifest JSON (see README: release manifest)"
+    )
     release.add_argument("--s3-key", metavar="KEY", help="or: key of a manifest already in the artifacts bucket")
     release.add_argument("--s3-bucket", metavar="BUCKET", help="bucket of --s3-key (default: the artifacts bucket)")
     release.add_argument("--requested-by", help="who asks (recorded as provenance)")
@@ -82,7 +150,9 @@ def _parser() -> argparse.ArgumentParser:
     rollback.add_argument("--reason", default="manual rollback", help="why (recorded and notified)")
     rollback.add_argument("--requested-by", help="who asks (recorded and notified)")
     rollback.add_argument(
-        "--lookback-minutes", type=int, help="only blame a promotion this recent (default: the latest, any age)"
+        "--lookback-minutes",
+        type=_number(1, 10**9, whole=True),
+        help="only blame a promotion this recent (default: the latest, any age)",
     )
     rollback.add_argument("--watch", action="store_true", help="follow the rollback live and exit with the outcome")
     _add_poll_argument(rollback)
@@ -105,7 +175,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     history.add_argument("--function", required=True)
     history.add_argument("--alias", help="only this alias (default: all)")
-    history.add_argument("--limit", type=int, default=20)
+    history.add_argument("--limit", type=_number(1, 1000, whole=True), default=20)
     add_connection_arguments(history)
 
     demo = commands.add_parser("demo", help="release four builds of a sample app on the embedded local runtime")
@@ -115,15 +185,21 @@ def _parser() -> argparse.ArgumentParser:
         help="instead: a push-triggered atomic release of three functions, and alarm remediations",
     )
     demo.add_argument(
-        "--speed", type=float, default=60.0, help="how much faster than real time the clock runs (default: %(default)s)"
+        "--speed",
+        type=_number(0.01, 10_000),
+        default=60.0,
+        help="how much faster than real time the clock runs (default: %(default)s)",
     )
 
     local = commands.add_parser("local", help="the embedded local runtime")
     local_commands = local.add_subparsers(dest="local_command", required=True, metavar="ACTION")
     serve = local_commands.add_parser("serve", help="keep a local AWS endpoint with the Rollgate stack deployed")
-    serve.add_argument("--port", type=int, default=4566)
+    serve.add_argument("--port", type=_number(1, 65535, whole=True), default=4566)
     serve.add_argument(
-        "--speed", type=float, default=60.0, help="how much faster than real time the clock runs (default: %(default)s)"
+        "--speed",
+        type=_number(0.01, 10_000),
+        default=60.0,
+        help="how much faster than real time the clock runs (default: %(default)s)",
     )
     return parser
 
@@ -224,6 +300,7 @@ def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO
     except SystemExit as exit_:
         return EXIT_USAGE if exit_.code else EXIT_OK
     try:
+        _check_where(args)
         if args.command == "deploy":
             return _deploy(args, out)
         if args.command == "watch":

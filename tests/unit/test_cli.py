@@ -60,7 +60,7 @@ def builder(**overrides):
     [
         ({"strategy": "linear:0:60"}, InvalidRequest, "strategy"),
         ({"environment": ["NOEQUALS"]}, UsageError, "--env"),
-        ({"smoke_payloads": ["{not json"]}, UsageError, "--smoke-payload"),
+        ({"smoke_payloads": ["{not json"]}, InvalidRequest, "--smoke-payload"),
         ({"alias": "$LATEST"}, InvalidRequest, "alias"),
         ({"watch_seconds": -1}, InvalidRequest, "watch_seconds"),
     ],

@@ -16,6 +16,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from rollgate.domain.errors import InvalidRequest
+from rollgate.domain.validation import check_text
 
 #: detail-type and source of the event the receiver puts on the Rollgate bus.
 DETAIL_TYPE = "Release Branch Pushed"
@@ -88,6 +89,7 @@ class BranchPush:
             raise InvalidRequest("payload: expected a JSON object")
         if not delivery_id:
             raise InvalidRequest("delivery_id: required field is missing")
+        _checked_text(delivery_id, "delivery_id")
         if ignore_reason(payload) is not None:
             return None
         after = _required_text(payload, "after")
@@ -118,7 +120,16 @@ def _optional_text(payload: Mapping[str, Any], *path: str) -> str | None:
             return None
     if not isinstance(value, str):
         raise InvalidRequest(f"{'.'.join(path)}: expected a string, got {type(value).__name__}")
-    return value or None
+    return _checked_text(value, ".".join(path)) or None
+
+
+def _checked_text(value: str, field: str) -> str:
+    """`value` once it is text the bus, the ledger and a person can carry (no control characters,
+    no lone surrogates: JSON escapes can smuggle both into a payload)."""
+    try:
+        return check_text(value)
+    except ValueError as error:
+        raise InvalidRequest(f"{field}: {error}") from None
 
 
 def _required_text(payload: Mapping[str, Any], *path: str) -> str:
