@@ -30,7 +30,9 @@ class EvidenceKind(str, Enum):
 
 
 class PeriodStats(_Model):
-    """One metric period of one version. A field is None when CloudWatch returned no datapoint."""
+    """One metric period of one version. A field is None when CloudWatch returned no datapoint:
+    missing is never zero (Errors missing while Invocations is present is missing data, and the
+    judge leaves that period out rather than count no errors)."""
 
     start: datetime
     invocations: float | None = None
@@ -38,6 +40,24 @@ class PeriodStats(_Model):
     throttles: float | None = None
     p95_ms: float | None = None
     p99_ms: float | None = None
+    p50_ms: float | None = Field(
+        default=None,
+        description="Duration p50: lets the judge pool thin periods (a median above the reference's p95 "
+        "is half the invocations beyond where 5% of the reference's are)",
+    )
+    duration_avg_ms: float | None = Field(
+        default=None,
+        description="Duration average: concurrency held per invocation, the evidence that blames function-level "
+        "throttles on a version",
+    )
+    batch_items: float | None = Field(
+        default=None, description="SQS records delivered to this version in the period (partial batch responses)"
+    )
+    batch_item_failures: float | None = Field(
+        default=None,
+        description="records this version reported as batchItemFailures: they produce no Errors, so they are "
+        "judged as their own failure rate",
+    )
 
 
 class VersionSeries(_Model):
@@ -59,6 +79,16 @@ class QueueSeries(_Model):
     queue: str
     baseline: float
     samples: list[GaugeSample] = Field(default_factory=list)
+    source: str | None = Field(
+        default=None,
+        description="what feeds it: the SQS source queue whose redrive policy it is, or None for the "
+        "function's own async dead-letter queue / on-failure destination",
+    )
+    kind: Literal["async", "source_redrive"] = Field(
+        default="async",
+        description="async: failed async invocations (they also count as Errors); source_redrive: records a "
+        "source queue gave up on, including partial batch failures that produce no Errors",
+    )
 
 
 class StreamSeries(_Model):
@@ -70,13 +100,26 @@ class StreamSeries(_Model):
 
 
 class AlarmObservation(_Model):
-    """A guarding alarm: its state at preflight and now. An alarm already in ALARM at preflight was
-    raised by the stable version and does not fail the new one."""
+    """A guarding alarm: its state at preflight and now, and the evidence of which version moved
+    it. An alarm counts against the new version only with that evidence (its metric split by
+    version, or the new version's share of the breach), never by timing alone: an alias-level
+    alarm the old version trips during the canary must not fail an error-free fix."""
 
     name: str
     state_at_preflight: str
     state_now: str
     reason: str | None = None
+    new_version_breaches: bool | None = Field(
+        default=None,
+        description="the alarm's metric restricted to the new version (ExecutedVersion) breaches the alarm's "
+        "threshold on its own; None when the metric cannot be split by version",
+    )
+    new_version_amount: float | None = Field(
+        default=None,
+        description="the alarm metric's amount (e.g. errors) from the new version over the breach; with "
+        "total_amount, the new version's share of the breach",
+    )
+    total_amount: float | None = Field(default=None, description="the alarm metric's amount from all versions")
 
 
 class SyntheticSeries(_Model):
@@ -94,9 +137,10 @@ class HealthWindow(_Model):
     """Everything the judge is shown for one verdict.
 
     canary phase: `canary` is the new version's series, `stable` the old version's over the same
-    periods, behind the same alias, under the same load. watch phase (after promotion): there is no
-    stable version any more; `stable` is None and `baseline` holds the old version's series from
-    before the deployment."""
+    periods, behind the same alias, under the same load. watch phase (after promotion): with a
+    holdback, `stable` is the previous version's small share over the same periods and the watch is
+    paired like the canary; without one, `stable` is None and `baseline` holds the old version's
+    series from before the deployment (unpaired)."""
 
     phase: Literal["canary", "watch"]
     canary_weight: int
@@ -119,6 +163,11 @@ class HealthWindow(_Model):
         default=None,
         description="when the current canary weight took effect: periods that mix pre-shift traffic are "
         "excluded and warm-up is counted from it",
+    )
+    observed_at: datetime | None = Field(
+        default=None,
+        description="when the window was read: a period older than the policy's metric_settle_seconds is taken "
+        "as published on both sides even without a datapoint (no traffic)",
     )
 
 

@@ -200,9 +200,38 @@ class HealthPolicy(Strict):
 
     metric_period_seconds: int = 60
     # errors: the canary's rate must not exceed stable's by more than the margin (one-sided test
-    # at `significance`), and never the ceiling
-    error_rate_margin: float = 0.01
-    error_rate_ceiling: float = 0.05
+    # at `significance`, widened by the overdispersion seen in the reference's periods)
+    error_rate_margin: float = Field(
+        default=0.0005,
+        description="absolute part of the error margin (0.0005 = 0.05 points): the tolerated excess is the larger "
+        "of this and error_rate_relative_margin times the reference's rate, so a doubling of a 0.1% rate at "
+        "high traffic rolls back",
+    )
+    error_rate_relative_margin: float = Field(
+        default=0.5,
+        description="relative part of the error margin: the canary may fail up to 1.5x as often as the reference "
+        "(a half-point wobble of a function that normally fails 10% is noise)",
+    )
+    error_rate_ceiling: float = Field(
+        default=0.05,
+        description="near this absolute rate the margin shrinks to reach it, but never below half the margin: "
+        "when the reference itself is above the ceiling, rolling back would not help",
+    )
+    metric_settle_seconds: int = Field(
+        default=300,
+        description="CloudWatch publishes most periods within 1-2 min, some up to 5: a period this old without "
+        "a datapoint had no traffic; a younger one is compared only once both versions have published it",
+    )
+    warmup_seconds: int = Field(
+        default=120,
+        description="after each traffic shift, latency periods starting within this many seconds are the new "
+        "environments' cold starts and JIT warm-up, not judged",
+    )
+    latency_max_growth_per_minute: float = Field(
+        default=0.01,
+        description="slow-burn test: a canary/reference latency ratio growing faster than this per minute "
+        "(Theil-Sen slope, significant by Mann-Kendall) fails even below latency_ratio_limit",
+    )
     significance: float = 0.01
     throttle_rate_ceiling: float = 0.02
     # latency: canary p95/p99 over stable's, by ratio AND by absolute milliseconds
@@ -247,6 +276,8 @@ class HealthPolicy(Strict):
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise ValueError(f"{name} is a fraction between 0 and 1 (got {value})")
+        if self.error_rate_relative_margin < 0 or self.metric_settle_seconds < 0 or self.warmup_seconds < 0:
+            raise ValueError("error_rate_relative_margin, metric_settle_seconds and warmup_seconds cannot be negative")
         if not 0 < self.significance < 0.5:
             raise ValueError(f"significance must be between 0 and 0.5 (got {self.significance})")
         if self.latency_ratio_limit < 1:

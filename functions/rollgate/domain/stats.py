@@ -111,17 +111,20 @@ def restricted_mle(x1: float, n1: float, x2: float, n2: float, margin: float) ->
     return p2 + margin, p2
 
 
-def _score_z(x1: float, n1: float, x2: float, n2: float, margin: float) -> tuple[float, float]:
-    """Farrington-Manning statistic for p1 - p2 against `margin`, and the restricted p1."""
+def _score_z(
+    x1: float, n1: float, x2: float, n2: float, margin: float, extra_variance: float = 0.0
+) -> tuple[float, float]:
+    """Farrington-Manning statistic for p1 - p2 against `margin`, and the restricted p1.
+    `extra_variance` is added to the binomial variance of the difference (overdispersion)."""
     p1, p2 = restricted_mle(x1, n1, x2, n2, margin)
-    variance = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
+    variance = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2 + max(extra_variance, 0.0)
     excess = x1 / n1 - x2 / n2 - margin
     if variance <= 0:  # all-or-nothing counts at the edge of the feasible interval: the sign decides
         return (math.inf if excess > 0 else -math.inf if excess < 0 else 0.0), p1
     return excess / math.sqrt(variance), p1
 
 
-def excess_rate_pvalue(x1: float, n1: float, x2: float, n2: float, margin: float) -> float:
+def excess_rate_pvalue(x1: float, n1: float, x2: float, n2: float, margin: float, extra_variance: float = 0.0) -> float:
     """One-sided p-value for "rate 1 exceeds rate 2 by more than `margin`" (x events of n each).
 
     H0: p1 - p2 <= margin. Two approximations, and the larger (more cautious) p-value is kept:
@@ -129,13 +132,15 @@ def excess_rate_pvalue(x1: float, n1: float, x2: float, n2: float, margin: float
       estimate under H0): right for large counts, and it accounts for the reference's own noise;
     - the exact binomial tail of x1 at the restricted p1: right for small canary counts, where the
       normal statistic would call a single failure of a single invocation significant.
-    Without a reference (n2 = 0) rate 2 is taken as 0.
+    Without a reference (n2 = 0) rate 2 is taken as 0. `extra_variance` (the between-period variance
+    of the difference that overdispersed counts add, see `rate_dispersion`) widens the score test;
+    the exact tail is kept as a floor for small counts.
     """
     if n1 <= 0:
         return 1.0
     if n2 <= 0:
         return binomial_sf(x1, n1, min(1.0, max(margin, 0.0)))
-    z, p1 = _score_z(x1, n1, x2, n2, margin)
+    z, p1 = _score_z(x1, n1, x2, n2, margin, extra_variance)
     return max(normal_sf(z), binomial_sf(x1, n1, p1))
 
 
@@ -193,3 +198,58 @@ def invocations_to_rule_out(
         else:
             low = middle
     return high
+
+
+def rate_dispersion(periods: list[tuple[float, float]]) -> float:
+    """Relative between-period variance of a rate (tau^2 / p^2) from per-period counts (x, n).
+
+    Real error counts are overdispersed: they cluster in time and by caller, so a period's rate
+    varies more than a binomial allows. With Var(x_i) = n_i p (1 - p) + n_i^2 tau^2, Pearson's
+    statistic Q has expectation (k - 1) + tau^2 / (p (1 - p)) * (N - sum(n_i^2) / N), which gives the
+    moment estimate (DerSimonian and Laird's, for rates). Returned relative to p^2 so it scales to a
+    version with a different rate. 0 with fewer than 3 periods or no events.
+    """
+    usable = [(x, n) for x, n in periods if n > 0]
+    if len(usable) < 3:
+        return 0.0
+    total_n = sum(n for _, n in usable)
+    total_x = sum(x for x, _ in usable)
+    p = total_x / total_n
+    if p <= 0.0 or p >= 1.0:
+        return 0.0
+    q = sum((x - n * p) ** 2 / (n * p * (1 - p)) for x, n in usable)
+    spread = total_n - sum(n * n for _, n in usable) / total_n
+    if spread <= 0:
+        return 0.0
+    tau2 = max(0.0, q - (len(usable) - 1)) * p * (1 - p) / spread
+    return tau2 / (p * p)
+
+
+def theil_sen_slope(xs: list[float], ys: list[float]) -> float:
+    """The median of the pairwise slopes: a trend line one outlier cannot drag (0 for < 2 points)."""
+    slopes = [
+        (ys[j] - ys[i]) / (xs[j] - xs[i]) for i in range(len(xs)) for j in range(i + 1, len(xs)) if xs[j] != xs[i]
+    ]
+    if not slopes:
+        return 0.0
+    slopes.sort()
+    middle = len(slopes) // 2
+    return slopes[middle] if len(slopes) % 2 else (slopes[middle - 1] + slopes[middle]) / 2
+
+
+def increasing_trend_pvalue(values: list[float]) -> float:
+    """One-sided Mann-Kendall p-value for "the series keeps increasing" (normal approximation with
+    the tie correction and a continuity correction). It counts ordered pairs, so it needs no model
+    of the noise and ignores step shapes: a flat stretch between two climbs is no evidence against
+    the climb. 1.0 for fewer than 3 values."""
+    n = len(values)
+    if n < 3:
+        return 1.0
+    s = sum((values[j] > values[i]) - (values[j] < values[i]) for i in range(n) for j in range(i + 1, n))
+    ties: dict[float, int] = {}
+    for v in values:
+        ties[v] = ties.get(v, 0) + 1
+    variance = (n * (n - 1) * (2 * n + 5) - sum(t * (t - 1) * (2 * t + 5) for t in ties.values())) / 18
+    if variance <= 0 or s <= 0:
+        return 1.0
+    return normal_sf((s - 1) / math.sqrt(variance))

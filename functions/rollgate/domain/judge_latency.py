@@ -1,0 +1,334 @@
+"""Latency: per-period votes where periods are well sampled, a pooled test where they are thin, and
+a trend test for slow burns.
+
+CloudWatch gives percentiles per period, never raw durations. Three questions are asked of them:
+- votes: in a period with enough invocations beyond the percentile (5 for full weight, 2 at least),
+  the canary's p95/p99 is compared with the reference's, by the ratio AND the absolute delta. The
+  check fails when the breaching weight is at least 2 and the majority of the weight compared, so
+  one noisy period (a noisy neighbour) is never a rollback;
+- pooled: below ~4 req/s no canary period is well sampled, yet a 3x slower build must fail. A
+  period's percentile above a threshold says at least `n - ceil(q (n - 1))` of its n invocations
+  were beyond it; under "no slower than the reference by the ratio", an invocation is beyond the
+  reference's q_r-percentile (times the ratio, plus the delta) with probability at most 1 - q_r.
+  Summed over periods this is a binomial tail test; the canary's p50 (when published) and p95
+  against the reference's p95/p99 make it strong on thin periods. It also needs at least two
+  breaching periods and a majority of them;
+- trend: a latency that grows 2% a minute never trips a per-period ratio within a canary. The
+  canary/reference p95 ratio per paired period is tested for a monotone increase (Mann-Kendall, at
+  a fifth of the significance since it is asked every period), with a Theil-Sen slope of at least
+  latency_max_growth_per_minute and the canary already slower by five minutes of that growth.
+Periods within warmup_seconds of a traffic shift are left out of all three: every new environment
+starts cold and JIT-compiles after a shift.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from statistics import median, median_low
+
+from rollgate.domain.health import Check, CheckStatus, PeriodStats
+from rollgate.domain.judge_view import Pair, View
+from rollgate.domain.models import HealthPolicy
+from rollgate.domain.stats import binomial_sf, increasing_trend_pvalue, theil_sen_slope
+
+_PASS, _FAIL, _SKIPPED = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.SKIPPED
+
+#: Latency periods vote by the invocations beyond the percentile: full weight from this many ...
+_FULL_TAIL_INVOCATIONS = 5.0
+#: ... and none under this many (a "p99" of 100 invocations is the slowest one).
+_MIN_TAIL_INVOCATIONS = 2.0
+#: Breaching weight that fails the check (two full periods).
+_BREACH_WEIGHT = 2.0
+#: Canary statistics tested against each reference percentile in the pooled test.
+_POOLED = {95: (50, 95), 99: (50, 95, 99)}
+#: The trend test: paired periods with at least this many canary invocations, at least this many
+#: periods, at this share of the significance, and the canary already slower by this many minutes
+#: of the minimum growth.
+_TREND_MIN_INVOCATIONS = 20
+_TREND_MIN_PERIODS = 6
+_TREND_SIGNIFICANCE_SHARE = 0.2
+_TREND_MINUTES_AHEAD = 5
+
+
+def _field(percentile: int) -> str:
+    return f"p{percentile}_ms"
+
+
+def _value(period: PeriodStats | None, percentile: int) -> float | None:
+    return getattr(period, _field(percentile)) if period is not None else None
+
+
+@dataclass(frozen=True)
+class _Reference:
+    """The reference's percentile for a canary period: the same period's when it is sampled well
+    enough (paired), else its typical period (median)."""
+
+    by_start: dict
+    typical: float | None
+
+    @classmethod
+    def of(cls, view: View, percentile: int, warm: list[Pair]) -> _Reference:
+        min_count = _MIN_TAIL_INVOCATIONS / ((100 - percentile) / 100)
+
+        def usable(p: PeriodStats | None) -> float | None:
+            value = _value(p, percentile)
+            return value if p is not None and value is not None and (p.invocations or 0) >= min_count else None
+
+        if view.paired:
+            by_start = {x.start: v for x in warm if (v := usable(x.reference)) is not None}
+            values = list(by_start.values())
+        else:
+            by_start = {}
+            reference_periods = view.reference.periods if view.reference else []
+            values = [v for p in reference_periods if (v := usable(p)) is not None]
+        return cls(by_start, median(values) if values else None)
+
+    def at(self, start: object) -> float | None:
+        return self.by_start.get(start, self.typical)
+
+
+def latency_check(view: View, policy: HealthPolicy, percentile: int) -> Check:
+    name = f"latency_p{percentile}"
+    tail = (100 - percentile) / 100
+    min_count = round(_MIN_TAIL_INVOCATIONS / tail)
+    full_count = round(_FULL_TAIL_INVOCATIONS / tail)
+    threshold = {
+        "ratio": policy.latency_ratio_limit,
+        "min_delta_ms": policy.latency_min_delta_ms,
+        "period_weight": f"invocations beyond the p{percentile} / {_FULL_TAIL_INVOCATIONS:g}, at most 1; "
+        f"periods under {min_count} invocations vote not",
+        "rule": "breaching weight >= 2 and more than half of the weight compared; or the pooled exceedance test "
+        "(binomial, significance split over the statistics) with >= 2 breaching periods, a majority",
+        "warmup_seconds": policy.warmup_seconds,
+    }
+    warm = [x for x in view.pairs if view.warm(x.start)]
+    reference = _Reference.of(view, percentile, warm)
+    canary_periods = [(x.start, x.canary) for x in warm if x.canary is not None and x.canary.invocations]
+    if not canary_periods:
+        busiest = max((p.invocations or 0 for p in view.window.canary.periods), default=0)
+        return Check(
+            name=name,
+            status=_SKIPPED,
+            observed={"busiest_canary_period_invocations": busiest},
+            threshold=threshold,
+            summary=f"p{percentile} not judged: no period of {view.canary_label} past the warm-up with invocations "
+            f"in it yet",
+            kind=view.kind,
+        )
+    if reference.typical is None:
+        return Check(
+            name=name,
+            status=_SKIPPED,
+            observed={"canary_periods": len(canary_periods)},
+            threshold=threshold,
+            summary=f"p{percentile} not judged: {view.reference_label} has no period with {min_count} "
+            f"invocations to compare with, and the policy sets no absolute latency limit",
+            kind=view.kind,
+        )
+
+    def breaches(value: float, ref: float) -> bool:
+        return value > ref * policy.latency_ratio_limit and value - ref > policy.latency_min_delta_ms
+
+    # votes of the well-sampled periods
+    rows = []
+    for start, p in canary_periods:
+        value, ref, n = _value(p, percentile), reference.at(start), p.invocations or 0
+        if value is not None and ref is not None and n >= min_count:
+            rows.append((value, ref, min(1.0, n / full_count)))
+    voted = [breaches(c, r) for c, r, _ in rows]
+    weight_breached = sum(w for (_, _, w), b in zip(rows, voted, strict=True) if b)
+    weight_total = sum(w for _, _, w in rows)
+    pooled = _pooled(canary_periods, reference, percentile, breaches)
+    alpha_each = policy.significance / len(_POOLED[percentile])
+    pooled_fail = next(
+        (t for t in pooled if t.p < alpha_each and t.breached >= 2 and 2 * t.breached > t.compared), None
+    )
+    observed: dict = {
+        "periods_compared": len(rows),
+        "periods_breached": sum(voted),
+        "weight_breached": round(weight_breached, 2),
+        "weight_compared": round(weight_total, 2),
+        "canary_ms": [round(c, 1) for c, _, _ in rows][-20:],
+        "reference_ms": [round(r, 1) for _, r, _ in rows][-20:],
+        "pooled": [t.as_dict() for t in pooled],
+    }
+    limit = f"{policy.latency_ratio_limit:g}x and +{policy.latency_min_delta_ms:g} ms"
+    if weight_breached >= _BREACH_WEIGHT - 1e-9 and 2 * weight_breached > weight_total:
+        return Check(
+            name=name,
+            status=_FAIL,
+            observed=observed,
+            threshold=threshold,
+            summary=f"{_head(view, rows, percentile)}: slower by more than {limit} in {sum(voted)} of "
+            f"{len(rows)} periods",
+            kind=view.kind,
+        )
+    if pooled_fail is not None:
+        return Check(
+            name=name,
+            status=_FAIL,
+            observed=observed,
+            threshold=threshold,
+            summary=f"p{pooled_fail.canary_percentile} of {view.canary_label} beyond {limit} over "
+            f"{view.reference_label}'s p{percentile} in {pooled_fail.breached} of {pooled_fail.compared} periods: at "
+            f"least {pooled_fail.exceeding:.0f} of {pooled_fail.trials:.0f} invocations that slow, where at most "
+            f"{tail:.0%} would be (p={pooled_fail.p:.1e} pooled over thin periods)",
+            kind=view.kind,
+        )
+    if not rows:
+        return Check(
+            name=name,
+            status=_PASS,
+            observed=observed,
+            threshold=threshold,
+            summary=f"p{percentile}: no period of {view.canary_label} had the {min_count} invocations a vote needs; "
+            f"pooled over {len(canary_periods)} thin periods it is not significantly slower",
+            kind=view.kind,
+        )
+    if any(voted):
+        thin = " thin" if weight_breached < sum(voted) else ""
+        verdict = (
+            f"slower by more than {limit} in only {sum(voted)} of {len(rows)}{thin} periods, not a sustained regression"
+        )
+    else:
+        verdict = f"within {limit} in every period"
+    return Check(
+        name=name,
+        status=_PASS,
+        observed=observed,
+        threshold=threshold,
+        summary=f"{_head(view, rows, percentile)}: {verdict}",
+        kind=view.kind,
+    )
+
+
+def _head(view: View, rows: list[tuple[float, float, float]], percentile: int) -> str:
+    canary = median_low(c for c, _, _ in rows) if rows else 0.0
+    reference = median_low(r for _, r, _ in rows) if rows else 0.0
+    plural = "s" if len(rows) != 1 else ""
+    return (
+        f"p{percentile} of {view.canary_label} {canary:.0f} ms vs {view.reference_label} {reference:.0f} ms "
+        f"(median over {len(rows)} period{plural})"
+    )
+
+
+@dataclass(frozen=True)
+class _Pooled:
+    canary_percentile: int
+    compared: int
+    breached: int
+    exceeding: float
+    trials: float
+    p: float
+
+    def as_dict(self) -> dict:
+        return {
+            "canary_statistic": f"p{self.canary_percentile}",
+            "periods": self.compared,
+            "breached": self.breached,
+            "invocations_beyond_at_least": self.exceeding,
+            "invocations": self.trials,
+            "p_value": float(f"{self.p:.3g}"),
+        }
+
+
+def _pooled(
+    canary_periods: list[tuple[datetime, PeriodStats]],
+    reference: _Reference,
+    percentile: int,
+    breaches: Callable[[float, float], bool],
+) -> list[_Pooled]:
+    tail = (100 - percentile) / 100
+    tests = []
+    for q in _POOLED[percentile]:
+        compared = breached = 0
+        exceeding = trials = 0.0
+        for start, p in canary_periods:
+            value, ref = _value(p, q), reference.at(start)
+            n = round(p.invocations or 0)
+            if value is None or ref is None or n < 1:
+                continue
+            compared += 1
+            trials += n
+            if breaches(value, ref):
+                breached += 1
+                exceeding += n - math.ceil(q / 100 * (n - 1) - 1e-9)
+        if compared:
+            tests.append(_Pooled(q, compared, breached, exceeding, trials, binomial_sf(exceeding, trials, tail)))
+    return tests
+
+
+# --------------------------------------------------------------------------- slow burns
+def latency_trend_check(view: View, policy: HealthPolicy) -> Check:
+    growth = policy.latency_max_growth_per_minute
+    alpha = policy.significance * _TREND_SIGNIFICANCE_SHARE
+    threshold = {
+        "max_growth_per_minute": growth,
+        "significance": alpha,
+        "test": "Mann-Kendall on the canary/reference p95 ratio per paired period, Theil-Sen slope",
+        "min_periods": _TREND_MIN_PERIODS,
+    }
+    if not view.paired:
+        return Check(
+            name="latency_trend",
+            status=_SKIPPED,
+            threshold=threshold,
+            summary="no concurrent control: a latency trend without one may be a shared drift",
+            kind=view.kind,
+        )
+    minutes_per_period = view.policy.metric_period_seconds / 60
+    first = None
+    xs: list[float] = []
+    ys: list[float] = []
+    for pair in view.pairs:
+        c, r = pair.canary, pair.reference
+        if not (view.warm(pair.start) and c and r and (c.invocations or 0) >= _TREND_MIN_INVOCATIONS):
+            continue
+        if not c.p95_ms or not r.p95_ms or (r.invocations or 0) < _TREND_MIN_INVOCATIONS:
+            continue
+        first = first or pair.start
+        xs.append((pair.start - first).total_seconds() / 60)
+        ys.append(math.log(c.p95_ms / r.p95_ms))
+    if len(xs) < _TREND_MIN_PERIODS:
+        return Check(
+            name="latency_trend",
+            status=_SKIPPED,
+            observed={"periods": len(xs)},
+            threshold=threshold,
+            summary=f"latency trend not judged: {len(xs)} of the {_TREND_MIN_PERIODS} paired periods it needs",
+            kind=view.kind,
+        )
+    slope = theil_sen_slope(xs, ys)
+    p = increasing_trend_pvalue(ys)
+    intercept = median(y - slope * x for x, y in zip(xs, ys, strict=True))
+    now_ratio = math.exp(intercept + slope * xs[-1])
+    observed = {
+        "periods": len(xs),
+        "slope_per_minute": round(math.expm1(slope), 4),
+        "p_value": float(f"{p:.3g}"),
+        "ratio_now": round(now_ratio, 3),
+        "minutes_per_period": minutes_per_period,
+    }
+    slower_by = 1 + growth * _TREND_MINUTES_AHEAD
+    if p < alpha and slope >= math.log1p(growth) and now_ratio >= slower_by:
+        return Check(
+            name="latency_trend",
+            status=_FAIL,
+            observed=observed,
+            threshold=threshold,
+            summary=f"p95 of {view.canary_label} grows {math.expm1(slope):.1%} a minute against {view.reference_label} "
+            f"(now {now_ratio:.2f}x, p={p:.1e} over {len(xs)} periods): a slow burn",
+            kind=view.kind,
+        )
+    return Check(
+        name="latency_trend",
+        status=_PASS,
+        observed=observed,
+        threshold=threshold,
+        summary=f"p95 ratio of {view.canary_label} to {view.reference_label} {now_ratio:.2f}x, changing "
+        f"{math.expm1(slope):+.1%} a minute: no sustained growth",
+        kind=view.kind,
+    )
