@@ -1,64 +1,85 @@
-"""The one clock of the embedded local runtime.
+"""The clocks of the embedded local runtime.
 
 Public API:
 
-    LocalClock(real_origin, virtual_origin, speed)   a rollgate.aws.clock.ScaledClock that can sleep
-        .now() -> datetime                      virtual UTC now (timezone-aware)
-        .timestamp() -> float                   virtual now, epoch seconds
-        .sleep(virtual_seconds) -> None         really sleeps virtual_seconds / speed
-        .seconds_to_real(virtual_seconds) -> float
-    clock_from_env(environ) -> Clock            (from rollgate.aws.clock) what a handler reads
-    start_clock(speed: float) -> LocalClock     virtual origin = real now
-    clock_env(clock) -> dict[str, str]          the ROLLGATE_CLOCK_* variables describing `clock`
+    virtual_clock(start=None) -> VirtualClock   (local.virtual_time) virtual time with autojump: it
+        moves only when every actor waits; start = a datetime or epoch seconds (default: the real
+        now, down to the whole minute, so metric minutes line up the same way in every run)
+    ScaledClock(real_origin, virtual_origin, speed)   virtual = origin + real elapsed x speed
+    start_clock(speed) -> ScaledClock           virtual origin = real now
+    LocalClock                                  either of them; what both offer:
+        .now() -> datetime (UTC)  .timestamp() -> float  .sleep(virtual_seconds)
+        .wait_on(event, virtual_seconds) -> bool         event.wait for that long in virtual time
+        .describe() -> str                               how the clock runs, for people
+        .virtual: bool                                   True for the autojump clock
 
-Virtual time = virtual_origin + (real now - real_origin) * speed, all in epoch seconds. Wait
-states, metric timestamps and handlers all read this one clock, so a production-sized bake runs in
-seconds. Handlers in the local data plane receive it as ROLLGATE_CLOCK_SPEED,
-ROLLGATE_CLOCK_REAL_ORIGIN and ROLLGATE_CLOCK_VIRTUAL_ORIGIN (decimal strings; the origins are
-epoch seconds) and rebuild it with `rollgate.aws.clock.clock_from_env`: the same class on both
-sides, so the runtime and the tasks cannot disagree about "now".
+Tests, `make demo` and benchmark-style runs use the virtual clock: the same seed gives the same
+verdicts on any machine under any load. Only `rollgate local serve`, where a person watches in real
+time, keeps the scaled clock (and a traffic thread). The clock reaches the in-process tasks through
+`rollgate.aws.clock.set_clock_provider`, which the runtime sets and clears; the Lambda package has
+only the system clock.
 """
 
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from rollgate.aws.clock import ScaledClock, clock_from_env
+from local.virtual_time import VirtualClock
 
-__all__ = ["ENV_REAL_ORIGIN", "ENV_SPEED", "ENV_VIRTUAL_ORIGIN", "LocalClock", "ScaledClock", "clock_env",
-           "clock_from_env", "start_clock"]
-
-ENV_SPEED = "ROLLGATE_CLOCK_SPEED"
-ENV_REAL_ORIGIN = "ROLLGATE_CLOCK_REAL_ORIGIN"
-ENV_VIRTUAL_ORIGIN = "ROLLGATE_CLOCK_VIRTUAL_ORIGIN"
+__all__ = ["LocalClock", "ScaledClock", "VirtualClock", "start_clock", "virtual_clock"]
 
 
-class LocalClock(ScaledClock):
-    """The runtime's clock, plus the one thing Lambda code must never do: block. Demos and tests
-    use `sleep` to let virtual time pass while traffic runs (the tasks' waits are Wait states)."""
+class ScaledClock:
+    """A clock `speed` times faster than real time: now = virtual_origin + (real now - real_origin) x
+    speed (epoch seconds). For `rollgate local serve`, where a person watches."""
+
+    virtual = False
+
+    def __init__(self, real_origin: float, virtual_origin: float, speed: float) -> None:
+        if speed <= 0:
+            raise ValueError(f"clock speed must be positive (got {speed})")
+        self.real_origin = float(real_origin)
+        self.virtual_origin = float(virtual_origin)
+        self.speed = float(speed)
+
+    def timestamp(self) -> float:
+        return self.virtual_origin + (time.time() - self.real_origin) * self.speed
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.timestamp(), tz=UTC)
+
+    def seconds_to_real(self, virtual_seconds: float) -> float:
+        return max(0.0, float(virtual_seconds)) / self.speed
 
     def sleep(self, virtual_seconds: float) -> None:
-        real = self.seconds_to_real(virtual_seconds)
-        if real > 0:
-            time.sleep(real)
+        time.sleep(self.seconds_to_real(virtual_seconds))
+
+    def wait_on(self, event: Any, virtual_seconds: float | None) -> bool:
+        return bool(event.wait(None if virtual_seconds is None else self.seconds_to_real(virtual_seconds)))
+
+    def describe(self) -> str:
+        return f"clock x{self.speed:g} real time"
+
+    def __repr__(self) -> str:
+        return f"ScaledClock(real_origin={self.real_origin}, virtual_origin={self.virtual_origin}, speed={self.speed})"
 
 
-def start_clock(speed: float) -> LocalClock:
-    """A clock whose virtual time starts at the real now and runs `speed` times faster."""
+LocalClock = VirtualClock | ScaledClock
+
+
+def start_clock(speed: float) -> ScaledClock:
+    """A scaled clock whose virtual time starts at the real now."""
     real = time.time()
-    return LocalClock(real_origin=real, virtual_origin=real, speed=speed)
+    return ScaledClock(real_origin=real, virtual_origin=real, speed=speed)
 
 
-def _epoch(value: Any) -> float:
-    return value.timestamp() if isinstance(value, datetime) else float(value)
-
-
-def clock_env(clock: Any) -> dict[str, str]:
-    """The ROLLGATE_CLOCK_* variables that make `clock_from_env` rebuild `clock`."""
-    return {
-        ENV_SPEED: repr(float(clock.speed)),
-        ENV_REAL_ORIGIN: repr(_epoch(clock.real_origin)),
-        ENV_VIRTUAL_ORIGIN: repr(_epoch(clock.virtual_origin)),
-    }
+def virtual_clock(start: datetime | float | None = None) -> VirtualClock:
+    if start is None:
+        origin = float(int(time.time()) // 60 * 60)
+    elif isinstance(start, datetime):
+        origin = (start if start.tzinfo else start.replace(tzinfo=UTC)).timestamp()
+    else:
+        origin = float(start)
+    return VirtualClock(origin)

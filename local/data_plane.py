@@ -9,7 +9,7 @@ events to the dead-letter queue and models a stream consumer's iterator age. mot
 Public API:
 
     LambdaDataPlane(clock, *, client_factory, account="123456789012", region="us-east-1", seed=7,
-                    update_seconds=15.0, async_retries=2, flush_interval_seconds=10.0,
+                    update_seconds=15.0, async_retries=2,
                     stream_batch_interval_seconds=10.0, extra_env=None, echo_logs=False,
                     own_packages=("rollgate",))
         client_factory(service) -> boto3 client (the runtime's; used for CloudWatch, SQS, SNS)
@@ -22,7 +22,7 @@ Public API:
         .drive_stream_consumers(function_name=None, *, at=None, record_factory=None) -> int
         .flush_metrics()          write pending metrics to CloudWatch now
         .logs(function_name) -> list[str]   recent log output of the function (START/END/REPORT)
-        .start() / .stop()        the background flusher (every flush_interval virtual seconds)
+        .start() / .stop()        output routing on / last flush, environment and code cleaned up
       and the hooks moto_bridge calls: handle_invoke, function_updated, update_status, flush_metrics.
     LambdaContext    what handlers receive (function_name, function_version, invoked_function_arn,
                      memory_limit_in_mb, aws_request_id, log_group_name, log_stream_name,
@@ -43,7 +43,7 @@ Behaviour, as on AWS Lambda:
   `app.py` coexist and each version sees its own environment at import time (on AWS each version
   gets its own execution environment).
 * Environment: the function's variables, Lambda's reserved ones (AWS_LAMBDA_FUNCTION_NAME, ...),
-  the ROLLGATE_CLOCK_* variables of the runtime's clock and `extra_env` are what os.environ shows
+  and `extra_env` are what os.environ shows
   in the invoking thread for the duration of the call: while the data plane runs, os.environ is a
   per-thread overlay on the process environment, so handlers run concurrently (traffic next to the
   state machine's tasks) and nested invokes work, without a global lock. Writes a handler makes
@@ -65,8 +65,8 @@ Behaviour, as on AWS Lambda:
   requests), Duration (a distribution, so p95/p99 work) with the dimension sets {FunctionName},
   {FunctionName, Resource} for qualified calls (Resource = "fn:alias" or "fn:version") and
   {FunctionName, Resource, ExecutedVersion} for alias calls; IteratorAge (ms) for stream consumers
-  with {FunctionName} and {FunctionName, Resource}. Flushed at least every 10 virtual seconds and
-  before any GetMetricData / GetMetricStatistics is served.
+  with {FunctionName} and {FunctionName, Resource}. Flushed before any GetMetricData /
+  GetMetricStatistics is served (traffic due by then generated first) and at stop; no thread.
 * Duration: handlers run in microseconds here, so a handler module may define the local-only
   convention ``SIMULATED_LATENCY_MS`` (a float, or a callable(event) -> float); that is reported as
   Duration instead of the measured time. Handlers without it report their real run time.
@@ -113,7 +113,6 @@ from types import ModuleType
 from typing import Any
 
 from local import moto_bridge
-from local.clock import clock_env
 from local.moto_bridge import (
     FunctionRecord,
     InvokeRequest,
@@ -422,7 +421,7 @@ class LambdaDataPlane:
 
     def __init__(self, clock: Any, *, client_factory: ClientFactory, account: str = "123456789012",
                  region: str = "us-east-1", seed: int = 7, update_seconds: float = 15.0,
-                 async_retries: int = 2, flush_interval_seconds: float = 10.0,
+                 async_retries: int = 2,
                  stream_batch_interval_seconds: float = 10.0, extra_env: dict[str, str] | None = None,
                  echo_logs: bool = False, own_packages: tuple[str, ...] = ("rollgate",)) -> None:
         self.clock = clock
@@ -430,13 +429,13 @@ class LambdaDataPlane:
         self.region = region
         self.update_seconds = update_seconds
         self.async_retries = async_retries
-        self.flush_interval_seconds = flush_interval_seconds
         self.stream_batch_interval_seconds = stream_batch_interval_seconds
         self.extra_env = dict(extra_env or {})
         self.echo_logs = echo_logs
         self.own_packages = own_packages
         self._clients = client_factory
-        self._rng = random.Random(seed)
+        self._seed = seed
+        self._routing_rngs: dict[str, random.Random] = {}
         self._stream_rng = random.Random(seed + 1)
         self._load_lock = threading.RLock()
         self._streams_lock = threading.Lock()
@@ -453,29 +452,17 @@ class LambdaDataPlane:
         self._code_root = Path(tempfile.mkdtemp(prefix="rollgate-local-code-"))
         self._added_paths: list[str] = []
         self._own_code_started = False
-        self._stop = threading.Event()
-        self._flusher: threading.Thread | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
-        """Install the output routing streams (from this, the starting thread) and start the
-        background flusher."""
+        """Install the output routing streams (from this, the starting thread). Metrics need no
+        thread: they are flushed before every CloudWatch read and at stop."""
         if not self._routes_output:
             self._routes_output = True
             _routing.acquire()
-        if self._flusher is not None:
-            return
-        self._stop.clear()
-        self._flusher = threading.Thread(target=self._flush_loop, name="rollgate-metrics-flusher",
-                                         daemon=True)
-        self._flusher.start()
 
     def stop(self) -> None:
-        """Stop the flusher (after a last flush), give os.environ back, drop the extracted code."""
-        self._stop.set()
-        if self._flusher is not None:
-            self._flusher.join(timeout=10)
-            self._flusher = None
+        """Flush the metrics a last time, give os.environ back, drop the extracted code."""
         try:
             self.flush_metrics()
         except Exception:
@@ -489,13 +476,6 @@ class LambdaDataPlane:
         if self._routes_output:
             self._routes_output = False
             _routing.release()
-
-    def _flush_loop(self) -> None:
-        while not self._stop.wait(self.clock.seconds_to_real(self.flush_interval_seconds)):
-            try:
-                self.flush_metrics()
-            except Exception:
-                LOG.warning("metrics flush failed", exc_info=True)
 
     # ---- configuration -----------------------------------------------------------------------
     def _settings(self, function_name: str) -> _FunctionSettings:
@@ -616,7 +596,13 @@ class LambdaDataPlane:
         if target.alias is None:
             return target.qualifier or "$LATEST"
         weights = target.alias.additional_weights
-        draw = self._rng.random()
+        # one random stream per alias: the draws of an alias's traffic come in the order of its
+        # instants, whatever other threads invoke other aliases meanwhile (same seed, same routing)
+        with self._state_lock:
+            rng = self._routing_rngs.get(target.alias.arn)
+            if rng is None:
+                rng = self._routing_rngs[target.alias.arn] = random.Random(f"{self._seed}:{target.alias.arn}")
+            draw = rng.random()
         cumulative = 0.0
         for version, weight in sorted(weights.items()):
             cumulative += weight
@@ -713,7 +699,6 @@ class LambdaDataPlane:
             "_HANDLER": record.handler,
             "LAMBDA_TASK_ROOT": str(self._code_path(record)),
             "POWERTOOLS_TRACE_DISABLED": "true",
-            **clock_env(self.clock),
             **self.extra_env,
         }
         self._layer_environ()

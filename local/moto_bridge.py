@@ -15,7 +15,6 @@ Public API:
                                                                        (after drain_deliveries())
     drain_deliveries(timeout: float = 5.0) -> bool                     waits for EventBridge -> Lambda
                                                                        deliveries; False if some still run
-    set_traffic_catch_up(catch_up | None)      called before metric reads and UpdateAlias
     installed() -> bool
     verify() -> list[str]          problems with the guarded symbols (empty when moto is as expected)
     changed_sources() -> list[str] guarded symbols whose source differs from the pinned moto's
@@ -67,11 +66,9 @@ Patches (what AWS does / what moto 5.2.5 does / what we change):
  8. Event source mappings (``LambdaBackend.create_event_source_mapping``). AWS reports the
     FunctionArn as given (alias-qualified for a mapping on an alias); moto reports the ARN of the
     version the alias pointed at on creation. We keep the qualifier.
- 9. Wait states (``WaitFunction._wait_interval``). AWS waits real seconds; moto too. We wait on
-    the runtime clock (``clock.wait_on(env.program_state_event, seconds)``), so a 300 s Wait costs
-    nothing on the virtual clock (five real seconds on a x60 scaled one), and a stop still ends it.
-10. Retry backoff and the ``.sync`` poll (``time`` in ``retrier_decl`` and
-    ``state_task_service_callback``): moto ``time.sleep(interval)``; we sleep on the runtime clock.
+ 9. Wait states (``WaitFunction._wait_interval``). AWS waits real seconds; moto too. We wait
+    ``clock.seconds_to_real(seconds)`` so a 300 s Wait at speed 60 takes 5 s.
+10. Retry backoff (``retrier_decl.time``): moto ``time.sleep(interval)``; we sleep the scaled time.
 11. State machine timestamps (``datetime`` in five moto.stepfunctions.parser modules): Timestamp
     waits, ``$$.State.EnteredTime``, ``$$.Execution.StartTime``, history and stop dates read the
     runtime clock instead of the wall clock, so the interpreter and the tasks agree on "now".
@@ -121,13 +118,38 @@ Patches (what AWS does / what moto 5.2.5 does / what we change):
     parameters to boto3 unchanged (botocore fails with KeyError 'StateMachineArn') and reads
     "ExecutionArn" from boto3's camelCase answer. We rename parameters to boto3's member names and
     the answer's top-level fields to PascalCase, dates as epoch milliseconds like AWS.
-18. Threads and waits of the interpreter (``threading`` in ten moto.stepfunctions.parser modules,
-    ``Thread`` in two, callback's ``Event``; listed in ``_SFN_WAITING``). AWS's interpreter is no
-    process of ours; moto's runs every execution, program, Task, Map iteration and Parallel branch
-    on real threads that wait on real events, conditions and joins with real timeouts. We swap in
-    local.virtual_time's Thread/Event/Condition: on a virtual clock each thread is an actor and
-    each wait a clock-aware one (virtual time moves only when all of them wait); otherwise they are
-    plain threading. EventBridge -> Lambda deliveries (15) are such threads too.
+19. Execution names (``StepFunctionsParserBackend.start_execution``). AWS names an execution started
+    without a name with a generated UUID; moto names it ``None`` (every unnamed execution gets the
+    same ARN, so a second one fails or returns the first). We generate the UUID.
+20. RedriveExecution (``StepFunctionResponse.redrive_execution``, added; ``describe_execution``). AWS
+    restarts a FAILED, ABORTED or TIMED_OUT Standard execution from the state that did not succeed,
+    keeping its ARN, name, input and history (an ExecutionRedriven event, then the new events),
+    and reports redriveCount / redriveDate / redriveStatus in DescribeExecution. moto has no such
+    action (HTTP 500). We run the execution again on moto's interpreter from the top-level state it
+    was in when it failed, with that state's input (a Map or Parallel state is re-run whole: AWS
+    re-runs only its unsuccessful iterations), and add the redrive fields. Anything else is
+    refused with ExecutionNotRedrivable.
+21. GetExecutionHistory (``StepFunctionResponse.get_execution_history``). AWS honours reverseOrder,
+    maxResults (1000 at most) and nextToken; moto returns every event, oldest first. We honour them.
+22. ListMetrics (``CloudWatchBackend.get_filtered_metrics``). AWS lists each metric (namespace,
+    name, dimensions) once; moto's duplicate check fails for two or more dimensions (and is
+    quadratic), so every datum of a Lambda metric by Resource and ExecutedVersion is listed again.
+    We list each metric once, the Dimensions filter as AWS applies it.
+23. Resource timestamps (``utcnow`` / ``unix_time`` / ``iso_8601_datetime_with_nanoseconds`` as
+    imported by moto's S3, Lambda, CloudFormation, Logs, SNS, CloudWatch, EventBridge and DynamoDB
+    modules). AWS stamps everything with one time; moto uses the wall clock, hours behind the
+    runtime clock's metrics and executions. We stamp with the runtime clock (S3 LastModified,
+    Lambda LastModified, stack CreationTime, log ingestion, alarm and datum defaults, SNS message
+    and EventBridge event times). Left on the wall clock: SQS timers (visibility, long polls).
+24. The managed-function tag condition (``LambdaBackend.update_alias``, and inside 5 and 6). AWS
+    IAM lets a task Lambda's role change only functions its policy allows, here those tagged
+    ``rollgate:managed=true`` (``aws:ResourceTag`` conditions); moto enforces no IAM. For calls
+    made by a function running in the data plane (the caller is the function of the invocation in
+    that thread) we evaluate its role's policies for UpdateFunctionCode, UpdateFunctionConfiguration,
+    PublishVersion and UpdateAlias: explicit Deny wins, else an Allow whose Action, Resource and
+    aws:ResourceTag conditions match (other condition keys are taken as met), else
+    AccessDeniedException as IAM words it. Calls from outside an invocation (tests, the CLI,
+    ``local serve`` clients) are an administrator's and are not checked; reads are not checked.
 """
 
 from __future__ import annotations
@@ -151,8 +173,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import unquote
-
-from local import virtual_time
 
 EXPECTED_MOTO_VERSION = "5.2.5"
 
@@ -210,12 +230,8 @@ class DataPlaneHooks(Protocol):
 
 
 class BridgeClock(Protocol):
-    virtual: bool
-
     def now(self) -> _dt.datetime: ...
-    def timestamp(self) -> float: ...
-    def sleep(self, virtual_seconds: float) -> None: ...
-    def wait_on(self, event: Any, virtual_seconds: float | None) -> bool: ...
+    def seconds_to_real(self, virtual_seconds: float) -> float: ...
 
 
 # --------------------------------------------------------------------------------------------
@@ -390,7 +406,6 @@ class _State:
     lock: threading.RLock = field(default_factory=threading.RLock)
     deliveries: set[threading.Thread] = field(default_factory=set)  # EventBridge -> Lambda, running
     deliveries_lock: threading.Lock = field(default_factory=threading.Lock)
-    catch_up: Callable[[], None] | None = None  # brings traffic up to now (before reads, alias changes)
 
 
 _state = _State()
@@ -419,34 +434,6 @@ _SFN_TIME_MODULES = (
     f"{_SFN}.asl.eval.event.event_manager",
     f"{_SFN}.asl.component.state.wait.wait_function.timestamp",
 )
-_SFN_EXEC = f"{_SFN}.asl.component.state.exec"
-# Modules whose `time.sleep` is a wait the clock must see: retry backoff, the .sync poll.
-_SFN_SLEEPING_MODULES = (
-    f"{_SFN}.asl.component.common.retry.retrier_decl",
-    f"{_SFN_EXEC}.state_task.service.state_task_service_callback",
-)
-# 18. Every place the interpreter starts a thread or waits on one: the execution worker, the program
-# and its worker thread, each Task's thread and timeout, Map and Parallel (threads, events, the
-# CountDownLatch condition), callbacks (.waitForTaskToken, heartbeats). Their `threading` (or the
-# names they import from it) becomes local.virtual_time's look-alikes, which are plain threading
-# unless a virtual clock is installed.
-_SFN_WAITING: dict[str, str] = {
-    **{f"{module}.threading": "threading" for module in (
-        f"{_SFN}.asl.component.program.program",
-        f"{_SFN_EXEC}.execute_state",
-        f"{_SFN_EXEC}.state_map.iteration.inline_iteration_component",
-        f"{_SFN_EXEC}.state_map.iteration.itemprocessor.map_run_record",
-        f"{_SFN_EXEC}.state_map.iteration.job",
-        f"{_SFN_EXEC}.state_task.service.state_task_service_callback",
-        f"{_SFN_EXEC}.state_parallel.branch_worker",
-        f"{_SFN_EXEC}.state_parallel.branches_decl",
-        f"{_SFN}.asl.eval.count_down_latch",
-        f"{_SFN}.asl.eval.environment",
-    )},
-    f"{_SFN_EXEC}.execute_state.Thread": "Thread",
-    f"{_SFN}.backend.execution_worker.Thread": "Thread",
-    f"{_SFN}.asl.eval.callback.callback.Event": "Event",
-}
 _SIGNATURES: dict[str, tuple[str, ...]] = {
     "moto.awslambda.models.LambdaBackend.invoke":
         ("self", "function_name", "qualifier", "body", "headers", "response_headers"),
@@ -482,19 +469,38 @@ _SIGNATURES: dict[str, tuple[str, ...]] = {
     "moto.events.models.Rule.send_to_targets": ("self", "original_event", "transform_input"),
     "moto.cloudwatch.models.CloudWatchBackend.set_alarm_state":
         ("self", "alarm_name", "reason", "reason_data", "state_value"),
+    # 19-24
+    f"{_SFN}.models.StepFunctionsParserBackend.start_execution":
+        ("self", "state_machine_arn", "name", "execution_input", "trace_header"),
+    "moto.stepfunctions.responses.StepFunctionResponse.describe_execution": ("self",),
+    "moto.stepfunctions.responses.StepFunctionResponse.get_execution_history": ("self",),
+    "moto.cloudwatch.models.CloudWatchBackend.get_filtered_metrics": ("self", "metric_name", "namespace",
+                                                                      "dimensions"),
+    "moto.awslambda.models.LambdaBackend.update_alias":
+        ("self", "name", "function_name", "function_version", "description", "routing_config"),
     # relied on by 15 and 16 (called, not replaced)
     "moto.events.utils.EventTemplateParser.parse": ("input_template", "input_paths_map", "event"),
     "moto.events.models.EventsBackend.put_events": ("self", "events"),
     "moto.sns.models.SNSBackend.publish": ("self", "message", "arn"),
     "moto.stepfunctions.responses.get_backend": ("account", "region"),
-    f"{_SFN}.models.StepFunctionsParserBackend.start_execution":
-        ("self", "state_machine_arn", "name", "execution_input"),
     "moto.cloudwatch.models.Alarm.update_state": ("self", "reason", "reason_data", "state_value"),
 }
+# The stamping functions moto's service modules import by name, swapped for the runtime clock (23).
+_STAMPING_FUNCTIONS = (
+    "moto.s3.models.utcnow",
+    "moto.awslambda.models.utcnow",
+    "moto.awslambda.models.iso_8601_datetime_with_nanoseconds",
+    "moto.cloudformation.models.utcnow",
+    "moto.logs.models.utcnow",
+    "moto.sns.models.utcnow",
+    "moto.cloudwatch.models.utcnow",
+    "moto.events.models.unix_time",
+    "moto.dynamodb.models.table.utcnow",
+)
 # Module attributes we swap for clock-aware shims.
 _MODULE_ATTRIBUTES: dict[str, str] = {
-    **{f"{module}.time": "time" for module in _SFN_SLEEPING_MODULES},
-    **_SFN_WAITING,
+    **{dotted: dotted.rpartition(".")[2] for dotted in _STAMPING_FUNCTIONS},
+    f"{_SFN}.asl.component.common.retry.retrier_decl.time": "time",
     **{f"{module}.datetime": "datetime" for module in _SFN_TIME_MODULES},
 }
 # Not replaced, but the patches depend on them (the retrier must keep calling `time.sleep`; 15 and 16
@@ -506,7 +512,6 @@ _RELIED_ON = frozenset({
     "moto.events.models.EventsBackend.put_events",
     "moto.sns.models.SNSBackend.publish",
     "moto.stepfunctions.responses.get_backend",
-    f"{_SFN}.models.StepFunctionsParserBackend.start_execution",
     "moto.cloudwatch.models.Alarm.update_state",
 })
 PATCHED_SYMBOLS: tuple[str, ...] = (*(s for s in _SIGNATURES if s not in _RELIED_ON), *_MODULE_ATTRIBUTES)
@@ -570,15 +575,10 @@ def installed() -> bool:
 
 
 def install(data_plane: DataPlaneHooks, clock: BridgeClock) -> None:
-    """Patch moto to use `data_plane` and `clock`. Calling it again swaps the targets. A virtual
-    clock (``clock.virtual``) also becomes the one local.virtual_time's look-alikes wait on."""
+    """Patch moto to use `data_plane` and `clock`. Calling it again swaps the targets."""
     with _state.lock:
         _state.data_plane = data_plane
         _state.clock = clock
-        if getattr(clock, "virtual", False):
-            virtual_time.install(clock)  # type: ignore[arg-type]
-        else:
-            virtual_time.uninstall()
         if _state.originals:
             return
         problems = verify()
@@ -597,6 +597,7 @@ def install(data_plane: DataPlaneHooks, clock: BridgeClock) -> None:
             _install_stepfunctions()
             _install_cloudwatch()
             _install_events()
+            _install_fidelity()
         except Exception:
             _restore()
             raise
@@ -608,19 +609,6 @@ def uninstall() -> None:
         _restore()
         _state.data_plane = None
         _state.clock = None
-        _state.catch_up = None
-        virtual_time.uninstall()
-
-
-def set_traffic_catch_up(catch_up: Callable[[], None] | None) -> None:
-    """`catch_up()` is called before every CloudWatch metric read and every UpdateAlias, so traffic
-    due by then exists and is routed by the weights in force when it was due."""
-    _state.catch_up = catch_up
-
-
-def _catch_up() -> None:
-    if _state.catch_up is not None:
-        _state.catch_up()
 
 
 _INHERITED = object()  # the patched class had no attribute of its own: restoring deletes ours
@@ -818,6 +806,7 @@ def _install_lambda() -> None:
     def guarded_update(original: Callable[..., Any]) -> Callable[..., Any]:
         def update(self: Any, function_name: str, qualifier: str | None, body: dict[str, Any]) -> Any:
             fn = self.get_function(function_name, qualifier)
+            _authorize(self, _ACTION_OF_METHOD[original.__name__], function_name)  # 24
             _raise_if_updating(fn)
             if body.get("RevisionId") and body["RevisionId"] != _revision(fn):
                 _raise_revision_mismatch()
@@ -839,6 +828,7 @@ def _install_lambda() -> None:
 
     def publish_version(self: Any, function_name: str, description: str = "") -> Any:
         latest = self.get_function(function_name)
+        _authorize(self, "lambda:PublishVersion", function_name)  # 24
         _raise_if_updating(latest)
         version = original_publish(self, function_name, description)
         if version is not None and getattr(version, _REVISION_ATTR, None) == getattr(latest, _REVISION_ATTR, None):
@@ -886,7 +876,6 @@ def _install_lambda() -> None:
             alias = self.backend.get_alias(name=alias_name, function_name=function_name)
             if params["RevisionId"] != alias.revision_id:
                 _raise_revision_mismatch()
-        _catch_up()  # traffic due before the change is routed by the weights it was due under
         return original_update_alias_response(self)
 
     _patch(responses.LambdaResponse, "update_alias", update_alias_response)
@@ -907,16 +896,15 @@ def _install_lambda() -> None:
 # --------------------------------------------------------------------------------------------
 # Step Functions patches (9-11)
 # --------------------------------------------------------------------------------------------
-class _ClockTime(types.ModuleType):
-    """`time` for moto's retrier and .sync poll: sleep() sleeps on the runtime clock, everything else
-    is `time`."""
+class _ScaledTime(types.ModuleType):
+    """`time` for moto's retrier: sleep() sleeps the scaled time, everything else is `time`."""
 
     def __init__(self) -> None:
         super().__init__("time")
         self._rollgate_wraps = _time
 
     def sleep(self, seconds: float) -> None:
-        _clock().sleep(seconds)
+        _time.sleep(_clock().seconds_to_real(seconds))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(_time, name)
@@ -946,29 +934,23 @@ def _virtual_datetime_module() -> types.ModuleType:
 
 
 def _install_stepfunctions() -> None:
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
 
-    # 9. Wait states wait on the runtime clock, and stop early when the execution stops.
+    # 9. Wait states wait scaled real time, and stop early when the execution stops.
     def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
         clock = _clock()
-        deadline = clock.timestamp() + max(0, wait_seconds)
+        deadline = clock.now() + _dt.timedelta(seconds=max(0, wait_seconds))
         while env.is_running():
-            remaining = deadline - clock.timestamp()
+            remaining = (deadline - clock.now()).total_seconds()
             if remaining <= 0:
                 return
-            clock.wait_on(env.program_state_event, remaining)
+            env.program_state_event.wait(clock.seconds_to_real(remaining))
 
     _patch(wait_function.WaitFunction, "_wait_interval", wait_interval)
 
     # 10. Retry backoff sleeps scaled time.
-    for module_name in _SFN_SLEEPING_MODULES:
-        _patch(importlib.import_module(module_name), "time", _ClockTime())
-
-    # 18. Every thread, event and condition of the interpreter on the runtime clock (see _SFN_WAITING).
-    for dotted, name in _SFN_WAITING.items():
-        module = importlib.import_module(dotted.rpartition(".")[0])
-        _patch(module, dotted.rpartition(".")[2], virtual_time.threading_module() if name == "threading"
-               else getattr(virtual_time, name))
+    _patch(retrier_decl, "time", _ScaledTime())
 
     # 11. The interpreter's notion of "now" is the runtime clock.
     shim = _virtual_datetime_module()
@@ -1168,9 +1150,7 @@ def _install_cloudwatch() -> None:
 
 
 def _flush() -> None:
-    """Pending metrics into CloudWatch before a read (traffic due by now generated first); a failed
-    flush must not fail the read."""
-    _catch_up()
+    """Pending metrics into CloudWatch before a read; a failed flush must not fail the read."""
     if _state.data_plane is not None:
         try:
             _state.data_plane.flush_metrics()
@@ -1288,29 +1268,23 @@ def _invoke_later(request: InvokeRequest) -> None:
             with _state.deliveries_lock:
                 _state.deliveries.discard(thread)
 
-    # an actor of a virtual clock: the clock waits for it like for any thread of the interpreter
-    thread = virtual_time.Thread(target=run, daemon=True,
-                                 name=f"rollgate-eventbridge-{request.function_name.rsplit(':', 1)[-1]}")
+    thread = threading.Thread(target=run, name=f"rollgate-eventbridge-{request.function_name.rsplit(':', 1)[-1]}",
+                              daemon=True)
     with _state.deliveries_lock:
         _state.deliveries.add(thread)
     thread.start()
 
 
 def drain_deliveries(timeout: float = 5.0) -> bool:
-    """Wait until no EventBridge -> Lambda delivery is running, including the ones those handlers
-    cause: on a virtual clock as long as they take (they are actors: a delivery that waits forever is
-    a Deadlock, not a hang), else at most `timeout` real seconds. False if some are still running."""
+    """Wait (at most `timeout` real seconds) until no EventBridge -> Lambda delivery is running,
+    including the ones those handlers cause. False if some are still running."""
     deadline = _time.monotonic() + timeout
-    virtual = virtual_time.installed_clock() is not None
     while True:
         with _state.deliveries_lock:
             running = [thread for thread in _state.deliveries if thread.is_alive()]
         remaining = deadline - _time.monotonic()
         if not running:
             return True
-        if virtual:
-            running[0].join()
-            continue
         if remaining <= 0:
             warnings.warn(f"{len(running)} EventBridge -> Lambda deliveries still running after {timeout} s",
                           RuntimeWarning, stacklevel=2)
@@ -1440,6 +1414,309 @@ def _install_events() -> None:
     _patch(cloudwatch_models.CloudWatchBackend, "set_alarm_state", set_alarm_state)
 
 
+# --------------------------------------------------------------------------------------------
+# Fidelity patches (19-24): execution names, redrive, history order, metric listing, resource
+# timestamps, the managed-function tag condition
+# --------------------------------------------------------------------------------------------
+_REDRIVE_COUNT_ATTR = "_rollgate_redrive_count"
+_REDRIVE_DATE_ATTR = "_rollgate_redrive_date"
+_REDRIVABLE = ("FAILED", "ABORTED", "TIMED_OUT")
+# Lambda actions Rollgate's roles are granted only on functions with the managed tag, that change them.
+_TAG_CONDITIONED_ACTIONS = ("lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration",
+                            "lambda:PublishVersion", "lambda:UpdateAlias")
+_ACTION_OF_METHOD = {"update_function_code": "lambda:UpdateFunctionCode",
+                     "update_function_configuration": "lambda:UpdateFunctionConfiguration"}
+
+
+def _virtual_utcnow() -> _dt.datetime:
+    """moto's `utcnow()` (naive UTC) on the runtime clock."""
+    return _clock().now().astimezone(_dt.UTC).replace(tzinfo=None)
+
+
+def _virtual_unix_time(dt: _dt.datetime | None = None) -> float:
+    """moto's `unix_time(dt=None)`: epoch seconds of `dt`, else of the runtime clock's now."""
+    moment = dt or _virtual_utcnow()
+    return (moment - _dt.datetime(1970, 1, 1)).total_seconds()
+
+
+def _virtual_iso_nanoseconds() -> str:
+    return _virtual_utcnow().strftime("%Y-%m-%dT%H:%M:%S.%f000Z")
+
+
+_VIRTUAL_TIME_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "utcnow": _virtual_utcnow,
+    "unix_time": _virtual_unix_time,
+    "iso_8601_datetime_with_nanoseconds": _virtual_iso_nanoseconds,
+}
+
+
+def _virtual_time_function(name: str, original: Any) -> Callable[..., Any]:
+    virtual = _VIRTUAL_TIME_FUNCTIONS[name]
+
+    def shim(*args: Any, **kwargs: Any) -> Any:
+        return virtual(*args, **kwargs)
+
+    shim.__name__ = name
+    shim._rollgate_wraps = original  # type: ignore[attr-defined]  # what verify() checks
+    return shim
+
+
+class _NotRedrivable(Exception):
+    pass
+
+
+def _redrive_point(program: Any, events: list[dict[str, Any]], execution_input: Any) -> tuple[str, Any]:
+    """Where AWS restarts a redriven execution: the top-level state that was running when it
+    failed (the last one entered), with the input it was entered with; the start state when it
+    failed before entering any."""
+    top_level = set(program.states.states)
+    point: tuple[str, Any] = (program.start_at.start_at_name, execution_input)
+    for event in events:
+        details = event.get("stateEnteredEventDetails")
+        if details and details.get("name") in top_level:
+            point = (details["name"], json.loads(details["input"]) if details.get("input") else {})
+    return point
+
+
+def _redrive(execution: Any) -> _dt.datetime:
+    """RedriveExecution: the same execution (ARN, name, input, start date) runs again from its
+    failed state, its history continued after an ExecutionRedriven event."""
+    from moto.stepfunctions.parser.api import ExecutionStatus, HistoryEventType
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    status = execution.exec_status.value if execution.exec_status is not None else "RUNNING"
+    if status not in _REDRIVABLE:
+        raise _NotRedrivable(f"Execution with status {status} cannot be redriven: only FAILED, ABORTED "
+                             "or TIMED_OUT executions can")
+    if execution.sm_type != "STANDARD":
+        raise _NotRedrivable("Only executions of STANDARD state machines can be redriven")
+    previous = execution.exec_worker.env.event_manager.get_event_history() if execution.exec_worker else []
+    count = getattr(execution, _REDRIVE_COUNT_ATTR, 0) + 1
+    redrive_date = _clock().now()
+    worker = execution._get_start_execution_worker()
+    program = worker._get_evaluation_entrypoint()
+    state_name, state_input = _redrive_point(program, previous, execution.input_data)
+    env = worker._get_evaluation_environment()
+    last_id = max((event["id"] for event in previous), default=0)
+    manager = env.event_manager
+    manager._history_event_list.extend(previous)
+    manager._event_id_gen._next_id = last_id + 1
+    env.event_history_context.source_event_id = env.event_history_context.last_published_event_id = last_id
+    manager.add_event(context=env.event_history_context, event_type=HistoryEventType.ExecutionRedriven,
+                      event_details=EventDetails(executionRedrivenEventDetails={"redriveCount": count}),
+                      update_source_event_id=False)
+    env.states.reset(input_value=state_input)
+    program.start_at.start_at_name = state_name
+    worker.env = env
+
+    def run_from_the_failed_state() -> None:
+        program.eval(env)
+        worker._execution_communication.terminated()
+
+    worker._execution_logic = run_from_the_failed_state  # started by moto's own worker.start()
+    setattr(execution, _REDRIVE_COUNT_ATTR, count)
+    setattr(execution, _REDRIVE_DATE_ATTR, redrive_date)
+    execution.exec_worker = worker
+    execution.exec_status = ExecutionStatus.RUNNING
+    execution.stop_date = execution.error = execution.cause = execution.output = None
+    worker.start()
+    return redrive_date
+
+
+def _metric_key(datum: Any) -> tuple[Any, ...]:
+    return (datum.namespace, datum.name, tuple(sorted((d.name, d.value) for d in datum.dimensions)))
+
+
+def _tag_condition_holds(condition: dict[str, Any] | None, tags: dict[str, str]) -> bool:
+    """The aws:ResourceTag/<key> conditions of a statement against the resource's tags; other
+    condition keys are not modelled (taken as met)."""
+    for operator, clauses in (condition or {}).items():
+        for key, wanted in clauses.items():
+            if not key.startswith("aws:ResourceTag/"):
+                continue
+            have = tags.get(key.split("/", 1)[1])
+            values = wanted if isinstance(wanted, list) else [wanted]
+            if operator in ("StringEquals", "StringLike") and have is None:
+                return False
+            if operator == "StringEquals" and have not in [str(v) for v in values]:
+                return False
+            if operator == "StringLike" and not any(_glob(have or "", str(v)) for v in values):
+                return False
+            if operator == "StringNotEquals" and have in [str(v) for v in values]:
+                return False
+    return True
+
+
+def _glob(text: str, pattern: str, *, ignore_case: bool = False) -> bool:
+    regex = "^" + ".*".join(".".join(re.escape(p) for p in part.split("?")) for part in pattern.split("*")) + "$"
+    return re.match(regex, text, re.IGNORECASE if ignore_case else 0) is not None
+
+
+def _listed(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def _policy_allows(documents: list[dict[str, Any]], action: str, resource: str, tags: dict[str, str]) -> bool:
+    """IAM's evaluation of identity policies for one action: an explicit Deny wins, else some Allow
+    whose Action, Resource and tag conditions match is needed."""
+    allowed = False
+    for document in documents:
+        statements = document.get("Statement") or []
+        for statement in [statements] if isinstance(statements, dict) else statements:
+            if not any(_glob(action, a, ignore_case=True) for a in _listed(statement.get("Action"))):
+                continue
+            if not any(_glob(resource, r) for r in _listed(statement.get("Resource"))):
+                continue
+            if not _tag_condition_holds(statement.get("Condition"), tags):
+                continue
+            if statement.get("Effect") == "Deny":
+                return False
+            allowed = True
+    return allowed
+
+
+def _role_documents(account: str, role_arn: str) -> list[dict[str, Any]]:
+    from moto.iam.models import iam_backends
+
+    try:
+        role = iam_backends[account]["aws"].get_role_by_arn(role_arn)
+    except Exception:  # no such role: nothing allows anything
+        return []
+    documents = [json.loads(text) if isinstance(text, str) else text for text in role.policies.values()]
+    for policy in role.managed_policies.values():
+        document = getattr(getattr(policy, "default_version", None), "document", None)
+        if document:
+            documents.append(json.loads(document) if isinstance(document, str) else document)
+    return documents
+
+
+def _authorize(backend: Any, action: str, function_name: str) -> None:
+    """The IAM check for `action` on `function_name` when the caller is a function running in the
+    data plane (its role's policies, as IAM evaluates them for the tag condition). Calls from
+    outside any invocation (tests, the CLI, `local serve` clients) are not checked: they stand for
+    an administrator."""
+    import os
+
+    caller = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")  # per invocation (the data plane's overlay)
+    if not caller:
+        return
+    try:
+        caller_role = backend.get_function(caller).role
+        target = backend.get_function(_split_name(function_name, None)[0])
+    except Exception:
+        return  # moto answers the missing function itself
+    tags = dict(target.tags or {})
+    if _policy_allows(_role_documents(backend.account_id, caller_role), action, str(target.function_arn), tags):
+        return
+    role_name = caller_role.rsplit("/", 1)[-1]
+    raise _rest_error(LambdaServiceError(
+        403, "AccessDeniedException",
+        f"User: arn:aws:sts::{backend.account_id}:assumed-role/{role_name}/{caller} is not authorized to "
+        f"perform: {action} on resource: {target.function_arn} because no identity-based policy allows "
+        f"the {action} action"))
+
+
+def _install_fidelity() -> None:
+    from moto.awslambda import models as lambda_models
+    from moto.cloudwatch import models as cloudwatch_models
+    from moto.stepfunctions import responses as sfn_responses
+    from moto.stepfunctions.exceptions import AWSError
+    from moto.stepfunctions.parser import models as sfn_models
+
+    # 19. An execution started without a name gets a generated one (a UUID, as on AWS).
+    original_start = sfn_models.StepFunctionsParserBackend.start_execution
+
+    def start_execution(self: Any, state_machine_arn: str, name: str | None = None, execution_input: Any = None,
+                        trace_header: Any = None) -> Any:
+        return original_start(self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header)
+
+    _patch(sfn_models.StepFunctionsParserBackend, "start_execution", start_execution)
+
+    # 20. RedriveExecution, and the redrive fields of DescribeExecution.
+    class ExecutionNotRedrivable(AWSError):
+        TYPE = "ExecutionNotRedrivable"
+        STATUS = 400
+
+    def redrive_execution(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+
+        execution = self.stepfunction_backend.describe_execution(self._get_param("executionArn"))
+        try:
+            return ActionResult({"redriveDate": _redrive(execution)})
+        except _NotRedrivable as refused:
+            raise ExecutionNotRedrivable(str(refused)) from refused
+
+    _patch(sfn_responses.StepFunctionResponse, "redrive_execution", redrive_execution)
+
+    original_describe = sfn_responses.StepFunctionResponse.describe_execution
+
+    def describe_execution(self: Any) -> Any:
+        answer = original_describe(self)
+        execution = self.stepfunction_backend.describe_execution(self._get_param("executionArn"))
+        described = answer.result
+        described["redriveCount"] = getattr(execution, _REDRIVE_COUNT_ATTR, 0)
+        if hasattr(execution, _REDRIVE_DATE_ATTR):
+            described["redriveDate"] = getattr(execution, _REDRIVE_DATE_ATTR)
+        redrivable = described["status"] in _REDRIVABLE
+        described["redriveStatus"] = "REDRIVABLE" if redrivable else "NOT_REDRIVABLE"
+        if not redrivable:
+            described["redriveStatusReason"] = f"Execution is {described['status']}"
+        return answer
+
+    _patch(sfn_responses.StepFunctionResponse, "describe_execution", describe_execution)
+
+    # 21. GetExecutionHistory honours reverseOrder, maxResults and nextToken.
+    original_history = sfn_responses.StepFunctionResponse.get_execution_history
+
+    def get_execution_history(self: Any) -> Any:
+        answer = original_history(self)
+        events = list(answer.result["events"])
+        if self._get_param("reverseOrder"):
+            events.reverse()
+        start = int(self._get_param("nextToken") or 0)
+        size = int(self._get_param("maxResults") or 0) or 1000  # AWS: 0 means the maximum, 1000
+        answer.result["events"] = events[start:start + size]
+        if start + size < len(events):
+            answer.result["nextToken"] = str(start + size)
+        return answer
+
+    _patch(sfn_responses.StepFunctionResponse, "get_execution_history", get_execution_history)
+
+    # 22. ListMetrics lists each metric (namespace, name, dimensions) once.
+    def get_filtered_metrics(self: Any, metric_name: str, namespace: str,
+                             dimensions: list[dict[str, str]]) -> list[Any]:
+        listed: dict[tuple[Any, ...], Any] = {}
+        for datum in self.get_all_metrics():
+            if (namespace and datum.namespace != namespace) or (metric_name and datum.name != metric_name):
+                continue
+            have = {(d.name, d.value) for d in datum.dimensions}
+            names = {d.name for d in datum.dimensions}
+            if any((d["Name"], d["Value"]) not in have if d.get("Value") is not None else d["Name"] not in names
+                   for d in dimensions or []):
+                continue
+            listed.setdefault(_metric_key(datum), datum)
+        return list(listed.values())
+
+    _patch(cloudwatch_models.CloudWatchBackend, "get_filtered_metrics", get_filtered_metrics)
+
+    # 23. Resource timestamps (S3 LastModified, Lambda LastModified, stacks, log events, alarms,
+    #     SNS messages, EventBridge event times ...) on the runtime clock.
+    for dotted in _STAMPING_FUNCTIONS:
+        module_name, _, attribute = dotted.rpartition(".")
+        module = importlib.import_module(module_name)
+        _patch(module, attribute, _virtual_time_function(attribute, getattr(module, attribute)))
+
+    # 24. The managed-function tag condition on the mutating Lambda calls of functions' roles.
+    original_update_alias = lambda_models.LambdaBackend.update_alias
+
+    def update_alias(self: Any, name: str, function_name: str, function_version: str, description: str,
+                     routing_config: Any) -> Any:
+        _authorize(self, "lambda:UpdateAlias", function_name)
+        return original_update_alias(self, name, function_name, function_version, description, routing_config)
+
+    _patch(lambda_models.LambdaBackend, "update_alias", update_alias)
+
+
 # sha256 of the source of every patched callable, and of each module whose `time`/`datetime` we swap,
 # at the pinned moto. A different hash means moto changed code we replace or wrap: re-read it, re-check
 # the patch, then update the hash (print them with `python -m local.moto_bridge`).
@@ -1516,30 +1793,31 @@ SOURCE_FINGERPRINTS: dict[str, str] = {
         "5bdb7c20cc1bcf4e8c93c0340a7413158ea3215eea9b0d5b0ce9c20a4a0b1f0d",
     "moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp":
         "34e093f81307e6d049569ef1e0a1c1a63ac0b24010d4def2849dd93ec3504c5b",
-    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback":
-        "01b0a4f739385bd98bdf935e58e3b5cadfcfa0356f7df923d04db285dff69710",
-    "moto.stepfunctions.parser.asl.component.program.program":
-        "2b45e2d237c1c5c10a86f43d7f7b13a8c6ab6d3343b19f7bde3be66586ab6aee",
-    "moto.stepfunctions.parser.asl.component.state.exec.execute_state":
-        "6cc52e59c727d41ef27b6db2cfad63ee6f8ea43328bf7b5f7db3f05d7817ab0d",
-    "moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.inline_iteration_component":
-        "cf553565e1435ffd9f79d92d8426ae4d7cd4245b3b90e9968f2901b7f138899b",
-    "moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor.map_run_record":
-        "c3caf5ed47f439fde3b741f17548635bf60a3ec8eddd30814c40232a61a0b316",
-    "moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.job":
-        "35c3336f2c73ba3d53332832ef215fe0cb75b6752cbc4b311f8b46483dbf8ffc",
-    "moto.stepfunctions.parser.asl.component.state.exec.state_parallel.branch_worker":
-        "b8f851ffa79b700e008c4b6c8fd0b17aac45f769a4256ed944da22d7cb5aba97",
-    "moto.stepfunctions.parser.asl.component.state.exec.state_parallel.branches_decl":
-        "848a285adb7c4426069a18ebc9732fee073b42c38987819b3b78afd37766c264",
-    "moto.stepfunctions.parser.asl.eval.count_down_latch":
-        "2ecd6268bd204739ee123f697f5ec4c102f50c53168fb9fd500d869304ed839a",
-    "moto.stepfunctions.parser.asl.eval.environment":
-        "0c57e3472828e031f6fe278d13264f6ec8bf49115df0fbd2da5be225eb73207c",
-    "moto.stepfunctions.parser.backend.execution_worker":
-        "f2bc8ae7d18d64e7b8991b4a675814de0cc1564faf2a7c15ac0eff828366d22b",
-    "moto.stepfunctions.parser.asl.eval.callback.callback":
-        "944daf2ac0bf957cc73686eaec842836dac647f6fe077a8938704203d3e3370c",
+    # 19-24
+    "moto.stepfunctions.responses.StepFunctionResponse.describe_execution":
+        "c3953bdc9ce21fda47ee3e996bf749950fb31c22a169464f6f2c878aa8372977",
+    "moto.stepfunctions.responses.StepFunctionResponse.get_execution_history":
+        "3889cc6224ac2f762d44a217cdd02255957d21862ad88af0c6b30af47b17a206",
+    "moto.cloudwatch.models.CloudWatchBackend.get_filtered_metrics":
+        "63270f556ea9d022145cce1ee6485631a315673cdb1a1ed82ba1146ac977e9e2",
+    "moto.awslambda.models.LambdaBackend.update_alias":
+        "c24de12517dca5324da9f23f95622eac47788ed2ffa561388b0ca3322fb469aa",
+    "moto.s3.models":
+        "3ade247b680ce75603ce6ff5885ad8807037f09716d84832492f6024bdd77987",
+    "moto.awslambda.models":
+        "fc37ae1c1fa75676dcd044bb8802a42e1ec92cf6047d46a2b5e2a6f305d0a326",
+    "moto.cloudformation.models":
+        "7c0cc121fadb8cb5cb9a184a45896870b7f46e6bfd304f06819c5d4c1b711622",
+    "moto.logs.models":
+        "6a2a6ac73a071be02d7d6fc7c4a59b9b4b3436f0e9ea69ba4331b79ed624e1f2",
+    "moto.sns.models":
+        "86913311a745b39ea75d177e205c958441467ca6e83657566042f2499fbb46e9",
+    "moto.cloudwatch.models":
+        "f32acfa22dfa9ce929a2c5ea158e41326ebdd15e076493208c6b69e7064e4101",
+    "moto.events.models":
+        "153ec3d8232288b8886fb2e135bb51603c5416fbaece76cf506c91fbb4f8d69f",
+    "moto.dynamodb.models.table":
+        "3fecc9e51039f5a1ac5e302a21dc7aef48639a185ba01b11f9a6c32cf7853ba8",
 }
 
 

@@ -2,10 +2,10 @@
 
 Public API:
 
-    LocalRuntime(speed: float = 60.0, seed: int = 7, *, update_seconds: float = 15.0,
-                 echo_logs: bool = False, quiet_moto: bool = True)
+    LocalRuntime(*, seed: int = 7, speed: float | None = None, start: datetime | float | None = None,
+                 update_seconds: float = 15.0, echo_logs: bool = False, quiet_moto: bool = True)
         context manager; or .start() / .stop()
-        .clock           the LocalClock (virtual origin = real now at start)
+        .clock           the runtime's clock (local.clock): a VirtualClock unless `speed` is given
         .data_plane      the LambdaDataPlane
         .account, .region ("123456789012", "us-east-1")
         .client(service) -> boto3 client bound to the mock (cached per service)
@@ -13,23 +13,32 @@ Public API:
         .sample_app(function_name="orders-api", alias="live", **kw) -> SampleApp
         .traffic(function_name="orders-api", alias="live", rate_per_second=5.0, **kw) -> Traffic
               (started; a context manager; stopped by .stop() at the latest)
-        .wait_for_execution(execution_arn, timeout=60.0) -> dict   DescribeExecution once it ended
+        .wait_for_execution(execution_arn, timeout=86400.0, poll_seconds=5.0) -> dict
+              DescribeExecution once it ended; TimeoutError after `timeout` seconds of the clock
         .stop()          stops traffic and running executions, uninstalls the bridge, ends the mock
 
-What start() does: saves os.environ; sets fake credentials, region us-east-1 and the
-ROLLGATE_CLOCK_* variables (so in-process code that reads the clock from the environment agrees with
-the handlers), removes AWS_PROFILE / AWS_ENDPOINT_URL (they would send boto3 past the mock); starts
-``moto.mock_aws`` with Step Functions execution on; builds the clock and the data plane; installs
-``local.moto_bridge``; with quiet_moto, silences moto's Step Functions interpreter logger below
-CRITICAL (it logs every Fail state at ERROR; the execution history has the same facts). stop()
-undoes all of it, restoring the environment exactly. Handler output goes to the function's log in
-the data plane (`data_plane.logs(name)`; echo_logs=True also copies it to stderr).
+The clock. By default time is *virtual with autojump* (local.virtual_time): `now` is a stored
+instant that moves only when every actor waits: the thread that started the runtime (in
+runtime.clock.sleep, wait_for_execution, an ExecutionWatcher given runtime.clock.sleep), every
+thread of moto's Step Functions interpreter (Wait states, retry backoff, the .sync poll, task
+timeouts) and every EventBridge delivery. It then jumps to the earliest deadline, after the traffic
+due up to there has run, each invocation at its own instant and routed by the weights in force then.
+So a five-minute bake costs only the CPU work of its states and the traffic in it, and the same seed
+gives the same outcomes and verdicts on any machine under any load; a wait nothing can end raises
+local.virtual_time.Deadlock instead of hanging. Work outside the clock's sight (a handler's real
+time.sleep) simply holds virtual time still. `start` pins the virtual origin (default: the real now
+down to the minute). With `speed` (what `rollgate local serve` uses, a person watching), the clock is
+scaled from wall time instead and traffic runs on a thread.
 
-Why speed 60 by default: one virtual minute (the metric period) per real second, so a production
-policy (60 s periods, a bake of several minutes, a watch after promotion) runs in seconds, while a
-real millisecond spent in moto's interpreter or a handler is only 60 virtual milliseconds; at much
-higher speeds the interpreter's own overhead (tens of real ms per state) becomes virtual seconds and
-starts to distort update budgets and metric windows.
+What start() does: saves os.environ; sets fake credentials and region us-east-1, removes AWS_PROFILE
+/ AWS_ENDPOINT_URL (they would send boto3 past the mock); starts ``moto.mock_aws`` with Step
+Functions execution on; builds the clock, counts this thread as its actor, and installs it as the
+in-process tasks' clock (rollgate.aws.clock.set_clock_provider: the Lambda package itself only
+knows the system clock); builds the data plane; installs ``local.moto_bridge``; with quiet_moto,
+silences moto's Step Functions interpreter logger below CRITICAL (it logs every Fail state at
+ERROR; the execution history has the same facts). stop() undoes all of it, restoring the
+environment exactly. Handler output goes to the function's log in the data plane
+(`data_plane.logs(name)`; echo_logs=True also copies it to stderr).
 """
 
 from __future__ import annotations
@@ -37,7 +46,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -46,11 +55,12 @@ import boto3
 from botocore.config import Config
 
 from local import moto_bridge
-from local.clock import LocalClock, clock_env, start_clock
+from local.clock import LocalClock, start_clock, virtual_clock
 from local.data_plane import LambdaDataPlane
 from local.deployer import StackOutputs, deploy_stack, synthesize
 from local.sample_app import SampleApp, create_sample_app
 from local.traffic import Traffic
+from rollgate.aws.clock import set_clock_provider
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -65,10 +75,12 @@ _REMOVED_ENV = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARE
 
 
 class LocalRuntime:
-    def __init__(self, speed: float = 60.0, seed: int = 7, *, update_seconds: float = 15.0,
-                 echo_logs: bool = False, quiet_moto: bool = True) -> None:
+    def __init__(self, *, seed: int = 7, speed: float | None = None, start: datetime | float | None = None,
+                 update_seconds: float = 15.0, echo_logs: bool = False, quiet_moto: bool = True) -> None:
         self.speed = speed
         self.seed = seed
+        self._start = start
+        self._clock_live = False
         self.account = ACCOUNT
         self.region = REGION
         self._update_seconds = update_seconds
@@ -101,12 +113,17 @@ class LocalRuntime:
             self._moto_log_level = sfn_log.level
             sfn_log.setLevel(logging.CRITICAL)
         try:
-            self.clock = start_clock(self.speed)
-            os.environ.update(clock_env(self.clock))
+            clock = virtual_clock(self._start) if self.speed is None else start_clock(self.speed)
+            self.clock = clock
+            self._clock_live = True
+            if clock.virtual:
+                clock.join_actor()
+            set_clock_provider(lambda: clock)
             self.data_plane = LambdaDataPlane(
-                self.clock, client_factory=self.client, account=self.account, region=self.region,
+                clock, client_factory=self.client, account=self.account, region=self.region,
                 seed=self.seed, update_seconds=self._update_seconds, echo_logs=self._echo_logs)
-            moto_bridge.install(self.data_plane, self.clock)
+            moto_bridge.install(self.data_plane, clock)
+            moto_bridge.set_traffic_catch_up(self._catch_up_traffic)
             self.data_plane.start()
         except BaseException:
             self.stop()
@@ -119,9 +136,17 @@ class LocalRuntime:
         self._traffic.clear()
         if self._mock is not None:
             self._stop_running_executions()
+        virtual = self._clock_live and self.clock is not None and self.clock.virtual
+        if virtual:
+            self.clock.sleep(0)  # the stopped executions wind down (until every other actor waits)
         if self.data_plane is not None:
             self.data_plane.stop()
         moto_bridge.uninstall()
+        set_clock_provider(None)
+        if virtual:
+            self.clock.close()
+            self.clock.leave_actor()
+        self._clock_live = False
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -184,14 +209,21 @@ class LocalRuntime:
         self._traffic.append(traffic)
         return traffic.start()
 
-    def wait_for_execution(self, execution_arn: str, timeout: float = 60.0) -> dict[str, Any]:
-        """Poll DescribeExecution until the execution ends (real-seconds timeout)."""
+    def wait_for_execution(self, execution_arn: str, timeout: float = 86_400.0,
+                           poll_seconds: float = 5.0) -> dict[str, Any]:
+        """Poll DescribeExecution every `poll_seconds` until the execution ends; TimeoutError once
+        `timeout` seconds of the runtime's clock have passed (on the virtual clock: deterministic)."""
+        assert self.clock is not None, "start the runtime first"
         sfn = self.client("stepfunctions")
-        deadline = time.monotonic() + timeout
+        deadline = self.clock.timestamp() + timeout
         while True:
             described = sfn.describe_execution(executionArn=execution_arn)
             if described["status"] != "RUNNING":
                 return described
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{execution_arn} still RUNNING after {timeout} s")
-            time.sleep(0.05)
+            if self.clock.timestamp() >= deadline:
+                raise TimeoutError(f"{execution_arn} still RUNNING after {timeout:g} s of the runtime's clock")
+            self.clock.sleep(poll_seconds)
+
+    def _catch_up_traffic(self) -> None:
+        for traffic in list(self._traffic):
+            traffic.catch_up()

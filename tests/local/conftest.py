@@ -19,7 +19,7 @@ FIXTURE_STACK = Path(__file__).parent / "fixtures" / "stack"
 
 @pytest.fixture
 def runtime() -> Iterator[LocalRuntime]:
-    with LocalRuntime(speed=60.0, seed=7) as local:
+    with LocalRuntime(seed=7) as local:
         yield local
 
 

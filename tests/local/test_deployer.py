@@ -47,7 +47,7 @@ def test_fixture_stack_deploys_and_its_state_machine_runs(runtime: LocalRuntime)
     sfn = runtime.client("stepfunctions")
     execution = sfn.start_execution(stateMachineArn=outputs.DeployStateMachineArn,
                                     input=json.dumps({"function_name": "orders-api", "release_id": "r1"}))
-    described = runtime.wait_for_execution(execution["executionArn"], timeout=20)
+    described = runtime.wait_for_execution(execution["executionArn"])
     assert described["status"] == "SUCCEEDED", described
     assert json.loads(described["output"])["table"] == outputs.LedgerTableName
     item = runtime.client("dynamodb").get_item(TableName=outputs.LedgerTableName,

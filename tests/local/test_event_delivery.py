@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -69,18 +68,18 @@ def _queue(runtime: LocalRuntime, name: str) -> tuple[str, str]:
     return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
 
-def _messages(runtime: LocalRuntime, url: str, *, expect: int = 0, timeout: float = 3.0,
-              attributes: bool = False) -> list[dict[str, Any]]:
-    """Messages on the queue now; with `expect`, polls (real seconds) until that many arrived."""
+def _messages(runtime: LocalRuntime, url: str, *, attributes: bool = False) -> list[dict[str, Any]]:
+    """Messages on the queue once every delivery in flight has finished: sleep(0) returns when every
+    other actor of the virtual clock (deliveries are actors) waits or is done, without moving time."""
+    runtime.clock.sleep(0)
     sqs = runtime.client("sqs")
     extra = {"MessageAttributeNames": ["All"]} if attributes else {}
     found: list[dict[str, Any]] = []
-    deadline = time.monotonic() + timeout
     while True:
-        found += sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, **extra).get("Messages", [])
-        if len(found) >= expect or time.monotonic() > deadline:
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, **extra).get("Messages", [])
+        if not batch:
             return found
-        time.sleep(0.02)
+        found += batch
 
 
 def _bodies(messages: list[dict[str, Any]]) -> list[Any]:
@@ -136,7 +135,7 @@ def test_a_lambda_target_gets_the_event_asynchronously_and_its_handler_sees_the_
     event_id = _put(runtime, {"release_id": "r-1", "function_name": "orders-api"}, bus="rollgate")
     runtime.client("sqs").send_message(QueueUrl=gate_url, MessageBody="go")
     # then PutEvents did not wait for the handler, which got the event as EventBridge sends it
-    (record,) = _bodies(_messages(runtime, seen_url, expect=1))
+    (record,) = _bodies(_messages(runtime, seen_url))
     assert record["gate_was_open"] is True
     event = record["event"]
     assert {k: event[k] for k in ("version", "id", "detail-type", "source", "account", "region", "resources",
@@ -162,7 +161,7 @@ def test_lambda_targets_get_input_input_path_or_the_transformed_event(runtime: L
     # when a matching event is put
     _put(runtime, {"release_id": "r-7", "manifest": {"function_name": "orders-api", "alias": "live"}})
     # then each target got what its input configuration makes of the event
-    bodies = _bodies(_messages(runtime, seen_url, expect=3))
+    bodies = _bodies(_messages(runtime, seen_url))
     assert sorted(bodies, key=json.dumps) == sorted([
         {"constant": True},
         {"function_name": "orders-api", "alias": "live"},
@@ -186,7 +185,7 @@ def test_an_sns_target_publishes_the_event_and_a_string_template_as_plain_text(r
     event_id = _put(runtime, {"message": "Release r-1 of orders-api promoted to v2"}, source="rollgate",
                     detail_type="Release Succeeded")
     # then the subscriber got the event as JSON and the message as plain text
-    messages = [body["Message"] for body in _bodies(_messages(runtime, inbox_url, expect=2))]
+    messages = [body["Message"] for body in _bodies(_messages(runtime, inbox_url))]
     texts = [m for m in messages if not m.startswith("{")]
     (published,) = [json.loads(m) for m in messages if m.startswith("{")]
     assert texts == ["Release r-1 of orders-api promoted to v2"]
@@ -208,7 +207,7 @@ def test_a_state_machine_target_starts_an_execution_with_the_event_as_input(runt
     event_id = _put(runtime, {"function_name": "orders-api"}, detail_type="Remediation Requested")
     # then one execution started, with the event as its input
     (execution,) = sfn.list_executions(stateMachineArn=machine_arn)["executions"]
-    described = runtime.wait_for_execution(execution["executionArn"], timeout=10)
+    described = runtime.wait_for_execution(execution["executionArn"])
     assert described["status"] == "SUCCEEDED"
     given = json.loads(described["input"])
     assert given["id"] == event_id and given["detail"] == {"function_name": "orders-api"}
@@ -229,7 +228,7 @@ def test_a_failing_lambda_target_does_not_fail_put_events_and_is_dead_lettered(r
     (copied,) = _bodies(_messages(runtime, copy_url))
     assert copied["id"] == event_id
     # and after Lambda's asynchronous retries the event went to the function's dead-letter queue
-    (dead,) = _messages(runtime, dlq_url, expect=1, attributes=True)
+    (dead,) = _messages(runtime, dlq_url, attributes=True)
     assert json.loads(dead["Body"])["detail"] == {"release_id": "r-9"}
     assert "boom" in dead["MessageAttributes"]["ErrorMessage"]["StringValue"]
 
@@ -254,7 +253,7 @@ def test_disabled_and_schedule_only_rules_get_no_events(runtime: LocalRuntime) -
 
 def test_stopping_the_runtime_waits_for_a_lambda_delivery_in_flight(tmp_path: Path) -> None:
     done = tmp_path / "done"
-    with LocalRuntime(speed=60.0) as runtime:
+    with LocalRuntime() as runtime:
         # given a Lambda target that takes half a real second
         function_arn = make_function(runtime, "slow-writer", {"app.py": SLOW_WRITER}, "app.handler",
                                      {"DONE_FILE": str(done)})
@@ -312,7 +311,7 @@ def test_an_alarm_state_change_is_put_on_the_default_bus_like_cloudwatch(runtime
     # and going back to OK is an event too, but not one for the guard rule
     cloudwatch.set_alarm_state(AlarmName=guard, StateValue="OK", StateReason="Threshold no longer crossed")
     assert _messages(runtime, guard_url) == []
-    every = _bodies(_messages(runtime, every_url, expect=3))
+    every = _bodies(_messages(runtime, every_url))
     assert [(e["detail"]["alarmName"], e["detail"]["previousState"]["value"], e["detail"]["state"]["value"])
             for e in every] == [(guard, before["StateValue"], "ALARM"), (other, "OK", "ALARM"), (guard, "ALARM", "OK")]
 
@@ -326,7 +325,7 @@ def test_an_alarm_event_reaches_a_lambda_target_with_the_account(runtime: LocalR
     runtime.client("cloudwatch").set_alarm_state(AlarmName="rollgate-guard-orders-api-p99", StateValue="ALARM",
                                                  StateReason="Threshold Crossed")
     # then the function got the full event
-    (event,) = _bodies(_messages(runtime, seen_url, expect=1))
+    (event,) = _bodies(_messages(runtime, seen_url))
     assert event["account"] == runtime.account and event["region"] == runtime.region
     assert event["detail"]["alarmName"] == "rollgate-guard-orders-api-p99"
     assert event["detail"]["state"]["value"] == "ALARM"
@@ -382,7 +381,7 @@ def test_a_deployed_template_wires_rule_targets_a_function_url_a_kms_topic_and_a
     assert re.fullmatch(r"[A-Za-z0-9]{40}", secret)
     # and the rule delivers to the function
     _put(runtime, {"release_id": "r-3"}, bus="rollgate")
-    assert _bodies(_messages(runtime, seen_url, expect=1)) == [{"release_id": "r-3"}]
+    assert _bodies(_messages(runtime, seen_url)) == [{"release_id": "r-3"}]
 
 
 @pytest.mark.parametrize("template_text, expected", [

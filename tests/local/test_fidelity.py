@@ -9,10 +9,17 @@ import os
 import subprocess
 import sys
 import textwrap
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
+from botocore.exceptions import ClientError
+
+from local import moto_bridge
 from local.runtime import LocalRuntime
-from tests.local.conftest import make_function
+from tests.local.conftest import make_function, zip_of
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -117,3 +124,221 @@ def test_a_handlers_print_lands_in_its_log_whoever_holds_sys_stdout() -> None:
         (entry,) = runtime.data_plane.logs("printer")
         assert "\nhandler out 1\n" in entry and "\nhandler err 1\n" in entry
         assert "handler out" not in replaced.getvalue()
+
+
+# ---- Step Functions --------------------------------------------------------------------------
+FLAKY_HANDLER = textwrap.dedent("""
+    CALLS = []
+
+    def handler(event, context):
+        CALLS.append(event)
+        if len(CALLS) == 1:
+            raise RuntimeError("the first call fails")
+        return {"calls": len(CALLS), "seen": event}
+""")
+
+
+def _state_machine(runtime: LocalRuntime, name: str, definition: dict[str, Any]) -> str:
+    role = runtime.client("iam").create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    return runtime.client("stepfunctions").create_state_machine(
+        name=name, definition=json.dumps(definition), roleArn=role)["stateMachineArn"]
+
+
+def _flaky_machine(runtime: LocalRuntime) -> str:
+    function_arn = make_function(runtime, "flaky", {"app.py": FLAKY_HANDLER}, "app.handler")
+    return _state_machine(runtime, "redrivable", {
+        "StartAt": "Prepare",
+        "States": {
+            "Prepare": {"Type": "Pass", "Result": {"prepared": True}, "ResultPath": "$.prepare", "Next": "Work"},
+            "Work": {"Type": "Task", "Resource": function_arn, "ResultPath": "$.work", "Next": "Done"},
+            "Done": {"Type": "Succeed"},
+        },
+    })
+
+
+def _entered(events: list[dict[str, Any]]) -> list[str]:
+    return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+
+
+def test_executions_started_without_a_name_get_unique_generated_names(runtime: LocalRuntime) -> None:
+    machine = _state_machine(runtime, "nameless", {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
+    sfn = runtime.client("stepfunctions")
+    # when two executions are started without a name
+    first = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+    second = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+    # then each has its own generated name (a UUID, as on AWS), and both run
+    names = [runtime.wait_for_execution(arn)["name"] for arn in (first, second)]
+    assert first != second and len(set(names)) == 2 and "None" not in names
+    assert all(str(uuid.UUID(name)) == name for name in names)
+    assert {e["name"] for e in sfn.list_executions(stateMachineArn=machine)["executions"]} == set(names)
+
+
+def test_a_failed_execution_is_redriven_from_its_failed_state(runtime: LocalRuntime) -> None:
+    # given an execution that failed in its second state
+    machine = _flaky_machine(runtime)
+    sfn = runtime.client("stepfunctions")
+    arn = sfn.start_execution(stateMachineArn=machine, name="once", input=json.dumps({"order": 7}))["executionArn"]
+    failed = runtime.wait_for_execution(arn)
+    assert failed["status"] == "FAILED" and failed["redriveStatus"] == "REDRIVABLE"
+    assert failed["redriveCount"] == 0
+    # when it is redriven
+    redriven = sfn.redrive_execution(executionArn=arn)
+    # then the same execution runs again from the failed state, with that state's input, and succeeds
+    ended = runtime.wait_for_execution(arn)
+    assert ended["status"] == "SUCCEEDED" and ended["name"] == "once"
+    assert ended["redriveCount"] == 1 and ended["redriveDate"] == redriven["redriveDate"]
+    assert ended["redriveDate"] >= failed["stopDate"]
+    output = json.loads(ended["output"])
+    assert output["work"] == {"calls": 2, "seen": {"order": 7, "prepare": {"prepared": True}}}
+    events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    types = [e["type"] for e in events]
+    assert types.count("ExecutionRedriven") == 1 and types[-1] == "ExecutionSucceeded"
+    redrive_at = types.index("ExecutionRedriven")
+    assert types[redrive_at - 1] == "ExecutionFailed"
+    assert _entered(events[:redrive_at]) == ["Prepare", "Work"] and _entered(events[redrive_at:]) == ["Work", "Done"]
+    assert [e["id"] for e in events] == list(range(1, len(events) + 1))
+    # and a succeeded execution cannot be redriven
+    assert ended["redriveStatus"] == "NOT_REDRIVABLE"
+    with pytest.raises(ClientError) as refused:
+        sfn.redrive_execution(executionArn=arn)
+    assert refused.value.response["Error"]["Code"] == "ExecutionNotRedrivable"
+
+
+def test_execution_history_honours_reverse_order_and_pages(runtime: LocalRuntime) -> None:
+    machine = _state_machine(runtime, "history", {"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "C"}, "C": {"Type": "Succeed"}}})
+    sfn = runtime.client("stepfunctions")
+    arn = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+    runtime.wait_for_execution(arn)
+    forward = sfn.get_execution_history(executionArn=arn)["events"]
+    backward = sfn.get_execution_history(executionArn=arn, reverseOrder=True)["events"]
+    assert [e["id"] for e in backward] == [e["id"] for e in reversed(forward)]
+    assert backward[0]["type"] == "ExecutionSucceeded" and backward[-1]["type"] == "ExecutionStarted"
+    # pages of two, newest first, as the AWS CLI's --reverse-order reads them
+    pages = sfn.get_paginator("get_execution_history").paginate(
+        executionArn=arn, reverseOrder=True, PaginationConfig={"PageSize": 2})
+    paged = [event["id"] for page in pages for event in page["events"]]
+    assert paged == [e["id"] for e in backward] and len(forward) > 2
+
+
+# ---- CloudWatch ------------------------------------------------------------------------------
+def test_list_metrics_lists_each_metric_once(runtime: LocalRuntime) -> None:
+    # given datapoints of the same metrics over several minutes (one, two and three dimensions)
+    cloudwatch = runtime.client("cloudwatch")
+    at = runtime.clock.now().replace(second=0, microsecond=0)
+    dimension_sets = [
+        [{"Name": "FunctionName", "Value": "f"}],
+        [{"Name": "FunctionName", "Value": "f"}, {"Name": "Resource", "Value": "f:live"}],
+        [{"Name": "FunctionName", "Value": "f"}, {"Name": "Resource", "Value": "f:live"},
+         {"Name": "ExecutedVersion", "Value": "2"}],
+    ]
+    for minute in range(3):
+        cloudwatch.put_metric_data(Namespace="Fidelity", MetricData=[
+            {"MetricName": "Invocations", "Dimensions": dims, "Value": 1.0,
+             "Timestamp": at - timedelta(minutes=minute)} for dims in dimension_sets])
+    # when they are listed
+    listed = cloudwatch.list_metrics(Namespace="Fidelity")["Metrics"]
+    # then each (name, dimensions) appears once, and the Dimensions filter keeps those that have it
+    keys = [(m["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"]))) for m in listed]
+    assert sorted(keys) == sorted(("Invocations", tuple(sorted((d["Name"], d["Value"]) for d in dims)))
+                                  for dims in dimension_sets)
+    by_resource = cloudwatch.list_metrics(Namespace="Fidelity", Dimensions=[{"Name": "Resource"}])["Metrics"]
+    assert len(by_resource) == 2
+    by_version = cloudwatch.list_metrics(Namespace="Fidelity",
+                                         Dimensions=[{"Name": "ExecutedVersion", "Value": "2"}])["Metrics"]
+    assert len(by_version) == 1
+
+
+# ---- one clock for every service ---------------------------------------------------------------
+class _FixedClock:
+    """A bridge clock stopped at one instant, far from the wall clock."""
+
+    def __init__(self, instant: datetime) -> None:
+        self.instant = instant
+
+    def now(self) -> datetime:
+        return self.instant
+
+    def seconds_to_real(self, virtual_seconds: float) -> float:
+        return 0.0
+
+
+def test_every_service_stamps_resources_with_the_bridges_clock(runtime: LocalRuntime) -> None:
+    # given the bridge's clock at an instant years from the wall clock
+    instant = datetime(2031, 5, 17, 9, 30, 12, tzinfo=UTC)
+    moto_bridge.install(runtime.data_plane, _FixedClock(instant))  # type: ignore[arg-type]
+    try:
+        # when resources are created in S3, Lambda, CloudFormation, and an event is put
+        s3 = runtime.client("s3")
+        s3.create_bucket(Bucket="stamped")
+        s3.put_object(Bucket="stamped", Key="k", Body=b"x")
+        make_function(runtime, "stamped", {"app.py": "def handler(e, c):\n    return 1\n"}, "app.handler")
+        runtime.client("cloudformation").create_stack(StackName="stamped", TemplateBody=json.dumps(
+            {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}))
+        sqs = runtime.client("sqs")
+        queue = sqs.create_queue(QueueName="stamped-events")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events = runtime.client("events")
+        events.put_rule(Name="stamped", EventPattern=json.dumps({"source": ["fidelity"]}))
+        events.put_targets(Rule="stamped", Targets=[{"Id": "q", "Arn": queue_arn}])
+        events.put_events(Entries=[{"Source": "fidelity", "DetailType": "t", "Detail": "{}"}])
+        # then each is stamped with that instant, like the metrics and executions
+        assert s3.head_object(Bucket="stamped", Key="k")["LastModified"] == instant.replace(microsecond=0)
+        (listed,) = s3.list_objects_v2(Bucket="stamped")["Contents"]
+        assert listed["LastModified"] == instant.replace(microsecond=0)
+        configuration = runtime.client("lambda").get_function_configuration(FunctionName="stamped")
+        assert configuration["LastModified"].startswith("2031-05-17T09:30:12")
+        (stack,) = runtime.client("cloudformation").describe_stacks(StackName="stamped")["Stacks"]
+        assert stack["CreationTime"] == instant
+        (message,) = sqs.receive_message(QueueUrl=queue)["Messages"]
+        assert json.loads(message["Body"])["time"] == "2031-05-17T09:30:12Z"
+    finally:
+        moto_bridge.install(runtime.data_plane, runtime.clock)  # type: ignore[arg-type]
+
+
+# ---- IAM: the managed-function tag condition ---------------------------------------------------
+TASK_HANDLER = textwrap.dedent("""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    def handler(event, context):
+        lambda_ = boto3.client("lambda")
+        try:
+            lambda_.update_function_configuration(FunctionName=event["target"], Description="by a task")
+        except ClientError as error:
+            return {"error": error.response["Error"]["Code"], "message": error.response["Error"]["Message"]}
+        return {"error": None}
+""")
+MANAGED_ONLY = {"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Action": ["lambda:UpdateFunctionConfiguration", "lambda:UpdateFunctionCode"],
+    "Resource": "arn:aws:lambda:us-east-1:123456789012:function:*",
+    "Condition": {"StringEquals": {"aws:ResourceTag/rollgate:managed": "true"}}}]}
+
+
+def test_task_roles_reach_only_functions_with_the_managed_tag(runtime: LocalRuntime) -> None:
+    # given a task whose role may change only functions tagged rollgate:managed=true, like
+    # Rollgate's task roles, and two functions, one tagged and one not
+    iam = runtime.client("iam")
+    role = iam.create_role(RoleName="task-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    iam.put_role_policy(RoleName="task-role", PolicyName="managed", PolicyDocument=json.dumps(MANAGED_ONLY))
+    lambda_ = runtime.client("lambda")
+    code = {"app.py": "def handler(e, c):\n    return 1\n"}
+    make_function(runtime, "managed", code, "app.handler", Tags={"rollgate:managed": "true"})
+    make_function(runtime, "unmanaged", code, "app.handler")
+    lambda_.create_function(FunctionName="task", Runtime="python3.12", Role=role, Handler="app.handler",
+                            Code={"ZipFile": zip_of({"app.py": TASK_HANDLER})}, Timeout=30)
+    # when the task changes each of them
+    denied = runtime.data_plane.invoke("task", None, {"target": "unmanaged"}).json()
+    allowed = runtime.data_plane.invoke("task", None, {"target": "managed"}).json()
+    # then IAM's tag condition refuses the untagged one, as on AWS, and lets the tagged one change
+    assert denied["error"] == "AccessDeniedException"
+    assert denied["message"] == (
+        "User: arn:aws:sts::123456789012:assumed-role/task-role/task is not authorized to perform: "
+        "lambda:UpdateFunctionConfiguration on resource: arn:aws:lambda:us-east-1:123456789012:function:unmanaged "
+        "because no identity-based policy allows the lambda:UpdateFunctionConfiguration action")
+    assert allowed == {"error": None}
+    assert lambda_.get_function_configuration(FunctionName="managed")["Description"] == "by a task"
+    assert lambda_.get_function_configuration(FunctionName="unmanaged").get("Description", "") == ""
+    # and code outside any task (this test, the CLI) is an administrator: it still changes either
+    lambda_.update_function_configuration(FunctionName="unmanaged", Description="by the operator")
+    assert lambda_.get_function_configuration(FunctionName="unmanaged")["Description"] == "by the operator"

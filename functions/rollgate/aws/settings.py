@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rollgate.domain.errors import RollgateError
 
@@ -28,54 +27,15 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "artifact_bucket_name": "ARTIFACT_BUCKET_NAME",
     "lease_seconds": "ROLLGATE_LEASE_SECONDS",
     "remediation_lookback_minutes": "REMEDIATION_LOOKBACK_MINUTES",
-    "clock_speed": "ROLLGATE_CLOCK_SPEED",
-    "clock_real_origin": "ROLLGATE_CLOCK_REAL_ORIGIN",
-    "clock_virtual_origin": "ROLLGATE_CLOCK_VIRTUAL_ORIGIN",
 }
 
-SettingsT = TypeVar("SettingsT", bound="ClockSettings")
+SettingsT = TypeVar("SettingsT", bound="EnvironmentSettings")
 
 
-class ClockSettings(BaseModel):
-    """The shared fast clock of the local runtime. Unset speed means the real clock.
-
-    With ROLLGATE_CLOCK_SPEED set, virtual now = VIRTUAL_ORIGIN + (real now - REAL_ORIGIN) * SPEED
-    (epoch seconds); both origins are required so that every process reads the same clock.
-    """
+class EnvironmentSettings(BaseModel):
+    """A settings model read from environment variables (names in ENVIRONMENT_VARIABLES)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-    clock_speed: float | None = Field(default=None, gt=0)
-    clock_real_origin: float | None = None
-    clock_virtual_origin: float | None = None
-
-    @field_validator("clock_real_origin", "clock_virtual_origin", mode="before")
-    @classmethod
-    def _epoch_seconds_or_iso(cls, value: Any) -> Any:
-        """Origins are epoch seconds; an ISO-8601 timestamp is accepted too (as the local runtime's
-        own clock reader does)."""
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                try:
-                    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-                except ValueError:
-                    return value  # let pydantic report it, naming the variable
-                return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
-        return value
-
-    @model_validator(mode="after")
-    def _origins_with_speed(self) -> ClockSettings:
-        if self.clock_speed is not None:
-            missing = [
-                ENVIRONMENT_VARIABLES[name]
-                for name in ("clock_real_origin", "clock_virtual_origin")
-                if getattr(self, name) is None
-            ]
-            if missing:
-                raise ValueError(f"{', '.join(missing)} must be set when ROLLGATE_CLOCK_SPEED is set")
-        return self
 
     @classmethod
     def from_environ(cls: type[SettingsT], environ: Mapping[str, str] | None = None) -> SettingsT:
@@ -92,7 +52,7 @@ class ClockSettings(BaseModel):
             raise ConfigurationError(_describe(error)) from None
 
 
-class Settings(ClockSettings):
+class Settings(EnvironmentSettings):
     """What every task Lambda is configured with (the CDK TaskFunction construct sets these)."""
 
     ledger_table_name: str

@@ -9,7 +9,6 @@ time, and a cold start should not pay for clients a task never uses). Tests call
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -21,7 +20,7 @@ from pydantic import BaseModel
 
 from rollgate.aws.alarms import CloudWatchAlarmProbe, CloudWatchAlarmTags
 from rollgate.aws.artifacts import S3ArtifactStore
-from rollgate.aws.clock import clock_from_env
+from rollgate.aws.clock import current_clock
 from rollgate.aws.events import EventBridgePublisher
 from rollgate.aws.lambda_api import Boto3LambdaApi
 from rollgate.aws.ledger import DynamoLedger
@@ -53,7 +52,7 @@ class Dependencies:
 @functools.cache
 def dependencies() -> Dependencies:
     settings = load_settings()
-    clock = clock_from_env(os.environ)
+    clock = current_clock()
     return Dependencies(
         settings=settings,
         clock=clock,

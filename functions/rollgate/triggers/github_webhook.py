@@ -35,7 +35,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from rollgate.aws.clock import clock_from_env
+from rollgate.aws.clock import current_clock
 from rollgate.aws.deliveries import DeliveryLog
 from rollgate.aws.events import EventBridgePublisher
 from rollgate.aws.secrets import SecretReader
@@ -125,7 +125,7 @@ def dependencies() -> Dependencies:
         settings=settings,
         secrets=SecretReader(boto3.client("secretsmanager", config=CLIENT_CONFIG)),
         deliveries=DeliveryLog(
-            boto3.client("dynamodb", config=CLIENT_CONFIG), settings.ledger_table_name, clock_from_env()
+            boto3.client("dynamodb", config=CLIENT_CONFIG), settings.ledger_table_name, current_clock()
         ),
         events=EventBridgePublisher(
             boto3.client("events", config=CLIENT_CONFIG), settings.event_bus_name, source=EVENT_SOURCE
