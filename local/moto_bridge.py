@@ -15,6 +15,7 @@ Public API:
                                                                        (after drain_deliveries())
     drain_deliveries(timeout: float = 5.0) -> bool                     waits for EventBridge -> Lambda
                                                                        deliveries; False if some still run
+    set_traffic_catch_up(catch_up | None)      called before metric reads and UpdateAlias
     installed() -> bool
     verify() -> list[str]          problems with the guarded symbols (empty when moto is as expected)
     changed_sources() -> list[str] guarded symbols whose source differs from the pinned moto's
@@ -66,9 +67,11 @@ Patches (what AWS does / what moto 5.2.5 does / what we change):
  8. Event source mappings (``LambdaBackend.create_event_source_mapping``). AWS reports the
     FunctionArn as given (alias-qualified for a mapping on an alias); moto reports the ARN of the
     version the alias pointed at on creation. We keep the qualifier.
- 9. Wait states (``WaitFunction._wait_interval``). AWS waits real seconds; moto too. We wait
-    ``clock.seconds_to_real(seconds)`` so a 300 s Wait at speed 60 takes 5 s.
-10. Retry backoff (``retrier_decl.time``): moto ``time.sleep(interval)``; we sleep the scaled time.
+ 9. Wait states (``WaitFunction._wait_interval``). AWS waits real seconds; moto too. We wait on
+    the runtime clock (``clock.wait_on(env.program_state_event, seconds)``), so a 300 s Wait costs
+    nothing on the virtual clock (five real seconds on a x60 scaled one), and a stop still ends it.
+10. Retry backoff and the ``.sync`` poll (``time`` in ``retrier_decl`` and
+    ``state_task_service_callback``): moto ``time.sleep(interval)``; we sleep on the runtime clock.
 11. State machine timestamps (``datetime`` in five moto.stepfunctions.parser modules): Timestamp
     waits, ``$$.State.EnteredTime``, ``$$.Execution.StartTime``, history and stop dates read the
     runtime clock instead of the wall clock, so the interpreter and the tasks agree on "now".
@@ -118,6 +121,13 @@ Patches (what AWS does / what moto 5.2.5 does / what we change):
     parameters to boto3 unchanged (botocore fails with KeyError 'StateMachineArn') and reads
     "ExecutionArn" from boto3's camelCase answer. We rename parameters to boto3's member names and
     the answer's top-level fields to PascalCase, dates as epoch milliseconds like AWS.
+18. Threads and waits of the interpreter (``threading`` in ten moto.stepfunctions.parser modules,
+    ``Thread`` in two, callback's ``Event``; listed in ``_SFN_WAITING``). AWS's interpreter is no
+    process of ours; moto's runs every execution, program, Task, Map iteration and Parallel branch
+    on real threads that wait on real events, conditions and joins with real timeouts. We swap in
+    local.virtual_time's Thread/Event/Condition: on a virtual clock each thread is an actor and
+    each wait a clock-aware one (virtual time moves only when all of them wait); otherwise they are
+    plain threading. EventBridge -> Lambda deliveries (15) are such threads too.
 19. Execution names (``StepFunctionsParserBackend.start_execution``). AWS names an execution started
     without a name with a generated UUID; moto names it ``None`` (every unnamed execution gets the
     same ARN, so a second one fails or returns the first). We generate the UUID.
@@ -173,6 +183,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import unquote
+
+from local import virtual_time
 
 EXPECTED_MOTO_VERSION = "5.2.5"
 
@@ -230,8 +242,12 @@ class DataPlaneHooks(Protocol):
 
 
 class BridgeClock(Protocol):
+    virtual: bool
+
     def now(self) -> _dt.datetime: ...
-    def seconds_to_real(self, virtual_seconds: float) -> float: ...
+    def timestamp(self) -> float: ...
+    def sleep(self, virtual_seconds: float) -> None: ...
+    def wait_on(self, event: Any, virtual_seconds: float | None) -> bool: ...
 
 
 # --------------------------------------------------------------------------------------------
@@ -406,6 +422,7 @@ class _State:
     lock: threading.RLock = field(default_factory=threading.RLock)
     deliveries: set[threading.Thread] = field(default_factory=set)  # EventBridge -> Lambda, running
     deliveries_lock: threading.Lock = field(default_factory=threading.Lock)
+    catch_up: Callable[[], None] | None = None  # brings traffic up to now (before reads, alias changes)
 
 
 _state = _State()
@@ -434,6 +451,34 @@ _SFN_TIME_MODULES = (
     f"{_SFN}.asl.eval.event.event_manager",
     f"{_SFN}.asl.component.state.wait.wait_function.timestamp",
 )
+_SFN_EXEC = f"{_SFN}.asl.component.state.exec"
+# Modules whose `time.sleep` is a wait the clock must see: retry backoff, the .sync poll.
+_SFN_SLEEPING_MODULES = (
+    f"{_SFN}.asl.component.common.retry.retrier_decl",
+    f"{_SFN_EXEC}.state_task.service.state_task_service_callback",
+)
+# 18. Every place the interpreter starts a thread or waits on one: the execution worker, the program
+# and its worker thread, each Task's thread and timeout, Map and Parallel (threads, events, the
+# CountDownLatch condition), callbacks (.waitForTaskToken, heartbeats). Their `threading` (or the
+# names they import from it) becomes local.virtual_time's look-alikes, which are plain threading
+# unless a virtual clock is installed.
+_SFN_WAITING: dict[str, str] = {
+    **{f"{module}.threading": "threading" for module in (
+        f"{_SFN}.asl.component.program.program",
+        f"{_SFN_EXEC}.execute_state",
+        f"{_SFN_EXEC}.state_map.iteration.inline_iteration_component",
+        f"{_SFN_EXEC}.state_map.iteration.itemprocessor.map_run_record",
+        f"{_SFN_EXEC}.state_map.iteration.job",
+        f"{_SFN_EXEC}.state_task.service.state_task_service_callback",
+        f"{_SFN_EXEC}.state_parallel.branch_worker",
+        f"{_SFN_EXEC}.state_parallel.branches_decl",
+        f"{_SFN}.asl.eval.count_down_latch",
+        f"{_SFN}.asl.eval.environment",
+    )},
+    f"{_SFN_EXEC}.execute_state.Thread": "Thread",
+    f"{_SFN}.backend.execution_worker.Thread": "Thread",
+    f"{_SFN}.asl.eval.callback.callback.Event": "Event",
+}
 _SIGNATURES: dict[str, tuple[str, ...]] = {
     "moto.awslambda.models.LambdaBackend.invoke":
         ("self", "function_name", "qualifier", "body", "headers", "response_headers"),
@@ -500,7 +545,8 @@ _STAMPING_FUNCTIONS = (
 # Module attributes we swap for clock-aware shims.
 _MODULE_ATTRIBUTES: dict[str, str] = {
     **{dotted: dotted.rpartition(".")[2] for dotted in _STAMPING_FUNCTIONS},
-    f"{_SFN}.asl.component.common.retry.retrier_decl.time": "time",
+    **{f"{module}.time": "time" for module in _SFN_SLEEPING_MODULES},
+    **_SFN_WAITING,
     **{f"{module}.datetime": "datetime" for module in _SFN_TIME_MODULES},
 }
 # Not replaced, but the patches depend on them (the retrier must keep calling `time.sleep`; 15 and 16
@@ -575,10 +621,15 @@ def installed() -> bool:
 
 
 def install(data_plane: DataPlaneHooks, clock: BridgeClock) -> None:
-    """Patch moto to use `data_plane` and `clock`. Calling it again swaps the targets."""
+    """Patch moto to use `data_plane` and `clock`. Calling it again swaps the targets. A virtual
+    clock (``clock.virtual``) also becomes the one local.virtual_time's look-alikes wait on."""
     with _state.lock:
         _state.data_plane = data_plane
         _state.clock = clock
+        if getattr(clock, "virtual", False):
+            virtual_time.install(clock)  # type: ignore[arg-type]
+        else:
+            virtual_time.uninstall()
         if _state.originals:
             return
         problems = verify()
@@ -609,6 +660,19 @@ def uninstall() -> None:
         _restore()
         _state.data_plane = None
         _state.clock = None
+        _state.catch_up = None
+        virtual_time.uninstall()
+
+
+def set_traffic_catch_up(catch_up: Callable[[], None] | None) -> None:
+    """`catch_up()` is called before every CloudWatch metric read and every UpdateAlias, so traffic
+    due by then exists and is routed by the weights in force when it was due."""
+    _state.catch_up = catch_up
+
+
+def _catch_up() -> None:
+    if _state.catch_up is not None:
+        _state.catch_up()
 
 
 _INHERITED = object()  # the patched class had no attribute of its own: restoring deletes ours
@@ -876,6 +940,7 @@ def _install_lambda() -> None:
             alias = self.backend.get_alias(name=alias_name, function_name=function_name)
             if params["RevisionId"] != alias.revision_id:
                 _raise_revision_mismatch()
+        _catch_up()  # traffic due before the change is routed by the weights it was due under
         return original_update_alias_response(self)
 
     _patch(responses.LambdaResponse, "update_alias", update_alias_response)
@@ -896,15 +961,16 @@ def _install_lambda() -> None:
 # --------------------------------------------------------------------------------------------
 # Step Functions patches (9-11)
 # --------------------------------------------------------------------------------------------
-class _ScaledTime(types.ModuleType):
-    """`time` for moto's retrier: sleep() sleeps the scaled time, everything else is `time`."""
+class _ClockTime(types.ModuleType):
+    """`time` for moto's retrier and .sync poll: sleep() sleeps on the runtime clock, everything else
+    is `time`."""
 
     def __init__(self) -> None:
         super().__init__("time")
         self._rollgate_wraps = _time
 
     def sleep(self, seconds: float) -> None:
-        _time.sleep(_clock().seconds_to_real(seconds))
+        _clock().sleep(seconds)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(_time, name)
@@ -934,23 +1000,29 @@ def _virtual_datetime_module() -> types.ModuleType:
 
 
 def _install_stepfunctions() -> None:
-    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
 
-    # 9. Wait states wait scaled real time, and stop early when the execution stops.
+    # 9. Wait states wait on the runtime clock, and stop early when the execution stops.
     def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
         clock = _clock()
-        deadline = clock.now() + _dt.timedelta(seconds=max(0, wait_seconds))
+        deadline = clock.timestamp() + max(0, wait_seconds)
         while env.is_running():
-            remaining = (deadline - clock.now()).total_seconds()
+            remaining = deadline - clock.timestamp()
             if remaining <= 0:
                 return
-            env.program_state_event.wait(clock.seconds_to_real(remaining))
+            clock.wait_on(env.program_state_event, remaining)
 
     _patch(wait_function.WaitFunction, "_wait_interval", wait_interval)
 
     # 10. Retry backoff sleeps scaled time.
-    _patch(retrier_decl, "time", _ScaledTime())
+    for module_name in _SFN_SLEEPING_MODULES:
+        _patch(importlib.import_module(module_name), "time", _ClockTime())
+
+    # 18. Every thread, event and condition of the interpreter on the runtime clock (see _SFN_WAITING).
+    for dotted, name in _SFN_WAITING.items():
+        module = importlib.import_module(dotted.rpartition(".")[0])
+        _patch(module, dotted.rpartition(".")[2], virtual_time.threading_module() if name == "threading"
+               else getattr(virtual_time, name))
 
     # 11. The interpreter's notion of "now" is the runtime clock.
     shim = _virtual_datetime_module()
@@ -1150,7 +1222,9 @@ def _install_cloudwatch() -> None:
 
 
 def _flush() -> None:
-    """Pending metrics into CloudWatch before a read; a failed flush must not fail the read."""
+    """Pending metrics into CloudWatch before a read (traffic due by now generated first); a failed
+    flush must not fail the read."""
+    _catch_up()
     if _state.data_plane is not None:
         try:
             _state.data_plane.flush_metrics()
@@ -1268,23 +1342,29 @@ def _invoke_later(request: InvokeRequest) -> None:
             with _state.deliveries_lock:
                 _state.deliveries.discard(thread)
 
-    thread = threading.Thread(target=run, name=f"rollgate-eventbridge-{request.function_name.rsplit(':', 1)[-1]}",
-                              daemon=True)
+    # an actor of a virtual clock: the clock waits for it like for any thread of the interpreter
+    thread = virtual_time.Thread(target=run, daemon=True,
+                                 name=f"rollgate-eventbridge-{request.function_name.rsplit(':', 1)[-1]}")
     with _state.deliveries_lock:
         _state.deliveries.add(thread)
     thread.start()
 
 
 def drain_deliveries(timeout: float = 5.0) -> bool:
-    """Wait (at most `timeout` real seconds) until no EventBridge -> Lambda delivery is running,
-    including the ones those handlers cause. False if some are still running."""
+    """Wait until no EventBridge -> Lambda delivery is running, including the ones those handlers
+    cause: on a virtual clock as long as they take (they are actors: a delivery that waits forever is
+    a Deadlock, not a hang), else at most `timeout` real seconds. False if some are still running."""
     deadline = _time.monotonic() + timeout
+    virtual = virtual_time.installed_clock() is not None
     while True:
         with _state.deliveries_lock:
             running = [thread for thread in _state.deliveries if thread.is_alive()]
         remaining = deadline - _time.monotonic()
         if not running:
             return True
+        if virtual:
+            running[0].join()
+            continue
         if remaining <= 0:
             warnings.warn(f"{len(running)} EventBridge -> Lambda deliveries still running after {timeout} s",
                           RuntimeWarning, stacklevel=2)
@@ -1793,6 +1873,30 @@ SOURCE_FINGERPRINTS: dict[str, str] = {
         "5bdb7c20cc1bcf4e8c93c0340a7413158ea3215eea9b0d5b0ce9c20a4a0b1f0d",
     "moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp":
         "34e093f81307e6d049569ef1e0a1c1a63ac0b24010d4def2849dd93ec3504c5b",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback":
+        "01b0a4f739385bd98bdf935e58e3b5cadfcfa0356f7df923d04db285dff69710",
+    "moto.stepfunctions.parser.asl.component.program.program":
+        "2b45e2d237c1c5c10a86f43d7f7b13a8c6ab6d3343b19f7bde3be66586ab6aee",
+    "moto.stepfunctions.parser.asl.component.state.exec.execute_state":
+        "6cc52e59c727d41ef27b6db2cfad63ee6f8ea43328bf7b5f7db3f05d7817ab0d",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.inline_iteration_component":
+        "cf553565e1435ffd9f79d92d8426ae4d7cd4245b3b90e9968f2901b7f138899b",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor.map_run_record":
+        "c3caf5ed47f439fde3b741f17548635bf60a3ec8eddd30814c40232a61a0b316",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.job":
+        "35c3336f2c73ba3d53332832ef215fe0cb75b6752cbc4b311f8b46483dbf8ffc",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_parallel.branch_worker":
+        "b8f851ffa79b700e008c4b6c8fd0b17aac45f769a4256ed944da22d7cb5aba97",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_parallel.branches_decl":
+        "848a285adb7c4426069a18ebc9732fee073b42c38987819b3b78afd37766c264",
+    "moto.stepfunctions.parser.asl.eval.count_down_latch":
+        "2ecd6268bd204739ee123f697f5ec4c102f50c53168fb9fd500d869304ed839a",
+    "moto.stepfunctions.parser.asl.eval.environment":
+        "0c57e3472828e031f6fe278d13264f6ec8bf49115df0fbd2da5be225eb73207c",
+    "moto.stepfunctions.parser.backend.execution_worker":
+        "f2bc8ae7d18d64e7b8991b4a675814de0cc1564faf2a7c15ac0eff828366d22b",
+    "moto.stepfunctions.parser.asl.eval.callback.callback":
+        "944daf2ac0bf957cc73686eaec842836dac647f6fe077a8938704203d3e3370c",
     # 19-24
     "moto.stepfunctions.responses.StepFunctionResponse.describe_execution":
         "c3953bdc9ce21fda47ee3e996bf749950fb31c22a169464f6f2c878aa8372977",
