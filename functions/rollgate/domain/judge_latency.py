@@ -40,6 +40,8 @@ _PASS, _FAIL, _SKIPPED = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.SKIPPED
 _FULL_TAIL_INVOCATIONS = 5.0
 #: ... and none under this many (a "p99" of 100 invocations is the slowest one).
 _MIN_TAIL_INVOCATIONS = 2.0
+#: A reference period's percentile is used from this many invocations beyond it (a p99 of 100).
+_MIN_REFERENCE_TAIL_INVOCATIONS = 1.0
 #: Breaching weight that fails the check (two full periods).
 _BREACH_WEIGHT = 2.0
 #: Canary statistics tested against each reference percentile in the pooled test.
@@ -71,7 +73,7 @@ class _Reference:
 
     @classmethod
     def of(cls, view: View, percentile: int, warm: list[Pair]) -> _Reference:
-        min_count = _MIN_TAIL_INVOCATIONS / ((100 - percentile) / 100)
+        min_count = _MIN_REFERENCE_TAIL_INVOCATIONS / ((100 - percentile) / 100)
 
         def usable(p: PeriodStats | None) -> float | None:
             value = _value(p, percentile)

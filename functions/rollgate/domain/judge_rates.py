@@ -214,7 +214,9 @@ def throttles_check(view: View, policy: HealthPolicy) -> Check:
     not help, and the check passes with a note."""
     counts = view.counts("throttles")
     (x_c, n_c), (x_r, n_r) = counts.canary, counts.reference
-    throttled, total = x_c + x_r, n_c + n_r
+    # with a concurrent control the function's requests are both versions'; without one (an
+    # unpaired watch) the new version takes all of them and the reference is another time
+    throttled, total = (x_c + x_r, n_c + n_r) if view.paired else (x_c, n_c)
     before = view.baseline_counts("throttles")
     x_b, n_b = sum(x for x, _ in before), sum(n for _, n in before)
     threshold: dict = {"throttle_rate_ceiling": policy.throttle_rate_ceiling, "significance": policy.significance}
