@@ -10,7 +10,15 @@ from typing import Any
 
 from rollgate.domain.errors import ConflictError, DeploymentInProgress, NotFoundError
 from rollgate.domain.health import AlarmObservation, GaugeSample, PeriodStats
-from rollgate.domain.ports import AliasRouting, ArtifactInfo, EventSourceMapping, FunctionConfig, Invocation, Lease
+from rollgate.domain.ports import (
+    AlarmMetric,
+    AliasRouting,
+    ArtifactInfo,
+    EventSourceMapping,
+    FunctionConfig,
+    Invocation,
+    Lease,
+)
 
 
 def sha(data: bytes) -> str:
@@ -197,6 +205,10 @@ class FakeQueues:
 class FakeAlarms:
     def __init__(self) -> None:
         self.state: dict[str, str] = {}
+        self.metrics: dict[str, AlarmMetric] = {}  # what each alarm watches, when the test says
+
+    def watched_metrics(self, alarm_names):
+        return {n: self.metrics[n] for n in alarm_names if n in self.metrics}
 
     def states(self, alarm_names):
         return [
@@ -240,7 +252,8 @@ class FakeLedger:
 
     def list_deployments(self, function_name, alias=None, limit=20):
         mine = [
-            d for d in self.deployments.values()
+            d
+            for d in self.deployments.values()
             if d["function_name"] == function_name and (alias is None or d["alias"] == alias)
         ]
         return sorted(mine, key=lambda d: d["deployment_id"], reverse=True)[:limit]

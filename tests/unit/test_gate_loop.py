@@ -18,7 +18,7 @@ from rollgate.domain.errors import ThrottledError
 from rollgate.domain.health import EvidenceKind, HealthWindow, Outcome, PeriodStats, VersionSeries
 from rollgate.domain.judge import judge as shipped_judge
 from rollgate.domain.models import HealthPolicy
-from rollgate.domain.ports import Invocation
+from rollgate.domain.ports import AlarmMetric, Invocation
 from rollgate.domain.remediation import assess, remediate, start_remediation
 from tests.unit.conftest import World, drive, request_for
 
@@ -365,3 +365,56 @@ def test_an_unverified_promotion_has_its_own_exit_code(result: dict[str, Any], c
     out = io.StringIO()
     assert cli_main._conclude(Conclusion(execution_status="SUCCEEDED", result=result), out) == code
     assert result["reason"] in out.getvalue()
+
+
+# --------------------------------------------------------------------------- alias alarms, split by version
+def _alias_errors_alarm(world: World) -> None:
+    world.alarms.metrics[GUARD_ALARM] = AlarmMetric(
+        namespace="AWS/Lambda",
+        metric_name="Errors",
+        dimensions={"FunctionName": "orders-api", "Resource": "orders-api:live"},
+    )
+
+
+def test_an_alias_alarm_is_split_by_version_for_the_judge(world: World) -> None:
+    # given an alias-level Errors alarm that goes into ALARM once the canary runs
+    _alias_errors_alarm(world)
+    steady_traffic(world, "1", per_minute=540.0, errors=30.0)
+    steady_traffic(world, "2", per_minute=60.0)
+    original = world.clock.advance
+
+    def advance(seconds: float) -> None:
+        original(seconds)
+        if world.lambda_api.get_alias("orders-api", "live").additional_weights:
+            world.alarms.state[GUARD_ALARM] = "ALARM"
+
+    world.clock.advance = advance  # type: ignore[method-assign]
+    drive(world, request_for(health={"alarm_names": [GUARD_ALARM]}))
+    # then the judge was shown the new version's share of the alarm's metric: none of the errors
+    firing = [a for w in world.windows if w.phase == "canary" for a in w.alarms if a.state_now == "ALARM"]
+    assert firing
+    assert all(a.new_version_amount == 0 and a.total_amount and a.total_amount > 0 for a in firing)
+
+
+def test_a_fix_released_while_the_old_version_trips_an_alias_alarm_is_promoted(world: World) -> None:
+    # given the shipped judge, the old version failing 5% of its requests and tripping the alias
+    # alarm during the canary, and a fix that fails none
+    world.shipped_judge = True
+    _alias_errors_alarm(world)
+    steady_traffic(world, "1", per_minute=540.0, errors=27.0)
+    steady_traffic(world, "2", per_minute=600.0)
+    original = world.clock.advance
+
+    def advance(seconds: float) -> None:
+        original(seconds)
+        if world.lambda_api.get_alias("orders-api", "live").additional_weights:
+            world.alarms.state[GUARD_ALARM] = "ALARM"
+
+    world.clock.advance = advance  # type: ignore[method-assign]
+    result = drive(
+        world, request_for(health={"alarm_names": [GUARD_ALARM], "on_inconclusive_watch": "rollback"}), execution="fix"
+    )
+    # then the alarm is not held against the fix
+    canary_alarm_checks = [e for e in result["evidence"].get("canary", []) if e["check"] == "health:alarms"]
+    assert all(e["ok"] for e in canary_alarm_checks)
+    assert result["status"] == "PROMOTED", result["reason"]

@@ -7,6 +7,7 @@ from typing import Any
 from rollgate.aws.errors import translate_client_errors
 from rollgate.domain.errors import NotFoundError
 from rollgate.domain.health import AlarmObservation
+from rollgate.domain.ports import AlarmMetric
 
 _NAMES_PER_CALL = 100  # DescribeAlarms takes at most 100 AlarmNames
 
@@ -20,9 +21,34 @@ class CloudWatchAlarmProbe:
     def states(self, alarm_names: list[str]) -> list[AlarmObservation]:
         """Current state of each alarm, in the order asked (state_at_preflight = state_now).
         Raises NotFoundError naming every alarm that does not exist."""
+        found = self._describe(alarm_names)
+        return [
+            AlarmObservation(
+                name=name,
+                state_at_preflight=found[name]["StateValue"],
+                state_now=found[name]["StateValue"],
+                reason=found[name].get("StateReason"),
+            )
+            for name in found
+        ]
+
+    def watched_metrics(self, alarm_names: list[str]) -> dict[str, AlarmMetric]:
+        """The metric of each single-metric alarm (MetricName, Namespace, Dimensions)."""
+        return {
+            name: AlarmMetric(
+                namespace=str(alarm["Namespace"]),
+                metric_name=str(alarm["MetricName"]),
+                dimensions={d["Name"]: str(d["Value"]) for d in alarm.get("Dimensions", [])},
+            )
+            for name, alarm in self._describe(alarm_names).items()
+            if alarm.get("MetricName") and alarm.get("Namespace")
+        }
+
+    def _describe(self, alarm_names: list[str]) -> dict[str, dict[str, Any]]:
+        """name -> DescribeAlarms entry, in the order asked; NotFoundError names the missing."""
         names = list(dict.fromkeys(alarm_names))
         if not names:
-            return []
+            return {}
         found: dict[str, dict[str, Any]] = {}
         paginator = self._client.get_paginator("describe_alarms")
         for offset in range(0, len(names), _NAMES_PER_CALL):
@@ -34,15 +60,7 @@ class CloudWatchAlarmProbe:
         missing = [name for name in names if name not in found]
         if missing:
             raise NotFoundError(f"CloudWatch alarm(s) not found: {', '.join(missing)}")
-        return [
-            AlarmObservation(
-                name=name,
-                state_at_preflight=found[name]["StateValue"],
-                state_now=found[name]["StateValue"],
-                reason=found[name].get("StateReason"),
-            )
-            for name in names
-        ]
+        return {name: found[name] for name in names}
 
 
 class CloudWatchAlarmTags:

@@ -27,7 +27,7 @@ from rollgate.domain.health import (
     VersionSeries,
 )
 from rollgate.domain.models import Baseline, DeploymentContext
-from rollgate.domain.ports import AlarmProbe, HealthProbes, MetricSource
+from rollgate.domain.ports import AlarmMetric, AlarmProbe, HealthProbes, MetricSource
 
 #: How far back the pre-deploy baseline reaches for the watch phase.
 BASELINE_LOOKBACK = timedelta(minutes=30)
@@ -78,6 +78,61 @@ def _alarms(reads: _Reads, alarms: AlarmProbe, baseline: Baseline) -> list[Alarm
     return [a.model_copy(update={"state_at_preflight": before.get(a.name, "OK")}) for a in now]
 
 
+#: Lambda's count metrics that the ExecutedVersion dimension splits by version -> PeriodStats field.
+_COUNTS: dict[str, Literal["invocations", "errors", "throttles"]] = {
+    "Invocations": "invocations",
+    "Errors": "errors",
+    "Throttles": "throttles",
+}
+
+
+def _attributed(
+    ctx: DeploymentContext,
+    reads: _Reads,
+    alarms: AlarmProbe,
+    observed: list[AlarmObservation],
+    canary: VersionSeries,
+    stable: VersionSeries | None,
+) -> list[AlarmObservation]:
+    """Evidence of which version moved each alarm in ALARM: an alarm on the function's own Lambda
+    count metric is split by version through the same series the judge compares (the new
+    version's share of the amount over the window); an alarm on one version's ExecutedVersion
+    metric breaches for that version alone. Anything else stays without evidence, and the judge
+    does not hold it against the release."""
+    firing = [a.name for a in observed if a.state_now == "ALARM"]
+    if not firing:
+        return observed
+    watched: dict[str, AlarmMetric] = reads.attempt("alarm metrics", lambda: alarms.watched_metrics(firing), {})
+    return [_split(ctx, a, watched.get(a.name), canary, stable) for a in observed]
+
+
+def _split(
+    ctx: DeploymentContext,
+    alarm: AlarmObservation,
+    metric: AlarmMetric | None,
+    canary: VersionSeries,
+    stable: VersionSeries | None,
+) -> AlarmObservation:
+    if metric is None or metric.namespace != "AWS/Lambda" or alarm.state_now != "ALARM":
+        return alarm
+    dims = metric.dimensions
+    if dims.get("FunctionName") != ctx.function_name or dims.get("Resource") not in (
+        None,
+        ctx.function_name,
+        f"{ctx.function_name}:{ctx.alias}",
+    ):
+        return alarm
+    executed = dims.get("ExecutedVersion")
+    if executed is not None:
+        return alarm.model_copy(update={"new_version_breaches": executed == canary.version})
+    field = _COUNTS.get(metric.metric_name)
+    if field is None:
+        return alarm
+    new = canary.total(field)
+    total = new + (stable.total(field) if stable is not None else 0.0)
+    return alarm.model_copy(update={"new_version_amount": new, "total_amount": total})
+
+
 def _depth(reads: _Reads, probes: HealthProbes, queue: str) -> float | None:
     return reads.attempt(f"depth of {queue}", lambda: float(probes.queues.depth(queue)), None)
 
@@ -123,7 +178,7 @@ def observe(
         else None
     )
     canary = _series(reads, metrics, ctx, new_version, since, now)
-    alarms = _alarms(reads, probes.alarms, baseline)
+    alarms = _attributed(ctx, reads, probes.alarms, _alarms(reads, probes.alarms, baseline), canary, stable)
     return HealthWindow(
         phase=phase,
         canary_weight=weight,
@@ -136,4 +191,5 @@ def observe(
         alarms=alarms,
         read_failures=reads.failures,
         weight_since=weight_since,
+        observed_at=now,
     )

@@ -140,9 +140,23 @@ class QueueProbe(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class AlarmMetric:
+    """The one metric a (non-math) metric alarm watches: what lets the judge split it by version."""
+
+    namespace: str
+    metric_name: str
+    dimensions: dict[str, str]
+
+
 class AlarmProbe(Protocol):
     def states(self, alarm_names: list[str]) -> list[AlarmObservation]:
         """Current state per alarm (state_at_preflight is left equal to state_now)."""
+        ...
+
+    def watched_metrics(self, alarm_names: list[str]) -> dict[str, AlarmMetric]:
+        """The metric each single-metric alarm watches; metric-math and composite alarms are left
+        out (they cannot be split by version)."""
         ...
 
 
