@@ -104,7 +104,7 @@ def test_queries_name_the_version_dimension_set(cloudwatch_client, origin, monke
 
     stats = {(q["MetricStat"]["Metric"]["MetricName"], q["MetricStat"]["Stat"]) for q in captured["MetricDataQueries"]}
     assert stats == {("Invocations", "Sum"), ("Errors", "Sum"), ("Throttles", "Sum"),
-                     ("Duration", "p95"), ("Duration", "p99")}
+                     ("Duration", "p95"), ("Duration", "p99"), ("Duration", "p50"), ("Duration", "Average")}
     for query in captured["MetricDataQueries"]:
         assert query["MetricStat"]["Metric"]["Namespace"] == "AWS/Lambda"
         assert query["MetricStat"]["Metric"]["Dimensions"] == _dims("2")

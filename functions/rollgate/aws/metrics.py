@@ -25,6 +25,9 @@ _VERSION_QUERIES: tuple[tuple[str, str, str, str], ...] = (
     ("throttles", "Throttles", "Sum", "throttles"),
     ("p95", "Duration", "p95", "p95_ms"),
     ("p99", "Duration", "p99", "p99_ms"),
+    # the median pools thin periods; the average is concurrency held per invocation (throttle blame)
+    ("p50", "Duration", "p50", "p50_ms"),
+    ("avg", "Duration", "Average", "duration_avg_ms"),
 )
 
 
@@ -57,8 +60,8 @@ class CloudWatchMetricSource:
     def version_series(
         self, function_name: str, alias: str, version: str, start: datetime, end: datetime, period_seconds: int
     ) -> list[PeriodStats]:
-        """Invocations, Errors, Throttles (Sum) and Duration p95/p99 of `version` executed through
-        `alias`, one PeriodStats per period, None where CloudWatch has no datapoint."""
+        """Invocations, Errors, Throttles (Sum) and Duration p50/p95/p99/Average of `version`
+        executed through `alias`, one PeriodStats per period, None where CloudWatch has no datapoint."""
         name = bare_function_name(function_name)
         dimensions = [
             {"Name": "FunctionName", "Value": name},
