@@ -172,8 +172,15 @@ class _Samples:
         counts = view.counts("errors")
         errors, seen = counts.canary
         x_r, n_r = counts.reference
+        # the forecast uses the reference's actual invocations per canary invocation once there
+        # are some (a watch's holdback, an uneven split), else the weight's
         reference_rate = x_r / n_r if n_r > 0 else 0.0
-        forecast = samples_needed(view.weight, policy, reference_rate)
+        ratio = min(max(round(n_r / seen, 1), 0.1), _LONG_REFERENCE) if seen > 0 and n_r > 0 else None
+        forecast = (
+            max(policy.min_invocations, _forecast(ratio, bound, policy.significance, round(reference_rate, 4)))
+            if ratio is not None
+            else samples_needed(view.weight, policy, reference_rate)
+        )
         if seen <= 0:
             return cls(seen, forecast, False, bound, None)
         p_value = shortfall_pvalue(errors, seen, x_r, n_r, bound)
@@ -187,7 +194,7 @@ class _Samples:
             errors / seen - reference_rate,
             bound,
             policy.significance,
-            _reference_ratio(view.weight),
+            ratio or _reference_ratio(view.weight),
         )
         return cls(seen, max(more, math.floor(seen) + 1) if more else None, False, bound, p_value)
 
