@@ -56,9 +56,11 @@ class World:
     runs: list[gate_loop.GateRun] = field(default_factory=list)
     shipped_judge: bool = False  # judge with rollgate.domain.judge instead of the `verdicts` stub
 
+    probes_override: HealthProbes | None = None  # a test's own probes instead of the fakes
+
     @property
     def probes(self) -> HealthProbes:
-        return HealthProbes(metrics=self.metrics, queues=self.queues, alarms=self.alarms)
+        return self.probes_override or HealthProbes(metrics=self.metrics, queues=self.queues, alarms=self.alarms)
 
     @property
     def ports(self) -> gate_loop.GatePorts:

@@ -18,7 +18,7 @@ from rollgate.domain.errors import ThrottledError
 from rollgate.domain.health import EvidenceKind, HealthWindow, Outcome, PeriodStats, VersionSeries
 from rollgate.domain.judge import judge as shipped_judge
 from rollgate.domain.models import HealthPolicy
-from rollgate.domain.ports import AlarmMetric, Invocation
+from rollgate.domain.ports import AlarmMetric, HealthProbes, Invocation
 from rollgate.domain.remediation import assess, remediate, start_remediation
 from tests.unit.conftest import World, drive, request_for
 
@@ -191,13 +191,13 @@ def test_a_downstream_incident_during_a_paired_watch_does_not_roll_back(world: W
             else p
             for p in world.metrics.series[version]
         ]
-    result = drive(
-        world,
-        request_for(watch_seconds=600, health={"on_inconclusive_watch": "rollback"}),
-        execution="incident",
-    )
+    # (the default policy: a watch that ends short of samples holds, with its control, for more)
+    result = drive(world, request_for(watch_seconds=600), execution="incident")
     assert result["status"] == "PROMOTED", result["reason"]
+    assert result["verification"] == "verified"
     assert routed(world) == ("2", {})
+    # the incident minutes were judged against the holdback, never against the pre-deploy baseline
+    assert all(w.stable is not None for w in watch_windows(world))
 
 
 # --------------------------------------------------------------------------- the end of the watch
@@ -418,3 +418,17 @@ def test_a_fix_released_while_the_old_version_trips_an_alias_alarm_is_promoted(w
     canary_alarm_checks = [e for e in result["evidence"].get("canary", []) if e["check"] == "health:alarms"]
     assert all(e["ok"] for e in canary_alarm_checks)
     assert result["status"] == "PROMOTED", result["reason"]
+
+
+def test_an_alarm_probe_that_cannot_say_what_it_watches_gives_no_evidence(world: World) -> None:
+    class StatesOnly:
+        def __init__(self, inner: Any) -> None:
+            self.states = inner.states
+
+    world.alarms.state[GUARD_ALARM] = "ALARM"
+    _alias_errors_alarm(world)
+    states_only = StatesOnly(world.alarms)
+    world.probes_override = HealthProbes(metrics=world.metrics, queues=world.queues, alarms=states_only)
+    drive(world, request_for(health={"alarm_names": [GUARD_ALARM]}))
+    firing = [a for w in world.windows for a in w.alarms if a.state_now == "ALARM"]
+    assert firing and all(a.new_version_amount is None and a.new_version_breaches is None for a in firing)

@@ -27,7 +27,7 @@ from rollgate.domain.health import (
     VersionSeries,
 )
 from rollgate.domain.models import Baseline, DeploymentContext
-from rollgate.domain.ports import AlarmMetric, AlarmProbe, HealthProbes, MetricSource
+from rollgate.domain.ports import AlarmMetric, AlarmMetricsProbe, AlarmProbe, HealthProbes, MetricSource
 
 #: How far back the pre-deploy baseline reaches for the watch phase.
 BASELINE_LOOKBACK = timedelta(minutes=30)
@@ -100,9 +100,10 @@ def _attributed(
     metric breaches for that version alone. Anything else stays without evidence, and the judge
     does not hold it against the release."""
     firing = [a.name for a in observed if a.state_now == "ALARM"]
-    if not firing:
+    if not firing or not isinstance(alarms, AlarmMetricsProbe):
         return observed
-    watched: dict[str, AlarmMetric] = reads.attempt("alarm metrics", lambda: alarms.watched_metrics(firing), {})
+    describe = alarms.watched_metrics
+    watched: dict[str, AlarmMetric] = reads.attempt("alarm metrics", lambda: describe(firing), {})
     return [_split(ctx, a, watched.get(a.name), canary, stable) for a in observed]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from rollgate.domain.health import AlarmObservation, GaugeSample, PeriodStats
 
@@ -153,6 +153,13 @@ class AlarmProbe(Protocol):
     def states(self, alarm_names: list[str]) -> list[AlarmObservation]:
         """Current state per alarm (state_at_preflight is left equal to state_now)."""
         ...
+
+
+@runtime_checkable
+class AlarmMetricsProbe(Protocol):
+    """An AlarmProbe that can also say what each alarm watches (the CloudWatch adapter can). With
+    it, an alarm on the function's Lambda metrics is split by version for the judge; without it an
+    alarm has no per-version evidence, and the judge never holds it against the release."""
 
     def watched_metrics(self, alarm_names: list[str]) -> dict[str, AlarmMetric]:
         """The metric each single-metric alarm watches; metric-math and composite alarms are left
