@@ -13,7 +13,7 @@ import pytest
 
 from cli import main as cli_main
 from cli.progress import Conclusion
-from rollgate.domain import gate_loop
+from rollgate.domain import canary, gate_loop
 from rollgate.domain.errors import ThrottledError
 from rollgate.domain.health import EvidenceKind, HealthWindow, Outcome, PeriodStats, VersionSeries
 from rollgate.domain.judge import judge as shipped_judge
@@ -432,3 +432,16 @@ def test_an_alarm_probe_that_cannot_say_what_it_watches_gives_no_evidence(world:
     drive(world, request_for(health={"alarm_names": [GUARD_ALARM]}))
     firing = [a for w in world.windows for a in w.alarms if a.state_now == "ALARM"]
     assert firing and all(a.new_version_amount is None and a.new_version_breaches is None for a in firing)
+
+
+def test_replaying_the_promotion_after_the_watch_completed_leaves_the_alias_whole(world: World) -> None:
+    # given a deployment that went through its watch and moved to 100%
+    drive(world, request_for())
+    run = world.runs[-1]
+    assert routed(world) == ("2", {})
+    # when the first Promote task is replayed with its original input (no watch record yet)
+    replay = run.context.model_copy(update={"watch": None})
+    progress = canary.promote_version(replay, lambda_api=world.lambda_api, ledger=world.ledger, clock=world.clock)
+    # then no holdback is put back: nothing would ever move it again
+    assert routed(world) == ("2", {})
+    assert progress.holdback_percent == 0

@@ -348,6 +348,10 @@ def _route_new_version(
     return set_routing(lambda_api, ctx.function_name, ctx.alias, version=version.version, weights=weights)
 
 
+def _all_on(routing: AliasRouting, version: str) -> bool:
+    return routing.version == version and not routing.additional_weights
+
+
 def _moved(ctx: DeploymentContext, routing: AliasRouting, changed: bool) -> str:
     return f"alias {ctx.alias} now routes {describe(routing)}" + ("" if changed else " (already so)")
 
@@ -357,6 +361,10 @@ def _promote(ctx: DeploymentContext, lambda_api: LambdaApi, clock: Clock, notes:
     policy = ctx.request.health
     watch = 0 if baseline.already_live else ctx.request.watch_seconds
     holdback = policy.watch_holdback_percent if watch and not baseline.already_live else 0
+    if holdback and _all_on(lambda_api.get_alias(ctx.function_name, ctx.alias), ctx.require_version().version):
+        # this promotion was already completed (a task replayed after the execution ended): putting
+        # the holdback back would leave the alias split with nothing left to move it
+        holdback = 0
     routing, changed = _route_new_version(ctx, lambda_api, holdback)
     now = clock.now()
     detail = _moved(ctx, routing, changed)
