@@ -268,3 +268,26 @@ def test_a_downstream_incident_during_a_paired_watch_is_not_a_rollback():
     assert verdict.outcome is not Outcome.UNHEALTHY
     assert check(verdict, "errors").kind is EvidenceKind.ORGANIC_PAIRED
     assert "holdback v6" in check(verdict, "errors").summary
+
+
+def _p95_series(values: list[float]) -> list[PeriodStats]:
+    return [
+        PeriodStats(start=T0 + timedelta(minutes=i), invocations=600, errors=0, p95_ms=v, p99_ms=2 * v)
+        for i, v in enumerate(values)
+    ]
+
+
+def test_a_jit_warm_up_outlasting_the_warm_up_window_is_not_a_rollback():
+    # given a shift at 12:00 and p95 decaying from 3x to normal over six minutes
+    canary = _p95_series([360, 330, 290, 250, 210, 170, 130])
+    stable = _p95_series([120] * 7)
+    verdict = judge(canary_window(canary, stable, weight_since=T0), POLICY)
+    assert check(verdict, "latency_p95").status is not CheckStatus.FAIL
+    assert verdict.outcome is not Outcome.UNHEALTHY
+
+
+def test_a_slow_build_that_has_finished_warming_up_fails():
+    # given a cold first minutes, then flat at 2.5x
+    canary = _p95_series([360, 330, 300, 300, 300, 300, 300])
+    verdict = judge(canary_window(canary, _p95_series([120] * 7), weight_since=T0), POLICY)
+    assert check(verdict, "latency_p95").status is CheckStatus.FAIL

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from statistics import median, median_low
 
 from rollgate.domain.health import Check, CheckStatus, PeriodStats
@@ -50,6 +50,12 @@ _POOLED = {95: (50, 95), 99: (50, 95, 99)}
 #: periods, at this share of the significance, and the canary already slower by this many minutes
 #: of the minimum growth.
 _TREND_MIN_INVOCATIONS = 20
+#: Warm-up that outlasts `warmup_seconds`: a latency failure is held while the canary's ratio over
+#: its last periods keeps falling this fast (a JIT or cache warm-up decays; a regression persists),
+#: for at most this many warm-ups after the shift.
+_WARMING_PER_MINUTE = 0.03
+_WARMING_PERIODS = 4
+_WARMING_LIMIT = 5
 _TREND_MIN_PERIODS = 6
 _TREND_SIGNIFICANCE_SHARE = 0.2
 _TREND_MINUTES_AHEAD = 5
@@ -158,28 +164,30 @@ def latency_check(view: View, policy: HealthPolicy, percentile: int) -> Check:
         "pooled": [t.as_dict() for t in pooled],
     }
     limit = f"{policy.latency_ratio_limit:g}x and +{policy.latency_min_delta_ms:g} ms"
+    failure: str | None = None
     if weight_breached >= _BREACH_WEIGHT - 1e-9 and 2 * weight_breached > weight_total:
-        return Check(
-            name=name,
-            status=_FAIL,
-            observed=observed,
-            threshold=threshold,
-            summary=f"{_head(view, rows, percentile)}: slower by more than {limit} in {sum(voted)} of "
-            f"{len(rows)} periods",
-            kind=view.kind,
-        )
-    if pooled_fail is not None:
-        return Check(
-            name=name,
-            status=_FAIL,
-            observed=observed,
-            threshold=threshold,
-            summary=f"p{pooled_fail.canary_percentile} of {view.canary_label} beyond {limit} over "
+        failure = f"{_head(view, rows, percentile)}: slower by more than {limit} in {sum(voted)} of {len(rows)} periods"
+    elif pooled_fail is not None:
+        failure = (
+            f"p{pooled_fail.canary_percentile} of {view.canary_label} beyond {limit} over "
             f"{view.reference_label}'s p{percentile} in {pooled_fail.breached} of {pooled_fail.compared} periods: at "
             f"least {pooled_fail.exceeding:.0f} of {pooled_fail.trials:.0f} invocations that slow, where at most "
-            f"{tail:.0%} would be (p={pooled_fail.p:.1e} pooled over thin periods)",
-            kind=view.kind,
+            f"{tail:.0%} would be (p={pooled_fail.p:.1e} pooled over thin periods)"
         )
+    if failure is not None:
+        improving = _still_warming(view, policy, canary_periods, reference, percentile)
+        if improving is not None:
+            observed["improving_per_minute"] = round(improving, 4)
+            return Check(
+                name=name,
+                status=CheckStatus.INCONCLUSIVE,
+                observed=observed,
+                threshold={**threshold, "warming": f"improving >= {_WARMING_PER_MINUTE:.0%}/min since the shift"},
+                summary=f"{failure}; but it is improving {-improving:.0%} a minute since the shift: the new "
+                f"environments are still warming up (JIT, caches), judged again next period",
+                kind=view.kind,
+            )
+        return Check(name=name, status=_FAIL, observed=observed, threshold=threshold, summary=failure, kind=view.kind)
     if not rows:
         return Check(
             name=name,
@@ -261,6 +269,31 @@ def _pooled(
         if compared:
             tests.append(_Pooled(q, compared, breached, exceeding, trials, binomial_sf(exceeding, trials, tail)))
     return tests
+
+
+def _still_warming(
+    view: View,
+    policy: HealthPolicy,
+    canary_periods: list[tuple[datetime, PeriodStats]],
+    reference: _Reference,
+    percentile: int,
+) -> float | None:
+    """A warm-up decays, a regression persists. Within _WARMING_LIMIT warm-ups of the shift, a canary
+    whose latency ratio over its last periods is falling by _WARMING_PER_MINUTE or more (Theil-Sen)
+    is still warming up: the per-minute slope, else None."""
+    shift = view.shift_at
+    if shift is None:
+        return None
+    horizon = shift + timedelta(seconds=policy.warmup_seconds * _WARMING_LIMIT)
+    points = []
+    for start, p in canary_periods[-_WARMING_PERIODS:]:
+        value, ref = _value(p, percentile), reference.at(start)
+        if value and ref and start < horizon:
+            points.append(((start - shift).total_seconds() / 60, math.log(value / ref)))
+    if len(points) < 3:
+        return None
+    slope = math.expm1(theil_sen_slope([x for x, _ in points], [y for _, y in points]))
+    return slope if slope <= -_WARMING_PER_MINUTE else None
 
 
 # --------------------------------------------------------------------------- slow burns
