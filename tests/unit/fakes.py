@@ -197,6 +197,10 @@ class FakeMetrics:
 class FakeQueues:
     def __init__(self) -> None:
         self.depths: dict[str, int] = {}
+        self.redrives: dict[str, str] = {}  # source queue ARN -> its dead-letter queue ARN
+
+    def redrive_target(self, queue):
+        return self.redrives.get(queue)
 
     def depth(self, queue):
         return self.depths.get(queue, 0)

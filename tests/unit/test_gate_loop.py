@@ -18,7 +18,7 @@ from rollgate.domain.errors import ThrottledError
 from rollgate.domain.health import EvidenceKind, HealthWindow, Outcome, PeriodStats, VersionSeries
 from rollgate.domain.judge import judge as shipped_judge
 from rollgate.domain.models import HealthPolicy
-from rollgate.domain.ports import AlarmMetric, HealthProbes, Invocation
+from rollgate.domain.ports import AlarmMetric, EventSourceMapping, HealthProbes, Invocation
 from rollgate.domain.remediation import assess, remediate, start_remediation
 from tests.unit.conftest import World, drive, request_for
 
@@ -445,3 +445,22 @@ def test_replaying_the_promotion_after_the_watch_completed_leaves_the_alias_whol
     # then no holdback is put back: nothing would ever move it again
     assert routed(world) == ("2", {})
     assert progress.holdback_percent == 0
+
+
+# --------------------------------------------------------------------------- source-queue DLQs
+def test_a_source_queues_redrive_dlq_is_watched_as_its_own_kind(world: World) -> None:
+    # given an SQS event source (through the alias) whose queue redrives to a DLQ
+    source = "arn:aws:sqs:us-east-1:123456789012:orders-in"
+    dlq = "arn:aws:sqs:us-east-1:123456789012:orders-in-dlq"
+    world.lambda_api.functions["orders-api"].mappings.append(
+        EventSourceMapping(
+            "uuid-sqs", source, "arn:aws:lambda:us-east-1:123456789012:function:orders-api:live", "Enabled"
+        )
+    )
+    world.queues.redrives[source] = dlq
+    world.queues.depths[dlq] = 2
+    # when the release runs
+    drive(world, request_for())
+    # then preflight recorded the DLQ with its source, and the judge is shown it as a source redrive
+    queues = [q for w in world.windows for q in w.queues]
+    assert queues and all((q.queue, q.baseline, q.source, q.kind) == (dlq, 2, source, "source_redrive") for q in queues)

@@ -1,7 +1,9 @@
-"""ports.QueueProbe over SQS: how many messages a (dead-letter) queue holds."""
+"""ports.QueueProbe over SQS: how many messages a (dead-letter) queue holds, and which dead-letter
+queue a source queue redrives to."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rollgate.aws.errors import translate_client_errors
@@ -35,6 +37,17 @@ class SqsQueueProbe:
         if queue not in self._urls:
             self._urls[queue] = queue_arn_to_url(self._client, queue)
         return self._urls[queue]
+
+    def redrive_target(self, queue: str) -> str | None:
+        """deadLetterTargetArn of the queue's RedrivePolicy, or None when it has none."""
+        url = self.url_of(queue)
+        with translate_client_errors(f"sqs:GetQueueAttributes RedrivePolicy {queue}"):
+            response = self._client.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])
+        policy = response.get("Attributes", {}).get("RedrivePolicy")
+        if not policy:
+            return None
+        target = json.loads(policy).get("deadLetterTargetArn")
+        return str(target) if target else None
 
     def depth(self, queue: str) -> int:
         """Visible + in-flight messages (ApproximateNumberOfMessages + …NotVisible)."""

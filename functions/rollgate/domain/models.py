@@ -420,6 +420,13 @@ class Evidence(Lenient):
 class QueueDepth(Lenient):
     queue: str
     depth: int
+    source: str | None = Field(
+        default=None,
+        description="the SQS event source whose redrive policy names this queue; None: the function's own DLQ",
+    )
+    kind: Literal["async", "source_redrive"] = Field(
+        default="async", description="async: the function's own DLQ; source_redrive: a source queue's redrive DLQ"
+    )
 
 
 class StreamLag(Lenient):

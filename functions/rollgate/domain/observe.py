@@ -159,7 +159,11 @@ def observe(
     reads = _Reads()
     queue_series = [
         QueueSeries(
-            queue=q.queue, baseline=q.depth, samples=[GaugeSample(at=now, value=_depth(reads, probes, q.queue))]
+            queue=q.queue,
+            baseline=q.depth,
+            samples=[GaugeSample(at=now, value=_depth(reads, probes, q.queue))],
+            source=q.source,
+            kind=q.kind,
         )
         for q in baseline.dead_letter_queues
     ]

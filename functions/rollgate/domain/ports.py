@@ -140,6 +140,17 @@ class QueueProbe(Protocol):
         ...
 
 
+@runtime_checkable
+class RedriveProbe(Protocol):
+    """A QueueProbe that can also read a queue's redrive policy (the SQS adapter can): how
+    preflight finds the dead-letter queue behind an SQS event source, where the records the
+    function keeps failing (including partial batch failures, which produce no Errors) end up."""
+
+    def redrive_target(self, queue: str) -> str | None:
+        """The ARN of the queue's redrive dead-letter queue, or None when it has none."""
+        ...
+
+
 @dataclass(frozen=True)
 class AlarmMetric:
     """The one metric a (non-math) metric alarm watches: what lets the judge split it by version."""

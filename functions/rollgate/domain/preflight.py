@@ -26,9 +26,29 @@ from rollgate.domain.ports import (
     FunctionConfig,
     HealthProbes,
     LambdaApi,
+    RedriveProbe,
 )
 
 _STREAM_SOURCES = (":kinesis:", ":dynamodb:", ":kafka:")
+
+
+def source_queue_dlqs(mappings: list[EventSourceMapping], probes: HealthProbes, *, known: set[str]) -> list[QueueDepth]:
+    """The redrive dead-letter queue of each SQS event source: where the records the function
+    keeps failing end up (partial batch failures included, which produce no Errors)."""
+    queues = probes.queues
+    if not isinstance(queues, RedriveProbe):
+        return []
+    found: list[QueueDepth] = []
+    for mapping in mappings:
+        if ":sqs:" not in mapping.source_arn:
+            continue
+        target = queues.redrive_target(mapping.source_arn)
+        if target and target not in known:
+            known.add(target)
+            found.append(
+                QueueDepth(queue=target, depth=queues.depth(target), source=mapping.source_arn, kind="source_redrive")
+            )
+    return found
 
 
 def desired_environment(latest: FunctionConfig, ctx: DeploymentContext) -> dict[str, str]:
@@ -184,6 +204,8 @@ def run_preflight(
             else []
         )
     dlqs = [QueueDepth(queue=q, depth=probes.queues.depth(q)) for q in dlq_names]
+    if policy.dead_letter_queues is None:
+        dlqs += source_queue_dlqs(mappings, probes, known={q.queue for q in dlqs})
 
     stream_mappings = [m for m in mappings if any(s in m.source_arn for s in _STREAM_SOURCES)]
     if policy.event_source_mappings is not None:
