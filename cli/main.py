@@ -326,9 +326,13 @@ def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO
 
             return run_demo(out=out, speed=args.speed)
         if args.command == "local":
-            from local.server import serve
+            from local.server import PortInUse, serve
 
-            serve(port=args.port, speed=args.speed)
+            try:
+                serve(port=args.port, speed=args.speed)
+            except PortInUse as busy:  # a clear error at once, not a server that never starts
+                print(f"rollgate local serve: {busy.strerror}", file=err)
+                return EXIT_USAGE
             return EXIT_OK
     except (UsageError, InvalidRequest) as error:
         print(f"rollgate: {error}", file=err)

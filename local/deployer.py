@@ -11,8 +11,9 @@ Public API:
         the same from an already-loaded template and {s3 key -> asset path} map (used by tests).
     StackOutputs   a read-only mapping of the template's Outputs, resolved (DeployStateMachineArn,
                    LedgerTableName, ArtifactBucketName, EventBusName ...), also readable as
-                   attributes; plus .physical_ids {logical id -> physical id} and .skipped
-                   ["Type LogicalId: why"].
+                   attributes; plus .physical_ids {logical id -> physical id}, .skipped
+                   ["Type LogicalId: why"] and .function_urls {FunctionUrl -> function ARN, with
+                   the URL's qualifier} (served over HTTP by `local serve`).
 
 How: read <outdir>/<stack>.template.json and <stack>.assets.json (asset hash -> asset.<hash> folder
 or file), order the resources by their references, resolve intrinsics (Ref, Fn::GetAtt, Fn::Join,
@@ -96,11 +97,12 @@ class StackOutputs(Mapping[str, str]):
     """The stack's resolved Outputs (mapping and attributes), physical ids and skipped resources."""
 
     def __init__(self, stack_name: str, outputs: dict[str, str], physical_ids: dict[str, str],
-                 skipped: list[str]) -> None:
+                 skipped: list[str], function_urls: dict[str, str] | None = None) -> None:
         self.stack_name = stack_name
         self._outputs = dict(outputs)
         self.physical_ids = dict(physical_ids)
         self.skipped = list(skipped)
+        self.function_urls = dict(function_urls or {})
 
     def __getitem__(self, key: str) -> str:
         return self._outputs[key]
@@ -160,7 +162,7 @@ def deploy_template(template: dict[str, Any], assets: Mapping[str, Path], client
     }
     if register_stack:
         _register_stack(client_factory, stack_name, outputs)
-    return StackOutputs(stack_name, outputs, deployment.physical_ids, deployment.skipped)
+    return StackOutputs(stack_name, outputs, deployment.physical_ids, deployment.skipped, deployment.function_urls)
 
 
 def _register_stack(client_factory: ClientFactory, stack_name: str, outputs: dict[str, str]) -> None:
@@ -191,6 +193,7 @@ class _Deployment:
         self.attrs: dict[str, dict[str, Any]] = {}
         self.physical_ids: dict[str, str] = {}
         self.skipped: list[str] = []
+        self.function_urls: dict[str, str] = {}
         self._conditions: dict[str, bool] = {}
         self.zips: dict[Path, bytes] = {}
 
@@ -496,7 +499,7 @@ def _create_function(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tupl
 
 def _create_function_url(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     """AWS::Lambda::Url. moto keeps one URL per function and ignores the Qualifier (an alias), so the
-    FunctionArn attribute adds it back; invoking the URL over HTTP is not modelled."""
+    FunctionArn attribute adds it back; `local serve` serves the URL over HTTP (see .function_urls)."""
     kwargs: dict[str, Any] = {"FunctionName": p["TargetFunctionArn"], "AuthType": p.get("AuthType", "NONE")}
     for key in ("Cors", "InvokeMode"):
         if p.get(key):
@@ -505,6 +508,7 @@ def _create_function_url(d: _Deployment, logical_id: str, p: dict[str, Any]) -> 
         kwargs["Qualifier"] = p["Qualifier"]
     url = d.clients("lambda").create_function_url_config(**kwargs)
     function_arn = url["FunctionArn"] + (f":{p['Qualifier']}" if p.get("Qualifier") else "")
+    d.function_urls[url["FunctionUrl"]] = function_arn
     return function_arn, {"FunctionArn": function_arn, "FunctionUrl": url["FunctionUrl"]}
 
 

@@ -6,9 +6,13 @@ from __future__ import annotations
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
+import urllib.error
+import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,8 +21,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from cli import main as cli_main
 from local import moto_bridge
 from local.runtime import LocalRuntime
+from local.server import PortInUse, ServeInfo, serve
 from tests.local.conftest import make_function, zip_of
 
 REPO = Path(__file__).resolve().parents[2]
@@ -342,3 +348,91 @@ def test_task_roles_reach_only_functions_with_the_managed_tag(runtime: LocalRunt
     # and code outside any task (this test, the CLI) is an administrator: it still changes either
     lambda_.update_function_configuration(FunctionName="unmanaged", Description="by the operator")
     assert lambda_.get_function_configuration(FunctionName="unmanaged")["Description"] == "by the operator"
+
+
+# ---- `rollgate local serve` ------------------------------------------------------------------
+URL_HANDLER = '''import json
+
+def handler(event, context):
+    if event["headers"].get("x-token") != "open-sesame":
+        return {"statusCode": 401, "headers": {"content-type": "text/plain"}, "body": "invalid signature"}
+    return {"statusCode": 202, "headers": {"content-type": "application/json"},
+            "body": json.dumps({"path": event["rawPath"], "method": event["requestContext"]["http"]["method"],
+                                "query": event["rawQueryString"], "body": json.loads(event["body"])})}
+'''
+URL_STACK = {
+    "Resources": {
+        "ReceiverRole": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
+        "Receiver": {"Type": "AWS::Lambda::Function", "Properties": {
+            "Runtime": "python3.12", "Handler": "index.handler", "Role": {"Fn::GetAtt": ["ReceiverRole", "Arn"]},
+            "Code": {"ZipFile": URL_HANDLER}}},
+        "ReceiverUrl": {"Type": "AWS::Lambda::Url", "Properties": {
+            "AuthType": "NONE", "TargetFunctionArn": {"Fn::GetAtt": ["Receiver", "Arn"]}}},
+    },
+    "Outputs": {"ReceiverUrl": {"Value": {"Fn::GetAtt": ["ReceiverUrl", "FunctionUrl"]}}},
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _request(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str, str]:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers.get("content-type", ""), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("content-type", ""), error.read().decode()
+
+
+def test_serve_answers_function_urls_over_http_and_logs_requests_without_colour(tmp_path: Path) -> None:
+    # given `local serve` with a stack holding a function URL, its output not a terminal
+    (tmp_path / "Rollgate.template.json").write_text(json.dumps(URL_STACK))
+    port, ready, stop, out = _free_port(), threading.Event(), threading.Event(), io.StringIO()
+    infos: list[ServeInfo] = []
+    server = threading.Thread(target=serve, kwargs={
+        "port": port, "speed": 60.0, "outdir": str(tmp_path), "synth": False, "sample_app": False,
+        "ready": ready, "stop": stop, "on_ready": infos.append, "out": out}, daemon=True)
+    server.start()
+    try:
+        assert ready.wait(60), out.getvalue()
+        ((local_url, function_arn),) = infos[0].function_urls.items()
+        assert local_url.startswith(f"http://127.0.0.1:{port}/lambda-url/") and "Receiver" in function_arn
+        assert f"Function URL: {local_url}" in out.getvalue()
+        # when a webhook is posted to it, path-style and with the URL's own Host
+        refused = _request(local_url + "hooks?x=1", b'{"a": 1}', {"Content-Type": "application/json"})
+        accepted = _request(local_url + "hooks?x=1", b'{"a": 1}', {"X-Token": "open-sesame"})
+        aws_host = infos[0].outputs["ReceiverUrl"].split("://", 1)[1].rstrip("/")
+        by_host = _request(f"http://127.0.0.1:{port}/deliveries", b"[]", {"Host": aws_host, "X-Token": "open-sesame"})
+        # then the handler answers with Lambda's function URL event and response mapping
+        assert refused == (401, "text/plain", "invalid signature")
+        assert accepted[:2] == (202, "application/json")
+        assert json.loads(accepted[2]) == {"path": "/hooks", "method": "POST", "query": "x=1", "body": {"a": 1}}
+        assert json.loads(by_host[2])["path"] == "/deliveries" and by_host[0] == 202
+        # and the request log names each request, without colour codes
+        log = out.getvalue()
+        assert "POST /lambda-url/" in log and '" 401 ' in log
+        assert "\x1b[" not in log
+    finally:
+        stop.set()
+        server.join(timeout=60)
+    assert not server.is_alive()
+
+
+def test_serve_on_a_busy_port_fails_at_once_naming_the_port(tmp_path: Path) -> None:
+    # given a port something else listens on
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        # when `local serve` is asked for it, then it refuses before starting anything
+        with pytest.raises(PortInUse) as busy:
+            serve(port=port, outdir=None, sample_app=False, out=io.StringIO())
+        assert f"port {port} on 127.0.0.1 is already in use" in str(busy.value.strerror)
+        # and the command exits 2 with that message instead of hanging
+        err = io.StringIO()
+        assert cli_main.run(["local", "serve", "--port", str(port)], out=io.StringIO(), err=err) == 2
+        assert err.getvalue().startswith(f"rollgate local serve: port {port} on 127.0.0.1 is already in use")
