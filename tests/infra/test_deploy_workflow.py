@@ -260,6 +260,10 @@ def test_gate_loop_routes_every_answer_as_the_state_machine_does(
     rules = {rule["StringEquals"]: rule["Next"] for rule in states[choice]["Choices"]}
     routes = gate_loop.ROUTES[record_key]
     assert set(routes) == set(rules)
+    assert states[choice]["Default"] == "Rollback"  # what run_gates does with an answer it has no route for
+    entry = states[states["SmokeTest"]["Next"]]
+    assert _task_module(entry, synthesized) == gate_loop.ENTRY.module
+    assert entry["ResultPath"] == f"$.{gate_loop.ENTRY.result_key}"
     for answer, route in routes.items():
         target = states[rules[answer]]
         waited = target["Type"] == "Wait"
@@ -267,8 +271,7 @@ def test_gate_loop_routes_every_answer_as_the_state_machine_does(
             assert target["SecondsPath"] == f"$.{record_key}.wait_seconds"
             target = states[target["Next"]]
         if route.stop:
-            assert rules[answer] in ("Rollback", "Record"), answer
-            assert (rules[answer] == "Rollback") == (answer in gate_loop.ROLLBACK_ANSWERS), answer
+            assert rules[answer] == ("Record" if answer == gate_loop.DONE else "Rollback"), answer
             continue
         assert waited == route.wait, answer
         assert target["Type"] == "Task", answer

@@ -86,8 +86,13 @@ ROUTES: dict[str, dict[str, Route]] = {
     },
 }
 
-#: The routes after which the state machine goes to Rollback.
-ROLLBACK_ANSWERS = frozenset({"rollback"})
+#: The answer after which the state machine goes to Record with the alias on the new version.
+#: Every other answer that leaves the loop goes to Rollback, as does an answer a Choice has no rule
+#: for (both Choices default to Rollback: a Choice cannot Catch).
+DONE = "done"
+
+#: Where the loop starts: SmokeTest -> ShiftTraffic.
+ENTRY = Route("shift_traffic", "canary")
 
 
 @dataclass
@@ -133,25 +138,22 @@ def run_gates(
     verdicts: list[VerdictSummary] = []
     path: list[str] = []
     doc = ctx
-    route = Route("shift_traffic", "canary")
+    route = ENTRY
     answer = ""
     try:
-        while not route.stop:
-            assert route.module is not None and route.result_key is not None
+        while route.module is not None and route.result_key is not None:
+            key = route.result_key
             if route.wait:
-                record = getattr(doc, route.result_key)
-                ports.clock.advance(record.wait_seconds)
+                ports.clock.advance(getattr(doc, key).wait_seconds)
             record = STEPS[route.module](doc, ports, judge)
             path.append(route.module)
-            doc = doc.model_copy(update={route.result_key: record})
+            doc = doc.model_copy(update={key: record})
             if route.module in _JUDGING and record.verdicts:
                 verdicts.append(record.verdicts[-1])
                 if on_verdict is not None:
                     on_verdict(record.verdicts[-1])
             answer = record.next
-            # an answer the Choice has no rule for goes to its Default: Rollback for the canary,
-            # Record for the watch (only "done" may rely on it; tests/infra checks that)
-            route = ROUTES[route.result_key].get(answer, _STOP)
+            route = ROUTES[key].get(answer, _STOP)  # no rule: the Choice's Default, Rollback
     except RollgateError as error:
         # every Task from ShiftTraffic on catches into Rollback
         doc = doc.model_copy(update={"error": StepError(Error=type(error).__name__, Cause=str(error))})
@@ -160,7 +162,7 @@ def run_gates(
 
 
 def _conclude(doc: DeploymentContext, answer: str, verdicts: list[VerdictSummary], path: list[str]) -> GateRun:
-    if answer in ROLLBACK_ANSWERS or doc.error is not None:
+    if answer != DONE or doc.error is not None:
         conclusion, reason = "ROLLED_BACK", rollback_cause(doc)
     else:
         status, reason = decide(doc)
