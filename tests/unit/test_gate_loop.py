@@ -464,3 +464,20 @@ def test_a_source_queues_redrive_dlq_is_watched_as_its_own_kind(world: World) ->
     # then preflight recorded the DLQ with its source, and the judge is shown it as a source redrive
     queues = [q for w in world.windows for q in w.queues]
     assert queues and all((q.queue, q.baseline, q.source, q.kind) == (dlq, 2, source, "source_redrive") for q in queues)
+
+
+def test_two_failures_in_seven_organic_invocations_are_not_diluted_by_probe_successes(world: World) -> None:
+    # given the shipped judge, a low-traffic canary: 7 organic invocations through the alias, 2 of
+    # them failing (a request type the smoke payload does not exercise), and probes that all succeed
+    world.shipped_judge = True
+    steady_traffic(world, "1", per_minute=63.0)
+    canary_from = world.clock.now()
+    world.metrics.series["2"] = [
+        PeriodStats(start=canary_from + timedelta(minutes=i), invocations=1.0, errors=1.0 if i < 2 else 0.0)
+        for i in range(7)
+    ]
+    result = drive(world, request_for(health={"max_extension_seconds": 600}), execution="low-traffic")
+    # then the release is not promoted, and the probes were sent to the version, not the alias
+    assert result["status"] == "ROLLED_BACK", result["reason"]
+    assert all(q == "2" for (_, q, _) in world.lambda_api.invocations if q != "1")
+    assert any(w.synthetic is not None and w.synthetic.sent > 0 for w in world.windows)
