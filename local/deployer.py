@@ -31,7 +31,9 @@ skipped with a one-line note in `.skipped`; a Ref or GetAtt on a skipped resourc
 placeholder name/ARN. Physical names are deterministic (stack, logical id and a hash of it), so
 cached Lambda settings stay valid across runtimes. Finally a CloudFormation stack of the same name
 is registered in moto holding the resolved Outputs, so clients that look outputs up by stack name
-(the CLI) work unchanged against the local endpoint.
+(the CLI) work unchanged against the local endpoint, and describing the resources the deployment
+created (ListStackResources, DescribeStackResource(s): logical id, physical id = the Ref value,
+type; ``local.moto_bridge`` patch 25).
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+from local import moto_bridge
 
 LOG = logging.getLogger(__name__)
 ClientFactory = Callable[[str], Any]
@@ -161,12 +165,14 @@ def deploy_template(template: dict[str, Any], assets: Mapping[str, Path], client
         if deployment.condition_holds(spec.get("Condition"))
     }
     if register_stack:
-        _register_stack(client_factory, stack_name, outputs)
+        _register_stack(client_factory, stack_name, outputs, deployment, account, region)
     return StackOutputs(stack_name, outputs, deployment.physical_ids, deployment.skipped, deployment.function_urls)
 
 
-def _register_stack(client_factory: ClientFactory, stack_name: str, outputs: dict[str, str]) -> None:
-    """A stack of the same name in moto CloudFormation, holding only the Outputs."""
+def _register_stack(client_factory: ClientFactory, stack_name: str, outputs: dict[str, str],
+                    deployment: _Deployment, account: str, region: str) -> None:
+    """A stack of the same name in moto CloudFormation, holding the Outputs and describing the
+    resources the deployment created."""
     template = {
         "Resources": {"LocalRuntimePlaceholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
         "Outputs": {name: {"Value": value} for name, value in outputs.items()},
@@ -175,6 +181,10 @@ def _register_stack(client_factory: ClientFactory, stack_name: str, outputs: dic
         with warnings.catch_warnings():  # moto notes that it does not model WaitConditionHandle: that is the point
             warnings.simplefilter("ignore", UserWarning)
             client_factory("cloudformation").create_stack(StackName=stack_name, TemplateBody=json.dumps(template))
+        moto_bridge.register_stack_resources(account, region, stack_name, [
+            moto_bridge.StackResource(logical_id, deployment.physical_ids[logical_id],
+                                      deployment.resources[logical_id]["Type"])
+            for logical_id in deployment.created])
     except Exception as error:  # the outputs are returned anyway; the lookup by name is a convenience
         LOG.warning("could not register stack %s in the local CloudFormation: %s", stack_name, error)
 
@@ -194,6 +204,7 @@ class _Deployment:
         self.physical_ids: dict[str, str] = {}
         self.skipped: list[str] = []
         self.function_urls: dict[str, str] = {}
+        self.created: list[str] = []  # logical ids, in creation order
         self._conditions: dict[str, bool] = {}
         self.zips: dict[Path, bytes] = {}
 
@@ -223,6 +234,7 @@ class _Deployment:
             self.refs[logical_id] = ref
             self.attrs[logical_id] = attrs
             self.physical_ids[logical_id] = str(ref)
+            self.created.append(logical_id)
 
     def _order(self) -> list[str]:
         dependencies = {lid: set(_references(res)) & set(self.resources) for lid, res in self.resources.items()}

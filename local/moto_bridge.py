@@ -35,6 +35,10 @@ Public API:
     read_version(account, region, function_name, version) -> FunctionRecord
     list_stream_mappings(account, region) -> list[StreamMappingRecord]
 
+    Write helper:
+    register_stack_resources(account, region, stack_name, resources: list[StackResource])
+        what CloudFormation reports as the resources of a stack the deployer registered (25)
+
 Patches (what AWS does / what moto 5.2.5 does / what we change):
 
  1. Lambda Invoke (``LambdaBackend.invoke``). AWS runs the handler of the version the qualifier
@@ -160,6 +164,12 @@ Patches (what AWS does / what moto 5.2.5 does / what we change):
     aws:ResourceTag conditions match (other condition keys are taken as met), else
     AccessDeniedException as IAM words it. Calls from outside an invocation (tests, the CLI,
     ``local serve`` clients) are an administrator's and are not checked; reads are not checked.
+25. Stack resources (``CloudFormationBackend.list_stack_resources`` / ``describe_stack_resource`` /
+    ``describe_stack_resources``). AWS describes each resource a stack created (logical id,
+    physical id, type). The local deployer creates the resources itself and registers a stack
+    holding only the outputs, so moto would describe one placeholder. For a stack given
+    ``register_stack_resources`` we describe the resources the deployer created instead (status
+    CREATE_COMPLETE; the template's resources not modelled locally are not listed).
 """
 
 from __future__ import annotations
@@ -523,6 +533,11 @@ _SIGNATURES: dict[str, tuple[str, ...]] = {
                                                                       "dimensions"),
     "moto.awslambda.models.LambdaBackend.update_alias":
         ("self", "name", "function_name", "function_version", "description", "routing_config"),
+    "moto.cloudformation.models.CloudFormationBackend.list_stack_resources": ("self", "stack_name_or_id"),
+    "moto.cloudformation.models.CloudFormationBackend.describe_stack_resource":
+        ("self", "stack_name", "logical_resource_id"),
+    "moto.cloudformation.models.CloudFormationBackend.describe_stack_resources":
+        ("self", "stack_name", "logical_resource_id"),
     # relied on by 15 and 16 (called, not replaced)
     "moto.events.utils.EventTemplateParser.parse": ("input_template", "input_paths_map", "event"),
     "moto.events.models.EventsBackend.put_events": ("self", "events"),
@@ -1796,6 +1811,68 @@ def _install_fidelity() -> None:
 
     _patch(lambda_models.LambdaBackend, "update_alias", update_alias)
 
+    _install_stack_resources()
+
+
+# --------------------------------------------------------------------------------------------
+# Stack resources (25)
+# --------------------------------------------------------------------------------------------
+_STACK_RESOURCES_ATTR = "_rollgate_resources"
+
+
+@dataclass(frozen=True)
+class StackResource:
+    """A resource of a registered stack, with the attribute names moto's responses read."""
+
+    logical_resource_id: str
+    physical_resource_id: str
+    cf_resource_type: str
+
+
+def register_stack_resources(account: str, region: str, stack_name: str, resources: list[StackResource]) -> None:
+    """Make CloudFormation describe `resources` as the resources of stack `stack_name` (25)."""
+    from moto.cloudformation.models import cloudformation_backends
+
+    stack = cloudformation_backends[account][region].get_stack(stack_name)
+    setattr(stack, _STACK_RESOURCES_ATTR, list(resources))
+
+
+def _install_stack_resources() -> None:
+    from moto.cloudformation import models
+    from moto.cloudformation.exceptions import ValidationError
+
+    original_list = models.CloudFormationBackend.list_stack_resources
+    original_describe_one = models.CloudFormationBackend.describe_stack_resource
+    original_describe = models.CloudFormationBackend.describe_stack_resources
+
+    def list_stack_resources(self: Any, stack_name_or_id: str) -> Any:
+        stack = self.get_stack(stack_name_or_id)
+        registered = getattr(stack, _STACK_RESOURCES_ATTR, None)
+        return original_list(self, stack_name_or_id) if registered is None else (stack, registered)
+
+    def describe_stack_resource(self: Any, stack_name: str, logical_resource_id: str) -> Any:
+        stack = self.get_stack(stack_name)
+        registered = getattr(stack, _STACK_RESOURCES_ATTR, None)
+        if registered is None:
+            return original_describe_one(self, stack_name, logical_resource_id)
+        for resource in registered:
+            if resource.logical_resource_id == logical_resource_id:
+                return stack, resource
+        raise ValidationError(stack_name, f"Resource {logical_resource_id} does not exist for stack {stack_name}")
+
+    def describe_stack_resources(self: Any, stack_name: str, logical_resource_id: str | None) -> Any:
+        stack = self.get_stack(stack_name)
+        registered = getattr(stack, _STACK_RESOURCES_ATTR, None)
+        if registered is None:
+            return original_describe(self, stack_name, logical_resource_id)
+        if logical_resource_id is None:
+            return stack, registered
+        return stack, [r for r in registered if r.logical_resource_id == logical_resource_id]
+
+    _patch(models.CloudFormationBackend, "list_stack_resources", list_stack_resources)
+    _patch(models.CloudFormationBackend, "describe_stack_resource", describe_stack_resource)
+    _patch(models.CloudFormationBackend, "describe_stack_resources", describe_stack_resources)
+
 
 # sha256 of the source of every patched callable, and of each module whose `time`/`datetime` we swap,
 # at the pinned moto. A different hash means moto changed code we replace or wrap: re-read it, re-check
@@ -1922,6 +1999,12 @@ SOURCE_FINGERPRINTS: dict[str, str] = {
         "153ec3d8232288b8886fb2e135bb51603c5416fbaece76cf506c91fbb4f8d69f",
     "moto.dynamodb.models.table":
         "3fecc9e51039f5a1ac5e302a21dc7aef48639a185ba01b11f9a6c32cf7853ba8",
+    "moto.cloudformation.models.CloudFormationBackend.list_stack_resources":
+        "49bd801307f90d4374df4aaa152fa65249d643f0f1077cc36c5739f3f606deca",
+    "moto.cloudformation.models.CloudFormationBackend.describe_stack_resource":
+        "2abd9d3a3bb56c9fca8b041650b36511aef25de88f709f955e38cb7ec0f3a90a",
+    "moto.cloudformation.models.CloudFormationBackend.describe_stack_resources":
+        "f4af301dba2d346180734c31a56fe9ddbf6beed2a5d1118ea69a747f97f86cba",
 }
 
 

@@ -436,3 +436,33 @@ def test_serve_on_a_busy_port_fails_at_once_naming_the_port(tmp_path: Path) -> N
         err = io.StringIO()
         assert cli_main.run(["local", "serve", "--port", str(port)], out=io.StringIO(), err=err) == 2
         assert err.getvalue().startswith(f"rollgate local serve: port {port} on 127.0.0.1 is already in use")
+
+
+# ---- CloudFormation: the deployed stack's resources --------------------------------------------
+def test_the_deployed_stack_describes_the_resources_it_created(runtime: LocalRuntime, tmp_path: Path) -> None:
+    # given a stack deployed by the local deployer (one of its resources not modelled locally)
+    template = {**URL_STACK, "Resources": {**URL_STACK["Resources"], "Meta": {"Type": "AWS::CDK::Metadata"}}}
+    (tmp_path / "Rollgate.template.json").write_text(json.dumps(template))
+    outputs = runtime.deploy_stack(tmp_path)
+    cloudformation = runtime.client("cloudformation")
+    # when its resources are listed and described
+    summaries = cloudformation.list_stack_resources(StackName="Rollgate")["StackResourceSummaries"]
+    (receiver,) = cloudformation.describe_stack_resources(StackName="Rollgate",
+                                                          LogicalResourceId="Receiver")["StackResources"]
+    detail = cloudformation.describe_stack_resource(StackName="Rollgate",
+                                                    LogicalResourceId="ReceiverRole")["StackResourceDetail"]
+    # then they are the ones created, each with its physical id (the Ref value) and type
+    assert sorted((s["LogicalResourceId"], s["ResourceType"], s["ResourceStatus"]) for s in summaries) == [
+        ("Receiver", "AWS::Lambda::Function", "CREATE_COMPLETE"),
+        ("ReceiverRole", "AWS::IAM::Role", "CREATE_COMPLETE"),
+        ("ReceiverUrl", "AWS::Lambda::Url", "CREATE_COMPLETE")]
+    assert {s["LogicalResourceId"]: s["PhysicalResourceId"] for s in summaries} == {
+        logical_id: outputs.physical_ids[logical_id] for logical_id in ("Receiver", "ReceiverRole", "ReceiverUrl")}
+    assert receiver["ResourceType"] == "AWS::Lambda::Function"
+    function = runtime.client("lambda").get_function(FunctionName=receiver["PhysicalResourceId"])
+    assert function["Configuration"]["FunctionName"] == receiver["PhysicalResourceId"]
+    assert runtime.client("iam").get_role(RoleName=detail["PhysicalResourceId"])["Role"]["RoleName"]
+    assert detail["ResourceType"] == "AWS::IAM::Role"
+    with pytest.raises(ClientError) as missing:
+        cloudformation.describe_stack_resource(StackName="Rollgate", LogicalResourceId="Meta")
+    assert missing.value.response["Error"]["Code"] == "ValidationError"
