@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from cli import main as cli_main
-from cli.progress import Conclusion
+from cli.progress import Conclusion, describe_gate
 from rollgate.domain import canary, gate_loop
 from rollgate.domain.errors import ThrottledError
 from rollgate.domain.health import EvidenceKind, HealthWindow, Outcome, PeriodStats, VersionSeries
@@ -481,3 +481,15 @@ def test_two_failures_in_seven_organic_invocations_are_not_diluted_by_probe_succ
     assert result["status"] == "ROLLED_BACK", result["reason"]
     assert all(q == "2" for (_, q, _) in world.lambda_api.invocations if q != "1")
     assert any(w.synthetic is not None and w.synthetic.sent > 0 for w in world.windows)
+
+
+def test_the_cli_progress_line_of_each_verdict_says_which_kind_decided(world: World) -> None:
+    world.verdicts = [Outcome.HEALTHY] * 5 + [Outcome.UNHEALTHY]
+    drive(world, request_for(health={"watch_holdback_percent": 0}))
+    run = world.runs[-1]
+    assert run.context.watch is not None
+    line, _ = describe_gate("JudgeWatch", run.context.watch.model_dump(mode="json"))
+    # the last verdict was judged against the control share, then the watch completed
+    assert line.startswith("HEALTHY at 90% traffic (decided by organic_paired evidence)") and line.endswith("-> done")
+    moved, _ = describe_gate("ShiftControl", {"evidence": [e.model_dump() for e in run.context.watch.evidence]})
+    assert "a control for 300 s" in moved
