@@ -491,5 +491,8 @@ def test_the_cli_progress_line_of_each_verdict_says_which_kind_decided(world: Wo
     line, _ = describe_gate("JudgeWatch", run.context.watch.model_dump(mode="json"))
     # the last verdict was judged against the control share, then the watch completed
     assert line.startswith("HEALTHY at 90% traffic (decided by organic_paired evidence)") and line.endswith("-> done")
-    moved, _ = describe_gate("ShiftControl", {"evidence": [e.model_dump() for e in run.context.watch.evidence]})
-    assert "a control for 300 s" in moved
+    # ShiftControl's own record ends with its move
+    evidence = [e.model_dump() for e in run.context.watch.evidence]
+    upto = next(i for i, e in enumerate(evidence) if e["check"] == "control")
+    moved, _ = describe_gate("ShiftControl", {"evidence": evidence[: upto + 1]})
+    assert "routes 100% v2" not in moved and "v1 10%" in moved and "a control for 300 s" in moved
