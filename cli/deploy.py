@@ -104,7 +104,9 @@ def read_zip(zip_path: str) -> bytes:
             if not members:
                 raise UsageError(f"--zip: {zip_path} holds no files")
             if unzipped > MAX_UNZIPPED_BYTES:
-                raise UsageError(f"--zip: {zip_path} unzips to {unzipped:,} bytes; Lambda takes {MAX_UNZIPPED_BYTES:,}")
+                raise UsageError(
+                    f"--zip: {zip_path} unzips to {unzipped:,} bytes, over the {MAX_UNZIPPED_BYTES:,} Lambda takes"
+                )
             broken = archive.testzip()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, ValueError) as error:
         raise UsageError(f"--zip: {zip_path} is not a zip Lambda can open ({error})") from None

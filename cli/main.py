@@ -24,7 +24,7 @@ from cli.deploy import build_request, upload_and_start
 from cli.progress import DEPLOY_SUCCESS, RELEASE_SUCCESS, REMEDIATION_SUCCESS, Conclusion, ExecutionWatcher
 from cli.session import Connection, UsageError, add_connection_arguments
 from rollgate.domain.errors import InvalidRequest, RollgateError
-from rollgate.domain.validation import MAX_REQUEST_BYTES, load_json
+from rollgate.domain.validation import MAX_REQUEST_BYTES, StackHome, check_alias, check_function_name, load_json
 
 EXIT_OK, EXIT_NOT_PROMOTED, EXIT_USAGE, EXIT_UNVERIFIED = 0, 1, 2, 3
 
@@ -65,9 +65,16 @@ def _json_file(path: str) -> str:
     return path
 
 
-def _check_where(args: argparse.Namespace) -> None:
+def _check_arguments(args: argparse.Namespace) -> None:
     """Where the CLI would talk to, checked before a client is made (boto3 raises a bare ValueError
-    on a malformed endpoint)."""
+    on a malformed endpoint), and the names every command takes, before anything is read."""
+    for flag, attribute, check in (("--function", "function", check_function_name), ("--alias", "alias", check_alias)):
+        value = getattr(args, attribute, None)
+        if value is not None:
+            try:
+                check(value)
+            except ValueError as error:
+                raise UsageError(f"{flag}: {error}") from None
     endpoint = getattr(args, "endpoint_url", None)
     if endpoint is not None:
         try:
@@ -84,6 +91,19 @@ def _check_where(args: argparse.Namespace) -> None:
     execution_arn = getattr(args, "execution_arn", None)
     if execution_arn is not None and not _EXECUTION_ARN.fullmatch(execution_arn):
         raise UsageError(f"EXECUTION: {execution_arn!a} is not a Step Functions execution ARN")
+
+
+def _connect(args: argparse.Namespace) -> Connection:
+    """The connection, once a --function given as an ARN is known to be in the stack's account and
+    region (its name alone would be this account's function of that name)."""
+    conn = Connection.from_args(args)
+    function = getattr(args, "function", None)
+    if function is not None:
+        try:
+            check_function_name(function, StackHome.from_arn(conn.outputs().state_machine_arn))
+        except ValueError as error:
+            raise UsageError(f"--function: {error}") from None
+    return conn
 
 
 def _add_poll_argument(parser: argparse.ArgumentParser) -> None:
@@ -252,7 +272,7 @@ def _release(args: argparse.Namespace, out: TextIO) -> int:
 def _rollback(args: argparse.Namespace, out: TextIO) -> int:
     from cli.release import start_rollback
 
-    conn = Connection.from_args(args)
+    conn = _connect(args)
     arn = start_rollback(
         conn,
         function=args.function,
@@ -300,7 +320,7 @@ def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO
     except SystemExit as exit_:
         return EXIT_USAGE if exit_.code else EXIT_OK
     try:
-        _check_where(args)
+        _check_arguments(args)
         if args.command == "deploy":
             return _deploy(args, out)
         if args.command == "watch":
@@ -312,11 +332,11 @@ def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO
         if args.command == "status":
             from cli.views import print_status
 
-            return print_status(Connection.from_args(args), args.function, args.alias, out)
+            return print_status(_connect(args), args.function, args.alias, out)
         if args.command == "history":
             from cli.views import print_history
 
-            return print_history(Connection.from_args(args), args.function, args.alias, args.limit, out)
+            return print_history(_connect(args), args.function, args.alias, args.limit, out)
         if args.command == "demo":
             if args.events:
                 from cli.demo_events import run_event_demo

@@ -11,7 +11,8 @@ import itertools
 import re
 from datetime import datetime
 from enum import Enum
-from typing import Any, Literal, TypeVar
+from types import UnionType
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
@@ -35,6 +36,7 @@ from rollgate.domain.validation import (
     StackHome,
     StageSeconds,
     Text,
+    path_part,
 )
 
 _ASCII_NUMBER = re.compile(r"[0-9]{1,9}", re.ASCII)
@@ -57,7 +59,9 @@ class Strict(BaseModel):
 
 
 def _takes_number(annotation: Any) -> bool:
-    options = getattr(annotation, "__args__", None) or (annotation,)
+    options = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
+    # Annotated[int, …] (a bounded duration) is an int too
+    options = tuple(get_args(o)[0] if get_origin(o) is Annotated else o for o in options)
     return bool not in options and any(option in (int, float) for option in options)
 
 
@@ -374,9 +378,9 @@ class DeploymentRequest(Strict):
         loops = self.wait_loops()
         if loops > MAX_WAIT_LOOPS:
             raise ValueError(
-                f"this request can wait and judge {loops} times (polls, and every metric period of the canary, "
-                f"extension, hold and watch); one Step Functions execution has room for {MAX_WAIT_LOOPS}: use "
-                "fewer polls, shorter stages or a longer health.metric_period_seconds"
+                f"this request can wait and judge {loops} times, and one Step Functions execution has room for "
+                f"{MAX_WAIT_LOOPS}: lower update_polling.max_polls, strategy.interval_seconds, watch_seconds, "
+                "health.max_extension_seconds or health.max_hold_seconds, or raise health.metric_period_seconds"
             )
         return self
 
@@ -387,7 +391,10 @@ def describe_validation_error(error: ValidationError, prefix: str = "") -> str:
     ``strategy.steps: weights must strictly increase (got [10, 5])``."""
     lines = []
     for problem in error.errors():
-        path = ".".join(str(part) for part in problem["loc"] if not str(part).startswith("function-"))
+        # pydantic adds "function-…" steps for validators and "[key]" for a bad key of a dict
+        path = ".".join(
+            path_part(part) for part in problem["loc"] if not str(part).startswith("function-") and part != "[key]"
+        )
         path = ".".join(p for p in (prefix, path) if p) or "(request)"
         message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":

@@ -97,7 +97,7 @@ def parse_trigger(
         # an alarm back in OK (or without data) says nothing is wrong: rolling back would be the fault
         if change.state != "ALARM":
             raise InvalidRequest(
-                f"detail.state.value: alarm {name} is {change.state!a}; Remediate acts only on an alarm in ALARM"
+                f"detail.state.value: alarm {name} is {change.state!a}: Remediate acts only on an alarm in ALARM"
             )
         alarm = AlarmInfo(name=name, arn=change.arn, state=change.state, reason=change.reason, at=change.at)
         target = alarm_target(change.detail, alarm_tags, home=home)

@@ -55,6 +55,8 @@ def _text(parent: Mapping[str, Any], key: str, where: str, *, required: bool = T
         return None
     if not isinstance(value, str):
         raise InvalidRequest(f"{where}: expected a string, got {type(value).__name__}")
+    if len(value) > 1024:
+        raise InvalidRequest(f"{where}: {len(value):,} characters, over the 1,024 any name in an event may have")
     try:
         return check_text(value)
     except ValueError as error:
@@ -87,7 +89,7 @@ def parse_alarm_event(event: Mapping[str, Any], *, home: StackHome | None = None
             given = event.get(key)
             if given is not None and given != getattr(home, key):
                 raise InvalidRequest(
-                    f"{key}: the alarm event comes from {key} {given!a}; this Rollgate stack acts on alarms "
+                    f"{key}: the alarm event comes from {key} {given!a}, but this Rollgate stack acts on alarms "
                     f"in {home.describe()} only"
                 )
     resources = event.get("resources")

@@ -97,6 +97,7 @@ _CODE_SHA256 = re.compile(r"[A-Za-z0-9+/]{43}=", re.ASCII)
 _S3_BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]", re.ASCII)
 _IMAGE_BY_DIGEST = re.compile(r"[a-z0-9][a-z0-9._/:-]*[a-z0-9]@sha256:[0-9a-f]{64}", re.ASCII)
 _QUEUE_ARN = re.compile(rf"arn:(?:{_PARTITION}):sqs:{_REGION}:{_ACCOUNT}:[A-Za-z0-9_-]{{1,80}}(?:\.fifo)?", re.ASCII)
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)  # shown as it is in a dotted path; else quoted
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", re.ASCII)
 
 
@@ -144,7 +145,7 @@ def check_function_name(value: str, home: StackHome | None = None) -> str:
         )
     if match["qualifier"] is not None:
         raise ValueError(
-            f"{_shown(value)} names a version or alias; give the function unqualified (the alias has its own field)"
+            f"{_shown(value)} names a version or alias: give the function unqualified (the alias has its own field)"
         )
     if home is not None:
         groups = match.groupdict()
@@ -155,7 +156,7 @@ def check_function_name(value: str, home: StackHome | None = None) -> str:
         ]
         if elsewhere:
             raise ValueError(
-                f"{_shown(value)} is in {', '.join(elsewhere)}; this Rollgate stack releases functions in "
+                f"{_shown(value)} is in {', '.join(elsewhere)}, but this Rollgate stack releases functions in "
                 f"{home.describe()} only"
             )
     return str(match["name"])
@@ -179,7 +180,7 @@ def check_alias(value: str) -> str:
 def check_environment_key(value: str) -> str:
     if not _ENVIRONMENT_KEY.fullmatch(value):
         raise ValueError(
-            f"{_shown(value)} is not an environment variable name (a letter, then letters, digits or _; "
+            f"{_shown(value)} is not an environment variable name (a letter, then letters, digits or _, "
             "at least 2 characters)"
         )
     if value in RESERVED_ENVIRONMENT_KEYS:
@@ -190,7 +191,7 @@ def check_environment_key(value: str) -> str:
 def check_environment(environment: dict[str, str]) -> dict[str, str]:
     size = sum(len(key.encode()) + len(value.encode()) for key, value in environment.items())
     if size > MAX_ENVIRONMENT_BYTES:
-        raise ValueError(f"{size} bytes of keys and values; Lambda allows {MAX_ENVIRONMENT_BYTES} for a function")
+        raise ValueError(f"{size} bytes of keys and values, over the {MAX_ENVIRONMENT_BYTES} Lambda allows a function")
     return environment
 
 
@@ -299,12 +300,24 @@ def check_document(data: Any, where: str = "", *, max_bytes: int | None = MAX_RE
         else:
             raise InvalidRequest(f"{_path(where, path)}: {type(value).__name__} is not a JSON value")
     if max_bytes is not None:
-        size = len(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
+        size = _json_bytes(data)
         if size > max_bytes:
             raise InvalidRequest(
-                f"{where or '(request)'}: {size:,} bytes of JSON; at most {max_bytes:,} fit "
-                f"(the Step Functions state limit is {STATE_LIMIT_BYTES:,}, and the gates' records need the rest)"
+                f"{where or '(request)'}: {size:,} bytes of JSON{_largest_part(data)}, over the {max_bytes:,} that "
+                f"fit (the Step Functions state limit is {STATE_LIMIT_BYTES:,}, and the gates' records need the rest)"
             )
+
+
+def _json_bytes(data: Any) -> int:
+    return len(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def _largest_part(data: Any) -> str:
+    """Which field makes a document too big: its largest top-level value."""
+    if not isinstance(data, dict) or not data:
+        return ""
+    key = max(data, key=lambda name: _json_bytes(data[name]))
+    return f" ({_shown(key, 40)[1:-1]} takes {_json_bytes(data[key]):,})"
 
 
 def load_json(text: str, where: str, *, max_bytes: int | None = MAX_REQUEST_BYTES) -> Any:
@@ -332,7 +345,11 @@ def _check_unicode(text: str, where: str, path: tuple[str, ...]) -> None:
         raise InvalidRequest(f"{_path(where, path)}: contains a lone surrogate (not Unicode text)") from None
 
 
+def path_part(part: object) -> str:
+    """One step of a dotted field path: a plain key or index as it is, anything else quoted."""
+    text = str(part)
+    return text if _PLAIN_KEY.fullmatch(text) else _shown(text, 40)
+
+
 def _path(where: str, path: tuple[str, ...]) -> str:
-    plain = _ENVIRONMENT_KEY.fullmatch
-    shown = [part if plain(part) or (part.isascii() and part.isdigit()) else _shown(part, 40) for part in path]
-    return ".".join(part for part in (where, *shown) if part) or "(request)"
+    return ".".join(part for part in (where, *map(path_part, path)) if part) or "(request)"
