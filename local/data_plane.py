@@ -67,6 +67,11 @@ Behaviour, as on AWS Lambda:
   {FunctionName, Resource, ExecutedVersion} for alias calls; IteratorAge (ms) for stream consumers
   with {FunctionName} and {FunctionName, Resource}. Flushed before any GetMetricData /
   GetMetricStatistics is served (traffic due by then generated first) and at stop; no thread.
+* Output: what an invocation prints or writes to stdout/stderr (and loggers on them) is its log
+  (`logs`, with START/END/REPORT), like the Python runtime's. The routing streams behind that are
+  put into sys.stdout/sys.stderr once, by the thread that starts the data plane, and taken out by
+  stop(); handler modules also get a routed `print`, so their prints are logged whoever holds
+  sys.stdout. Threads a handler starts write to the process's streams.
 * Duration: handlers run in microseconds here, so a handler module may define the local-only
   convention ``SIMULATED_LATENCY_MS`` (a float, or a callable(event) -> float); that is reported as
   Duration instead of the measured time. Handlers without it report their real run time.
