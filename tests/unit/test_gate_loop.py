@@ -486,3 +486,20 @@ def test_the_cli_progress_line_of_each_verdict_says_which_kind_decided(world: Wo
     upto = next(i for i, e in enumerate(evidence) if e["check"] == "control")
     moved, _ = describe_gate("ShiftControl", {"evidence": evidence[: upto + 1]})
     assert "routes 100% v2" not in moved and "v1 10%" in moved and "a control for 300 s" in moved
+
+
+@pytest.mark.parametrize("holdback", [5, 0])
+def test_a_regression_that_starts_after_promotion_is_rolled_back(world: World, holdback: int) -> None:
+    # given the shipped judge and a build that starts failing 10% once it takes the load
+    world.shipped_judge = True
+    steady_traffic(world, "1", per_minute=600.0)
+    steady_traffic(world, "2", per_minute=600.0)
+    takes_load = world.clock.now() + timedelta(minutes=6)
+    world.metrics.series["2"] = [
+        p.model_copy(update={"errors": 60.0}) if p.start >= takes_load else p for p in world.metrics.series["2"]
+    ]
+    body = request_for(watch_seconds=600, health={"watch_holdback_percent": holdback})
+    result = drive(world, body, execution="post-promotion")
+    assert result["status"] == "ROLLED_BACK", result["reason"]
+    assert "after promotion" in result["reason"]
+    assert alias_is_back_on_v1(world)
