@@ -503,3 +503,16 @@ def test_a_regression_that_starts_after_promotion_is_rolled_back(world: World, h
     assert result["status"] == "ROLLED_BACK", result["reason"]
     assert "after promotion" in result["reason"]
     assert alias_is_back_on_v1(world)
+
+
+def test_the_promote_task_moves_traffic_only_when_the_watch_record_asks_for_it(world: World) -> None:
+    # given a deployment in its watch (holdback on v1), when Promote is replayed with that record
+    world.verdicts = [Outcome.HEALTHY] * 5 + [Outcome.UNHEALTHY]
+    drive(world, request_for())
+    watching = world.runs[-1].context
+    fn = world.lambda_api.functions["orders-api"]
+    fn.aliases["live"] = fn.aliases["live"].__class__("live", "2", {"1": 0.05}, "rev-watch")
+    replay = watching.model_copy(update={"watch": watching.watch.model_copy(update={"next": "watch"})})
+    canary.promote_version(replay, lambda_api=world.lambda_api, ledger=world.ledger, clock=world.clock)
+    # then the holdback stays: only "control" and "complete" move it
+    assert routed(world) == ("2", {"1": 0.05})

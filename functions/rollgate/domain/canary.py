@@ -337,7 +337,9 @@ def promote_version(ctx: DeploymentContext, *, lambda_api: LambdaApi, ledger: Le
         return _promote(ctx, lambda_api, clock, notes)
     if watch.next == "control":
         return _shift_control(ctx, watch, lambda_api, clock, notes)
-    return _complete(ctx, watch, lambda_api, notes)
+    if watch.next == "complete":
+        return _complete(ctx, watch, lambda_api, notes)
+    return watch  # a replay whose watch record asks for no move: nothing to do
 
 
 def _route_new_version(
