@@ -19,7 +19,8 @@ Before traffic moves (Preflight … SmokeTest) any failure goes straight to Reco
 and releases the lease); once traffic has moved (ShiftTraffic … CompleteWatch) any failure goes to
 Rollback first. Promote, ShiftControl and CompleteWatch are gate 7's three traffic moves (promote
 with a holdback, a control share back on a breach of an unpaired watch, 100% when the watch is
-over), all made by the one Promote task, which reads the watch record to tell them apart. Validate fails the execution directly: no lease is held yet.
+over), all made by the one Promote task, which reads the watch record to tell them apart.
+Validate fails the execution directly: no lease is held yet.
 """
 
 from __future__ import annotations
