@@ -156,7 +156,8 @@ def _flaky_machine(runtime: LocalRuntime) -> str:
         "StartAt": "Prepare",
         "States": {
             "Prepare": {"Type": "Pass", "Result": {"prepared": True}, "ResultPath": "$.prepare", "Next": "Work"},
-            "Work": {"Type": "Task", "Resource": function_arn, "ResultPath": "$.work", "Next": "Done"},
+            "Work": {"Type": "Task", "Resource": function_arn, "ResultPath": "$.work", "Next": "Cool"},
+            "Cool": {"Type": "Wait", "Seconds": 60, "Next": "Done"},
             "Done": {"Type": "Succeed"},
         },
     })
@@ -189,7 +190,10 @@ def test_a_failed_execution_is_redriven_from_its_failed_state(runtime: LocalRunt
     assert failed["redriveCount"] == 0
     # when it is redriven
     redriven = sfn.redrive_execution(executionArn=arn)
-    # then the same execution runs again from the failed state, with that state's input, and succeeds
+    # then the same execution is RUNNING again (its Wait cannot end while this thread is busy: virtual
+    # time moves only when every actor waits) ...
+    assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+    # ... from the failed state, with that state's input, and succeeds
     ended = runtime.wait_for_execution(arn)
     assert ended["status"] == "SUCCEEDED" and ended["name"] == "once"
     assert ended["redriveCount"] == 1 and ended["redriveDate"] == redriven["redriveDate"]
@@ -201,7 +205,8 @@ def test_a_failed_execution_is_redriven_from_its_failed_state(runtime: LocalRunt
     assert types.count("ExecutionRedriven") == 1 and types[-1] == "ExecutionSucceeded"
     redrive_at = types.index("ExecutionRedriven")
     assert types[redrive_at - 1] == "ExecutionFailed"
-    assert _entered(events[:redrive_at]) == ["Prepare", "Work"] and _entered(events[redrive_at:]) == ["Work", "Done"]
+    assert _entered(events[:redrive_at]) == ["Prepare", "Work"]
+    assert _entered(events[redrive_at:]) == ["Work", "Cool", "Done"]
     assert [e["id"] for e in events] == list(range(1, len(events) + 1))
     # and a succeeded execution cannot be redriven
     assert ended["redriveStatus"] == "NOT_REDRIVABLE"
