@@ -93,6 +93,8 @@ def read_zip(zip_path: str) -> bytes:
     """The deployment package's bytes, once it is known to be a zip Lambda can take: it opens, every
     member's CRC checks out, it holds at least one file and unzips within Lambda's limit."""
     path = Path(zip_path)
+    if not path.is_file():
+        raise UsageError(f"--zip: no such file {zip_path}")
     try:
         data = path.read_bytes()
     except OSError as error:
