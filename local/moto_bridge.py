@@ -191,7 +191,7 @@ import uuid
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import unquote
 
 from local import virtual_time
@@ -1598,7 +1598,7 @@ def _redrive(execution: Any) -> _dt.datetime:
     manager._event_id_gen._next_id = last_id + 1
     env.event_history_context.source_event_id = env.event_history_context.last_published_event_id = last_id
     manager.add_event(context=env.event_history_context, event_type=HistoryEventType.ExecutionRedriven,
-                      event_details=EventDetails(executionRedrivenEventDetails={"redriveCount": count}),
+                      event_details=cast(EventDetails, {"executionRedrivenEventDetails": {"redriveCount": count}}),
                       update_source_event_id=False)
     env.states.reset(input_value=state_input)
     program.start_at.start_at_name = state_name
@@ -1715,7 +1715,7 @@ def _install_fidelity() -> None:
     from moto.awslambda import models as lambda_models
     from moto.cloudwatch import models as cloudwatch_models
     from moto.stepfunctions import responses as sfn_responses
-    from moto.stepfunctions.exceptions import AWSError
+    from moto.stepfunctions.exceptions import AWSError, InvalidToken
     from moto.stepfunctions.parser import models as sfn_models
 
     # 19. An execution started without a name gets a generated one (a UUID, as on AWS).
@@ -1748,7 +1748,7 @@ def _install_fidelity() -> None:
     def describe_execution(self: Any) -> Any:
         answer = original_describe(self)
         execution = self.stepfunction_backend.describe_execution(self._get_param("executionArn"))
-        described = answer.result
+        described = cast(dict[str, Any], answer.result)
         described["redriveCount"] = getattr(execution, _REDRIVE_COUNT_ATTR, 0)
         if hasattr(execution, _REDRIVE_DATE_ATTR):
             described["redriveDate"] = getattr(execution, _REDRIVE_DATE_ATTR)
@@ -1765,14 +1765,18 @@ def _install_fidelity() -> None:
 
     def get_execution_history(self: Any) -> Any:
         answer = original_history(self)
-        events = list(answer.result["events"])
+        history = cast(dict[str, Any], answer.result)
+        events = list(history["events"])
         if self._get_param("reverseOrder"):
             events.reverse()
-        start = int(self._get_param("nextToken") or 0)
+        token = str(self._get_param("nextToken") or "0")
+        if not token.isdigit():
+            raise InvalidToken(f"Invalid Token: {token}")
+        start = int(token)
         size = int(self._get_param("maxResults") or 0) or 1000  # AWS: 0 means the maximum, 1000
-        answer.result["events"] = events[start:start + size]
+        history["events"] = events[start:start + size]
         if start + size < len(events):
-            answer.result["nextToken"] = str(start + size)
+            history["nextToken"] = str(start + size)
         return answer
 
     _patch(sfn_responses.StepFunctionResponse, "get_execution_history", get_execution_history)
@@ -1860,7 +1864,7 @@ def _install_stack_resources() -> None:
                 return stack, resource
         raise ValidationError(stack_name, f"Resource {logical_resource_id} does not exist for stack {stack_name}")
 
-    def describe_stack_resources(self: Any, stack_name: str, logical_resource_id: str | None) -> Any:
+    def describe_stack_resources(self: Any, stack_name: str, logical_resource_id: Any) -> Any:  # None: all
         stack = self.get_stack(stack_name)
         registered = getattr(stack, _STACK_RESOURCES_ATTR, None)
         if registered is None:
