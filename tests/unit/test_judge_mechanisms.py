@@ -33,14 +33,32 @@ def series(invocations: float, errors: list[float | None], **stats: float | None
 
 
 # --------------------------------------------------------------------------- overdispersion
-def test_errors_in_bursts_are_not_a_rollback_when_a_burst_lands_on_the_canary():
-    # given a function failing 1% on average, in bursts (5% in some minutes, none in most), and a
-    # canary that caught two bursts in ten minutes: 2.1% against 1%
-    stable = series(9_000, [0, 450, 0, 0, 90, 0, 360, 0, 0, 0])
-    canary = series(1_000, [0, 0, 120, 0, 0, 0, 0, 90, 0, 0])
+def test_errors_clustered_in_time_are_compared_minute_by_minute_not_pooled():
+    # given a function failing 0.5%, five minutes at 10% then five at 50%, and a downstream burst
+    # failing 30% of both versions' requests in the seventh minute: pooled, the canary's 162 of
+    # 3,000 (5.4%) against stable's 182 of 7,000 (2.6%) look like a doubling; minute by minute
+    # both versions failed alike
+    canary = [*series(100, [0.5] * 5), *series(500, [2.5, 150, 2.5, 2.5, 2.5])]
+    stable = [*series(900, [4.5] * 5), *series(500, [2.5, 150, 2.5, 2.5, 2.5])]
+    for i, p in enumerate(canary[5:], start=5):
+        canary[i] = p.model_copy(update={"start": T0 + timedelta(minutes=i)})
+        stable[i] = stable[i].model_copy(update={"start": T0 + timedelta(minutes=i)})
     # when
     errors = check(judge(canary_window(canary, stable), POLICY), "errors")
-    # then: the stable version's own between-minute spread says this is within its noise
+    # then
+    assert errors.observed["canary_rate"] > 1.5 * errors.observed["reference_rate"]
+    assert errors.status is not CheckStatus.FAIL
+
+
+def test_errors_in_bursts_in_an_unpaired_watch_are_judged_against_the_baselines_own_spread():
+    # given a function failing 1% on average in bursts (5% in some minutes, none in most) before the
+    # deploy, and the new version catching two bursts in ten minutes of an unpaired watch: 2.1%
+    before = [
+        p.model_copy(update={"start": p.start - timedelta(minutes=30)})
+        for p in series(9_000, [0, 450, 0, 0, 90, 0, 360, 0, 0, 0] * 3)
+    ]
+    new = series(1_000, [0, 0, 120, 0, 0, 0, 0, 90, 0, 0])
+    errors = check(judge(watch_window(new, before), POLICY), "errors")
     assert errors.status is not CheckStatus.FAIL
     assert errors.observed["relative_dispersion"] > 1
 
@@ -291,3 +309,15 @@ def test_a_slow_build_that_has_finished_warming_up_fails():
     canary = _p95_series([360, 330, 300, 300, 300, 300, 300])
     verdict = judge(canary_window(canary, _p95_series([120] * 7), weight_since=T0), POLICY)
     assert check(verdict, "latency_p95").status is CheckStatus.FAIL
+
+
+def test_dlq_growth_the_old_versions_inflow_explains_is_not_a_regression():
+    # given a DLQ that took ~3 stray poison messages over the deployment's time before it: +3
+    queue = _dlq("async", None, (10, 13)).model_copy(update={"expected_growth": 2.5})
+    window = canary_window(periods(5, 20, 0), periods(5, 180, 0), queues=[queue])
+    assert check(judge(window, POLICY), "dlq").status is CheckStatus.PASS
+    flood = _dlq("async", None, (10, 40)).model_copy(update={"expected_growth": 2.5})
+    assert (
+        check(judge(canary_window(periods(5, 20, 0), periods(5, 180, 0), queues=[flood]), POLICY), "dlq").status
+        is CheckStatus.FAIL
+    )

@@ -10,10 +10,15 @@ import pytest
 from rollgate.domain.stats import (
     binomial_sf,
     excess_rate_pvalue,
+    increasing_trend_pvalue,
     invocations_to_rule_out,
     normal_sf,
+    poisson_sf,
+    rate_dispersion,
     restricted_mle,
     shortfall_pvalue,
+    stratified_ratio_pvalue,
+    theil_sen_slope,
 )
 
 
@@ -111,3 +116,44 @@ def test_invocations_to_rule_out_grows_with_noise_and_gives_up_at_the_bound():
 def test_a_canary_far_better_than_a_burning_stable_version_is_cleared_early():
     # 2 errors in 100 canary invocations while stable fails 12% of 900
     assert shortfall_pvalue(2, 100, 108, 900, 0.06) < 1e-4
+
+
+def test_poisson_tail_matches_the_direct_sum():
+    direct = 1 - sum(math.exp(-2.5) * 2.5**i / math.factorial(i) for i in range(6))
+    assert poisson_sf(6, 2.5) == pytest.approx(direct)
+    assert poisson_sf(0, 3.0) == 1.0 and poisson_sf(1, 0.0) == 0.0
+
+
+def test_dispersion_is_zero_for_binomial_counts_and_large_for_bursts():
+    rng = random.Random(7)
+    steady = [(sum(rng.random() < 0.02 for _ in range(2_000)), 2_000) for _ in range(30)]
+    assert rate_dispersion(steady) < 0.05
+    assert rate_dispersion([(0, 9_000), (450, 9_000), (0, 9_000), (90, 9_000), (360, 9_000)]) > 1
+
+
+def test_the_paired_test_holds_its_false_alarm_rate_when_an_incident_hits_both_versions():
+    # given per-minute rates swinging 0.5% .. 30% for both versions alike, canary at 10%
+    rng = random.Random(11)
+    rejections = 0
+    for _ in range(400):
+        rows = []
+        for _minute in range(8):
+            rate = rng.choice([0.005, 0.005, 0.005, 0.3])
+            n_c, n_s = 200, 1_800
+            x_c = sum(rng.random() < rate for _ in range(n_c))
+            x_s = sum(rng.random() < rate for _ in range(n_s))
+            rows.append((x_c, n_c, x_s, n_s))
+        rejections += stratified_ratio_pvalue(rows, 1.0) < 0.01
+    assert rejections / 400 <= 0.02
+
+
+def test_the_paired_test_sees_a_doubling_through_the_noise():
+    rows = [(40, 1_000, 180, 9_000), (6, 1_000, 27, 9_000), (60, 1_000, 270, 9_000)]
+    assert stratified_ratio_pvalue(rows, 1.5) < 0.01
+    assert stratified_ratio_pvalue(rows, 2.5) > 0.05
+
+
+def test_theil_sen_ignores_one_outlier_and_mann_kendall_sees_steps():
+    assert theil_sen_slope([0, 1, 2, 3, 4], [0, 1, 50, 3, 4]) == pytest.approx(1.0)
+    assert increasing_trend_pvalue([1, 2, 2, 3, 4, 4, 5, 6]) < 0.01
+    assert increasing_trend_pvalue([3, 1, 4, 1, 5, 2, 3, 2]) > 0.1

@@ -89,6 +89,12 @@ class QueueSeries(_Model):
         description="async: failed async invocations (they also count as Errors); source_redrive: records a "
         "source queue gave up on, including partial batch failures that produce no Errors",
     )
+    expected_growth: float | None = Field(
+        default=None,
+        description="messages the queue's inflow before the deploy (e.g. NumberOfMessagesSent over the previous "
+        "hours) would have added since preflight: the old version's stray poison messages. Growth is then judged "
+        "against it (Poisson tail at the significance) instead of against max_dlq_growth alone",
+    )
 
 
 class StreamSeries(_Model):

@@ -6,9 +6,11 @@ Every comparison is "worse than the reference by the tolerated margin, with sign
   rate at high traffic is a regression; a half-point wobble of a function that fails 10% is not.
 - near the absolute ceiling the tolerated rate shrinks to the ceiling, never below half the margin:
   a reference already above the ceiling keeps a margin (rolling back would not help);
-- the test is the one-sided Farrington-Manning score test with that margin, widened by the
-  overdispersion estimated from the reference's own periods (real error counts cluster in time and
-  by caller), with the exact binomial tail as a floor for small counts.
+- real error counts are overdispersed (they cluster in time and by caller). Paired, the test is
+  per period: conditioned on a period's failures, each is the canary's with a probability set by
+  the two versions' invocations and the tolerated ratio, so whatever moved both versions' rates
+  that minute cancels; the pooled Farrington-Manning score test of the absolute excess must agree.
+  Unpaired, the score test is widened by the between-period dispersion of the pre-deploy series.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from rollgate.domain import judge_text as text
 from rollgate.domain.health import Check, CheckStatus, EvidenceKind, SyntheticSeries
 from rollgate.domain.judge_view import Counts, View
 from rollgate.domain.models import HealthPolicy
-from rollgate.domain.stats import binomial_sf, excess_rate_pvalue, rate_dispersion
+from rollgate.domain.stats import binomial_sf, excess_rate_pvalue, rate_dispersion, stratified_ratio_pvalue
 
 _PASS, _FAIL = CheckStatus.PASS, CheckStatus.FAIL
 _INCONCLUSIVE, _SKIPPED = CheckStatus.INCONCLUSIVE, CheckStatus.SKIPPED
@@ -44,9 +46,9 @@ def margin_rule(policy: HealthPolicy) -> str:
 
 
 def _extra_variance(counts: Counts, view: View, reference_rate: float, canary_null: float) -> tuple[float, float]:
-    """The overdispersion term of the difference's variance, and the relative between-period
-    variance it came from (estimated on the reference's periods and the pre-deploy series, the
-    larger kept: the canary's own few periods would hide a regression's spread in it)."""
+    """The overdispersion term of the difference's variance (unpaired), and the relative
+    between-period variance it came from, estimated on the reference's periods (the canary's own
+    few periods would hide a regression's spread in it)."""
     tau2 = max(rate_dispersion(counts.reference_periods), rate_dispersion(view.baseline_counts("errors")))
     if tau2 <= 0:
         return 0.0, 0.0
@@ -56,6 +58,25 @@ def _extra_variance(counts: Counts, view: View, reference_rate: float, canary_nu
         if total > 0:
             variance += tau2 * rate * rate * sum(n * n for _, n in rows) / (total * total)
     return variance, tau2
+
+
+def _excess_pvalue(counts: Counts, view: View, rate_r: float, tolerated: float) -> tuple[float, float]:
+    """p-value for "the canary fails more than the tolerated rate", and the dispersion used.
+
+    Paired: per-period conditional test of the ratio (shared incidents, diurnal swings and errors
+    clustered in time cancel period by period) AND the pooled score test of the absolute excess
+    (needed where the reference's rate is near zero); both must reject. Unpaired: the pooled score
+    test widened by the between-period dispersion of the pre-deploy series, since nothing ran
+    alongside to cancel it."""
+    (x_c, n_c), (x_r, n_r) = counts.canary, counts.reference
+    margin = tolerated - rate_r
+    if view.paired:
+        pooled = excess_rate_pvalue(x_c, n_c, x_r, n_r, margin)
+        if x_r <= 0:
+            return pooled, 0.0
+        return max(pooled, stratified_ratio_pvalue(counts.paired, tolerated / rate_r)), 0.0
+    extra, tau2 = _extra_variance(counts, view, rate_r, tolerated)
+    return excess_rate_pvalue(x_c, n_c, x_r, n_r, margin, extra_variance=extra), tau2
 
 
 def rate_check(
@@ -115,9 +136,7 @@ def rate_check(
 
     rate_r = x_r / n_r
     tolerated = tolerated_rate(rate_r, policy, ceiling)
-    margin = tolerated - rate_r
-    extra, tau2 = _extra_variance(counts, view, rate_r, tolerated)
-    p = excess_rate_pvalue(x_c, n_c, x_r, n_r, margin, extra_variance=extra) if x_c > 0 else 1.0
+    p, tau2 = _excess_pvalue(counts, view, rate_r, tolerated) if x_c > 0 else (1.0, 0.0)
     observed.update(
         {
             "reference": view.reference_label,

@@ -18,7 +18,7 @@ from rollgate.domain import judge_text as text
 from rollgate.domain.health import AlarmObservation, Check, CheckStatus, EvidenceKind, HealthWindow
 from rollgate.domain.judge_view import View
 from rollgate.domain.models import HealthPolicy
-from rollgate.domain.stats import binomial_sf, theil_sen_slope
+from rollgate.domain.stats import binomial_sf, poisson_sf, theil_sen_slope
 
 _PASS, _FAIL = CheckStatus.PASS, CheckStatus.FAIL
 _INCONCLUSIVE, _SKIPPED = CheckStatus.INCONCLUSIVE, CheckStatus.SKIPPED
@@ -58,6 +58,17 @@ def dlq_check(window: HealthWindow, policy: HealthPolicy, view: View) -> Check:
         row["growth"] = growth
         if growth <= policy.max_dlq_growth:
             continue
+        if queue.expected_growth is not None:
+            # the old version dead-letters at its own rate: growth within what that rate explains
+            # (Poisson tail at the significance) is not held against the release
+            p = poisson_sf(growth, max(queue.expected_growth, 0.0))
+            row.update({"expected_growth": queue.expected_growth, "p_value": float(f"{p:.3g}")})
+            if p >= policy.significance:
+                stray.append(
+                    f"{label} grew +{text.count(growth)}, as its inflow before the deploy explains "
+                    f"(~{text.count(queue.expected_growth)} expected)"
+                )
+                continue
         tolerated = queue.kind == "async" and served > 0 and growth / served <= policy.error_rate_margin
         if tolerated:
             stray.append(

@@ -44,6 +44,8 @@ class Counts:
     canary_periods: list[tuple[float, float]]
     reference_periods: list[tuple[float, float]]
     missing: list[datetime] = field(default_factory=list)
+    #: paired windows: (canary x, canary n, reference x, reference n) of each comparable period
+    paired: list[tuple[float, float, float, float]] = field(default_factory=list)
 
     @property
     def canary(self) -> tuple[float, float]:
@@ -106,6 +108,7 @@ class View:
         missing while its trials are present (on either side: the pair is compared whole)."""
         canary_rows: list[tuple[float, float]] = []
         reference_rows: list[tuple[float, float]] = []
+        paired_rows: list[tuple[float, float, float, float]] = []
         missing: list[datetime] = []
         for pair in self.pairs:
             c, r = _known(pair.canary, count, trials), _known(pair.reference, count, trials)
@@ -114,14 +117,16 @@ class View:
                 continue
             if c[1] > 0:
                 canary_rows.append(c)
-            if self.paired and r is not None and r[1] > 0:
-                reference_rows.append(r)
+            if self.paired and r is not None:
+                if r[1] > 0:
+                    reference_rows.append(r)
+                paired_rows.append((*c, *r))
         if not self.paired and self.reference is not None:
             for period in self.reference.periods:
                 known = _known(period, count, trials)
                 if known is not None and known[1] > 0:
                     reference_rows.append(known)
-        return Counts(canary_rows, reference_rows, missing)
+        return Counts(canary_rows, reference_rows, missing, paired_rows)
 
     def baseline_counts(self, count: CountField, trials: TrialField = "invocations") -> list[tuple[float, float]]:
         """The pre-deploy series' periods, when the window carries one (for the dispersion estimate

@@ -74,6 +74,21 @@ def binomial_sf(k: float, n: float, p: float) -> float:
     return min(1.0, max(0.0, regularized_beta(k, n - k + 1, p)))
 
 
+def poisson_sf(k: float, mean: float) -> float:
+    """P(X >= k) for X ~ Poisson(mean)."""
+    k = math.ceil(round(k, 9))
+    if k <= 0:
+        return 1.0
+    if mean <= 0:
+        return 0.0
+    term = math.exp(-mean)
+    below = 0.0
+    for i in range(k):
+        below += term
+        term *= mean / (i + 1)
+    return min(1.0, max(0.0, 1.0 - below))
+
+
 def restricted_mle(x1: float, n1: float, x2: float, n2: float, margin: float) -> tuple[float, float]:
     """The maximum-likelihood rates (p1, p2) under the constraint p1 - p2 = margin (-1 < margin < 1).
 
@@ -253,3 +268,28 @@ def increasing_trend_pvalue(values: list[float]) -> float:
     if variance <= 0 or s <= 0:
         return 1.0
     return normal_sf((s - 1) / math.sqrt(variance))
+
+
+def stratified_ratio_pvalue(periods: list[tuple[float, float, float, float]], ratio: float) -> float:
+    """One-sided p-value for "version 1 fails more than `ratio` times as often as version 2", from
+    paired periods (x1, n1, x2, n2) that ran side by side.
+
+    Conditioned on each period's total failures, under H0 (rate1 = ratio x rate2 in every period)
+    a failure is version 1's with probability pi = n1 ratio / (n1 ratio + n2), whatever the period's
+    rate was: a downstream incident, a diurnal swing or errors clustered in time multiply both
+    versions' rates alike and cancel out (a per-period paired test, in the spirit of
+    Mantel-Haenszel). The count of version 1's failures is a sum of binomials; its tail is taken
+    from Binomial(sum T, mean pi), which has the same mean and at least the variance.
+    """
+    failures = trials = expected = 0.0
+    for x1, n1, x2, n2 in periods:
+        total = x1 + x2
+        if total <= 0 or n1 <= 0:
+            continue
+        pi = 1.0 if n2 <= 0 else n1 * ratio / (n1 * ratio + n2)
+        failures += x1
+        trials += total
+        expected += total * pi
+    if trials <= 0 or failures <= expected:
+        return 1.0
+    return binomial_sf(failures, trials, expected / trials)
