@@ -2,8 +2,9 @@
 
 The sample app `orders-api` is live on v1 with steady traffic. Rollgate releases four builds of it
 through the real, synthesized DeployFunction state machine, with a production-shaped policy
-(60-second metric periods, a five-minute canary bake, a three-minute watch). The local clock runs
-faster than real time, so the whole thing takes well under two minutes.
+(60-second metric periods, a five-minute canary bake, a three-minute watch). The runtime's clock is
+virtual: it moves only while every part of the system waits, so the bakes and watches cost nothing
+but the work in them (the traffic and the states), and every run gives the same outcomes.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from typing import Any, TextIO
 from cli.progress import ExecutionWatcher
 from cli.views import table, versions
 
-DEFAULT_SPEED = 60.0
 TRAFFIC_PER_SECOND = 5.0
+POLL_SECONDS = 5.0  # virtual seconds between reads of the execution
 FUNCTION, ALIAS = "orders-api", "live"
 
 
@@ -57,7 +58,7 @@ def demo_request(build: str, bucket: str, key: str, smoke_payload: Any, extra: d
     }
 
 
-def run_demo(out: TextIO = sys.stdout, speed: float | None = None, cdk_out: str = "cdk.out") -> int:
+def run_demo(out: TextIO = sys.stdout, cdk_out: str = "cdk.out") -> int:
     from local.deployer import synthesize
     from local.runtime import LocalRuntime
     from local.sample_app import build_zip, smoke_payload
@@ -67,11 +68,11 @@ def run_demo(out: TextIO = sys.stdout, speed: float | None = None, cdk_out: str 
     synthesize(Path(cdk_out))
     results: list[list[str]] = []
     failures = 0
-    with LocalRuntime(speed=speed or DEFAULT_SPEED) as runtime:
+    with LocalRuntime() as runtime:
         outputs = runtime.deploy_stack(Path(cdk_out))
         runtime.sample_app(function_name=FUNCTION, alias=ALIAS)
         print(
-            f"==> local runtime up (clock x{runtime.clock.speed:g}); {FUNCTION}:{ALIAS} live on v1, "
+            f"==> local runtime up ({runtime.clock.describe()}); {FUNCTION}:{ALIAS} live on v1, "
             f"{TRAFFIC_PER_SECOND:g} requests/s",
             file=out,
             flush=True,
@@ -89,10 +90,11 @@ def run_demo(out: TextIO = sys.stdout, speed: float | None = None, cdk_out: str 
                 virtual_start = runtime.clock.now()
                 execution = sfn.start_execution(
                     stateMachineArn=outputs["DeployStateMachineArn"],
-                    name=f"demo-{scenario.build}-{int(time.time())}",
+                    name=f"demo-{scenario.build}",
                     input=json.dumps(request),
                 )["executionArn"]
-                watcher = ExecutionWatcher(sfn, execution, out=out, poll_seconds=0.1)
+                watcher = ExecutionWatcher(sfn, execution, out=out, poll_seconds=POLL_SECONDS,
+                                           sleep=runtime.clock.sleep)
                 conclusion = watcher.wait()
                 elapsed = (runtime.clock.now() - virtual_start).total_seconds()
                 ok = conclusion.outcome == scenario.expected

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from cli.demo import ALIAS, DEFAULT_SPEED, FUNCTION, TRAFFIC_PER_SECOND, demo_request
-from cli.progress import RELEASE_SUCCESS, REMEDIATION_SUCCESS, ExecutionWatcher
+from cli.demo import ALIAS, FUNCTION, POLL_SECONDS, TRAFFIC_PER_SECOND, demo_request
+from cli.progress import RELEASE_SUCCESS, REMEDIATION_SUCCESS, Conclusion, ExecutionWatcher
 
 OTHERS = ("payments-api", "inventory-api")
 REPOSITORY, COMMIT, BRANCH = "acme/shop", "5f2c0e1d9b8a7c6d5e4f3a2b1c0d9e8f7a6b5c4d", "release/2026.11"
@@ -70,18 +70,26 @@ def _push(runtime: Any, outputs: Any) -> dict[str, Any]:
 
 
 def _next_execution(runtime: Any, machine_arn: str, seen: set[str], timeout: float = 60.0) -> str:
+    """The execution an event started (EventBridge delivers on its own threads), within `timeout`
+    seconds of the runtime's clock."""
     sfn = runtime.client("stepfunctions")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    deadline = runtime.clock.timestamp() + timeout
+    while runtime.clock.timestamp() <= deadline:
         for execution in sfn.list_executions(stateMachineArn=machine_arn)["executions"]:
             if execution["executionArn"] not in seen:
                 seen.add(execution["executionArn"])
                 return str(execution["executionArn"])
-        time.sleep(0.1)
-    raise TimeoutError(f"no new execution of {machine_arn} within {timeout} s")
+        runtime.clock.sleep(1)
+    raise TimeoutError(f"no new execution of {machine_arn} within {timeout:g} s")
 
 
-def run_event_demo(out: TextIO = sys.stdout, speed: float | None = None, cdk_out: str = "cdk.out") -> int:
+def _watch(runtime: Any, execution_arn: str, out: TextIO, **options: Any) -> Conclusion:
+    watcher = ExecutionWatcher(runtime.client("stepfunctions"), execution_arn, out=out, poll_seconds=POLL_SECONDS,
+                               sleep=runtime.clock.sleep, **options)
+    return watcher.wait()
+
+
+def run_event_demo(out: TextIO = sys.stdout, cdk_out: str = "cdk.out") -> int:
     from local.deployer import synthesize
     from local.runtime import LocalRuntime
     from local.sample_app import build_zip, smoke_payload
@@ -89,7 +97,7 @@ def run_event_demo(out: TextIO = sys.stdout, speed: float | None = None, cdk_out
     started = time.monotonic()
     synthesize(Path(cdk_out))
     outcomes: list[tuple[str, str, str]] = []
-    with LocalRuntime(speed=speed or DEFAULT_SPEED) as runtime:
+    with LocalRuntime() as runtime:
         outputs = runtime.deploy_stack(Path(cdk_out))
         for name in (FUNCTION, *OTHERS):
             runtime.sample_app(
@@ -125,9 +133,7 @@ def run_event_demo(out: TextIO = sys.stdout, speed: float | None = None, cdk_out
             s3.put_object(
                 Bucket=bucket, Key=f"releases/{REPOSITORY}/{COMMIT}/manifest.json", Body=json.dumps(manifest).encode()
             )
-            conclusion = ExecutionWatcher(
-                sfn, release_arn, out=out, poll_seconds=0.1, success_outcomes=RELEASE_SUCCESS
-            ).wait()
+            conclusion = _watch(runtime, release_arn, out, success_outcomes=RELEASE_SUCCESS)
             print(f"  = {conclusion.outcome}: {conclusion.reason()}", file=out)
             outcomes.append(("push-triggered release", "ROLLED_BACK", conclusion.outcome))
 
@@ -138,7 +144,7 @@ def run_event_demo(out: TextIO = sys.stdout, speed: float | None = None, cdk_out
             s3.put_object(Bucket=bucket, Key=key, Body=build_zip("v2"))
             request = demo_request("v2", bucket, key, smoke_payload(), {})
             deploy = sfn.start_execution(stateMachineArn=outputs["DeployStateMachineArn"], input=json.dumps(request))
-            promoted = ExecutionWatcher(sfn, deploy["executionArn"], out=out, poll_seconds=0.1, quiet=True).wait()
+            promoted = _watch(runtime, deploy["executionArn"], out, quiet=True)
             print(f"  deployment: {promoted.outcome}", file=out)
             cloudwatch = runtime.client("cloudwatch")
             cloudwatch.put_metric_alarm(
@@ -163,9 +169,7 @@ def run_event_demo(out: TextIO = sys.stdout, speed: float | None = None, cdk_out
                     cloudwatch.set_alarm_state(AlarmName=GUARD_ALARM, StateValue="OK", StateReason="recovered")
                 cloudwatch.set_alarm_state(AlarmName=GUARD_ALARM, StateValue="ALARM", StateReason="Threshold Crossed")
                 arn = _next_execution(runtime, outputs["RemediateStateMachineArn"], remediations)
-                conclusion = ExecutionWatcher(
-                    sfn, arn, out=out, poll_seconds=0.1, success_outcomes=REMEDIATION_SUCCESS
-                ).wait()
+                conclusion = _watch(runtime, arn, out, success_outcomes=REMEDIATION_SUCCESS)
                 print(f"  = {conclusion.outcome}: {conclusion.reason()}", file=out)
                 outcomes.append((f"alarm ({expected.lower()})", expected, conclusion.outcome))
         live = {

@@ -204,12 +204,6 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="instead: a push-triggered atomic release of three functions, and alarm remediations",
     )
-    demo.add_argument(
-        "--speed",
-        type=_number(0.01, 10_000),
-        default=60.0,
-        help="how much faster than real time the clock runs (default: %(default)s)",
-    )
 
     local = commands.add_parser("local", help="the embedded local runtime")
     local_commands = local.add_subparsers(dest="local_command", required=True, metavar="ACTION")
@@ -240,6 +234,7 @@ def _follow(conn: Connection, execution_arn: str, args: argparse.Namespace, out:
         execution_arn,
         out=out,
         poll_seconds=args.poll_seconds,
+        sleep=conn.sleep,
         success_outcomes=_success_outcomes(conn, execution_arn),
     )
     return _conclude(watcher.wait(), out)
@@ -308,6 +303,7 @@ def _watch(args: argparse.Namespace, out: TextIO) -> int:
         args.execution_arn,
         out=out,
         poll_seconds=args.poll_seconds,
+        sleep=conn.sleep,
         success_outcomes=_success_outcomes(conn, args.execution_arn),
     )
     return _conclude(watcher.wait(), out)
@@ -341,10 +337,10 @@ def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO
             if args.events:
                 from cli.demo_events import run_event_demo
 
-                return run_event_demo(out=out, speed=args.speed)
+                return run_event_demo(out=out)
             from cli.demo import run_demo
 
-            return run_demo(out=out, speed=args.speed)
+            return run_demo(out=out)
         if args.command == "local":
             from local.server import PortInUse, serve
 

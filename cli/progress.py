@@ -148,6 +148,9 @@ def _cause_message(cause: str | None) -> str | None:
     return str(parsed.get("errorMessage", cause)) if isinstance(parsed, dict) else cause
 
 
+_HISTORY_PAGE = 50  # events per GetExecutionHistory page
+
+
 @dataclass
 class ExecutionWatcher:
     sfn: Any
@@ -165,14 +168,20 @@ class ExecutionWatcher:
     transitions: int = 0
     task_invocations: int = 0
 
-    def _history(self) -> list[dict[str, Any]]:
-        events: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"executionArn": self.execution_arn, "includeExecutionData": True}
+    def _new_events(self) -> list[dict[str, Any]]:
+        """The events after the last one handled (ids count up from 1), oldest first. Read newest
+        first, a page at a time, so a poll costs what is new, not the whole history again."""
+        fresh: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"executionArn": self.execution_arn, "includeExecutionData": True,
+                                  "reverseOrder": True, "maxResults": _HISTORY_PAGE}
         while True:
             page = self.sfn.get_execution_history(**kwargs)
-            events += page["events"]
+            for event in page["events"]:
+                if event["id"] <= self._seen:
+                    return fresh[::-1]
+                fresh.append(event)
             if not page.get("nextToken"):
-                return events
+                return fresh[::-1]
             kwargs["nextToken"] = page["nextToken"]
 
     def _say(self, mark: str, state: str, line: str, extra: list[str] | None = None) -> None:
@@ -215,10 +224,11 @@ class ExecutionWatcher:
         # holds every event, including Record's.
         described = self.sfn.describe_execution(executionArn=self.execution_arn)
         status = described["status"]
-        events = self._history()
-        for event in events[self._seen :]:
+        if status not in _TERMINAL and self.quiet:
+            return None  # nothing to show while it runs: the history is read once, at the end
+        for event in self._new_events():
             self._handle(event)
-        self._seen = len(events)
+            self._seen = event["id"]
         if status not in _TERMINAL:
             return None
         if self._result is None and described.get("output"):

@@ -4,12 +4,15 @@ runtime (--endpoint-url); and the Rollgate stack's outputs, looked up by stack n
 from __future__ import annotations
 
 import argparse
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
+from rollgate.aws.clock import current_clock
 from rollgate.domain.errors import RollgateError
 
 DEFAULT_STACK = "Rollgate"
@@ -86,6 +89,12 @@ class Connection:
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Connection:
         return cls(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url, stack=args.stack)
+
+    @property
+    def sleep(self) -> Callable[[float], None]:
+        """How the CLI waits between polls: on the clock of an embedded local runtime running in this
+        process (a test, the demo: its virtual time moves only while we wait on it), else real time."""
+        return getattr(current_clock(), "sleep", time.sleep)
 
     def client(self, service: str) -> Any:
         if service not in self._clients:

@@ -2,6 +2,8 @@
 
 Each test gets a fresh local AWS (moto) with the stack from cdk.out deployed, the sample app live on
 v1 with steady traffic, and a queue subscribed to the Rollgate bus so outcome events can be read.
+Everything runs on the runtime's virtual clock: the harness waits with runtime.clock.sleep, so a
+test's outcome depends on its inputs and seed only, never on how busy the machine is.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,7 @@ from local.sample_app import build_zip, order_payload, smoke_payload
 from rollgate.aws.ledger import DynamoLedger
 
 FUNCTION, ALIAS = "orders-api", "live"
-SPEED = 120.0
+POLL_SECONDS = 5.0  # virtual seconds between the harness's DescribeExecution polls
 
 pytestmark = pytest.mark.workflow
 
@@ -69,17 +72,28 @@ class Harness:
         )["executionArn"]
 
     def run(self, body: dict[str, Any], name: str) -> Conclusion:
-        watcher = ExecutionWatcher(self.client("stepfunctions"), self.start(body, name), poll_seconds=0.05, quiet=True)
-        return watcher.wait()
+        return self.wait(self.start(body, name))
 
     def start_workflow(self, output: str, body: dict[str, Any], name: str) -> str:
         return self.client("stepfunctions").start_execution(
             stateMachineArn=self.outputs[output], name=name, input=json.dumps(body)
         )["executionArn"]
 
+    def watcher(self, execution_arn: str) -> ExecutionWatcher:
+        return ExecutionWatcher(self.client("stepfunctions"), execution_arn, poll_seconds=POLL_SECONDS,
+                                sleep=self.runtime.clock.sleep, quiet=True)
+
     def wait(self, execution_arn: str) -> Conclusion:
-        watcher = ExecutionWatcher(self.client("stepfunctions"), execution_arn, poll_seconds=0.05, quiet=True)
-        return watcher.wait()
+        return self.watcher(execution_arn).wait()
+
+    def wait_until(self, condition: Callable[[], Any], *, every: float = 1.0, within: float = 3600.0) -> Any:
+        """Sleep `every` virtual seconds until `condition()` is truthy; AssertionError after `within`."""
+        waited = 0.0
+        while not (answer := condition()):
+            assert waited < within, f"not within {within:g} virtual seconds"
+            self.runtime.clock.sleep(every)
+            waited += every
+        return answer
 
     def alias(self, function_name: str = FUNCTION) -> tuple[str, dict[str, float]]:
         alias = self.client("lambda").get_alias(FunctionName=function_name, Name=ALIAS)
@@ -107,9 +121,13 @@ class Harness:
 
 @contextmanager
 def running_harness(
-    cdk_out: Path, payload_factory: Callable[[random.Random], Any] = order_payload
+    cdk_out: Path,
+    payload_factory: Callable[[random.Random], Any] = order_payload,
+    *,
+    seed: int = 11,
+    start: datetime | None = None,
 ) -> Iterator[Harness]:
-    with LocalRuntime(speed=SPEED, seed=11) as runtime:
+    with LocalRuntime(seed=seed, start=start) as runtime:
         outputs = dict(runtime.deploy_stack(cdk_out))
         runtime.sample_app(function_name=FUNCTION, alias=ALIAS)
         sqs, events = runtime.client("sqs"), runtime.client("events")

@@ -62,7 +62,7 @@ def test_deploy_watch_promotes_with_exit_0_and_shows_the_gates(harness: Harness,
         "60",
         "--watch",
         "--poll-seconds",
-        "0.05",
+        "5",
     )
     assert code == 0, out
     for gate in ("Preflight", "CheckUpdate", "PublishVersion", "SmokeTest", "ShiftTraffic", "JudgeCanary", "Record"):
@@ -85,12 +85,12 @@ def test_rolled_back_release_is_exit_1_for_deploy_and_watch(harness: Harness, zi
         "canary:20:180",
         "--watch",
         "--poll-seconds",
-        "0.05",
+        "5",
     )
     assert code == 1
     assert "ROLLED_BACK" in out.splitlines()[-1]
     execution = next(line.split()[-1] for line in out.splitlines() if line.startswith("started "))
-    code, out, _ = rollgate("watch", execution, "--poll-seconds", "0.05")
+    code, out, _ = rollgate("watch", execution, "--poll-seconds", "5")
     assert code == 1 and "ROLLED_BACK" in out
 
 
@@ -107,7 +107,7 @@ def test_a_bad_manifest_is_exit_2_naming_the_field_and_starts_nothing(harness: H
 def test_rollback_watch_is_exit_0_and_history_shows_the_remediation(harness: Harness) -> None:
     assert harness.run(harness.request("v2"), "deploy-v2-then-cli-rollback").succeeded
     code, out, _ = rollgate(
-        "rollback", "--function", "orders-api", "--reason", "support says so", "--watch", "--poll-seconds", "0.05"
+        "rollback", "--function", "orders-api", "--reason", "support says so", "--watch", "--poll-seconds", "5"
     )
     assert code == 0, out
     assert "ROLLED_BACK" in out and harness.alias() == ("1", {})

@@ -10,7 +10,6 @@ import json
 
 import pytest
 
-from cli.progress import ExecutionWatcher
 from tests.workflow.conftest import ALIAS, FUNCTION, Harness
 
 pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("workflow")]
@@ -87,13 +86,11 @@ def test_malformed_request_fails_at_validate_naming_the_field(harness: Harness) 
 def test_second_deployment_of_the_same_alias_is_refused_naming_the_holder(harness: Harness) -> None:
     first = harness.start(harness.request("v2"), "first")
     # wait until the first holds the lease
-    harness.runtime.clock.sleep(5)
-    while harness.lease() is None:
-        harness.runtime.clock.sleep(1)
+    harness.wait_until(harness.lease)
     second = harness.run(harness.request("v2"), "second")
     assert second.execution_status == "FAILED" and second.error == "DeploymentInProgress"
     assert "first" in second.reason()
-    done = ExecutionWatcher(harness.client("stepfunctions"), first, poll_seconds=0.05, quiet=True).wait()
+    done = harness.wait(first)
     assert done.outcome == "PROMOTED"
 
 
@@ -111,11 +108,10 @@ def test_rerunning_a_finished_request_changes_nothing(harness: Harness) -> None:
 def test_abort_during_the_canary_restores_the_old_version(harness: Harness) -> None:
     # given a canary of v2 in progress
     execution = harness.start(harness.request("v2"), "aborted")
-    while not harness.alias()[1]:
-        harness.runtime.clock.sleep(5)
+    harness.wait_until(lambda: harness.alias()[1])
     # when an operator (or the Remediate workflow) asks the deployment to stop
     harness.ledger_api.request_abort(FUNCTION, ALIAS, "operator: pager says checkout is down")
-    done = ExecutionWatcher(harness.client("stepfunctions"), execution, poll_seconds=0.05, quiet=True).wait()
+    done = harness.wait(execution)
     # then the next health check obeys: traffic back on v1, verified, and the reason recorded
     assert done.outcome == "ROLLED_BACK", done.reason()
     assert "checkout is down" in done.reason()

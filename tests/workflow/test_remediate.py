@@ -5,7 +5,6 @@ to abort; and the alarm -> EventBridge -> dispatcher -> Remediate path."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -103,10 +102,7 @@ def test_a_deployment_in_flight_is_asked_to_abort_and_rolls_back(harness: Harnes
     arn = harness.start(
         harness.request("v2", strategy={"type": "canary", "steps": [20], "interval_seconds": 600}), "deploy-long-canary"
     )
-    deadline = time.monotonic() + 30
-    while harness.alias()[1] == {}:  # wait until the canary has traffic
-        assert time.monotonic() < deadline, "the canary never started"
-        time.sleep(0.05)
+    harness.wait_until(lambda: harness.alias()[1])  # until the canary has traffic
     conclusion = _remediate(harness, _alarm_event(), "remediate-in-flight")
     assert conclusion.result and conclusion.result["status"] == "ABORT_REQUESTED"
 
@@ -123,13 +119,12 @@ def test_an_alarm_state_change_starts_remediate_through_eventbridge(harness: Har
         AlarmName=GUARD_ALARM, StateValue="ALARM", StateReason="Threshold Crossed: 9 errors"
     )
     sfn = harness.client("stepfunctions")
-    deadline = time.monotonic() + 30
-    while True:
+
+    def finished() -> list[dict[str, Any]]:
         executions = sfn.list_executions(stateMachineArn=harness.outputs["RemediateStateMachineArn"])["executions"]
-        if executions and executions[0]["status"] != "RUNNING":
-            break
-        assert time.monotonic() < deadline, "no remediation ran"
-        time.sleep(0.1)
+        return executions if executions and executions[0]["status"] != "RUNNING" else []
+
+    executions = harness.wait_until(finished)
     assert len(executions) == 1
     assert executions[0]["name"].startswith(f"remediate-{GUARD_ALARM}")
     assert harness.alias() == ("1", {})
