@@ -177,3 +177,51 @@ def test_invoke_qualifier_comes_from_the_query_string_not_the_payload(runtime: L
     assert lambda_.invoke(FunctionName=app.function_name, Qualifier="1", Payload=payload)["ExecutedVersion"] == "1"
     assert lambda_.invoke(FunctionName=app.function_name, Payload=payload)["ExecutedVersion"] == "$LATEST"
     assert lambda_.invoke(FunctionName=f"{app.function_name}:2", Payload=payload)["ExecutedVersion"] == "2"
+
+
+# Modules of moto's interpreter that start threads, wait on events or sleep, and are NOT swapped to
+# the runtime clock, each with the reason that is safe.
+_WAITING_NOT_SWAPPED = {
+    "moto.stepfunctions.parser.asl.component.test_state.program.test_state_program":
+        "the TestState API, which Rollgate never calls",
+    "moto.stepfunctions.parser.backend.test_state.execution": "the TestState API, which Rollgate never calls",
+    "moto.stepfunctions.parser.provider":
+        "GetActivityTask's long poll: a worker's call from outside, and Rollgate has no activities",
+}
+# (Wait states wait on an Event made in a swapped module; their WaitFunction._wait_interval is patch 9.)
+_WAITING_NAMES = frozenset({"Thread", "Event", "Condition", "Timer", "Barrier", "Semaphore", "BoundedSemaphore"})
+
+
+def _waits(source: str) -> bool:
+    """Does this module start a thread, make an event/condition, or call time.sleep?"""
+    import ast
+
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module == "threading" and any(
+                alias.name in _WAITING_NAMES for alias in node.names):
+            return True
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            if node.value.id == "threading" and node.attr in _WAITING_NAMES:
+                return True
+            if node.value.id == "time" and node.attr == "sleep":
+                return True
+    return False
+
+
+def test_every_wait_of_moto_s_interpreter_is_on_the_runtime_clock() -> None:
+    # a moto upgrade that adds a thread or a sleep somewhere in the interpreter would let real time
+    # leak into the virtual clock (a hang or a nondeterministic run): this names the module
+    import pkgutil
+
+    import moto.stepfunctions.parser as parser
+
+    swapped = {dotted.rpartition(".")[0] for dotted in moto_bridge._MODULE_ATTRIBUTES
+               if dotted.rpartition(".")[2] in ("threading", "time", *_WAITING_NAMES)}
+    waiting = set()
+    for info in pkgutil.walk_packages(parser.__path__, prefix=f"{parser.__name__}."):
+        spec = info.module_finder.find_spec(info.name, None)  # type: ignore[call-arg]
+        if spec and spec.origin and spec.origin.endswith(".py") and _waits(Path(spec.origin).read_text()):
+            waiting.add(info.name)
+    unaccounted = waiting - swapped - set(_WAITING_NOT_SWAPPED)
+    assert not unaccounted, f"moto's interpreter waits in {sorted(unaccounted)}: swap it (patch 18) or say why not"
+    assert not set(_WAITING_NOT_SWAPPED) - waiting, "a module listed as not swapped no longer waits: drop it"
