@@ -37,7 +37,8 @@ Public API:
 
     Write helper:
     register_stack_resources(account, region, stack_name, resources: list[StackResource])
-        what CloudFormation reports as the resources of a stack the deployer registered (25)
+        what CloudFormation reports as the resources of a stack the deployer registered (25);
+        StackResource(logical_resource_id, physical_resource_id, cf_resource_type)
 
 Patches (what AWS does / what moto 5.2.5 does / what we change):
 
@@ -664,6 +665,7 @@ def install(data_plane: DataPlaneHooks, clock: BridgeClock) -> None:
             _install_cloudwatch()
             _install_events()
             _install_fidelity()
+            _install_stack_resources()
         except Exception:
             _restore()
             raise
@@ -1814,8 +1816,6 @@ def _install_fidelity() -> None:
         return original_update_alias(self, name, function_name, function_version, description, routing_config)
 
     _patch(lambda_models.LambdaBackend, "update_alias", update_alias)
-
-    _install_stack_resources()
 
 
 # --------------------------------------------------------------------------------------------
