@@ -140,9 +140,7 @@ def check_function_name(value: str, home: StackHome | None = None) -> str:
         return value
     match = _FUNCTION_ARN.fullmatch(value) or _PARTIAL_ARN.fullmatch(value)
     if match is None:
-        raise ValueError(
-            f"{_shown(value)} is not a Lambda function name (1-64 of A-Z a-z 0-9 - _) or function ARN"
-        )
+        raise ValueError(f"{_shown(value)} is not a Lambda function name (1-64 of A-Z a-z 0-9 - _) or function ARN")
     if match["qualifier"] is not None:
         raise ValueError(
             f"{_shown(value)} names a version or alias: give the function unqualified (the alias has its own field)"
@@ -333,7 +331,7 @@ def load_json(text: str, where: str, *, max_bytes: int | None = MAX_REQUEST_BYTE
     except RecursionError:
         raise InvalidRequest(f"{where}: nested deeper than {MAX_DEPTH} levels") from None
     except ValueError as error:
-        raise InvalidRequest(f"{where}: not JSON ({error})") from None
+        raise InvalidRequest(f"{where}: not valid JSON ({error})") from None
     check_document(data, where, max_bytes=max_bytes)
     return data
 
