@@ -1,13 +1,15 @@
 """The release policies compared on the corpus, each reading only what CloudWatch has published.
 
-- rollgate: the DeployFunction canary/bake/watch loop around `rollgate.domain.judge.judge`, as the
-  canary and watch tasks drive it: 10% canary for 300 s judged every 60 s period; INCONCLUSIVE past
-  the step extends (and, by policy, drives synthetic invocations) up to max_extension_seconds, then
-  rolls back for lack of evidence; HEALTHY promotes to 100% and the watch judges against the
-  pre-deploy baseline for DeploymentRequest's default watch_seconds, all with HealthPolicy() defaults.
-- codedeploy_alarm: Canary10Percent5Minutes with the alias-level `Errors > T` alarm of the SAM docs
-  (2 of 2 one-minute periods; T set just above the function's normal errors); an alarm already in
-  ALARM stops the deployment; nothing watches after 100%.
+- rollgate: the shipped gates on the simulated world: preflight captures the baseline, then
+  `rollgate.domain.gate_loop.run_gates` runs shift, judge every period, the inconclusive policy,
+  promote and the watch exactly as the state machine routes them, with HealthPolicy() and
+  DeploymentRequest defaults as shipped (see bench.gate for the ports).
+- codedeploy_alarm: Canary10Percent5Minutes with the alias-level `Errors > T` alarm shaped as in the
+  SAM docs (2 of 2 one-minute periods; T just above the function's normal errors as if they were
+  Poisson); an alarm already in ALARM stops the deployment; nothing watches after 100%.
+- codedeploy_tuned: the same deployment with the alarm threshold an operator would tune from a week
+  of the function's own per-minute Errors (the highest normal minute in about a thousand): the fair
+  comparison for a function whose errors are overdispersed.
 - sfn_sample: linear 10% a minute; after each minute, `Errors > 0` for the new version over the
   last minute rolls back; no datapoint counts as healthy.
 - flagger_style: 10% steps every minute up to 50%, then promotion; each minute the canary's latest
@@ -19,181 +21,147 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
-from bench.world import HORIZON, NEW, OLD, PERIOD, PRE_DEPLOY, Finish, Run, World
-from rollgate.domain.health import (
-    AlarmObservation,
-    GaugeSample,
-    HealthWindow,
-    Outcome,
-    PeriodStats,
-    QueueSeries,
-    StreamSeries,
-    VersionSeries,
-)
-from rollgate.domain.judge import judge
-from rollgate.domain.models import DeploymentRequest, HealthPolicy, InconclusiveAction
+import numpy as np
 
-EPOCH = datetime(2026, 1, 5, tzinfo=UTC)
-CANARY_WEIGHT = 10
-CANARY_INTERVAL_S = 300
+from bench.corpus import Scenario
+from bench.gate import CANDIDATE, RecordingJudge, Release, prepare
+from bench.world import HORIZON, NEW, PERIOD, Finish, Run, World
+from rollgate.domain.health import Outcome
+from rollgate.domain.models import DeploymentRequest, HealthPolicy
+
+try:  # the shipped loop; until it exists, the same routing over the same domain functions
+    from rollgate.domain.gate_loop import GatePorts, run_gates
+except ImportError:  # pragma: no cover - only before gate_loop.py lands
+    GatePorts = run_gates = None  # type: ignore[assignment,misc]
+
 WATCH_S = DeploymentRequest.model_fields["watch_seconds"].default
-PREFLIGHT_LEAD_S = 20  # preflight reads its baselines this long before the first shift
 
 
 # --------------------------------------------------------------------------- rollgate
-def _at(seconds: float) -> datetime:
-    return EPOCH + timedelta(seconds=seconds)
+def _drive_domain(release: Release, judge_fn: RecordingJudge) -> tuple[str, str, float | None]:
+    """Before gate_loop.py: ShiftTraffic -> CanaryNext? -> ... -> WatchNext? as the state machine routes."""
+    from rollgate.domain import canary
+    from rollgate.domain.errors import RollgateError
 
-
-def _series(run: Run, version: int, label: str, start_s: float, now: float) -> VersionSeries:
-    first, end = int(start_s // PERIOD), math.ceil(now / PERIOD)
-    return VersionSeries(
-        version=label,
-        periods=[
-            PeriodStats(start=_at(p * PERIOD), invocations=n, errors=e, throttles=t, p95_ms=p95, p99_ms=p99)
-            for p, n, e, t, p95, p99 in run.period_stats(version, first, end, now)
-        ],
-    )
-
-
-class _Observer:
-    """What rollgate.domain.observe gathers for the judge, from the simulated CloudWatch and SQS."""
-
-    def __init__(self, run: Run) -> None:
-        self.run, self.world = run, run.world
-        t0 = self.world.t0
-        self.preflight = t0 - PREFLIGHT_LEAD_S
-        sc = run.sc
-        self.alarm_at_preflight = run.alarm_state(self.preflight) if sc.has_alarm else None
-        self.dlq_at_preflight = run.dlq_depth(self.preflight) if sc.has_dlq else None
-        self.age_at_preflight: float | None = None
-        if sc.has_stream:
-            recent = [
-                v
-                for _, v in run.iterator_age(
-                    int(self.preflight // PERIOD) - 5, int(self.preflight // PERIOD), self.preflight
+    ctx, clock, lam, probes, ledger = release.ctx, release.clock, release.lambda_api, release.probes, release.ledger
+    t0 = clock.t
+    try:
+        record = canary.shift_traffic(ctx, lambda_api=lam, ledger=ledger, clock=clock)
+        while True:
+            ctx = ctx.model_copy(update={"canary": record})
+            if record.next == "bake":
+                clock.advance(record.wait_seconds)
+                record = canary.judge_canary(
+                    ctx, lambda_api=lam, probes=probes, ledger=ledger, clock=clock, judge_fn=judge_fn
                 )
-                if v is not None
-            ]
-            self.age_at_preflight = recent[-1] if recent else None
-        self._baseline: VersionSeries | None = None
-
-    def window(self, phase: str, since: float, now: float, weight: int) -> HealthWindow:
-        run, sc = self.run, self.run.sc
-        queues = []
-        if self.dlq_at_preflight is not None:
-            queues = [
-                QueueSeries(
-                    queue="orders-dlq",
-                    baseline=self.dlq_at_preflight,
-                    samples=[GaugeSample(at=_at(now), value=run.dlq_depth(now))],
-                )
-            ]
-        streams = []
-        if sc.has_stream:
-            ages = run.iterator_age(int(since // PERIOD), math.ceil(now / PERIOD), now)
-            streams = [
-                StreamSeries(
-                    mapping_uuid="kinesis-orders",
-                    baseline_ms=self.age_at_preflight,
-                    samples=[GaugeSample(at=_at(p * PERIOD), value=v) for p, v in ages],
-                )
-            ]
-        alarms = []
-        if self.alarm_at_preflight is not None:
-            alarms = [
-                AlarmObservation(
-                    name="orders-errors", state_at_preflight=self.alarm_at_preflight, state_now=run.alarm_state(now)
-                )
-            ]
-        canary = _series(run, NEW, "7", since, now)
-        if phase == "canary":
-            stable, baseline = _series(run, OLD, "6", since, now), None
-        else:
-            stable, baseline = None, self.baseline()
-        return HealthWindow(
-            phase=phase,  # type: ignore[arg-type]
-            canary_weight=weight,
-            elapsed_seconds=now - since,
-            canary=canary,
-            stable=stable,
-            baseline=baseline,
-            queues=queues,
-            streams=streams,
-            alarms=alarms,
-        )
-
-    def baseline(self) -> VersionSeries:
-        """The old version's 30 minutes before the deploy (all published long since)."""
-        if self._baseline is None:
-            t0 = self.world.t0
-            self._baseline = _series(self.run, OLD, "6", t0 - PRE_DEPLOY, t0 - 1)
-        return self._baseline
+            elif record.next == "shift":
+                record = canary.shift_traffic(ctx, lambda_api=lam, ledger=ledger, clock=clock)
+            elif record.next == "promote":
+                break
+            else:
+                return "ROLLED_BACK", "canary: " + record.next, None
+        watch = canary.promote_version(ctx, lambda_api=lam, ledger=ledger, clock=clock)
+        while True:
+            ctx = ctx.model_copy(update={"watch": watch})
+            if watch.next != "watch":
+                break
+            clock.advance(watch.wait_seconds)
+            watch = canary.judge_watch(ctx, probes=probes, ledger=ledger, clock=clock, judge_fn=judge_fn)
+    except RollgateError as error:
+        return "ROLLED_BACK", f"{type(error).__name__}: {error}", None
+    if watch.next == "rollback":
+        return "ROLLED_BACK", "watch: rollback", None
+    last = watch.verdicts[-1].outcome if watch.verdicts else None
+    return ("PROMOTED_UNVERIFIED" if last == "INCONCLUSIVE" else "PROMOTED"), "done", t0
 
 
-def run_rollgate(world: World, policy: HealthPolicy, stream: int, watch_s: int = WATCH_S) -> Finish:
+def run_rollgate(world: World, policy: HealthPolicy, stream: int) -> Finish:
     run = Run(world, stream, latency=True)
-    t0 = world.t0
-    run.advance(t0)
-    observer = _Observer(run)
-    period = policy.metric_period_seconds
-    run.set_weight(t0, CANARY_WEIGHT / 100)
-    t, extension = float(t0), 0
-    while True:  # canary and bake
-        t += period
-        run.advance(t)
-        verdict = judge(observer.window("canary", t0, t, CANARY_WEIGHT), policy)
-        if verdict.outcome is Outcome.UNHEALTHY:
-            return run.finish(
-                t, "rollback", weight_after=0, reason=_failed(verdict), detected=True, evidence=verdict.samples_seen
-            )
-        if t - t0 < CANARY_INTERVAL_S:
-            continue
-        if verdict.outcome is Outcome.HEALTHY:
-            break
-        if policy.on_inconclusive is InconclusiveAction.FAIL or extension >= policy.max_extension_seconds:
-            return run.finish(
-                t, "undecided", weight_after=0, reason="inconclusive", detected=False, evidence=verdict.samples_seen
-            )
-        if policy.on_inconclusive is InconclusiveAction.DRIVE_TRAFFIC:  # as canary._drive_traffic does
-            missing = max((verdict.samples_needed or policy.min_invocations) - verdict.samples_seen, 1)
-            count = min(math.ceil(missing * 100 / CANARY_WEIGHT), policy.synthetic_invocations_per_period)
-            run.add_synthetic(t, count)
-        extension += period
-    canary_seen = verdict.samples_seen
-    run.set_weight(t, 1.0)
-    promoted, until = t, t + watch_s
-    while t < until:  # watch
-        t = min(t + period, until)
-        run.advance(t)
-        verdict = judge(observer.window("watch", promoted, t, 100), policy)
-        if verdict.outcome is Outcome.UNHEALTHY:
-            return run.finish(
-                t, "rollback", weight_after=0, reason=_failed(verdict), detected=True, evidence=verdict.samples_seen
-            )
-    return run.finish(t, "promoted", weight_after=1.0, reason="healthy", detected=False, evidence=canary_seen)
+    release = prepare(run, policy)
+    recorder = RecordingJudge()
+    decided_by: str | None = None
+    if run_gates is not None:
+        ports = GatePorts(
+            lambda_api=release.lambda_api, ledger=release.ledger, probes=release.probes, clock=release.clock
+        )
+        gate = run_gates(release.ctx, ports, judge=recorder)
+        conclusion, reason, decided_by = gate.conclusion, gate.reason, gate.decided_by
+    else:
+        conclusion, reason, _ = _drive_domain(release, recorder)
+    t = release.clock.t
+    unhealthy = any(v.outcome is Outcome.UNHEALTHY for _, v in recorder.calls)
+    canary_calls = [(w, v) for w, v in recorder.calls if w.phase == "canary"]
+    organic = canary_calls[-1][0].canary.total("invocations") if canary_calls else 0.0
+    if decided_by is None and recorder.calls:
+        kind = getattr(recorder.calls[-1][1], "decided_by", None)
+        decided_by = getattr(kind, "value", kind)
+    common = {"reason": reason[:200], "evidence": organic, "conclusion": conclusion, "decided_by": decided_by}
+    if conclusion == "ROLLED_BACK":
+        return run.finish(t, "rollback" if unhealthy else "undecided", weight_after=0, detected=unhealthy, **common)
+    if conclusion.startswith("PROMOTED"):
+        promoted_on_nothing = organic == 0
+        flagged = conclusion != "PROMOTED" or decided_by == "synthetic"
+        return run.finish(
+            t,
+            "promoted",
+            weight_after=1.0,
+            detected=False,
+            synthetic_only=promoted_on_nothing,
+            flagged=flagged,
+            **common,
+        )
+    # held for a human (or any other stop): the alias stays where the gates left it
+    weight = release.lambda_api.get_alias("", "").weight_of(CANDIDATE)
+    return run.finish(t, "undecided", weight_after=weight, detected=False, flagged=True, **common)
 
 
-def _failed(verdict) -> str:
-    return ",".join(c.name for c in verdict.failed_checks())
+# --------------------------------------------------------------------------- codedeploy
+HISTORY_MINUTES = 7 * 24 * 60  # a week of the function's own per-minute Errors
 
 
-# --------------------------------------------------------------------------- codedeploy_alarm
-def run_codedeploy_alarm(world: World, stream: int) -> Finish:
+@lru_cache(maxsize=4096)
+def tuned_threshold(scenario: Scenario) -> float:
+    """`Errors > T` as an operator tunes it on a week of normal minutes of the live version: T is the
+    999th-per-thousand normal minute, errors clustered as the world clusters them (same model as
+    bench.world: per-minute gamma factor, callers' bursts), traffic wandering as it does."""
+    sc = scenario
+    rng = np.random.default_rng([sc.seed, sc.idx, 31])
+    minutes = HISTORY_MINUTES
+    requests = rng.poisson(sc.rate * 60 * np.exp(rng.normal(0, 0.23, minutes)))
+    factor = rng.gamma(sc.error_dispersion, 1 / sc.error_dispersion, minutes) if sc.error_dispersion else 1.0
+    share = sc.caller_burst_share if sc.normal_error > 0 else 0.0
+    errors = rng.binomial(requests, np.minimum(1, sc.normal_error * (1 - share) * factor))
+    if share:
+        bursts = rng.poisson(share * sc.normal_error * requests / sc.caller_burst_size)
+        # a sum of k geometric burst sizes is negative binomial: k successes plus the failures before them
+        p = 1 / sc.caller_burst_size
+        errors = errors + np.where(bursts > 0, rng.negative_binomial(np.maximum(bursts, 1), p) + bursts, 0)
+    return float(np.percentile(errors, 99.9))
+
+
+def _codedeploy(world: World, stream: int, threshold: float | None) -> Finish:
     run = Run(world, stream, latency=False)
     t0 = world.t0
     run.advance(t0)
-    if run.alarm_state(t0) == "ALARM":
+    if run.alarm_state(t0, threshold) == "ALARM":
         return run.finish(t0, "rollback", weight_after=0, reason="alarm already in ALARM", detected=True)
     run.set_weight(t0, 0.1)
     for minute in range(1, 6):
         t = t0 + minute * PERIOD
         run.advance(t)
-        if run.alarm_state(t) == "ALARM":
+        if run.alarm_state(t, threshold) == "ALARM":
             return run.finish(t, "rollback", weight_after=0, reason="alarm", detected=True)
     return run.finish(t0 + 300, "promoted", weight_after=1.0, reason="no alarm", detected=False)
+
+
+def run_codedeploy_alarm(world: World, stream: int) -> Finish:
+    return _codedeploy(world, stream, None)
+
+
+def run_codedeploy_tuned(world: World, stream: int) -> Finish:
+    return _codedeploy(world, stream, tuned_threshold(world.scenario))
 
 
 # --------------------------------------------------------------------------- sfn_sample
@@ -252,6 +220,7 @@ def run_flagger_style(world: World, stream: int) -> Finish:
 POLICIES: dict[str, Callable[[World, int], Finish]] = {
     "rollgate": lambda world, stream: run_rollgate(world, HealthPolicy(), stream),
     "codedeploy_alarm": run_codedeploy_alarm,
+    "codedeploy_tuned": run_codedeploy_tuned,
     "sfn_sample": run_sfn_sample,
     "flagger_style": run_flagger_style,
 }

@@ -1,4 +1,4 @@
-"""Metrics per policy and per family, and the three outputs: JSON, a markdown table, a chart."""
+"""Metrics per split, policy, family and seed; the targets on the test split; JSON, markdown, a chart."""
 
 from __future__ import annotations
 
@@ -7,15 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.corpus import ERROR_FAMILIES, FAMILIES, GOOD_FAMILIES
+from bench.corpus import ERROR_FAMILIES, FAMILIES, SPLITS, TEST, TRAIN
 
-BASELINES = ("codedeploy_alarm", "sfn_sample", "flagger_style")
-LABELS = {
-    "rollgate": "rollgate",
-    "codedeploy_alarm": "codedeploy_alarm",
-    "sfn_sample": "sfn_sample",
-    "flagger_style": "flagger_style",
-}
+BASELINES = ("codedeploy_alarm", "codedeploy_tuned", "sfn_sample", "flagger_style")
+FAIR_BASELINE = "codedeploy_tuned"
+PERIOD_S = 60
 
 
 def _rate(hits: int, total: int) -> float | None:
@@ -27,69 +23,118 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 
 def metrics(records: list[dict], policy: str) -> dict:
-    """The issue's fields, and a few more."""
+    """The issue's fields for one policy over some records."""
     bad = [r for r in records if r["bad"]]
     good = [r for r in records if not r["bad"]]
+    visible = [r for r in bad if r["visible"]]
 
-    def decision(r: dict) -> str:
-        return r["results"][policy]["decision"]
+    def result(r: dict) -> dict:
+        return r["results"][policy]
 
-    detected = [r for r in bad if decision(r) == "rollback"]
-    ttd = [r["results"][policy]["time_to_detect_s"] for r in detected]
+    def decided(rs: list[dict], decision: str) -> list[dict]:
+        return [r for r in rs if result(r)["decision"] == decision]
+
+    detected = decided(bad, "rollback")
+    ttd = [result(r)["time_to_detect_s"] for r in detected]
+    errors_1rps = [r for r in detected if r["family"] in ERROR_FAMILIES and r["rate"] >= 1]
+    ttd_1rps = [result(r)["time_to_detect_s"] / PERIOD_S for r in errors_1rps]
+    promoted_bad = decided(bad, "promoted")
+    synthetic_only = [r for r in decided(records, "promoted") if result(r).get("synthetic_only")]
     return {
+        "bad_releases": len(bad),
+        "visible_bad_releases": len(visible),
+        "good_releases": len(good),
         "detection_rate": _rate(len(detected), len(bad)),
-        "false_rollback_rate": _rate(sum(decision(r) == "rollback" for r in good), len(good)),
+        "detection_rate_visible": _rate(len(decided(visible, "rollback")), len(visible)),
+        "false_rollback_rate": _rate(len(decided(good, "rollback")), len(good)),
+        "bad_promoted": len(promoted_bad),
+        "bad_promoted_rate": _rate(len(promoted_bad), len(bad)),
+        "bad_promoted_synthetic_only": sum(r["bad"] for r in synthetic_only),
+        "promoted_synthetic_only_unflagged": sum(not result(r).get("flagged") for r in synthetic_only),
+        "promoted_unverified": sum(bool(result(r).get("flagged")) for r in decided(records, "promoted")),
+        "undecided": len(decided(records, "undecided")),
+        "undecided_good": len(decided(good, "undecided")),
+        "undecided_bad": len(decided(bad, "undecided")),
         "median_time_to_detect_s": _percentile(ttd, 50),
         "p90_time_to_detect_s": _percentile(ttd, 90),
-        "bad_invocations_served": int(sum(r["results"][policy]["bad_invocations"] for r in bad)),
-        "undecided": sum(decision(r) == "undecided" for r in records),
-        "bad_releases": len(bad),
-        "good_releases": len(good),
-        "bad_promoted": sum(decision(r) == "promoted" for r in bad),
-        "bad_promoted_without_data": sum(
-            decision(r) == "promoted" and r["results"][policy]["evidence_invocations"] == 0 for r in bad
-        ),
-        "undecided_good": sum(decision(r) == "undecided" for r in good),
-        "undecided_bad": sum(decision(r) == "undecided" for r in bad),
+        "median_ttd_error_ge_1rps_periods": _percentile(ttd_1rps, 50),
+        "bad_invocations_served": int(sum(result(r)["bad_invocations"] for r in bad)),
     }
 
 
-def summarize(records: list[dict], *, seed: int, runtime_s: float, policy_notes: dict) -> dict:
-    policies = list(records[0]["results"]) if records else []
+def _reasons(records: list[dict], policy: str, *, bad: bool, decision: str) -> dict[str, int]:
+    """Why a policy got these wrong, by the first words of its reason."""
+    counts: dict[str, int] = {}
+    for r in records:
+        result = r["results"][policy]
+        if r["bad"] is bad and result["decision"] == decision:
+            key = f"{r['family']}: {result['reason'][:90]}"
+            counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1])[:15])
+
+
+def targets(split_summary: dict, runtime_s: float | None) -> dict[str, bool]:
+    ours = split_summary["policies"].get("rollgate")
+    if not ours:
+        return {}
+    fair = split_summary["policies"].get(FAIR_BASELINE, {}).get("bad_invocations_served")
+    ttd = ours["median_ttd_error_ge_1rps_periods"]
+    checks = {
+        "detection >= 97% of bad releases a 10-minute watch can see": (ours["detection_rate_visible"] or 0) >= 0.97,
+        "false rollbacks <= 2% of good releases": (ours["false_rollback_rate"] or 0) <= 0.02,
+        "bad releases promoted <= 1%": (ours["bad_promoted_rate"] or 0) <= 0.01,
+        "none promoted on synthetic evidence alone without saying so": ours["promoted_synthetic_only_unflagged"] == 0,
+        "median TTD of error regressions >= 1 req/s within 3 periods": ttd is not None and ttd <= 3,
+        "bad invocations <= 1/3 of the tuned CodeDeploy baseline": fair is not None
+        and ours["bad_invocations_served"] * 3 <= fair,
+    }
+    if runtime_s is not None:
+        checks["make bench under 3 minutes (this run's wall time)"] = runtime_s < 180
+    return checks
+
+
+def summarize_split(records: list[dict], policies: list[str]) -> dict:
+    seeds = sorted({r["seed"] for r in records})
+    families = [f for f in FAMILIES if any(r["family"] == f for r in records)]
     summary: dict = {
         "scenarios": len(records),
-        "seed": seed,
-        "runtime_s": round(runtime_s, 1),
+        "seeds": seeds,
         "policies": {p: metrics(records, p) for p in policies},
+        "per_seed": {str(s): {p: metrics([r for r in records if r["seed"] == s], p) for p in policies} for s in seeds},
         "families": {},
+        "family_seeds": {},
     }
-    for family in FAMILIES:
+    for family in families:
         subset = [r for r in records if r["family"] == family]
-        if subset:
-            summary["families"][family] = {p: metrics(subset, p) for p in policies}
-    error_1rps = [r for r in records if r["family"] in ERROR_FAMILIES and r["rate"] >= 1]
-    for p in policies:
-        ttd = [r["results"][p]["time_to_detect_s"] for r in error_1rps if r["results"][p]["decision"] == "rollback"]
-        summary["policies"][p]["median_time_to_detect_error_regressions_ge_1rps_s"] = _percentile(ttd, 50)
-    if "rollgate" in policies:
-        rollgate = summary["policies"]["rollgate"]
-        reasons: dict[str, int] = {}
-        for r in records:
-            result = r["results"]["rollgate"]
-            if not r["bad"] and result["decision"] == "rollback":
-                reasons[result["reason"]] = reasons.get(result["reason"], 0) + 1
-        rollgate["false_rollback_reasons"] = reasons
-        codedeploy = summary["policies"].get("codedeploy_alarm", {}).get("bad_invocations_served")
-        ttd_1rps = rollgate["median_time_to_detect_error_regressions_ge_1rps_s"]
-        summary["targets"] = {
-            "detection_rate_ge_99pct": (rollgate["detection_rate"] or 0) >= 0.99,
-            "false_rollback_rate_le_1pct": (rollgate["false_rollback_rate"] or 0) <= 0.01,
-            "no_bad_release_promoted_without_data": rollgate["bad_promoted_without_data"] == 0,
-            "median_ttd_error_regressions_ge_1rps_within_2_periods": ttd_1rps is not None and ttd_1rps <= 120,
-            "bad_invocations_le_third_of_codedeploy_alarm": codedeploy is not None
-            and rollgate["bad_invocations_served"] * 3 <= codedeploy,
-            "runtime_under_2_minutes": runtime_s < 120,
+        summary["families"][family] = {p: metrics(subset, p) for p in policies}
+        summary["family_seeds"][family] = {
+            str(s): {p: metrics([r for r in subset if r["seed"] == s], p) for p in policies} for s in seeds
         }
+    if "rollgate" in policies:
+        summary["rollgate_false_rollbacks"] = _reasons(records, "rollgate", bad=False, decision="rollback")
+        summary["rollgate_bad_promoted"] = _reasons(records, "rollgate", bad=True, decision="promoted")
+    return summary
+
+
+def summarize(records: list[dict], *, runtime_s: float, per_seed: int, policy_notes: dict) -> dict:
+    policies = list(records[0]["results"]) if records else []
+    splits = [s for s in SPLITS if any(r["split"] == s for r in records)]
+    summary: dict = {
+        "runtime_s": round(runtime_s, 1),
+        "scenarios": len(records),
+        "scenarios_per_seed": per_seed,
+        "split_definition": {
+            "families": {name: {"split": f.split, "good": f.good, "about": f.about} for name, f in FAMILIES.items()},
+            "rule": "train: families and seeds a judge may be tuned on; test: other families on other seeds, "
+            "never tuned on. Targets are checked on test.",
+        },
+        "splits": {},
+    }
+    for split in splits:
+        subset = [r for r in records if r["split"] == split]
+        summary["splits"][split] = summarize_split(subset, policies)
+        timing = runtime_s if split == TEST else None
+        summary["splits"][split]["targets"] = targets(summary["splits"][split], timing)
     summary["notes"] = policy_notes
     return summary
 
@@ -103,64 +148,90 @@ def _secs(value: float | None) -> str:
     return "—" if value is None else f"{value:.0f} s"
 
 
-def _num(value: int) -> str:
-    return f"{value:,}"
+def _periods(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+def _policy_table(by_policy: dict) -> list[str]:
+    lines = [
+        "| policy | detection (visible) | detection (all) | false rollbacks | bad promoted | undecided good/bad "
+        "| median TTD | TTD errors ≥1 rps (periods) | bad invocations served | synthetic-only promotions (unflagged) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for p, m in by_policy.items():
+        lines.append(
+            f"| {p} | {_pct(m['detection_rate_visible'])} | {_pct(m['detection_rate'])} "
+            f"| {_pct(m['false_rollback_rate'])} | {m['bad_promoted']} ({_pct(m['bad_promoted_rate'])}) "
+            f"| {m['undecided_good']}/{m['undecided_bad']} | {_secs(m['median_time_to_detect_s'])} "
+            f"| {_periods(m['median_ttd_error_ge_1rps_periods'])} | {m['bad_invocations_served']:,} "
+            f"| {m['bad_promoted_synthetic_only']} bad ({m['promoted_synthetic_only_unflagged']}) |"
+        )
+    return lines
+
+
+def _family_cell(family: str, m: dict) -> str:
+    if FAMILIES[family].good:
+        return f"{_pct(m['false_rollback_rate'])} fr, {m['undecided_good']} und"
+    return f"{_pct(m['detection_rate'])} det, {m['bad_promoted']} prom"
 
 
 def markdown(summary: dict) -> str:
-    policies = list(summary["policies"])
     lines = [
-        f"# Detection benchmark: {summary['scenarios']} synthetic releases (seed {summary['seed']})",
+        f"# Detection benchmark: {summary['scenarios']} synthetic releases, "
+        f"{summary['scenarios_per_seed']} per seed and split",
         "",
-        "| policy | detection | false rollbacks | median TTD | p90 TTD | median TTD, errors ≥1 rps "
-        "| bad invocations served | undecided |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "Families and seeds are split: **train** (a judge may be tuned on them) and **test** (other families, "
+        "other seeds, never tuned on). Targets are checked on **test**. Good releases: false rollbacks (fr) "
+        "and undecided (held or rolled back for lack of evidence, not for cause). Bad releases: detection "
+        "(rolled back for cause) and promotions. 'Visible': bad releases a 5-minute canary and a 10-minute "
+        "watch can see at all (enough harmed invocations at the expected rate). TTD: from the first canary "
+        "traffic; for error regressions at ≥1 req/s in 60-s metric periods. Bad invocations: harmed (failed, "
+        "slowed, dead-lettered, lagging) until rollback, or for 60 minutes after canary start.",
     ]
-    for p in policies:
-        m = summary["policies"][p]
-        lines.append(
-            f"| {LABELS.get(p, p)} | {_pct(m['detection_rate'])} | {_pct(m['false_rollback_rate'])} "
-            f"| {_secs(m['median_time_to_detect_s'])} | {_secs(m['p90_time_to_detect_s'])} "
-            f"| {_secs(m['median_time_to_detect_error_regressions_ge_1rps_s'])} "
-            f"| {_num(m['bad_invocations_served'])} | {m['undecided']} |"
-        )
-    bad_count = next(iter(summary["policies"].values()))["bad_releases"] if policies else 0
-    good_count = next(iter(summary["policies"].values()))["good_releases"] if policies else 0
-    lines += [
-        "",
-        f"{bad_count} bad and {good_count} good releases. Detection: bad releases rolled back for cause. "
-        "False rollbacks: good releases rolled back. TTD: time to detect, from the first canary traffic. "
-        "Bad invocations served: invocations the regression harmed (failed, slowed, or dead-lettered) "
-        "until rollback, or until 60 minutes after canary start when never rolled back. Undecided: "
-        "releases halted or rolled back for lack of evidence (not for cause).",
-        "",
-        "## Per family",
-        "",
-        "Bad families: detection (median TTD). Good families: false rollbacks (undecided).",
-        "",
-        "| family | n | " + " | ".join(LABELS.get(p, p) for p in policies) + " |",
-        "|---|---:|" + "---:|" * len(policies),
-    ]
-    for family, by_policy in summary["families"].items():
-        first = next(iter(by_policy.values()))
-        n = first["bad_releases"] + first["good_releases"]
-        cells = []
-        for p in policies:
-            m = by_policy[p]
-            if family in GOOD_FAMILIES:
-                cells.append(f"{_pct(m['false_rollback_rate'])} ({m['undecided']})")
-            else:
-                cells.append(f"{_pct(m['detection_rate'])} ({_secs(m['median_time_to_detect_s'])})")
-        lines.append(f"| {family} | {n} | " + " | ".join(cells) + " |")
-    if "targets" in summary:
-        rollgate = summary["policies"]["rollgate"]
-        lines += ["", "## Targets (rollgate)", ""]
-        for name, met in summary["targets"].items():
-            lines.append(f"- [{'x' if met else ' '}] {name.replace('_', ' ')}")
-        if rollgate.get("false_rollback_reasons"):
-            reasons = ", ".join(f"{k}: {v}" for k, v in sorted(rollgate["false_rollback_reasons"].items()))
-            lines.append(f"- false rollbacks by failed check: {reasons}")
-        lines.append(f"- runtime: {summary['runtime_s']} s")
+    for split, s in summary["splits"].items():
+        policies = list(s["policies"])
+        lines += ["", f"## {split} split: {s['scenarios']} releases, seeds {', '.join(map(str, s['seeds']))}", ""]
+        lines += _policy_table(s["policies"])
+        if s.get("targets"):
+            lines += ["", f"### Targets (rollgate, {split})", ""]
+            lines += [f"- [{'x' if ok else ' '}] {name}" for name, ok in s["targets"].items()]
+        lines += ["", f"### Per seed ({split})", ""]
+        lines += [
+            "| seed | policy | detection (visible) | false rollbacks | bad promoted | median TTD | bad invocations |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
+        for seed, by_policy in s["per_seed"].items():
+            for p in policies:
+                m = by_policy[p]
+                lines.append(
+                    f"| {seed} | {p} | {_pct(m['detection_rate_visible'])} | {_pct(m['false_rollback_rate'])} "
+                    f"| {m['bad_promoted']} | {_secs(m['median_time_to_detect_s'])} | {m['bad_invocations_served']:,} |"
+                )
+        lines += ["", f"### Per family ({split}, all seeds)", ""]
+        lines += ["| family | good? | n | " + " | ".join(policies) + " |", "|---|---|---:|" + "---|" * len(policies)]
+        for family, by_policy in s["families"].items():
+            first = next(iter(by_policy.values()))
+            n = first["bad_releases"] + first["good_releases"]
+            cells = " | ".join(_family_cell(family, by_policy[p]) for p in policies)
+            lines.append(f"| {family} | {'good' if FAMILIES[family].good else 'bad'} | {n} | {cells} |")
+        if "rollgate" in policies:
+            seeds = s["seeds"]
+            lines += ["", f"### rollgate per family and seed ({split})", ""]
+            lines += ["| family | " + " | ".join(map(str, seeds)) + " |", "|---|" + "---|" * len(seeds)]
+            for family, by_seed in s["family_seeds"].items():
+                cells = " | ".join(_family_cell(family, by_seed[str(seed)]["rollgate"]) for seed in seeds)
+                lines.append(f"| {family} | {cells} |")
+            for title, key in (
+                ("false rollbacks", "rollgate_false_rollbacks"),
+                ("bad promoted", "rollgate_bad_promoted"),
+            ):
+                if s.get(key):
+                    lines += ["", f"rollgate {title} ({split}), most common reasons:", ""]
+                    lines += [f"- {count} x {reason}" for reason, count in s[key].items()]
+    lines += ["", f"Wall time: {summary['runtime_s']} s.", "", "## Families", ""]
+    lines += ["| family | split | good? | what |", "|---|---|---|---|"]
+    for name, f in summary["split_definition"]["families"].items():
+        lines.append(f"| {name} | {f['split']} | {'good' if f['good'] else 'bad'} | {f['about']} |")
     notes = summary.get("notes") or {}
     if notes:
         lines += ["", "## Notes", ""] + [f"- **{k}**: {v}" for k, v in notes.items()]
@@ -171,6 +242,7 @@ def markdown(summary: dict) -> str:
 COLOURS = {
     "rollgate": "#1b7837",
     "codedeploy_alarm": "#d6604d",
+    "codedeploy_tuned": "#b2182b",
     "sfn_sample": "#878787",
     "flagger_style": "#4393c3",
 }
@@ -182,63 +254,45 @@ def chart(records: list[dict], summary: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    policies = list(summary["policies"])
-    bad = [r for r in records if r["bad"]]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5.2), gridspec_kw={"width_ratios": [1.35, 1]})
-
+    splits = list(summary["splits"])
+    fig, axes = plt.subplots(1, len(splits), figsize=(6.5 * len(splits), 5), squeeze=False)
     minutes = np.linspace(0, 30, 361)
-    for p in policies:
-        ttd = np.array(
-            [r["results"][p]["time_to_detect_s"] / 60 for r in bad if r["results"][p]["decision"] == "rollback"]
-        )
-        caught = [(ttd <= m).sum() / len(bad) * 100 if len(bad) else 0 for m in minutes]
-        detected = summary["policies"][p]["detection_rate"] or 0
-        left.plot(
-            minutes,
-            caught,
-            color=COLOURS.get(p),
-            lw=2.4 if p == "rollgate" else 1.6,
-            label=f"{LABELS.get(p, p)}: {detected * 100:.1f}%",
-        )
-    left.set_xlabel("minutes since the first canary traffic")
-    left.set_ylabel("% of bad releases rolled back")
-    left.set_title("Time to detect: bad releases caught so far")
-    left.set_ylim(0, 100)
-    left.set_xlim(0, 30)
-    left.grid(alpha=0.3)
-    left.legend(loc="lower right", fontsize=9, title="detected in the end", title_fontsize=9)
-
-    served = [max(summary["policies"][p]["bad_invocations_served"], 1) for p in policies]
-    y = np.arange(len(policies))[::-1]
-    right.barh(y, served, color=[COLOURS.get(p, "#999") for p in policies])
-    right.set_xscale("log")
-    right.set_yticks(y, [LABELS.get(p, p).replace(" (", "\n(") for p in policies], fontsize=9)
-    right.set_xlabel("bad invocations served to users (log scale)")
-    title = "User impact before rollback"
-    ours, theirs = summary["policies"].get("rollgate"), summary["policies"].get("codedeploy_alarm")
-    if ours and theirs and ours["bad_invocations_served"]:
-        ratio = theirs["bad_invocations_served"] / ours["bad_invocations_served"]
-        title += f"\n(rollgate serves {ratio:.0f}x fewer than codedeploy_alarm)"
-    right.set_title(title)
-    for yi, value in zip(y, served, strict=True):
-        right.text(value * 1.1, yi, f"{value:,}", va="center", fontsize=9)
-    right.set_xlim(1, max(served) * 8)
-    right.grid(axis="x", alpha=0.3)
-    fig.suptitle(
-        f"{summary['scenarios']} synthetic Lambda releases, {len(bad)} bad: every policy on the same corpus",
-        fontsize=12,
-    )
+    for ax, split in zip(axes[0], splits, strict=True):
+        bad = [r for r in records if r["split"] == split and r["bad"] and r["visible"]]
+        for p, m in summary["splits"][split]["policies"].items():
+            ttd = np.array(
+                [r["results"][p]["time_to_detect_s"] / 60 for r in bad if r["results"][p]["decision"] == "rollback"]
+            )
+            caught = [(ttd <= x).sum() / len(bad) * 100 if len(bad) else 0 for x in minutes]
+            ax.plot(
+                minutes,
+                caught,
+                color=COLOURS.get(p),
+                lw=2.4 if p == "rollgate" else 1.4,
+                label=f"{p}: {_pct(m['detection_rate_visible'])}, {_pct(m['false_rollback_rate'])} fr",
+            )
+        ax.set_title(f"{split}: visible bad releases rolled back so far")
+        ax.set_xlabel("minutes since the first canary traffic")
+        ax.set_ylabel("% of visible bad releases")
+        ax.set_ylim(0, 100)
+        ax.set_xlim(0, 30)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right", fontsize=8, title="detected, false rollbacks", title_fontsize=8)
+    fig.suptitle(f"{summary['scenarios']} synthetic Lambda releases, every policy on the same worlds", fontsize=12)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
 def write(records: list[dict], summary: dict, directory: Path, *, with_chart: bool = True) -> dict[str, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = {"json": directory / "latest.json", "md": directory / "latest.md"}
-    paths["json"].write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
+    paths["json"].write_text(json.dumps(summary, indent=1, allow_nan=False) + "\n")
     paths["md"].write_text(markdown(summary))
     if with_chart:
         paths["png"] = directory / "latest.png"
         chart(records, summary, paths["png"])
     return paths
+
+
+__all__ = ["BASELINES", "TEST", "TRAIN", "markdown", "metrics", "summarize", "write"]

@@ -1,4 +1,4 @@
-"""Run every policy on every scenario of the corpus (in parallel, seeded, reproducible)."""
+"""Run every policy on every scenario of the chosen splits and seeds (in parallel, seeded, reproducible)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 
-from bench.corpus import Scenario, make_corpus
+from bench.corpus import SPLITS, Scenario, make_corpus, seeds_of
 from bench.policies import POLICIES
 from bench.world import World
 
-BLOCK = 25  # scenarios per task handed to a worker
+BLOCK = 10  # scenarios per task handed to a worker
 
 
 def simulate(scenario: Scenario, policies: Iterable[str]) -> dict:
@@ -26,8 +26,11 @@ def simulate(scenario: Scenario, policies: Iterable[str]) -> dict:
         results[name] = asdict(finish)
     return {
         "idx": scenario.idx,
+        "split": scenario.split,
+        "seed": scenario.seed,
         "family": scenario.family,
         "bad": scenario.bad,
+        "visible": scenario.visible_to_a_watch,
         "rate": scenario.rate,
         "kind": scenario.kind,
         "results": results,
@@ -39,32 +42,45 @@ def _block(args: tuple[list[Scenario], tuple[str, ...]]) -> list[dict]:
     return [simulate(s, policies) for s in scenarios]
 
 
+def corpus(splits: Iterable[str], seeds: int, per_seed: int) -> list[Scenario]:
+    """`per_seed` scenarios for each of the first `seeds` seeds of each split."""
+    chosen: list[Scenario] = []
+    for split in splits:
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; choose from {SPLITS}")
+        for seed in seeds_of(split, seeds):
+            chosen.extend(make_corpus(per_seed, seed, split))
+    return chosen
+
+
 def run(
-    scenarios: int,
-    seed: int,
+    splits: Iterable[str],
+    seeds: int,
+    per_seed: int,
     *,
     workers: int | None = None,
     policies: Iterable[str] = tuple(POLICIES),
     progress: Callable[[int, int, float], None] | None = None,
 ) -> tuple[list[dict], float]:
-    """Returns one record per scenario (in corpus order) and the wall time in seconds."""
+    """One record per scenario (ordered by split, seed, index) and the wall time in seconds."""
     started = time.perf_counter()
-    corpus = make_corpus(scenarios, seed)
+    scenarios = corpus(splits, seeds, per_seed)
     chosen = tuple(p for p in POLICIES if p in set(policies))
-    blocks = [(corpus[i : i + BLOCK], chosen) for i in range(0, len(corpus), BLOCK)]
+    blocks = [(scenarios[i : i + BLOCK], chosen) for i in range(0, len(scenarios), BLOCK)]
     workers = workers or min(2, os.cpu_count() or 1)
     records: list[dict] = []
-    if workers <= 1:
-        outputs: Iterable[list[dict]] = map(_block, blocks)
+
+    def collect(outputs: Iterable[list[dict]]) -> None:
         for out in outputs:
             records.extend(out)
             if progress:
-                progress(len(records), len(corpus), time.perf_counter() - started)
+                progress(len(records), len(scenarios), time.perf_counter() - started)
+
+    if workers <= 1:
+        collect(map(_block, blocks))
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            for out in pool.map(_block, blocks):
-                records.extend(out)
-                if progress:
-                    progress(len(records), len(corpus), time.perf_counter() - started)
-    records.sort(key=lambda r: r["idx"])
+            collect(pool.map(_block, blocks))
+    order = {split: i for i, split in enumerate(SPLITS)}
+    records.sort(key=lambda r: (order[r["split"]], r["seed"], r["idx"]))
     return records, time.perf_counter() - started

@@ -1,5 +1,5 @@
-"""The benchmark end to end on a tiny corpus: the results have the shape the issue asks for, the
-run is reproducible, and the policies behave as their definitions say."""
+"""The benchmark end to end on a tiny corpus: splits that cannot leak, results of the shape the issue
+asks for, reproducible runs, and baselines that behave as their definitions say."""
 
 from __future__ import annotations
 
@@ -9,97 +9,98 @@ from pathlib import Path
 import pytest
 
 from bench import report, runner
-from bench.corpus import FAMILIES, GOOD_FAMILIES, make_corpus
+from bench.corpus import FAMILIES, GOOD_FAMILIES, SPLITS, TEST, TRAIN, families_of, make_corpus, make_scenario, seeds_of
+from bench.world import World
 
-SEED = 7
-SCENARIOS = 40
-POLICIES = ("rollgate", "codedeploy_alarm", "sfn_sample", "flagger_style")
+PER_SEED = 4
+POLICIES = ("rollgate", "codedeploy_alarm", "codedeploy_tuned", "sfn_sample", "flagger_style")
 FIELDS = (
     "detection_rate",
+    "detection_rate_visible",
     "false_rollback_rate",
+    "bad_promoted",
     "median_time_to_detect_s",
-    "p90_time_to_detect_s",
+    "median_ttd_error_ge_1rps_periods",
     "bad_invocations_served",
     "undecided",
+    "promoted_synthetic_only_unflagged",
 )
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict], dict, dict[str, Path]]:
-    records, seconds = runner.run(SCENARIOS, SEED, workers=1, policies=POLICIES)
-    summary = report.summarize(records, seed=SEED, runtime_s=seconds, policy_notes={})
-    out = tmp_path_factory.mktemp("results")
-    paths = report.write(records, summary, out)
+    records, seconds = runner.run(SPLITS, 1, PER_SEED, workers=1, policies=POLICIES)
+    summary = report.summarize(records, runtime_s=seconds, per_seed=PER_SEED, policy_notes={})
+    paths = report.write(records, summary, tmp_path_factory.mktemp("results"))
     return records, summary, paths
 
 
-def test_the_json_has_the_shape_of_the_issue(tiny_run):
-    # given the benchmark ran on 40 scenarios
-    _, _, paths = tiny_run
-    # when the written JSON is read back
+def test_train_and_test_share_no_family_and_no_seed():
+    assert set(families_of(TRAIN)).isdisjoint(families_of(TEST))
+    assert set(families_of(TRAIN)) | set(families_of(TEST)) == set(FAMILIES)
+    assert set(seeds_of(TRAIN, 5)).isdisjoint(seeds_of(TEST, 5))
+    for split in SPLITS:
+        drawn = make_corpus(3 * len(families_of(split)), seeds_of(split, 1)[0], split)
+        assert {s.family for s in drawn} == set(families_of(split))
+        assert all(s.split == split for s in drawn)
+
+
+def test_each_split_holds_good_and_bad_releases():
+    for split in SPLITS:
+        names = families_of(split)
+        assert any(FAMILIES[n].good for n in names) and any(not FAMILIES[n].good for n in names)
+    assert set(GOOD_FAMILIES) == {n for n, f in FAMILIES.items() if f.good}
+
+
+def test_the_json_reports_each_split_per_seed_and_per_family(tiny_run):
+    records, _, paths = tiny_run
     document = json.loads(paths["json"].read_text())
-    # then
-    assert document["scenarios"] == SCENARIOS
-    assert set(document["policies"]) == set(POLICIES)
-    for metrics in document["policies"].values():
-        assert set(FIELDS) <= set(metrics)
-    assert set(document["families"]) <= set(FAMILIES)
-    for by_policy in document["families"].values():
-        assert set(by_policy) == set(POLICIES)
-        assert all(set(FIELDS) <= set(m) for m in by_policy.values())
+    assert set(document["splits"]) == set(SPLITS)
+    for split, s in document["splits"].items():
+        assert s["scenarios"] == PER_SEED
+        assert set(s["policies"]) == set(POLICIES)
+        assert all(set(FIELDS) <= set(m) for m in s["policies"].values())
+        assert list(s["per_seed"]) == [str(seeds_of(split, 1)[0])]
+        assert set(s["families"]) == {r["family"] for r in records if r["split"] == split}
+    assert document["splits"][TEST]["targets"], "the targets are checked on the test split"
 
 
-def test_the_markdown_table_and_the_chart_are_written(tiny_run):
+def test_the_markdown_and_the_chart_are_written(tiny_run):
     _, _, paths = tiny_run
     table = paths["md"].read_text()
-    assert "| policy | detection | false rollbacks |" in table
+    assert "## train split" in table and "## test split" in table
     assert all(f"| {p} |" in table for p in POLICIES)
     assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_rates_are_fractions_and_counts_add_up(tiny_run):
     records, summary, _ = tiny_run
-    bad = sum(r["bad"] for r in records)
-    for metrics in summary["policies"].values():
-        assert 0 <= metrics["detection_rate"] <= 1
-        assert 0 <= metrics["false_rollback_rate"] <= 1
-        assert metrics["bad_releases"] == bad
-        assert metrics["bad_releases"] + metrics["good_releases"] == SCENARIOS
+    for split, s in summary["splits"].items():
+        bad = sum(r["bad"] for r in records if r["split"] == split)
+        for m in s["policies"].values():
+            assert m["bad_releases"] == bad
+            assert m["bad_releases"] + m["good_releases"] == PER_SEED
+            for name in ("detection_rate", "false_rollback_rate"):
+                assert m[name] is None or 0 <= m[name] <= 1
 
 
-def test_the_same_seed_gives_the_same_corpus_and_results(tiny_run):
-    records, _, _ = tiny_run
-    again, _ = runner.run(SCENARIOS, SEED, workers=1, policies=("rollgate",))
-    assert [r["results"]["rollgate"] for r in again] == [r["results"]["rollgate"] for r in records]
-    assert make_corpus(SCENARIOS, SEED) == make_corpus(SCENARIOS, SEED)
+def test_the_same_seed_gives_the_same_world_and_results():
+    scenario = make_scenario(3, "error_medium", seeds_of(TRAIN, 1)[0])
+    assert scenario == make_scenario(3, "error_medium", seeds_of(TRAIN, 1)[0])
+    first = runner.simulate(scenario, POLICIES)
+    again = runner.simulate(scenario, POLICIES)
+    assert first == again
+    assert (World(scenario).requests == World(scenario).requests).all()
 
 
-def test_rollgate_never_promotes_a_bad_release_it_had_no_data_on(tiny_run):
-    records, summary, _ = tiny_run
-    assert summary["policies"]["rollgate"]["bad_promoted_without_data"] == 0
-    for r in records:
-        result = r["results"]["rollgate"]
-        if result["decision"] == "promoted":
-            assert result["evidence_invocations"] > 0
+def test_docs_shaped_codedeploy_blocks_a_fix_released_under_the_old_versions_alarm():
+    scenario = make_scenario(0, "fix_while_alarm", seeds_of(TRAIN, 1)[0])
+    result = runner.simulate(scenario, ("codedeploy_alarm",))["results"]["codedeploy_alarm"]
+    assert result["decision"] == "rollback"
 
 
-def test_total_failures_are_rolled_back_by_rollgate(tiny_run):
-    records, _, _ = tiny_run
-    total = [r for r in records if r["family"] == "error_total"]
-    assert total, "the tiny corpus should hold a total failure"
-    assert all(r["results"]["rollgate"]["decision"] == "rollback" for r in total)
-
-
-def test_a_fix_released_while_the_old_alarm_fires_is_blocked_by_codedeploy_but_not_by_rollgate(tiny_run):
-    records, _, _ = tiny_run
-    fixes = [r for r in records if r["family"] == "fix_while_alarm"]
-    assert fixes, "the tiny corpus should hold a fix released under a firing alarm"
-    assert all(r["family"] in GOOD_FAMILIES for r in fixes)
-    assert all(r["results"]["codedeploy_alarm"]["decision"] == "rollback" for r in fixes)
-    assert all(r["results"]["rollgate"]["decision"] == "promoted" for r in fixes)
-
-
-def test_the_sample_sees_no_data_in_the_last_minute_and_calls_it_healthy(tiny_run):
-    # CloudWatch publishes 1-3 min late, so "Errors > 0 over the last minute" never sees an error
-    records, _, _ = tiny_run
-    assert all(r["results"]["sfn_sample"]["decision"] == "promoted" for r in records)
+def test_the_sample_sees_no_data_in_the_last_minute_and_calls_a_total_failure_healthy():
+    # CloudWatch publishes 1-5 min late, so "Errors > 0 over the last minute" never sees an error
+    scenario = make_scenario(1, "error_total", seeds_of(TRAIN, 1)[0])
+    result = runner.simulate(scenario, ("sfn_sample",))["results"]["sfn_sample"]
+    assert result["decision"] == "promoted"

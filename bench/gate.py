@@ -1,0 +1,321 @@
+"""The shipped gates, run on the simulated world: bench-side implementations of rollgate.domain.ports.
+
+Each port answers as its AWS counterpart would at the clock's instant: the alias routes what the
+last UpdateAlias set, GetMetricData returns one datapoint per period of [floor(start), end) with None
+where CloudWatch has published nothing yet (rollgate.aws.metrics does the same), and fails past its
+retries during a metric outage; SQS depths are live; alarms are evaluated on the published minutes.
+Preflight runs as shipped (`run_preflight`) to capture the baseline, then `run_gates` (the same
+"what next" as the state machine) drives shift, judge, promote and watch. Nothing here decides.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bench.world import NEW, OLD, PERIOD, Run
+from rollgate.domain.errors import TransientAwsError
+from rollgate.domain.health import AlarmObservation, GaugeSample, HealthWindow, PeriodStats, Verdict
+from rollgate.domain.judge import judge as shipped_judge
+from rollgate.domain.models import (
+    Artifact,
+    DeploymentContext,
+    DeploymentRequest,
+    HealthPolicy,
+    PublishedVersion,
+    SmokeReport,
+    SmokeTest,
+)
+from rollgate.domain.ports import (
+    AliasRouting,
+    ArtifactInfo,
+    EventSourceMapping,
+    FunctionConfig,
+    HealthProbes,
+    Invocation,
+    Lease,
+)
+from rollgate.domain.preflight import run_preflight
+
+EPOCH = datetime(2026, 1, 5, tzinfo=UTC)  # minute-aligned: world second 0
+FUNCTION, ALIAS = "orders", "live"
+LIVE, CANDIDATE = "6", "7"
+ACCOUNT = "arn:aws:lambda:us-east-1:123456789012"
+FUNCTION_DLQ = "arn:aws:sqs:us-east-1:123456789012:orders-dlq"
+SOURCE_QUEUE = "arn:aws:sqs:us-east-1:123456789012:orders-queue"
+SOURCE_DLQ = "arn:aws:sqs:us-east-1:123456789012:orders-queue-dlq"
+STREAM = "arn:aws:kinesis:us-east-1:123456789012:stream/orders"
+ALARM = "orders-errors"
+PREFLIGHT_LEAD_S = 20  # preflight reads its baselines this long before the first shift
+
+
+def at(seconds: float) -> datetime:
+    return EPOCH + timedelta(seconds=seconds)
+
+
+def seconds(instant: datetime) -> float:
+    return (instant - EPOCH).total_seconds()
+
+
+class SteppedClock:
+    """Virtual time; the world is simulated up to the clock as it moves (a Wait state lets it run)."""
+
+    def __init__(self, start_s: float, run: Run) -> None:
+        self.t, self.run = float(start_s), run
+        run.advance(self.t)
+
+    def now(self) -> datetime:
+        return at(self.t)
+
+    def advance(self, by: float) -> None:
+        self.t += by
+        self.run.advance(self.t)
+
+
+def _period_range(start: datetime, end: datetime, period: int) -> range:
+    """Period indexes of [floor(start), end), as rollgate.aws.metrics.period_starts lists them."""
+    first = int(seconds(start) // period)
+    return range(first, max(first, math.ceil(seconds(end) / period)))
+
+
+class BenchLambda:
+    """The LambdaApi subset the gates use: one function, versions 6 (live) and 7 (new), one alias."""
+
+    def __init__(self, run: Run, clock: SteppedClock) -> None:
+        self.run, self.clock = run, clock
+        self.primary, self.additional = LIVE, {}  # type: str, dict[str, float]
+        self.revision = 1
+        self.synthetic_sent = 0
+
+    def _config(self, version: str) -> FunctionConfig:
+        sc = self.run.sc
+        return FunctionConfig(
+            name=FUNCTION,
+            arn=f"{ACCOUNT}:function:{FUNCTION}" + ("" if version == "$LATEST" else f":{version}"),
+            version=version,
+            code_sha256="new-code" if version == CANDIDATE else "live-code",
+            revision_id=f"fn-{self.revision}",
+            state="Active",
+            last_update_status="Successful",
+            last_update_reason=None,
+            role="arn:aws:iam::123456789012:role/orders",
+            environment={},
+            dead_letter_target_arn=FUNCTION_DLQ if sc.has_dlq else None,
+        )
+
+    def get_config(self, function_name: str, qualifier: str | None = None) -> FunctionConfig:
+        return self._config(qualifier or "$LATEST")
+
+    def get_alias(self, function_name: str, alias: str) -> AliasRouting:
+        return AliasRouting(ALIAS, self.primary, dict(self.additional), f"alias-{self.revision}")
+
+    def update_alias(
+        self, function_name: str, alias: str, *, version: str, additional_weights: dict[str, float], revision_id: str
+    ) -> AliasRouting:
+        self.primary, self.additional = version, dict(additional_weights)
+        self.revision += 1
+        routing = self.get_alias(function_name, alias)
+        self.run.set_weight(self.clock.t, routing.weight_of(CANDIDATE))
+        return routing
+
+    def invoke(self, function_name: str, qualifier: str | None, payload: Any, asynchronous: bool = False) -> Invocation:
+        now = self.clock.t
+        if qualifier == CANDIDATE:
+            self.synthetic_sent += 1
+            failed = self.run.invoke_new_version(now)
+            if asynchronous:  # an Event invocation answers 202 before running: nothing to judge
+                return Invocation(status_code=202, function_error=None, payload=None)
+            return Invocation(
+                status_code=200,
+                function_error="Unhandled" if failed else None,
+                payload={"errorMessage": "downstream failed"} if failed else {"ok": True},
+                executed_version=CANDIDATE,
+            )
+        # through the alias: routed by weight like user traffic, and counted in the alias's metrics
+        self.run.add_synthetic(now, 1)
+        return Invocation(status_code=202 if asynchronous else 200, function_error=None, payload=None)
+
+    def list_event_source_mappings(self, function_name: str) -> list[EventSourceMapping]:
+        sc, mappings = self.run.sc, []
+        target = f"{ACCOUNT}:function:{FUNCTION}:{ALIAS}"
+        if sc.has_stream:
+            mappings.append(EventSourceMapping("kinesis-orders", STREAM, target, "Enabled"))
+        if sc.has_sqs_source:
+            mappings.append(EventSourceMapping("sqs-orders", SOURCE_QUEUE, target, "Enabled"))
+        return mappings
+
+    def provisioned_concurrency_versions(self, function_name: str) -> list[str]:
+        return []
+
+    def list_versions(self, function_name: str) -> list[FunctionConfig]:
+        return [self._config(LIVE), self._config(CANDIDATE)]
+
+    def update_code(self, *args: Any, **kwargs: Any) -> FunctionConfig:
+        raise NotImplementedError("the benchmark starts after the new version is published")
+
+    update_environment = publish_version = update_code
+
+
+class BenchMetrics:
+    """GetMetricData as the gates read it, at the clock's instant."""
+
+    def __init__(self, run: Run, clock: SteppedClock) -> None:
+        self.run, self.clock = run, clock
+
+    def _available(self, what: str) -> None:
+        if self.run.world.metrics_unavailable(self.clock.t):
+            raise TransientAwsError(f"cloudwatch:GetMetricData {what}: ThrottlingException after retries")
+
+    def version_series(
+        self, function_name: str, alias: str, version: str, start: datetime, end: datetime, period_seconds: int
+    ) -> list[PeriodStats]:
+        self._available(f"{function_name}:{alias} version {version}")
+        periods = _period_range(start, end, period_seconds)
+        if period_seconds != PERIOD or version not in (LIVE, CANDIDATE) or not periods:
+            return [PeriodStats(start=at(p * period_seconds)) for p in periods]
+        index = NEW if version == CANDIDATE else OLD
+        rows = self.run.period_stats(index, periods.start, periods.stop, self.clock.t)
+        return [
+            PeriodStats(start=at(p * PERIOD), invocations=n, errors=e, throttles=t, p95_ms=p95, p99_ms=p99)
+            for p, n, e, t, p95, p99 in rows
+        ]
+
+    def iterator_age(
+        self, function_name: str, start: datetime, end: datetime, period_seconds: int
+    ) -> list[GaugeSample]:
+        self._available(f"{function_name} IteratorAge")
+        periods = _period_range(start, end, period_seconds)
+        if not self.run.sc.has_stream or not periods:
+            return [GaugeSample(at=at(p * period_seconds), value=None) for p in periods]
+        return [
+            GaugeSample(at=at(p * PERIOD), value=v)
+            for p, v in self.run.iterator_age(periods.start, periods.stop, self.clock.t)
+        ]
+
+
+class BenchQueues:
+    def __init__(self, run: Run, clock: SteppedClock) -> None:
+        self.run, self.clock = run, clock
+
+    def depth(self, queue: str) -> int:
+        if queue == FUNCTION_DLQ:
+            return self.run.dlq_depth(self.clock.t)
+        if queue == SOURCE_DLQ:
+            return self.run.source_dlq_depth(self.clock.t)
+        return 0
+
+
+class BenchAlarms:
+    def __init__(self, run: Run, clock: SteppedClock) -> None:
+        self.run, self.clock = run, clock
+
+    def states(self, alarm_names: list[str]) -> list[AlarmObservation]:
+        state = self.run.alarm_state(self.clock.t)
+        return [AlarmObservation(name=n, state_at_preflight=state, state_now=state) for n in alarm_names]
+
+
+@dataclass
+class BenchLedger:
+    """In memory; nobody asks for an abort during a benchmark run."""
+
+    deployments: list[dict[str, Any]] = field(default_factory=list)
+
+    def acquire_lease(self, lease: Lease) -> Lease:
+        return lease
+
+    def release_lease(self, function_name: str, alias: str, holder: str) -> bool:
+        return True
+
+    def current_lease(self, function_name: str, alias: str) -> Lease | None:
+        return None
+
+    def put_deployment(self, record: dict[str, Any]) -> None:
+        self.deployments.append(record)
+
+    def get_deployment(self, function_name: str, alias: str, deployment_id: str) -> dict[str, Any] | None:
+        return None
+
+    def list_deployments(self, function_name: str, alias: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        return []
+
+    def abort_requested(self, function_name: str, alias: str) -> str | None:
+        return None
+
+    def request_abort(self, function_name: str, alias: str, reason: str) -> None:
+        return None
+
+    def clear_abort(self, function_name: str, alias: str) -> None:
+        return None
+
+    def put_release(self, record: dict[str, Any]) -> None:
+        return None
+
+
+class _NoArtifacts:
+    def inspect(self, bucket: str, key: str, version_id: str | None) -> ArtifactInfo:
+        return ArtifactInfo(exists=True, code_sha256="new-code", size=1)
+
+
+class RecordingJudge:
+    """The shipped judge, keeping every window and verdict (the benchmark reads the evidence kinds)."""
+
+    def __init__(self, judge_fn: Any = shipped_judge) -> None:
+        self.judge_fn = judge_fn
+        self.calls: list[tuple[HealthWindow, Verdict]] = []
+
+    def __call__(self, window: HealthWindow, policy: HealthPolicy) -> Verdict:
+        verdict = self.judge_fn(window, policy)
+        self.calls.append((window, verdict))
+        return verdict
+
+
+SMOKE_TESTS = [SmokeTest(name="create order", payload={"op": "create", "sku": "A-1", "qty": 1})]
+
+
+def request(run: Run, policy: HealthPolicy) -> DeploymentRequest:
+    if run.sc.has_alarm:
+        policy = policy.model_copy(update={"alarm_names": [ALARM]})
+    return DeploymentRequest(
+        function_name=FUNCTION,
+        alias=ALIAS,
+        artifact=Artifact(bucket="artifacts", key="orders/7.zip"),
+        smoke_tests=SMOKE_TESTS,
+        health=policy,
+    )
+
+
+@dataclass
+class Release:
+    """Everything one rollgate release on the world needs: the ports and the context after smoke."""
+
+    run: Run
+    clock: SteppedClock
+    lambda_api: BenchLambda
+    probes: HealthProbes
+    ledger: BenchLedger
+    ctx: DeploymentContext
+
+
+def prepare(run: Run, policy: HealthPolicy) -> Release:
+    """Preflight (as shipped) just before the canary, then the context as the smoke gate leaves it."""
+    t0 = run.world.t0
+    clock = SteppedClock(t0 - PREFLIGHT_LEAD_S, run)
+    lambda_api = BenchLambda(run, clock)
+    probes = HealthProbes(
+        metrics=BenchMetrics(run, clock), queues=BenchQueues(run, clock), alarms=BenchAlarms(run, clock)
+    )
+    ctx = DeploymentContext(request=request(run, policy), deployment_id="bench", started_at=clock.now())
+    baseline = run_preflight(ctx, lambda_api=lambda_api, artifacts=_NoArtifacts(), probes=probes, clock=clock)
+    clock.advance(t0 - clock.t)
+    ctx = ctx.model_copy(
+        update={
+            "baseline": baseline,
+            "version": PublishedVersion(
+                version=CANDIDATE, code_sha256="new-code", state="Active", published_at=at(t0 - 10)
+            ),
+            "smoke": SmokeReport(version=CANDIDATE, passed=True, at=at(t0 - 5)),
+        }
+    )
+    return Release(run, clock, lambda_api, probes, BenchLedger(), ctx)
