@@ -283,8 +283,15 @@ class Run:
             slow = slow * (1 + sc.jit_extra * np.exp(-np.maximum(0, times - self.weight_raised_at) / sc.jit_tau_s))
         return slow
 
+    def _draw(self, n: np.ndarray, p: np.ndarray | float) -> np.ndarray:
+        """Binomial counts, skipping the generator when nothing is drawn (most slices of most mechanisms)."""
+        if not n.any():
+            return np.zeros_like(n)
+        return self.rng.binomial(n, p)
+
     def _simulate(self, ks: np.ndarray) -> None:
         sc, world, w, rng = self.sc, self.world, self.weight, self.rng
+        draw = self._draw
         on = self._regression_on(ks)
         slow = self._new_slowdown(ks, on)
         incident = world.incident[ks]
@@ -294,8 +301,8 @@ class Run:
             mean_s = self.mean_duration_s * world.shared_latency[ks] * ((1 - w) + w * slow)
             demand = 1.3 * real / SLICE * mean_s  # 1.3: arrivals within a slice are not even
             throttled_fraction = np.clip(1 - sc.reserved_concurrency / np.maximum(demand, 1e-9), 0, 1)
-            throttled = rng.binomial(real, throttled_fraction)
-            new_throttled = rng.binomial(throttled, w)
+            throttled = draw(real, throttled_fraction)
+            new_throttled = draw(throttled, w)
             self.throttles[NEW, ks] = new_throttled
             self.throttles[OLD, ks] = throttled - new_throttled
             served = real - throttled
@@ -305,11 +312,11 @@ class Run:
         synthetic = self.synthetic[ks]
         # async retries due now: attempts 2 and 3, routed afresh by the alias
         retry2, retry3 = self.retries[0, ks], self.retries[1, ks]
-        new_bursts = rng.binomial(bursts, w)
+        new_bursts = draw(bursts, w)
         plain = served - bursts
-        new_plain = rng.binomial(plain, w)
-        new_synthetic = rng.binomial(synthetic, w)
-        new_retry2, new_retry3 = rng.binomial(retry2, w), rng.binomial(retry3, w)
+        new_plain = draw(plain, w)
+        new_synthetic = draw(synthetic, w)
+        new_retry2, new_retry3 = draw(retry2, w), draw(retry3, w)
         p_reg = self._regression_p(ks)
         share = sc.caller_burst_share if sc.normal_error > 0 else 0.0
         own_new = np.maximum(0.0, sc.new_error - sc.normal_error * share) * world.error_factor[ks]
@@ -319,8 +326,8 @@ class Run:
         p_old = np.minimum(1, own_old + incident)
 
         def fail_new(n: np.ndarray, *, users: bool) -> tuple[np.ndarray, np.ndarray]:
-            regression = rng.binomial(n, p_reg)
-            other = rng.binomial(n - regression, p_new if users else np.minimum(1, incident))
+            regression = draw(n, p_reg)
+            other = draw(n - regression, p_new if users else np.minimum(1, incident))
             return regression, regression + other
 
         reg_plain, err_plain = fail_new(new_plain, users=True)
@@ -329,13 +336,13 @@ class Run:
         if sc.smoke_hits_regression:  # smoke payloads are valid input: only the regression or an incident fails them
             err_syn = fail_new(new_synthetic, users=False)[1]
         else:  # the smoke payloads' request type works in the new build
-            err_syn = rng.binomial(new_synthetic, np.minimum(1, incident))
+            err_syn = draw(new_synthetic, np.minimum(1, incident))
         # requests of a bad caller fail on either version (bad input)
         new_errors = err_plain + err_r2 + err_r3 + err_syn + new_bursts
         old_plain, old_r2, old_r3 = plain - new_plain, retry2 - new_retry2, retry3 - new_retry3
-        old_err_plain = rng.binomial(old_plain, p_old)
-        old_err_r2, old_err_r3 = rng.binomial(old_r2, p_old), rng.binomial(old_r3, p_old)
-        old_errors = old_err_plain + old_err_r2 + old_err_r3 + rng.binomial(synthetic - new_synthetic, incident)
+        old_err_plain = draw(old_plain, p_old)
+        old_err_r2, old_err_r3 = draw(old_r2, p_old), draw(old_r3, p_old)
+        old_errors = old_err_plain + old_err_r2 + old_err_r3 + draw(synthetic - new_synthetic, incident)
         old_errors += bursts - new_bursts
         self.errors[NEW, ks] = new_errors
         self.errors[OLD, ks] = old_errors
@@ -356,9 +363,9 @@ class Run:
             self.harm[ks] = reg_plain + reg_r2 + reg_r3
         elif sc.kind in ("latency", "stream", "burn"):
             harm_on = self._harm_on(ks)
-            self.harm[ks] = np.where(harm_on, rng.binomial(new_plain, sc.harm_per_new_invocation()), 0)
+            self.harm[ks] = np.where(harm_on, draw(new_plain, sc.harm_per_new_invocation()), 0)
         elif sc.kind == "dlq":
-            dropped = np.where(on, rng.binomial(new_plain, sc.dlq_drop_fraction), 0)
+            dropped = np.where(on, draw(new_plain, sc.dlq_drop_fraction), 0)
             self.harm[ks] = dropped
             total = int(dropped.sum())
             if total:
