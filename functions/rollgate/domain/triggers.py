@@ -122,8 +122,12 @@ def alarm_target(
         if not isinstance(metric, dict):
             raise InvalidRequest(f"{where}: expected an object, got {type(metric).__name__}")
         stat = _object(metric, "metricStat", f"{where}.metricStat", required=False)
-        dimensions = _object(_object(stat, "metric", f"{where}.metricStat.metric", required=False), "dimensions",
-                             f"{where}.metricStat.metric.dimensions", required=False)
+        dimensions = _object(
+            _object(stat, "metric", f"{where}.metricStat.metric", required=False),
+            "dimensions",
+            f"{where}.metricStat.metric.dimensions",
+            required=False,
+        )
         where = f"{where}.metricStat.metric.dimensions"
         named = _text(dimensions, "FunctionName", f"{where}.FunctionName", required=False)
         resource = _text(dimensions, "Resource", f"{where}.Resource", required=False)
