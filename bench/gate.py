@@ -206,6 +206,10 @@ class BenchQueues:
             return self.run.source_dlq_depth(self.clock.t)
         return 0
 
+    def redrive_target(self, queue: str) -> str | None:
+        """GetQueueAttributes RedrivePolicy.deadLetterTargetArn (rollgate.domain.ports.RedriveProbe)."""
+        return SOURCE_DLQ if queue == SOURCE_QUEUE else None
+
 
 class BenchAlarms:
     def __init__(self, run: Run, clock: SteppedClock) -> None:
@@ -214,6 +218,14 @@ class BenchAlarms:
     def states(self, alarm_names: list[str]) -> list[AlarmObservation]:
         state = self.run.alarm_state(self.clock.t)
         return [AlarmObservation(name=n, state_at_preflight=state, state_now=state) for n in alarm_names]
+
+    def watched_metrics(self, alarm_names: list[str]) -> dict[str, Any]:
+        """DescribeAlarms' metric of each alarm (rollgate.domain.ports.AlarmMetricsProbe): the
+        alias-level Errors alarm watches AWS/Lambda Errors on FunctionName and Resource=function:alias."""
+        from rollgate.domain.ports import AlarmMetric  # type: ignore[attr-defined,unused-ignore]
+
+        dimensions = {"FunctionName": FUNCTION, "Resource": f"{FUNCTION}:{ALIAS}"}
+        return {n: AlarmMetric("AWS/Lambda", "Errors", dimensions) for n in alarm_names if n == ALARM}
 
 
 @dataclass

@@ -48,7 +48,6 @@ OLD, NEW = 0, 1
 # asynchronous invocation: the second attempt 1 minute after the first, the third 2 minutes after that
 ASYNC_RETRY_SLICES = (60 // SLICE, 120 // SLICE)
 SQS_BATCH = 5  # items per SQS batch
-CHUNK = min(ASYNC_RETRY_SLICES)  # slices simulated at once: no retry lands inside its own chunk
 
 
 @dataclass
@@ -206,6 +205,12 @@ class Run:
         self.lag_s = 0.0
         self.direct_invocations = 0  # invocations of the new version's qualifier (not in the alias metrics)
         self._percentile_cache: dict[tuple[int, int, int], tuple[float, float]] = {}
+        # slices simulated at once: an async retry or a returning SQS item never lands inside its own chunk
+        self.chunk = k
+        if self.sc.asynchronous:
+            self.chunk = min(ASYNC_RETRY_SLICES)
+        if self.sc.has_sqs_source:
+            self.chunk = min(self.chunk, max(1, math.ceil(self.sc.sqs_visibility_s / SLICE)))
 
     # ------------------------------------------------------------------ driving
     def set_weight(self, t: float, weight: float) -> None:
@@ -238,7 +243,7 @@ class Run:
         """Simulate every slice that starts before t."""
         end = min(math.ceil(t / SLICE), self.world.slices)
         while self.done < end:
-            stop = min(end, self.done + CHUNK)
+            stop = min(end, self.done + self.chunk)
             self._simulate(np.arange(self.done, stop))
             self.done = stop
 
