@@ -1,4 +1,4 @@
-"""The thirteen task Lambdas of the DeployFunction workflow, each allowed its own step only.
+"""The task Lambdas of the DeployFunction workflow, each allowed its own step only.
 
 The table below is the contract with ``rollgate.tasks``: what rollgate.domain calls through
 rollgate.aws, step by step (see ``infra.task_group`` for how it is applied).
@@ -17,10 +17,14 @@ DEPLOY_TASK_MODULES: tuple[str, ...] = (
     "publish_version",
     "check_version",
     "smoke_test",
+    "run_hook",
+    "provision_concurrency",
     "shift_traffic",
     "judge_canary",
     "promote",
     "judge_watch",
+    "release_concurrency",
+    "prune",
     "rollback",
     "record",
 )
@@ -31,11 +35,17 @@ DEPLOY_TASK_MODULES: tuple[str, ...] = (
 # "Using tags on Lambda functions").
 _READ_FUNCTION = ("lambda:GetFunctionConfiguration", "lambda:GetFunction", "lambda:ListTags")
 _MOVE_ALIAS = ("lambda:GetAlias", "lambda:UpdateAlias")  # read back after every update
+_PROVISIONED_CONCURRENCY = ("lambda:GetProvisionedConcurrencyConfig", "lambda:PutProvisionedConcurrencyConfig")
 
 LAMBDA_ACTIONS: dict[str, tuple[str, ...]] = {
     "validate": (),
     # The infrastructure contract and the baseline: $LATEST and alias, provisioned concurrency.
-    "preflight": (*_READ_FUNCTION, "lambda:GetAlias", "lambda:ListProvisionedConcurrencyConfigs"),
+    "preflight": (
+        *_READ_FUNCTION,
+        "lambda:GetAlias",
+        "lambda:ListProvisionedConcurrencyConfigs",
+        "lambda:GetProvisionedConcurrencyConfig",
+    ),
     # UpdateFunction and CheckUpdate run the same convergence step: re-read $LATEST, apply the
     # next pending change (code, then configuration) or report InProgress / Successful.
     "update_function": (*_READ_FUNCTION, "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration"),
@@ -43,6 +53,18 @@ LAMBDA_ACTIONS: dict[str, tuple[str, ...]] = {
     # ListVersionsByFunction: a rerun reuses the version it already published for this code sha.
     "publish_version": (*_READ_FUNCTION, "lambda:PublishVersion", "lambda:ListVersionsByFunction"),
     "check_version": _READ_FUNCTION,
+    # the hook functions are not managed functions: their InvokeFunction is granted apart (invokes_hooks)
+    "run_hook": (),
+    # ProvisionConcurrency and CheckConcurrency: allocate on the new version, poll READY
+    "provision_concurrency": _PROVISIONED_CONCURRENCY,
+    # after promotion: the previous version's allocation, unless another alias routes to it
+    "release_concurrency": (
+        "lambda:DeleteProvisionedConcurrencyConfig",
+        "lambda:GetAlias",
+        "lambda:ListAliases",
+    ),
+    # what a version may still be needed by; DeleteFunction is granted on qualified ARNs only (deletes_versions)
+    "prune": ("lambda:ListVersionsByFunction", "lambda:ListAliases", "lambda:ListProvisionedConcurrencyConfigs"),
     "smoke_test": ("lambda:InvokeFunction",),
     "shift_traffic": _MOVE_ALIAS,
     # GetAlias: the stable version must still be primary; InvokeFunction: too few samples drive
@@ -50,8 +72,13 @@ LAMBDA_ACTIONS: dict[str, tuple[str, ...]] = {
     "judge_canary": ("lambda:GetAlias", "lambda:InvokeFunction"),
     "promote": _MOVE_ALIAS,
     "judge_watch": (),  # metrics, queues and alarms only
-    # InvokeFunction: the smoke test of the restored version.
-    "rollback": (*_MOVE_ALIAS, "lambda:InvokeFunction"),
+    # InvokeFunction: the smoke test of the restored version; provisioned concurrency put back as it was.
+    "rollback": (
+        *_MOVE_ALIAS,
+        "lambda:InvokeFunction",
+        *_PROVISIONED_CONCURRENCY,
+        "lambda:DeleteProvisionedConcurrencyConfig",
+    ),
     "record": (),
 }
 
@@ -59,11 +86,19 @@ GRANTS = TaskGrants(
     lambda_actions=LAMBDA_ACTIONS,
     # preflight hashes the artifact; UpdateFunctionCode makes Lambda fetch it with the caller's rights
     reads_artifacts=("preflight", "update_function", "check_update"),
-    reads_event_source_mappings=("preflight",),  # every trigger must point at the alias
+    # every trigger must point at the alias; prune keeps versions a mapping is bound to
+    reads_event_source_mappings=("preflight", "prune"),
     reads_health=("preflight", "judge_canary", "judge_watch"),  # baseline, then verdicts
     writes_ledger=("validate", "record"),  # take the lease; write the outcome and release the lease
-    reads_ledger=("shift_traffic", "judge_canary", "promote", "judge_watch"),  # the abort flag
+    # the abort flag; prune: the versions recent records name
+    reads_ledger=("shift_traffic", "judge_canary", "promote", "judge_watch", "prune"),
     puts_events=("record",),
+    # container images: preflight checks the digest exists; UpdateFunctionCode makes Lambda pull it
+    # with the caller's rights
+    describes_images=("preflight",),
+    pulls_images=("update_function", "check_update"),
+    invokes_hooks=("run_hook",),
+    deletes_versions=("prune",),
 )
 
 
@@ -73,3 +108,5 @@ class DeployTasks(TaskGroup):
     WORKFLOW = "DeployFunction"
     MODULES = DEPLOY_TASK_MODULES
     GRANTS = GRANTS
+    # a hook may take up to 600 s to answer (models.Hook.timeout_seconds)
+    TIMEOUT_SECONDS = {"run_hook": 660}

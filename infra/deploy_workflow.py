@@ -6,20 +6,25 @@ Shape (state names are the contract with the task handlers, the local runtime an
     UpdateSettled?  InProgress -> WaitForUpdate -> CheckUpdate -> UpdateSettled?;  else -> PublishVersion
     PublishVersion -> VersionActive?
     VersionActive?  Active -> SmokeTest;  else -> WaitForVersion -> CheckVersion -> VersionActive?
-    SmokeTest -> ShiftTraffic -> CanaryNext?
+    SmokeTest -> PreTrafficHook -> ProvisionConcurrency -> ConcurrencyReady?
+    ConcurrencyReady?  InProgress -> WaitForConcurrency -> CheckConcurrency -> ConcurrencyReady?;
+                    else -> ShiftTraffic -> CanaryNext?
     CanaryNext?     bake -> Bake -> JudgeCanary -> CanaryNext?;  shift -> ShiftTraffic;
                     promote -> Promote -> WatchNext?;  rollback (and anything else) -> Rollback
     WatchNext?      watch -> WatchWait -> JudgeWatch -> WatchNext?;  rollback -> Rollback;
                     control -> ShiftControl -> WatchNext?;  complete -> CompleteWatch -> WatchNext?;
-                    done -> Record;  anything else -> Rollback
+                    done -> PostTrafficHook;  anything else -> Rollback
+    PostTrafficHook -> ReleaseConcurrency -> Prune -> Record
     Rollback -> Record -> Concluded?
     Concluded?      PROMOTED -> Promoted (Succeed);  else -> NotPromoted (Fail)
 
-Before traffic moves (Preflight … SmokeTest) any failure goes straight to Record (which rejects
-and releases the lease); once traffic has moved (ShiftTraffic … CompleteWatch) any failure goes to
-Rollback first. Promote, ShiftControl and CompleteWatch are gate 7's three traffic moves (promote
-with a holdback, a control share back on a breach of an unpaired watch, 100% when the watch is
-over), all made by the one Promote task, which reads the watch record to tell them apart.
+Before traffic moves (Preflight … PreTrafficHook) any failure goes straight to Record (which
+rejects and releases the lease); once the new version holds an allocation or traffic
+(ProvisionConcurrency … PostTrafficHook) any failure goes to Rollback first. ReleaseConcurrency and
+Prune run after a promotion: their failure is recorded ($.cleanup_error), never rolled back.
+Promote, ShiftControl and CompleteWatch are gate 7's three traffic moves (promote with a holdback,
+a control share back on a breach of an unpaired watch, 100% when the watch is over), all made by
+the one Promote task, which reads the watch record to tell them apart.
 Validate fails the execution directly: no lease is held yet.
 """
 
@@ -98,6 +103,13 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.ICha
     publish_version = before_traffic("PublishVersion", "publish_version", result_path="$.version")
     check_version = before_traffic("CheckVersion", "check_version", result_path="$.version")
     smoke_test = before_traffic("SmokeTest", "smoke_test", result_path="$.smoke")
+    # the team's own check of the new version, before any user traffic: a failure rejects
+    pre_traffic_hook = before_traffic("PreTrafficHook", "run_hook", result_path="$.pre_traffic")
+
+    # --- provisioned concurrency of the new version, READY before the first shift --------------
+    # an allocation exists from here on, so a failure goes through Rollback, which releases it
+    provision_concurrency = with_traffic("ProvisionConcurrency", "provision_concurrency", result_path="$.concurrency")
+    check_concurrency = with_traffic("CheckConcurrency", "provision_concurrency", result_path="$.concurrency")
 
     # --- 6-7. canary and bake, promote and watch ------------------------------------------------
     shift_traffic = with_traffic("ShiftTraffic", "shift_traffic", result_path="$.canary")
@@ -106,6 +118,24 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.ICha
     judge_watch = with_traffic("JudgeWatch", "judge_watch", result_path="$.watch")
     shift_control = with_traffic("ShiftControl", "promote", result_path="$.watch")
     complete_watch = with_traffic("CompleteWatch", "promote", result_path="$.watch")
+
+    # --- after the watch: the team's post-traffic check, then housekeeping ----------------------
+    post_traffic_hook = with_traffic("PostTrafficHook", "run_hook", result_path="$.post_traffic")
+
+    def housekeeping(state_name: str, module: str, *, result_path: str, then: sfn.IChainable) -> tasks.LambdaInvoke:
+        """After a promotion: a failure is recorded ($.cleanup_error) and never rolls a healthy
+        release back."""
+        step = catch(
+            steps.step(scope, state_name, module, result_path=result_path), then, result_path="$.cleanup_error"
+        )
+        step.next(then)
+        return step
+
+    prune = housekeeping("Prune", "prune", result_path="$.prune", then=record)
+    release_concurrency = housekeeping(
+        "ReleaseConcurrency", "release_concurrency", result_path="$.concurrency", then=prune
+    )
+    post_traffic_hook.next(release_concurrency)
 
     update_settled = (
         sfn.Choice(scope, "UpdateSettled?")
@@ -156,14 +186,28 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.ICha
         .when(sfn.Condition.string_equals("$.watch.next", "control"), shift_control)
         # The watch is over: the holdback moves to the new version.
         .when(sfn.Condition.string_equals("$.watch.next", "complete"), complete_watch)
-        .when(sfn.Condition.string_equals("$.watch.next", "done"), record)
+        # The watch is done with all traffic on the new version: the post-traffic hook, then Record.
+        .when(sfn.Condition.string_equals("$.watch.next", "done"), post_traffic_hook)
         # As for the canary: an unexpected answer must not end the execution with a holdback left.
         .otherwise(rollback)
     )
     for step in (promote, judge_watch, shift_control, complete_watch):
         step.next(watch_next)
 
-    smoke_test.next(shift_traffic)
+    concurrency_ready = (
+        sfn.Choice(scope, "ConcurrencyReady?")
+        .when(
+            sfn.Condition.string_equals("$.concurrency.status", "InProgress"),
+            wait_for(scope, "WaitForConcurrency", seconds_path="$.concurrency.poll_interval_seconds").next(
+                check_concurrency
+            ),
+        )
+        .otherwise(shift_traffic)
+    )
+    provision_concurrency.next(concurrency_ready)
+    check_concurrency.next(concurrency_ready)
+    smoke_test.next(pre_traffic_hook)
+    pre_traffic_hook.next(provision_concurrency)
     update_function.next(update_settled)
     return validate.next(preflight).next(update_function)
 
@@ -177,5 +221,5 @@ class DeployWorkflow(Workflow):
             settings=settings,
             definition=build_deploy_definition(self, steps=steps),
             comment="Rollgate DeployFunction: one function, one alias, through the gates.",
-            invokes="thirteen DeployFunction task functions",
+            invokes="the DeployFunction task functions",
         )

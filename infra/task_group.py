@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from aws_cdk import Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -38,6 +38,19 @@ class TaskGrants:
     writes_ledger: tuple[str, ...] = ()
     reads_ledger: tuple[str, ...] = ()
     puts_events: tuple[str, ...] = ()
+    #: ecr:DescribeImages on the account's repositories that carry the managed tag
+    describes_images: tuple[str, ...] = ()
+    #: ecr:BatchGetImage / GetDownloadUrlForLayer there (UpdateFunctionCode pulls with the caller's rights)
+    pulls_images: tuple[str, ...] = ()
+    #: lambda:InvokeFunction on the team's hook functions: tagged HOOK_FUNCTION_TAG = "true"
+    invokes_hooks: tuple[str, ...] = ()
+    #: lambda:DeleteFunction on qualified (version) ARNs only: never a whole function
+    deletes_versions: tuple[str, ...] = ()
+
+
+#: The tag a team's hook function carries so that Rollgate may invoke it (it is not a managed
+#: function: Rollgate never changes it).
+HOOK_FUNCTION_TAG = "rollgate:hook"
 
 
 def _pascal(module: str) -> str:
@@ -52,6 +65,8 @@ class TaskGroup(Construct):
     WORKFLOW: str
     MODULES: tuple[str, ...]
     GRANTS: TaskGrants
+    #: module -> its Lambda timeout, where the house default (60 s) is too short
+    TIMEOUT_SECONDS: Mapping[str, int] = {}
 
     def __init__(
         self,
@@ -80,6 +95,7 @@ class TaskGroup(Construct):
                 settings=settings,
                 code=code,
                 environment=environment,
+                timeout=Duration.seconds(self.TIMEOUT_SECONDS[module]) if module in self.TIMEOUT_SECONDS else None,
             )
             for module in self.MODULES
         }
@@ -140,9 +156,98 @@ class TaskGroup(Construct):
             _acknowledge_ledger_indexes(self.tasks[module])
         for module in grants.puts_events:
             bus.grant_put_events_to(self.tasks[module].function)
+        for module in grants.describes_images:
+            _allow_images(self.tasks[module], ["ecr:DescribeImages"], settings.managed_function_tag)
+        for module in grants.pulls_images:
+            _allow_images(
+                self.tasks[module], ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], settings.managed_function_tag
+            )
+        for module in grants.invokes_hooks:
+            _allow_hook_invocation(self.tasks[module])
+        for module in grants.deletes_versions:
+            _allow_version_deletion(self.tasks[module], settings.managed_function_tag)
 
 
 # --- permissions that need more than a grant_* ----------------------------------------------------
+def _allow_images(task: TaskFunction, actions: list[str], managed_tag: str) -> None:
+    """ECR reads on this account's repositories that carry the managed tag (the image a managed
+    function runs lives in one)."""
+    stack = Stack.of(task)
+    task.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=actions,
+            resources=[f"arn:{stack.partition}:ecr:{stack.region}:{stack.account}:repository/*"],
+            conditions={"StringEquals": {f"aws:ResourceTag/{managed_tag}": "true"}},
+        )
+    )
+    NagSuppressions.add_resource_suppressions(
+        task.role,
+        [
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                applies_to=["Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:<AWS::AccountId>:repository/*"],
+                reason=(
+                    "Read-only ECR calls on the image a request names (by digest); the repository wildcard is "
+                    f"narrowed by aws:ResourceTag/{managed_tag} = true."
+                ),
+            )
+        ],
+        apply_to_children=True,
+    )
+
+
+def _allow_hook_invocation(task: TaskFunction) -> None:
+    stack = Stack.of(task)
+    task.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=["lambda:InvokeFunction"],
+            resources=[f"arn:{stack.partition}:lambda:{stack.region}:{stack.account}:function:*"],
+            conditions={"StringEquals": {f"aws:ResourceTag/{HOOK_FUNCTION_TAG}": "true"}},
+        )
+    )
+    NagSuppressions.add_resource_suppressions(
+        task.role,
+        [
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                applies_to=["Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*"],
+                reason=(
+                    "The hook function is named per request; only functions tagged "
+                    f"{HOOK_FUNCTION_TAG} = true (the team's own checks) can be invoked."
+                ),
+            )
+        ],
+        apply_to_children=True,
+    )
+
+
+def _allow_version_deletion(task: TaskFunction, managed_tag: str) -> None:
+    """DeleteFunction on `function:NAME:VERSION` only: an unqualified ARN (the whole function) does
+    not match `function:*:*`."""
+    stack = Stack.of(task)
+    task.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=["lambda:DeleteFunction"],
+            resources=[f"arn:{stack.partition}:lambda:{stack.region}:{stack.account}:function:*:*"],
+            conditions={"StringEquals": {f"aws:ResourceTag/{managed_tag}": "true"}},
+        )
+    )
+    NagSuppressions.add_resource_suppressions(
+        task.role,
+        [
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                applies_to=["Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*:*"],
+                reason=(
+                    "Pruning deletes old versions of managed functions: qualified ARNs only (never a whole "
+                    f"function), narrowed by aws:ResourceTag/{managed_tag} = true."
+                ),
+            )
+        ],
+        apply_to_children=True,
+    )
+
+
 def _allow_event_source_mapping_reads(task: TaskFunction) -> None:
     task.allow_unscoped(
         "ListEventSourceMappings",

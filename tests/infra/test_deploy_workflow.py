@@ -31,16 +31,36 @@ TASKS: dict[str, tuple[str, str, str, int]] = {
     "CheckUpdate": ("check_update", "$.update", "UpdateSettled?", 5),
     "PublishVersion": ("publish_version", "$.version", "VersionActive?", 5),
     "CheckVersion": ("check_version", "$.version", "VersionActive?", 5),
-    "SmokeTest": ("smoke_test", "$.smoke", "ShiftTraffic", 5),
+    "SmokeTest": ("smoke_test", "$.smoke", "PreTrafficHook", 5),
+    "PreTrafficHook": ("run_hook", "$.pre_traffic", "ProvisionConcurrency", 5),
+    "ProvisionConcurrency": ("provision_concurrency", "$.concurrency", "ConcurrencyReady?", 5),
+    "CheckConcurrency": ("provision_concurrency", "$.concurrency", "ConcurrencyReady?", 5),
     "ShiftTraffic": ("shift_traffic", "$.canary", "CanaryNext?", 5),
     "JudgeCanary": ("judge_canary", "$.canary", "CanaryNext?", 5),
     "Promote": ("promote", "$.watch", "WatchNext?", 5),
     "JudgeWatch": ("judge_watch", "$.watch", "WatchNext?", 5),
     "ShiftControl": ("promote", "$.watch", "WatchNext?", 5),
     "CompleteWatch": ("promote", "$.watch", "WatchNext?", 5),
+    "PostTrafficHook": ("run_hook", "$.post_traffic", "ReleaseConcurrency", 5),
+    "ReleaseConcurrency": ("release_concurrency", "$.concurrency", "Prune", 5),
+    "Prune": ("prune", "$.prune", "Record", 5),
     "Rollback": ("rollback", "$.rollback", "Record", 8),
     "Record": ("record", "$.result", "Concluded?", 8),
 }
+
+#: The states from the new version's first allocation or traffic to the post-traffic hook: any failure
+#: there goes through Rollback (alias restored, provisioned concurrency put back).
+TRAFFIC_STATES = (
+    "ProvisionConcurrency",
+    "CheckConcurrency",
+    "ShiftTraffic",
+    "JudgeCanary",
+    "Promote",
+    "JudgeWatch",
+    "ShiftControl",
+    "CompleteWatch",
+    "PostTrafficHook",
+)
 
 #: state name -> its Catch list as (ErrorEquals, ResultPath, Next)
 CATCHES: dict[str, list[tuple[list[str], str, str]]] = {
@@ -51,12 +71,20 @@ CATCHES: dict[str, list[tuple[list[str], str, str]]] = {
     ],
     **{
         name: [(["States.ALL"], "$.error", "Record")]
-        for name in ("Preflight", "UpdateFunction", "CheckUpdate", "PublishVersion", "CheckVersion", "SmokeTest")
+        for name in (
+            "Preflight",
+            "UpdateFunction",
+            "CheckUpdate",
+            "PublishVersion",
+            "CheckVersion",
+            "SmokeTest",
+            "PreTrafficHook",
+        )
     },
-    **{
-        name: [(["States.ALL"], "$.error", "Rollback")]
-        for name in ("ShiftTraffic", "JudgeCanary", "Promote", "JudgeWatch", "ShiftControl", "CompleteWatch")
-    },
+    **{name: [(["States.ALL"], "$.error", "Rollback")] for name in TRAFFIC_STATES},
+    # housekeeping after a promotion: recorded, never a rollback of a healthy release
+    "ReleaseConcurrency": [(["States.ALL"], "$.cleanup_error", "Prune")],
+    "Prune": [(["States.ALL"], "$.cleanup_error", "Record")],
     "Rollback": [(["States.ALL"], "$.rollback_error", "Record")],
     "Record": [(["States.ALL"], "$.record_error", "RecordFailed")],
 }
@@ -66,12 +94,14 @@ WAITS = {
     "WaitForVersion": ("$.version.poll_interval_seconds", "CheckVersion"),
     "Bake": ("$.canary.wait_seconds", "JudgeCanary"),
     "WatchWait": ("$.watch.wait_seconds", "JudgeWatch"),
+    "WaitForConcurrency": ("$.concurrency.poll_interval_seconds", "CheckConcurrency"),
 }
 
 #: Choice -> ([(Variable, StringEquals, Next)], Default)
 CHOICES: dict[str, tuple[list[tuple[str, str, str]], str]] = {
     "UpdateSettled?": ([("$.update.status", "InProgress", "WaitForUpdate")], "PublishVersion"),
     "VersionActive?": ([("$.version.state", "Active", "SmokeTest")], "WaitForVersion"),
+    "ConcurrencyReady?": ([("$.concurrency.status", "InProgress", "WaitForConcurrency")], "ShiftTraffic"),
     "CanaryNext?": (
         [
             ("$.canary.next", "bake", "Bake"),
@@ -88,7 +118,7 @@ CHOICES: dict[str, tuple[list[tuple[str, str, str]], str]] = {
             ("$.watch.next", "rollback", "Rollback"),
             ("$.watch.next", "control", "ShiftControl"),
             ("$.watch.next", "complete", "CompleteWatch"),
-            ("$.watch.next", "done", "Record"),
+            ("$.watch.next", "done", "PostTrafficHook"),
         ],
         # an unexpected answer must not end the execution with a holdback left on the alias
         "Rollback",
@@ -192,7 +222,7 @@ def test_the_execution_ends_on_the_recorded_outcome(deploy_definition: dict[str,
 def test_no_path_from_moved_traffic_skips_rollback(deploy_definition: dict[str, Any]) -> None:
     """Once ShiftTraffic ran, every failure edge leads to Rollback (never straight to Record)."""
     states = _states(deploy_definition)
-    for name in ("ShiftTraffic", "JudgeCanary", "Promote", "JudgeWatch", "ShiftControl", "CompleteWatch"):
+    for name in TRAFFIC_STATES:
         assert {catch["Next"] for catch in states[name]["Catch"]} == {"Rollback"}
 
 
@@ -261,7 +291,7 @@ def test_gate_loop_routes_every_answer_as_the_state_machine_does(
     routes = gate_loop.ROUTES[record_key]
     assert set(routes) == set(rules)
     assert states[choice]["Default"] == "Rollback"  # what run_gates does with an answer it has no route for
-    entry = states[states["SmokeTest"]["Next"]]
+    entry = states[states["ConcurrencyReady?"]["Default"]]  # the canary starts once the allocation is READY
     assert _task_module(entry, synthesized) == gate_loop.ENTRY.module
     assert entry["ResultPath"] == f"$.{gate_loop.ENTRY.result_key}"
     for answer, route in routes.items():
@@ -271,10 +301,43 @@ def test_gate_loop_routes_every_answer_as_the_state_machine_does(
             assert target["SecondsPath"] == f"$.{record_key}.wait_seconds"
             target = states[target["Next"]]
         if route.stop:
-            assert rules[answer] == ("Record" if answer == gate_loop.DONE else "Rollback"), answer
+            # done: the post-traffic hook, then the housekeeping before Record (not the loop's business)
+            assert rules[answer] == ("PostTrafficHook" if answer == gate_loop.DONE else "Rollback"), answer
             continue
         assert waited == route.wait, answer
         assert target["Type"] == "Task", answer
         assert _task_module(target, synthesized) == route.module, answer
         assert target["ResultPath"] == f"$.{route.result_key}", answer
         assert target["Next"] == ("CanaryNext?" if route.result_key == "canary" else "WatchNext?"), answer
+
+
+def test_the_canary_waits_for_provisioned_concurrency_to_be_ready(deploy_definition: dict[str, Any]) -> None:
+    """No traffic moves before the new version's allocation is READY: every path from the smoke
+    test to ShiftTraffic goes through ConcurrencyReady?, whose only exit to the canary is its Default
+    (status not InProgress), and the poll waits on the record's interval (never a fixed sleep)."""
+    states = _states(deploy_definition)
+    assert states["SmokeTest"]["Next"] == "PreTrafficHook"
+    assert states["PreTrafficHook"]["Next"] == "ProvisionConcurrency"
+    into_shift = {
+        name for name, st in states.items() if st.get("Next") == "ShiftTraffic" or st.get("Default") == "ShiftTraffic"
+    }
+    into_shift |= {
+        name for name, st in states.items() for rule in st.get("Choices", []) if rule["Next"] == "ShiftTraffic"
+    }
+    assert into_shift == {"ConcurrencyReady?", "CanaryNext?"}
+
+
+def test_every_record_status_the_concurrency_task_gives_is_routed(deploy_definition: dict[str, Any]) -> None:
+    answers = set(typing.get_args(models.ConcurrencyProgress.model_fields["status"].annotation))
+    assert "InProgress" in answers  # the one that waits; every other goes on (the Choice's Default)
+    rules = {rule["StringEquals"] for rule in _states(deploy_definition)["ConcurrencyReady?"]["Choices"]}
+    assert rules == {"InProgress"}
+
+
+def test_post_traffic_failure_rolls_back_and_housekeeping_never_does(deploy_definition: dict[str, Any]) -> None:
+    states = _states(deploy_definition)
+    assert [c["Next"] for c in states["PostTrafficHook"]["Catch"]] == ["Rollback"]
+    for name in ("ReleaseConcurrency", "Prune"):
+        assert {c["Next"] for c in states[name]["Catch"]} <= {"Prune", "Record"}
+        assert {c["ResultPath"] for c in states[name]["Catch"]} == {"$.cleanup_error"}
+    assert "cleanup_error" in models.DeploymentContext.model_fields

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 MANAGED_TAG_CONDITION = {"StringEquals": {"aws:ResourceTag/rollgate:managed": "true"}}
+HOOK_TAG_CONDITION = {"StringEquals": {"aws:ResourceTag/rollgate:hook": "true"}}
 
 #: Lambda actions that need no tag condition: they support no resource-level permissions at all.
 UNSCOPED_LAMBDA_ACTIONS = {"lambda:ListEventSourceMappings"}
@@ -47,9 +48,37 @@ def test_lambda_actions_only_on_tagged_functions(by_task: dict[str, list[dict[st
             lambda_actions = set(actions_of([statement], "lambda:"))
             if not lambda_actions or lambda_actions <= UNSCOPED_LAMBDA_ACTIONS:
                 continue
+            (resource,) = _as_list(statement["Resource"])
+            if statement.get("Condition") == HOOK_TAG_CONDITION:
+                # the team's hook functions: invoke only, and only those tagged as hooks
+                assert (module, lambda_actions) == ("run_hook", {"lambda:InvokeFunction"}), statement
+                assert resource["Fn::Join"][1][-1] == ":function:*", statement
+                continue
+            assert statement.get("Condition") == MANAGED_TAG_CONDITION, (module, statement)
+            # DeleteFunction (pruning) on version ARNs only: `function:*:*` never matches a whole function
+            suffix = ":function:*:*" if lambda_actions == {"lambda:DeleteFunction"} else ":function:*"
+            assert resource["Fn::Join"][1][-1] == suffix, (module, statement)
+
+
+def test_only_prune_deletes_and_only_versions(by_task: dict[str, list[dict[str, Any]]]) -> None:
+    deleting = [
+        (module, st) for module, sts in by_task.items() for st in sts if "lambda:DeleteFunction" in actions_of([st])
+    ]
+    assert [module for module, _ in deleting] == ["prune"]
+    (_, statement) = deleting[0]
+    assert _as_list(statement["Action"]) == ["lambda:DeleteFunction"]
+    assert _as_list(statement["Resource"])[0]["Fn::Join"][1][-1] == ":function:*:*"
+
+
+def test_ecr_reads_are_scoped_to_tagged_repositories(by_task: dict[str, list[dict[str, Any]]]) -> None:
+    for module, statements in by_task.items():
+        for statement in statements:
+            if not actions_of([statement], "ecr:"):
+                continue
             assert statement.get("Condition") == MANAGED_TAG_CONDITION, (module, statement)
             (resource,) = _as_list(statement["Resource"])
-            assert resource["Fn::Join"][1][-1] == ":function:*", (module, statement)
+            assert resource["Fn::Join"][1][-1] == ":repository/*", (module, statement)
+            assert actions_of([statement]) <= {"ecr:DescribeImages", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}
 
 
 @pytest.mark.parametrize(
@@ -59,9 +88,16 @@ def test_lambda_actions_only_on_tagged_functions(by_task: dict[str, list[dict[st
         ("lambda:UpdateFunctionConfiguration", {"update_function", "check_update"}),
         ("lambda:PublishVersion", {"publish_version"}),
         ("lambda:UpdateAlias", {"shift_traffic", "promote", "rollback", "revert_function", "remediate"}),
-        ("lambda:InvokeFunction", {"smoke_test", "judge_canary", "rollback", "revert_function", "remediate"}),
+        ("lambda:InvokeFunction", {"smoke_test", "judge_canary", "rollback", "revert_function", "remediate",
+                                   "run_hook"}),
         ("lambda:GetAlias", {"preflight", "shift_traffic", "judge_canary", "promote", "rollback",
-                             "revert_function", "remediate", "assess_remediation"}),
+                             "revert_function", "remediate", "assess_remediation", "release_concurrency"}),
+        ("lambda:PutProvisionedConcurrencyConfig", {"provision_concurrency", "rollback"}),
+        ("lambda:DeleteProvisionedConcurrencyConfig", {"release_concurrency", "rollback"}),
+        ("lambda:DeleteFunction", {"prune"}),
+        ("lambda:ListAliases", {"release_concurrency", "prune"}),
+        ("ecr:DescribeImages", {"preflight"}),
+        ("ecr:BatchGetImage", {"update_function", "check_update"}),
         ("events:PutEvents", {"record", "record_release", "record_remediation", "github_webhook"}),
         ("dynamodb:PutItem", {"validate", "record", "revert_function", "record_release", "remediate",
                               "record_remediation", "github_webhook"}),

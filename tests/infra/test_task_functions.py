@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from infra.deploy_tasks import DEPLOY_TASK_MODULES
+from infra.deploy_tasks import DEPLOY_TASK_MODULES, DeployTasks
 from infra.release_tasks import RELEASE_TASK_MODULES, REMEDIATE_TASK_MODULES
 
 WORKFLOW_TASK_MODULES = (*DEPLOY_TASK_MODULES, *RELEASE_TASK_MODULES, *REMEDIATE_TASK_MODULES)
@@ -53,8 +53,13 @@ def test_every_function_has_the_house_defaults(synthesized: Any) -> None:
                 }
             },
         },
-        len(WORKFLOW_TASK_MODULES),
+        # the tasks with a timeout of their own (a hook may take minutes to answer) are counted below
+        len(WORKFLOW_TASK_MODULES) - len(DeployTasks.TIMEOUT_SECONDS),
     )
+    for module, seconds in DeployTasks.TIMEOUT_SECONDS.items():
+        handler = f"rollgate.tasks.{module}.lambda_handler"
+        (fn,) = [f for f in _functions(synthesized).values() if f["Properties"]["Handler"] == handler]
+        assert fn["Properties"]["Timeout"] == seconds
 
 
 def test_every_function_logs_to_its_own_group_with_retention(synthesized: Any) -> None:

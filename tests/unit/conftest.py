@@ -12,7 +12,20 @@ from typing import Any
 
 import pytest
 
-from rollgate.domain import gate_loop, judge, outcome, preflight, publish, rollback, smoke, start, update
+from rollgate.domain import (
+    concurrency,
+    gate_loop,
+    hooks,
+    judge,
+    outcome,
+    preflight,
+    prune,
+    publish,
+    rollback,
+    smoke,
+    start,
+    update,
+)
 from rollgate.domain.errors import RollgateError
 from rollgate.domain.health import Check, CheckStatus, EvidenceKind, Outcome, Verdict
 from rollgate.domain.models import DeploymentContext, StepError
@@ -22,6 +35,8 @@ from tests.unit.fakes import (
     FakeAlarms,
     FakeClock,
     FakeEvents,
+    FakeHooks,
+    FakeImages,
     FakeLambda,
     FakeLedger,
     FakeMetrics,
@@ -51,6 +66,8 @@ class World:
     alarms: FakeAlarms = field(default_factory=FakeAlarms)
     ledger: FakeLedger = field(default_factory=FakeLedger)
     events: FakeEvents = field(default_factory=FakeEvents)
+    hooks: FakeHooks = field(default_factory=FakeHooks)
+    images: FakeImages = field(default_factory=FakeImages)
     verdicts: list[Outcome] = field(default_factory=list)  # what the stub judge answers, in order
     windows: list[Any] = field(default_factory=list)  # what the stub judge was shown, in order
     runs: list[gate_loop.GateRun] = field(default_factory=list)
@@ -115,6 +132,7 @@ def gates(w: World) -> dict[str, Callable[[DeploymentContext], Any]]:
             artifacts=ARTIFACTS,
             probes=w.probes,
             clock=w.clock,
+            images=w.images,
         ),
         "update": lambda c: update.converge_latest(c, lambda_api=w.lambda_api, clock=w.clock),
         "publish": lambda c: publish.publish(c, lambda_api=w.lambda_api, clock=w.clock),
@@ -128,6 +146,11 @@ def gates(w: World) -> dict[str, Callable[[DeploymentContext], Any]]:
             ),
             c.function_name,
         ),
+        "pre_traffic": lambda c: hooks.run_hook(c, "pre_traffic", hooks=w.hooks, clock=w.clock),
+        "concurrency": lambda c: concurrency.converge_concurrency(c, lambda_api=w.lambda_api),
+        "post_traffic": lambda c: hooks.run_hook(c, "post_traffic", hooks=w.hooks, clock=w.clock),
+        "release_concurrency": lambda c: concurrency.release_previous(c, lambda_api=w.lambda_api),
+        "prune": lambda c: prune.prune_after_promotion(c, lambda_api=w.lambda_api, ledger=w.ledger, clock=w.clock),
         "rollback": lambda c: rollback.roll_back(c, lambda_api=w.lambda_api, clock=w.clock),
     }
 
@@ -160,15 +183,39 @@ def drive(world: World, raw_request: dict[str, Any], execution: str = "exec-1") 
             progress = step("update", "update")
         step("version", "publish")
         step("smoke", "smoke")
+        step("pre_traffic", "pre_traffic")
     except RollgateError as error:
         caught(error)
+        return finish(world, doc)
+    try:  # from the first allocation on, a failure goes through Rollback
+        pc = step("concurrency", "concurrency")
+        while pc.status == "InProgress":
+            world.clock.advance(pc.poll_interval_seconds)
+            pc = step("concurrency", "concurrency")
+    except RollgateError as error:
+        caught(error)
+        step("rollback", "rollback")
         return finish(world, doc)
     # the canary and the watch: the shipped loop, the same routing as the state machine
     run = gate_loop.run_gates(DeploymentContext.model_validate(doc), world.ports, judge=world.judge)
     world.runs.append(run)
     doc = run.context.model_dump(mode="json")
-    if run.conclusion == "ROLLED_BACK":
-        step("rollback", "rollback")
+    if run.conclusion != "ROLLED_BACK":
+        try:
+            step("post_traffic", "post_traffic")
+        except RollgateError as error:
+            caught(error)
+            step("rollback", "rollback")
+            return finish(world, doc)
+        for key, name in (("concurrency", "release_concurrency"), ("prune", "prune")):
+            try:  # housekeeping: a failure is recorded, the promotion stands
+                result = gate[name](DeploymentContext.model_validate(doc))
+                if result is not None:
+                    doc[key] = result.model_dump(mode="json")
+            except RollgateError as error:
+                doc["cleanup_error"] = StepError(Error=type(error).__name__, Cause=str(error)).model_dump()
+        return finish(world, doc)
+    step("rollback", "rollback")
     return finish(world, doc)
 
 

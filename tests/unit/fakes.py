@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rollgate.domain.errors import ConflictError, DeploymentInProgress, NotFoundError
+from rollgate.domain.errors import ConflictError, DeploymentInProgress, HookFailed, NotFoundError
 from rollgate.domain.health import AlarmObservation, GaugeSample, PeriodStats
 from rollgate.domain.ports import (
     AlarmMetric,
@@ -16,8 +16,10 @@ from rollgate.domain.ports import (
     ArtifactInfo,
     EventSourceMapping,
     FunctionConfig,
+    ImageInfo,
     Invocation,
     Lease,
+    ProvisionedConcurrencyConfig,
 )
 
 
@@ -59,6 +61,15 @@ class FakeLambda:
         self._revision = 0
         self.alias_updates = 0
         self.publishes = 0
+        self.code_updates: list[dict[str, Any]] = []
+        self.configuration_updates: list[dict[str, Any]] = []
+        self.provisioned: dict[tuple[str, str], ProvisionedConcurrencyConfig] = {}
+        self.pc_ready_after = 1  # reads that still say IN_PROGRESS after a put
+        self.pc_reads_left: dict[tuple[str, str], int] = {}
+        self.pc_outcome = "READY"  # or "FAILED"
+        self.pc_puts: list[tuple[str, int]] = []
+        self.pc_deletes: list[str] = []
+        self.deleted_versions: list[str] = []
 
     def _next_revision(self) -> str:
         self._revision += 1
@@ -117,13 +128,29 @@ class FakeLambda:
         if revision_id != fn.latest.revision_id:
             raise ConflictError("stale RevisionId")
 
-    def update_code(self, function_name, *, bucket, key, object_version, image_uri, revision_id):
+    def update_code(self, function_name, *, bucket, key, object_version, image_uri, revision_id, architectures=None):
         fn = self._fn(function_name)
         self._check_revision(fn, revision_id)
-        code = ARTIFACTS.blobs[(bucket, key)]
-        fn.code[sha(code)] = code
-        fn.latest = replace(fn.latest, code_sha256=sha(code), revision_id=self._next_revision())
+        if image_uri:
+            code_sha, changes = image_uri.rsplit("@sha256:", 1)[1], {"image_uri": image_uri}
+        else:
+            code = ARTIFACTS.blobs[(bucket, key)]
+            fn.code[sha(code)] = code
+            code_sha, changes = sha(code), {}
+        if architectures:
+            changes["architectures"] = tuple(architectures)
+        fn.latest = replace(fn.latest, code_sha256=code_sha, revision_id=self._next_revision(), **changes)
         fn.pending_polls = self.update_polls
+        self.code_updates.append(changes)
+        return fn.latest
+
+    def update_configuration(self, function_name, *, environment, settings, revision_id):
+        fn = self._fn(function_name)
+        self._check_revision(fn, revision_id)
+        values = {k: tuple(v) if k == "layers" else v for k, v in settings.items()}
+        fn.latest = replace(fn.latest, environment=dict(environment), revision_id=self._next_revision(), **values)
+        fn.pending_polls = self.update_polls
+        self.configuration_updates.append(dict(settings))
         return fn.latest
 
     def update_environment(self, function_name, environment, revision_id):
@@ -162,7 +189,40 @@ class FakeLambda:
         return list(self._fn(function_name).mappings)
 
     def provisioned_concurrency_versions(self, function_name):
-        return []
+        return [q for (name, q) in self.provisioned if name == function_name]
+
+    # provisioned concurrency: IN_PROGRESS for `pc_ready_after` reads after each put, then READY
+    def get_provisioned_concurrency(self, function_name, qualifier):
+        config = self.provisioned.get((function_name, qualifier))
+        if config is None:
+            return None
+        if config.status == "IN_PROGRESS":
+            left = self.pc_reads_left.get((function_name, qualifier), 0)
+            if left <= 0:
+                config = replace(config, status=self.pc_outcome, allocated=config.requested, available=config.requested)
+                self.provisioned[(function_name, qualifier)] = config
+            else:
+                self.pc_reads_left[(function_name, qualifier)] = left - 1
+        return config
+
+    def put_provisioned_concurrency(self, function_name, qualifier, executions):
+        self.pc_puts.append((qualifier, executions))
+        self.provisioned[(function_name, qualifier)] = ProvisionedConcurrencyConfig(
+            qualifier, executions, 0, 0, "IN_PROGRESS", "FAILED: no capacity" if self.pc_outcome == "FAILED" else None
+        )
+        self.pc_reads_left[(function_name, qualifier)] = self.pc_ready_after
+
+    def delete_provisioned_concurrency(self, function_name, qualifier):
+        self.pc_deletes.append(qualifier)
+        self.provisioned.pop((function_name, qualifier), None)
+
+    def list_aliases(self, function_name):
+        return list(self._fn(function_name).aliases.values())
+
+    def delete_version(self, function_name, version):
+        assert version.isdigit(), version
+        self.deleted_versions.append(version)
+        self._fn(function_name).versions.pop(version, None)
 
 
 class FakeArtifacts:
@@ -281,3 +341,26 @@ class FakeEvents:
 
     def publish(self, detail_type, detail):
         self.published.append((detail_type, detail))
+
+
+class FakeHooks:
+    """ports.HookInvoker: answers per hook function name; a name in `silent` never answers in time."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, Invocation] = {}
+        self.silent: set[str] = set()
+        self.calls: list[tuple[str, Any, int]] = []
+
+    def invoke_hook(self, function_name, payload, timeout_seconds):
+        self.calls.append((function_name, payload, timeout_seconds))
+        if function_name in self.silent:
+            raise HookFailed(f"hook {function_name} gave no answer within {timeout_seconds} s")
+        return self.answers.get(function_name, Invocation(200, None, {"status": "pass", "reason": "all good"}))
+
+
+class FakeImages:
+    def __init__(self) -> None:
+        self.present: set[str] = set()
+
+    def inspect_image(self, image_uri):
+        return ImageInfo(exists=image_uri in self.present, digest=image_uri.rsplit("@", 1)[1])

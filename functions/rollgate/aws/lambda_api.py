@@ -7,13 +7,20 @@ translates to ConflictError and is retried by the state machine after the task r
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 
 from rollgate.aws.errors import translate_client_errors
-from rollgate.domain.errors import InvalidRequest
-from rollgate.domain.ports import AliasRouting, EventSourceMapping, FunctionConfig, Invocation
+from rollgate.domain.errors import HookFailed, InvalidRequest, NotFoundError, TransientAwsError
+from rollgate.domain.ports import (
+    AliasRouting,
+    EventSourceMapping,
+    FunctionConfig,
+    Invocation,
+    ProvisionedConcurrencyConfig,
+)
 
 
 def bare_function_name(name_or_arn: str) -> str:
@@ -50,6 +57,45 @@ def function_config_from(response: dict[str, Any], image_uri: str | None = None)
         dead_letter_target_arn=(response.get("DeadLetterConfig") or {}).get("TargetArn"),
         package_type=response.get("PackageType") or "Zip",
         image_uri=image_uri,
+        memory_size=response.get("MemorySize"),
+        timeout=response.get("Timeout"),
+        ephemeral_storage=(response.get("EphemeralStorage") or {}).get("Size"),
+        layers=tuple(layer["Arn"] for layer in response.get("Layers") or [] if layer.get("Arn")),
+        architectures=tuple(response.get("Architectures") or ("x86_64",)),
+        runtime=response.get("Runtime"),
+        handler=response.get("Handler"),
+    )
+
+
+#: FunctionConfiguration field -> UpdateFunctionConfiguration parameter (architectures go with the code)
+_SETTING_PARAMETERS = {
+    "memory_size": ("MemorySize", lambda value: value),
+    "timeout": ("Timeout", lambda value: value),
+    "ephemeral_storage": ("EphemeralStorage", lambda value: {"Size": value}),
+    "layers": ("Layers", list),
+    "runtime": ("Runtime", lambda value: value),
+    "handler": ("Handler", lambda value: value),
+}
+
+
+def configuration_parameters(settings: dict[str, Any]) -> dict[str, Any]:
+    """UpdateFunctionConfiguration keyword arguments for FunctionConfiguration `settings`."""
+    unknown = set(settings) - set(_SETTING_PARAMETERS)
+    if unknown:
+        raise InvalidRequest(
+            f"configuration: {', '.join(sorted(unknown))} cannot be set by UpdateFunctionConfiguration"
+        )
+    return {_SETTING_PARAMETERS[name][0]: _SETTING_PARAMETERS[name][1](value) for name, value in settings.items()}
+
+
+def provisioned_concurrency_from(qualifier: str, response: dict[str, Any]) -> ProvisionedConcurrencyConfig:
+    return ProvisionedConcurrencyConfig(
+        qualifier=qualifier,
+        requested=int(response.get("RequestedProvisionedConcurrentExecutions") or 0),
+        allocated=int(response.get("AllocatedProvisionedConcurrentExecutions") or 0),
+        available=int(response.get("AvailableProvisionedConcurrentExecutions") or 0),
+        status=str(response.get("Status") or "IN_PROGRESS"),
+        reason=response.get("StatusReason"),
     )
 
 
@@ -172,8 +218,11 @@ class Boto3LambdaApi:
         object_version: str | None,
         image_uri: str | None,
         revision_id: str,
+        architectures: list[str] | None = None,
     ) -> FunctionConfig:
         kwargs: dict[str, Any] = {"FunctionName": function_name, "Publish": False, **_revision(revision_id)}
+        if architectures:
+            kwargs["Architectures"] = list(architectures)
         if image_uri and not (bucket or key):
             kwargs["ImageUri"] = image_uri
             source = image_uri
@@ -197,6 +246,60 @@ class Boto3LambdaApi:
                 **_revision(revision_id),
             )
         return function_config_from(response)
+
+    def update_configuration(
+        self, function_name: str, *, environment: dict[str, str], settings: dict[str, Any], revision_id: str
+    ) -> FunctionConfig:
+        """Environment (exactly `environment`) and settings in one UpdateFunctionConfiguration."""
+        with translate_client_errors(f"lambda:UpdateFunctionConfiguration {function_name}"):
+            response = self._client.update_function_configuration(
+                FunctionName=function_name,
+                Environment={"Variables": dict(environment)},
+                **configuration_parameters(settings),
+                **_revision(revision_id),
+            )
+        return function_config_from(response)
+
+    def get_provisioned_concurrency(self, function_name: str, qualifier: str) -> ProvisionedConcurrencyConfig | None:
+        try:
+            with translate_client_errors(f"lambda:GetProvisionedConcurrencyConfig {function_name}:{qualifier}"):
+                response = self._client.get_provisioned_concurrency_config(
+                    FunctionName=function_name, Qualifier=qualifier
+                )
+        except NotFoundError:  # ProvisionedConcurrencyConfigNotFoundException is a 404
+            return None
+        return provisioned_concurrency_from(qualifier, response)
+
+    def put_provisioned_concurrency(self, function_name: str, qualifier: str, executions: int) -> None:
+        with translate_client_errors(f"lambda:PutProvisionedConcurrencyConfig {function_name}:{qualifier}"):
+            self._client.put_provisioned_concurrency_config(
+                FunctionName=function_name, Qualifier=qualifier, ProvisionedConcurrentExecutions=executions
+            )
+
+    def delete_provisioned_concurrency(self, function_name: str, qualifier: str) -> None:
+        try:
+            with translate_client_errors(f"lambda:DeleteProvisionedConcurrencyConfig {function_name}:{qualifier}"):
+                self._client.delete_provisioned_concurrency_config(FunctionName=function_name, Qualifier=qualifier)
+        except NotFoundError:
+            return  # already gone: what we wanted
+
+    def list_aliases(self, function_name: str) -> list[AliasRouting]:
+        aliases: list[AliasRouting] = []
+        with translate_client_errors(f"lambda:ListAliases {function_name}"):
+            for page in self._client.get_paginator("list_aliases").paginate(FunctionName=function_name):
+                aliases.extend(alias_routing_from(item) for item in page.get("Aliases", []))
+        return aliases
+
+    def delete_version(self, function_name: str, version: str) -> None:
+        """Delete one published version. Only a version number is accepted: DeleteFunction without
+        a qualifier would delete the whole function (the task's IAM also allows qualified ARNs only)."""
+        if not version.isdigit():
+            raise InvalidRequest(f"version: {version!r} is not a version number; refusing to delete it")
+        try:
+            with translate_client_errors(f"lambda:DeleteFunction {function_name}:{version}"):
+                self._client.delete_function(FunctionName=function_name, Qualifier=version)
+        except NotFoundError:
+            return
 
     def publish_version(
         self, function_name: str, code_sha256: str, revision_id: str, description: str
@@ -242,6 +345,40 @@ class Boto3LambdaApi:
             response = self._client.invoke(**kwargs)
             body = response.get("Payload")
             raw = body.read() if body is not None else b""
+        return Invocation(
+            status_code=int(response.get("StatusCode", 0)),
+            function_error=response.get("FunctionError"),
+            payload=_decode_payload(raw),
+            executed_version=response.get("ExecutedVersion"),
+        )
+
+
+class Boto3HookInvoker:
+    """ports.HookInvoker: a synchronous invoke that waits at most the hook's timeout.
+
+    `client_for(timeout_seconds)` gives a Lambda client whose read timeout is that long and which
+    does not retry on its own (a retried read timeout would double the bound); the state machine
+    retries throttles and 5xx, and a hook that does not answer in time fails the release.
+    """
+
+    def __init__(self, client_for: Callable[[int], Any]) -> None:
+        self._client_for = client_for
+
+    def invoke_hook(self, function_name: str, payload: Any, timeout_seconds: int) -> Invocation:
+        client = self._client_for(timeout_seconds)
+        try:
+            with translate_client_errors(f"lambda:Invoke hook {function_name}"):
+                response = client.invoke(
+                    FunctionName=function_name,
+                    InvocationType="RequestResponse",
+                    Payload=json.dumps(payload, default=str).encode("utf-8"),
+                )
+                body = response.get("Payload")
+                raw = body.read() if body is not None else b""
+        except TransientAwsError as error:
+            if isinstance(error.__cause__, ReadTimeoutError):
+                raise HookFailed(f"hook {function_name} gave no answer within {timeout_seconds} s") from None
+            raise
         return Invocation(
             status_code=int(response.get("StatusCode", 0)),
             function_error=response.get("FunctionError"),

@@ -42,6 +42,14 @@ class SmokeTestFailed(RollgateError):
     """A smoke test of the new version failed before any user traffic reached it."""
 
 
+class HookFailed(RollgateError):
+    """A pre- or post-traffic hook answered fail, gave no valid answer, or did not answer in time."""
+
+
+class ConcurrencyNotReady(RollgateError):
+    """Provisioned concurrency of the new version failed, or was not READY within its budget."""
+
+
 class HealthCheckFailed(RollgateError):
     """The judge found the new version UNHEALTHY (or INCONCLUSIVE past its budget)."""
 
@@ -85,6 +93,7 @@ REJECTING_ERRORS: frozenset[str] = frozenset(
         "UpdateTimedOut",
         "VersionMismatch",
         "SmokeTestFailed",
+        "HookFailed",
     }
 )
 

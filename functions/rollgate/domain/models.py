@@ -339,6 +339,103 @@ class Provenance(Strict):
     commit: Text | None = None
 
 
+_LAYER_ARN = re.compile(
+    r"arn:aws[a-z-]*:lambda:[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9]:[0-9]{12}:layer:[A-Za-z0-9_-]{1,140}:[0-9]{1,9}",
+    re.ASCII,
+)
+_RUNTIME = re.compile(r"[a-z][a-z0-9.]{1,30}", re.ASCII)
+_HANDLER = re.compile(r"[^\s]{1,128}", re.ASCII)
+
+
+class FunctionConfiguration(Strict):
+    """Settings of the new version, applied to $LATEST with the RevisionId guard before publishing
+    and verified on the published version. Unset fields keep the function's current value. A
+    rollback restores the previous configuration by moving the alias: a version carries its own."""
+
+    memory_size: int | None = Field(default=None, ge=128, le=10_240, description="MB of memory (128-10,240)")
+    timeout: int | None = Field(default=None, ge=1, le=900, description="seconds an invocation may run (1-900)")
+    ephemeral_storage: int | None = Field(default=None, ge=512, le=10_240, description="MB of /tmp (512-10,240)")
+    layers: list[Text] | None = Field(
+        default=None,
+        max_length=5,
+        description="layer version ARNs, in order (replaces the function's list; [] removes every layer)",
+    )
+    architectures: list[Literal["x86_64", "arm64"]] | None = Field(
+        default=None, min_length=1, max_length=1, description='the one instruction set: ["x86_64"] or ["arm64"]'
+    )
+    runtime: Text | None = Field(default=None, description="a zip function's runtime identifier, e.g. python3.12")
+    handler: Text | None = Field(default=None, description="a zip function's handler, e.g. app.handler")
+
+    @field_validator("layers")
+    @classmethod
+    def _layer_versions(cls, layers: list[str] | None) -> list[str] | None:
+        for arn in layers or []:
+            if not _LAYER_ARN.fullmatch(arn):
+                raise ValueError(f"{arn!a} is not a layer version ARN (arn:aws:lambda:REGION:ACCOUNT:layer:NAME:N)")
+        return layers
+
+    @field_validator("runtime")
+    @classmethod
+    def _runtime_id(cls, runtime: str | None) -> str | None:
+        if runtime is not None and not _RUNTIME.fullmatch(runtime):
+            raise ValueError(f"{runtime!a} is not a Lambda runtime identifier (e.g. python3.12, nodejs20.x)")
+        return runtime
+
+    @field_validator("handler")
+    @classmethod
+    def _handler_text(cls, handler: str | None) -> str | None:
+        if handler is not None and not _HANDLER.fullmatch(handler):
+            raise ValueError(f"{handler!a} is not a handler (1-128 characters without spaces)")
+        return handler
+
+    def requested(self) -> dict[str, Any]:
+        """Only the fields the request sets, by name."""
+        return self.model_dump(exclude_none=True)
+
+
+class ProvisionedConcurrency(Strict):
+    """Provisioned concurrency of the new version: allocated before it takes any traffic, READY
+    before the first shift (a Wait/Choice poll), the previous version's released after promotion,
+    the new version's released (and the previous one's restored) on rollback."""
+
+    executions: int = Field(ge=0, le=100_000, description="environments kept warm on the new version (0: none)")
+    poll_interval_seconds: int = Field(default=15, ge=1, le=300, description="how often READY is polled")
+    max_polls: int = Field(default=60, ge=1, le=500, description="polls before giving up (the release is rolled back)")
+
+
+class PrunePolicy(Strict):
+    """Old versions deleted after a promotion (Lambda's code storage is a quota). Never deleted: the
+    last `keep_last` versions, any version an alias routes to (weights included), any version with
+    provisioned concurrency or an event source mapping, any version newer than the one promoted,
+    and any version a ledger record of the last `keep_days` days names (a remediation may go back
+    to it)."""
+
+    enabled: bool = Field(default=False, description="prune after each promotion")
+    keep_last: int = Field(default=10, ge=1, le=1_000, description="newest versions always kept")
+    keep_days: int = Field(
+        default=30, ge=0, le=3_650, description="versions the ledger names within this many days are kept"
+    )
+    max_deletions: int = Field(default=50, ge=1, le=500, description="versions deleted per run at most")
+
+
+class Hook(Strict):
+    """A Lambda the team owns, invoked synchronously with the deployment's context. It answers
+    `{"status": "pass" | "fail", "reason": "..."}`; anything else, an error, or no answer within
+    `timeout_seconds` fails the release (fail closed). The answer is recorded as evidence."""
+
+    function: FunctionRef = Field(description="name or ARN of the hook function (tagged rollgate:hook=true)")
+    timeout_seconds: int = Field(default=60, ge=1, le=600, description="how long the hook may take to answer")
+
+
+class Hooks(Strict):
+    pre_traffic: Hook | None = Field(
+        default=None, description="after the smoke tests, before any user traffic: a failure rejects the release"
+    )
+    post_traffic: Hook | None = Field(
+        default=None, description="after the watch, with all traffic on the new version: a failure rolls back"
+    )
+
+
 class DeploymentRequest(Strict):
     """The DeployFunction workflow input. Self-contained, so a console rerun with the same JSON
     is safe."""
@@ -356,12 +453,40 @@ class DeploymentRequest(Strict):
     watch_seconds: StageSeconds = 600
     update_polling: UpdatePolling = Field(default_factory=UpdatePolling)
     provenance: Provenance = Field(default_factory=Provenance)
+    configuration: FunctionConfiguration | None = Field(
+        default=None, description="memory, timeout, ephemeral storage, layers, architecture, runtime, handler"
+    )
+    provisioned_concurrency: ProvisionedConcurrency | None = Field(
+        default=None,
+        description="provisioned concurrency of the new version; unset: the live version's allocation, if any, "
+        "is carried to the new version",
+    )
+    prune: PrunePolicy = Field(default_factory=PrunePolicy, description="old versions deleted after a promotion")
+    hooks: Hooks = Field(default_factory=Hooks, description="the team's own pre- and post-traffic checks")
+
+    @model_validator(mode="after")
+    def _configuration_fits_the_package(self) -> DeploymentRequest:
+        config = self.configuration
+        if self.artifact.is_image and config is not None and (config.runtime or config.handler):
+            raise ValueError("configuration: an image function takes no runtime or handler (its image defines them)")
+        return self
+
+    def concurrency_polls(self) -> int:
+        """The READY polls of a requested allocation. A live allocation carried over without one
+        polls at the default budget, which the 2,000-loop cap leaves room for (it is sized below
+        what an execution's history holds)."""
+        pc = self.provisioned_concurrency
+        return pc.max_polls if pc is not None else 0
 
     def worst_case_seconds(self) -> int:
         """How long this deployment can take at most if every wait runs to its budget: the update
         and version polls, every canary step, the longest extension, the watch with a control step
         and a hold."""
         polling = 2 * self.update_polling.max_polls * self.update_polling.interval_seconds
+        if self.provisioned_concurrency is not None:
+            pc = self.provisioned_concurrency
+            polling += pc.max_polls * pc.poll_interval_seconds
+        polling += sum(h.timeout_seconds for h in (self.hooks.pre_traffic, self.hooks.post_traffic) if h)
         steps = len(self.strategy.steps) * self.strategy.interval_seconds
         watch = self.watch_seconds + self.strategy.interval_seconds + self.health.max_hold_seconds
         return polling + steps + self.health.max_extension_seconds + watch
@@ -371,7 +496,8 @@ class DeploymentRequest(Strict):
         version poll, and one judgement per metric period of the canary, extension and watch."""
         judged = len(self.strategy.steps) * self.strategy.interval_seconds + self.watch_seconds
         judged += self.strategy.interval_seconds + self.health.max_extension_seconds + self.health.max_hold_seconds
-        return 2 * self.update_polling.max_polls + -(-judged // self.health.metric_period_seconds)
+        polls = 2 * self.update_polling.max_polls + self.concurrency_polls()
+        return polls + -(-judged // self.health.metric_period_seconds)
 
     @model_validator(mode="after")
     def _fits_one_execution(self) -> DeploymentRequest:
@@ -461,6 +587,12 @@ class Baseline(Lenient):
     dead_letter_queues: list[QueueDepth] = Field(default_factory=list)
     streams: list[StreamLag] = Field(default_factory=list)
     alarms: list[AlarmState] = Field(default_factory=list)
+    live_configuration: dict[str, Any] = Field(
+        default_factory=dict, description="the live version's settings (memory, timeout …), for the record"
+    )
+    live_provisioned_concurrency: int = Field(
+        default=0, description="provisioned concurrency requested on the live version at preflight"
+    )
     evidence: list[Evidence] = Field(default_factory=list)
 
 
@@ -491,6 +623,41 @@ class SmokeReport(Lenient):
     passed: bool
     evidence: list[Evidence] = Field(default_factory=list)
     at: datetime
+
+
+class HookReport(Lenient):
+    """A hook's answer. Only a pass is recorded here: a failure raises HookFailed, whose message
+    (with the hook's reason) is the rejection's or the rollback's reason."""
+
+    phase: Literal["pre_traffic", "post_traffic"]
+    function: str | None = None
+    status: Literal["passed", "skipped"]
+    reason: str
+    at: datetime
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class ConcurrencyProgress(Lenient):
+    """Provisioned concurrency of the new version. `status` drives ConcurrencyReady?: InProgress
+    waits `poll_interval_seconds` and checks again; anything else goes on to the canary."""
+
+    status: Literal["Skipped", "InProgress", "Ready", "Released"]
+    version: str
+    executions: int = 0
+    previous_version: str | None = None
+    previous_executions: int = 0
+    polls: int = 0
+    max_polls: int = 60
+    poll_interval_seconds: int = 15
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class PruneReport(Lenient):
+    deleted: list[str] = Field(default_factory=list, description="versions deleted (or, dry run, to delete)")
+    kept: dict[str, str] = Field(default_factory=dict, description="version -> why it is kept")
+    dry_run: bool = False
+    at: datetime
+    evidence: list[Evidence] = Field(default_factory=list)
 
 
 class VerdictSummary(Lenient):
@@ -633,6 +800,13 @@ class DeploymentContext(Lenient):
     error: StepError | None = None
     rollback: RollbackReport | None = None
     rollback_error: StepError | None = None
+    pre_traffic: HookReport | None = None
+    post_traffic: HookReport | None = None
+    concurrency: ConcurrencyProgress | None = None
+    prune: PruneReport | None = None
+    # housekeeping after a promotion (releasing the old allocation, pruning) that failed past its
+    # retries: recorded, never a reason to roll a healthy release back
+    cleanup_error: StepError | None = None
 
     @property
     def function_name(self) -> str:

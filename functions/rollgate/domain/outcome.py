@@ -107,11 +107,21 @@ def _gate_evidence(ctx: DeploymentContext) -> dict[str, list[Evidence]]:
         "update": ctx.update,
         "publish": ctx.version,
         "smoke": ctx.smoke,
+        "pre_traffic_hook": ctx.pre_traffic,
+        "concurrency": ctx.concurrency,
         "canary": ctx.canary,
         "watch": ctx.watch,
+        "post_traffic_hook": ctx.post_traffic,
+        "prune": ctx.prune,
         "rollback": ctx.rollback,
     }
-    return {name: record.evidence for name, record in gates.items() if record is not None and record.evidence}
+    evidence = {name: record.evidence for name, record in gates.items() if record is not None and record.evidence}
+    if ctx.cleanup_error is not None:
+        # housekeeping after a promotion failed past its retries: recorded, the promotion stands
+        evidence["cleanup"] = [
+            Evidence(check="cleanup", ok=False, detail=f"{ctx.cleanup_error.Error}: {ctx.cleanup_error.message()}")
+        ]
+    return evidence
 
 
 def _timeline(ctx: DeploymentContext, finished: Any) -> list[TimelineEntry]:

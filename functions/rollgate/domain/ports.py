@@ -36,6 +36,45 @@ class FunctionConfig:
     dead_letter_target_arn: str | None
     package_type: str = "Zip"
     image_uri: str | None = None
+    # the settings a release may change (FunctionConfiguration); None where unknown
+    memory_size: int | None = None
+    timeout: int | None = None
+    ephemeral_storage: int | None = None
+    layers: tuple[str, ...] = ()
+    architectures: tuple[str, ...] = ("x86_64",)
+    runtime: str | None = None
+    handler: str | None = None
+
+    def settings(self) -> dict[str, Any]:
+        """The configurable settings by FunctionConfiguration's field names."""
+        return {
+            "memory_size": self.memory_size,
+            "timeout": self.timeout,
+            "ephemeral_storage": self.ephemeral_storage,
+            "layers": list(self.layers),
+            "architectures": list(self.architectures),
+            "runtime": self.runtime,
+            "handler": self.handler,
+        }
+
+
+@dataclass(frozen=True)
+class ProvisionedConcurrencyConfig:
+    """GetProvisionedConcurrencyConfig of one qualifier."""
+
+    qualifier: str
+    requested: int
+    allocated: int
+    available: int
+    status: str  # IN_PROGRESS | READY | FAILED
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    exists: bool
+    digest: str | None = None  # sha256:<hex>
+    detail: str | None = None  # why it could not be found
 
 
 @dataclass(frozen=True)
@@ -89,7 +128,12 @@ class LambdaApi(Protocol):
         object_version: str | None,
         image_uri: str | None,
         revision_id: str,
-    ) -> FunctionConfig: ...
+        architectures: list[str] | None = None,
+    ) -> FunctionConfig:
+        """Point $LATEST at the artifact; `architectures` (Lambda takes them with the code) when a
+        release changes them."""
+        ...
+
     def update_environment(
         self, function_name: str, environment: dict[str, str], revision_id: str
     ) -> FunctionConfig: ...
@@ -108,6 +152,41 @@ class LambdaApi(Protocol):
         ...
 
     def provisioned_concurrency_versions(self, function_name: str) -> list[str]: ...
+
+    # --- configuration, provisioned concurrency, pruning (adapters and fakes implement them all)
+    def update_configuration(
+        self, function_name: str, *, environment: dict[str, str], settings: dict[str, Any], revision_id: str
+    ) -> FunctionConfig:
+        """Set the environment to exactly `environment` and the FunctionConfiguration `settings`
+        given (by field name; architectures excepted: Lambda takes them with the code)."""
+        ...
+
+    def get_provisioned_concurrency(self, function_name: str, qualifier: str) -> ProvisionedConcurrencyConfig | None:
+        """None when the qualifier has none."""
+        ...
+
+    def put_provisioned_concurrency(self, function_name: str, qualifier: str, executions: int) -> None: ...
+    def delete_provisioned_concurrency(self, function_name: str, qualifier: str) -> None:
+        """Idempotent: nothing to delete is not an error."""
+        ...
+
+    def list_aliases(self, function_name: str) -> list[AliasRouting]: ...
+    def delete_version(self, function_name: str, version: str) -> None:
+        """Idempotent: a version already gone is not an error."""
+        ...
+
+
+class HookInvoker(Protocol):
+    def invoke_hook(self, function_name: str, payload: Any, timeout_seconds: int) -> Invocation:
+        """Invoke synchronously and wait at most `timeout_seconds`; raises
+        `rollgate.domain.errors.HookFailed` when no answer came in time."""
+        ...
+
+
+class ImageRegistry(Protocol):
+    def inspect_image(self, image_uri: str) -> ImageInfo:
+        """Whether the image (by digest) exists in its repository."""
+        ...
 
 
 class ArtifactStore(Protocol):

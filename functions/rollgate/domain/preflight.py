@@ -8,6 +8,7 @@ Any breach rejects the release before anything is changed.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from rollgate.domain.errors import NotFoundError, PreflightFailed
 from rollgate.domain.models import (
@@ -25,6 +26,7 @@ from rollgate.domain.ports import (
     EventSourceMapping,
     FunctionConfig,
     HealthProbes,
+    ImageRegistry,
     LambdaApi,
     RedriveProbe,
 )
@@ -56,6 +58,21 @@ def desired_environment(latest: FunctionConfig, ctx: DeploymentContext) -> dict[
     return {**latest.environment, **ctx.request.environment}
 
 
+def requested_settings(ctx: DeploymentContext) -> dict[str, Any]:
+    """The FunctionConfiguration fields the request sets."""
+    return ctx.request.configuration.requested() if ctx.request.configuration else {}
+
+
+def settings_changes(config: FunctionConfig, ctx: DeploymentContext) -> dict[str, tuple[Any, Any]]:
+    """Setting -> (what `config` has, what the request asks for), for each one that differs."""
+    have = config.settings()
+    return {name: (have[name], wanted) for name, wanted in requested_settings(ctx).items() if have[name] != wanted}
+
+
+def describe_changes(changes: dict[str, tuple[Any, Any]]) -> str:
+    return ", ".join(f"{name} {old} -> {new}" for name, (old, new) in changes.items())
+
+
 def image_digest(image_uri: str) -> str:
     """Lambda reports an image function's CodeSha256 as the digest's hex."""
     return image_uri.rsplit("@sha256:", 1)[1]
@@ -82,7 +99,9 @@ def _read_function(lambda_api: LambdaApi, ctx: DeploymentContext) -> tuple[Funct
     return latest, alias
 
 
-def _artifact_sha(artifacts: ArtifactStore, ctx: DeploymentContext, latest: FunctionConfig) -> str:
+def _artifact_sha(
+    artifacts: ArtifactStore, ctx: DeploymentContext, latest: FunctionConfig, images: ImageRegistry | None
+) -> str:
     artifact = ctx.request.artifact
     if artifact.is_image:
         if latest.package_type != "Image":
@@ -90,6 +109,12 @@ def _artifact_sha(artifacts: ArtifactStore, ctx: DeploymentContext, latest: Func
                 f"{ctx.function_name} is a {latest.package_type} function; an image cannot be deployed to it"
             )
         sha = image_digest(artifact.image_uri or "")
+        if images is not None:
+            found = images.inspect_image(artifact.image_uri or "")
+            if not found.exists:
+                raise PreflightFailed(
+                    f"image {artifact.image_uri} does not exist" + (f": {found.detail}" if found.detail else "")
+                )
     else:
         if latest.package_type != "Zip":
             raise PreflightFailed(f"{ctx.function_name} is an image function; a zip cannot be deployed to it")
@@ -158,12 +183,13 @@ def run_preflight(
     artifacts: ArtifactStore,
     probes: HealthProbes,
     clock: Clock,
+    images: ImageRegistry | None = None,
 ) -> Baseline:
     now = clock.now()
     latest, alias = _read_function(lambda_api, ctx)
     live_version = alias.version
     live = lambda_api.get_config(ctx.function_name, live_version)
-    artifact_sha = _artifact_sha(artifacts, ctx, latest)
+    artifact_sha = _artifact_sha(artifacts, ctx, latest, images)
     mappings = lambda_api.list_event_source_mappings(ctx.function_name)
     evidence = [
         Evidence(
@@ -182,18 +208,18 @@ def run_preflight(
         _check_triggers(mappings, ctx),
         _check_environment(latest, ctx),
     ]
-    provisioned = lambda_api.provisioned_concurrency_versions(ctx.function_name)
-    evidence.append(
-        Evidence(
-            check="provisioned_concurrency",
-            ok=True,
-            detail=(
-                f"provisioned concurrency on {', '.join(provisioned)}: the canary version starts cold"
-                if provisioned
-                else "no provisioned concurrency to conflict with"
-            ),
+    live_pc, pc_note = _check_provisioned_concurrency(lambda_api, ctx, live_version)
+    evidence.append(pc_note)
+    changes = settings_changes(live, ctx)
+    if changes:
+        evidence.append(
+            Evidence(
+                check="configuration",
+                ok=True,
+                detail=f"configuration changes from v{live_version}: {describe_changes(changes)}",
+                data={"changes": {k: {"from": a, "to": b} for k, (a, b) in changes.items()}},
+            )
         )
-    )
 
     policy = ctx.request.health
     dlq_names = policy.dead_letter_queues
@@ -233,7 +259,9 @@ def run_preflight(
             )
         )
 
-    already_live = artifact_sha == live.code_sha256 and desired_environment(latest, ctx) == live.environment
+    already_live = (
+        artifact_sha == live.code_sha256 and desired_environment(latest, ctx) == live.environment and not changes
+    )
     if already_live:
         evidence.append(
             Evidence(
@@ -253,5 +281,43 @@ def run_preflight(
         dead_letter_queues=dlqs,
         streams=streams,
         alarms=alarm_states,
+        live_configuration=live.settings(),
+        live_provisioned_concurrency=live_pc,
         evidence=evidence,
+    )
+
+
+def _check_provisioned_concurrency(
+    lambda_api: LambdaApi, ctx: DeploymentContext, live_version: str
+) -> tuple[int, Evidence]:
+    """The weighted-alias rules of provisioned concurrency. Lambda refuses routing weights on an
+    alias that has provisioned concurrency of its own, so a canary through it is impossible; on
+    versions it is fine, and the new version gets its own allocation before any traffic (the
+    request's, else the live version's, so promotion does not move the traffic onto cold starts)."""
+    qualifiers = lambda_api.provisioned_concurrency_versions(ctx.function_name)
+    if ctx.alias in qualifiers:
+        raise PreflightFailed(
+            f"alias {ctx.alias} of {ctx.function_name} has provisioned concurrency of its own, and Lambda cannot "
+            "split an alias that has it: move the allocation to the live version (`aws lambda "
+            f"put-provisioned-concurrency-config --qualifier {live_version}`, then delete the alias's), and Rollgate "
+            "allocates it on each new version before traffic moves"
+        )
+    config = (
+        lambda_api.get_provisioned_concurrency(ctx.function_name, live_version) if live_version in qualifiers else None
+    )
+    live_pc = config.requested if config else 0
+    asked = ctx.request.provisioned_concurrency
+    new_pc = asked.executions if asked is not None else live_pc
+    if live_pc or new_pc:
+        detail = (
+            f"provisioned concurrency: v{live_version} has {live_pc}; the new version gets {new_pc} "
+            "before it takes traffic, and the old allocation is released after promotion"
+        )
+    else:
+        detail = "no provisioned concurrency on the alias or the live version"
+    others = sorted(q for q in qualifiers if q not in (live_version, ctx.alias))
+    if others:
+        detail += f" (also on {', '.join(others)}, left alone)"
+    return live_pc, Evidence(
+        check="provisioned_concurrency", ok=True, detail=detail, data={"live": live_pc, "new": new_pc}
     )

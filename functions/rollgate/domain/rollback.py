@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rollgate.domain.concurrency import restore_on_rollback
 from rollgate.domain.models import DeploymentContext, Evidence, RollbackReport
 from rollgate.domain.ports import Clock, LambdaApi
 from rollgate.domain.routing import describe, restore
@@ -35,6 +36,9 @@ def roll_back(ctx: DeploymentContext, *, lambda_api: LambdaApi, clock: Clock) ->
         ctx.function_name, baseline.live_version, ctx.request.smoke_tests, lambda_api=lambda_api, clock=clock
     )
     evidence += smoke.evidence
+    # the previous version carries its own configuration: nothing is published; only provisioned
+    # concurrency, which lives beside the versions, is put back as it was
+    evidence += restore_on_rollback(ctx, lambda_api=lambda_api)
     return RollbackReport(
         restored_version=baseline.live_version,
         verified=True,

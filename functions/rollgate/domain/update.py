@@ -1,10 +1,10 @@
 """Gate 3 — update $LATEST and wait for Lambda to finish applying it.
 
 One function drives $LATEST towards the desired state (the artifact's code, the merged
-environment), one change at a time, and reports where it is. The state machine calls it first from
-UpdateFunction, then from CheckUpdate after each Wait, until it answers Successful — a polling
-loop with a budget, never a fixed sleep. Because it always re-reads the function first, a rerun or a
-redrive finds the work already done and changes nothing.
+environment, the requested configuration), one change at a time, and reports where it is. The
+state machine calls it first from UpdateFunction, then from CheckUpdate after each Wait, until it
+answers Successful — a polling loop with a budget, never a fixed sleep. Because it always re-reads
+the function first, a rerun or a redrive finds the work already done and changes nothing.
 """
 
 from __future__ import annotations
@@ -12,14 +12,18 @@ from __future__ import annotations
 from rollgate.domain.errors import UpdateFailed, UpdateTimedOut
 from rollgate.domain.models import DeploymentContext, Evidence, UpdateProgress
 from rollgate.domain.ports import Clock, FunctionConfig, LambdaApi
-from rollgate.domain.preflight import desired_environment
+from rollgate.domain.preflight import describe_changes, desired_environment, settings_changes
 
 
 def _apply_next_change(
     ctx: DeploymentContext, latest: FunctionConfig, lambda_api: LambdaApi
 ) -> tuple[FunctionConfig, Evidence] | None:
+    """One change, in Lambda's order: the code (with the architecture, which Lambda takes with the
+    code), then the environment and settings together in one UpdateFunctionConfiguration."""
     baseline = ctx.require_baseline()
-    if latest.code_sha256 != baseline.artifact_code_sha256:
+    changes = settings_changes(latest, ctx)
+    architectures = changes.pop("architectures", None)
+    if latest.code_sha256 != baseline.artifact_code_sha256 or architectures is not None:
         artifact = ctx.request.artifact
         updated = lambda_api.update_code(
             ctx.function_name,
@@ -28,23 +32,37 @@ def _apply_next_change(
             object_version=artifact.version_id,
             image_uri=artifact.image_uri,
             revision_id=latest.revision_id,
+            **({"architectures": architectures[1]} if architectures else {}),
         )
+        moved = f" on {architectures[1][0]}" if architectures else ""
         return updated, Evidence(
             check="update_code",
             ok=True,
-            detail=f"code update to {artifact.describe()} started",
+            detail=f"code update to {artifact.describe()}{moved} started",
             data={"revision_id": updated.revision_id},
         )
     wanted_env = desired_environment(latest, ctx)
-    if wanted_env != latest.environment:
+    if wanted_env == latest.environment and not changes:
+        return None
+    env_changed = sorted(k for k in wanted_env if latest.environment.get(k) != wanted_env[k])
+    if not changes:
         updated = lambda_api.update_environment(ctx.function_name, wanted_env, latest.revision_id)
-        changed = sorted(k for k in wanted_env if latest.environment.get(k) != wanted_env[k])
         return updated, Evidence(
-            check="update_environment",
-            ok=True,
-            detail=f"environment update started ({', '.join(changed)})",
+            check="update_environment", ok=True, detail=f"environment update started ({', '.join(env_changed)})"
         )
-    return None
+    updated = lambda_api.update_configuration(
+        ctx.function_name,
+        environment=wanted_env,
+        settings={name: wanted for name, (_, wanted) in changes.items()},
+        revision_id=latest.revision_id,
+    )
+    what = describe_changes(changes) + (f"; environment ({', '.join(env_changed)})" if env_changed else "")
+    return updated, Evidence(
+        check="update_configuration",
+        ok=True,
+        detail=f"configuration update started: {what}",
+        data={"changes": {k: {"from": a, "to": b} for k, (a, b) in changes.items()}},
+    )
 
 
 def converge_latest(ctx: DeploymentContext, *, lambda_api: LambdaApi, clock: Clock) -> UpdateProgress:

@@ -16,13 +16,15 @@ from typing import Any, TypeVar
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config as BotoConfig
 from pydantic import BaseModel
 
 from rollgate.aws.alarms import CloudWatchAlarmProbe, CloudWatchAlarmTags
 from rollgate.aws.artifacts import S3ArtifactStore
 from rollgate.aws.clock import current_clock
+from rollgate.aws.ecr import EcrImageRegistry
 from rollgate.aws.events import EventBridgePublisher
-from rollgate.aws.lambda_api import Boto3LambdaApi
+from rollgate.aws.lambda_api import Boto3HookInvoker, Boto3LambdaApi
 from rollgate.aws.ledger import DynamoLedger
 from rollgate.aws.metrics import CloudWatchMetricSource
 from rollgate.aws.queues import SqsQueueProbe
@@ -47,6 +49,14 @@ class Dependencies:
     probes: HealthProbes
     ledger: DynamoLedger
     events: EventBridgePublisher
+    images: EcrImageRegistry
+    hooks: Boto3HookInvoker
+
+
+def _hook_client(timeout_seconds: int) -> Any:
+    """A Lambda client that waits `timeout_seconds` for a hook's answer and never retries by itself."""
+    config = BotoConfig(read_timeout=timeout_seconds, connect_timeout=10, retries={"total_max_attempts": 1})
+    return boto3.client("lambda", config=config)
 
 
 @functools.cache
@@ -66,6 +76,8 @@ def dependencies() -> Dependencies:
         ),
         ledger=DynamoLedger(boto3.client("dynamodb"), settings.ledger_table_name, clock),
         events=EventBridgePublisher(boto3.client("events"), settings.event_bus_name),
+        images=EcrImageRegistry(boto3.client("ecr")),
+        hooks=Boto3HookInvoker(functools.cache(_hook_client)),
     )
 
 

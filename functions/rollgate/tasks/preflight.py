@@ -10,5 +10,10 @@ from rollgate.tasks._runtime import Dependencies, gate_task
 @gate_task
 def lambda_handler(ctx: DeploymentContext, deps: Dependencies) -> object:
     return run_preflight(
-        ctx, lambda_api=deps.lambda_api, artifacts=deps.artifacts, probes=deps.probes, clock=deps.clock
+        ctx,
+        lambda_api=deps.lambda_api,
+        artifacts=deps.artifacts,
+        probes=deps.probes,
+        clock=deps.clock,
+        images=deps.images,
     )
