@@ -148,7 +148,7 @@ def _cause_message(cause: str | None) -> str | None:
     return str(parsed.get("errorMessage", cause)) if isinstance(parsed, dict) else cause
 
 
-_HISTORY_PAGE = 50  # events per GetExecutionHistory page
+_HISTORY_MARGIN = 5  # extra events per page, for those written between the two reads of a poll
 
 
 @dataclass
@@ -169,20 +169,31 @@ class ExecutionWatcher:
     task_invocations: int = 0
 
     def _new_events(self) -> list[dict[str, Any]]:
-        """The events after the last one handled (ids count up from 1), oldest first. Read newest
-        first, a page at a time, so a poll costs what is new, not the whole history again."""
+        """The events after the last one handled, oldest first. Event ids count up from 1, so the
+        newest one says how many are new: one small read when nothing happened, then one page
+        holding just those (newest first), instead of the whole history on every poll."""
+        newest = self._history_page(1)
+        if not newest["events"] or newest["events"][0]["id"] <= self._seen:
+            return []
+        size = min(newest["events"][0]["id"] - self._seen + _HISTORY_MARGIN, 1000)
         fresh: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"executionArn": self.execution_arn, "includeExecutionData": True,
-                                  "reverseOrder": True, "maxResults": _HISTORY_PAGE}
+        token = None
         while True:
-            page = self.sfn.get_execution_history(**kwargs)
+            page = self._history_page(size, token)
             for event in page["events"]:
                 if event["id"] <= self._seen:
                     return fresh[::-1]
                 fresh.append(event)
-            if not page.get("nextToken"):
+            token = page.get("nextToken")
+            if not token:
                 return fresh[::-1]
-            kwargs["nextToken"] = page["nextToken"]
+
+    def _history_page(self, size: int, token: str | None = None) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"executionArn": self.execution_arn, "includeExecutionData": True,
+                                  "reverseOrder": True, "maxResults": size}
+        if token:
+            kwargs["nextToken"] = token
+        return dict(self.sfn.get_execution_history(**kwargs))
 
     def _say(self, mark: str, state: str, line: str, extra: list[str] | None = None) -> None:
         self.gates.append((state, line))
