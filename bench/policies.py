@@ -26,70 +26,23 @@ from functools import lru_cache
 import numpy as np
 
 from bench.corpus import Scenario
-from bench.gate import CANDIDATE, RecordingJudge, Release, prepare
+from bench.gate import CANDIDATE, RecordingJudge, prepare
 from bench.world import HORIZON, NEW, PERIOD, Finish, Run, World
+from rollgate.domain.gate_loop import GatePorts, run_gates
 from rollgate.domain.health import Outcome
 from rollgate.domain.models import DeploymentRequest, HealthPolicy
-
-try:  # the shipped loop; until it exists, the same routing over the same domain functions
-    from rollgate.domain.gate_loop import GatePorts, run_gates
-except ImportError:  # pragma: no cover - only before gate_loop.py lands
-    GatePorts = run_gates = None  # type: ignore[assignment,misc]
 
 WATCH_S = DeploymentRequest.model_fields["watch_seconds"].default
 
 
 # --------------------------------------------------------------------------- rollgate
-def _drive_domain(release: Release, judge_fn: RecordingJudge) -> tuple[str, str, float | None]:
-    """Before gate_loop.py: ShiftTraffic -> CanaryNext? -> ... -> WatchNext? as the state machine routes."""
-    from rollgate.domain import canary
-    from rollgate.domain.errors import RollgateError
-
-    ctx, clock, lam, probes, ledger = release.ctx, release.clock, release.lambda_api, release.probes, release.ledger
-    t0 = clock.t
-    try:
-        record = canary.shift_traffic(ctx, lambda_api=lam, ledger=ledger, clock=clock)
-        while True:
-            ctx = ctx.model_copy(update={"canary": record})
-            if record.next == "bake":
-                clock.advance(record.wait_seconds)
-                record = canary.judge_canary(
-                    ctx, lambda_api=lam, probes=probes, ledger=ledger, clock=clock, judge_fn=judge_fn
-                )
-            elif record.next == "shift":
-                record = canary.shift_traffic(ctx, lambda_api=lam, ledger=ledger, clock=clock)
-            elif record.next == "promote":
-                break
-            else:
-                return "ROLLED_BACK", "canary: " + record.next, None
-        watch = canary.promote_version(ctx, lambda_api=lam, ledger=ledger, clock=clock)
-        while True:
-            ctx = ctx.model_copy(update={"watch": watch})
-            if watch.next != "watch":
-                break
-            clock.advance(watch.wait_seconds)
-            watch = canary.judge_watch(ctx, probes=probes, ledger=ledger, clock=clock, judge_fn=judge_fn)
-    except RollgateError as error:
-        return "ROLLED_BACK", f"{type(error).__name__}: {error}", None
-    if watch.next == "rollback":
-        return "ROLLED_BACK", "watch: rollback", None
-    last = watch.verdicts[-1].outcome if watch.verdicts else None
-    return ("PROMOTED_UNVERIFIED" if last == "INCONCLUSIVE" else "PROMOTED"), "done", t0
-
-
 def run_rollgate(world: World, policy: HealthPolicy, stream: int) -> Finish:
     run = Run(world, stream, latency=True)
     release = prepare(run, policy)
     recorder = RecordingJudge()
-    decided_by: str | None = None
-    if run_gates is not None:
-        ports = GatePorts(
-            lambda_api=release.lambda_api, ledger=release.ledger, probes=release.probes, clock=release.clock
-        )
-        gate = run_gates(release.ctx, ports, judge=recorder)
-        conclusion, reason, decided_by = gate.conclusion, gate.reason, gate.decided_by
-    else:
-        conclusion, reason, _ = _drive_domain(release, recorder)
+    ports = GatePorts(lambda_api=release.lambda_api, ledger=release.ledger, probes=release.probes, clock=release.clock)
+    gate = run_gates(release.ctx, ports, judge=recorder)
+    conclusion, reason, decided_by = gate.conclusion, gate.reason, gate.decided_by
     t = release.clock.t
     unhealthy = any(v.outcome is Outcome.UNHEALTHY for _, v in recorder.calls)
     canary_calls = [(w, v) for w, v in recorder.calls if w.phase == "canary"]

@@ -43,6 +43,9 @@ PERIOD = 60  # the CloudWatch period every policy uses
 PER_PERIOD = PERIOD // SLICE
 PRE_DEPLOY = 1800  # seconds of stable-only history before the canary (the watch-phase baseline)
 HORIZON = 3600  # seconds after canary start over which user impact is counted
+# the world runs this long past the horizon so that a policy still deciding (a canary extended, a
+# watch held for a human) keeps reading real data, not the end of the simulation
+SIMULATED_PAST_HORIZON = 2400
 IDLE_RECLAIM_S = 420  # an execution environment idle this long is usually gone
 OLD, NEW = 0, 1
 # asynchronous invocation: the second attempt 1 minute after the first, the third 2 minutes after that
@@ -82,7 +85,9 @@ class World:
         rng = np.random.default_rng([sc.seed, sc.idx, 1])
         self.t0 = PRE_DEPLOY + sc.offset_s  # canary start
         self.end = self.t0 + HORIZON
-        self.slices = math.ceil(self.end / SLICE) + PER_PERIOD
+        self.harm_slices = math.ceil(self.end / SLICE)
+        self.slices = math.ceil((self.end + SIMULATED_PAST_HORIZON) / SLICE)
+        self.sim_end = self.slices * SLICE
         k = self.slices
         times = np.arange(k) * SLICE
         minutes = k // PER_PERIOD + 1
@@ -93,7 +98,7 @@ class World:
         drift = np.linspace(0, rng.uniform(-0.2, 0.2), minutes)
         factor = np.repeat(np.exp(wander + drift), PER_PERIOD)[:k]
         if sc.traffic_shape == "bursty":
-            for _ in range(rng.poisson(sc.burst_per_hour * self.end / 3600)):
+            for _ in range(rng.poisson(sc.burst_per_hour * self.sim_end / 3600)):
                 start, length = int(rng.uniform(0, k)), int(rng.integers(6, 19))
                 factor[start : start + length] *= sc.burst_multiplier
         elif sc.traffic_shape == "diurnal":
@@ -117,7 +122,7 @@ class World:
         # downstream incidents: about one a day at random, plus the scenario's placed one
         self.incident = np.zeros(k)
         self.incident_latency = np.ones(k)
-        for _ in range(rng.poisson(self.end / 86_400)):
+        for _ in range(rng.poisson(self.sim_end / 86_400)):
             start, length = int(rng.uniform(0, k)), int(rng.uniform(6, 30))
             self.incident[start : start + length] = rng.uniform(0.05, 0.5)
         if sc.incident_phase != "none":
@@ -157,13 +162,13 @@ class World:
             wave = rng.uniform(120, 240)
             self.old_fault_wave = ((times // wave) % 2 == 0).astype(float)
         # poison messages the stable code dead-letters anyway (after ~3 receives)
-        poison = rng.poisson(sc.dlq_poison_per_hour * self.end / 3600) if sc.has_dlq else 0
-        self.poison_arrivals = np.sort(rng.uniform(0, self.end, poison) + rng.uniform(90, 150, poison))
+        poison = rng.poisson(sc.dlq_poison_per_hour * self.sim_end / 3600) if sc.has_dlq else 0
+        self.poison_arrivals = np.sort(rng.uniform(0, self.sim_end, poison) + rng.uniform(90, 150, poison))
         # stream backlog bursts: about two an hour, building over 20-40 s, 10-90 s of lag
         self.stream_bursts = np.zeros(k)
         self.stream_noise = rng.uniform(0.5, 1.5, k) * sc.stream_base_age_ms
         if sc.has_stream:
-            for _ in range(rng.poisson(2 * self.end / 3600)):
+            for _ in range(rng.poisson(2 * self.sim_end / 3600)):
                 start, rise = int(rng.uniform(0, k)), int(rng.integers(2, 5))
                 self.stream_bursts[start : start + rise] += rng.uniform(10, 90) / rise
 
@@ -462,8 +467,8 @@ class Run:
         """The policy is done at t; the new version keeps `weight_after` of the traffic until the
         horizon, and every harmful invocation until then counts."""
         self.set_weight(t, weight_after)
-        served = int(self.harm[: self.done].sum())
-        rest = np.arange(self.done, self.world.slices)
+        served = int(self.harm[: min(self.done, self.world.harm_slices)].sum())
+        rest = np.arange(self.done, self.world.harm_slices)
         if weight_after > 0 and len(rest) and self.sc.kind != "none":
             new_real = self.rng.binomial(self.world.requests[rest], weight_after)
             on = self._harm_on(rest)
