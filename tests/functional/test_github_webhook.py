@@ -305,6 +305,11 @@ def test_body_that_is_not_json_is_a_bad_request(webhook_env, bus) -> None:
     assert status == 400 and body["message"].startswith("invalid push payload: body: not valid JSON")
 
 
+def test_deeply_nested_body_is_a_bad_request_not_a_crash(webhook_env, bus) -> None:
+    status, body = call(request(body=b"[" * 5000 + b"]" * 5000))
+    assert status == 400 and body["message"].startswith("invalid push payload: body")
+
+
 # --------------------------------------------------------------------------- failures
 def test_failed_publish_answers_502_and_releases_the_claim(webhook_env, bus, dynamodb_client, ledger_table) -> None:
     # given a bus that refuses the event

@@ -85,6 +85,16 @@ def test_envelope_needs_exactly_one_manifest() -> None:
         start_release({"source": {}}, None, clock=FakeClock())
 
 
+@pytest.mark.parametrize(
+    ("location", "field"),
+    [({"bucket": "Bad_Bucket!", "key": "m.json"}, "manifest_location.bucket"),
+     ({"bucket": "b-1", "key": "m\u0000.json"}, "manifest_location.key")],
+)
+def test_a_bad_manifest_location_names_the_field(location: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidRequest, match=field.replace(".", r"\.")):
+        start_release({"manifest_location": location}, None, clock=FakeClock())
+
+
 def test_manifest_poll_waits_then_gives_up_clearly() -> None:
     body = {
         "manifest_location": {"bucket": "b-1", "key": "m.json"},

@@ -21,13 +21,14 @@ from rollgate.domain.manifest import ReleaseManifest, deployment_request, parse_
 from rollgate.domain.models import Lenient, Provenance, StepError, Strict, parse_model
 from rollgate.domain.names import child_execution_name
 from rollgate.domain.ports import Clock, Ledger, ManifestStore
+from rollgate.domain.validation import BucketName, LongText, ObjectKey, StackHome, Text, check_document
 
 
 # --------------------------------------------------------------------------- the request
 class ManifestLocation(Strict):
-    bucket: str = Field(min_length=3)
-    key: str = Field(min_length=1)
-    version_id: str | None = None
+    bucket: BucketName
+    key: ObjectKey
+    version_id: LongText | None = None
 
     def describe(self) -> str:
         return f"s3://{self.bucket}/{self.key}" + (f"?versionId={self.version_id}" if self.version_id else "")
@@ -43,12 +44,12 @@ class ManifestWait(Strict):
 class ReleaseSource(Strict):
     """What started the release (goes into every deployment's provenance)."""
 
-    trigger: str = "manual"
-    repository: str | None = None
-    branch: str | None = None
-    commit: str | None = None
-    requested_by: str | None = None
-    delivery_id: str | None = None
+    trigger: Text = "manual"
+    repository: Text | None = None
+    branch: Text | None = None
+    commit: Text | None = None
+    requested_by: Text | None = None
+    delivery_id: Text | None = None
 
 
 class ReleaseRequest(Strict):
@@ -156,6 +157,7 @@ def start_release(raw: Any, execution: dict[str, Any] | None, *, clock: Clock) -
     manifest itself is read and validated by LoadManifest, whose failures are recorded."""
     if not isinstance(raw, dict):
         raise InvalidRequest(f"(release request): expected a JSON object, got {type(raw).__name__}")
+    check_document(raw)
     request = parse_model(ReleaseRequest, raw)
     execution = execution or {}
     name = str(execution.get("Name") or "manual")
@@ -181,7 +183,7 @@ def load_manifest(ctx: ReleaseContext, *, store: ManifestStore) -> ReleaseContex
     if ctx.plan is not None:
         return ctx
     if ctx.request.manifest is not None:
-        return _planned(ctx, parse_manifest(ctx.request.manifest), "inline")
+        return _planned(ctx, parse_manifest(ctx.request.manifest, home=StackHome.from_arn(ctx.execution_arn)), "inline")
     location = ctx.request.manifest_location
     assert location is not None  # ReleaseRequest holds exactly one of the two
     wait = ctx.request.manifest_wait
@@ -201,7 +203,7 @@ def load_manifest(ctx: ReleaseContext, *, store: ManifestStore) -> ReleaseContex
             poll_interval_seconds=wait.interval_seconds,
         )
         return ctx.model_copy(update={"manifest_poll": poll})
-    manifest = parse_manifest(data, where=f"manifest {location.describe()}")
+    manifest = parse_manifest(data, where=f"manifest {location.describe()}", home=StackHome.from_arn(ctx.execution_arn))
     ctx = ctx.model_copy(
         update={"manifest_poll": ManifestPoll(status="ready", location=location.describe(), polls=polls)}
     )

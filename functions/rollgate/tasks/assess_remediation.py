@@ -7,14 +7,19 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from rollgate.domain.errors import InvalidRequest
 from rollgate.domain.remediation import ALARM_DETAIL_TYPE, assess, start_remediation
+from rollgate.domain.triggers import parse_alarm_event
 from rollgate.tasks._runtime import dependencies, logger, tracer
 
 
 def _alarm_arn(request: Any) -> str | None:
+    """The alarm's ARN, to read its tags; a malformed event has none (start_remediation names why)."""
     if isinstance(request, dict) and request.get("detail-type") == ALARM_DETAIL_TYPE:
-        resources = request.get("resources") or []
-        return str(resources[0]) if resources else None
+        try:
+            return parse_alarm_event(request).arn
+        except InvalidRequest:
+            return None
     return None
 
 

@@ -49,6 +49,7 @@ from rollgate.domain.push import (
     is_release_branch,
     verify_signature,
 )
+from rollgate.domain.validation import load_json
 
 logger = Logger(service="rollgate")
 tracer = Tracer(service="rollgate")
@@ -258,10 +259,7 @@ def _payload(body: bytes, content_type: str) -> dict[str, Any]:
         if "payload" not in form:
             raise InvalidRequest("payload: required form field is missing")
         text = form["payload"][0]
-    try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InvalidRequest(f"body: not valid JSON ({error.msg} at position {error.pos})") from None
+    payload = load_json(text, "body", max_bytes=None)  # InvalidRequest for deep JSON, NaN, lone surrogates
     if not isinstance(payload, dict):
         raise InvalidRequest("body: expected a JSON object")
     return payload
