@@ -3,13 +3,26 @@ asks for, reproducible runs, and baselines that behave as their definitions say.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
 from bench import report, runner
-from bench.corpus import FAMILIES, GOOD_FAMILIES, SPLITS, TEST, TRAIN, families_of, make_corpus, make_scenario, seeds_of
+from bench.corpus import (
+    FAMILIES,
+    GOOD_FAMILIES,
+    SPLITS,
+    TEST,
+    TRAIN,
+    alarm_threshold,
+    families_of,
+    make_corpus,
+    make_scenario,
+    seeds_of,
+)
+from bench.policies import tuned_threshold
 from bench.world import World
 
 PER_SEED = 4
@@ -104,3 +117,16 @@ def test_the_sample_sees_no_data_in_the_last_minute_and_calls_a_total_failure_he
     scenario = make_scenario(1, "error_total", seeds_of(TRAIN, 1)[0])
     result = runner.simulate(scenario, ("sfn_sample",))["results"]["sfn_sample"]
     assert result["decision"] == "promoted"
+
+
+def test_the_tuned_alarm_sits_above_the_docs_threshold_when_errors_cluster():
+    scenario = make_scenario(2, "noisy_high_base", seeds_of(TRAIN, 1)[0])
+    assert tuned_threshold(scenario) > alarm_threshold(scenario.rate, scenario.normal_error)
+
+
+def test_rollgate_runs_the_shipped_gates_and_rolls_back_a_total_failure():
+    scenario = dataclasses.replace(make_scenario(1, "error_total", seeds_of(TRAIN, 1)[0]), rate=20.0)
+    result = runner.simulate(scenario, ("rollgate",))["results"]["rollgate"]
+    assert result["decision"] == "rollback"
+    assert result["conclusion"] == "ROLLED_BACK"
+    assert result["time_to_detect_s"] is not None
