@@ -77,6 +77,9 @@ Patches (what AWS does / what moto 5.2.5 does / what we change):
     nothing on the virtual clock (five real seconds on a x60 scaled one), and a stop still ends it.
 10. Retry backoff and the ``.sync`` poll (``time`` in ``retrier_decl`` and
     ``state_task_service_callback``): moto ``time.sleep(interval)``; we sleep on the runtime clock.
+    AWS notices a ``.sync`` child's end within seconds; moto polls DescribeExecution every 0.5 s,
+    which on the virtual clock is a poll (real milliseconds) per half virtual second of a child
+    that bakes for minutes: we poll every ``SYNC_POLL_SECONDS`` (5) of the clock instead.
 11. State machine timestamps (``datetime`` in five moto.stepfunctions.parser modules): Timestamp
     waits, ``$$.State.EnteredTime``, ``$$.Execution.StartTime``, history and stop dates read the
     runtime clock instead of the wall clock, so the interpreter and the tasks agree on "now".
@@ -463,11 +466,13 @@ _SFN_TIME_MODULES = (
     f"{_SFN}.asl.component.state.wait.wait_function.timestamp",
 )
 _SFN_EXEC = f"{_SFN}.asl.component.state.exec"
-# Modules whose `time.sleep` is a wait the clock must see: retry backoff, the .sync poll.
-_SFN_SLEEPING_MODULES = (
-    f"{_SFN}.asl.component.common.retry.retrier_decl",
-    f"{_SFN_EXEC}.state_task.service.state_task_service_callback",
-)
+# Modules whose `time.sleep` is a wait the clock must see (-> the least it sleeps): retry backoff,
+# the .sync poll.
+SYNC_POLL_SECONDS = 5.0
+_SFN_SLEEPING_MODULES = {
+    f"{_SFN}.asl.component.common.retry.retrier_decl": 0.0,
+    f"{_SFN_EXEC}.state_task.service.state_task_service_callback": SYNC_POLL_SECONDS,
+}
 # 18. Every place the interpreter starts a thread or waits on one: the execution worker, the program
 # and its worker thread, each Task's thread and timeout, Map and Parallel (threads, events, the
 # CountDownLatch condition), callbacks (.waitForTaskToken, heartbeats). Their `threading` (or the
@@ -979,15 +984,16 @@ def _install_lambda() -> None:
 # Step Functions patches (9-11)
 # --------------------------------------------------------------------------------------------
 class _ClockTime(types.ModuleType):
-    """`time` for moto's retrier and .sync poll: sleep() sleeps on the runtime clock, everything else
-    is `time`."""
+    """`time` for moto's retrier and .sync poll: sleep() sleeps on the runtime clock (at least
+    `minimum` seconds), everything else is `time`."""
 
-    def __init__(self) -> None:
+    def __init__(self, minimum: float = 0.0) -> None:
         super().__init__("time")
         self._rollgate_wraps = _time
+        self._minimum = minimum
 
     def sleep(self, seconds: float) -> None:
-        _clock().sleep(seconds)
+        _clock().sleep(max(seconds, self._minimum))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(_time, name)
@@ -1032,8 +1038,8 @@ def _install_stepfunctions() -> None:
     _patch(wait_function.WaitFunction, "_wait_interval", wait_interval)
 
     # 10. Retry backoff sleeps scaled time.
-    for module_name in _SFN_SLEEPING_MODULES:
-        _patch(importlib.import_module(module_name), "time", _ClockTime())
+    for module_name, minimum in _SFN_SLEEPING_MODULES.items():
+        _patch(importlib.import_module(module_name), "time", _ClockTime(minimum))
 
     # 18. Every thread, event and condition of the interpreter on the runtime clock (see _SFN_WAITING).
     for dotted, name in _SFN_WAITING.items():
