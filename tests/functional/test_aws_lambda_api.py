@@ -262,3 +262,197 @@ def test_lambda_reports_the_sha_of_the_zip_it_was_created_from(make_function, ma
     name = make_function(NEW_CODE)
 
     assert api.get_config(name).code_sha256 == code_sha256(make_zip(NEW_CODE))
+
+
+# --------------------------------------------------------------------------- configuration, PC, pruning
+def test_update_configuration_sets_settings_and_environment_read_back(api, make_function):
+    # given a function with the defaults
+    name = make_function(environment={"TABLE": "orders"})
+    before = api.get_config(name)
+    # when a release sets memory, timeout, storage and the environment in one call
+    api.update_configuration(
+        name,
+        environment={"TABLE": "orders", "FLAG": "on"},
+        settings={"memory_size": 1024, "timeout": 12},
+        revision_id=before.revision_id,
+    )
+    # then GetFunctionConfiguration reads them back under FunctionConfiguration's names (moto keeps
+    # EphemeralStorage at 512 whatever is sent: the stubbed test below checks that parameter)
+    after = api.get_config(name)
+    assert (after.memory_size, after.timeout, after.ephemeral_storage) == (1024, 12, 512)
+    assert after.environment == {"TABLE": "orders", "FLAG": "on"}
+    assert after.settings()["runtime"] == "python3.12" and after.settings()["handler"] == "index.handler"
+
+
+def test_update_configuration_sends_the_lambda_parameters(lambda_client):
+    api = Boto3LambdaApi(lambda_client)
+    layer = "arn:aws:lambda:us-east-1:123456789012:layer:deps:7"
+    with Stubber(lambda_client) as stub:
+        stub.add_response(
+            "update_function_configuration",
+            {"FunctionName": "f", "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:f"},
+            {
+                "FunctionName": "f",
+                "Environment": {"Variables": {}},
+                "MemorySize": 2048,
+                "EphemeralStorage": {"Size": 4096},
+                "Layers": [layer],
+                "Runtime": "python3.13",
+                "Handler": "app.main",
+                "RevisionId": "rev-1",
+            },
+        )
+        api.update_configuration(
+            "f",
+            environment={},
+            settings={
+                "memory_size": 2048,
+                "ephemeral_storage": 4096,
+                "layers": [layer],
+                "runtime": "python3.13",
+                "handler": "app.main",
+            },
+            revision_id="rev-1",
+        )
+        stub.assert_no_pending_responses()
+
+
+def test_architectures_go_with_the_code_update(lambda_client):
+    api = Boto3LambdaApi(lambda_client)
+    with Stubber(lambda_client) as stub:
+        stub.add_response(
+            "update_function_code",
+            {"FunctionName": "f", "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:f"},
+            {
+                "FunctionName": "f",
+                "Publish": False,
+                "S3Bucket": "bkt",
+                "S3Key": "k.zip",
+                "Architectures": ["arm64"],
+                "RevisionId": "rev-1",
+            },
+        )
+        api.update_code(
+            "f", bucket="bkt", key="k.zip", object_version=None, image_uri=None, revision_id="rev-1",
+            architectures=["arm64"],
+        )
+        stub.assert_no_pending_responses()
+
+
+def test_provisioned_concurrency_read_put_and_delete(lambda_client):
+    api = Boto3LambdaApi(lambda_client)
+    with Stubber(lambda_client) as stub:
+        stub.add_client_error(
+            "get_provisioned_concurrency_config", "ProvisionedConcurrencyConfigNotFoundException", http_status_code=404
+        )
+        stub.add_response(
+            "put_provisioned_concurrency_config",
+            {"Status": "IN_PROGRESS", "RequestedProvisionedConcurrentExecutions": 5},
+            {"FunctionName": "f", "Qualifier": "3", "ProvisionedConcurrentExecutions": 5},
+        )
+        stub.add_response(
+            "get_provisioned_concurrency_config",
+            {
+                "Status": "READY",
+                "RequestedProvisionedConcurrentExecutions": 5,
+                "AllocatedProvisionedConcurrentExecutions": 5,
+                "AvailableProvisionedConcurrentExecutions": 5,
+            },
+            {"FunctionName": "f", "Qualifier": "3"},
+        )
+        stub.add_response("delete_provisioned_concurrency_config", {}, {"FunctionName": "f", "Qualifier": "2"})
+        stub.add_client_error(
+            "delete_provisioned_concurrency_config", "ResourceNotFoundException", http_status_code=404
+        )
+        # no allocation yet is None, not an error
+        assert api.get_provisioned_concurrency("f", "3") is None
+        api.put_provisioned_concurrency("f", "3", 5)
+        ready = api.get_provisioned_concurrency("f", "3")
+        assert (ready.status, ready.requested, ready.available) == ("READY", 5, 5)
+        api.delete_provisioned_concurrency("f", "2")
+        api.delete_provisioned_concurrency("f", "2")  # already gone: idempotent
+        stub.assert_no_pending_responses()
+
+
+def test_list_aliases_and_delete_a_version(api, make_function, lambda_client):
+    # given versions 1 and 2, alias live on 2
+    name = make_function(publish=True)
+    lambda_client.publish_version(FunctionName=name)
+    lambda_client.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    assert [(a.name, a.version) for a in api.list_aliases(name)] == [("live", "1")]
+    # when version 2 is deleted (twice: a rerun)
+    api.delete_version(name, "2")
+    api.delete_version(name, "2")
+    # then only version 1 is left, and the function itself still exists
+    assert [v.version for v in api.list_versions(name)] == ["1"]
+    assert api.get_config(name).name == name
+
+
+def test_delete_version_refuses_anything_but_a_version_number(api):
+    from rollgate.domain.errors import InvalidRequest
+
+    for qualifier in ("", "$LATEST", "live"):
+        with pytest.raises(InvalidRequest, match="not a version number"):
+            api.delete_version("f", qualifier)
+
+
+# --------------------------------------------------------------------------- hooks and images
+def test_hook_invoke_is_bounded_and_a_read_timeout_fails_closed(lambda_client):
+    from botocore.exceptions import ReadTimeoutError
+
+    from rollgate.aws.lambda_api import Boto3HookInvoker
+    from rollgate.domain.errors import HookFailed
+
+    timeouts: list[int] = []
+
+    def client_for(seconds: int):
+        timeouts.append(seconds)
+        return lambda_client
+
+    invoker = Boto3HookInvoker(client_for)
+    with Stubber(lambda_client) as stub:
+        body = json.dumps({"status": "pass", "reason": "ok"}).encode()
+        stub.add_response(
+            "invoke",
+            {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(body), len(body))},
+            {"FunctionName": "deep-check", "InvocationType": "RequestResponse", "Payload": ANY},
+        )
+        answer = invoker.invoke_hook("deep-check", {"phase": "pre_traffic"}, 30)
+        assert answer.payload == {"status": "pass", "reason": "ok"}
+    assert timeouts == [30]
+
+    def timing_out(**kwargs):
+        raise ReadTimeoutError(endpoint_url="https://lambda")
+
+    lambda_client.invoke = timing_out
+    with pytest.raises(HookFailed, match="no answer within 7 s"):
+        invoker.invoke_hook("deep-check", {}, 7)
+
+
+def test_ecr_image_lookup(aws):
+    import boto3
+
+    from rollgate.aws.ecr import EcrImageRegistry, parse_ecr_image
+
+    ecr = boto3.client("ecr", region_name="us-east-1")
+    registry = EcrImageRegistry(ecr)
+    digest = "sha256:" + "b" * 64
+    uri = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/orders@{digest}"
+    assert parse_ecr_image(uri) == {
+        "registry": "123456789012", "region": "us-east-1", "repository": "orders", "digest": digest
+    }
+    with Stubber(ecr) as stub:
+        stub.add_response(
+            "describe_images",
+            {"imageDetails": [{"imageDigest": digest}]},
+            {"registryId": "123456789012", "repositoryName": "orders", "imageIds": [{"imageDigest": digest}]},
+        )
+        stub.add_client_error("describe_images", "ImageNotFoundException", http_status_code=400)
+        stub.add_client_error("describe_images", "RepositoryNotFoundException", http_status_code=400)
+        assert registry.inspect_image(uri).exists
+        missing = registry.inspect_image(uri)
+        assert not missing.exists and "ImageNotFoundException" in (missing.detail or "")
+        assert not registry.inspect_image(uri).exists
+    # Lambda runs images from ECR only
+    other = registry.inspect_image(f"docker.io/library/orders@{digest}")
+    assert not other.exists and "ECR only" in (other.detail or "")

@@ -17,8 +17,12 @@ from rollgate.tasks import (
     check_update,
     preflight,
     promote,
+    provision_concurrency,
+    prune,
     publish_version,
     record,
+    release_concurrency,
+    run_hook,
     shift_traffic,
     smoke_test,
     update_function,
@@ -141,3 +145,32 @@ def test_stale_alias_revision_surfaces_as_ConflictError(tasks_env, app, monkeypa
     monkeypatch.setattr(client, "update_alias", _fail_with("ResourceConflictException", 409))
     with pytest.raises(ConflictError):
         run(shift_traffic, doc)
+
+
+def test_the_gates_after_smoke_and_after_promotion_on_moto(tasks_env, app, lambda_client, dynamodb_client) -> None:
+    # given an old version 2 nobody routes to, and a release with pruning on
+    lambda_client.update_function_configuration(FunctionName="orders-api", Timeout=9)
+    assert lambda_client.publish_version(FunctionName="orders-api")["Version"] == "2"
+    doc = start(app, prune={"enabled": True, "keep_last": 1, "keep_days": 0})
+    doc["baseline"] = run(preflight, doc)
+    doc["update"] = run(update_function, doc)
+    while doc["update"]["status"] == "InProgress":
+        doc["update"] = run(check_update, doc)
+    doc["version"] = run(publish_version, doc)
+    doc["smoke"] = run(smoke_test, doc)
+    # when the new states run: no hook configured, no provisioned concurrency anywhere
+    doc["pre_traffic"] = run(run_hook, doc)
+    doc["concurrency"] = run(provision_concurrency, doc)
+    assert (doc["pre_traffic"]["status"], doc["concurrency"]["status"]) == ("skipped", "Skipped")
+    doc["canary"] = run(shift_traffic, doc)
+    doc["watch"] = run(promote, doc)
+    doc["post_traffic"] = run(run_hook, doc)
+    assert doc["post_traffic"]["phase"] == "post_traffic"
+    doc["concurrency"] = run(release_concurrency, doc)
+    doc["prune"] = run(prune, doc)
+    # then v1 (replaced: a remediation returns to it) and v3 (live) stay; v2 is deleted
+    assert doc["version"]["version"] == "3" and doc["prune"]["deleted"] == ["2"]
+    versions = [v["Version"] for v in lambda_client.list_versions_by_function(FunctionName="orders-api")["Versions"]]
+    assert versions == ["$LATEST", "1", "3"]
+    result = run(record, doc)
+    assert result["status"] == "PROMOTED" and "prune" in result["evidence"]
