@@ -24,17 +24,21 @@ def handler(event, context):
     boto3.client("sqs").send_message(QueueUrl=os.environ["QUEUE_URL"], MessageBody=json.dumps(event))
 """
 
-# Waits (up to 3 real seconds) for a message on GATE_URL before recording: if PutEvents waited for the
-# handler, the test could only open the gate after the wait and the record would say so.
+# Waits (up to a virtual minute, on the runtime's clock) for a message on GATE_URL before recording:
+# if PutEvents waited for the handler, the test could only open the gate after the wait and the
+# record would say so.
 GATED_RECORDER = """
-import json, os, time, boto3
+import json, os, boto3
+from rollgate.aws.clock import current_clock
 
 def handler(event, context):
-    sqs = boto3.client("sqs")
-    deadline, opened = time.monotonic() + 3, False
-    while not opened and time.monotonic() < deadline:
+    sqs, clock = boto3.client("sqs"), current_clock()
+    opened = False
+    for _ in range(60):
         opened = bool(sqs.receive_message(QueueUrl=os.environ["GATE_URL"]).get("Messages"))
-        time.sleep(0.01)
+        if opened:
+            break
+        clock.sleep(1)
     sqs.send_message(QueueUrl=os.environ["QUEUE_URL"],
                      MessageBody=json.dumps({"event": event, "gate_was_open": opened}))
 """
@@ -134,6 +138,7 @@ def test_a_lambda_target_gets_the_event_asynchronously_and_its_handler_sees_the_
     # when an event is put, and only then the gate is opened
     event_id = _put(runtime, {"release_id": "r-1", "function_name": "orders-api"}, bus="rollgate")
     runtime.client("sqs").send_message(QueueUrl=gate_url, MessageBody="go")
+    runtime.clock.sleep(5)  # the handler looks at the gate once a (virtual) second
     # then PutEvents did not wait for the handler, which got the event as EventBridge sends it
     (record,) = _bodies(_messages(runtime, seen_url))
     assert record["gate_was_open"] is True
