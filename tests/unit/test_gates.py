@@ -247,3 +247,129 @@ def test_alias_left_mid_shift_is_refused_and_left_alone(world: World) -> None:
     assert "mid-shift" in result["reason"] and "v7 10%" in result["reason"]
     assert alias_of(world) == ("1", {"7": 0.1})
     assert world.lambda_api.publishes == 0
+
+
+# --------------------------------------------------------------------------- provisioned concurrency
+def _with_live_allocation(world: World, executions: int = 3) -> None:
+    from rollgate.domain.ports import ProvisionedConcurrencyConfig
+
+    world.lambda_api.provisioned[("orders-api", "1")] = ProvisionedConcurrencyConfig(
+        "1", executions, executions, executions, "READY"
+    )
+
+
+def _allocations_seen_at_each_alias_move(world: World) -> list[set[str]]:
+    """Which versions had a READY allocation each time the alias moved."""
+    seen: list[set[str]] = []
+    original = world.lambda_api.update_alias
+
+    def spy(*args, **kwargs):
+        seen.append({q for (_, q), c in world.lambda_api.provisioned.items() if c.status == "READY"})
+        return original(*args, **kwargs)
+
+    world.lambda_api.update_alias = spy  # type: ignore[method-assign]
+    return seen
+
+
+def test_the_live_allocation_is_carried_to_the_new_version_ready_before_traffic(world: World) -> None:
+    # given v1 with 3 provisioned environments, and a new version whose allocation takes 4 polls
+    _with_live_allocation(world)
+    world.lambda_api.pc_ready_after = 4
+    seen = _allocations_seen_at_each_alias_move(world)
+    result = drive(world, request_for())
+    # then v2 had its 3 READY before the first shift, and v1's were released after the promotion
+    assert result["status"] == "PROMOTED"
+    assert world.lambda_api.pc_puts == [("2", 3)]
+    assert "2" in seen[0]
+    assert world.lambda_api.pc_deletes == ["1"]
+    assert world.lambda_api.provisioned_concurrency_versions("orders-api") == ["2"]
+    details = [e["detail"] for e in result["evidence"]["concurrency"]]
+    assert any("READY after 4 poll(s)" in d for d in details) and any("released v1" in d for d in details)
+
+
+def test_a_requested_allocation_is_made_even_when_the_live_version_has_none(world: World) -> None:
+    result = drive(world, request_for(provisioned_concurrency={"executions": 5, "poll_interval_seconds": 10}))
+    assert result["status"] == "PROMOTED" and world.lambda_api.pc_puts == [("2", 5)]
+    assert world.lambda_api.pc_deletes == []  # v1 had nothing to release
+
+
+def test_a_rollback_releases_the_new_allocation_and_keeps_the_old(world: World) -> None:
+    _with_live_allocation(world)
+    world.verdicts = [Outcome.UNHEALTHY]
+    result = drive(world, request_for())
+    assert result["status"] == "ROLLED_BACK"
+    assert world.lambda_api.pc_deletes == ["2"]
+    assert world.lambda_api.provisioned_concurrency_versions("orders-api") == ["1"]
+    assert alias_of(world) == ("1", {})
+
+
+def test_an_allocation_not_ready_in_time_rolls_back_before_any_traffic(world: World) -> None:
+    world.lambda_api.pc_ready_after = 1_000
+    body = request_for(provisioned_concurrency={"executions": 5, "poll_interval_seconds": 15, "max_polls": 4})
+    result = drive(world, body)
+    assert result["status"] == "ROLLED_BACK"
+    assert "ConcurrencyNotReady" in result["reason"] and "not READY after 4 polls (60 s)" in result["reason"]
+    assert world.lambda_api.alias_updates == 0 and world.lambda_api.pc_deletes == ["2"]
+
+
+def test_a_failed_allocation_rolls_back_with_lambdas_reason(world: World) -> None:
+    world.lambda_api.pc_outcome = "FAILED"
+    result = drive(world, request_for(provisioned_concurrency={"executions": 5}))
+    assert result["status"] == "ROLLED_BACK" and "no capacity" in result["reason"]
+    assert world.lambda_api.alias_updates == 0
+
+
+def test_provisioned_concurrency_on_the_alias_itself_is_rejected(world: World) -> None:
+    from rollgate.domain.ports import ProvisionedConcurrencyConfig
+
+    world.lambda_api.provisioned[("orders-api", "live")] = ProvisionedConcurrencyConfig("live", 3, 3, 3, "READY")
+    result = drive(world, request_for())
+    assert result["status"] == "REJECTED"
+    assert "cannot split an alias that has it" in result["reason"]
+    assert world.lambda_api.publishes == 0
+
+
+def test_the_old_allocation_stays_while_another_alias_routes_to_it(world: World) -> None:
+    from rollgate.domain.ports import AliasRouting
+
+    _with_live_allocation(world)
+    world.lambda_api.functions["orders-api"].aliases["beta"] = AliasRouting("beta", "1", {}, "rev-b")
+    result = drive(world, request_for())
+    assert result["status"] == "PROMOTED" and world.lambda_api.pc_deletes == []
+    assert any("beta still route" in e["detail"] for e in result["evidence"]["concurrency"])
+
+
+# --------------------------------------------------------------------------- container images
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/orders@sha256:" + "c" * 64
+
+
+def _image_function(world: World) -> None:
+    from dataclasses import replace
+
+    fn = world.lambda_api.functions["orders-api"]
+    old = "123456789012.dkr.ecr.us-east-1.amazonaws.com/orders@sha256:" + "0" * 64
+    fn.latest = replace(fn.latest, package_type="Image", image_uri=old, code_sha256="0" * 64)
+    fn.versions["1"] = replace(fn.versions["1"], package_type="Image", image_uri=old, code_sha256="0" * 64)
+
+
+def test_an_image_by_digest_is_released_and_verified(world: World) -> None:
+    _image_function(world)
+    world.images.present.add(IMAGE)
+    result = drive(world, request_for(artifact={"image_uri": IMAGE}))
+    assert result["status"] == "PROMOTED"
+    assert result["code_sha256"] == "c" * 64
+    assert world.lambda_api.functions["orders-api"].versions["2"].image_uri == IMAGE
+    assert world.lambda_api.code_updates == [{"image_uri": IMAGE}]
+
+
+def test_an_image_missing_from_its_repository_is_rejected(world: World) -> None:
+    _image_function(world)
+    result = drive(world, request_for(artifact={"image_uri": IMAGE}))
+    assert result["status"] == "REJECTED" and "does not exist" in result["reason"]
+    assert world.lambda_api.code_updates == []
+
+
+def test_an_image_for_a_zip_function_is_rejected(world: World) -> None:
+    world.images.present.add(IMAGE)
+    result = drive(world, request_for(artifact={"image_uri": IMAGE}))
+    assert result["status"] == "REJECTED" and "an image cannot be deployed to it" in result["reason"]

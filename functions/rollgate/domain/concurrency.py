@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from rollgate.domain.errors import ConcurrencyNotReady, RollgateError
 from rollgate.domain.models import ConcurrencyProgress, DeploymentContext, Evidence
-from rollgate.domain.ports import LambdaApi
+from rollgate.domain.ports import LambdaApi, ProvisionedConcurrencyConfig
 
 
 def wanted_executions(ctx: DeploymentContext) -> int:
@@ -53,7 +53,8 @@ def provision(ctx: DeploymentContext, *, lambda_api: LambdaApi) -> ConcurrencyPr
         detail=f"{progress.executions} provisioned environment(s) requested on v{version.version} before any traffic",
         data={"executions": progress.executions},
     )
-    return _read(ctx, progress.model_copy(update={"evidence": [note]}), lambda_api, polls=0)
+    current = lambda_api.get_provisioned_concurrency(ctx.function_name, version.version)
+    return _judge(progress.model_copy(update={"evidence": [note]}), current, polls=0)
 
 
 def converge_concurrency(ctx: DeploymentContext, *, lambda_api: LambdaApi) -> ConcurrencyProgress:
@@ -67,13 +68,13 @@ def converge_concurrency(ctx: DeploymentContext, *, lambda_api: LambdaApi) -> Co
     current = lambda_api.get_provisioned_concurrency(ctx.function_name, progress.version)
     if current is None:  # deleted behind our back: ask again, and keep polling
         lambda_api.put_provisioned_concurrency(ctx.function_name, progress.version, progress.executions)
-    return _read(ctx, progress, lambda_api, polls=progress.polls + 1)
+    return _judge(progress, current, polls=progress.polls + 1)
 
 
-def _read(
-    ctx: DeploymentContext, progress: ConcurrencyProgress, lambda_api: LambdaApi, *, polls: int
+def _judge(
+    progress: ConcurrencyProgress, current: ProvisionedConcurrencyConfig | None, *, polls: int
 ) -> ConcurrencyProgress:
-    current = lambda_api.get_provisioned_concurrency(ctx.function_name, progress.version)
+    """Ready, still in progress, or (failed, out of budget) ConcurrencyNotReady."""
     if current is not None and current.status == "FAILED":
         raise ConcurrencyNotReady(
             f"provisioned concurrency of v{progress.version} failed: {current.reason or 'no reason given'}"
