@@ -488,7 +488,8 @@ def make_scenario(idx: int, family: str, seed: int) -> Scenario:
             common.update(traffic_shape="bursty", burst_per_hour=float(rng.uniform(6, 12)), burst_multiplier=2.0)
     elif family == "long_warmup":
         rate = _log_uniform(rng, 0.5, 100)
-        common.update(jit_extra=float(rng.uniform(0.5, 2.0)), jit_tau_s=float(rng.uniform(60, 200)))
+        # lasting 2-6 minutes: about three time constants
+        common.update(jit_extra=float(rng.uniform(0.5, 1.5)), jit_tau_s=float(rng.uniform(40, 120)))
     elif family == "thin_slow_build":
         rate = _log_uniform(rng, 0.5, 4)
         common.update(kind="latency", latency_multiplier=float(rng.uniform(2.5, 4.0)))

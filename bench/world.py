@@ -203,7 +203,9 @@ class Run:
         self.source_dlq_arrivals: list[np.ndarray] = []
         self.done = 0  # slices simulated
         self.weight = 0.0
-        self.weight_raised_at = 0.0  # when the new version last took more traffic (JIT warm-up clock)
+        # JIT / cache warm-up of the new version: the share of its environments still cold-compiled at
+        # `jit_at` (when it last took more traffic); it decays with the scenario's time constant
+        self.jit_at, self.jit_level = 0.0, 0.0
         self.load_trigger_at: float | None = None
         self.warm = [0.0, 0.0]  # warm execution environments per version
         self.mean_duration_s = self.sc.latency_median_ms * math.exp(self.sc.latency_sigma**2 / 2) / 1000
@@ -224,8 +226,10 @@ class Run:
         sc = self.sc
         if sc.trigger == "load" and weight >= 0.5 and self.load_trigger_at is None:
             self.load_trigger_at = t + sc.trigger_delay_s
-        if weight > self.weight:
-            self.weight_raised_at = t
+        if weight > self.weight and sc.jit_tau_s:
+            fresh = 1 - self.weight / weight  # the environments added for the new share start cold
+            still = self.jit_level * math.exp(-max(0.0, t - self.jit_at) / sc.jit_tau_s)
+            self.jit_at, self.jit_level = t, fresh + (1 - fresh) * still
         self.weight = weight
 
     def add_synthetic(self, t: float, count: int) -> None:
@@ -290,7 +294,8 @@ class Run:
         elif sc.kind == "stream":
             slow = np.where(on, sc.stream_slowdown, 1.0)
         if sc.jit_extra:
-            slow = slow * (1 + sc.jit_extra * np.exp(-np.maximum(0, times - self.weight_raised_at) / sc.jit_tau_s))
+            decay = np.exp(-np.maximum(0, times - self.jit_at) / sc.jit_tau_s)
+            slow = slow * (1 + sc.jit_extra * self.jit_level * decay)
         return slow
 
     def _draw(self, n: np.ndarray, p: np.ndarray | float) -> np.ndarray:
