@@ -44,6 +44,8 @@ def metrics(records: list[dict], policy: str) -> dict:
         "bad_releases": len(bad),
         "visible_bad_releases": len(visible),
         "good_releases": len(good),
+        "detected": len(detected),
+        "false_rollbacks": len(decided(good, "rollback")),
         "detection_rate": _rate(len(detected), len(bad)),
         "detection_rate_visible": _rate(len(decided(visible, "rollback")), len(visible)),
         "false_rollback_rate": _rate(len(decided(good, "rollback")), len(good)),
@@ -60,6 +62,14 @@ def metrics(records: list[dict], policy: str) -> dict:
         "median_ttd_error_ge_1rps_periods": _percentile(ttd_1rps, 50),
         "bad_invocations_served": int(sum(result(r)["bad_invocations"] for r in bad)),
     }
+
+
+BRIEF = ("bad_releases", "good_releases", "detected", "false_rollbacks", "bad_promoted", "undecided_good")
+
+
+def _brief(m: dict) -> dict:
+    """The per-family-and-seed cells: enough for the table, small enough to keep in the repository."""
+    return {k: m[k] for k in BRIEF}
 
 
 def _reasons(records: list[dict], policy: str, *, bad: bool, decision: str) -> dict[str, int]:
@@ -108,7 +118,7 @@ def summarize_split(records: list[dict], policies: list[str]) -> dict:
         subset = [r for r in records if r["family"] == family]
         summary["families"][family] = {p: metrics(subset, p) for p in policies}
         summary["family_seeds"][family] = {
-            str(s): {p: metrics([r for r in subset if r["seed"] == s], p) for p in policies} for s in seeds
+            str(s): {p: _brief(metrics([r for r in subset if r["seed"] == s], p)) for p in policies} for s in seeds
         }
     if "rollgate" in policies:
         summary["rollgate_false_rollbacks"] = _reasons(records, "rollgate", bad=False, decision="rollback")
@@ -171,8 +181,8 @@ def _policy_table(by_policy: dict) -> list[str]:
 
 def _family_cell(family: str, m: dict) -> str:
     if FAMILIES[family].good:
-        return f"{_pct(m['false_rollback_rate'])} fr, {m['undecided_good']} und"
-    return f"{_pct(m['detection_rate'])} det, {m['bad_promoted']} prom"
+        return f"{m['false_rollbacks']}/{m['good_releases']} fr, {m['undecided_good']} und"
+    return f"{m['detected']}/{m['bad_releases']} det, {m['bad_promoted']} prom"
 
 
 def markdown(summary: dict) -> str:
@@ -182,8 +192,8 @@ def markdown(summary: dict) -> str:
         "",
         "Families and seeds are split: **train** (a judge may be tuned on them) and **test** (other families, "
         "other seeds, never tuned on). Targets are checked on **test**. Good releases: false rollbacks (fr) "
-        "and undecided (held or rolled back for lack of evidence, not for cause). Bad releases: detection "
-        "(rolled back for cause) and promotions. 'Visible': bad releases a 5-minute canary and a 10-minute "
+        "and undecided (und: held or rolled back for lack of evidence, not for cause). Bad releases: detection "
+        "(det: rolled back for cause) and promotions (prom). 'Visible': bad releases a 5-minute canary and a 10-minute "
         "watch can see at all (enough harmed invocations at the expected rate). TTD: from the first canary "
         "traffic; for error regressions at ≥1 req/s in 60-s metric periods. Bad invocations: harmed (failed, "
         "slowed, dead-lettered, lagging) until rollback, or for 60 minutes after canary start.",
