@@ -1,4 +1,5 @@
-"""`rollgate deploy`: validate the request locally, upload the artifact, start the workflow.
+"""`rollgate deploy`: validate the request locally, upload the artifact (or name an image), start
+the workflow.
 
 The request is validated with the same model and rules the Validate task uses (function ARNs against
 the stack's own account and region), and the zip is opened and checked, before anything is
@@ -7,6 +8,7 @@ uploaded, so a typo or a wrong file costs nothing.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import hashlib
 import re
@@ -53,6 +55,7 @@ def build_request(
     artifact: dict[str, Any],
     expected_sha: str | None,
     home: StackHome | None = None,
+    options: dict[str, Any] | None = None,
 ) -> DeploymentRequest:
     smoke_tests = [
         {"name": f"smoke-{index}", "payload": load_json(payload, f"--smoke-payload {index}")}
@@ -78,6 +81,7 @@ def build_request(
         except (OSError, ValueError) as error:  # ValueError: not UTF-8
             raise UsageError(f"--policy {policy_file}: cannot read it ({error})") from None
         body["health"] = load_json(text, f"--policy {policy_file}")
+    body.update(options or {})
     return parse_request(body, home)
 
 
@@ -137,6 +141,89 @@ def upload_and_start(conn: Connection, request_builder: Any, zip_path: str) -> t
     started = conn.client("stepfunctions").start_execution(
         stateMachineArn=outputs.state_machine_arn,
         name=execution_name(request, sha),
+        input=request.model_dump_json(exclude_defaults=False),
+    )
+    return started["executionArn"], request
+
+
+# --------------------------------------------------------------------------- images, configuration, hooks
+def _whole(text: str) -> int:
+    """A plain whole number (int() would take fullwidth digits and " +10"); the request's own rules
+    check the range and name the field."""
+    if not re.fullmatch(r"[0-9]{1,9}", text, re.ASCII):
+        raise argparse.ArgumentTypeError(f"{text!a} is not a whole number")
+    return int(text)
+
+
+def add_release_arguments(parser: Any) -> None:
+    """The `deploy` flags for what else a release changes: an image instead of a zip, the function's
+    configuration, provisioned concurrency, hooks and pruning (each one a request field)."""
+    parser.add_argument("--image", metavar="URI@sha256:DIGEST", help="container image by digest (instead of --zip)")
+    parser.add_argument("--memory", type=_whole, metavar="MB", help="configuration.memory_size (128-10240)")
+    parser.add_argument("--timeout", type=_whole, metavar="SECONDS", help="configuration.timeout (1-900)")
+    parser.add_argument("--ephemeral-storage", type=_whole, metavar="MB", help="configuration.ephemeral_storage")
+    parser.add_argument(
+        "--layer", action="append", metavar="ARN", help="layer version ARN, in order (repeatable; replaces the list)"
+    )
+    parser.add_argument("--architecture", choices=["x86_64", "arm64"], help="configuration.architectures")
+    parser.add_argument("--runtime", help="configuration.runtime of a zip function, e.g. python3.12")
+    parser.add_argument("--handler", help="configuration.handler of a zip function, e.g. app.handler")
+    parser.add_argument(
+        "--provisioned-concurrency",
+        type=_whole,
+        metavar="N",
+        help="provisioned environments on the new version, READY before traffic (default: the live version's)",
+    )
+    parser.add_argument("--pre-traffic-hook", metavar="FUNCTION", help="hook function run before any traffic")
+    parser.add_argument("--post-traffic-hook", metavar="FUNCTION", help="hook function run after the watch")
+    parser.add_argument("--hook-timeout", type=_whole, metavar="SECONDS", help="how long a hook may take (default 60)")
+    parser.add_argument(
+        "--prune-keep-last", type=_whole, metavar="N", help="after promotion, prune to the last N versions"
+    )
+
+
+def release_options(args: Any) -> dict[str, Any]:
+    """The request fields the flags of `add_release_arguments` set (validated with the request)."""
+    options: dict[str, Any] = {}
+    configuration = {
+        "memory_size": args.memory,
+        "timeout": args.timeout,
+        "ephemeral_storage": args.ephemeral_storage,
+        "layers": args.layer,
+        "architectures": [args.architecture] if args.architecture else None,
+        "runtime": args.runtime,
+        "handler": args.handler,
+    }
+    configuration = {k: v for k, v in configuration.items() if v is not None}
+    if configuration:
+        options["configuration"] = configuration
+    if args.provisioned_concurrency is not None:
+        options["provisioned_concurrency"] = {"executions": args.provisioned_concurrency}
+    hooks = {}
+    for phase, function in (("pre_traffic", args.pre_traffic_hook), ("post_traffic", args.post_traffic_hook)):
+        if function:
+            hooks[phase] = {"function": function}
+            if args.hook_timeout is not None:
+                hooks[phase]["timeout_seconds"] = args.hook_timeout
+    if args.hook_timeout is not None and not hooks:
+        raise UsageError("--hook-timeout: give --pre-traffic-hook or --post-traffic-hook too")
+    if hooks:
+        options["hooks"] = hooks
+    if args.prune_keep_last is not None:
+        options["prune"] = {"enabled": True, "keep_last": args.prune_keep_last}
+    return options
+
+
+def start_image(conn: Connection, request_builder: Any, image_uri: str) -> tuple[str, DeploymentRequest]:
+    """An image release: nothing to upload (the image is in ECR already); the request is validated,
+    the function's account and region checked against the stack's, then the workflow started."""
+    artifact = {"image_uri": image_uri}
+    request_builder(artifact=artifact, expected_sha=None)
+    home = StackHome.from_arn(conn.outputs().state_machine_arn)
+    request = request_builder(artifact=artifact, expected_sha=None, home=home)
+    started = conn.client("stepfunctions").start_execution(
+        stateMachineArn=conn.outputs().state_machine_arn,
+        name=execution_name(request, image_uri),
         input=request.model_dump_json(exclude_defaults=False),
     )
     return started["executionArn"], request

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cli.deploy import build_request, upload_and_start
+from cli.deploy import add_release_arguments, build_request, release_options, start_image, upload_and_start
 from cli.progress import DEPLOY_SUCCESS, RELEASE_SUCCESS, REMEDIATION_SUCCESS, Conclusion, ExecutionWatcher
 from cli.session import Connection, UsageError, add_connection_arguments
 from rollgate.domain.errors import InvalidRequest, RollgateError
@@ -125,9 +125,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    deploy = commands.add_parser("deploy", help="upload a zip and release it through the DeployFunction workflow")
+    deploy = commands.add_parser(
+        "deploy", help="upload a zip (or name an image) and release it through the DeployFunction workflow"
+    )
     deploy.add_argument("--function", required=True, help="the Lambda function to release (name or ARN)")
-    deploy.add_argument("--zip", required=True, help="path of the deployment package")
+    deploy.add_argument("--zip", help="path of the deployment package (or --image)")
+    add_release_arguments(deploy)
     deploy.add_argument("--alias", default="live", help="alias that carries production traffic (default: %(default)s)")
     deploy.add_argument(
         "--strategy",
@@ -148,6 +151,25 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument("--watch", action="store_true", help="follow the gates live and exit with the outcome")
     _add_poll_argument(deploy)
     add_connection_arguments(deploy)
+
+    prune = commands.add_parser(
+        "prune", help="delete old versions no alias, allocation, mapping or recent deployment needs"
+    )
+    prune.add_argument("function", metavar="FUNCTION", help="the Lambda function (name or ARN)")
+    prune.add_argument("--dry-run", action="store_true", help="say what would be deleted, delete nothing")
+    prune.add_argument(
+        "--keep-last", type=_number(1, 1000, whole=True), default=10, help="newest versions always kept (default: 10)"
+    )
+    prune.add_argument(
+        "--keep-days",
+        type=_number(0, 3650, whole=True),
+        default=30,
+        help="keep versions a ledger record of this many days names (default: 30)",
+    )
+    prune.add_argument(
+        "--max-deletions", type=_number(1, 500, whole=True), default=50, help="at most this many (default: 50)"
+    )
+    add_connection_arguments(prune)
 
     release = commands.add_parser(
         "release", help="release the functions of a manifest in waves through the Release workflow"
@@ -291,8 +313,14 @@ def _deploy(args: argparse.Namespace, out: TextIO) -> int:
         required_environment=args.require_env,
         watch_seconds=args.watch_seconds,
         policy_file=args.policy,
+        options=release_options(args),
     )
-    execution_arn, _ = upload_and_start(conn, builder, args.zip)
+    if bool(args.zip) == bool(args.image):
+        raise UsageError("deploy: give exactly one of --zip FILE and --image URI@sha256:DIGEST")
+    if args.image:
+        execution_arn, _ = start_image(conn, builder, args.image)
+    else:
+        execution_arn, _ = upload_and_start(conn, builder, args.zip)
     return _follow(conn, execution_arn, args, out)
 
 
@@ -321,6 +349,19 @@ def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO
             return _deploy(args, out)
         if args.command == "watch":
             return _watch(args, out)
+        if args.command == "prune":
+            from cli.prune import run_prune
+
+            conn = _connect(args)  # a function ARN must be in the stack's account and region
+            return run_prune(
+                conn,
+                function=check_function_name(args.function),
+                keep_last=int(args.keep_last),
+                keep_days=int(args.keep_days),
+                max_deletions=int(args.max_deletions),
+                dry_run=args.dry_run,
+                out=out,
+            )
         if args.command == "release":
             return _release(args, out)
         if args.command == "rollback":

@@ -1,0 +1,105 @@
+"""`rollgate deploy --image` and the release flags (configuration, provisioned concurrency, hooks,
+pruning): each becomes a request field, validated before anything is started."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+
+from cli import main as cli_main
+from cli.session import StackOutputs
+
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/orders@sha256:" + "d" * 64
+
+
+class StartRecorder:
+    """The stack in 123456789012 / us-east-1; records each call with its arguments."""
+
+    stack = "Rollgate"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def outputs(self) -> StackOutputs:
+        return StackOutputs(
+            state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:Deploy",
+            ledger_table="ledger",
+            artifact_bucket="rollgate-artifacts-123456789012",
+            event_bus="bus",
+        )
+
+    def client(self, service: str) -> Any:
+        calls = self.calls
+
+        class Client:
+            def __getattr__(self, name: str) -> Any:
+                def call(**kwargs: Any) -> dict[str, Any]:
+                    calls.append((name, kwargs))
+                    return {"executionArn": "arn:aws:states:us-east-1:123456789012:execution:Deploy:x"}
+
+                return call
+
+        return Client()
+
+
+@pytest.fixture
+def recorder(monkeypatch: pytest.MonkeyPatch) -> StartRecorder:
+    conn = StartRecorder()
+    monkeypatch.setattr(cli_main.Connection, "from_args", staticmethod(lambda args: conn))
+    return conn
+
+
+def rollgate(*argv: str) -> tuple[int, str]:
+    err = io.StringIO()
+    return cli_main.run(list(argv), out=io.StringIO(), err=err), err.getvalue()
+
+
+def test_an_image_release_starts_without_an_upload_carrying_every_flag(recorder: StartRecorder) -> None:
+    code, err = rollgate(
+        "deploy", "--function", "orders-api", "--image", IMAGE, "--memory", "1024", "--timeout", "20",
+        "--architecture", "arm64", "--layer", "arn:aws:lambda:us-east-1:123456789012:layer:deps:3",
+        "--provisioned-concurrency", "5", "--pre-traffic-hook", "orders-deep-check", "--hook-timeout", "120",
+        "--prune-keep-last", "15",
+    )
+    assert code == 0, err
+    [(name, kwargs)] = recorder.calls
+    assert name == "start_execution"
+    request = json.loads(kwargs["input"])
+    assert request["artifact"]["image_uri"] == IMAGE
+    assert request["configuration"] == {
+        "memory_size": 1024, "timeout": 20, "ephemeral_storage": None,
+        "layers": ["arn:aws:lambda:us-east-1:123456789012:layer:deps:3"], "architectures": ["arm64"],
+        "runtime": None, "handler": None,
+    }
+    assert request["provisioned_concurrency"]["executions"] == 5
+    assert request["hooks"]["pre_traffic"] == {"function": "orders-deep-check", "timeout_seconds": 120}
+    assert request["prune"]["enabled"] is True and request["prune"]["keep_last"] == 15
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--image", IMAGE, "--zip", "x.zip"], "exactly one of --zip"),
+        ([], "exactly one of --zip"),
+        (["--image", IMAGE.replace("@sha256:" + "d" * 64, ":latest")], "artifact.image_uri"),
+        (["--image", IMAGE, "--memory", "64"], "configuration.memory_size"),
+        (["--image", IMAGE, "--runtime", "python3.12"], "no runtime or handler"),
+        (["--image", IMAGE, "--hook-timeout", "30"], "--hook-timeout"),
+        (["--image", IMAGE, "--provisioned-concurrency", "\uff15"], "--provisioned-concurrency"),
+    ],
+)
+def test_bad_release_flags_are_exit_2_and_start_nothing(
+    recorder: StartRecorder, argv: list[str], named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = rollgate("deploy", "--function", "orders-api", *argv)
+    assert code == 2 and named in err + capsys.readouterr().err  # argparse writes to sys.stderr
+    assert recorder.calls == []
+
+
+def test_prune_is_a_command_with_a_dry_run(capsys: pytest.CaptureFixture[str]) -> None:
+    assert rollgate("prune", "--help")[0] == 0
+    printed = capsys.readouterr().out
+    assert "--dry-run" in printed and "--keep-last" in printed
