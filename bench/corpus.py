@@ -234,7 +234,8 @@ class Scenario:
     def visible_to_a_watch(self) -> bool:
         """Whether a 5-minute 10% canary and a 10-minute watch can see the bad release at all: enough
         harmed invocations (or, for latency, enough invocations for a percentile) happen in that time
-        at the expected rate. The detection target is over these; the rest are reported apart."""
+        at the expected rate, and extra errors stand 3 sigma out of the normal ones. Pure statistics
+        of the world, no judge's. The detection target is over these; the rest are reported apart."""
         if not self.bad:
             return False
         served = self.rate * (0.1 * 300 + 600)
@@ -246,7 +247,11 @@ class Scenario:
             return self.sqs_max_receive * self.sqs_visibility_s <= 480 and served * self.sqs_fail_fraction >= 3
         if self.kind == "stream":
             return True
-        return served * self.harm_per_new_invocation() >= 3
+        extra = served * self.harm_per_new_invocation()
+        if self.kind == "error":
+            # the extra failures must stand out of the build's normal ones (3 sigma of a Poisson count)
+            return extra >= max(3.0, 3 * math.sqrt(served * self.new_error))
+        return extra >= 3
 
 
 def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:

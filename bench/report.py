@@ -48,6 +48,8 @@ def metrics(records: list[dict], policy: str) -> dict:
         "false_rollbacks": len(decided(good, "rollback")),
         "detection_rate": _rate(len(detected), len(bad)),
         "detection_rate_visible": _rate(len(decided(visible, "rollback")), len(visible)),
+        # rolled back for cause or for lack of evidence, or held: not promoted
+        "stopped_rate_visible": _rate(len(visible) - len(decided(visible, "promoted")), len(visible)),
         "false_rollback_rate": _rate(len(decided(good, "rollback")), len(good)),
         "bad_promoted": len(promoted_bad),
         "bad_promoted_rate": _rate(len(promoted_bad), len(bad)),
@@ -164,13 +166,15 @@ def _periods(value: float | None) -> str:
 
 def _policy_table(by_policy: dict) -> list[str]:
     lines = [
-        "| policy | detection (visible) | detection (all) | false rollbacks | bad promoted | undecided good/bad "
+        "| policy | detection (visible) | stopped (visible) | detection (all) | false rollbacks | bad promoted "
+        "| undecided good/bad "
         "| median TTD | TTD errors ≥1 rps (periods) | bad invocations served | synthetic-only promotions (unflagged) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for p, m in by_policy.items():
         lines.append(
-            f"| {p} | {_pct(m['detection_rate_visible'])} | {_pct(m['detection_rate'])} "
+            f"| {p} | {_pct(m['detection_rate_visible'])} | {_pct(m['stopped_rate_visible'])} "
+            f"| {_pct(m['detection_rate'])} "
             f"| {_pct(m['false_rollback_rate'])} | {m['bad_promoted']} ({_pct(m['bad_promoted_rate'])}) "
             f"| {m['undecided_good']}/{m['undecided_bad']} | {_secs(m['median_time_to_detect_s'])} "
             f"| {_periods(m['median_ttd_error_ge_1rps_periods'])} | {m['bad_invocations_served']:,} "
@@ -193,7 +197,8 @@ def markdown(summary: dict) -> str:
         "Families and seeds are split: **train** (a judge may be tuned on them) and **test** (other families, "
         "other seeds, never tuned on). Targets are checked on **test**. Good releases: false rollbacks (fr) "
         "and undecided (und: held or rolled back for lack of evidence, not for cause). Bad releases: detection "
-        "(det: rolled back for cause) and promotions (prom). 'Visible': bad releases a 5-minute canary and a 10-minute "
+        "(det: rolled back for cause), stopped (not promoted: rolled back for cause or for lack of evidence, or held) "
+        "and promotions (prom). 'Visible': bad releases a 5-minute canary and a 10-minute "
         "watch can see at all (enough harmed invocations at the expected rate). TTD: from the first canary "
         "traffic; for error regressions at ≥1 req/s in 60-s metric periods. Bad invocations: harmed (failed, "
         "slowed, dead-lettered, lagging) until rollback, or for 60 minutes after canary start.",
