@@ -152,10 +152,49 @@ class BenchLambda:
     def list_versions(self, function_name: str) -> list[FunctionConfig]:
         return [self._config(LIVE), self._config(CANDIDATE)]
 
-    def update_code(self, *args: Any, **kwargs: Any) -> FunctionConfig:
+    def list_aliases(self, function_name: str) -> list[AliasRouting]:
+        return [self.get_alias(function_name, ALIAS)]
+
+    def get_provisioned_concurrency(self, function_name: str, qualifier: str) -> None:
+        return None  # the benchmark's functions run on demand (cold starts are part of the world)
+
+    def put_provisioned_concurrency(self, function_name: str, qualifier: str, executions: int) -> None:
+        raise NotImplementedError("no provisioned concurrency in the benchmark")
+
+    def delete_provisioned_concurrency(self, function_name: str, qualifier: str) -> None:
+        return None  # idempotent: there is none
+
+    def _before_the_benchmark(self, *args: Any, **kwargs: Any) -> FunctionConfig:
         raise NotImplementedError("the benchmark starts after the new version is published")
 
-    update_environment = publish_version = update_code
+    def update_code(
+        self,
+        function_name: str,
+        *,
+        bucket: str | None,
+        key: str | None,
+        object_version: str | None,
+        image_uri: str | None,
+        revision_id: str,
+        architectures: list[str] | None = None,
+    ) -> FunctionConfig:
+        return self._before_the_benchmark()
+
+    def update_environment(self, function_name: str, environment: dict[str, str], revision_id: str) -> FunctionConfig:
+        return self._before_the_benchmark()
+
+    def update_configuration(
+        self, function_name: str, *, environment: dict[str, str], settings: dict[str, Any], revision_id: str
+    ) -> FunctionConfig:
+        return self._before_the_benchmark()
+
+    def publish_version(
+        self, function_name: str, code_sha256: str, revision_id: str, description: str
+    ) -> FunctionConfig:
+        return self._before_the_benchmark()
+
+    def delete_version(self, function_name: str, version: str) -> None:
+        self._before_the_benchmark()
 
 
 class BenchMetrics:

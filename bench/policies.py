@@ -50,24 +50,27 @@ def run_rollgate(world: World, policy: HealthPolicy, stream: int) -> Finish:
     if decided_by is None and recorder.calls:
         kind = getattr(recorder.calls[-1][1], "decided_by", None)
         decided_by = getattr(kind, "value", kind)
-    common = {"reason": reason[:200], "evidence": organic, "conclusion": conclusion, "decided_by": decided_by}
-    if conclusion == "ROLLED_BACK":
-        return run.finish(t, "rollback" if unhealthy else "undecided", weight_after=0, detected=unhealthy, **common)
-    if conclusion.startswith("PROMOTED"):
-        promoted_on_nothing = organic == 0
-        flagged = conclusion != "PROMOTED" or decided_by == "synthetic"
+
+    def finish(decision: str, weight_after: float, **flags: bool) -> Finish:
         return run.finish(
             t,
-            "promoted",
-            weight_after=1.0,
-            detected=False,
-            synthetic_only=promoted_on_nothing,
-            flagged=flagged,
-            **common,
+            decision,
+            weight_after=weight_after,
+            reason=reason[:200],
+            detected=decision == "rollback",
+            evidence=organic,
+            conclusion=conclusion,
+            decided_by=decided_by,
+            **flags,
         )
+
+    if conclusion == "ROLLED_BACK":
+        return finish("rollback" if unhealthy else "undecided", 0.0)
+    if conclusion.startswith("PROMOTED"):
+        flagged = conclusion != "PROMOTED" or decided_by == "synthetic"
+        return finish("promoted", 1.0, synthetic_only=organic == 0, flagged=flagged)
     # held for a human (or any other stop): the alias stays where the gates left it
-    weight = release.lambda_api.get_alias("", "").weight_of(CANDIDATE)
-    return run.finish(t, "undecided", weight_after=weight, detected=False, flagged=True, **common)
+    return finish("undecided", release.lambda_api.get_alias("", "").weight_of(CANDIDATE), flagged=True)
 
 
 # --------------------------------------------------------------------------- codedeploy

@@ -139,9 +139,9 @@ class World:
         self.latency_drift = np.exp(lat)
         self.shared_latency = self.incident_latency.copy()
         if sc.drift_phase == "watch":
-            start = self.t0 + rng.uniform(380, 600)
-            length = rng.uniform(300, 600)
-            ramp = np.clip((times - start) / 120, 0, 1) * (times < start + length)
+            drift_start = self.t0 + rng.uniform(380, 600)
+            drift_len = rng.uniform(300, 600)
+            ramp = np.clip((times - drift_start) / 120, 0, 1) * (times < drift_start + drift_len)
             self.shared_latency *= 1 + (sc.drift_multiplier - 1) * ramp
         self.noisy = rng.random((2, periods)) < 0.01
         self.noisy_fraction = rng.uniform(0.05, 0.2, (2, periods))
@@ -498,7 +498,7 @@ class Run:
     ) -> list[tuple[int, float | None, float | None, float | None, float | None, float | None]]:
         """(period index, invocations, errors, throttles, p95, p99) per minute in [first, end);
         None where CloudWatch has no datapoint (no invocation published yet; Errors not published yet)."""
-        rows = []
+        rows: list[tuple[int, float | None, float | None, float | None, float | None, float | None]] = []
         arrival, errors_arrival = self.world.arrival[version], self.world.errors_arrival[version]
         for p in range(first_period, end_period):
             ks = np.arange(p * PER_PERIOD, min((p + 1) * PER_PERIOD, self.done))
