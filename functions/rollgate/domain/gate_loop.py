@@ -86,7 +86,8 @@ ROUTES: dict[str, dict[str, Route]] = {
     },
 }
 
-#: The answer after which the state machine goes to Record with the alias on the new version.
+#: The answer after which the state machine leaves the loop with the alias on the new version (on to
+#: PostTrafficHook, ReleaseConcurrency and Prune, then Record).
 #: Every other answer that leaves the loop goes to Rollback, as does an answer a Choice has no rule
 #: for (both Choices default to Rollback: a Choice cannot Catch).
 DONE = "done"

@@ -505,7 +505,8 @@ class DeploymentRequest(Strict):
         if loops > MAX_WAIT_LOOPS:
             raise ValueError(
                 f"this request can wait and judge {loops} times, and one Step Functions execution has room for "
-                f"{MAX_WAIT_LOOPS}: lower update_polling.max_polls, strategy.interval_seconds, watch_seconds, "
+                f"{MAX_WAIT_LOOPS}: lower update_polling.max_polls, provisioned_concurrency.max_polls, "
+                "strategy.interval_seconds, watch_seconds, "
                 "health.max_extension_seconds or health.max_hold_seconds, or raise health.metric_period_seconds"
             )
         return self
