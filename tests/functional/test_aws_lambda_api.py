@@ -374,6 +374,22 @@ def test_provisioned_concurrency_read_put_and_delete(lambda_client):
         stub.assert_no_pending_responses()
 
 
+def test_an_allocation_lambda_refuses_is_a_business_failure(lambda_client):
+    from rollgate.domain.errors import ConcurrencyNotReady
+
+    api = Boto3LambdaApi(lambda_client)
+    with Stubber(lambda_client) as stub:
+        stub.add_client_error(
+            "put_provisioned_concurrency_config",
+            "InvalidParameterValueException",
+            "Specified ConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below "
+            "its minimum value of [100].",
+            http_status_code=400,
+        )
+        with pytest.raises(ConcurrencyNotReady, match=r"refused 500 provisioned environment.*UnreservedConcurrent"):
+            api.put_provisioned_concurrency("f", "3", 500)
+
+
 def test_list_aliases_and_delete_a_version(api, make_function, lambda_client):
     # given versions 1 and 2, alias live on 2
     name = make_function(publish=True)

@@ -12,8 +12,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from rollgate.aws.errors import translate_client_errors
-from rollgate.domain.errors import HookFailed, InvalidRequest, NotFoundError, TransientAwsError
+from rollgate.aws.errors import error_code, translate_client_errors
+from rollgate.domain.errors import ConcurrencyNotReady, HookFailed, InvalidRequest, NotFoundError, TransientAwsError
 from rollgate.domain.ports import (
     AliasRouting,
     EventSourceMapping,
@@ -271,10 +271,21 @@ class Boto3LambdaApi:
         return provisioned_concurrency_from(qualifier, response)
 
     def put_provisioned_concurrency(self, function_name: str, qualifier: str, executions: int) -> None:
-        with translate_client_errors(f"lambda:PutProvisionedConcurrencyConfig {function_name}:{qualifier}"):
-            self._client.put_provisioned_concurrency_config(
-                FunctionName=function_name, Qualifier=qualifier, ProvisionedConcurrentExecutions=executions
-            )
+        """Request `executions` on the version. Lambda refusing the number (it would take the
+        account's unreserved concurrency below its floor, say) is ConcurrencyNotReady, a business
+        failure: retrying would not change it."""
+        try:
+            with translate_client_errors(f"lambda:PutProvisionedConcurrencyConfig {function_name}:{qualifier}"):
+                self._client.put_provisioned_concurrency_config(
+                    FunctionName=function_name, Qualifier=qualifier, ProvisionedConcurrentExecutions=executions
+                )
+        except ClientError as error:
+            if error_code(error) != "InvalidParameterValueException":
+                raise
+            message = error.response.get("Error", {}).get("Message") or str(error)
+            raise ConcurrencyNotReady(
+                f"Lambda refused {executions} provisioned environment(s) on {function_name}:{qualifier}: {message}"
+            ) from None
 
     def delete_provisioned_concurrency(self, function_name: str, qualifier: str) -> None:
         try:
