@@ -59,10 +59,27 @@ def rollgate(*argv: str) -> tuple[int, str]:
 
 def test_an_image_release_starts_without_an_upload_carrying_every_flag(recorder: StartRecorder) -> None:
     code, err = rollgate(
-        "deploy", "--function", "orders-api", "--image", IMAGE, "--memory", "1024", "--timeout", "20",
-        "--architecture", "arm64", "--layer", "arn:aws:lambda:us-east-1:123456789012:layer:deps:3",
-        "--provisioned-concurrency", "5", "--pre-traffic-hook", "orders-deep-check", "--hook-timeout", "120",
-        "--prune-keep-last", "15",
+        "deploy",
+        "--function",
+        "orders-api",
+        "--image",
+        IMAGE,
+        "--memory",
+        "1024",
+        "--timeout",
+        "20",
+        "--architecture",
+        "arm64",
+        "--layer",
+        "arn:aws:lambda:us-east-1:123456789012:layer:deps:3",
+        "--provisioned-concurrency",
+        "5",
+        "--pre-traffic-hook",
+        "orders-deep-check",
+        "--hook-timeout",
+        "120",
+        "--prune-keep-last",
+        "15",
     )
     assert code == 0, err
     [(name, kwargs)] = recorder.calls
@@ -70,9 +87,13 @@ def test_an_image_release_starts_without_an_upload_carrying_every_flag(recorder:
     request = json.loads(kwargs["input"])
     assert request["artifact"]["image_uri"] == IMAGE
     assert request["configuration"] == {
-        "memory_size": 1024, "timeout": 20, "ephemeral_storage": None,
-        "layers": ["arn:aws:lambda:us-east-1:123456789012:layer:deps:3"], "architectures": ["arm64"],
-        "runtime": None, "handler": None,
+        "memory_size": 1024,
+        "timeout": 20,
+        "ephemeral_storage": None,
+        "layers": ["arn:aws:lambda:us-east-1:123456789012:layer:deps:3"],
+        "architectures": ["arm64"],
+        "runtime": None,
+        "handler": None,
     }
     assert request["provisioned_concurrency"]["executions"] == 5
     assert request["hooks"]["pre_traffic"] == {"function": "orders-deep-check", "timeout_seconds": 120}

@@ -58,12 +58,24 @@ def test_keeps_versions_a_recent_ledger_record_names(world: World) -> None:
     with_versions(world, 6)
     now = world.clock.now()
     world.ledger.put_deployment(
-        {"deployment_id": "d-recent", "function_name": "orders-api", "alias": "live", "from_version": "2",
-         "to_version": "3", "finished_at": (now - timedelta(days=2)).isoformat()}
+        {
+            "deployment_id": "d-recent",
+            "function_name": "orders-api",
+            "alias": "live",
+            "from_version": "2",
+            "to_version": "3",
+            "finished_at": (now - timedelta(days=2)).isoformat(),
+        }
     )
     world.ledger.put_deployment(
-        {"deployment_id": "d-old", "function_name": "orders-api", "alias": "live", "from_version": "1",
-         "to_version": "2", "finished_at": (now - timedelta(days=90)).isoformat()}
+        {
+            "deployment_id": "d-old",
+            "function_name": "orders-api",
+            "alias": "live",
+            "from_version": "1",
+            "to_version": "2",
+            "finished_at": (now - timedelta(days=90)).isoformat(),
+        }
     )
     report = plan(world, keep_last=1, keep_days=30)
     assert report.deleted == ["1", "4", "5"]
