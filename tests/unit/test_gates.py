@@ -373,3 +373,34 @@ def test_an_image_for_a_zip_function_is_rejected(world: World) -> None:
     world.images.present.add(IMAGE)
     result = drive(world, request_for(artifact={"image_uri": IMAGE}))
     assert result["status"] == "REJECTED" and "an image cannot be deployed to it" in result["reason"]
+
+
+def test_a_redriven_allocation_step_asks_once(world: World) -> None:
+    # given a deployment whose ProvisionConcurrency ran, then ran again (a redrive of the state)
+    from rollgate.domain import concurrency, preflight, publish, update
+    from rollgate.domain.models import DeploymentContext
+    from rollgate.domain.start import start_deployment
+    from tests.unit.fakes import ARTIFACTS
+
+    ctx = start_deployment(
+        request_for(provisioned_concurrency={"executions": 4}),
+        {"Name": "x", "Id": "arn:x"},
+        ledger=world.ledger,
+        clock=world.clock,
+        lease_seconds=600,
+    )
+    api = world.lambda_api
+    baseline = preflight.run_preflight(ctx, lambda_api=api, artifacts=ARTIFACTS, probes=world.probes, clock=world.clock)
+    ctx = ctx.model_copy(update={"baseline": baseline})
+    progress = update.converge_latest(ctx, lambda_api=api, clock=world.clock)
+    while progress.status == "InProgress":
+        ctx = ctx.model_copy(update={"update": progress})
+        progress = update.converge_latest(ctx, lambda_api=api, clock=world.clock)
+    ctx = ctx.model_copy(update={"version": publish.publish(ctx, lambda_api=api, clock=world.clock)})
+    assert isinstance(ctx, DeploymentContext)
+    # when the allocation step runs twice from the same input
+    first = concurrency.converge_concurrency(ctx, lambda_api=api)
+    again = concurrency.converge_concurrency(ctx, lambda_api=api)
+    # then the allocation was requested once; the second answer is a fresh read of it
+    assert api.pc_puts == [("2", 4)]
+    assert first.status == "InProgress" and again.status in ("InProgress", "Ready")
