@@ -13,6 +13,7 @@ Public API:
         .sample_app(function_name="orders-api", alias="live", **kw) -> SampleApp
         .traffic(function_name="orders-api", alias="live", rate_per_second=5.0, **kw) -> Traffic
               (started; a context manager; stopped by .stop() at the latest)
+        .started_traffic -> list[Traffic]   every traffic started, in order
         .wait_for_execution(execution_arn, timeout=86400.0, poll_seconds=5.0) -> dict
               DescribeExecution once it ended; TimeoutError after `timeout` seconds of the clock
         .stop()          stops traffic and running executions, uninstalls the bridge, ends the mock
@@ -55,7 +56,7 @@ import boto3
 from botocore.config import Config
 
 from local import moto_bridge
-from local.clock import LocalClock, start_clock, virtual_clock
+from local.clock import LocalClock, VirtualClock, start_clock, virtual_clock
 from local.data_plane import LambdaDataPlane
 from local.deployer import StackOutputs, deploy_stack, synthesize
 from local.sample_app import SampleApp, create_sample_app
@@ -116,7 +117,7 @@ class LocalRuntime:
             clock = virtual_clock(self._start) if self.speed is None else start_clock(self.speed)
             self.clock = clock
             self._clock_live = True
-            if clock.virtual:
+            if isinstance(clock, VirtualClock):
                 clock.join_actor()
             set_clock_provider(lambda: clock)
             self.data_plane = LambdaDataPlane(
@@ -136,16 +137,16 @@ class LocalRuntime:
         self._traffic.clear()
         if self._mock is not None:
             self._stop_running_executions()
-        virtual = self._clock_live and self.clock is not None and self.clock.virtual
-        if virtual:
-            self.clock.sleep(0)  # the stopped executions wind down (until every other actor waits)
+        virtual = self.clock if self._clock_live and isinstance(self.clock, VirtualClock) else None
+        if virtual is not None:
+            virtual.sleep(0)  # the stopped executions wind down (until every other actor waits)
         if self.data_plane is not None:
             self.data_plane.stop()
         moto_bridge.uninstall()
         set_clock_provider(None)
-        if virtual:
-            self.clock.close()
-            self.clock.leave_actor()
+        if virtual is not None:
+            virtual.close()
+            virtual.leave_actor()
         self._clock_live = False
         if self._mock is not None:
             self._mock.stop()
@@ -223,6 +224,10 @@ class LocalRuntime:
             if self.clock.timestamp() >= deadline:
                 raise TimeoutError(f"{execution_arn} still RUNNING after {timeout:g} s of the runtime's clock")
             self.clock.sleep(poll_seconds)
+
+    @property
+    def started_traffic(self) -> list[Traffic]:
+        return list(self._traffic)
 
     def _catch_up_traffic(self) -> None:
         for traffic in list(self._traffic):

@@ -33,7 +33,7 @@ def _release(cdk_out: Path, build: str) -> dict[str, Any]:
     with running_harness(cdk_out, seed=11, start=START) as harness:
         watcher = harness.watcher(harness.start(harness.request(build), f"determinism-{build}"))
         conclusion = watcher.wait()
-        traffic = harness.runtime._traffic[0].snapshot()
+        (traffic,) = (t.snapshot() for t in harness.runtime.started_traffic)
         return {
             "outcome": conclusion.outcome,
             "reason": conclusion.reason(),
