@@ -225,3 +225,23 @@ def test_every_wait_of_moto_s_interpreter_is_on_the_runtime_clock() -> None:
     unaccounted = waiting - swapped - set(_WAITING_NOT_SWAPPED)
     assert not unaccounted, f"moto's interpreter waits in {sorted(unaccounted)}: swap it (patch 18) or say why not"
     assert not set(_WAITING_NOT_SWAPPED) - waiting, "a module listed as not swapped no longer waits: drop it"
+
+
+def test_with_a_virtual_clock_the_interpreter_waits_on_it_and_uninstall_gives_threading_back() -> None:
+    import importlib
+    import threading
+
+    from local import virtual_time
+
+    environment = importlib.import_module("moto.stepfunctions.parser.asl.eval.environment")
+    clock = virtual_time.VirtualClock(0.0)
+    try:
+        moto_bridge.install(_Hooks(), clock)
+        # an execution's program_state_event (what Wait states and stops wait on) is the clock's
+        assert virtual_time.installed_clock() is clock
+        assert environment.threading.Event is virtual_time.Event
+        assert isinstance(environment.threading.Event()._clock, virtual_time.VirtualClock)
+    finally:
+        moto_bridge.uninstall()
+    assert virtual_time.installed_clock() is None
+    assert environment.threading is threading
