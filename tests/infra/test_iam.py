@@ -142,7 +142,7 @@ def test_unscoped_resources_carry_only_actions_that_cannot_be_scoped(
         assert actions_of(star) <= cannot_be_scoped, module
 
 
-def test_deploy_state_machine_invokes_only_its_thirteen_tasks(synthesized: Any, deploy_state_machine: Any) -> None:
+def test_deploy_state_machine_invokes_only_its_own_tasks(synthesized: Any, deploy_state_machine: Any) -> None:
     role_id = deploy_state_machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
     functions = {lid for lid in synthesized.resources("AWS::Lambda::Function") if lid.startswith("DeployTasks")}
     invoked: set[str] = set()
