@@ -341,3 +341,16 @@ def test_post_traffic_failure_rolls_back_and_housekeeping_never_does(deploy_defi
         assert {c["Next"] for c in states[name]["Catch"]} <= {"Prune", "Record"}
         assert {c["ResultPath"] for c in states[name]["Catch"]} == {"$.cleanup_error"}
     assert "cleanup_error" in models.DeploymentContext.model_fields
+
+
+def test_the_cli_reads_each_task_record_where_the_state_machine_puts_it(deploy_definition: dict[str, Any]) -> None:
+    """`rollgate watch` prints each gate from its record: a task the CLI does not map, or maps to
+    another key than the task's ResultPath, would print nothing or the wrong gate."""
+    from cli.progress import RESULT_KEYS
+
+    for name, state in _states(deploy_definition).items():
+        if state["Type"] != "Task" or name == "Validate":
+            continue
+        path = state.get("ResultPath")
+        assert name in RESULT_KEYS, f"{name} has no entry in cli.progress.RESULT_KEYS"
+        assert path == f"$.{RESULT_KEYS[name]}", f"{name}: ResultPath {path} but the CLI reads {RESULT_KEYS[name]}"
