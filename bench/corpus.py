@@ -104,6 +104,7 @@ ERROR_FAMILIES = (
     "error_medium",
     "error_total",
     "above_margin",
+    "async_retries",
     "doubling_high_traffic",
     "relative_high_traffic",
     "noisy_base_regression",
