@@ -43,12 +43,23 @@ def test_failing_synthetic_probes_fail_the_release_and_say_so():
     window = canary_window(
         periods(3, None),
         periods(3, 60, 0),
-        synthetic=SyntheticSeries(version="7", sent=100, failed=30, failures=["KeyError: 'sku'"]),
+        synthetic=SyntheticSeries(version="7", sent=100, failed=70, failures=["KeyError: 'sku'"]),
     )
     verdict = judge(window, POLICY)
     assert verdict.outcome is Outcome.UNHEALTHY
     assert verdict.decided_by is EvidenceKind.SYNTHETIC
     assert "KeyError" in verdict.summary
+
+
+def test_probes_failing_with_a_downstream_incident_are_compared_with_the_control_probes():
+    # given 30 of 100 probes failing: with the previous version's probes failing alike it is an
+    # incident; against clean control probes it is the build; without a control it waits for 50%
+    incident = SyntheticSeries(version="6", sent=100, failed=28)
+    clean = SyntheticSeries(version="6", sent=100, failed=1)
+    probes = SyntheticSeries(version="7", sent=100, failed=30)
+    for control, expected in ((incident, CheckStatus.PASS), (clean, CheckStatus.FAIL), (None, CheckStatus.PASS)):
+        window = canary_window(periods(3, 100, 0), periods(3, 900, 0), synthetic=probes, synthetic_control=control)
+        assert _check(judge(window, POLICY), "synthetic").status is expected
 
 
 def test_failed_metric_reads_are_inconclusive_and_operational_never_unhealthy():

@@ -160,6 +160,12 @@ class HealthWindow(_Model):
     synthetic: SyntheticSeries | None = Field(
         default=None, description="probe invocations of the new version's qualifier, judged as their own check"
     )
+    synthetic_control: SyntheticSeries | None = Field(
+        default=None,
+        description="the same probes sent to the previous version's qualifier at the same time: with it, probe "
+        "failures are compared paired (a downstream incident fails both); without it, they must also be "
+        "significantly above the error ceiling to fail the release",
+    )
     read_failures: list[str] = Field(
         default_factory=list,
         description="metric, queue or alarm reads that failed after retries: the verdict is INCONCLUSIVE "

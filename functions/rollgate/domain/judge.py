@@ -41,6 +41,9 @@ from rollgate.domain.stats import invocations_to_rule_out, shortfall_pvalue
 #: the long pre-deploy series (its noise is negligible next to the new version's).
 _LONG_REFERENCE = 1000.0
 _PERCENTILES = (95, 99)
+#: Checks that must have answered before a verdict is HEALTHY: enough organic samples, and latency
+#: judged past the warm-up (a slow build is not promoted because its periods were all warm-up).
+_HOLD_HEALTHY = ("samples", "latency_p95", "latency_p99")
 
 _PASS, _FAIL = CheckStatus.PASS, CheckStatus.FAIL
 _INCONCLUSIVE, _SKIPPED = CheckStatus.INCONCLUSIVE, CheckStatus.SKIPPED
@@ -58,7 +61,6 @@ def judge(window: HealthWindow, policy: HealthPolicy) -> Verdict:
         rate_check(
             name="errors",
             view=view,
-            counts=view.counts("errors"),
             policy=policy,
             ceiling=policy.error_rate_ceiling,
             ruled_out=samples.ruled_out,
@@ -67,7 +69,7 @@ def judge(window: HealthWindow, policy: HealthPolicy) -> Verdict:
         throttles_check(view, policy),
         *(latency_check(view, policy, q) for q in _PERCENTILES),
         latency_trend_check(view, policy),
-        synthetic_check(window.synthetic, view, policy),
+        synthetic_check(window.synthetic, window.synthetic_control, view, policy),
         dlq_check(window, policy, view),
         streams_check(window, policy),
         alarms_check(window, view, policy),
@@ -87,9 +89,11 @@ def judge(window: HealthWindow, policy: HealthPolicy) -> Verdict:
             f"INCONCLUSIVE: reads failed after retries ({'; '.join(window.read_failures)}); an operational "
             f"failure says nothing about the release, so it is not judged"
         )
-    elif checks[0].status is not _PASS:
-        outcome, decided_by = Outcome.INCONCLUSIVE, checks[0].kind
-        summary = f"INCONCLUSIVE: {checks[0].summary}"
+    elif holding := [
+        c for c in checks if c.name in _HOLD_HEALTHY and c.status is not _PASS and c.status is not _SKIPPED
+    ]:
+        outcome, decided_by = Outcome.INCONCLUSIVE, holding[0].kind
+        summary = f"INCONCLUSIVE: {holding[0].summary}"
     else:
         outcome, decided_by = Outcome.HEALTHY, checks[0].kind
         passed = [c.name for c in checks if c.status is _PASS]
@@ -275,7 +279,8 @@ def _batch_failures_check(view: View, policy: HealthPolicy, samples: _Samples) -
     return rate_check(
         name="batch_failures",
         view=view,
-        counts=counts,
+        count="batch_item_failures",
+        trials="batch_items",
         policy=policy,
         ceiling=policy.error_rate_ceiling,
         ruled_out=None,

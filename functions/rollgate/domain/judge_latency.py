@@ -11,8 +11,9 @@ CloudWatch gives percentiles per period, never raw durations. Three questions ar
   were beyond it; under "no slower than the reference by the ratio", an invocation is beyond the
   reference's q_r-percentile (times the ratio, plus the delta) with probability at most 1 - q_r.
   Summed over periods this is a binomial tail test; the canary's p50 (when published) and p95
-  against the reference's p95/p99 make it strong on thin periods. It also needs at least two
-  breaching periods and a majority of them;
+  against the reference's p95/p99 make it strong on thin periods. It also needs at least four
+  breaching periods and 80% of those compared (a 10% canary's small pool of environments goes
+  cold more often than stable's: a cold start lands in some of its thin periods' tails);
 - trend: a latency that grows 2% a minute never trips a per-period ratio within a canary. The
   canary/reference p95 ratio per paired period is tested for a monotone increase (Mann-Kendall, at
   a fifth of the significance since it is asked every period), with a Theil-Sen slope of at least
@@ -44,8 +45,15 @@ _MIN_TAIL_INVOCATIONS = 2.0
 _MIN_REFERENCE_TAIL_INVOCATIONS = 1.0
 #: Breaching weight that fails the check (two full periods).
 _BREACH_WEIGHT = 2.0
-#: Canary statistics tested against each reference percentile in the pooled test.
+#: Canary statistics tested against each reference percentile in the pooled test. It fails only
+#: with this many breaching periods and this share of the periods compared: a 10% canary's small
+#: pool of environments goes cold more often than stable's, so a cold start lands in some of its
+#: thin periods' tails; a slower build is slow in nearly every period.
 _POOLED = {95: (50, 95), 99: (50, 95, 99)}
+_POOLED_MIN_BREACHED = 4
+_POOLED_BREACHED_SHARE = 0.8
+#: ... and only periods whose reference percentile has at least 2 invocations beyond it.
+_POOLED_MIN_REFERENCE_WEIGHT = 0.4
 #: The trend test: paired periods with at least this many canary invocations, at least this many
 #: periods, at this share of the significance, and the canary already slower by this many minutes
 #: of the minimum growth.
@@ -71,31 +79,49 @@ def _value(period: PeriodStats | None, percentile: int) -> float | None:
 
 @dataclass(frozen=True)
 class _Reference:
-    """The reference's percentile for a canary period: the same period's when it is sampled well
-    enough (paired), else its typical period (median)."""
+    """The reference's percentile for a canary period: the same period's when it has invocations
+    beyond the percentile (paired), else its typical period (median). Each comes with a weight, by
+    the same rule as the canary's periods: a watch's thin holdback cannot outvote a drift."""
 
-    by_start: dict
+    by_start: dict[datetime, tuple[float, float]]
     typical: float | None
+    typical_weight: float
 
     @classmethod
     def of(cls, view: View, percentile: int, warm: list[Pair]) -> _Reference:
-        min_count = _MIN_REFERENCE_TAIL_INVOCATIONS / ((100 - percentile) / 100)
+        tail = (100 - percentile) / 100
+        min_count = _MIN_REFERENCE_TAIL_INVOCATIONS / tail
 
-        def usable(p: PeriodStats | None) -> float | None:
+        def usable(p: PeriodStats | None) -> tuple[float, float] | None:
             value = _value(p, percentile)
-            return value if p is not None and value is not None and (p.invocations or 0) >= min_count else None
+            if p is None or value is None or (p.invocations or 0) < min_count:
+                return None
+            return value, min(1.0, (p.invocations or 0) * tail / _FULL_TAIL_INVOCATIONS)
 
         if view.paired:
-            by_start = {x.start: v for x in warm if (v := usable(x.reference)) is not None}
-            values = list(by_start.values())
+            by_start = {x.start: u for x in warm if (u := usable(x.reference)) is not None}
+            rows = list(by_start.values())
         else:
             by_start = {}
             reference_periods = view.reference.periods if view.reference else []
-            values = [v for p in reference_periods if (v := usable(p)) is not None]
-        return cls(by_start, median(values) if values else None)
+            rows = [u for p in reference_periods if (u := usable(p)) is not None]
+        typical = median(v for v, _ in rows) if rows else None
+        return cls(by_start, typical, min(1.0, sum(w for _, w in rows) / 2) if rows else 0.0)
 
-    def at(self, start: object) -> float | None:
-        return self.by_start.get(start, self.typical)
+    def _own(self, start: datetime) -> tuple[float, float] | None:
+        """The period's own value, unless it is thinner than the typical period's evidence."""
+        row = self.by_start.get(start)
+        if row is None or (row[1] < _POOLED_MIN_REFERENCE_WEIGHT and self.typical_weight > row[1]):
+            return None
+        return row
+
+    def at(self, start: datetime) -> float | None:
+        row = self._own(start)
+        return row[0] if row else self.typical
+
+    def weight(self, start: datetime) -> float:
+        row = self._own(start)
+        return row[1] if row else self.typical_weight
 
 
 def latency_check(view: View, policy: HealthPolicy, percentile: int) -> Check:
@@ -117,13 +143,15 @@ def latency_check(view: View, policy: HealthPolicy, percentile: int) -> Check:
     canary_periods = [(x.start, x.canary) for x in warm if x.canary is not None and x.canary.invocations]
     if not canary_periods:
         busiest = max((p.invocations or 0 for p in view.window.canary.periods), default=0)
+        warming = any(x.canary is not None and x.canary.invocations for x in view.pairs)
         return Check(
             name=name,
-            status=_SKIPPED,
+            # periods with traffic, all in the warm-up: not judged yet, which holds a HEALTHY verdict
+            status=CheckStatus.INCONCLUSIVE if warming else _SKIPPED,
             observed={"busiest_canary_period_invocations": busiest},
             threshold=threshold,
-            summary=f"p{percentile} not judged: no period of {view.canary_label} past the warm-up with invocations "
-            f"in it yet",
+            summary=f"p{percentile} not judged yet: no period of {view.canary_label} past the "
+            f"{policy.warmup_seconds} s warm-up after the shift with invocations in it",
             kind=view.kind,
         )
     if reference.typical is None:
@@ -145,14 +173,21 @@ def latency_check(view: View, policy: HealthPolicy, percentile: int) -> Check:
     for start, p in canary_periods:
         value, ref, n = _value(p, percentile), reference.at(start), p.invocations or 0
         if value is not None and ref is not None and n >= min_count:
-            rows.append((value, ref, min(1.0, n / full_count)))
+            rows.append((value, ref, min(1.0, n / full_count, reference.weight(start))))
     voted = [breaches(c, r) for c, r, _ in rows]
     weight_breached = sum(w for (_, _, w), b in zip(rows, voted, strict=True) if b)
     weight_total = sum(w for _, _, w in rows)
     pooled = _pooled(canary_periods, reference, percentile, breaches)
     alpha_each = policy.significance / len(_POOLED[percentile])
     pooled_fail = next(
-        (t for t in pooled if t.p < alpha_each and t.breached >= 2 and 2 * t.breached > t.compared), None
+        (
+            t
+            for t in pooled
+            if t.p < alpha_each
+            and t.breached >= _POOLED_MIN_BREACHED
+            and t.breached >= _POOLED_BREACHED_SHARE * t.compared
+        ),
+        None,
     )
     observed: dict = {
         "periods_compared": len(rows),
@@ -259,7 +294,7 @@ def _pooled(
         for start, p in canary_periods:
             value, ref = _value(p, q), reference.at(start)
             n = round(p.invocations or 0)
-            if value is None or ref is None or n < 1:
+            if value is None or ref is None or n < 1 or reference.weight(start) < _POOLED_MIN_REFERENCE_WEIGHT:
                 continue
             compared += 1
             trials += n

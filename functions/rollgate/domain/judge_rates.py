@@ -15,9 +15,11 @@ Every comparison is "worse than the reference by the tolerated margin, with sign
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rollgate.domain import judge_text as text
 from rollgate.domain.health import Check, CheckStatus, EvidenceKind, SyntheticSeries
-from rollgate.domain.judge_view import Counts, View
+from rollgate.domain.judge_view import CountField, Counts, TrialField, View
 from rollgate.domain.models import HealthPolicy
 from rollgate.domain.stats import binomial_sf, excess_rate_pvalue, rate_dispersion, stratified_ratio_pvalue
 
@@ -28,6 +30,8 @@ _INCONCLUSIVE, _SKIPPED = CheckStatus.INCONCLUSIVE, CheckStatus.SKIPPED
 #: may be a downstream blip that would have hit any version: fewer than this are judged again next
 #: period instead of rolling back (2 of 2 invocations at 2 requests a minute).
 MIN_UNPAIRED_FAILURES = 3
+#: Without a control for the probes, they fail a release only above this failure rate.
+SYNTHETIC_UNPAIRED_FLOOR = 0.5
 
 
 def tolerated_rate(reference_rate: float, policy: HealthPolicy, ceiling: float | None) -> float:
@@ -45,11 +49,11 @@ def margin_rule(policy: HealthPolicy) -> str:
     )
 
 
-def _extra_variance(counts: Counts, view: View, reference_rate: float, canary_null: float) -> tuple[float, float]:
+def _extra_variance(counts: Counts, reference_rate: float, canary_null: float) -> tuple[float, float]:
     """The overdispersion term of the difference's variance (unpaired), and the relative
     between-period variance it came from, estimated on the reference's periods (the canary's own
     few periods would hide a regression's spread in it)."""
-    tau2 = max(rate_dispersion(counts.reference_periods), rate_dispersion(view.baseline_counts("errors")))
+    tau2 = rate_dispersion(counts.reference_periods)
     if tau2 <= 0:
         return 0.0, 0.0
     variance = 0.0
@@ -60,22 +64,54 @@ def _extra_variance(counts: Counts, view: View, reference_rate: float, canary_nu
     return variance, tau2
 
 
-def _excess_pvalue(counts: Counts, view: View, rate_r: float, tolerated: float) -> tuple[float, float]:
+@dataclass(frozen=True)
+class _Reference:
+    """What the canary's counts are compared with, and how.
+
+    paired: the concurrent control's periods (stable, or the watch's holdback). Pooling a small
+    holdback with its pre-deploy series was tried and rejected: the holdback cannot see a downstream
+    incident that the pre-deploy series then blames on the new version;
+    unpaired: the pre-deploy series alone (no control, or a control without traffic);
+    none: nothing to compare with (the ceiling decides)."""
+
+    counts: Counts
+    label: str
+    mode: str
+
+    @property
+    def with_control(self) -> bool:
+        return self.mode == "paired"
+
+
+def _reference(view: View, count: CountField, trials: TrialField) -> _Reference:
+    counts = view.counts(count, trials)
+    before = view.baseline_counts(count, trials) if view.window.baseline is not None else []
+    baseline_label = f"v{view.window.baseline.version}" if view.window.baseline else ""
+    if view.paired and counts.reference[1] > 0:
+        return _Reference(counts, view.reference_label, "paired")
+    if before:
+        unpaired = Counts(counts.canary_periods, before, counts.missing)
+        return _Reference(unpaired, f"{baseline_label} before the deploy", "unpaired")
+    return _Reference(counts, view.reference_label, "none" if counts.reference[1] <= 0 else "unpaired")
+
+
+def _excess_pvalue(reference: _Reference, rate_r: float, tolerated: float) -> tuple[float, float]:
     """p-value for "the canary fails more than the tolerated rate", and the dispersion used.
 
     Paired: per-period conditional test of the ratio (shared incidents, diurnal swings and errors
     clustered in time cancel period by period) AND the pooled score test of the absolute excess
-    (needed where the reference's rate is near zero); both must reject. Unpaired: the pooled score
-    test widened by the between-period dispersion of the pre-deploy series, since nothing ran
+    (needed where the reference's rate is near zero); both must reject. Otherwise: the pooled score
+    test widened by the between-period dispersion of the reference's periods, since nothing ran
     alongside to cancel it."""
+    counts = reference.counts
     (x_c, n_c), (x_r, n_r) = counts.canary, counts.reference
     margin = tolerated - rate_r
-    if view.paired:
+    if reference.with_control:
         pooled = excess_rate_pvalue(x_c, n_c, x_r, n_r, margin)
         if x_r <= 0:
             return pooled, 0.0
         return max(pooled, stratified_ratio_pvalue(counts.paired, tolerated / rate_r)), 0.0
-    extra, tau2 = _extra_variance(counts, view, rate_r, tolerated)
+    extra, tau2 = _extra_variance(counts, rate_r, tolerated)
     return excess_rate_pvalue(x_c, n_c, x_r, n_r, margin, extra_variance=extra), tau2
 
 
@@ -83,15 +119,18 @@ def rate_check(
     *,
     name: str,
     view: View,
-    counts: Counts,
     policy: HealthPolicy,
     ceiling: float,
     ruled_out: bool | None,
+    count: CountField = "errors",
+    trials: TrialField = "invocations",
     what: str | None = None,
 ) -> Check:
-    """Canary rate of `name` against the reference's over the same comparable periods. `ruled_out`
+    """Canary rate of `count` over `trials` against the reference's (see _Reference). `ruled_out`
     (the samples' answer) turns "no significant excess" into PASS or not-yet; None: always PASS."""
     what = what or name
+    reference = _reference(view, count, trials)
+    counts = reference.counts
     (x_c, n_c), (x_r, n_r) = counts.canary, counts.reference
     alpha = policy.significance
     threshold = {
@@ -99,17 +138,17 @@ def rate_check(
         "absolute_margin": policy.error_rate_margin,
         "ceiling": ceiling,
         "significance": alpha,
-        "test": "one-sided Farrington-Manning score test with the margin, variance widened by the reference's "
-        "between-period dispersion; exact binomial tail as a floor",
+        "test": "paired: per-period conditional ratio test and the pooled Farrington-Manning score test, both; "
+        "otherwise the score test widened by the reference's between-period dispersion",
     }
-    observed: dict = {"canary_count": x_c, "canary_total": n_c}
+    observed: dict = {"canary_count": x_c, "canary_total": n_c, "reference_mode": reference.mode}
     if counts.missing:
         observed["periods_missing_counts"] = len(counts.missing)
     if view.late:
         observed["periods_not_yet_published"] = len(view.late)
     if view.mixed:
         observed["periods_mixing_a_shift"] = len(view.mixed)
-    kind = view.kind if n_r > 0 else EvidenceKind.UNPAIRED
+    kind = EvidenceKind.ORGANIC_PAIRED if reference.with_control else EvidenceKind.UNPAIRED
 
     def check(status: CheckStatus, summary: str) -> Check:
         return Check(name=name, status=status, observed=observed, threshold=threshold, summary=summary, kind=kind)
@@ -130,16 +169,16 @@ def rate_check(
     if n_r <= 0:
         above, p, sentence = _against_ceiling(view, policy, ceiling, x_c, n_c)
         observed.update({"reference": "none: no datapoints", "p_value_vs_ceiling": text.p_round(p)})
-        if above:  # without a control, a few failures wait (None: never paired)
-            return _unless_unpaired_blip(check(_FAIL, f"{seen} {sentence}"), None, x_c, what)
+        if above:  # without a control, a few failures wait
+            return _unless_blip(check(_FAIL, f"{seen} {sentence}"), False, x_c, what)
         return not_failed(f"{seen}{sentence}")
 
     rate_r = x_r / n_r
     tolerated = tolerated_rate(rate_r, policy, ceiling)
-    p, tau2 = _excess_pvalue(counts, view, rate_r, tolerated) if x_c > 0 else (1.0, 0.0)
+    p, tau2 = _excess_pvalue(reference, rate_r, tolerated) if x_c > 0 else (1.0, 0.0)
     observed.update(
         {
-            "reference": view.reference_label,
+            "reference": reference.label,
             "reference_count": x_r,
             "reference_total": n_r,
             "reference_rate": round(rate_r, 6),
@@ -150,7 +189,7 @@ def rate_check(
         }
     )
     compared = (
-        f"{seen} vs {view.reference_label} {text.count(x_r)}/{text.count(n_r)} ({text.pct(rate_r)}): "
+        f"{seen} vs {reference.label} {text.count(x_r)}/{text.count(n_r)} ({text.pct(rate_r)}): "
         f"{text.points(rate_c - rate_r)}"
     )
     capped = " (capped by the ceiling)" if tolerated < rate_r + _full_margin(rate_r, policy) - 1e-12 else ""
@@ -160,10 +199,10 @@ def rate_check(
             f"{compared}, beyond the tolerated {text.pct(tolerated)}{capped} ({text.below(p, alpha)}; margin: "
             f"{margin_rule(policy)})",
         )
-        return _unless_unpaired_blip(failed, view, x_c, what)
+        return _unless_blip(failed, reference.with_control, x_c, what)
     if rate_c > ceiling and rate_r >= ceiling:
         return not_failed(
-            f"{compared}: above the {text.limit(ceiling)} ceiling, but {view.reference_label} fails as often, "
+            f"{compared}: above the {text.limit(ceiling)} ceiling, but {reference.label} fails as often, "
             f"so rolling back would not help"
         )
     return not_failed(f"{compared}, not significantly beyond the tolerated {text.pct(tolerated)} ({text.p_value(p)})")
@@ -208,10 +247,10 @@ def _against_ceiling(
     )
 
 
-def _unless_unpaired_blip(check: Check, view: View | None, failures: float, what: str) -> Check:
+def _unless_blip(check: Check, with_control: bool, failures: float, what: str) -> Check:
     """Without a concurrent control, fewer than MIN_UNPAIRED_FAILURES failures may be a downstream
     blip that would have hit any version: judged again next period instead of rolling back."""
-    if check.status is not _FAIL or (view is not None and view.paired) or failures >= MIN_UNPAIRED_FAILURES:
+    if check.status is not _FAIL or with_control or failures >= MIN_UNPAIRED_FAILURES:
         return check
     return check.model_copy(
         update={
@@ -327,37 +366,56 @@ def concurrency_blame(view: View, policy: HealthPolicy) -> tuple[float, str] | N
 
 
 # --------------------------------------------------------------------------- synthetic probes
-def synthetic_check(probes: SyntheticSeries | None, view: View, policy: HealthPolicy) -> Check:
-    """Rollgate's probes of the new version's qualifier, judged from their invoke responses against
-    the reference's organic failure rate with the same tolerated margin. They can fail a release; a
-    pass never counts as samples (the probes exercise only the smoke payloads' request types)."""
-    threshold = {"relative_margin": policy.error_rate_relative_margin, "absolute_margin": policy.error_rate_margin}
+def synthetic_check(
+    probes: SyntheticSeries | None, control: SyntheticSeries | None, view: View, policy: HealthPolicy
+) -> Check:
+    """Rollgate's probes of the new version's qualifier, judged from their invoke responses. With a
+    control (the same probes to the previous version), against its failure rate with the tolerated
+    margin. Without one, against the reference's organic rate AND significantly above
+    SYNTHETIC_UNPAIRED_FLOOR of the probes: the probes are live while the metrics lag, so a
+    downstream incident failing 10-30% of them has not reached the reference's published periods
+    yet, while a build that breaks the payloads the smoke test passed fails most of them. They can
+    fail a release; a pass never counts as samples (the probes exercise only the smoke payloads'
+    request types)."""
+    threshold: dict = {
+        "relative_margin": policy.error_rate_relative_margin,
+        "absolute_margin": policy.error_rate_margin,
+    }
     kind = EvidenceKind.SYNTHETIC
     if probes is None or probes.sent <= 0:
         return Check(
             name="synthetic", status=_SKIPPED, threshold=threshold, summary="no synthetic probes sent", kind=kind
         )
-    x_r, n_r = view.counts("errors").reference
+    alpha = policy.significance
+    if control is not None and control.sent > 0:
+        x_r, n_r = float(control.failed), float(control.sent)
+        against = f"the same probes of {view.reference_label} ({control.failed} of {control.sent} failed)"
+        p_ceiling = 0.0
+    else:
+        x_r, n_r = view.counts("errors").reference
+        against = f"{view.reference_label}'s organic rate and {SYNTHETIC_UNPAIRED_FLOOR:.0%} of the probes"
+        p_ceiling = binomial_sf(probes.failed, probes.sent, SYNTHETIC_UNPAIRED_FLOOR)
+        threshold["unpaired_floor"] = SYNTHETIC_UNPAIRED_FLOOR
     rate_r = x_r / n_r if n_r > 0 else 0.0
     tolerated = tolerated_rate(rate_r, policy, policy.error_rate_ceiling)
     p = excess_rate_pvalue(probes.failed, probes.sent, x_r, n_r, tolerated - rate_r) if probes.failed else 1.0
+    p = max(p, p_ceiling)
     observed = {
         "sent": probes.sent,
         "failed": probes.failed,
         "examples": probes.failures[:3],
         "tolerated_rate": round(tolerated, 6),
-        "p_value_vs_reference": text.p_round(p),
+        "p_value": text.p_round(p),
     }
     seen = f"{probes.failed} of {probes.sent} synthetic probes of {view.canary_label} failed"
-    if p < policy.significance:
+    if p < alpha:
         example = f" (e.g. {probes.failures[0]})" if probes.failures else ""
         return Check(
             name="synthetic",
             status=_FAIL,
             observed=observed,
             threshold=threshold,
-            summary=f"{seen}{example}: beyond the tolerated {text.pct(tolerated)} of {view.reference_label}'s rate "
-            f"({text.below(p, policy.significance)})",
+            summary=f"{seen}{example}: beyond {against} ({text.below(p, alpha)})",
             kind=kind,
         )
     return Check(
@@ -365,6 +423,7 @@ def synthetic_check(probes: SyntheticSeries | None, view: View, policy: HealthPo
         status=_PASS,
         observed=observed,
         threshold=threshold,
-        summary=f"{seen}; probes only exercise the smoke payloads, so they never count as samples",
+        summary=f"{seen}: not significantly beyond {against}; probes only exercise the smoke payloads, so they "
+        f"never count as samples",
         kind=kind,
     )

@@ -1,10 +1,10 @@
 """What the judge compares: the window seen as "new version against a reference", period by period.
 
 Only *comparable* periods are used, because CloudWatch does not deliver a clean table:
-- a period is compared only once both sides have published it: the newest datapoints of one version
-  often arrive a minute or two after the other's, and "no datapoint from stable yet" is not "stable
-  had no traffic" (a period older than `metric_settle_seconds`, or older than a datapoint of either
-  version, is published: without a datapoint it had no traffic);
+- a period is compared only once both sides have published it: datapoints of one version often
+  arrive a minute or two after the other's, out of order, and "no datapoint from stable yet" is not
+  "stable had no traffic" (only a period older than `metric_settle_seconds` before the read, or
+  before the newest datapoint seen, counts as "no traffic" without a datapoint);
 - a period that straddles a traffic shift (`weight_since`) mixes two weights and is left out;
 - a count missing while its trials are present (Errors missing, Invocations present) is missing
   data for that period, never zero: the period is left out of that count's comparison.
@@ -189,9 +189,9 @@ def _comparable(
         by_others = latest_any - settle
         settled_before = max(settled_before, by_others) if settled_before else by_others
 
-    def published(start: datetime, side_newest: datetime | None) -> bool:
-        if side_newest is not None and start <= side_newest:
-            return True
+    def settled(start: datetime) -> bool:
+        # without a datapoint, a period counts as "no traffic" only once it is settled: CloudWatch
+        # publishes periods late and out of order, so a later datapoint says nothing about it
         return settled_before is not None and start <= settled_before
 
     shift = window.weight_since
@@ -202,11 +202,15 @@ def _comparable(
         if shift is not None and start < shift < start + period:
             mixed.append(start)
             continue
-        sides_published = published(start, newest[0]) and (control is None or published(start, newest[1]))
-        if not sides_published:
+        c, r = canary.get(start), reference.get(start)
+        canary_data = c is not None and c.invocations is not None
+        reference_data = r is not None and r.invocations is not None
+        if not canary_data and not reference_data:
+            continue  # nothing published on either side (no traffic, or not yet): no evidence
+        if (canary_data or settled(start)) and (control is None or reference_data or settled(start)):
+            pairs.append(Pair(start, c, r))
+        else:
             late.append(start)
-            continue
-        pairs.append(Pair(start, canary.get(start), reference.get(start)))
     return pairs, late, mixed
 
 
