@@ -41,9 +41,10 @@ from rollgate.domain.stats import invocations_to_rule_out, shortfall_pvalue
 #: the long pre-deploy series (its noise is negligible next to the new version's).
 _LONG_REFERENCE = 1000.0
 _PERCENTILES = (95, 99)
-#: Checks that must have answered before a verdict is HEALTHY: enough organic samples, and latency
-#: judged past the warm-up (a slow build is not promoted because its periods were all warm-up).
-_HOLD_HEALTHY = ("samples", "latency_p95", "latency_p99")
+#: Checks that must have answered before a canary verdict is HEALTHY: enough organic samples, and
+#: latency judged past the warm-up (a slow build is not promoted because its periods were all
+#: warm-up). The watch needs only the samples: the canary has judged latency already.
+_HOLD_HEALTHY = {"canary": ("samples", "latency_p95", "latency_p99"), "watch": ("samples",)}
 
 _PASS, _FAIL = CheckStatus.PASS, CheckStatus.FAIL
 _INCONCLUSIVE, _SKIPPED = CheckStatus.INCONCLUSIVE, CheckStatus.SKIPPED
@@ -89,9 +90,7 @@ def judge(window: HealthWindow, policy: HealthPolicy) -> Verdict:
             f"INCONCLUSIVE: reads failed after retries ({'; '.join(window.read_failures)}); an operational "
             f"failure says nothing about the release, so it is not judged"
         )
-    elif holding := [
-        c for c in checks if c.name in _HOLD_HEALTHY and c.status is not _PASS and c.status is not _SKIPPED
-    ]:
+    elif holding := [c for c in checks if _holds_healthy(c, window)]:
         outcome, decided_by = Outcome.INCONCLUSIVE, holding[0].kind
         summary = f"INCONCLUSIVE: {holding[0].summary}"
     else:
@@ -111,6 +110,10 @@ def judge(window: HealthWindow, policy: HealthPolicy) -> Verdict:
         samples_needed=samples.needed,
         decided_by=decided_by,
     )
+
+
+def _holds_healthy(check: Check, window: HealthWindow) -> bool:
+    return check.name in _HOLD_HEALTHY[window.phase] and check.status not in (_PASS, _SKIPPED)
 
 
 def _deciding_kind(failed: list[Check]) -> EvidenceKind | None:
