@@ -39,8 +39,6 @@ from infra.settings import Settings
 from infra.states import PERSISTENT_ATTEMPTS, catch, concluded, fail_on_error, wait_for
 from infra.workflow import Workflow
 
-_ERROR = "$.error"
-
 
 def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.IChainable:
     """The DeployFunction definition, states created under ``scope``."""
@@ -89,12 +87,21 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.ICha
             }
         ),
     )
-    catch(validate, fail_on_error(scope, "RejectInvalidRequest", error="InvalidRequest"), errors=["InvalidRequest"])
-    catch(validate, fail_on_error(scope, "LockedOut", error="DeploymentInProgress"), errors=["DeploymentInProgress"])
+    # ResultPath "$": the input may not be a JSON object (an array, a string), and "$.error" cannot be
+    # added to one (States.Runtime); nothing of the input is needed once Validate has failed
     catch(
         validate,
-        sfn.Fail(scope, "ValidateFailed", error_path=f"{_ERROR}.Error", cause_path=f"{_ERROR}.Cause"),
+        fail_on_error(scope, "RejectInvalidRequest", error="InvalidRequest", error_path="$"),
+        errors=["InvalidRequest"],
+        result_path="$",
     )
+    catch(
+        validate,
+        fail_on_error(scope, "LockedOut", error="DeploymentInProgress", error_path="$"),
+        errors=["DeploymentInProgress"],
+        result_path="$",
+    )
+    catch(validate, sfn.Fail(scope, "ValidateFailed", error_path="$.Error", cause_path="$.Cause"), result_path="$")
 
     # --- 2-5. preflight, update and wait, publish and wait, smoke -------------------------------
     preflight = before_traffic("Preflight", "preflight", result_path="$.baseline")

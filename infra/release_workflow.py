@@ -69,8 +69,14 @@ def build_release_definition(scope: Construct, *, steps: ReleaseTasks, deploy: s
             {"request": sfn.JsonPath.entire_payload, "execution": sfn.JsonPath.object_at("$$.Execution")}
         ),
     )
-    catch(start, fail_on_error(scope, "RejectInvalidRelease", error="InvalidRequest"), errors=["InvalidRequest"])
-    catch(start, sfn.Fail(scope, "StartFailed", error_path="$.error.Error", cause_path="$.error.Cause"))
+    # ResultPath "$": a non-object input cannot take "$.error" (States.Runtime)
+    catch(
+        start,
+        fail_on_error(scope, "RejectInvalidRelease", error="InvalidRequest", error_path="$"),
+        errors=["InvalidRequest"],
+        result_path="$",
+    )
+    catch(start, sfn.Fail(scope, "StartFailed", error_path="$.Error", cause_path="$.Cause"), result_path="$")
 
     load = catch(steps.step(scope, "LoadManifest", "load_manifest", result_path="$"), record)
 

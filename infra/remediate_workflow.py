@@ -52,8 +52,14 @@ def build_remediate_definition(scope: Construct, *, steps: RemediateTasks) -> sf
             {"request": sfn.JsonPath.entire_payload, "execution": sfn.JsonPath.object_at("$$.Execution")}
         ),
     )
-    catch(assess, fail_on_error(scope, "RejectInvalidRequest", error="InvalidRequest"), errors=["InvalidRequest"])
-    catch(assess, sfn.Fail(scope, "AssessFailed", error_path="$.error.Error", cause_path="$.error.Cause"))
+    # ResultPath "$": a non-object input cannot take "$.error" (States.Runtime)
+    catch(
+        assess,
+        fail_on_error(scope, "RejectInvalidRequest", error="InvalidRequest", error_path="$"),
+        errors=["InvalidRequest"],
+        result_path="$",
+    )
+    catch(assess, sfn.Fail(scope, "AssessFailed", error_path="$.Error", cause_path="$.Cause"), result_path="$")
 
     remediate = catch(
         steps.step(

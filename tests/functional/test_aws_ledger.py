@@ -151,9 +151,28 @@ def test_abort_for_the_running_deployment_survives_its_reruns(ledger, clock):
     clock.at = T0 + timedelta(minutes=5)
     ledger.request_abort("orders", "live", "stop")
 
-    ledger.acquire_lease(lease("d-1", at=clock.at + timedelta(seconds=1)))  # a redrive of d-1
+    # a retry or redrive of d-1 takes the lease as of its execution's start (domain.start), so the
+    # abort asked since then is still meant for it
+    ledger.acquire_lease(lease("d-1"))
 
     assert ledger.abort_requested("orders", "live") == "stop"
+
+
+def test_a_retried_acquire_clears_the_stale_abort_its_first_attempt_did_not(ledger, clock):
+    # given an abort from before d-1 started, and d-1's first attempt wrote the lease but failed
+    # to clear the flag (the retry re-enters as the same holder)
+    clock.at = T0 - timedelta(minutes=5)
+    ledger.request_abort("orders", "live", "meant for d-0")
+    clock.at = T0
+    ledger.acquire_lease(lease("d-1"))
+    ledger.request_abort("orders", "live", "meant for d-0")  # as if the first clear never happened
+    ledger._db.call("update_item", TableName=ledger.table_name, Key={"pk": "LEASE#orders#live", "sk": "ABORT"},
+                    UpdateExpression="SET requested_at = :old",
+                    ExpressionAttributeValues={":old": (T0 - timedelta(minutes=5)).isoformat(timespec="microseconds")})
+
+    ledger.acquire_lease(lease("d-1"))
+
+    assert ledger.abort_requested("orders", "live") is None
 
 
 def test_a_stale_abort_does_not_stop_the_next_deployment(ledger, clock):

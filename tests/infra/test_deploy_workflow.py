@@ -64,10 +64,11 @@ TRAFFIC_STATES = (
 
 #: state name -> its Catch list as (ErrorEquals, ResultPath, Next)
 CATCHES: dict[str, list[tuple[list[str], str, str]]] = {
+    # ResultPath "$": the input may not be an object, and "$.error" cannot be added to one
     "Validate": [
-        (["InvalidRequest"], "$.error", "RejectInvalidRequest"),
-        (["DeploymentInProgress"], "$.error", "LockedOut"),
-        (["States.ALL"], "$.error", "ValidateFailed"),
+        (["InvalidRequest"], "$", "RejectInvalidRequest"),
+        (["DeploymentInProgress"], "$", "LockedOut"),
+        (["States.ALL"], "$", "ValidateFailed"),
     ],
     **{
         name: [(["States.ALL"], "$.error", "Record")]
@@ -127,9 +128,9 @@ CHOICES: dict[str, tuple[list[tuple[str, str, str]], str]] = {
 }
 
 FAILS = {
-    "RejectInvalidRequest": {"Type": "Fail", "Error": "InvalidRequest", "CausePath": "$.error.Cause"},
-    "LockedOut": {"Type": "Fail", "Error": "DeploymentInProgress", "CausePath": "$.error.Cause"},
-    "ValidateFailed": {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
+    "RejectInvalidRequest": {"Type": "Fail", "Error": "InvalidRequest", "CausePath": "$.Cause"},
+    "LockedOut": {"Type": "Fail", "Error": "DeploymentInProgress", "CausePath": "$.Cause"},
+    "ValidateFailed": {"Type": "Fail", "ErrorPath": "$.Error", "CausePath": "$.Cause"},
     "RecordFailed": {"Type": "Fail", "Error": "RecordFailed", "CausePath": "$.record_error.Cause"},
     "NotPromoted": {"Type": "Fail", "ErrorPath": "$.result.error_name", "CausePath": "$.result.reason"},
 }

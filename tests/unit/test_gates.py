@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from rollgate.domain import start
-from rollgate.domain.errors import DeploymentInProgress, InvalidRequest
+from rollgate.domain import outcome, start
+from rollgate.domain.errors import DeploymentInProgress, InvalidRequest, TransientAwsError
 from rollgate.domain.health import Outcome
-from rollgate.domain.models import Strategy
+from rollgate.domain.models import DeploymentResult, Strategy
 from rollgate.domain.ports import EventSourceMapping, Invocation
 from tests.unit.conftest import World, drive, request_for
 
@@ -404,3 +404,94 @@ def test_a_redriven_allocation_step_asks_once(world: World) -> None:
     # then the allocation was requested once; the second answer is a fresh read of it
     assert api.pc_puts == [("2", 4)]
     assert first.status == "InProgress" and again.status in ("InProgress", "Ready")
+
+
+# --------------------------------------------------------------------------- idempotent entry and exit
+def test_a_retried_validate_re_enters_its_own_lease(world: World) -> None:
+    # given Validate took the lease and Step Functions retries it (a timeout after the write)
+    execution = {"Name": "exec-1", "Id": "arn:exec:exec-1", "StartTime": "2026-03-01T10:00:00.000Z"}
+    first = start.start_deployment(request_for(), execution, ledger=world.ledger, clock=world.clock, lease_seconds=600)
+    world.clock.advance(7)
+    # when the retry runs, later on the clock
+    again = start.start_deployment(request_for(), execution, ledger=world.ledger, clock=world.clock, lease_seconds=600)
+    # then it is the same deployment, holding the one lease, not locked out by itself
+    assert again.deployment_id == first.deployment_id == "20260301T100000Z-exec-1"
+    assert world.ledger.leases[("orders-api", "live")].holder == first.deployment_id
+
+
+def test_a_validate_that_fails_after_writing_the_lease_gives_it_back(world: World, monkeypatch) -> None:
+    real_acquire = world.ledger.acquire_lease
+
+    def written_then_failed(lease):
+        real_acquire(lease)
+        raise TransientAwsError("dynamodb:DeleteItem stale abort flag: read timeout")
+
+    monkeypatch.setattr(world.ledger, "acquire_lease", written_then_failed)
+    with pytest.raises(TransientAwsError):
+        start.start_deployment(request_for(), {"Name": "x"}, ledger=world.ledger, clock=world.clock, lease_seconds=60)
+    assert world.ledger.leases == {}
+
+
+def _retried_by_step_functions(world: World, monkeypatch) -> list[DeploymentResult]:
+    """Record as the state machine runs it: a transient failure makes the state run again."""
+    results: list[DeploymentResult] = []
+    real_conclude = outcome.conclude
+
+    def record_state(ctx, **deps):
+        try:
+            results.append(real_conclude(ctx, **deps))
+        except TransientAwsError:
+            world.clock.advance(2)
+            results.append(real_conclude(ctx, **deps))
+        return results[-1]
+
+    monkeypatch.setattr(outcome, "conclude", record_state)
+    return results
+
+
+def _failing_once(monkeypatch, target: object, name: str) -> None:
+    real = getattr(target, name)
+    failures = [TransientAwsError(f"{name}: throttled")]
+
+    def once(*args):
+        if failures:
+            raise failures.pop()
+        return real(*args)
+
+    monkeypatch.setattr(target, name, once)
+
+
+@pytest.mark.parametrize("failing", ["put_deployment", "publish", "release_lease"])
+def test_a_retried_record_writes_once_announces_once_and_releases(world: World, monkeypatch, failing: str) -> None:
+    # given one of Record's three steps fails once and the state is retried
+    results = _retried_by_step_functions(world, monkeypatch)
+    _failing_once(monkeypatch, world.events if failing == "publish" else world.ledger, failing)
+    # when the deployment concludes
+    result = drive(world, request_for())
+    # then one record, one event, no lease; the retry concluded on the record the first attempt wrote
+    assert result["status"] == "PROMOTED"
+    assert [t for t, _ in world.events.published] == ["Deployment Promoted"]
+    assert len(world.ledger.deployments) == 1
+    assert world.ledger.deployments[result["deployment_id"]]["event_published"] == "PROMOTED"
+    assert world.ledger.leases == {}
+    assert len({r.finished_at for r in results}) == 1
+
+
+def test_a_rollback_whose_restored_version_cannot_be_smoke_tested_is_still_a_rollback(world: World) -> None:
+    # given an unhealthy canary, and the restored version's smoke test cannot be invoked
+    world.verdicts = [Outcome.UNHEALTHY]
+    responder = world.lambda_api.responder
+
+    def denied_on_the_old_version(function_name, qualifier, payload):
+        if qualifier == "1":
+            raise TransientAwsError("lambda:Invoke orders-api:1: throttled past the retries")
+        return responder(function_name, qualifier, payload)
+
+    world.lambda_api.responder = denied_on_the_old_version
+    result = drive(world, request_for())
+    # then the alias is back and verified, and the outcome says the restored version is in doubt
+    assert result["status"] == "ROLLED_BACK"
+    assert alias_of(world) == ("1", {})
+    assert "alias restored and verified" in result["reason"] and "FAILED ITS SMOKE TEST" in result["reason"]
+    assert "ROLLBACK FAILED" not in result["reason"]
+    assert world.ledger.leases == {}

@@ -135,7 +135,7 @@ class DynamoLedger:
         for _attempt in range(2):
             with translate_client_errors(call):
                 try:
-                    response = self._db.call(
+                    self._db.call(
                         "put_item",
                         TableName=self.table_name,
                         Item=item,
@@ -151,9 +151,10 @@ class DynamoLedger:
                     if holder_item is None:  # released between our write and our read: try again
                         continue
                     raise DeploymentInProgress(_in_progress_message(lease, holder_item)) from None
-            previous = response.get("Attributes")
-            if previous is None or _s(previous, "holder") != lease.holder:
-                self._clear_stale_abort(lease)
+            # also on re-entry by the same holder: a retried Validate whose first attempt took the
+            # lease and then failed here must still clear the flag (the delete is conditional, so
+            # repeating it is harmless)
+            self._clear_stale_abort(lease)
             return lease
         raise DeploymentInProgress(
             f"{lease.function_name}:{lease.alias}: the lease changed hands while being taken; try again"

@@ -1,15 +1,18 @@
 """Gate 9 — conclude: decide the outcome, record it with every gate's evidence, announce it, and
 release the lease. Every path through the state machine ends here, so no lease is left held.
 
-Idempotent: the ledger record is keyed by deployment id and overwritten, the lease release is a
-no-op when already released, and a duplicate event carries the same deployment id.
+Each of the three steps is idempotent on its own, so a retried Record (after any of them failed)
+finishes the work without doing any twice: the ledger record is keyed by deployment id and written
+once (a retry finds it and concludes on it, not on a second decision); the outcome event is sent
+once per deployment and outcome (the record carries `event_published` once it went out); the lease
+release is a no-op when already released.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from rollgate.domain.errors import REJECTING_ERRORS
+from rollgate.domain.errors import REJECTING_ERRORS, RollgateError
 from rollgate.domain.models import (
     DeploymentContext,
     DeploymentResult,
@@ -72,6 +75,14 @@ def decide(ctx: DeploymentContext) -> tuple[DeploymentStatus, str]:
         return DeploymentStatus.FAILED, (
             f"ROLLBACK FAILED, check alias {ctx.alias} by hand: {ctx.rollback_error.Error}: "
             f"{ctx.rollback_error.message()}"
+        )
+    if ctx.rollback is not None and ctx.rollback.smoke_passed is False:
+        # its own outcome: the alias is back and verified, only the restored version is in doubt
+        restored = ctx.rollback.restored_version
+        failed = "; ".join(e.detail for e in ctx.rollback.evidence if not e.ok and e.check.startswith("smoke"))
+        return DeploymentStatus.ROLLED_BACK, (
+            f"rolled back to v{restored} (alias restored and verified), BUT v{restored} FAILED ITS SMOKE TEST "
+            f"({failed or 'see the rollback evidence'}): {rollback_cause(ctx)}"
         )
     if ctx.rollback is not None:
         return DeploymentStatus.ROLLED_BACK, f"rolled back to v{ctx.rollback.restored_version}: {rollback_cause(ctx)}"
@@ -213,6 +224,34 @@ def _detection_times(ctx: DeploymentContext) -> tuple[float | None, float | None
 
 
 def conclude(ctx: DeploymentContext, *, ledger: Ledger, events: EventPublisher, clock: Clock) -> DeploymentResult:
+    document = ledger.get_deployment(ctx.function_name, ctx.alias, ctx.deployment_id)
+    if not (document and document.get("status")):
+        document = outcome_document(ctx, clock=clock)
+        ledger.put_deployment(document)
+    announce_once(document, ledger=ledger, events=events)
+    ledger.release_lease(ctx.function_name, ctx.alias, ctx.deployment_id)
+    return DeploymentResult.model_validate(document)
+
+
+def announce_once(document: dict[str, Any], *, ledger: Ledger, events: EventPublisher) -> None:
+    """The outcome event, unless the record says it already went out for this outcome. Marked after
+    the put, so a crash between the two sends it once more on the retry (at least once, never lost,
+    the deployment id lets a consumer drop the repeat)."""
+    status = str(document["status"])
+    if document.get("event_published") == status:
+        return
+    events.publish(DETAIL_TYPES[DeploymentStatus(status)], event_detail(document))
+    document["event_published"] = status
+    try:
+        ledger.put_deployment(document)
+    except RollgateError:
+        # the event is out: failing Record now would only make its retry send it a second time;
+        # the record itself is already written, only the mark is missing
+        document.pop("event_published")
+
+
+def outcome_document(ctx: DeploymentContext, *, clock: Clock) -> dict[str, Any]:
+    """The ledger record of the outcome decided now (decide) with every gate's evidence."""
     status, reason = decide(ctx)
     finished = clock.now()
     result = DeploymentResult(
@@ -240,10 +279,7 @@ def conclude(ctx: DeploymentContext, *, ledger: Ledger, events: EventPublisher, 
     # the request travels with the record: a later remediation smoke-tests the restored version
     # with the same tests, and a person can see exactly what was asked for
     document["request"] = ctx.request.model_dump(mode="json")
-    ledger.put_deployment(document)
-    events.publish(DETAIL_TYPES[status], event_detail(document))
-    ledger.release_lease(ctx.function_name, ctx.alias, ctx.deployment_id)
-    return result
+    return document
 
 
 def error_name(status: DeploymentStatus) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rollgate.domain.concurrency import restore_on_rollback
+from rollgate.domain.errors import RollgateError
 from rollgate.domain.models import DeploymentContext, Evidence, RollbackReport
 from rollgate.domain.ports import Clock, LambdaApi
 from rollgate.domain.routing import describe, restore
@@ -32,17 +33,26 @@ def roll_back(ctx: DeploymentContext, *, lambda_api: LambdaApi, clock: Clock) ->
             detail=f"alias {ctx.alias} reads back {describe(routing)}" + ("" if changed else " (it already did)"),
         )
     ]
-    smoke = run_smoke_tests(
-        ctx.function_name, baseline.live_version, ctx.request.smoke_tests, lambda_api=lambda_api, clock=clock
-    )
-    evidence += smoke.evidence
+    smoke_passed: bool | None
+    try:
+        smoke = run_smoke_tests(
+            ctx.function_name, baseline.live_version, ctx.request.smoke_tests, lambda_api=lambda_api, clock=clock
+        )
+    except RollgateError as error:
+        # the alias is restored and read back: a smoke test that cannot even be invoked says the
+        # restored version is in doubt, it does not undo the rollback (nor make it "failed")
+        evidence.append(Evidence(check="smoke", ok=False, detail=f"could not run on v{baseline.live_version}: {error}"))
+        smoke_passed = False
+    else:
+        evidence += smoke.evidence
+        smoke_passed = smoke.passed if ctx.request.smoke_tests else None
     # the previous version carries its own configuration: nothing is published; only provisioned
     # concurrency, which lives beside the versions, is put back as it was
     evidence += restore_on_rollback(ctx, lambda_api=lambda_api)
     return RollbackReport(
         restored_version=baseline.live_version,
         verified=True,
-        smoke_passed=smoke.passed if ctx.request.smoke_tests else None,
+        smoke_passed=smoke_passed,
         reason=rollback_reason(ctx),
         at=clock.now(),
         evidence=evidence,

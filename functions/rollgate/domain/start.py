@@ -6,10 +6,11 @@ the lease on function+alias, so two deployments of one alias never interleave.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import contextlib
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rollgate.domain.errors import InvalidRequest
+from rollgate.domain.errors import DeploymentInProgress, InvalidRequest, RollgateError
 from rollgate.domain.models import DeploymentContext, DeploymentRequest, parse_model
 from rollgate.domain.ports import Clock, Lease, Ledger
 from rollgate.domain.validation import StackHome, check_document, check_function_name
@@ -25,6 +26,23 @@ def function_name_of(name_or_arn: str, home: StackHome | None = None, *, field: 
         return check_function_name(name_or_arn, home)
     except ValueError as error:
         raise InvalidRequest(f"{field}: {error}") from None
+
+
+def execution_start(execution: dict[str, Any], fallback: datetime) -> datetime:
+    """When the execution started (`$$.Execution.StartTime`): the same on every retry and redrive of
+    Validate, unlike the clock, so a retried Validate re-enters its own lease instead of locking
+    itself out. `fallback` (the clock) only for a direct call without an execution."""
+    raw = execution.get("StartTime") or execution.get("start_time")
+    if isinstance(raw, datetime):
+        started = raw
+    elif isinstance(raw, str) and raw:
+        try:
+            started = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            return fallback
+    else:
+        return fallback
+    return started if started.tzinfo is not None else started.replace(tzinfo=UTC)
 
 
 def deployment_id_for(started_at: datetime, execution_name: str) -> str:
@@ -61,20 +79,35 @@ def start_deployment(
     lease_seconds = max(lease_seconds, request.worst_case_seconds() + LEASE_MARGIN_SECONDS)
     now = clock.now()
     execution_name = str(execution.get("Name") or execution.get("name") or "manual")
-    deployment_id = deployment_id_for(now, execution_name)
-    lease = ledger.acquire_lease(
-        Lease(
-            function_name=request.function_name,
-            alias=request.alias,
-            holder=deployment_id,
-            acquired_at=now,
-            expires_at=now + timedelta(seconds=lease_seconds),
-            detail={"execution_arn": execution.get("Id"), "release_id": request.provenance.release_id},
-        )
+    started_at = execution_start(execution, now)
+    deployment_id = deployment_id_for(started_at, execution_name)
+    wanted = Lease(
+        function_name=request.function_name,
+        alias=request.alias,
+        holder=deployment_id,
+        acquired_at=started_at,
+        expires_at=now + timedelta(seconds=lease_seconds),
+        detail={"execution_arn": execution.get("Id"), "release_id": request.provenance.release_id},
     )
+    try:
+        lease = ledger.acquire_lease(wanted)
+    except (DeploymentInProgress, InvalidRequest):
+        raise
+    except RollgateError:
+        # the lease may be written and a later part of taking it failed: a retry re-enters it (the
+        # id is the execution's), but if this was the last attempt nothing would ever release it
+        _release_quietly(ledger, wanted)
+        raise
     return DeploymentContext(
         request=request,
         deployment_id=lease.holder,
         started_at=lease.acquired_at,
         execution_arn=execution.get("Id"),
     )
+
+
+def _release_quietly(ledger: Ledger, lease: Lease) -> None:
+    """Give back a lease this execution may hold (conditional on the holder: never another's)."""
+    # it still expires on its own; the error that got us here is the one to report
+    with contextlib.suppress(RollgateError):
+        ledger.release_lease(lease.function_name, lease.alias, lease.holder)
