@@ -1,0 +1,211 @@
+"""Reconcile: after a deployment execution ended without finishing its own work (stopped, timed out,
+failed past Record or Rollback), put function+alias right from what the ledger and the alias say.
+
+What "right" means, in order:
+- the alias routes 100% to one version: the version the deployment's own PROMOTED record names;
+  else its baseline (the `from_version` of its record, or the version the newest settled record of
+  the alias names); with neither known, the primary of a split alias (a canary never moves it);
+- the deployment has one ledger outcome: when its record is missing, one is written (ABORTED for a
+  stopped execution, FAILED otherwise) saying what was found and what was done;
+- one outcome event (the record's `event_published` mark, as Record does);
+- the lease released.
+
+Idempotent, so it may run more than once (an EventBridge retry, a person running
+`rollgate reconcile` after the automatic run): a second run finds nothing to do. It never touches an
+alias whose lease is held by an execution that is still running. When it cannot act (the alias
+cannot be read or moved), the caller pages (`PAGE_DETAIL_TYPE`) and the error stands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+from pydantic import Field
+
+from rollgate.domain.models import DeploymentStatus, Lenient, Strict
+from rollgate.domain.notify import deployment_message
+from rollgate.domain.outcome import DETAIL_TYPES, event_detail
+from rollgate.domain.ports import AliasRouting, Clock, EventPublisher, LambdaApi, Lease, Ledger
+from rollgate.domain.routing import describe, restore
+from rollgate.domain.triggers import DEFAULT_ALIAS
+from rollgate.domain.validation import AliasName, FunctionRef, Text
+
+#: The event a person must act on: Rollgate could not put the alias right by itself.
+PAGE_DETAIL_TYPE = "Rollback Failed"
+#: Execution statuses that end an execution without its Record having run to the end.
+ENDED_EARLY = ("ABORTED", "TIMED_OUT", "FAILED")
+RECONCILED_DETAIL_TYPES = {"ABORTED": "Deployment Aborted", "FAILED": "Deployment Failed"}
+_RUNNING = "RUNNING"
+
+
+class ReconcileRequest(Strict):
+    """What to reconcile: a function+alias, optionally the execution that ended (from its
+    "Execution Status Change" event)."""
+
+    function_name: FunctionRef = Field(description="the managed function (name or ARN of this stack's account)")
+    alias: AliasName = Field(default=DEFAULT_ALIAS, description="the alias the deployment moved")
+    execution_arn: Text | None = Field(default=None, description="the execution that ended, when known")
+    execution_status: Literal["ABORTED", "TIMED_OUT", "FAILED"] | None = Field(
+        default=None, description="how it ended, when known"
+    )
+
+
+class ReconcileReport(Lenient):
+    """What reconcile found and did (also the body of the outcome record it may write)."""
+
+    function_name: str = Field(description="the function")
+    alias: str = Field(description="the alias")
+    status: Literal["RECONCILED", "NOTHING_TO_DO", "HOLDER_RUNNING"] = Field(description="the overall result")
+    deployment_id: str | None = Field(default=None, description="the deployment reconciled, when one was found")
+    target_version: str | None = Field(default=None, description="the version the alias must route 100% to")
+    found: list[str] = Field(default_factory=list, description="what it read")
+    did: list[str] = Field(default_factory=list, description="what it changed")
+
+
+def _last_settled(records: list[dict[str, Any]], excluding: str | None) -> tuple[str, str] | None:
+    """(version, why) from the newest record that settled the alias: a PROMOTED deployment's new
+    version, a rolled-back or failed deployment's baseline, a remediation's restored version."""
+    for record in records:  # newest first
+        record_id = record.get("deployment_id")
+        if record_id == excluding:
+            continue
+        status, kind = record.get("status"), record.get("kind", "deployment")
+        if kind == "deployment" and status == "PROMOTED" and record.get("to_version"):
+            return str(record["to_version"]), f"the latest PROMOTED record ({record_id}) names it"
+        if kind == "deployment" and status in {"ROLLED_BACK", "FAILED", "ABORTED"} and record.get("from_version"):
+            return str(record["from_version"]), f"the latest record ({record_id}, {status}) names it as baseline"
+        if kind == "remediation" and status == "ROLLED_BACK" and record.get("to_version"):
+            return str(record["to_version"]), f"the latest remediation ({record_id}) restored it"
+    return None
+
+
+def target_version(
+    own: dict[str, Any] | None, records: list[dict[str, Any]], routing: AliasRouting, holder: str | None
+) -> tuple[str, str]:
+    """(the version the alias must route 100% to, why)."""
+    if own is not None and own.get("status") == "PROMOTED" and own.get("to_version"):
+        return str(own["to_version"]), f"its record PROMOTED v{own['to_version']}"
+    if own is not None and own.get("from_version"):
+        return str(own["from_version"]), f"its record ({own.get('status')}) names baseline v{own['from_version']}"
+    settled = _last_settled(records, excluding=holder)
+    if settled is not None:
+        return settled
+    return routing.version, "no record names a version: the primary of the alias (a canary never moves it)"
+
+
+def reconcile(
+    request: ReconcileRequest,
+    *,
+    ledger: Ledger,
+    lambda_api: LambdaApi,
+    events: EventPublisher,
+    clock: Clock,
+    execution_status: Callable[[str], str | None],
+) -> ReconcileReport:
+    """Put function+alias right (module docstring). `execution_status(arn)` says whether an
+    execution still runs (RUNNING) or how it ended; None when it cannot be told."""
+    function_name, alias = request.function_name, request.alias
+    report = ReconcileReport(function_name=function_name, alias=alias, status="NOTHING_TO_DO")
+    lease = ledger.current_lease(function_name, alias)
+    holder_arn = str(lease.detail.get("execution_arn") or "") if lease else ""
+    if lease is not None:
+        report.found.append(f"lease held by {lease.holder} (execution {holder_arn or 'unknown'})")
+        if holder_arn and execution_status(holder_arn) == _RUNNING:
+            report.status = "HOLDER_RUNNING"
+            report.found.append("its execution is still running: nothing to put right")
+            return report
+    holder = lease.holder if lease else None
+    report.deployment_id = holder
+    own = ledger.get_deployment(function_name, alias, holder) if holder else None
+    records = ledger.list_deployments(function_name, alias, limit=20)
+    routing = lambda_api.get_alias(function_name, alias)
+    report.found.append(f"alias {alias} routes {describe(routing)}")
+    target, why = target_version(own, records, routing, holder)
+    report.target_version = target
+    report.found.append(f"target v{target}: {why}")
+    # with no lease nothing of Rollgate's is in flight: a whole alias on another version is a
+    # person's choice, not ours to undo; only a split (a canary cut short) is put back
+    in_flight = lease is not None
+    if routing.additional_weights or (in_flight and routing.version != target):
+        restored, _changed = restore(lambda_api, function_name, alias, version=target)
+        report.did.append(f"alias {alias} put back on v{target}, reads back {describe(restored)}")
+    if lease is not None:
+        own = own or _write_missing_outcome(request, lease, routing, report, ledger=ledger, clock=clock)
+        _announce_once(own, ledger=ledger, events=events, report=report)
+        if ledger.release_lease(function_name, alias, lease.holder):
+            report.did.append(f"lease of {lease.holder} released")
+    if report.did:
+        report.status = "RECONCILED"
+    return report
+
+
+def _write_missing_outcome(
+    request: ReconcileRequest,
+    lease: Lease,
+    routing: AliasRouting,
+    report: ReconcileReport,
+    *,
+    ledger: Ledger,
+    clock: Clock,
+) -> dict[str, Any]:
+    status = "ABORTED" if request.execution_status == "ABORTED" else "FAILED"
+    others = sorted({routing.version, *routing.additional_weights} - {report.target_version or ""})
+    ended = request.execution_status or "ended"
+    document: dict[str, Any] = {
+        "deployment_id": lease.holder,
+        "function_name": request.function_name,
+        "alias": request.alias,
+        "kind": "deployment",
+        "status": status,
+        "from_version": report.target_version,
+        "to_version": others[0] if others else None,
+        "reason": (
+            f"the execution {ended} before recording an outcome; reconciled: " + "; ".join([*report.found, *report.did])
+        ),
+        "started_at": lease.acquired_at.isoformat(),
+        "finished_at": clock.now().isoformat(),
+        "release_id": lease.detail.get("release_id"),
+        "execution_arn": lease.detail.get("execution_arn") or request.execution_arn,
+        "reconciled": {"found": list(report.found), "did": list(report.did)},
+        "evidence": {},
+    }
+    ledger.put_deployment(document)
+    report.did.append(f"outcome {status} recorded for {lease.holder}")
+    return document
+
+
+def _announce_once(
+    document: dict[str, Any], *, ledger: Ledger, events: EventPublisher, report: ReconcileReport
+) -> None:
+    status = str(document.get("status"))
+    if document.get("event_published") == status:
+        return
+    detail_type = RECONCILED_DETAIL_TYPES.get(status) or DETAIL_TYPES[DeploymentStatus(status)]
+    detail = event_detail(document)
+    detail["message"] = deployment_message(document)
+    events.publish(detail_type, detail)
+    document["event_published"] = status
+    ledger.put_deployment(document)
+    report.did.append(f"{detail_type!r} event published")
+
+
+def page(request: ReconcileRequest, error: Exception, *, events: EventPublisher) -> None:
+    """A person must act: the alias could not be put right automatically."""
+    target = f"{request.function_name}:{request.alias}"
+    message = (
+        f"Rollback Failed for {target}: reconcile could not put the alias right ({type(error).__name__}: {error}). "
+        f"Check the alias by hand, then run `rollgate reconcile --function {request.function_name} "
+        f"--alias {request.alias}`."
+    )
+    events.publish(
+        PAGE_DETAIL_TYPE,
+        {
+            "function_name": request.function_name,
+            "alias": request.alias,
+            "execution_arn": request.execution_arn,
+            "error": type(error).__name__,
+            "reason": str(error),
+            "message": message,
+        },
+    )

@@ -1,0 +1,134 @@
+"""Reconcile on fakes: after an execution ended without finishing its own work, the alias routes
+100% to one version, the lease is free, the deployment has one outcome and one event."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from rollgate.domain.errors import RollbackFailed
+from rollgate.domain.ports import Lease
+from rollgate.domain.reconcile import PAGE_DETAIL_TYPE, ReconcileRequest, page, reconcile
+from tests.unit.conftest import World, drive, request_for
+
+STOPPED = "arn:aws:states:eu-west-1:123456789012:execution:DeployFunction:next"
+
+
+def _routing(world: World) -> tuple[str, dict[str, float]]:
+    routing = world.lambda_api.get_alias("orders-api", "live")
+    return routing.version, routing.additional_weights
+
+
+def _set_alias(world: World, version: str, weights: dict[str, float]) -> None:
+    current = world.lambda_api.get_alias("orders-api", "live")
+    world.lambda_api.update_alias(
+        "orders-api", "live", version=version, additional_weights=weights, revision_id=current.revision_id
+    )
+
+
+def _mid_canary(world: World, holder: str = "20260301T100000Z-next") -> None:
+    """v2 promoted and recorded; then a deployment of v3 took the lease and put 10% on v3."""
+    assert drive(world, request_for())["status"] == "PROMOTED"
+    now = world.clock.now()
+    world.ledger.acquire_lease(
+        Lease("orders-api", "live", holder, now, now + timedelta(hours=1), {"execution_arn": STOPPED})
+    )
+    _set_alias(world, "2", {"3": 0.1})
+    world.events.published.clear()
+
+
+def _run(world: World, status: str | None, *, running: bool = False, execution_status: str | None = "ABORTED"):
+    return reconcile(
+        ReconcileRequest(function_name="orders-api", alias="live", execution_status=execution_status),
+        ledger=world.ledger,
+        lambda_api=world.lambda_api,
+        events=world.events,
+        clock=world.clock,
+        execution_status=lambda arn: "RUNNING" if running else status,
+    )
+
+
+def test_a_stopped_canary_is_put_back_recorded_announced_and_unlocked(world: World) -> None:
+    _mid_canary(world)
+
+    report = _run(world, "ABORTED")
+
+    assert report.status == "RECONCILED"
+    assert _routing(world) == ("2", {})
+    assert world.ledger.leases == {}
+    record = world.ledger.deployments["20260301T100000Z-next"]
+    assert record["status"] == "ABORTED"
+    assert (record["from_version"], record["to_version"]) == ("2", "3")
+    assert "put back on v2" in record["reason"]
+    assert [t for t, _ in world.events.published] == ["Deployment Aborted"]
+
+
+def test_a_second_run_finds_nothing_to_do(world: World) -> None:
+    _mid_canary(world)
+    _run(world, "ABORTED")
+
+    again = _run(world, "ABORTED")
+
+    assert again.status == "NOTHING_TO_DO"
+    assert [t for t, _ in world.events.published] == ["Deployment Aborted"]
+    assert _routing(world) == ("2", {})
+
+
+def test_the_lease_of_a_running_execution_is_left_alone(world: World) -> None:
+    _mid_canary(world)
+
+    report = _run(world, None, running=True)
+
+    assert report.status == "HOLDER_RUNNING"
+    assert _routing(world) == ("2", {"3": 0.1})
+    assert ("orders-api", "live") in world.ledger.leases
+    assert world.events.published == []
+
+
+def test_a_promotion_recorded_before_the_lease_release_failed_stands(world: World) -> None:
+    # given Record wrote PROMOTED v3 and announced it, then could not release the lease
+    _mid_canary(world)
+    holder = "20260301T100000Z-next"
+    _set_alias(world, "3", {})
+    world.ledger.put_deployment(
+        {"deployment_id": holder, "function_name": "orders-api", "alias": "live", "kind": "deployment",
+         "status": "PROMOTED", "from_version": "2", "to_version": "3", "event_published": "PROMOTED"}
+    )
+
+    report = _run(world, "FAILED", execution_status="FAILED")
+
+    assert _routing(world) == ("3", {})
+    assert world.ledger.leases == {}
+    assert world.ledger.deployments[holder]["status"] == "PROMOTED"
+    assert world.events.published == []
+    assert report.did == [f"lease of {holder} released"]
+
+
+def test_a_whole_alias_on_another_version_without_a_lease_is_a_persons_choice(world: World) -> None:
+    assert drive(world, request_for())["status"] == "PROMOTED"
+    _set_alias(world, "1", {})
+    world.events.published.clear()
+
+    assert _run(world, "FAILED").status == "NOTHING_TO_DO"
+    assert _routing(world) == ("1", {})
+
+
+def test_when_it_cannot_act_it_pages(world: World) -> None:
+    request = ReconcileRequest(function_name="orders-api", alias="live")
+
+    page(request, RollbackFailed("lambda:UpdateAlias orders-api:live: AccessDenied"), events=world.events)
+
+    (detail_type, detail), = world.events.published
+    assert detail_type == PAGE_DETAIL_TYPE
+    assert "rollgate reconcile --function orders-api --alias live" in detail["message"]
+
+
+@pytest.mark.parametrize("field", ["function_name", "alias"])
+def test_a_bad_request_names_the_field(field: str) -> None:
+    from rollgate.domain.errors import InvalidRequest
+    from rollgate.domain.models import parse_model
+
+    raw = {"function_name": "orders-api", "alias": "live", field: "bad name\n"}
+    with pytest.raises(InvalidRequest, match=field):
+        parse_model(ReconcileRequest, raw, "reconcile")
