@@ -156,6 +156,10 @@ class World:
         self.errors_arrival = (
             self.arrival + np.repeat(errors_lag, PER_PERIOD, axis=1)[:, :k] + rng.uniform(0, 3, (2, k))
         )
+        # when each version's minute is published in full (every metric of every slice)
+        whole = (k // PER_PERIOD) * PER_PERIOD
+        last = np.maximum(self.arrival, self.errors_arrival)[:, :whole]
+        self.final_at = last.reshape(2, -1, PER_PERIOD).max(axis=2)
         # the old version's own fault, when it has one, may come and go in waves (a flapping alarm)
         self.old_fault_wave = np.ones(k)
         if sc.alarm_flap:
@@ -212,6 +216,10 @@ class Run:
         self.lag_s = 0.0
         self.direct_invocations = 0  # invocations of the new version's qualifier (not in the alias metrics)
         self._percentile_cache: dict[tuple[int, int, int], tuple[float, float]] = {}
+        # (version, period) -> its datapoint once published in full (it no longer changes)
+        self._settled: dict[
+            tuple[int, int], tuple[int, float | None, float | None, float | None, float | None, float | None]
+        ] = {}
         # slices simulated at once: an async retry or a returning SQS item never lands inside its own chunk
         self.chunk = k
         if self.sc.asynchronous:
@@ -500,7 +508,12 @@ class Run:
         None where CloudWatch has no datapoint (no invocation published yet; Errors not published yet)."""
         rows: list[tuple[int, float | None, float | None, float | None, float | None, float | None]] = []
         arrival, errors_arrival = self.world.arrival[version], self.world.errors_arrival[version]
+        final = self.world.final_at[version]
         for p in range(first_period, end_period):
+            settled = self._settled.get((version, p))
+            if settled is not None:  # published in full: a datapoint no longer changes
+                rows.append(settled)
+                continue
             ks = np.arange(p * PER_PERIOD, min((p + 1) * PER_PERIOD, self.done))
             if len(ks) == 0:
                 rows.append((p, None, None, None, None, None))
@@ -517,7 +530,10 @@ class Run:
             p95 = p99 = None
             if self.latency and n:
                 p95, p99 = self._percentiles(version, p, visible)
-            rows.append((p, float(n) if n else None, errors if n else None, float(throttles_n), p95, p99))
+            row = (p, float(n) if n else None, errors if n else None, float(throttles_n), p95, p99)
+            if len(ks) == PER_PERIOD and 0 <= p < len(final) and now >= final[p]:
+                self._settled[(version, p)] = row
+            rows.append(row)
         return rows
 
     def _percentiles(self, version: int, period: int, visible: np.ndarray) -> tuple[float, float]:
