@@ -3,7 +3,7 @@ routed by the weights in force at its own instant."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from local.runtime import LocalRuntime
 from local.sample_app import SampleApp
@@ -55,3 +55,22 @@ def test_each_invocation_is_routed_by_the_weights_in_force_at_its_instant(runtim
     window = (started, started + timedelta(minutes=3))
     assert _invocations(runtime, app, *window, ExecutedVersion="1") == 300
     assert _invocations(runtime, app, *window, ExecutedVersion=v2) == 300
+
+
+def test_the_same_seed_routes_and_fails_the_same_invocations() -> None:
+    def run() -> tuple[dict[str, int], dict[str, int], list[float]]:
+        with LocalRuntime(seed=7, start=datetime(2030, 1, 1, tzinfo=UTC)) as runtime:
+            app = runtime.sample_app()
+            route(runtime, app, "1", {publish_build(runtime, app, "v3"): 0.2})
+            with runtime.traffic(app.function_name, app.alias, rate_per_second=5.0) as traffic:
+                started = runtime.clock.now()
+                runtime.clock.sleep(300)
+            errors = runtime.client("cloudwatch").get_metric_statistics(
+                Namespace="AWS/Lambda", MetricName="Errors", Period=60, Statistics=["Sum"],
+                StartTime=started, EndTime=started + timedelta(minutes=5),
+                Dimensions=[{"Name": "FunctionName", "Value": app.function_name}])["Datapoints"]
+            counts = traffic.snapshot()
+            return counts.sent, counts.failed, [p["Sum"] for p in sorted(errors, key=lambda p: p["Timestamp"])]
+
+    # two runtimes with the same seed: the same versions chosen, the same orders failed, minute by minute
+    assert run() == run()
