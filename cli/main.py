@@ -200,6 +200,14 @@ def _parser() -> argparse.ArgumentParser:
     _add_poll_argument(rollback)
     add_connection_arguments(rollback)
 
+    reconcile = commands.add_parser(
+        "reconcile",
+        help="after a deployment execution ended early: alias on one version, outcome recorded, lease released",
+    )
+    reconcile.add_argument("--function", required=True, help="the Lambda function (name or ARN)")
+    reconcile.add_argument("--alias", default="live", help="the alias (default: %(default)s)")
+    add_connection_arguments(reconcile)
+
     watch = commands.add_parser(
         "watch", help="follow a running DeployFunction, Release or Remediate execution until it concludes"
     )
@@ -362,6 +370,11 @@ def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO
                 dry_run=args.dry_run,
                 out=out,
             )
+        if args.command == "reconcile":
+            from cli.reconcile import run_reconcile
+
+            conn = _connect(args)
+            return run_reconcile(conn, function=check_function_name(args.function), alias=args.alias, out=out)
         if args.command == "release":
             return _release(args, out)
         if args.command == "rollback":

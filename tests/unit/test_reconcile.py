@@ -92,8 +92,16 @@ def test_a_promotion_recorded_before_the_lease_release_failed_stands(world: Worl
     holder = "20260301T100000Z-next"
     _set_alias(world, "3", {})
     world.ledger.put_deployment(
-        {"deployment_id": holder, "function_name": "orders-api", "alias": "live", "kind": "deployment",
-         "status": "PROMOTED", "from_version": "2", "to_version": "3", "event_published": "PROMOTED"}
+        {
+            "deployment_id": holder,
+            "function_name": "orders-api",
+            "alias": "live",
+            "kind": "deployment",
+            "status": "PROMOTED",
+            "from_version": "2",
+            "to_version": "3",
+            "event_published": "PROMOTED",
+        }
     )
 
     report = _run(world, "FAILED", execution_status="FAILED")
@@ -119,7 +127,7 @@ def test_when_it_cannot_act_it_pages(world: World) -> None:
 
     page(request, RollbackFailed("lambda:UpdateAlias orders-api:live: AccessDenied"), events=world.events)
 
-    (detail_type, detail), = world.events.published
+    ((detail_type, detail),) = world.events.published
     assert detail_type == PAGE_DETAIL_TYPE
     assert "rollgate reconcile --function orders-api --alias live" in detail["message"]
 
@@ -132,3 +140,33 @@ def test_a_bad_request_names_the_field(field: str) -> None:
     raw = {"function_name": "orders-api", "alias": "live", field: "bad name\n"}
     with pytest.raises(InvalidRequest, match=field):
         parse_model(ReconcileRequest, raw, "reconcile")
+
+
+def _status_change(status: str, input_text: str) -> dict:
+    return {
+        "source": "aws.states",
+        "detail-type": "Step Functions Execution Status Change",
+        "detail": {"status": status, "executionArn": STOPPED, "input": input_text},
+    }
+
+
+def test_an_execution_that_ended_early_names_what_to_reconcile() -> None:
+    from rollgate.domain.reconcile import request_from_status_change
+
+    request = request_from_status_change(
+        _status_change("TIMED_OUT", '{"function_name": "orders-api", "alias": "beta"}')
+    )
+
+    assert request is not None
+    assert (request.function_name, request.alias, request.execution_status) == ("orders-api", "beta", "TIMED_OUT")
+    assert request.execution_arn == STOPPED
+
+
+@pytest.mark.parametrize(
+    ("status", "input_text"),
+    [("SUCCEEDED", '{"function_name": "orders-api"}'), ("FAILED", "[1, 2]"), ("FAILED", "{"), ("ABORTED", "{}")],
+)
+def test_other_ends_and_inputs_naming_no_function_are_not_acted_on(status: str, input_text: str) -> None:
+    from rollgate.domain.reconcile import request_from_status_change
+
+    assert request_from_status_change(_status_change(status, input_text)) is None

@@ -18,18 +18,21 @@ cannot be read or moved), the caller pages (`PAGE_DETAIL_TYPE`) and the error st
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import Field
 
-from rollgate.domain.models import DeploymentStatus, Lenient, Strict
+from rollgate.domain.errors import InvalidRequest
+from rollgate.domain.models import DeploymentStatus, Lenient, Strict, parse_model
 from rollgate.domain.notify import deployment_message
 from rollgate.domain.outcome import DETAIL_TYPES, event_detail
 from rollgate.domain.ports import AliasRouting, Clock, EventPublisher, LambdaApi, Lease, Ledger
 from rollgate.domain.routing import describe, restore
+from rollgate.domain.start import function_name_of
 from rollgate.domain.triggers import DEFAULT_ALIAS
-from rollgate.domain.validation import AliasName, FunctionRef, Text
+from rollgate.domain.validation import AliasName, FunctionRef, StackHome, Text
 
 #: The event a person must act on: Rollgate could not put the alias right by itself.
 PAGE_DETAIL_TYPE = "Rollback Failed"
@@ -61,6 +64,35 @@ class ReconcileReport(Lenient):
     target_version: str | None = Field(default=None, description="the version the alias must route 100% to")
     found: list[str] = Field(default_factory=list, description="what it read")
     did: list[str] = Field(default_factory=list, description="what it changed")
+
+
+def request_from_status_change(event: dict[str, Any], home: StackHome | None = None) -> ReconcileRequest | None:
+    """The ReconcileRequest of a Step Functions "Execution Status Change" event of a DeployFunction
+    execution, or None when it is not one to act on (another status, an input naming no function:
+    a Validate that refused it took no lease)."""
+    detail = event.get("detail")
+    if not isinstance(detail, dict) or detail.get("status") not in ENDED_EARLY:
+        return None
+    try:
+        raw = json.loads(detail.get("input") or "null")
+    except ValueError:
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("function_name"), str):
+        return None
+    try:
+        function_name = function_name_of(raw["function_name"], home)
+        return parse_model(
+            ReconcileRequest,
+            {
+                "function_name": function_name,
+                "alias": raw.get("alias", DEFAULT_ALIAS),
+                "execution_arn": detail.get("executionArn"),
+                "execution_status": detail["status"],
+            },
+            "reconcile",
+        )
+    except InvalidRequest:
+        return None
 
 
 def _last_settled(records: list[dict[str, Any]], excluding: str | None) -> tuple[str, str] | None:
@@ -111,10 +143,14 @@ def reconcile(
     holder_arn = str(lease.detail.get("execution_arn") or "") if lease else ""
     if lease is not None:
         report.found.append(f"lease held by {lease.holder} (execution {holder_arn or 'unknown'})")
-        if holder_arn and execution_status(holder_arn) == _RUNNING:
+        holder_status = execution_status(holder_arn) if holder_arn else None
+        if holder_status == _RUNNING:
             report.status = "HOLDER_RUNNING"
             report.found.append("its execution is still running: nothing to put right")
             return report
+        if holder_status in ENDED_EARLY and request.execution_status is None:
+            # a hand run: how the holder's execution ended says which outcome is missing
+            request = request.model_copy(update={"execution_status": holder_status})
     holder = lease.holder if lease else None
     report.deployment_id = holder
     own = ledger.get_deployment(function_name, alias, holder) if holder else None

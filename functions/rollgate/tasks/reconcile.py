@@ -1,0 +1,53 @@
+"""Task Reconcile: put a function+alias right after a deployment execution ended early.
+
+Invoked by the EventBridge rule on Step Functions "Execution Status Change" (ABORTED, TIMED_OUT,
+FAILED) of the DeployFunction state machine, or directly with a ReconcileRequest. A transient
+error is raised for the invoker to retry with backoff; any other failure pages first (a
+"Rollback Failed" event, which the notifications rule sends to the SNS topic).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from rollgate.aws.executions import StepFunctionsExecutions
+from rollgate.domain.errors import TransientAwsError
+from rollgate.domain.models import parse_model
+from rollgate.domain.reconcile import ReconcileRequest, page, reconcile, request_from_status_change
+from rollgate.domain.validation import StackHome
+from rollgate.tasks._runtime import dependencies, logger, metrics, tracer
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    home = StackHome.from_arn(getattr(context, "invoked_function_arn", None))
+    if "detail" in event:
+        request = request_from_status_change(event, home)
+        if request is None:
+            logger.info("not a deployment that ended early: nothing to reconcile")
+            return {"status": "NOTHING_TO_DO"}
+    else:
+        request = parse_model(ReconcileRequest, event, "reconcile", home=home)
+    deps = dependencies()
+    logger.append_keys(function_name=request.function_name, alias=request.alias)
+    try:
+        report = reconcile(
+            request,
+            ledger=deps.ledger,
+            lambda_api=deps.lambda_api,
+            events=deps.events,
+            clock=deps.clock,
+            execution_status=StepFunctionsExecutions(boto3.client("stepfunctions")).status,
+        )
+    except TransientAwsError:
+        raise  # the invoker retries with backoff; reconcile is idempotent
+    except Exception as error:
+        page(request, error, events=deps.events)
+        raise
+    logger.info("reconciled", extra={"status": report.status, "did": report.did})
+    return report.model_dump(mode="json")
