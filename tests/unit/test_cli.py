@@ -34,7 +34,7 @@ def test_missing_required_option_is_exit_2(capsys: pytest.CaptureFixture[str]) -
     assert "--function" in capsys.readouterr().err
 
 
-def test_local_serve_and_demo_default_to_the_60x_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_local_serve_defaults_to_a_60x_real_time_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     seen = {}
     monkeypatch.setattr("local.server.serve", lambda port, speed: seen.update(port=port, speed=speed))
     assert rollgate("local", "serve", "--port", "4600")[0] == 0
