@@ -398,13 +398,15 @@ def test_the_cold_starts_of_the_first_minute_plus_one_noisy_period_are_not_a_reg
 def test_a_single_slow_period_out_of_two_is_not_a_regression_yet():
     canary = periods(2, 600, 0)
     canary[1] = canary[1].model_copy(update={"p99_ms": 900.0})
-    assert check(judge(canary_window(canary, periods(2, 5_400, 0)), POLICY), "latency_p99").status is CheckStatus.PASS
+    assert (
+        check(judge(canary_window(canary, periods(2, 5_400, 0)), POLICY), "latency_p99").status is not CheckStatus.FAIL
+    )
 
 
-@pytest.mark.parametrize(("slow", "expected"), [(3, CheckStatus.PASS), (5, CheckStatus.FAIL)])
+@pytest.mark.parametrize(("slow", "expected"), [(3, CheckStatus.INCONCLUSIVE), (5, CheckStatus.FAIL)])
 def test_thin_periods_must_agree_in_numbers(slow, expected):
     # given 50 invocations a period (2.5 beyond the p95: each period votes half): 3 slow periods are
-    # not yet enough, 5 are
+    # not yet enough to fail (nor to pass), 5 are
     window = canary_window(periods(slow + 1, 50, 0, p95=300), periods(slow + 1, 450, 0, p95=120))
     assert check(judge(window, POLICY), "latency_p95").status is expected
 

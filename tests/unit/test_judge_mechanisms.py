@@ -253,7 +253,7 @@ def test_an_alias_alarm_tripped_by_the_old_version_does_not_fail_an_error_free_f
     alarm = AlarmObservation(
         name="orders-errors", state_at_preflight="OK", state_now="ALARM", new_version_amount=0, total_amount=45
     )
-    window = canary_window(periods(3, 10, 0), periods(3, 90, 15), alarms=[alarm])
+    window = canary_window(periods(5, 6, 0), periods(5, 54, 9), alarms=[alarm])
     verdict = judge(window, POLICY)
     assert check(verdict, "alarms").status is CheckStatus.PASS
     assert verdict.outcome is Outcome.HEALTHY

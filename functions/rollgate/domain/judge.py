@@ -179,6 +179,16 @@ class _Samples:
         counts = view.counts("errors")
         errors, seen = counts.canary
         x_r, n_r = counts.reference
+        before = view.baseline_counts("errors") if view.window.phase == "watch" and view.paired else []
+        if before:
+            # a watch's holdback is small: for ruling a gross regression out (never for failing),
+            # the old version is taken to fail at least as it did before the deploy and at least as
+            # the holdback does now, with the pre-deploy series' invocations behind that rate (a
+            # downstream incident now raises the holdback's rate, so it is not blamed on the release)
+            x_b, n_b = sum(x for x, _ in before), sum(n for _, n in before)
+            rate = max(x_r / n_r if n_r > 0 else 0.0, x_b / n_b)
+            n_r += n_b
+            x_r = rate * n_r
         # the forecast uses the reference's actual invocations per canary invocation once there
         # are some (a watch's holdback, an uneven split), else the weight's
         reference_rate = x_r / n_r if n_r > 0 else 0.0

@@ -52,6 +52,8 @@ _BREACH_WEIGHT = 2.0
 _POOLED = {95: (50, 95), 99: (50, 95, 99)}
 _POOLED_MIN_BREACHED = 4
 _POOLED_BREACHED_SHARE = 0.8
+#: Latency passes on two full periods' votes or this many pooled periods; before, it is not judged.
+_MIN_EVIDENCE_PERIODS = 4
 #: ... and only periods whose reference percentile has at least 2 invocations beyond it.
 _POOLED_MIN_REFERENCE_WEIGHT = 0.4
 #: The trend test: paired periods with at least this many canary invocations, at least this many
@@ -223,10 +225,16 @@ def latency_check(view: View, policy: HealthPolicy, percentile: int) -> Check:
                 kind=view.kind,
             )
         return Check(name=name, status=_FAIL, observed=observed, threshold=threshold, summary=failure, kind=view.kind)
+    judged_periods = max((t.compared for t in pooled), default=0)
+    evidence = weight_total >= _BREACH_WEIGHT - 1e-9 or judged_periods >= _MIN_EVIDENCE_PERIODS
+    # not slower so far, but on too little to say so: PASS only once two full periods voted or
+    # _MIN_EVIDENCE_PERIODS periods were pooled (this holds a canary's HEALTHY, see judge)
+    passing = _PASS if evidence else CheckStatus.INCONCLUSIVE
+    observed["enough_evidence"] = evidence
     if not rows:
         return Check(
             name=name,
-            status=_PASS,
+            status=passing,
             observed=observed,
             threshold=threshold,
             summary=f"p{percentile}: no period of {view.canary_label} had the {min_count} invocations a vote needs; "
@@ -242,10 +250,10 @@ def latency_check(view: View, policy: HealthPolicy, percentile: int) -> Check:
         verdict = f"within {limit} in every period"
     return Check(
         name=name,
-        status=_PASS,
+        status=passing,
         observed=observed,
         threshold=threshold,
-        summary=f"{_head(view, rows, percentile)}: {verdict}",
+        summary=f"{_head(view, rows, percentile)}: {verdict}" + ("" if evidence else "; too little yet to say so"),
         kind=view.kind,
     )
 
