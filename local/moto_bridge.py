@@ -198,7 +198,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 from urllib.parse import unquote
 
-from local import virtual_time
+from local import faults, virtual_time
 
 EXPECTED_MOTO_VERSION = "5.2.5"
 
@@ -1196,6 +1196,7 @@ def _install_cloudwatch() -> None:
                      if v is not None]
             result["timestamps"] = [t for t, _ in pairs]
             result["values"] = [v for _, v in pairs]
+        faults.spoil_metric_results(results)  # local.faults.metric_outage, for tests
         return results
 
     _patch(models.CloudWatchBackend, "get_metric_data", get_metric_data)

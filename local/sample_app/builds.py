@@ -1,4 +1,4 @@
-"""The six builds of orders-api as deterministic in-memory zips, and realistic payloads."""
+"""The builds of orders-api as deterministic in-memory zips, and realistic payloads."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
-BUILDS = ("v1", "v2", "v3", "v4", "v5", "v6")
+BUILDS = ("v1", "v2", "v3", "v4", "v5", "v6", "v7")
 
 SKUS = ("sku-apple", "sku-bread", "sku-cheese", "sku-dates", "sku-eggs")
 COUPONS = ("SAVE10", "WELCOME5")
@@ -74,6 +74,8 @@ _SPECS: dict[str, _Build] = {
     "v5": _Build(import_time="\nfrom orders_schema import OrderV2  # noqa: F401  (missing from the build)\n"),
     # Same answers, about three times slower.
     "v6": _Build(latency_mean=120.0, latency_sd=15.0),
+    # The fix for a campaign the live version does not know: v1..v6 raise KeyError for SPRING20.
+    "v7": _Build(coupon_rates='{"SAVE10": 0.10, "WELCOME5": 0.05, "SPRING20": 0.20}'),
 }
 
 
