@@ -117,6 +117,12 @@ def _noted(evidence: list[Evidence], note: Evidence) -> list[Evidence]:
     return evidence if note in evidence else [*evidence, note]
 
 
+def _moved_with(evidence: list[Evidence], move: Evidence, notes: list[Evidence]) -> list[Evidence]:
+    """`evidence` with a traffic move's note, then this task's notes that are not there yet (an
+    abort declined earlier in the watch is already carried: recorded once)."""
+    return [*evidence, move, *(n for n in notes if n not in evidence)]
+
+
 def _summary(verdict: Verdict, weight: int, at: datetime) -> VerdictSummary:
     return VerdictSummary(
         at=at,
@@ -412,7 +418,7 @@ def _shift_control(
             "weight_since": now,
             "watch_until": max(watch.watch_until, now + timedelta(seconds=confirm)),
             "wait_seconds": policy.metric_period_seconds,
-            "evidence": [*watch.evidence, note, *notes],
+            "evidence": _moved_with(watch.evidence, note, notes),
         }
     )
 
@@ -423,7 +429,8 @@ def _complete(
     """The watch is over and says promote: the holdback moves to the new version, 100%."""
     routing, changed = _route_new_version(ctx, lambda_api, 0)
     note = Evidence(check="promote", ok=True, detail=f"watch over: {_moved(ctx, routing, changed)}")
-    return watch.model_copy(update={"next": "done", "holdback_percent": 0, "evidence": [*watch.evidence, note, *notes]})
+    evidence = _moved_with(watch.evidence, note, notes)
+    return watch.model_copy(update={"next": "done", "holdback_percent": 0, "evidence": evidence})
 
 
 def judge_watch(
