@@ -184,6 +184,7 @@ def test_a_low_traffic_regression_the_smoke_tests_miss_is_never_promoted(cdk_out
         assert result["status"] == "ROLLED_BACK" and result["decided_by"] == "organic_paired", result["reason"]
         assert result["verification"] is None
         assert outcome_event(harness)["detail-type"] == "Deployment Rolled Back"
+        # (with this seed no coupon order reached v3 during its step, so the judge did probe it)
         probes = evidence(result, "canary", "health:synthetic")[0]["data"]["observed"]
         assert probes["sent"] > 0 and probes["failed"] == 0, probes
         # and every probe invoked v3's version number: the alias served the clients' orders only
@@ -346,6 +347,8 @@ def test_a_fix_released_while_the_old_version_trips_an_alias_alarm_is_promoted(c
         assert (result["status"], result["verification"]) == ("PROMOTED", "verified"), result["reason"]
         alarms = evidence(result, "canary", "health:alarms")[0]
         assert alarms["ok"] and "not held against the release" in alarms["detail"], alarms
+        (seen,) = alarms["data"]["observed"]["alarms"]
+        assert seen["now"] == "ALARM" and seen["new_version_amount"] == 0 and seen["total_amount"] > 0, seen
         assert outcome_event(harness)["detail-type"] == "Deployment Promoted"
 
 
