@@ -295,9 +295,11 @@ def _release(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _rollback(args: argparse.Namespace, out: TextIO) -> int:
+    from cli.reconcile import take_over_before_rollback
     from cli.release import start_rollback
 
     conn = _connect(args)
+    take_over_before_rollback(conn, function=check_function_name(args.function), alias=args.alias, out=out)
     arn = start_rollback(
         conn,
         function=args.function,

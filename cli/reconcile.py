@@ -13,13 +13,32 @@ from rollgate.aws.events import EventBridgePublisher
 from rollgate.aws.executions import StepFunctionsExecutions
 from rollgate.aws.lambda_api import Boto3LambdaApi
 from rollgate.domain.models import parse_model
-from rollgate.domain.reconcile import ReconcileRequest, reconcile
+from rollgate.domain.reconcile import ReconcileReport, ReconcileRequest, reconcile
 
 
 def run_reconcile(conn: Connection, *, function: str, alias: str, out: TextIO) -> int:
     """0 when the alias is right (now or already), 1 when a running execution still holds it."""
+    report = _reconcile(conn, function=function, alias=alias)
+    for line in report.found:
+        print(f"  found: {line}", file=out)
+    for line in report.did:
+        print(f"  did:   {line}", file=out)
+    print(f"{function}:{alias}: {report.status}", file=out)
+    return 1 if report.status == "HOLDER_RUNNING" else 0
+
+
+def take_over_before_rollback(conn: Connection, *, function: str, alias: str, out: TextIO) -> None:
+    """Before `rollgate rollback` starts Remediate: a lease whose execution no longer runs is taken
+    over (reconciled: alias on its baseline, outcome recorded, lease released) instead of Remediate
+    setting an abort flag no running execution would read. A running holder is left to Remediate."""
+    report = _reconcile(conn, function=function, alias=alias)
+    for line in report.did:
+        print(f"rollgate: took over from a deployment that no longer runs: {line}", file=out)
+
+
+def _reconcile(conn: Connection, *, function: str, alias: str) -> ReconcileReport:
     request = parse_model(ReconcileRequest, {"function_name": function, "alias": alias}, "reconcile")
-    report = reconcile(
+    return reconcile(
         request,
         ledger=ledger_for(conn),
         lambda_api=Boto3LambdaApi(conn.client("lambda")),
@@ -27,9 +46,3 @@ def run_reconcile(conn: Connection, *, function: str, alias: str, out: TextIO) -
         clock=current_clock(),
         execution_status=StepFunctionsExecutions(conn.client("stepfunctions")).status,
     )
-    for line in report.found:
-        print(f"  found: {line}", file=out)
-    for line in report.did:
-        print(f"  did:   {line}", file=out)
-    print(f"{function}:{alias}: {report.status}", file=out)
-    return 1 if report.status == "HOLDER_RUNNING" else 0

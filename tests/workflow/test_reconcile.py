@@ -4,6 +4,11 @@ outcome ABORTED, announces it once and releases the lease. All on the virtual cl
 
 from __future__ import annotations
 
+import io
+
+import pytest
+
+from cli.main import run
 from rollgate.aws.events import EventBridgePublisher
 from rollgate.aws.executions import StepFunctionsExecutions
 from rollgate.aws.lambda_api import Boto3LambdaApi
@@ -20,6 +25,51 @@ def _reconcile(harness: Harness):
         clock=harness.runtime.clock,
         execution_status=StepFunctionsExecutions(harness.client("stepfunctions")).status,
     )
+
+
+pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("workflow")]
+
+
+def _stopped_mid_canary(harness: Harness, name: str) -> str:
+    execution_arn = harness.start(harness.request("v2"), name)
+    harness.wait_until(lambda: harness.alias()[1], every=5.0)
+    harness.client("stepfunctions").stop_execution(executionArn=execution_arn, cause="operator stop")
+    harness.wait_until(
+        lambda: harness.client("stepfunctions").describe_execution(executionArn=execution_arn)["status"] == "ABORTED"
+    )
+    return execution_arn
+
+
+def rollgate(*argv: str) -> tuple[int, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run(list(argv), out=out, err=err)
+    return code, out.getvalue() + err.getvalue()
+
+
+def test_rollgate_reconcile_by_hand(harness: Harness) -> None:
+    _stopped_mid_canary(harness, "stopped-then-cli-reconcile")
+
+    code, out = rollgate("reconcile", "--function", "orders-api")
+
+    assert code == 0, out
+    assert "RECONCILED" in out and "put back on v1" in out
+    assert harness.alias() == ("1", {}) and harness.lease() is None
+    code, out = rollgate("reconcile", "--function", "orders-api", "--alias", "live")
+    assert code == 0 and "NOTHING_TO_DO" in out
+
+
+def test_rollgate_rollback_takes_over_from_a_stopped_deployment(harness: Harness) -> None:
+    _stopped_mid_canary(harness, "stopped-then-cli-rollback")
+
+    code, out = rollgate("rollback", "--function", "orders-api", "--watch", "--poll-seconds", "5")
+
+    # no abort flag nobody reads: the alias is back, the lease free, the stopped deployment recorded
+    assert "took over" in out, out
+    assert "ABORT_REQUESTED" not in out
+    assert code == 0, out
+    assert harness.alias() == ("1", {}) and harness.lease() is None
+    assert harness.ledger_api.abort_requested("orders-api", "live") is None
+    assert [r["status"] for r in harness.ledger() if r.get("kind", "deployment") == "deployment"] == ["ABORTED"]
 
 
 def test_a_deployment_stopped_mid_canary_is_reconciled(harness: Harness) -> None:
