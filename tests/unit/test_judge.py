@@ -104,7 +104,7 @@ def test_a_canary_failing_far_more_than_stable_is_unhealthy_with_the_numbers_in_
     errors = check(verdict, "errors")
     assert errors.status is CheckStatus.FAIL
     assert "31/412 (7.5%)" in errors.summary and "12/3,704 (0.32%)" in errors.summary
-    assert "+7.2 points" in errors.summary and "tolerated 0.49%" in errors.summary
+    assert "+7.2 points" in errors.summary and "tolerated 0.40%" in errors.summary
     assert errors.observed["p_value_vs_reference"] < POLICY.significance
     assert verdict.summary.startswith("UNHEALTHY (errors)")
     assert "\n" not in verdict.summary

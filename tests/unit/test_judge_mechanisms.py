@@ -140,11 +140,12 @@ def test_a_period_that_straddles_the_shift_is_left_out():
 
 
 def test_warm_up_is_time_since_the_shift_not_one_dropped_period():
-    # given cold starts and JIT warm-up slow the first two minutes after the shift, then normal
+    # given the shift at 12:00:30 and cold starts slowing the minutes of 12:00 and 12:01: the first
+    # mixes the shift, the second starts within the 60 s warm-up
     canary = periods(6, 600, 0)
     for i in (0, 1):
         canary[i] = canary[i].model_copy(update={"p99_ms": 900.0})
-    window = canary_window(canary, periods(6, 5_400, 0), weight_since=T0)
+    window = canary_window(canary, periods(6, 5_400, 0), weight_since=T0 + timedelta(seconds=30))
     latency = check(judge(window, POLICY), "latency_p99")
     assert latency.status is CheckStatus.PASS
     assert latency.observed["periods_compared"] == 4

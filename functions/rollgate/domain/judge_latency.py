@@ -11,8 +11,8 @@ CloudWatch gives percentiles per period, never raw durations. Three questions ar
   were beyond it; under "no slower than the reference by the ratio", an invocation is beyond the
   reference's q_r-percentile (times the ratio, plus the delta) with probability at most 1 - q_r.
   Summed over periods this is a binomial tail test; the canary's p50 (when published) and p95
-  against the reference's p95/p99 make it strong on thin periods. It also needs at least four
-  breaching periods and 80% of those compared (a 10% canary's small pool of environments goes
+  against the reference's p95/p99 make it strong on thin periods. It also needs at least three
+  breaching periods and 75% of those compared (a 10% canary's small pool of environments goes
   cold more often than stable's: a cold start lands in some of its thin periods' tails);
 - trend: a latency that grows 2% a minute never trips a per-period ratio within a canary. The
   canary/reference p95 ratio per paired period is tested for a monotone increase (Mann-Kendall, at
@@ -50,8 +50,8 @@ _BREACH_WEIGHT = 2.0
 #: pool of environments goes cold more often than stable's, so a cold start lands in some of its
 #: thin periods' tails; a slower build is slow in nearly every period.
 _POOLED = {95: (50, 95), 99: (50, 95, 99)}
-_POOLED_MIN_BREACHED = 4
-_POOLED_BREACHED_SHARE = 0.8
+_POOLED_MIN_BREACHED = 3
+_POOLED_BREACHED_SHARE = 0.75
 #: Latency passes on two full periods' votes or this many pooled periods; before, it is not judged.
 _MIN_EVIDENCE_PERIODS = 4
 #: ... and only periods whose reference percentile has at least 2 invocations beyond it.
@@ -62,10 +62,10 @@ _POOLED_MIN_REFERENCE_WEIGHT = 0.4
 _TREND_MIN_INVOCATIONS = 20
 #: Warm-up that outlasts `warmup_seconds`: a latency failure is held while the canary's ratio over
 #: its last periods keeps falling this fast (a JIT or cache warm-up decays; a regression persists),
-#: for at most this many warm-ups after the shift.
+#: for at most this long after the shift.
 _WARMING_PER_MINUTE = 0.03
 _WARMING_PERIODS = 4
-_WARMING_LIMIT = 5
+_WARMING_MAX_SECONDS = 600
 _TREND_MIN_PERIODS = 6
 _TREND_SIGNIFICANCE_SHARE = 0.2
 _TREND_MINUTES_AHEAD = 5
@@ -321,13 +321,13 @@ def _still_warming(
     reference: _Reference,
     percentile: int,
 ) -> float | None:
-    """A warm-up decays, a regression persists. Within _WARMING_LIMIT warm-ups of the shift, a canary
+    """A warm-up decays, a regression persists. Within _WARMING_MAX_SECONDS of the shift, a canary
     whose latency ratio over its last periods is falling by _WARMING_PER_MINUTE or more (Theil-Sen)
     is still warming up: the per-minute slope, else None."""
     shift = view.shift_at
     if shift is None:
         return None
-    horizon = shift + timedelta(seconds=policy.warmup_seconds * _WARMING_LIMIT)
+    horizon = shift + timedelta(seconds=max(_WARMING_MAX_SECONDS, policy.warmup_seconds))
     points = []
     for start, p in canary_periods[-_WARMING_PERIODS:]:
         value, ref = _value(p, percentile), reference.at(start)

@@ -212,9 +212,9 @@ class HealthPolicy(Strict):
         "high traffic rolls back",
     )
     error_rate_relative_margin: float = Field(
-        default=0.5,
-        description="relative part of the error margin: the canary may fail up to 1.5x as often as the reference "
-        "(a half-point wobble of a function that normally fails 10% is noise)",
+        default=0.25,
+        description="relative part of the error margin: the canary may fail up to 1.25x as often as the reference "
+        "(a half-point wobble of a function that normally fails 10% is noise; 1.6x is a regression)",
     )
     error_rate_ceiling: float = Field(
         default=0.05,
@@ -227,9 +227,9 @@ class HealthPolicy(Strict):
         "a datapoint had no traffic; a younger one is compared only once both versions have published it",
     )
     warmup_seconds: int = Field(
-        default=120,
+        default=60,
         description="after each traffic shift, latency periods starting within this many seconds are the new "
-        "environments' cold starts and JIT warm-up, not judged",
+        "environments' cold starts, not judged; a longer JIT or cache warm-up is recognised by its decay",
     )
     latency_max_growth_per_minute: float = Field(
         default=0.01,
