@@ -9,7 +9,8 @@ from rollgate.domain.errors import DeploymentInProgress, InvalidRequest, Transie
 from rollgate.domain.health import Outcome
 from rollgate.domain.models import DeploymentResult, Strategy
 from rollgate.domain.ports import EventSourceMapping, Invocation
-from tests.unit.conftest import World, drive, request_for
+from tests.unit.conftest import V1_ZIP, World, drive, request_for
+from tests.unit.fakes import FakeLambda
 
 
 def alias_of(world: World) -> tuple[str, dict[str, float]]:
@@ -495,3 +496,85 @@ def test_a_rollback_whose_restored_version_cannot_be_smoke_tested_is_still_a_rol
     assert "alias restored and verified" in result["reason"] and "FAILED ITS SMOKE TEST" in result["reason"]
     assert "ROLLBACK FAILED" not in result["reason"]
     assert world.ledger.leases == {}
+
+
+# --------------------------------------------------------------------------- preflight sees every invoker
+class _SeesInvokers(FakeLambda):
+    """A Lambda adapter that can read the resource policy, function URLs and the managed tag."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.policy: list[dict] = []
+        self.urls: list[str | None] = []
+        self.managed = True
+
+    def resource_policy(self, function_name):
+        return list(self.policy)
+
+    def function_url_qualifiers(self, function_name):
+        return list(self.urls)
+
+    def is_managed(self, function_name):
+        return self.managed
+
+
+@pytest.fixture
+def invokers_world(world: World) -> World:
+    sees = _SeesInvokers()
+    sees.add_function("orders-api", V1_ZIP, env={"TABLE": "orders"})
+    world.lambda_api = sees
+    return world
+
+
+def _grant(resource: str, sid: str = "api") -> dict:
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Service": "apigateway.amazonaws.com"},
+        "Action": "lambda:InvokeFunction",
+        "Resource": resource,
+        "Condition": {"ArnLike": {"AWS:SourceArn": "arn:aws:execute-api:eu-west-1:123456789012:abc/*"}},
+    }
+
+
+FN_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:orders-api"
+
+
+def test_invokers_through_the_alias_pass_preflight(invokers_world: World) -> None:
+    invokers_world.lambda_api.policy = [_grant(f"{FN_ARN}:live")]
+    invokers_world.lambda_api.urls = ["live"]
+    result = drive(invokers_world, request_for())
+    assert result["status"] == "PROMOTED"
+    checks = [e["check"] for e in result["evidence"]["preflight"]]
+    assert "invokers_use_alias" in checks
+
+
+@pytest.mark.parametrize(
+    ("policy", "urls", "named"),
+    [
+        ([_grant(FN_ARN)], [], ["'api'", "apigateway.amazonaws.com", "--qualifier live"]),
+        ([_grant(f"{FN_ARN}:$LATEST", "sns")], [], ["'sns'", ":$LATEST"]),
+        ([], [None], ["function URL on orders-api (unqualified)", "create-function-url-config"]),
+        ([], ["beta"], ["function URL on orders-api:beta"]),
+    ],
+)
+def test_an_invoker_bypassing_the_alias_is_rejected_by_name(
+    invokers_world: World, policy: list, urls: list, named: list[str]
+) -> None:
+    invokers_world.lambda_api.policy = policy
+    invokers_world.lambda_api.urls = urls
+    result = drive(invokers_world, request_for())
+    assert result["status"] == "REJECTED"
+    assert "bypass alias live" in result["reason"]
+    for text in named:
+        assert text in result["reason"]
+    assert invokers_world.lambda_api.get_alias("orders-api", "live").version == "1"
+    assert invokers_world.lambda_api.publishes == 0
+
+
+def test_an_unmanaged_function_is_rejected_at_preflight(invokers_world: World) -> None:
+    invokers_world.lambda_api.managed = False
+    result = drive(invokers_world, request_for())
+    assert result["status"] == "REJECTED"
+    assert "not managed by Rollgate: tag it rollgate:managed=true" in result["reason"]
+    assert invokers_world.ledger.leases == {}

@@ -8,7 +8,7 @@ Any breach rejects the release before anything is changed.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from rollgate.domain.errors import NotFoundError, PreflightFailed
 from rollgate.domain.models import (
@@ -32,6 +32,80 @@ from rollgate.domain.ports import (
 )
 
 _STREAM_SOURCES = (":kinesis:", ":dynamodb:", ":kafka:")
+_INVOKE_ACTIONS = frozenset({"lambda:invokefunction", "lambda:invokefunctionurl", "lambda:*", "*"})
+
+
+@runtime_checkable
+class InvokerProbe(Protocol):
+    """A LambdaApi that can also list who else invokes a function and whether Rollgate manages it:
+    what preflight needs to see every invoker, not only event source mappings."""
+
+    def resource_policy(self, function_name: str) -> list[dict[str, Any]]:
+        """The statements of the function's resource-based policy ([] when it has none)."""
+        ...
+
+    def function_url_qualifiers(self, function_name: str) -> list[str | None]:
+        """The qualifier of each function URL config (None: on the unqualified function)."""
+        ...
+
+    def is_managed(self, function_name: str) -> bool:
+        """Whether the function carries the managed tag (Rollgate may change only those)."""
+        ...
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _policy_bypasses(statements: list[dict[str, Any]], ctx: DeploymentContext) -> list[str]:
+    """Allow statements that grant invoke on the unqualified function or another qualifier."""
+    found = []
+    for statement in statements:
+        actions = {str(a).lower() for a in _as_list(statement.get("Action", []))}
+        if statement.get("Effect", "Allow") != "Allow" or not actions & _INVOKE_ACTIONS:
+            continue
+        for resource in _as_list(statement.get("Resource", [])):
+            if str(resource).endswith(f":function:{ctx.function_name}:{ctx.alias}"):
+                continue
+            principal = statement.get("Principal")
+            who = principal.get("Service") or principal.get("AWS") if isinstance(principal, dict) else principal
+            source = (statement.get("Condition") or {}).get("ArnLike", {}).get("AWS:SourceArn")
+            found.append(
+                f"resource policy statement {statement.get('Sid', '?')!r} lets {who}"
+                + (f" ({source})" if source else "")
+                + f" invoke {resource}: remove it and grant the alias instead (aws lambda add-permission "
+                f"--function-name {ctx.function_name} --qualifier {ctx.alias} …), then point the caller at "
+                f"{ctx.function_name}:{ctx.alias}"
+            )
+    return found
+
+
+def _check_invokers(probe: InvokerProbe, mappings: list[EventSourceMapping], ctx: DeploymentContext) -> Evidence:
+    """Every invoker goes through the alias: event source mappings, resource-policy grants and
+    function URLs. A caller of the unqualified function would run the new code at 100% from
+    UpdateFunctionCode on, before smoke and canary, while the ledger records a canary."""
+    bypassing = [
+        f"event source mapping {m.source_arn} invokes {m.function_arn}: point it at {ctx.function_name}:{ctx.alias}"
+        for m in mappings
+        if not m.function_arn.endswith(f":{ctx.alias}")
+    ]
+    bypassing += _policy_bypasses(probe.resource_policy(ctx.function_name), ctx)
+    for qualifier in probe.function_url_qualifiers(ctx.function_name):
+        if qualifier != ctx.alias:
+            on = f"{ctx.function_name}:{qualifier}" if qualifier else f"{ctx.function_name} (unqualified)"
+            bypassing.append(
+                f"function URL on {on}: delete it and create it on the alias (aws lambda create-function-url-config "
+                f"--function-name {ctx.function_name} --qualifier {ctx.alias} …)"
+            )
+    if bypassing:
+        raise PreflightFailed(
+            f"invokers bypass alias {ctx.alias} (the canary would be fiction): " + "; ".join(bypassing)
+        )
+    return Evidence(
+        check="invokers_use_alias",
+        ok=True,
+        detail=f"every invoker (mappings, resource policy, function URLs) goes through alias {ctx.alias}",
+    )
 
 
 def source_queue_dlqs(mappings: list[EventSourceMapping], probes: HealthProbes, *, known: set[str]) -> list[QueueDepth]:
@@ -186,11 +260,23 @@ def run_preflight(
     images: ImageRegistry | None = None,
 ) -> Baseline:
     now = clock.now()
+    if isinstance(lambda_api, InvokerProbe) and not lambda_api.is_managed(ctx.function_name):
+        # said here, not as a raw AccessDenied at UpdateFunctionCode once the lease is taken
+        raise PreflightFailed(
+            f"function {ctx.function_name} is not managed by Rollgate: tag it rollgate:managed=true "
+            "(Rollgate may change only functions with the managed tag)"
+        )
     latest, alias = _read_function(lambda_api, ctx)
     live_version = alias.version
     live = lambda_api.get_config(ctx.function_name, live_version)
     artifact_sha = _artifact_sha(artifacts, ctx, latest, images)
     mappings = lambda_api.list_event_source_mappings(ctx.function_name)
+    # an adapter that can read the resource policy and function URLs sees every invoker
+    invokers = (
+        _check_invokers(lambda_api, mappings, ctx)
+        if isinstance(lambda_api, InvokerProbe)
+        else _check_triggers(mappings, ctx)
+    )
     evidence = [
         Evidence(
             check="function_and_alias",
@@ -205,7 +291,7 @@ def run_preflight(
             data={"code_sha256": artifact_sha},
         ),
         _check_alias_compatibility(latest, live),
-        _check_triggers(mappings, ctx),
+        invokers,
         _check_environment(latest, ctx),
     ]
     live_pc, pc_note = _check_provisioned_concurrency(lambda_api, ctx, live_version)
