@@ -202,7 +202,26 @@ class _Samples:
             return cls(seen, forecast, False, bound, None)
         p_value = shortfall_pvalue(errors, seen, x_r, n_r, bound)
         if p_value < policy.significance and seen >= policy.min_invocations:
-            return cls(seen, int(min(forecast, seen)), True, bound, p_value)
+            doubling = max(reference_rate, policy.error_rate_margin)
+            enough = invocations_to_rule_out(
+                reference_rate, 0.0, doubling, policy.significance, ratio or _reference_ratio(view.weight)
+            )
+            if enough is None or seen < enough:
+                return cls(seen, int(min(forecast, seen)), True, bound, p_value)
+            # with as many invocations as rule a doubling out for a canary that fails like the
+            # reference, a HEALTHY verdict must rule it out too (at high traffic a doubling of a
+            # low rate is a regression the gross bound alone would let through)
+            p_double = shortfall_pvalue(errors, seen, x_r, n_r, doubling)
+            if p_double < policy.significance:
+                return cls(seen, int(min(forecast, seen)), True, bound, p_value)
+            more = invocations_to_rule_out(
+                reference_rate,
+                errors / seen - reference_rate,
+                doubling,
+                policy.significance,
+                ratio or _reference_ratio(view.weight),
+            )
+            return cls(seen, max(more, math.floor(seen) + 1) if more else None, False, doubling, p_double)
         if seen < forecast:
             return cls(seen, forecast, False, bound, p_value)
         # as many as a stable-like canary needs, and still not ruled out: it fails more than stable
