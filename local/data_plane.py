@@ -39,7 +39,7 @@ Behaviour, as on AWS Lambda:
   from functions/ is the same code; module-level functools caches of those packages, like the
   lazily built `_deps()`, are cleared when a new data plane first runs own code, as a cold start
   would). Any other code (the sample app's builds) is loaded in
-  isolation by file path under a module name unique per code sha and environment, so v1..v6 of
+  isolation by file path under a module name unique per code sha and environment, so v1..v7 of
   `app.py` coexist and each version sees its own environment at import time (on AWS each version
   gets its own execution environment).
 * Environment: the function's variables, Lambda's reserved ones (AWS_LAMBDA_FUNCTION_NAME, ...),

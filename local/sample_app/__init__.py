@@ -1,4 +1,4 @@
-"""The sample application "orders-api": builds v1..v6 and its deployment on the local runtime.
+"""The sample application "orders-api": builds v1..v7 and its deployment on the local runtime.
 
 Public API:
 
