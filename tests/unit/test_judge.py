@@ -498,8 +498,9 @@ def test_a_few_stray_dlq_messages_over_thousands_of_invocations_are_not_a_regres
     # when
     dlq = check(judge(window, POLICY), "dlq")
     # then: 2 dead letters, fewer than the 150 failed invocations the errors check already judged
+    # (and the old version's earlier failures still being retried)
     assert dlq.status is CheckStatus.PASS
-    assert "orders-dlq grew +2, no more than the 150 failed invocations" in dlq.summary
+    assert "orders-dlq grew +2, no more than the ~555 failed invocations" in dlq.summary
 
 
 def test_dlq_growth_over_few_invocations_still_fails():

@@ -30,7 +30,7 @@ def dlq_check(window: HealthWindow, policy: HealthPolicy, view: View) -> Check:
     # ran it: all published Errors of the window (both versions) bound what the DLQ may take
     during = [*window.canary.periods, *(window.stable.periods if window.stable else [])]
     published = any(p.errors is not None for p in during)
-    failed = sum(p.errors or 0.0 for p in during)
+    failed = sum(p.errors or 0.0 for p in during) + _old_version_backlog(window)
     threshold = {
         "max_dlq_growth": policy.max_dlq_growth,
         "async": "growth beyond max_dlq_growth and beyond the failed invocations of both versions (each dead "
@@ -81,8 +81,9 @@ def dlq_check(window: HealthWindow, policy: HealthPolicy, view: View) -> Check:
             waiting.append(f"{label} grew +{text.count(growth)} before any period of the errors was published")
         elif queue.kind == "async" and growth <= policy.max_dlq_growth + failed:
             stray.append(
-                f"{label} grew +{text.count(growth)}, no more than the {text.count(failed)} failed invocations of "
-                f"both versions the errors check already judged"
+                f"{label} grew +{text.count(growth)}, no more than the ~{failed:,.0f} failed invocations of both "
+                f"versions (the window's, judged by the errors check, and the old version's earlier ones still "
+                f"being retried)"
             )
         else:
             grown.append(
@@ -118,6 +119,25 @@ def dlq_check(window: HealthWindow, policy: HealthPolicy, view: View) -> Check:
         unread_summary=f"no depth reading yet for {', '.join(unread)}",
         pass_summary=summary,
     )
+
+
+#: Lambda retries a failed async event for minutes before dead-lettering it: events the old version
+#: failed before the window (before preflight, or in the canary before a watch) still land in it.
+_ASYNC_RETRY_HORIZON_S = 600.0
+
+
+def _old_version_backlog(window: HealthWindow) -> float:
+    """Dead letters the old version's failures from before the window may still add: its failure
+    rate per second (the pre-deploy series, else its periods in the window) over the window and the
+    retry horizon."""
+    series = window.baseline if window.baseline is not None else window.stable
+    if series is None:
+        return 0.0
+    known = [p for p in series.periods if p.errors is not None and p.invocations]
+    if not known:
+        return 0.0
+    seconds = len(known) * 60.0
+    return sum(p.errors or 0.0 for p in known) / seconds * (window.elapsed_seconds + _ASYNC_RETRY_HORIZON_S)
 
 
 def still_rising(values: list[float]) -> bool:
