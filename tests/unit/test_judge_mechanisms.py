@@ -322,3 +322,21 @@ def test_dlq_growth_the_old_versions_inflow_explains_is_not_a_regression():
         check(judge(canary_window(periods(5, 20, 0), periods(5, 180, 0), queues=[flood]), POLICY), "dlq").status
         is CheckStatus.FAIL
     )
+
+
+def test_a_doubled_low_error_rate_is_not_healthy_while_the_data_could_rule_a_doubling_out():
+    # given 100 req/s at 10% for 7 minutes: canary 0.6% of 4,200 against stable's 0.3% of 37,800;
+    # a canary failing like stable would have ruled a doubling out by now (~3,900 invocations)
+    verdict = judge(canary_window(periods(7, 600, 3.6), periods(7, 5_400, 16.2)), POLICY)
+    assert verdict.outcome is not Outcome.HEALTHY
+    # and one failing like stable is HEALTHY on the same traffic
+    assert judge(canary_window(periods(7, 600, 1.8), periods(7, 5_400, 16.2)), POLICY).outcome is Outcome.HEALTHY
+
+
+def test_dead_letters_of_the_old_versions_earlier_failures_are_not_the_fixs():
+    # given the old version failing 5% before the deploy and the fix failing none in the watch,
+    # while the DLQ takes 25 more of the old version's retried events
+    before = periods(30, 1_000, 50, start=T0 - timedelta(minutes=30))
+    queue = _dlq("async", None, (400, 425))
+    window = watch_window(periods(5, 1_000, 0), before, queues=[queue])
+    assert check(judge(window, POLICY), "dlq").status is CheckStatus.PASS
