@@ -15,7 +15,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # this aws-cdk-lib's cloud assembly (schema 55); the npm `latest` tag (3.x) rejects it.
 CDK_CLI := aws-cdk@2.1148.1
 
-.PHONY: help venv demo demo-events schema test test-fast lint synth bench deploy clean
+.PHONY: help venv demo demo-events schema test test-fast chaos lint synth bench deploy clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ schema: $(STAMP) ## regenerate schemas/release-manifest.schema.json from the mod
 
 test: $(STAMP) ## run the whole suite (unit, functional, infra, workflow)
 	@$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+chaos: $(STAMP) ## the whole fault-injection matrix (one fault per run in every task AWS call); writes chaos-report.json
+	@ROLLGATE_CHAOS=1 $(BIN)/python -m pytest -n 0 -q -p no:randomly tests/workflow/test_faults.py -k whole_matrix
 
 lint: $(STAMP) ## ruff and mypy
 	@$(BIN)/ruff check functions infra cli local bench tests app.py

@@ -44,5 +44,5 @@ def _reconcile(conn: Connection, *, function: str, alias: str) -> ReconcileRepor
         lambda_api=Boto3LambdaApi(conn.client("lambda")),
         events=EventBridgePublisher(conn.client("events"), conn.outputs().event_bus),
         clock=current_clock(),
-        execution_status=StepFunctionsExecutions(conn.client("stepfunctions")).status,
+        executions=StepFunctionsExecutions(conn.client("stepfunctions")),
     )

@@ -46,13 +46,18 @@ class Reconciler(TaskGroup):
         """Run Reconcile when an execution of `state_machine` ends ABORTED, TIMED_OUT or FAILED;
         allow it to tell whether an execution holding a lease still runs."""
         function = self.task("reconcile").function
-        # DescribeExecution on this state machine's executions: an execution ARN is
+        # DescribeExecution (still running?) and GetExecutionHistory (the baseline Preflight
+        # captured) on this state machine's executions: an execution ARN is
         # execution:<state machine name>:<execution name>, and the name is only known at deploy time
         # (naming it through a token would make the rule, the role and the machine a cycle)
         executions = Stack.of(self).format_arn(
             service="states", resource="execution", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
         )
-        function.add_to_role_policy(iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions]))
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["states:DescribeExecution", "states:GetExecutionHistory"], resources=[executions]
+            )
+        )
         NagSuppressions.add_resource_suppressions(
             self.task("reconcile").role,
             [
@@ -60,9 +65,9 @@ class Reconciler(TaskGroup):
                     id="AwsSolutions-IAM5",
                     applies_to=["Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:*"],
                     reason=(
-                        "states:DescribeExecution (read only) of this account and region's executions: "
-                        "reconcile asks whether the execution holding a lease still runs; its ARN comes "
-                        "from the ledger, not from the stack."
+                        "states:DescribeExecution and GetExecutionHistory (read only) of this account and "
+                        "region's executions: reconcile asks whether the execution holding a lease still "
+                        "runs and which baseline it captured; its ARN comes from the ledger, not the stack."
                     ),
                 )
             ],

@@ -74,7 +74,8 @@ def test_reconcile_moves_only_managed_aliases_and_reads_executions(with_reconcil
     for statement in statements:
         if actions_of([statement], "lambda:"):
             assert statement["Condition"] == MANAGED_TAG_CONDITION
-    assert {"states:DescribeExecution", "events:PutEvents", "dynamodb:PutItem"} <= actions_of(statements)
+    wanted = {"states:DescribeExecution", "states:GetExecutionHistory", "events:PutEvents", "dynamodb:PutItem"}
+    assert wanted <= actions_of(statements)
 
 
 def test_the_stack_with_the_reconciler_is_nag_clean(with_reconciler: _Synth) -> None:

@@ -45,8 +45,19 @@ def _run(world: World, status: str | None, *, running: bool = False, execution_s
         lambda_api=world.lambda_api,
         events=world.events,
         clock=world.clock,
-        execution_status=lambda arn: "RUNNING" if running else status,
+        executions=_Executions("RUNNING" if running else status),
     )
+
+
+class _Executions:
+    def __init__(self, status: str | None, baseline: str | None = None) -> None:
+        self._status, self._baseline = status, baseline
+
+    def status(self, execution_arn: str) -> str | None:
+        return self._status
+
+    def baseline_version(self, execution_arn: str) -> str | None:
+        return self._baseline
 
 
 def test_a_stopped_canary_is_put_back_recorded_announced_and_unlocked(world: World) -> None:

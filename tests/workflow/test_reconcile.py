@@ -23,7 +23,7 @@ def _reconcile(harness: Harness):
         lambda_api=Boto3LambdaApi(harness.client("lambda")),
         events=EventBridgePublisher(harness.client("events"), harness.outputs["EventBusName"]),
         clock=harness.runtime.clock,
-        execution_status=StepFunctionsExecutions(harness.client("stepfunctions")).status,
+        executions=StepFunctionsExecutions(harness.client("stepfunctions")),
     )
 
 

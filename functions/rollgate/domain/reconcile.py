@@ -19,8 +19,7 @@ cannot be read or moved), the caller pages (`PAGE_DETAIL_TYPE`) and the error st
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import Field
 
@@ -40,6 +39,18 @@ PAGE_DETAIL_TYPE = "Rollback Failed"
 ENDED_EARLY = ("ABORTED", "TIMED_OUT", "FAILED")
 RECONCILED_DETAIL_TYPES = {"ABORTED": "Deployment Aborted", "FAILED": "Deployment Failed"}
 _RUNNING = "RUNNING"
+
+
+class ExecutionReader(Protocol):
+    """What reconcile asks Step Functions about the execution holding a lease."""
+
+    def status(self, execution_arn: str) -> str | None:
+        """RUNNING, or how it ended; None when there is no such execution."""
+        ...
+
+    def baseline_version(self, execution_arn: str) -> str | None:
+        """The live version its Preflight captured, or None when it never left Preflight."""
+        ...
 
 
 class ReconcileRequest(Strict):
@@ -113,17 +124,27 @@ def _last_settled(records: list[dict[str, Any]], excluding: str | None) -> tuple
 
 
 def target_version(
-    own: dict[str, Any] | None, records: list[dict[str, Any]], routing: AliasRouting, holder: str | None
+    own: dict[str, Any] | None,
+    records: list[dict[str, Any]],
+    routing: AliasRouting,
+    holder: str | None,
+    captured: str | None,
 ) -> tuple[str, str]:
     """(the version the alias must route 100% to, why)."""
     if own is not None and own.get("status") == "PROMOTED" and own.get("to_version"):
         return str(own["to_version"]), f"its record PROMOTED v{own['to_version']}"
     if own is not None and own.get("from_version"):
         return str(own["from_version"]), f"its record ({own.get('status')}) names baseline v{own['from_version']}"
+    if captured:
+        return captured, "the baseline its Preflight captured"
     settled = _last_settled(records, excluding=holder)
     if settled is not None:
         return settled
-    return routing.version, "no record names a version: the primary of the alias (a canary never moves it)"
+    if routing.additional_weights:
+        # a version published later has a higher number: the older of a split is the baseline
+        older = min([routing.version, *routing.additional_weights], key=lambda v: int(v) if v.isdigit() else 0)
+        return older, "no record names a version: the older version of the split"
+    return routing.version, "no record names a version: the alias as it is"
 
 
 def reconcile(
@@ -133,17 +154,17 @@ def reconcile(
     lambda_api: LambdaApi,
     events: EventPublisher,
     clock: Clock,
-    execution_status: Callable[[str], str | None],
+    executions: ExecutionReader,
 ) -> ReconcileReport:
-    """Put function+alias right (module docstring). `execution_status(arn)` says whether an
-    execution still runs (RUNNING) or how it ended; None when it cannot be told."""
+    """Put function+alias right (module docstring). `executions` says whether the holder's
+    execution still runs, and which baseline its Preflight captured."""
     function_name, alias = request.function_name, request.alias
     report = ReconcileReport(function_name=function_name, alias=alias, status="NOTHING_TO_DO")
     lease = ledger.current_lease(function_name, alias)
     holder_arn = str(lease.detail.get("execution_arn") or "") if lease else ""
     if lease is not None:
         report.found.append(f"lease held by {lease.holder} (execution {holder_arn or 'unknown'})")
-        holder_status = execution_status(holder_arn) if holder_arn else None
+        holder_status = executions.status(holder_arn) if holder_arn else None
         if holder_status == _RUNNING:
             report.status = "HOLDER_RUNNING"
             report.found.append("its execution is still running: nothing to put right")
@@ -157,7 +178,8 @@ def reconcile(
     records = ledger.list_deployments(function_name, alias, limit=20)
     routing = lambda_api.get_alias(function_name, alias)
     report.found.append(f"alias {alias} routes {describe(routing)}")
-    target, why = target_version(own, records, routing, holder)
+    captured = executions.baseline_version(holder_arn) if holder_arn and own is None else None
+    target, why = target_version(own, records, routing, holder, captured)
     report.target_version = target
     report.found.append(f"target v{target}: {why}")
     # with no lease nothing of Rollgate's is in flight: a whole alias on another version is a

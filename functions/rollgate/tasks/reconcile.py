@@ -42,7 +42,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             lambda_api=deps.lambda_api,
             events=deps.events,
             clock=deps.clock,
-            execution_status=StepFunctionsExecutions(boto3.client("stepfunctions")).status,
+            executions=StepFunctionsExecutions(boto3.client("stepfunctions")),
         )
     except TransientAwsError:
         raise  # the invoker retries with backoff; reconcile is idempotent

@@ -1,0 +1,248 @@
+"""Fault injection: one fault per deployment, in one AWS call a task makes, and the promise still
+holds when the execution has ended (reconcile may run once, as its rule would):
+
+- the alias routes 100% to one version, the one the recorded outcome says (PROMOTED: the new
+  version; anything else: the baseline);
+- no lease is held;
+- exactly one ledger outcome and one outcome event for the deployment;
+- the execution ended.
+
+A clean run records every call (task, API, occurrence); the matrix injects each fault kind at each
+call's first and middle occurrence (local.faults). `make chaos` runs the whole matrix
+(ROLLGATE_CHAOS=1); `make test` runs the fast subset below: faults in the calls that broke the
+promise before (Validate's lease, Record's three steps, Rollback's alias moves), a stop mid-canary,
+a stop mid-watch and five concurrent starts for one alias. Everything on the virtual clock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.faults import FAULT_KINDS, CallRecorder, Fault, aws_call_faults
+from rollgate.aws.events import EventBridgePublisher
+from rollgate.aws.executions import StepFunctionsExecutions
+from rollgate.aws.lambda_api import Boto3LambdaApi
+from rollgate.domain.reconcile import ENDED_EARLY, ReconcileRequest, reconcile
+from tests.workflow.conftest import ALIAS, FUNCTION, Harness, running_harness
+
+pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("workflow")]
+
+CHAOS = os.environ.get("ROLLGATE_CHAOS") == "1"
+#: the longest a run may take on the virtual clock before "the execution ended" fails
+RUN_LIMIT_SECONDS = 6 * 3600.0
+REPORT = Path(os.environ.get("ROLLGATE_CHAOS_REPORT", "chaos-report.json"))
+
+
+@dataclass
+class RunResult:
+    label: str
+    execution_status: str
+    outcome: str | None
+    reconciled: bool
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def held(self) -> bool:
+        return not self.problems
+
+
+def _status(harness: Harness, execution_arn: str) -> str:
+    return str(harness.client("stepfunctions").describe_execution(executionArn=execution_arn)["status"])
+
+
+def _ended(harness: Harness, execution_arn: str) -> str:
+    return str(
+        harness.wait_until(
+            lambda: (s := _status(harness, execution_arn)) != "RUNNING" and s, every=5.0, within=RUN_LIMIT_SECONDS
+        )
+    )
+
+
+def _reconcile_as_the_rule_would(harness: Harness, execution_arn: str, status: str) -> None:
+    """What the Reconciler's rule does on an execution that ended ABORTED / TIMED_OUT / FAILED."""
+    reconcile(
+        ReconcileRequest(function_name=FUNCTION, alias=ALIAS, execution_arn=execution_arn, execution_status=status),
+        ledger=harness.ledger_api,
+        lambda_api=Boto3LambdaApi(harness.client("lambda")),
+        events=EventBridgePublisher(harness.client("events"), harness.outputs["EventBusName"]),
+        clock=harness.runtime.clock,
+        executions=StepFunctionsExecutions(harness.client("stepfunctions")),
+    )
+
+
+def _all_events(harness: Harness) -> list[dict[str, Any]]:
+    sqs = harness.client("sqs")
+    seen: list[dict[str, Any]] = []
+    while True:
+        received = sqs.receive_message(QueueUrl=harness.events_queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not received:
+            return seen
+        for message in received:
+            seen.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=harness.events_queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def check_promise(harness: Harness, execution_arns: list[str], *, allow_reconcile: bool = True) -> RunResult:
+    """End every execution, let reconcile run once where one ended early, then check the promise."""
+    statuses = [_ended(harness, arn) for arn in execution_arns]
+    reconciled = False
+    for arn, status in zip(execution_arns, statuses, strict=True):
+        if allow_reconcile and status in ENDED_EARLY:
+            _reconcile_as_the_rule_would(harness, arn, status)
+            reconciled = True
+    problems: list[str] = []
+    version, weights = harness.alias()
+    if weights:
+        problems.append(f"alias split: v{version} primary, {weights}")
+    lease = harness.lease()
+    if lease is not None:
+        problems.append(f"lease held by {lease.holder}")
+    records = [r for r in harness.ledger() if r.get("kind", "deployment") == "deployment"]
+    started = [r for r in records if r.get("execution_arn") in execution_arns]
+    outcome = started[0]["status"] if started else None
+    # an execution refused at Validate (locked out, invalid) holds no lease and writes no record;
+    # every execution that got past it has exactly one
+    for arn in execution_arns:
+        count = sum(r.get("execution_arn") == arn for r in started)
+        expected_count = 1 if _held(harness, arn) else 0
+        if count != expected_count:
+            problems.append(f"{count} ledger outcome(s) for {arn.rsplit(':', 1)[-1]}, expected {expected_count}")
+    promoted = [r for r in started if r["status"] == "PROMOTED"]
+    expected = str(promoted[-1]["to_version"]) if promoted else "1"
+    if version != expected:
+        problems.append(f"alias on v{version}, but the ledger says v{expected} ({[r['status'] for r in started]})")
+    by_deployment: dict[str, int] = {}
+    for event in _all_events(harness):
+        deployment_id = event.get("detail", {}).get("deployment_id")
+        if deployment_id and event.get("detail-type", "").startswith("Deployment"):
+            by_deployment[deployment_id] = by_deployment.get(deployment_id, 0) + 1
+    for record in started:
+        count = by_deployment.get(record["deployment_id"], 0)
+        if count != 1:
+            problems.append(f"{count} outcome event(s) for {record['deployment_id']}")
+    if any(s == "RUNNING" for s in statuses):
+        problems.append("an execution did not end")
+    return RunResult(label="", execution_status=",".join(statuses), outcome=outcome, reconciled=reconciled,
+                     problems=problems)
+
+
+def _held(harness: Harness, execution_arn: str) -> bool:
+    """Whether the execution got past Validate (its history has a PreflightEntered-or-later state)."""
+    history = harness.client("stepfunctions").get_execution_history(executionArn=execution_arn, maxResults=1000)
+    entered = {e.get("stateEnteredEventDetails", {}).get("name") for e in history["events"]}
+    return bool(entered - {None, "Validate", "RejectInvalidRequest", "LockedOut", "ValidateFailed"})
+
+
+def deploy_under(harness: Harness, fault: Fault | None, name: str, build: str = "v2") -> tuple[RunResult, CallRecorder]:
+    with aws_call_faults(fault) as recorder:
+        execution_arn = harness.start(harness.request(build), name)
+        result = check_promise(harness, [execution_arn])
+    result.label = str(fault) if fault else "clean"
+    if fault is not None and not recorder.fired:
+        result.problems.append("the planned fault never fired (the call did not happen)")
+    return result, recorder
+
+
+# --------------------------------------------------------------------------- the fast subset
+FAST_FAULTS = [
+    # (A) Validate: the lease written, then a timeout; the retry must re-enter its own lease
+    Fault("validate", "dynamodb:PutItem", 1, "read_timeout"),
+    Fault("validate", "dynamodb:DeleteItem", 1, "5xx"),
+    # (B) Record's three steps, each failing once
+    Fault("record", "dynamodb:PutItem", 1, "throttle"),
+    Fault("record", "events:PutEvents", 1, "5xx"),
+    Fault("record", "dynamodb:DeleteItem", 1, "read_timeout"),
+    Fault("record", "events:PutEvents", 1, "task_crash"),
+    # traffic moves during the canary and the promotion
+    Fault("shift_traffic", "lambda:UpdateAlias", 1, "access_denied"),
+    Fault("promote", "lambda:UpdateAlias", 1, "conflict"),
+    Fault("judge_canary", "lambda:GetAlias", 1, "task_crash"),
+]
+
+
+@pytest.mark.parametrize("fault", FAST_FAULTS, ids=str)
+def test_one_fault_keeps_the_promise(harness: Harness, fault: Fault) -> None:
+    result, _ = deploy_under(harness, fault, f"fault-{FAST_FAULTS.index(fault)}")
+    assert result.held, (str(fault), result.problems)
+
+
+def test_the_clean_run_holds_and_makes_the_calls_the_subset_names(harness: Harness) -> None:
+    result, recorder = deploy_under(harness, None, "clean")
+    assert result.held and result.outcome == "PROMOTED", result.problems
+    made = recorder.occurrences()
+    for fault in FAST_FAULTS:
+        assert made.get((fault.task, fault.api), 0) >= fault.occurrence, fault
+
+
+def _stop_when(harness: Harness, execution_arn: str, condition: Any) -> None:
+    harness.wait_until(condition, every=5.0)
+    harness.client("stepfunctions").stop_execution(executionArn=execution_arn, cause="operator stop (injected)")
+
+
+def test_a_stop_mid_canary_keeps_the_promise(harness: Harness) -> None:
+    execution_arn = harness.start(harness.request("v2"), "stop-mid-canary")
+    _stop_when(harness, execution_arn, lambda: harness.alias()[1])
+    result = check_promise(harness, [execution_arn])
+    assert result.held and result.reconciled, result.problems
+    assert result.outcome == "ABORTED"
+
+
+def test_a_stop_mid_watch_keeps_the_promise(harness: Harness) -> None:
+    execution_arn = harness.start(harness.request("v2", watch_seconds=600), "stop-mid-watch")
+    _stop_when(harness, execution_arn, lambda: harness.alias()[0] != "1")
+    result = check_promise(harness, [execution_arn])
+    assert result.held and result.reconciled, result.problems
+    assert result.outcome == "ABORTED"
+
+
+def test_five_concurrent_starts_for_one_alias_keep_the_promise(harness: Harness) -> None:
+    arns = [harness.start(harness.request("v2"), f"concurrent-{n}") for n in range(5)]
+    result = check_promise(harness, arns)
+    assert result.held, result.problems
+    assert result.outcome == "PROMOTED"
+
+
+# --------------------------------------------------------------------------- the whole matrix
+def matrix(recorder: CallRecorder) -> list[Fault]:
+    """Each fault kind at each call's first and middle occurrence (the middle one of a call made
+    once per judgement is mid-canary or mid-watch)."""
+    faults = []
+    for (task, api), count in sorted(recorder.occurrences().items()):
+        for occurrence in sorted({1, (count + 1) // 2}):
+            faults += [Fault(task, api, occurrence, kind) for kind in FAULT_KINDS]
+    return faults
+
+
+@pytest.mark.skipif(not CHAOS, reason="the whole matrix runs in `make chaos` (ROLLGATE_CHAOS=1)")
+def test_the_whole_matrix_keeps_the_promise(cdk_out: Path) -> None:
+    with running_harness(cdk_out) as harness:
+        clean, recorder = deploy_under(harness, None, "clean")
+    assert clean.held, clean.problems
+    faults = matrix(recorder)
+    limit = int(os.environ.get("ROLLGATE_CHAOS_LIMIT", "0")) or len(faults)
+    results: list[RunResult] = []
+    for index, fault in enumerate(faults[:limit]):
+        with running_harness(cdk_out) as harness:
+            result, _ = deploy_under(harness, fault, f"chaos-{index}")
+        results.append(result)
+    broken = [(r.label, r.problems) for r in results if not r.held]
+    REPORT.write_text(
+        json.dumps(
+            {
+                "calls_recorded": len(recorder.calls),
+                "distinct_calls": len(recorder.occurrences()),
+                "fault_runs": len(results),
+                "held": sum(r.held for r in results),
+                "reconciled": sum(r.reconciled for r in results),
+                "broken": broken,
+            },
+            indent=2,
+        )
+    )
+    assert broken == []
