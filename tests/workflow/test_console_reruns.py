@@ -70,9 +70,10 @@ def test_rerunning_a_finished_release_changes_nothing(harness: Harness) -> None:
     manifest = {
         "application": "shop",
         "defaults": {
-            "strategy": {"type": "canary", "steps": [50], "interval_seconds": 60},
+            # latency needs three periods past the warm-up before a canary can be HEALTHY
+            "strategy": {"type": "canary", "steps": [50], "interval_seconds": 180},
             "smoke_tests": [{"name": "place-order", "payload": smoke_payload(), "expect_subset": {"ok": True}}],
-            "health": {"on_inconclusive": "extend", "max_extension_seconds": 120},
+            "health": {"on_inconclusive": "extend", "max_extension_seconds": 300},
             "watch_seconds": 60,
         },
         "waves": [{"functions": [{"function_name": FUNCTION, "artifact": harness.upload("v2")}]}],
