@@ -169,15 +169,17 @@ class TaskGroup(Construct):
 
 
 # --- permissions that need more than a grant_* ----------------------------------------------------
-def _allow_images(task: TaskFunction, actions: list[str], managed_tag: str) -> None:
-    """ECR reads on this account's repositories that carry the managed tag (the image a managed
-    function runs lives in one)."""
+def _allow_in_account(
+    task: TaskFunction, *, actions: list[str], service: str, resource: str, why: str, tag: str | None = None
+) -> None:
+    """`actions` on `service` resources matching `resource` in this account and region (only those
+    tagged `tag` = "true" where a tag is given), with the acknowledgement of that one wildcard."""
     stack = Stack.of(task)
     task.add_to_role_policy(
         iam.PolicyStatement(
             actions=actions,
-            resources=[f"arn:{stack.partition}:ecr:{stack.region}:{stack.account}:repository/*"],
-            conditions={"StringEquals": {f"aws:ResourceTag/{managed_tag}": "true"}},
+            resources=[f"arn:{stack.partition}:{service}:{stack.region}:{stack.account}:{resource}"],
+            conditions={"StringEquals": {f"aws:ResourceTag/{tag}": "true"}} if tag else None,
         )
     )
     NagSuppressions.add_resource_suppressions(
@@ -185,66 +187,57 @@ def _allow_images(task: TaskFunction, actions: list[str], managed_tag: str) -> N
         [
             NagPackSuppression(
                 id="AwsSolutions-IAM5",
-                applies_to=["Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:<AWS::AccountId>:repository/*"],
-                reason=(
-                    "Read-only ECR calls on the image a request names (by digest); the repository wildcard is "
-                    f"narrowed by aws:ResourceTag/{managed_tag} = true."
-                ),
+                applies_to=[f"Resource::arn:<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>:{resource}"],
+                reason=why,
             )
         ],
         apply_to_children=True,
+    )
+
+
+def _allow_images(task: TaskFunction, actions: list[str], managed_tag: str) -> None:
+    """ECR reads on this account's repositories that carry the managed tag (the image a managed
+    function runs lives in one)."""
+    _allow_in_account(
+        task,
+        actions=actions,
+        service="ecr",
+        resource="repository/*",
+        tag=managed_tag,
+        why=(
+            "Read-only ECR calls on the image a request names (by digest); the repository wildcard is "
+            f"narrowed by aws:ResourceTag/{managed_tag} = true."
+        ),
     )
 
 
 def _allow_hook_invocation(task: TaskFunction) -> None:
-    stack = Stack.of(task)
-    task.add_to_role_policy(
-        iam.PolicyStatement(
-            actions=["lambda:InvokeFunction"],
-            resources=[f"arn:{stack.partition}:lambda:{stack.region}:{stack.account}:function:*"],
-            conditions={"StringEquals": {f"aws:ResourceTag/{HOOK_FUNCTION_TAG}": "true"}},
-        )
-    )
-    NagSuppressions.add_resource_suppressions(
-        task.role,
-        [
-            NagPackSuppression(
-                id="AwsSolutions-IAM5",
-                applies_to=["Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*"],
-                reason=(
-                    "The hook function is named per request; only functions tagged "
-                    f"{HOOK_FUNCTION_TAG} = true (the team's own checks) can be invoked."
-                ),
-            )
-        ],
-        apply_to_children=True,
+    _allow_in_account(
+        task,
+        actions=["lambda:InvokeFunction"],
+        service="lambda",
+        resource="function:*",
+        tag=HOOK_FUNCTION_TAG,
+        why=(
+            "The hook function is named per request; only functions tagged "
+            f"{HOOK_FUNCTION_TAG} = true (the team's own checks) can be invoked."
+        ),
     )
 
 
 def _allow_version_deletion(task: TaskFunction, managed_tag: str) -> None:
     """DeleteFunction on `function:NAME:VERSION` only: an unqualified ARN (the whole function) does
     not match `function:*:*`."""
-    stack = Stack.of(task)
-    task.add_to_role_policy(
-        iam.PolicyStatement(
-            actions=["lambda:DeleteFunction"],
-            resources=[f"arn:{stack.partition}:lambda:{stack.region}:{stack.account}:function:*:*"],
-            conditions={"StringEquals": {f"aws:ResourceTag/{managed_tag}": "true"}},
-        )
-    )
-    NagSuppressions.add_resource_suppressions(
-        task.role,
-        [
-            NagPackSuppression(
-                id="AwsSolutions-IAM5",
-                applies_to=["Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*:*"],
-                reason=(
-                    "Pruning deletes old versions of managed functions: qualified ARNs only (never a whole "
-                    f"function), narrowed by aws:ResourceTag/{managed_tag} = true."
-                ),
-            )
-        ],
-        apply_to_children=True,
+    _allow_in_account(
+        task,
+        actions=["lambda:DeleteFunction"],
+        service="lambda",
+        resource="function:*:*",
+        tag=managed_tag,
+        why=(
+            "Pruning deletes old versions of managed functions: qualified ARNs only (never a whole "
+            f"function), narrowed by aws:ResourceTag/{managed_tag} = true."
+        ),
     )
 
 
@@ -260,7 +253,6 @@ def _allow_event_source_mapping_reads(task: TaskFunction) -> None:
 
 
 def _allow_health_reads(task: TaskFunction) -> None:
-    stack = Stack.of(task)
     task.allow_unscoped(
         "ReadHealth",
         actions=["cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms"],
@@ -270,25 +262,15 @@ def _allow_health_reads(task: TaskFunction) -> None:
             "alarm states)."
         ),
     )
-    task.add_to_role_policy(
-        iam.PolicyStatement(
-            actions=["sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
-            resources=[f"arn:{stack.partition}:sqs:{stack.region}:{stack.account}:*"],
-        )
-    )
-    NagSuppressions.add_resource_suppressions(
-        task.role,
-        [
-            NagPackSuppression(
-                id="AwsSolutions-IAM5",
-                applies_to=["Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:*"],
-                reason=(
-                    "Read-only queue depth (GetQueueAttributes/GetQueueUrl) of the managed "
-                    "function's DLQs, which are discovered from its configuration at run time."
-                ),
-            )
-        ],
-        apply_to_children=True,
+    _allow_in_account(
+        task,
+        actions=["sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+        service="sqs",
+        resource="*",
+        why=(
+            "Read-only queue depth (GetQueueAttributes/GetQueueUrl) of the managed "
+            "function's DLQs, which are discovered from its configuration at run time."
+        ),
     )
 
 
