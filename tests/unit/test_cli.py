@@ -5,14 +5,14 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from cli import main as cli_main
 from cli.deploy import build_request, execution_name
-from cli.session import StackOutputs, UsageError
+from cli.session import UsageError
 from rollgate.domain.errors import InvalidRequest
+from tests.unit.cli_fakes import RecordingConnection, install_recording_connection
 
 
 def rollgate(*argv: str) -> tuple[int, str, str]:
@@ -80,41 +80,9 @@ def test_execution_names_fit_step_functions_rules() -> None:
 
 
 # --------------------------------------------------------------------------- bad input changes nothing
-class RecordingConnection:
-    """The stack in 123456789012 / us-east-1; every AWS call is recorded, none reaches AWS."""
-
-    stack = "Rollgate"
-
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-
-    def outputs(self) -> StackOutputs:
-        return StackOutputs(
-            state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:Deploy",
-            ledger_table="ledger",
-            artifact_bucket="rollgate-artifacts-123456789012",
-            event_bus="bus",
-        )
-
-    def client(self, service: str) -> Any:
-        calls = self.calls
-
-        class Client:
-            def __getattr__(self, name: str) -> Any:
-                def call(**kwargs: Any) -> dict[str, Any]:
-                    calls.append(name)
-                    return {"executionArn": "arn:aws:states:us-east-1:123456789012:execution:Deploy:x"}
-
-                return call
-
-        return Client()
-
-
 @pytest.fixture
 def connection(monkeypatch: pytest.MonkeyPatch) -> RecordingConnection:
-    conn = RecordingConnection()
-    monkeypatch.setattr(cli_main.Connection, "from_args", staticmethod(lambda args: conn))
-    return conn
+    return install_recording_connection(monkeypatch)
 
 
 @pytest.fixture
@@ -135,7 +103,7 @@ def test_a_bad_poll_interval_is_exit_2_naming_the_flag(value: str, capsys: pytes
 def test_a_malformed_endpoint_is_exit_2_before_any_client(url: str, connection: RecordingConnection) -> None:
     code, _, err = rollgate("status", "--function", "orders-api", "--endpoint-url", url)
     assert code == 2 and err.startswith("rollgate: --endpoint-url: ")
-    assert connection.calls == []
+    assert connection.call_names() == []
 
 
 def test_a_zip_that_is_not_a_zip_is_never_uploaded(tmp_path: Path, connection: RecordingConnection) -> None:
@@ -146,16 +114,16 @@ def test_a_zip_that_is_not_a_zip_is_never_uploaded(tmp_path: Path, connection: R
     code, _, err = rollgate("deploy", "--function", "orders-api", "--zip", str(fake))
     # then it is a usage error naming --zip, and nothing was uploaded or started
     assert code == 2 and err.startswith("rollgate: --zip: ") and "not a zip" in err
-    assert connection.calls == []
+    assert connection.call_names() == []
 
 
 def test_an_arn_of_another_account_is_refused_before_the_upload(good_zip: str, connection: RecordingConnection) -> None:
     arn = "arn:aws:lambda:us-east-1:999999999999:function:orders-api"
     code, _, err = rollgate("deploy", "--function", arn, "--zip", good_zip)
     assert code == 2 and "function_name: " in err and "999999999999" in err
-    assert connection.calls == []
+    assert connection.call_names() == []
 
 
 def test_a_good_deploy_uploads_then_starts(good_zip: str, connection: RecordingConnection) -> None:
     code, _, _ = rollgate("deploy", "--function", "orders-api", "--zip", good_zip)
-    assert code == 0 and connection.calls == ["put_object", "start_execution"]
+    assert code == 0 and connection.call_names() == ["put_object", "start_execution"]

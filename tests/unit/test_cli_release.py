@@ -5,51 +5,18 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any
 
 import pytest
 
 from cli import main as cli_main
-from cli.session import StackOutputs
+from tests.unit.cli_fakes import RecordingConnection, install_recording_connection
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/orders@sha256:" + "d" * 64
 
 
-class StartRecorder:
-    """The stack in 123456789012 / us-east-1; records each call with its arguments."""
-
-    stack = "Rollgate"
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    def outputs(self) -> StackOutputs:
-        return StackOutputs(
-            state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:Deploy",
-            ledger_table="ledger",
-            artifact_bucket="rollgate-artifacts-123456789012",
-            event_bus="bus",
-        )
-
-    def client(self, service: str) -> Any:
-        calls = self.calls
-
-        class Client:
-            def __getattr__(self, name: str) -> Any:
-                def call(**kwargs: Any) -> dict[str, Any]:
-                    calls.append((name, kwargs))
-                    return {"executionArn": "arn:aws:states:us-east-1:123456789012:execution:Deploy:x"}
-
-                return call
-
-        return Client()
-
-
 @pytest.fixture
-def recorder(monkeypatch: pytest.MonkeyPatch) -> StartRecorder:
-    conn = StartRecorder()
-    monkeypatch.setattr(cli_main.Connection, "from_args", staticmethod(lambda args: conn))
-    return conn
+def recorder(monkeypatch: pytest.MonkeyPatch) -> RecordingConnection:
+    return install_recording_connection(monkeypatch)
 
 
 def rollgate(*argv: str) -> tuple[int, str]:
@@ -57,7 +24,7 @@ def rollgate(*argv: str) -> tuple[int, str]:
     return cli_main.run(list(argv), out=io.StringIO(), err=err), err.getvalue()
 
 
-def test_an_image_release_starts_without_an_upload_carrying_every_flag(recorder: StartRecorder) -> None:
+def test_an_image_release_starts_without_an_upload_carrying_every_flag(recorder: RecordingConnection) -> None:
     code, err = rollgate(
         "deploy",
         "--function",
@@ -113,7 +80,7 @@ def test_an_image_release_starts_without_an_upload_carrying_every_flag(recorder:
     ],
 )
 def test_bad_release_flags_are_exit_2_and_start_nothing(
-    recorder: StartRecorder, argv: list[str], named: str, capsys: pytest.CaptureFixture[str]
+    recorder: RecordingConnection, argv: list[str], named: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, err = rollgate("deploy", "--function", "orders-api", *argv)
     assert code == 2 and named in err + capsys.readouterr().err  # argparse writes to sys.stderr
