@@ -366,11 +366,8 @@ def _alias_errors_alarm(world: World) -> None:
     )
 
 
-def test_an_alias_alarm_is_split_by_version_for_the_judge(world: World) -> None:
-    # given an alias-level Errors alarm that goes into ALARM once the canary runs
-    _alias_errors_alarm(world)
-    steady_traffic(world, "1", per_minute=540.0, errors=30.0)
-    steady_traffic(world, "2", per_minute=60.0)
+def _alarm_goes_off_once_the_canary_runs(world: World) -> None:
+    """The guard alarm goes into ALARM at the first clock tick with traffic on the canary."""
     original = world.clock.advance
 
     def advance(seconds: float) -> None:
@@ -379,6 +376,14 @@ def test_an_alias_alarm_is_split_by_version_for_the_judge(world: World) -> None:
             world.alarms.state[GUARD_ALARM] = "ALARM"
 
     world.clock.advance = advance  # type: ignore[method-assign]
+
+
+def test_an_alias_alarm_is_split_by_version_for_the_judge(world: World) -> None:
+    # given an alias-level Errors alarm that goes into ALARM once the canary runs
+    _alias_errors_alarm(world)
+    steady_traffic(world, "1", per_minute=540.0, errors=30.0)
+    steady_traffic(world, "2", per_minute=60.0)
+    _alarm_goes_off_once_the_canary_runs(world)
     drive(world, request_for(health={"alarm_names": [GUARD_ALARM]}))
     # then the judge was shown the new version's share of the alarm's metric: none of the errors
     firing = [a for w in world.windows if w.phase == "canary" for a in w.alarms if a.state_now == "ALARM"]
@@ -393,14 +398,7 @@ def test_a_fix_released_while_the_old_version_trips_an_alias_alarm_is_promoted(w
     _alias_errors_alarm(world)
     steady_traffic(world, "1", per_minute=540.0, errors=27.0)
     steady_traffic(world, "2", per_minute=600.0)
-    original = world.clock.advance
-
-    def advance(seconds: float) -> None:
-        original(seconds)
-        if world.lambda_api.get_alias("orders-api", "live").additional_weights:
-            world.alarms.state[GUARD_ALARM] = "ALARM"
-
-    world.clock.advance = advance  # type: ignore[method-assign]
+    _alarm_goes_off_once_the_canary_runs(world)
     result = drive(
         world, request_for(health={"alarm_names": [GUARD_ALARM], "on_inconclusive_watch": "rollback"}), execution="fix"
     )
