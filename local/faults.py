@@ -10,6 +10,10 @@ Public API:
     metric_outage_active() -> bool
     spoil_metric_results(results) -> None
         called by local.moto_bridge on every GetMetricData answer: applies the outage, if any
+    aws_call_faults(fault=None) -> context manager yielding a CallRecorder
+        while inside, every AWS call a Rollgate task Lambda makes is recorded (task, API,
+        occurrence); with a Fault(task, api, occurrence, kind), that one call raises the fault
+        instead (kinds: FAULT_KINDS). The fault-injection suite, tests/workflow/test_faults.py
 
 Why InternalError answers rather than a 5xx: a 5xx or a throttle would be retried by botocore in
 the tasks' clients with real-time backoff, which on the virtual clock costs wall time and proves
