@@ -284,8 +284,7 @@ def test_update_configuration_sets_settings_and_environment_read_back(api, make_
     assert after.settings()["runtime"] == "python3.12" and after.settings()["handler"] == "index.handler"
 
 
-def test_update_configuration_sends_the_lambda_parameters(lambda_client):
-    api = Boto3LambdaApi(lambda_client)
+def test_update_configuration_sends_the_lambda_parameters(lambda_client, api):
     layer = "arn:aws:lambda:us-east-1:123456789012:layer:deps:7"
     with Stubber(lambda_client) as stub:
         stub.add_response(
@@ -317,8 +316,7 @@ def test_update_configuration_sends_the_lambda_parameters(lambda_client):
         stub.assert_no_pending_responses()
 
 
-def test_architectures_go_with_the_code_update(lambda_client):
-    api = Boto3LambdaApi(lambda_client)
+def test_architectures_go_with_the_code_update(lambda_client, api):
     with Stubber(lambda_client) as stub:
         stub.add_response(
             "update_function_code",
@@ -339,8 +337,7 @@ def test_architectures_go_with_the_code_update(lambda_client):
         stub.assert_no_pending_responses()
 
 
-def test_provisioned_concurrency_read_put_and_delete(lambda_client):
-    api = Boto3LambdaApi(lambda_client)
+def test_provisioned_concurrency_read_put_and_delete(lambda_client, api):
     with Stubber(lambda_client) as stub:
         stub.add_client_error(
             "get_provisioned_concurrency_config", "ProvisionedConcurrencyConfigNotFoundException", http_status_code=404
@@ -374,10 +371,9 @@ def test_provisioned_concurrency_read_put_and_delete(lambda_client):
         stub.assert_no_pending_responses()
 
 
-def test_an_allocation_lambda_refuses_is_a_business_failure(lambda_client):
+def test_an_allocation_lambda_refuses_is_a_business_failure(lambda_client, api):
     from rollgate.domain.errors import ConcurrencyNotReady
 
-    api = Boto3LambdaApi(lambda_client)
     with Stubber(lambda_client) as stub:
         stub.add_client_error(
             "put_provisioned_concurrency_config",
