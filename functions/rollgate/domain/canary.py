@@ -496,14 +496,7 @@ def _inconclusive_end(
             detail=f"watch ended INCONCLUSIVE at {held_since:%H:%M:%S}; holding with the control in place for more "
             f"data until {until:%H:%M:%S}, then rolling back (`rollgate rollback` rolls back now)",
         )
-        return progress.model_copy(
-            update={
-                **update,
-                "next": "watch",
-                "held_since": held_since,
-                "evidence": _noted(update["evidence"], note),
-            }
-        )
+        return _watch_noted(progress, update, note, "watch", once=True, held_since=held_since)
     if action is InconclusiveWatchAction.PROMOTE_UNVERIFIED:
         note = Evidence(
             check="watch",
@@ -511,14 +504,7 @@ def _inconclusive_end(
             detail=f"watch ended INCONCLUSIVE ({verdict.summary}): promoted UNVERIFIED, as "
             "on_inconclusive_watch is promote_unverified",
         )
-        return progress.model_copy(
-            update={
-                **update,
-                "next": after,
-                "conclusion": WatchConclusion.UNVERIFIED,
-                "evidence": [*update["evidence"], note],
-            }
-        )
+        return _watch_noted(progress, update, note, after, conclusion=WatchConclusion.UNVERIFIED)
     waited = f" and {held:.0f} s of hold" if progress.held_since else ""
     note = Evidence(
         check="watch",
@@ -526,11 +512,19 @@ def _inconclusive_end(
         detail=f"watch ended INCONCLUSIVE after {(now - progress.promoted_at).total_seconds():.0f} s{waited} "
         f"({verdict.summary}); no data is never healthy: rolling back",
     )
-    return progress.model_copy(
-        update={
-            **update,
-            "next": "rollback",
-            "conclusion": WatchConclusion.INCONCLUSIVE,
-            "evidence": [*update["evidence"], note],
-        }
-    )
+    return _watch_noted(progress, update, note, "rollback", conclusion=WatchConclusion.INCONCLUSIVE)
+
+
+def _watch_noted(
+    progress: WatchProgress,
+    update: dict[str, Any],
+    note: Evidence,
+    next_step: str,
+    *,
+    once: bool = False,
+    **fields: Any,
+) -> WatchProgress:
+    """`progress` with `update` and `fields`, going to `next_step`, with `note` at the end of the
+    evidence (`once`: not again if it is already there, as a note carried every period is)."""
+    evidence = _noted(update["evidence"], note) if once else [*update["evidence"], note]
+    return progress.model_copy(update={**update, **fields, "next": next_step, "evidence": evidence})
