@@ -174,6 +174,14 @@ Patches (what AWS does / what moto 5.2.5 does / what we change):
     holding only the outputs, so moto would describe one placeholder. For a stack given
     ``register_stack_resources`` we describe the resources the deployer created instead (status
     CREATE_COMPLETE; the template's resources not modelled locally are not listed).
+26. Execution status changes (``BaseExecutionWorkerCommunication.terminated``). AWS puts a "Step
+    Functions Execution Status Change" event (source aws.states) on the account's default bus when
+    a Standard execution ends; moto puts none. When moto has reflected the end (SUCCEEDED, FAILED,
+    TIMED_OUT, ABORTED) we put AWS's event through the events backend's put_events, as for 16:
+    resources [execution ARN], time (the runtime clock), detail {executionArn, stateMachineArn,
+    name, status, startDate and stopDate (epoch ms), input and output (JSON text), inputDetails and
+    outputDetails {included: true}, error, cause}. This is what starts Rollgate's Reconcile rule.
+    Delivery problems never fail the execution. Not modelled: the RUNNING event at the start.
 """
 
 from __future__ import annotations
@@ -544,6 +552,8 @@ _SIGNATURES: dict[str, tuple[str, ...]] = {
         ("self", "stack_name", "logical_resource_id"),
     "moto.cloudformation.models.CloudFormationBackend.describe_stack_resources":
         ("self", "stack_name", "logical_resource_id"),
+    # 26
+    f"{_SFN}.backend.execution.BaseExecutionWorkerCommunication.terminated": ("self",),
     # relied on by 15 and 16 (called, not replaced)
     "moto.events.utils.EventTemplateParser.parse": ("input_template", "input_paths_map", "event"),
     "moto.events.models.EventsBackend.put_events": ("self", "events"),
@@ -1479,6 +1489,49 @@ def _put_alarm_state_change(account: str, region: str, alarm: Any, previous: dic
                       RuntimeWarning, stacklevel=3)
 
 
+_EXECUTION_DETAIL_TYPE = "Step Functions Execution Status Change"
+
+
+def _epoch_ms(moment: Any) -> int | None:
+    return int(moment.timestamp() * 1000) if isinstance(moment, _dt.datetime) else None
+
+
+def _put_execution_status_change(execution: Any, at: _dt.datetime) -> None:
+    """The "Step Functions Execution Status Change" event of an execution that ended (26)."""
+    from moto.events.models import events_backends
+
+    status = getattr(execution.exec_status, "value", execution.exec_status)
+    detail = {
+        "executionArn": execution.exec_arn,
+        "stateMachineArn": execution.state_machine_arn,
+        "name": execution.name,
+        "status": status,
+        "startDate": _epoch_ms(execution.start_date),
+        "stopDate": _epoch_ms(execution.stop_date) or _epoch_ms(at),
+        "input": json.dumps(execution.input_data),
+        "output": json.dumps(execution.output) if execution.output is not None else None,
+        "inputDetails": {"included": True},
+        "outputDetails": {"included": True},
+        "error": execution.error,
+        "cause": execution.cause,
+    }
+    entry = {
+        "Source": "aws.states",
+        "DetailType": _EXECUTION_DETAIL_TYPE,
+        "Detail": json.dumps(detail, default=str),
+        "Resources": [execution.exec_arn],
+        "Time": at.timestamp(),
+    }
+    try:
+        results = events_backends[execution.account_id][execution.region_name].put_events([entry])
+        failed = [r for r in results if r.get("ErrorCode")]
+        if failed:
+            raise RuntimeError(failed)
+    except Exception as error:  # the execution has ended either way: EventBridge never changes that
+        warnings.warn(f"the status change event of {execution.exec_arn} was not put on the default bus: {error!r}",
+                      RuntimeWarning, stacklevel=3)
+
+
 def _install_events() -> None:
     from moto.cloudwatch import models as cloudwatch_models
     from moto.events import models as events_models
@@ -1516,6 +1569,17 @@ def _install_events() -> None:
             _put_alarm_state_change(self.account_id, self.region_name, alarm, previous, now)
 
     _patch(cloudwatch_models.CloudWatchBackend, "set_alarm_state", set_alarm_state)
+
+    # 26. The end of an execution put on the default bus.
+    from moto.stepfunctions.parser.backend import execution as sfn_execution
+
+    original_terminated = sfn_execution.BaseExecutionWorkerCommunication.terminated
+
+    def terminated(self: Any) -> None:
+        original_terminated(self)
+        _put_execution_status_change(self.execution, _clock().now())
+
+    _patch(sfn_execution.BaseExecutionWorkerCommunication, "terminated", terminated)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1889,6 +1953,8 @@ def _install_stack_resources() -> None:
 # at the pinned moto. A different hash means moto changed code we replace or wrap: re-read it, re-check
 # the patch, then update the hash (print them with `python -m local.moto_bridge`).
 SOURCE_FINGERPRINTS: dict[str, str] = {
+    "moto.stepfunctions.parser.backend.execution.BaseExecutionWorkerCommunication.terminated":
+        "360372a6a57bf99b6067dcd0a364f56330f090650dc94d32f80b41b875456caf",
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn.StateTaskServiceSfn._normalise_parameters":
         "d75d3da19aad01fb6166a22a30955b50a9c0f5c5da6707e492f9757c455bcb6c",
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn.StateTaskServiceSfn._normalise_response":

@@ -5,6 +5,7 @@ outcome ABORTED, announces it once and releases the lease. All on the virtual cl
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 
@@ -95,3 +96,24 @@ def test_a_deployment_stopped_mid_canary_is_reconciled(harness: Harness) -> None
     assert _reconcile(harness).status == "NOTHING_TO_DO"
     outcomes = [e["detail-type"] for e in harness.events() if e["detail"].get("deployment_id")]
     assert outcomes == ["Deployment Aborted"]
+
+
+def test_the_end_of_an_execution_is_an_event_on_the_default_bus(harness: Harness) -> None:
+    """What starts the Reconciler's rule: "Step Functions Execution Status Change" (bridge patch 26)."""
+    sqs, events = harness.client("sqs"), harness.client("events")
+    queue_url = sqs.create_queue(QueueName="execution-ends")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    pattern = {"source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"],
+               "detail": {"status": ["ABORTED", "TIMED_OUT", "FAILED"]}}
+    events.put_rule(Name="execution-ends", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="execution-ends", Targets=[{"Id": "q", "Arn": queue_arn}])
+
+    execution_arn = _stopped_mid_canary(harness, "stopped-for-the-event")
+
+    (message,) = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    event = json.loads(message["Body"])
+    assert event["resources"] == [execution_arn]
+    detail = event["detail"]
+    assert (detail["executionArn"], detail["status"]) == (execution_arn, "ABORTED")
+    assert detail["stateMachineArn"] == harness.outputs["DeployStateMachineArn"]
+    assert json.loads(detail["input"])["function_name"] == FUNCTION
