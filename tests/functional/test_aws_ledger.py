@@ -255,3 +255,13 @@ def test_history_newest_first_by_alias_and_by_function(ledger):
         "20300501-03", "20300501-02"]
     assert [r["deployment_id"] for r in ledger.list_deployments("orders", limit=1)] == ["20300501-04"]
     assert ledger.list_deployments("payments") == []
+
+
+def test_put_outcome_writes_once_per_deployment_and_answers_the_stored_one(ledger):
+    # given Record wrote PROMOTED for d-1, then its retry decided again (a later clock, say)
+    first = ledger.put_outcome(record("d-1", status=DeploymentStatus.PROMOTED))
+    again = ledger.put_outcome(record("d-1", status=DeploymentStatus.FAILED))
+
+    # then the first outcome stands, and the retry concludes on it
+    assert first["status"] == again["status"] == "PROMOTED"
+    assert [r["status"] for r in ledger.list_deployments("orders", "live")] == ["PROMOTED"]

@@ -225,8 +225,9 @@ class DynamoLedger:
                     raise
 
     # ----------------------------------------------------------------------- deployments
-    def put_deployment(self, record: dict[str, Any]) -> None:
-        """Write (or overwrite: reruns are idempotent) one DeploymentResult-shaped record."""
+    def put_deployment(self, record: dict[str, Any], *, only_if_new: bool = False) -> None:
+        """Write (or overwrite: reruns are idempotent) one DeploymentResult-shaped record;
+        `only_if_new`: only when none exists for its deployment id (put_outcome)."""
         document_text = to_json_text(record)
         document = json.loads(document_text)  # enums, datetimes … now plain JSON values
         for required in ("deployment_id", "function_name", "alias"):
@@ -249,8 +250,27 @@ class DynamoLedger:
             value = document.get(name)
             if value is not None and value != "":
                 item[name] = str(value)
+        condition = {"ConditionExpression": "attribute_not_exists(sk)"} if only_if_new else {}
         with translate_client_errors(f"dynamodb:PutItem deployment {deployment_id} of {function_name}:{alias}"):
-            self._db.call("put_item", TableName=self.table_name, Item=item)
+            try:
+                self._db.call("put_item", TableName=self.table_name, Item=item, **condition)
+            except ClientError as error:
+                if only_if_new and error_code(error) == _CONDITION_FAILED:
+                    raise _OutcomeExists(deployment_id) from None
+                raise
+
+    def put_outcome(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Write a deployment's outcome record unless one exists for its deployment id (a
+        conditional PutItem): the stored record, this one or the one written first. A retried
+        Record concludes on what its first attempt wrote, never on a second decision."""
+        function_name, alias, deployment_id = (str(record[k]) for k in ("function_name", "alias", "deployment_id"))
+        try:
+            self.put_deployment(record, only_if_new=True)
+        except _OutcomeExists:
+            stored = self.get_deployment(function_name, alias, deployment_id)
+            if stored is not None:
+                return stored
+        return json.loads(to_json_text(record))
 
     # ----------------------------------------------------------------------- releases
     def put_release(self, record: dict[str, Any]) -> None:
@@ -318,6 +338,10 @@ class DynamoLedger:
         with translate_client_errors(f"dynamodb:GetItem {pk} {sk}"):
             response = self._db.call("get_item", TableName=self.table_name, Key=self._key(pk, sk), ConsistentRead=True)
         return response.get("Item")
+
+
+class _OutcomeExists(Exception):
+    """put_deployment(only_if_new=True) found a record for the deployment id already."""
 
 
 def _lease_from(item: dict[str, Any], function_name: str, alias: str) -> Lease:

@@ -10,7 +10,7 @@ release is a no-op when already released.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from rollgate.domain.errors import REJECTING_ERRORS, RollgateError
 from rollgate.domain.models import (
@@ -223,11 +223,22 @@ def _detection_times(ctx: DeploymentContext) -> tuple[float | None, float | None
     )
 
 
+@runtime_checkable
+class OutcomeWriter(Protocol):
+    """A Ledger that writes an outcome record only if none exists for its deployment id (the
+    DynamoDB adapter: a conditional PutItem) and answers the stored one."""
+
+    def put_outcome(self, record: dict[str, Any]) -> dict[str, Any]: ...
+
+
 def conclude(ctx: DeploymentContext, *, ledger: Ledger, events: EventPublisher, clock: Clock) -> DeploymentResult:
     document = ledger.get_deployment(ctx.function_name, ctx.alias, ctx.deployment_id)
     if not (document and document.get("status")):
         document = outcome_document(ctx, clock=clock)
-        ledger.put_deployment(document)
+        if isinstance(ledger, OutcomeWriter):
+            document = ledger.put_outcome(document)
+        else:
+            ledger.put_deployment(document)
     announce_once(document, ledger=ledger, events=events)
     ledger.release_lease(ctx.function_name, ctx.alias, ctx.deployment_id)
     return DeploymentResult.model_validate(document)
