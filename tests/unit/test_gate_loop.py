@@ -136,6 +136,24 @@ def test_the_watch_keeps_a_holdback_as_its_control_then_moves_to_100(world: Worl
     assert "holdback" in " ".join(e["detail"] for e in result["evidence"]["watch"])
 
 
+def test_the_paired_watch_also_reads_the_canary_periods_but_not_the_one_mixing_its_shift(world: World) -> None:
+    # given steady traffic on both versions through the canary and the watch
+    steady_traffic(world, "1", per_minute=600)
+    steady_traffic(world, "2", per_minute=600)
+    drive(world, request_for())
+    canary_windows = [w for w in world.windows if w.phase == "canary"]
+    last_step = max(w.weight_since for w in canary_windows if w.weight_since is not None)
+    windows = watch_windows(world)
+    assert windows
+    for window in windows:
+        # the errors test gets the canary's paired periods too, from the first whole period after
+        # the last canary shift; the promotion's own mixed period the judge leaves out
+        assert window.weight_since is not None
+        starts = [p.start for p in window.canary.periods]
+        assert min(starts) < window.weight_since
+        assert min(starts) >= last_step
+
+
 def test_with_no_holdback_a_breach_shifts_a_control_back_before_any_rollback(world: World) -> None:
     # given an unpaired watch, and a breach that turns out to hit both versions (an incident)
     world.verdicts = [Outcome.HEALTHY] * 5 + [Outcome.UNHEALTHY] + [Outcome.HEALTHY] * 20

@@ -153,6 +153,23 @@ def test_the_paired_test_sees_a_doubling_through_the_noise():
     assert stratified_ratio_pvalue(rows, 2.5) > 0.05
 
 
+def test_the_paired_test_is_exact_over_periods_under_different_weights():
+    # a canary period at 10% and a watch period at 95%: the canary's failures are the sum of two
+    # binomials of very different shares; one binomial over their mean share would have several
+    # times the variance
+    rows = [(3, 100, 6, 900), (19, 950, 0, 50)]
+    shares = [100 / 1_000, 950 / 1_000]
+    totals = [9, 19]
+
+    def pmf(n: int, p: float) -> list[float]:
+        return [math.comb(n, k) * p**k * (1 - p) ** (n - k) for k in range(n + 1)]
+
+    first, second = pmf(totals[0], shares[0]), pmf(totals[1], shares[1])
+    exact = sum(a * b for i, a in enumerate(first) for j, b in enumerate(second) if i + j >= 22)
+    assert stratified_ratio_pvalue(rows, 1.0) == pytest.approx(exact, rel=1e-9)
+    assert exact < binomial_sf(22, 28, (9 * shares[0] + 19 * shares[1]) / 28)
+
+
 def test_theil_sen_ignores_one_outlier_and_mann_kendall_sees_steps():
     assert theil_sen_slope([0, 1, 2, 3, 4], [0, 1, 50, 3, 4]) == pytest.approx(1.0)
     assert increasing_trend_pvalue([1, 2, 2, 3, 4, 4, 5, 6]) < 0.01

@@ -445,14 +445,13 @@ def judge_watch(
     progress = ctx.watch
     if progress is None:
         raise DeploymentAborted("watch: JudgeWatch ran before Promote")
-    # a control shift starts a fresh paired window: before it the previous version had no traffic
-    since = progress.weight_since or progress.promoted_at
+    weight_since = progress.weight_since or progress.promoted_at
     now, verdict, judged = _judge_now(
         ctx,
         "watch",
         progress,
-        since=since,
-        weight_since=since,
+        since=_watch_since(ctx, progress, weight_since),
+        weight_since=weight_since,
         weight=100 - progress.holdback_percent,
         clock=clock,
         probes=probes,
@@ -473,6 +472,24 @@ def judge_watch(
     if verdict.outcome is Outcome.HEALTHY:
         return progress.model_copy(update={**update, "next": after, "conclusion": WatchConclusion.VERIFIED})
     return _inconclusive_end(progress, update, verdict, now, policy, after)
+
+
+def _watch_since(ctx: DeploymentContext, progress: WatchProgress, weight_since: datetime) -> datetime:
+    """Where the watch's window starts. With the promotion's holdback it reaches back to the last
+    canary step: those periods are paired too (the same two versions side by side behind the alias),
+    and a 5% holdback alone is too thin to see a doubled low error rate or a regression that starts
+    once the build takes the load. The judge compares period by period, so the weights differing
+    before and after the promotion do not bias it, and it leaves out the period mixing the
+    promotion (`weight_since`). The start is rounded up to a period boundary, so that the period
+    mixing the last canary shift is not read at all. A control shifted back after an unpaired
+    breach starts a fresh paired window: before it the previous version had no traffic."""
+    canary = ctx.canary
+    if canary is None or not progress.holdback_percent or progress.control_reason is not None:
+        return weight_since
+    period = ctx.request.health.metric_period_seconds
+    start = canary.step_started_at
+    aligned = datetime.fromtimestamp(math.ceil(start.timestamp() / period) * period, tz=start.tzinfo)
+    return min(aligned, weight_since)
 
 
 def _inconclusive_end(

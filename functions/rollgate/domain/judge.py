@@ -55,13 +55,16 @@ def judge(window: HealthWindow, policy: HealthPolicy) -> Verdict:
     """One verdict on one window. UNHEALTHY if any check fails; else INCONCLUSIVE while reads failed
     or the canary has too few organic invocations (or none) to rule out a gross regression; else
     HEALTHY. Synthetic probes are their own check: they can fail a release, never pass one."""
-    view = View.of(window, policy)
+    whole = View.of(window, policy)
+    # only the errors test, period by period, uses a paired watch's periods from before the
+    # promotion; everything pooled is judged on the periods under the current weight
+    view = whole.since_shift()
     samples = _Samples.of(view, policy)
     checks = [
         _samples_check(view, policy, samples),
         rate_check(
             name="errors",
-            view=view,
+            view=whole,
             policy=policy,
             ceiling=policy.error_rate_ceiling,
             ruled_out=samples.ruled_out,

@@ -15,7 +15,7 @@ baseline (unpaired), whose periods are a different time and are used as a whole.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -86,6 +86,16 @@ class View:
             label, name, reference, paired = "the stable version", f"canary {canary}", None, False
         pairs, late, mixed = _comparable(window, policy, reference if paired else None)
         return cls(window, policy, name, reference, label, paired, pairs, late, mixed)
+
+    def since_shift(self) -> View:
+        """The view of the periods under the current weight only. A paired watch's window reaches
+        back into the canary (its periods add power to the errors test, which compares period by
+        period); pooled totals (samples, traffic shares, throttles) must not mix the canary's 10%
+        with the watch's 95%: an incident during the watch would read as the new version's."""
+        shift = self.window.weight_since
+        if shift is None or self.window.phase != "watch":
+            return self
+        return replace(self, pairs=[p for p in self.pairs if p.start >= shift])
 
     # ---------------------------------------------------------------- what kind of evidence
     @property

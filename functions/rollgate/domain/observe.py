@@ -93,18 +93,20 @@ def _attributed(
     observed: list[AlarmObservation],
     canary: VersionSeries,
     stable: VersionSeries | None,
+    counted_from: datetime | None,
 ) -> list[AlarmObservation]:
     """Evidence of which version moved each alarm in ALARM: an alarm on the function's own Lambda
     count metric is split by version through the same series the judge compares (the new
-    version's share of the amount over the window); an alarm on one version's ExecutedVersion
-    metric breaches for that version alone. Anything else stays without evidence, and the judge
-    does not hold it against the release."""
+    version's share of the amount over the window's periods from `counted_from`: under one
+    weight, as the judge's traffic share is); an alarm on one version's ExecutedVersion metric
+    breaches for that version alone. Anything else stays without evidence, and the judge does not
+    hold it against the release."""
     firing = [a.name for a in observed if a.state_now == "ALARM"]
     if not firing or not isinstance(alarms, AlarmMetricsProbe):
         return observed
     describe = alarms.watched_metrics
     watched: dict[str, AlarmMetric] = reads.attempt("alarm metrics", lambda: describe(firing), {})
-    return [_split(ctx, a, watched.get(a.name), canary, stable) for a in observed]
+    return [_split(ctx, a, watched.get(a.name), canary, stable, counted_from) for a in observed]
 
 
 def _split(
@@ -113,6 +115,7 @@ def _split(
     metric: AlarmMetric | None,
     canary: VersionSeries,
     stable: VersionSeries | None,
+    counted_from: datetime | None,
 ) -> AlarmObservation:
     if metric is None or metric.namespace != "AWS/Lambda" or alarm.state_now != "ALARM":
         return alarm
@@ -129,9 +132,13 @@ def _split(
     field = _COUNTS.get(metric.metric_name)
     if field is None:
         return alarm
-    new = canary.total(field)
-    total = new + (stable.total(field) if stable is not None else 0.0)
+    new = _total(canary, field, counted_from)
+    total = new + (_total(stable, field, counted_from) if stable is not None else 0.0)
     return alarm.model_copy(update={"new_version_amount": new, "total_amount": total})
+
+
+def _total(series: VersionSeries, field: str, counted_from: datetime | None) -> float:
+    return sum(getattr(p, field) or 0.0 for p in series.periods if counted_from is None or p.start >= counted_from)
 
 
 def _depth(reads: _Reads, probes: HealthProbes, queue: str) -> float | None:
@@ -183,7 +190,9 @@ def observe(
         else None
     )
     canary = _series(reads, metrics, ctx, new_version, since, now)
-    alarms = _attributed(ctx, reads, probes.alarms, _alarms(reads, probes.alarms, baseline), canary, stable)
+    observed = _alarms(reads, probes.alarms, baseline)
+    counted_from = weight_since if phase == "watch" else None
+    alarms = _attributed(ctx, reads, probes.alarms, observed, canary, stable, counted_from)
     return HealthWindow(
         phase=phase,
         canary_weight=weight,

@@ -278,18 +278,79 @@ def stratified_ratio_pvalue(periods: list[tuple[float, float, float, float]], ra
     a failure is version 1's with probability pi = n1 ratio / (n1 ratio + n2), whatever the period's
     rate was: a downstream incident, a diurnal swing or errors clustered in time multiply both
     versions' rates alike and cancel out (a per-period paired test, in the spirit of
-    Mantel-Haenszel). The count of version 1's failures is a sum of binomials; its tail is taken
-    from Binomial(sum T, mean pi), which has the same mean and at least the variance.
+    Mantel-Haenszel). The count of version 1's failures is a sum of binomials. Periods whose pi are
+    within _PI_GROUP of each other are taken together as Binomial(sum T, mean pi), which has the
+    same mean and at least the variance; the groups (periods under different weights: a watch's
+    window reaching back into the canary) are convolved, since one binomial over pi of 0.1 and 0.95
+    would have several times the true variance and hide a regression.
     """
-    failures = trials = expected = 0.0
+    failures = 0.0
+    rows: list[tuple[float, float]] = []  # (pi, T) per period with failures
     for x1, n1, x2, n2 in periods:
         total = x1 + x2
         if total <= 0 or n1 <= 0:
             continue
-        pi = 1.0 if n2 <= 0 else n1 * ratio / (n1 * ratio + n2)
         failures += x1
-        trials += total
-        expected += total * pi
-    if trials <= 0 or failures <= expected:
+        rows.append((1.0 if n2 <= 0 else n1 * ratio / (n1 * ratio + n2), total))
+    groups = _pi_groups(rows)
+    expected = sum(t * pi for pi, t in groups)
+    if not groups or failures <= expected:
         return 1.0
-    return binomial_sf(failures, trials, expected / trials)
+    if len(groups) == 1:
+        pi, t = groups[0]
+        return binomial_sf(failures, t, pi)
+    return _sum_of_binomials_sf(failures, groups)
+
+
+#: Periods whose share-under-H0 differ by at most this are one binomial in the stratified test.
+_PI_GROUP = 0.05
+
+
+def _pi_groups(rows: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """(mean pi, trials) per group of periods with pi within _PI_GROUP of the group's first."""
+    groups: list[list[tuple[float, float]]] = []
+    for pi, t in sorted(rows):
+        if groups and pi - groups[-1][0][0] <= _PI_GROUP:
+            groups[-1].append((pi, t))
+        else:
+            groups.append([(pi, t)])
+    merged = []
+    for group in groups:
+        trials = sum(t for _, t in group)
+        merged.append((sum(pi * t for pi, t in group) / trials, float(round(trials))))
+    return merged
+
+
+def _binomial_pmf_window(n: int, p: float) -> tuple[int, list[float]]:
+    """Binomial(n, p)'s pmf over the values that carry its mass (beyond 10 standard deviations
+    and 10 values past the mean it is negligible): (first value, probabilities)."""
+    if p <= 0.0 or p >= 1.0:
+        value = 0 if p <= 0.0 else n
+        return value, [1.0]
+    mean, sd = n * p, math.sqrt(n * p * (1 - p))
+    low, high = max(0, math.floor(mean - 10 * sd - 10)), min(n, math.ceil(mean + 10 * sd + 10))
+    log_p, log_q = math.log(p), math.log1p(-p)
+    base = math.lgamma(n + 1)
+    pmf = [
+        math.exp(base - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * log_p + (n - k) * log_q)
+        for k in range(low, high + 1)
+    ]
+    return low, pmf
+
+
+def _sum_of_binomials_sf(k: float, groups: list[tuple[float, float]]) -> float:
+    """P(S >= k) for S the sum of independent Binomial(T, pi) over `groups` (pi, T)."""
+    start, dist = 0, [1.0]
+    for pi, t in groups:
+        low, pmf = _binomial_pmf_window(int(t), pi)
+        out = [0.0] * (len(dist) + len(pmf) - 1)
+        for i, a in enumerate(dist):
+            if a < 1e-300:
+                continue
+            for j, b in enumerate(pmf):
+                out[i + j] += a * b
+        start, dist = start + low, out
+    first = math.ceil(round(k, 9)) - start
+    if first <= 0:
+        return 1.0
+    return min(1.0, max(0.0, sum(dist[first:])))
