@@ -296,18 +296,19 @@ def _release(args: argparse.Namespace, out: TextIO) -> int:
 
 def _rollback(args: argparse.Namespace, out: TextIO) -> int:
     from cli.reconcile import take_over_before_rollback
-    from cli.release import start_rollback
+    from cli.release import rollback_request, start_rollback
 
-    conn = _connect(args)
-    take_over_before_rollback(conn, function=check_function_name(args.function), alias=args.alias, out=out)
-    arn = start_rollback(
-        conn,
+    # bad input is refused before the take-over can release a lease or move an alias
+    body = rollback_request(
         function=args.function,
         alias=args.alias,
         reason=args.reason,
         requested_by=args.requested_by,
         lookback_minutes=args.lookback_minutes,
     )
+    conn = _connect(args)
+    take_over_before_rollback(conn, function=check_function_name(args.function), alias=args.alias, out=out)
+    arn = start_rollback(conn, body)
     return _follow(conn, arn, args, out)
 
 

@@ -47,15 +47,22 @@ def start_release(
     )
 
 
-def start_rollback(
-    conn: Connection, *, function: str, alias: str, reason: str, requested_by: str | None, lookback_minutes: int | None
-) -> str:
+def rollback_request(
+    *, function: str, alias: str, reason: str, requested_by: str | None, lookback_minutes: int | None
+) -> dict[str, Any]:
+    """The Remediate input for a manual rollback, validated (InvalidRequest naming the field) before
+    anything is read or changed."""
     body: dict[str, Any] = {"function_name": function, "alias": alias, "reason": reason}
     if requested_by:
         body["requested_by"] = requested_by
     if lookback_minutes is not None:
         body["lookback_minutes"] = lookback_minutes
     parse_model(ManualRollback, body)
+    return body
+
+
+def start_rollback(conn: Connection, body: dict[str, Any]) -> str:
+    """Start Remediate with a body from `rollback_request`."""
     arn = conn.outputs().require("remediate_state_machine_arn", "RemediateStateMachineArn", conn.stack)
     return str(
         conn.client("stepfunctions").start_execution(stateMachineArn=arn, input=json.dumps(body))["executionArn"]
