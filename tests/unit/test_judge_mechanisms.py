@@ -340,3 +340,32 @@ def test_dead_letters_of_the_old_versions_earlier_failures_are_not_the_fixs():
     queue = _dlq("async", None, (400, 425))
     window = watch_window(periods(5, 1_000, 0), before, queues=[queue])
     assert check(judge(window, POLICY), "dlq").status is CheckStatus.PASS
+
+
+def _paired_watch(new: list[PeriodStats], holdback: list[PeriodStats]) -> HealthWindow:
+    """A watch at 95/5 after a pre-deploy half hour of 6,000 invocations a minute at 0.35%."""
+    return HealthWindow(
+        phase="watch",
+        canary_weight=95,
+        elapsed_seconds=60.0 * len(new),
+        canary=VersionSeries(version="7", periods=new),
+        stable=VersionSeries(version="6", periods=holdback),
+        baseline=VersionSeries(version="6", periods=periods(30, 6_000, 21, start=T0 - timedelta(minutes=30))),
+    )
+
+
+def test_the_holdbacks_noise_does_not_raise_the_bar_for_ruling_a_doubling_out():
+    # given a watch at 100 req/s: the new version fails 0.72%, the small holdback 0.5% (12 of 2,400,
+    # within its noise of the 0.35% it failed before the deploy)
+    verdict = judge(_paired_watch(periods(8, 5_700, 41), periods(8, 300, 1.5)), POLICY)
+    # then a doubling is not ruled out against the old version's rate: not HEALTHY
+    assert verdict.outcome is not Outcome.HEALTHY
+    # and a new version failing as the old one did is HEALTHY on the same traffic
+    assert judge(_paired_watch(periods(8, 5_700, 20), periods(8, 300, 1.5)), POLICY).outcome is Outcome.HEALTHY
+
+
+def test_a_holdback_failing_significantly_more_than_before_sets_the_bar_in_an_incident():
+    # given a downstream incident during the watch: both versions fail 4%, far above the 0.35%
+    verdict = judge(_paired_watch(periods(8, 5_700, 228), periods(8, 300, 12)), POLICY)
+    # then the new version is not held to the pre-deploy rate: HEALTHY, as the holdback fails alike
+    assert verdict.outcome is Outcome.HEALTHY, verdict.summary

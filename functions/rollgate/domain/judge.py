@@ -35,7 +35,7 @@ from rollgate.domain.judge_rates import rate_check, synthetic_check, throttles_c
 from rollgate.domain.judge_signals import alarms_check, dlq_check, streams_check
 from rollgate.domain.judge_view import View
 from rollgate.domain.models import HealthPolicy
-from rollgate.domain.stats import invocations_to_rule_out, shortfall_pvalue
+from rollgate.domain.stats import binomial_sf, invocations_to_rule_out, shortfall_pvalue
 
 #: Reference invocations per canary invocation assumed for an unpaired watch, where the reference is
 #: the long pre-deploy series (its noise is negligible next to the new version's).
@@ -184,12 +184,16 @@ class _Samples:
         x_r, n_r = counts.reference
         before = view.baseline_counts("errors") if view.window.phase == "watch" and view.paired else []
         if before:
-            # a watch's holdback is small: for ruling a gross regression out (never for failing),
-            # the old version is taken to fail at least as it did before the deploy and at least as
-            # the holdback does now, with the pre-deploy series' invocations behind that rate (a
-            # downstream incident now raises the holdback's rate, so it is not blamed on the release)
+            # a watch's holdback is small: for ruling a regression out (never for failing), the old
+            # version is taken to fail as the pre-deploy series and the holdback do together, with
+            # their invocations behind that rate; unless the holdback fails significantly more than
+            # before the deploy (a downstream incident now, not to be blamed on the release): then
+            # at its rate. The larger of the two rates would let the holdback's noise alone raise
+            # the bar (a doubled low rate then passes as a tolerable one).
             x_b, n_b = sum(x for x, _ in before), sum(n for _, n in before)
-            rate = max(x_r / n_r if n_r > 0 else 0.0, x_b / n_b)
+            rate = (x_b + x_r) / (n_b + n_r)
+            if n_r > 0 and binomial_sf(x_r, n_r, x_b / n_b) < policy.significance:
+                rate = x_r / n_r
             n_r += n_b
             x_r = rate * n_r
         # the forecast uses the reference's actual invocations per canary invocation once there
