@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from rollgate.domain.health import (
     AlarmObservation,
     CheckStatus,
@@ -369,3 +371,42 @@ def test_a_holdback_failing_significantly_more_than_before_sets_the_bar_in_an_in
     verdict = judge(_paired_watch(periods(8, 5_700, 228), periods(8, 300, 12)), POLICY)
     # then the new version is not held to the pre-deploy rate: HEALTHY, as the holdback fails alike
     assert verdict.outcome is Outcome.HEALTHY, verdict.summary
+
+
+# --------------------------------------------------------------------------- low traffic tails
+@pytest.mark.parametrize("stable_invocations", [90, 120])
+def test_a_p99_no_period_can_give_does_not_hold_a_low_traffic_canary_forever(stable_invocations: int):
+    # given a function at 3-4 requests a second behind a 50% canary: 90 invocations a minute on the
+    # canary, 90 or 120 on stable: never the 200 a p99 comparison needs (120 gives a p99 of its own,
+    # too thin to compare with), while p95 pools over ten healthy periods
+    canary = series(90, [0.0] * 10)
+    stable = series(stable_invocations, [0.0] * 10)
+    # when
+    verdict = judge(canary_window(canary, stable, weight=50), POLICY)
+    # then p99 is judged on the stable's typical period or says why it is not, p95 stands for the
+    # tail, and the release can be healthy
+    p99 = check(verdict, "latency_p99")
+    assert p99.status in (CheckStatus.PASS, CheckStatus.SKIPPED)
+    assert p99.status is CheckStatus.PASS or "not judged" in p99.summary
+    assert check(verdict, "latency_p95").status is CheckStatus.PASS
+    assert verdict.outcome is Outcome.HEALTHY
+
+
+def test_a_p99_reference_too_thin_to_compare_is_skipped_with_the_reason():
+    # given a stable version with one period of 120 invocations (a p99 of its own, weighing too
+    # little to compare with) among periods of 90
+    canary = series(90, [0.0] * 10)
+    stable = series(90, [0.0] * 10)
+    stable[5] = stable[5].model_copy(update={"invocations": 120.0})
+    verdict = judge(canary_window(canary, stable, weight=50), POLICY)
+    p99 = check(verdict, "latency_p99")
+    assert p99.status is CheckStatus.SKIPPED and "not judged at this traffic" in p99.summary
+    assert verdict.outcome is Outcome.HEALTHY
+
+
+def test_a_thin_canary_against_a_thick_reference_still_waits_for_p99():
+    # given a 5% canary (45 a minute) next to a stable version with 855: the reference has a p99
+    canary = series(45, [0.0] * 3)
+    stable = series(855, [0.0] * 3)
+    p99 = check(judge(canary_window(canary, stable, weight=5), POLICY), "latency_p99")
+    assert p99.status is not CheckStatus.SKIPPED

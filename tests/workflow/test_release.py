@@ -26,9 +26,10 @@ def _manifest(harness: Harness, builds: dict[str, str], **overrides: Any) -> dic
         "atomic": True,
         "max_concurrency": 2,
         "defaults": {
-            "strategy": {"type": "canary", "steps": [50], "interval_seconds": 120},
+            # latency needs three periods past the warm-up before a canary can be HEALTHY
+            "strategy": {"type": "canary", "steps": [50], "interval_seconds": 180},
             "smoke_tests": [{"name": "place-order", "payload": smoke_payload(), "expect_subset": {"ok": True}}],
-            "health": {"metric_period_seconds": 60, "max_extension_seconds": 120},
+            "health": {"metric_period_seconds": 60, "max_extension_seconds": 300},
             "watch_seconds": 60,
         },
         "waves": [

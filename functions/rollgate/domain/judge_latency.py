@@ -43,6 +43,9 @@ _FULL_TAIL_INVOCATIONS = 5.0
 _MIN_TAIL_INVOCATIONS = 2.0
 #: A reference period's percentile is used from this many invocations beyond it (a p99 of 100).
 _MIN_REFERENCE_TAIL_INVOCATIONS = 1.0
+#: The percentile that must be judged before a canary is HEALTHY; higher ones only when the
+#: reference has the traffic to make them a statistic.
+_PRIMARY_PERCENTILE = 95
 #: Breaching weight that fails the check (two full periods).
 _BREACH_WEIGHT = 2.0
 #: Canary statistics tested against each reference percentile in the pooled test. It fails only
@@ -226,6 +229,20 @@ def latency_check(view: View, policy: HealthPolicy, percentile: int) -> Check:
             )
         return Check(name=name, status=_FAIL, observed=observed, threshold=threshold, summary=failure, kind=view.kind)
     judged_periods = max((t.compared for t in pooled), default=0)
+    if percentile != _PRIMARY_PERCENTILE and not rows and not judged_periods:
+        # No canary period could be compared: the reference never had the invocations beyond this
+        # percentile that make it a statistic: at this traffic the primary percentile stands for the tail.
+        # INCONCLUSIVE here would hold every canary of a low-traffic function until it rolls back.
+        return Check(
+            name=name,
+            status=_SKIPPED,
+            observed=observed,
+            threshold=threshold,
+            summary=f"p{percentile} not judged at this traffic: no period of {view.reference_label} had the "
+            f"{round(_POOLED_MIN_REFERENCE_WEIGHT * _FULL_TAIL_INVOCATIONS / tail)} invocations it needs; "
+            f"p{_PRIMARY_PERCENTILE} stands for the tail",
+            kind=view.kind,
+        )
     evidence = weight_total >= _BREACH_WEIGHT - 1e-9 or judged_periods >= _MIN_EVIDENCE_PERIODS
     # not slower so far, but on too little to say so: PASS only once two full periods voted or
     # _MIN_EVIDENCE_PERIODS periods were pooled (this holds a canary's HEALTHY, see judge)
