@@ -93,9 +93,10 @@ def start_deployment(
         lease = ledger.acquire_lease(wanted)
     except (DeploymentInProgress, InvalidRequest):
         raise
-    except RollgateError:
-        # the lease may be written and a later part of taking it failed: a retry re-enters it (the
-        # id is the execution's), but if this was the last attempt nothing would ever release it
+    except Exception:
+        # the lease may be written and a later part of taking it failed (any error: a denied call,
+        # a crash): a retry re-enters it (the id is the execution's), but if this was the last
+        # attempt only Reconcile would release it
         _release_quietly(ledger, wanted)
         raise
     return DeploymentContext(
