@@ -6,12 +6,14 @@ import io
 import json
 
 import pytest
+from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
 from rollgate.aws.artifacts import S3ArtifactStore, code_sha256, upload_artifact
 from rollgate.aws.lambda_api import Boto3LambdaApi, bare_function_name
-from rollgate.domain.errors import NotFoundError
+from rollgate.domain.errors import NotFoundError, ThrottledError
+from rollgate.domain.preflight import InvokerProbe
 
 NEW_CODE = """
 def handler(event, context):
@@ -468,3 +470,95 @@ def test_ecr_image_lookup(aws):
     # Lambda runs images from ECR only
     other = registry.inspect_image(f"docker.io/library/orders@{digest}")
     assert not other.exists and "ECR only" in (other.detail or "")
+
+
+# --------------------------------------------------------------------------- who else invokes the function
+def test_the_adapter_is_what_preflight_asks_about_invokers(api):
+    # preflight checks policies, URLs and the managed tag only through an InvokerProbe
+    assert isinstance(api, InvokerProbe)
+
+
+def test_resource_policy_lists_grants_on_the_function_and_on_the_alias(api, make_function, lambda_client):
+    name = make_function(publish=True)
+    lambda_client.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    # a function without a policy has no statements (GetPolicy: ResourceNotFoundException)
+    assert api.resource_policy(name) == []
+
+    lambda_client.add_permission(FunctionName=name, StatementId="sns-live", Action="lambda:InvokeFunction",
+                                 Principal="sns.amazonaws.com", Qualifier="live")
+    lambda_client.add_permission(FunctionName=name, StatementId="api", Action="lambda:InvokeFunction",
+                                 Principal="apigateway.amazonaws.com",
+                                 SourceArn="arn:aws:execute-api:us-east-1:123456789012:abc/*")
+
+    statements = {statement["Sid"]: statement for statement in api.resource_policy(name)}
+    # the unqualified grant is there as Lambda words it (moto keeps the alias grant in the same
+    # policy; AWS keeps it in the alias's, which preflight does not need: it goes through the alias)
+    assert statements["api"]["Resource"].endswith(f":function:{name}")
+    assert statements["api"]["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    assert statements["api"]["Condition"]["ArnLike"]["AWS:SourceArn"].startswith("arn:aws:execute-api:")
+    assert statements["api"]["Action"] == "lambda:InvokeFunction"
+    assert set(statements) <= {"api", "sns-live"}
+
+
+def test_a_refused_policy_read_is_not_taken_for_no_policy(lambda_client, api):
+    with Stubber(lambda_client) as stub:
+        stub.add_client_error("get_policy", service_error_code="AccessDeniedException", http_status_code=403)
+        with pytest.raises(ClientError, match="AccessDeniedException"):
+            api.resource_policy("orders")
+        stub.add_client_error("get_policy", service_error_code="TooManyRequestsException", http_status_code=429)
+        with pytest.raises(ThrottledError, match="lambda:GetPolicy orders"):
+            api.resource_policy("orders")
+
+
+def test_a_function_url_on_the_function_is_found_where_urls_cannot_be_listed(api, make_function, lambda_client):
+    # moto creates URLs (one per function, always on the unqualified function) but cannot list
+    # them: the adapter then reads the one there is
+    name = make_function(publish=True)
+    lambda_client.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    assert api.function_url_qualifiers(name) == []
+
+    lambda_client.create_function_url_config(FunctionName=name, AuthType="NONE")
+    assert api.function_url_qualifiers(name) == [None]
+
+
+def test_function_urls_are_listed_across_pages(lambda_client, api):
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:orders"
+
+    def url_config(function_arn: str) -> dict:
+        return {"FunctionUrl": "https://abc.lambda-url.us-east-1.on.aws/", "FunctionArn": function_arn,
+                "AuthType": "NONE", "CreationTime": "2026-01-01T00:00:00Z", "LastModifiedTime": "2026-01-01T00:00:00Z"}
+
+    with Stubber(lambda_client) as stub:
+        stub.add_response("list_function_url_configs", {"FunctionUrlConfigs": [url_config(arn)], "NextMarker": "m"},
+                          expected_params={"FunctionName": "orders"})
+        stub.add_response("list_function_url_configs", {"FunctionUrlConfigs": [url_config(f"{arn}:live")]},
+                          expected_params={"FunctionName": "orders", "Marker": "m"})
+        assert api.function_url_qualifiers("orders") == [None, "live"]
+        stub.assert_no_pending_responses()
+
+
+def test_the_managed_tag_is_read_from_the_function(api, make_function, lambda_client):
+    name = make_function()
+    arn = lambda_client.get_function_configuration(FunctionName=name)["FunctionArn"]
+    assert not api.is_managed(name)
+
+    lambda_client.tag_resource(Resource=arn, Tags={"rollgate:managed": "True"})
+    assert not api.is_managed(name)  # IAM's aws:ResourceTag condition compares "true" exactly
+
+    lambda_client.tag_resource(Resource=arn, Tags={"rollgate:managed": "true"})
+    assert api.is_managed(name)
+
+
+def test_the_managed_tag_key_is_the_one_the_stack_was_made_with(lambda_client, make_function):
+    name = make_function()
+    arn = lambda_client.get_function_configuration(FunctionName=name)["FunctionArn"]
+    lambda_client.tag_resource(Resource=arn, Tags={"rollgate:managed": "true", "team:deployable": "true"})
+
+    assert Boto3LambdaApi(lambda_client, managed_function_tag="team:deployable").is_managed(name)
+    lambda_client.untag_resource(Resource=arn, TagKeys=["team:deployable"])
+    assert not Boto3LambdaApi(lambda_client, managed_function_tag="team:deployable").is_managed(name)
+
+
+def test_the_managed_tag_of_a_missing_function_is_not_found(api, aws):
+    with pytest.raises(NotFoundError, match="lambda:GetFunctionConfiguration nope"):
+        api.is_managed("nope")

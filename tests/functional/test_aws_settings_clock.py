@@ -31,6 +31,13 @@ def test_settings_defaults():
 
     assert settings.artifact_bucket_name is None
     assert settings.lease_seconds == 3600
+    assert settings.managed_function_tag == "rollgate:managed"
+
+
+def test_the_managed_tag_key_is_the_one_the_stack_passes():
+    settings = Settings.from_environ({**REQUIRED, "ROLLGATE_MANAGED_FUNCTION_TAG": "team:deployable"})
+
+    assert settings.managed_function_tag == "team:deployable"
 
 
 @pytest.mark.parametrize("missing", ["LEDGER_TABLE_NAME", "EVENT_BUS_NAME"])

@@ -52,8 +52,11 @@ def tasks_env(rollgate_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> 
 
 @pytest.fixture
 def app(make_function: Callable[..., str], lambda_client, s3_client, artifact_bucket: str, make_zip) -> dict[str, Any]:
-    """A function live on v1 behind alias `live`, and the v2 zip in the artifact bucket."""
+    """A managed function (tagged rollgate:managed=true) live on v1 behind alias `live`, and the v2
+    zip in the artifact bucket."""
     name = make_function(V1, name="orders-api", publish=True)
+    arn = lambda_client.get_function_configuration(FunctionName=name)["FunctionArn"]
+    lambda_client.tag_resource(Resource=arn, Tags={"rollgate:managed": "true"})
     lambda_client.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
     s3_client.put_object(Bucket=artifact_bucket, Key="v2.zip", Body=make_zip(V2))
     return {"function": name, "bucket": artifact_bucket}

@@ -13,6 +13,7 @@ from typing import Any
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from rollgate.aws.errors import error_code, translate_client_errors
+from rollgate.aws.settings import DEFAULT_MANAGED_FUNCTION_TAG
 from rollgate.domain.errors import ConcurrencyNotReady, HookFailed, InvalidRequest, NotFoundError, TransientAwsError
 from rollgate.domain.ports import (
     AliasRouting,
@@ -114,6 +115,11 @@ def _revision(revision_id: str) -> dict[str, str]:
     return {"RevisionId": revision_id} if revision_id else {}
 
 
+def _not_implemented_by_moto(error: ClientError) -> bool:
+    """moto answers calls it lacks with "404 Not yet implemented"; AWS never does."""
+    return "not yet implemented" in str(error.response.get("Error", {}).get("Message", "")).lower()
+
+
 def _decode_payload(raw: bytes) -> Any:
     if not raw:
         return None
@@ -125,10 +131,15 @@ def _decode_payload(raw: bytes) -> Any:
 
 
 class Boto3LambdaApi:
-    """ports.LambdaApi over `boto3.client("lambda")`."""
+    """ports.LambdaApi (and preflight's InvokerProbe) over `boto3.client("lambda")`.
 
-    def __init__(self, client: Any) -> None:
+    `managed_function_tag` is the tag key whose value "true" marks a function Rollgate may change
+    (the tasks pass the key their stack was synthesized with).
+    """
+
+    def __init__(self, client: Any, managed_function_tag: str = DEFAULT_MANAGED_FUNCTION_TAG) -> None:
         self._client = client
+        self._managed_function_tag = managed_function_tag
 
     # ----------------------------------------------------------------------- reads
     def get_config(self, function_name: str, qualifier: str | None = None) -> FunctionConfig:
@@ -202,11 +213,58 @@ class Boto3LambdaApi:
             except NotImplementedError:
                 return []
             except ClientError as error:
-                # moto answers "404 Not yet implemented": no provisioned concurrency can exist there
-                if "not yet implemented" in str(error.response.get("Error", {}).get("Message", "")).lower():
+                # no provisioned concurrency can exist where the call is not implemented
+                if _not_implemented_by_moto(error):
                     return []
                 raise
         return qualifiers
+
+    # ----------------------------------------------------------------------- who else invokes it
+    def resource_policy(self, function_name: str) -> list[dict[str, Any]]:
+        """The statements of the unqualified function's resource-based policy: the grants that let
+        a caller invoke the function (i.e. $LATEST) rather than the alias. [] when it has none."""
+        try:
+            with translate_client_errors(f"lambda:GetPolicy {function_name}"):
+                response = self._client.get_policy(FunctionName=function_name)
+        except NotFoundError:  # ResourceNotFoundException: the function has no policy
+            return []
+        statements = json.loads(response.get("Policy") or "{}").get("Statement", [])
+        return list(statements) if isinstance(statements, list) else [statements]
+
+    def function_url_qualifiers(self, function_name: str) -> list[str | None]:
+        """The qualifier of each function URL config (None: the URL invokes the unqualified function)."""
+        qualifiers: list[str | None] = []
+        with translate_client_errors(f"lambda:ListFunctionUrlConfigs {function_name}"):
+            paginator = self._client.get_paginator("list_function_url_configs")
+            try:
+                for page in paginator.paginate(FunctionName=function_name):
+                    qualifiers.extend(
+                        qualifier_of(item.get("FunctionArn", "")) for item in page.get("FunctionUrlConfigs", [])
+                    )
+            except ClientError as error:
+                if not _not_implemented_by_moto(error):
+                    raise
+                return self._function_url_qualifiers_one_by_one(function_name)
+        return qualifiers
+
+    def _function_url_qualifiers_one_by_one(self, function_name: str) -> list[str | None]:
+        """What ListFunctionUrlConfigs would say, where it is missing (moto): moto keeps at most one
+        URL config per function, on the unqualified function whatever Qualifier it was created
+        with, and GetFunctionUrlConfig reads it back with the ARN it is on."""
+        try:
+            with translate_client_errors(f"lambda:GetFunctionUrlConfig {function_name}"):
+                response = self._client.get_function_url_config(FunctionName=function_name)
+        except NotFoundError:
+            return []
+        return [qualifier_of(response.get("FunctionArn", ""))]
+
+    def is_managed(self, function_name: str) -> bool:
+        """Whether the function carries the managed tag with the value "true". ListTags takes the
+        unqualified function ARN only, so the name is resolved through GetFunctionConfiguration."""
+        arn = ":".join(self.get_config(function_name).arn.split(":")[:7])
+        with translate_client_errors(f"lambda:ListTags {function_name}"):
+            tags = self._client.list_tags(Resource=arn).get("Tags") or {}
+        return tags.get(self._managed_function_tag) == "true"  # as IAM's StringEquals compares it
 
     # ----------------------------------------------------------------------- writes
     def update_code(

@@ -27,7 +27,12 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "artifact_bucket_name": "ARTIFACT_BUCKET_NAME",
     "lease_seconds": "ROLLGATE_LEASE_SECONDS",
     "remediation_lookback_minutes": "REMEDIATION_LOOKBACK_MINUTES",
+    "managed_function_tag": "ROLLGATE_MANAGED_FUNCTION_TAG",
 }
+
+#: The tag key marking a function Rollgate may change, unless the stack was synthesized with another
+#: (cdk context rollgate:managedFunctionTag, which infra passes as ROLLGATE_MANAGED_FUNCTION_TAG).
+DEFAULT_MANAGED_FUNCTION_TAG = "rollgate:managed"
 
 SettingsT = TypeVar("SettingsT", bound="EnvironmentSettings")
 
@@ -60,6 +65,11 @@ class Settings(EnvironmentSettings):
     artifact_bucket_name: str | None = None
     lease_seconds: int = Field(default=3600, gt=0)
     remediation_lookback_minutes: int = Field(default=60, gt=0)
+    managed_function_tag: str = Field(
+        default=DEFAULT_MANAGED_FUNCTION_TAG,
+        min_length=1,
+        description='Tag key whose value "true" marks a function as managed by Rollgate.',
+    )
 
 
 def _describe(error: ValidationError) -> str:

@@ -66,7 +66,7 @@ def dependencies() -> Dependencies:
     return Dependencies(
         settings=settings,
         clock=clock,
-        lambda_api=Boto3LambdaApi(boto3.client("lambda")),
+        lambda_api=Boto3LambdaApi(boto3.client("lambda"), settings.managed_function_tag),
         artifacts=S3ArtifactStore(boto3.client("s3")),
         alarm_tags=CloudWatchAlarmTags(boto3.client("cloudwatch")),
         probes=HealthProbes(
