@@ -10,6 +10,7 @@ from infra.deploy_tasks import DeployTasks
 from infra.deploy_workflow import DeployWorkflow
 from infra.event_bus import RollgateBus
 from infra.ledger import Ledger
+from infra.reconcile import Reconciler
 from infra.release_tasks import ReleaseTasks, RemediateTasks
 from infra.release_workflow import ReleaseWorkflow
 from infra.remediate_workflow import RemediateWorkflow
@@ -48,6 +49,10 @@ class RollgateStack(Stack):
         )
         self.remediate_tasks = RemediateTasks(self, "RemediateTasks", **shared)
         self.remediate = RemediateWorkflow(self, "Remediate", settings=settings, steps=self.remediate_tasks)
+        # an execution that ends without its Record (stopped, timed out, failed in Record or
+        # Rollback) is put right by Reconcile: alias on one version, lease free, one record
+        self.reconciler = Reconciler(self, "Reconciler", **shared)
+        self.reconciler.watch(self.deploy.state_machine)
         self.triggers = Triggers(
             self,
             "Triggers",

@@ -1,6 +1,7 @@
 """Reconcile on the local runtime: a deployment stopped in the console mid-canary leaves the alias
-split, the lease held and no record; reconcile puts the alias back on the baseline, records the
-outcome ABORTED, announces it once and releases the lease. All on the virtual clock."""
+split, the lease held and no record; the Reconciler's rule on the execution's end (or a person,
+when the rule could not act) puts the alias back on the baseline, records the outcome ABORTED,
+announces it once and releases the lease. All on the virtual clock."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import json
 import pytest
 
 from cli.main import run
+from local import moto_bridge
 from rollgate.aws.events import EventBridgePublisher
 from rollgate.aws.executions import StepFunctionsExecutions
 from rollgate.aws.lambda_api import Boto3LambdaApi
@@ -41,6 +43,25 @@ def _stopped_mid_canary(harness: Harness, name: str) -> str:
     return execution_arn
 
 
+def _without_the_reconciler_rule(harness: Harness) -> None:
+    """What a person meets when the Reconciler's rule could not act (its deliveries dead-lettered):
+    the stop's leftovers stay until someone reconciles by hand."""
+    events = harness.client("events")
+    for rule in events.list_rules()["Rules"]:
+        targets = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+        if any("Reconcile" in target["Arn"] for target in targets):
+            events.disable_rule(Name=rule["Name"])
+            return
+    raise AssertionError("the stack has no rule targeting the Reconcile function")
+
+
+def _settle(harness: Harness) -> None:
+    """On the virtual clock a sleep returns once every other actor waits: the execution's end has
+    been delivered to the Reconciler's rule, and its delivery has run."""
+    harness.runtime.clock.sleep(1)
+    moto_bridge.drain_deliveries()
+
+
 def rollgate(*argv: str) -> tuple[int, str]:
     out, err = io.StringIO(), io.StringIO()
     code = run(list(argv), out=out, err=err)
@@ -48,7 +69,9 @@ def rollgate(*argv: str) -> tuple[int, str]:
 
 
 def test_rollgate_reconcile_by_hand(harness: Harness) -> None:
+    _without_the_reconciler_rule(harness)
     _stopped_mid_canary(harness, "stopped-then-cli-reconcile")
+    _settle(harness)
 
     code, out = rollgate("reconcile", "--function", "orders-api")
 
@@ -60,7 +83,9 @@ def test_rollgate_reconcile_by_hand(harness: Harness) -> None:
 
 
 def test_rollgate_rollback_takes_over_from_a_stopped_deployment(harness: Harness) -> None:
+    _without_the_reconciler_rule(harness)
     _stopped_mid_canary(harness, "stopped-then-cli-rollback")
+    _settle(harness)
 
     code, out = rollgate("rollback", "--function", "orders-api", "--watch", "--poll-seconds", "5")
 
@@ -73,7 +98,7 @@ def test_rollgate_rollback_takes_over_from_a_stopped_deployment(harness: Harness
     assert [r["status"] for r in harness.ledger() if r.get("kind", "deployment") == "deployment"] == ["ABORTED"]
 
 
-def test_a_deployment_stopped_mid_canary_is_reconciled(harness: Harness) -> None:
+def test_a_deployment_stopped_mid_canary_is_reconciled_by_the_rule(harness: Harness) -> None:
     # given a deployment of v2 with its canary share on the alias
     execution_arn = harness.start(harness.request("v2"), "stopped-mid-canary")
     harness.wait_until(lambda: harness.alias()[1], every=5.0)
@@ -84,10 +109,9 @@ def test_a_deployment_stopped_mid_canary_is_reconciled(harness: Harness) -> None
     harness.wait_until(
         lambda: harness.client("stepfunctions").describe_execution(executionArn=execution_arn)["status"] == "ABORTED"
     )
-    assert harness.lease() is not None and harness.alias()[1]  # what a stop leaves behind
-    report = _reconcile(harness)
-    # then one version, no lease, one outcome, one event; a second run changes nothing
-    assert report.status == "RECONCILED", report
+    # then the Reconciler's rule, run on the execution's end, puts right what the stop left
+    # behind: one version, no lease, one outcome, one event; reconciling again changes nothing
+    _settle(harness)
     assert harness.alias() == ("1", {})
     assert harness.lease() is None
     (record,) = harness.ledger()
