@@ -751,6 +751,8 @@ class DeploymentStatus(str, Enum):
     ROLLED_BACK = "ROLLED_BACK"
     REJECTED = "REJECTED"
     FAILED = "FAILED"
+    #: written only by Reconcile, for an execution stopped before its Record ran
+    ABORTED = "ABORTED"
 
 
 class TimelineEntry(Lenient):

@@ -35,6 +35,7 @@ DETAIL_TYPES = {
     DeploymentStatus.ROLLED_BACK: "Deployment Rolled Back",
     DeploymentStatus.REJECTED: "Deployment Rejected",
     DeploymentStatus.FAILED: "Deployment Failed",
+    DeploymentStatus.ABORTED: "Deployment Aborted",
 }
 
 
