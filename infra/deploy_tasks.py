@@ -39,9 +39,13 @@ _PROVISIONED_CONCURRENCY = ("lambda:GetProvisionedConcurrencyConfig", "lambda:Pu
 
 LAMBDA_ACTIONS: dict[str, tuple[str, ...]] = {
     "validate": (),
-    # The infrastructure contract and the baseline: $LATEST and alias, provisioned concurrency.
+    # The infrastructure contract and the baseline: $LATEST and alias, provisioned concurrency;
+    # ListTags (in _READ_FUNCTION) for the managed tag; GetPolicy and ListFunctionUrlConfigs for
+    # the invokers that would bypass the alias.
     "preflight": (
         *_READ_FUNCTION,
+        "lambda:GetPolicy",
+        "lambda:ListFunctionUrlConfigs",
         "lambda:GetAlias",
         "lambda:ListProvisionedConcurrencyConfigs",
         "lambda:GetProvisionedConcurrencyConfig",

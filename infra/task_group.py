@@ -84,6 +84,8 @@ class TaskGroup(Construct):
             "LEDGER_TABLE_NAME": table.table_name,
             "EVENT_BUS_NAME": bus.event_bus_name,
             "ARTIFACT_BUCKET_NAME": bucket.bucket_name,
+            # preflight refuses a function without this tag before the first write would be denied
+            "ROLLGATE_MANAGED_FUNCTION_TAG": settings.managed_function_tag,
             **self.extra_environment(settings),
         }
         self.tasks: dict[str, TaskFunction] = {
