@@ -57,6 +57,21 @@ def test_missing_environment_is_rejected_at_preflight_and_nothing_deployed(harne
     assert "Deployment Rejected" in outcome_events(harness)
 
 
+def test_an_invoker_of_the_unqualified_function_is_rejected_at_preflight(harness: Harness) -> None:
+    # given an API that may invoke orders-api itself ($LATEST), not its alias
+    harness.client("lambda").add_permission(
+        FunctionName="orders-api", StatementId="orders-http", Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com", SourceArn="arn:aws:execute-api:us-east-1:123456789012:abc/*")
+    versions_before = harness.versions()
+    # when a release is started, then preflight names the grant and nothing is deployed
+    conclusion = harness.run(harness.request("v2"), "unqualified-grant")
+    assert conclusion.outcome == "REJECTED"
+    assert "bypass alias" in conclusion.reason() and "'orders-http'" in conclusion.reason()
+    assert harness.versions() == versions_before
+    assert harness.alias() == ("1", {})
+    assert harness.lease() is None
+
+
 def test_build_that_crashes_at_import_is_rejected_at_smoke(harness: Harness) -> None:
     conclusion = harness.run(harness.request("v5"), "import-crash")
     assert conclusion.outcome == "REJECTED"
