@@ -576,5 +576,5 @@ def test_an_unmanaged_function_is_rejected_at_preflight(invokers_world: World) -
     invokers_world.lambda_api.managed = False
     result = drive(invokers_world, request_for())
     assert result["status"] == "REJECTED"
-    assert "not managed by Rollgate: tag it rollgate:managed=true" in result["reason"]
+    assert "not managed by Rollgate: give it the stack's managed-function tag" in result["reason"]
     assert invokers_world.ledger.leases == {}

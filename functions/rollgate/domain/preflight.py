@@ -260,13 +260,14 @@ def run_preflight(
     images: ImageRegistry | None = None,
 ) -> Baseline:
     now = clock.now()
+    # first: a function or alias that does not exist is said as such
+    latest, alias = _read_function(lambda_api, ctx)
     if isinstance(lambda_api, InvokerProbe) and not lambda_api.is_managed(ctx.function_name):
         # said here, not as a raw AccessDenied at UpdateFunctionCode once the lease is taken
         raise PreflightFailed(
-            f"function {ctx.function_name} is not managed by Rollgate: tag it rollgate:managed=true "
-            "(Rollgate may change only functions with the managed tag)"
+            f"function {ctx.function_name} is not managed by Rollgate: give it the stack's managed-function tag "
+            "(default rollgate:managed=true); Rollgate may change only functions that carry it"
         )
-    latest, alias = _read_function(lambda_api, ctx)
     live_version = alias.version
     live = lambda_api.get_config(ctx.function_name, live_version)
     artifact_sha = _artifact_sha(artifacts, ctx, latest, images)
