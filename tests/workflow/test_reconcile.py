@@ -133,6 +133,7 @@ def test_the_end_of_an_execution_is_an_event_on_the_default_bus(harness: Harness
     events.put_targets(Rule="execution-ends", Targets=[{"Id": "q", "Arn": queue_arn}])
 
     execution_arn = _stopped_mid_canary(harness, "stopped-for-the-event")
+    _settle(harness)  # the execution's worker puts the event as it ends, after the status reads ABORTED
 
     (message,) = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
     event = json.loads(message["Body"])
