@@ -19,11 +19,13 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from rollgate.aws.clock import set_clock_provider
 from rollgate.aws.deliveries import DeliveryLog
 from rollgate.aws.secrets import SecretReader
 from rollgate.aws.settings import ConfigurationError
 from rollgate.domain.errors import NotFoundError, ThrottledError, TransientAwsError
 from rollgate.triggers import github_webhook
+from tests.unit.fakes import FakeClock
 
 REGION = "us-east-1"
 SECRET = "It's a Secret to Everybody"
@@ -148,9 +150,14 @@ def table_items(dynamodb_client, table: str) -> list[dict[str, Any]]:
 
 # --------------------------------------------------------------------------- accepted pushes
 def test_push_to_a_release_branch_requests_a_release(webhook_env, bus, dynamodb_client, ledger_table) -> None:
-    # given a signed push to release/2030.05
+    # given a signed push to release/2030.05, and the receiver's clock at a known instant
+    clock = FakeClock()
+    set_clock_provider(lambda: clock)
     # when GitHub delivers it
-    status, body = call(request(push_payload(), delivery="d-100"))
+    try:
+        status, body = call(request(push_payload(), delivery="d-100"))
+    finally:
+        set_clock_provider(None)
 
     # then GitHub hears that a release was requested for that commit
     assert status == 202
@@ -175,8 +182,7 @@ def test_push_to_a_release_branch_requests_a_release(webhook_env, bus, dynamodb_
     # and the delivery is claimed for a week
     [item] = table_items(dynamodb_client, ledger_table)
     assert item["pk"] == {"S": "DELIVERY#d-100"} and item["sk"] == {"S": "DELIVERY"}
-    week_from_now = datetime.now(UTC).timestamp() + 7 * 24 * 3600
-    assert abs(int(item["ttl"]["N"]) - week_from_now) < 60
+    assert int(item["ttl"]["N"]) == int(clock.now().timestamp()) + 7 * 24 * 3600
 
 
 def test_base64_encoded_body_is_verified_over_its_decoded_bytes(webhook_env, bus) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -94,8 +93,9 @@ def test_synthesize_runs_infra_synth_once_until_sources_change(tmp_path: Path) -
     synthesize(outdir, repo_root=tmp_path)
     synthesize(outdir, repo_root=tmp_path)
     assert runs.read_text().count("run") == 1
-    later = time.time() + 5
-    os.utime(tmp_path / "functions" / "handler.py", (later, later))
+    source = tmp_path / "functions" / "handler.py"
+    later = source.stat().st_mtime + 5  # a change, dated from the file itself, not the wall clock
+    os.utime(source, (later, later))
     template = synthesize(outdir, repo_root=tmp_path)
     # then only the first and the changed one ran the synth
     assert runs.read_text().count("run") == 2 and template == outdir / "Rollgate.template.json"

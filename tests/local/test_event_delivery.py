@@ -44,11 +44,13 @@ def handler(event, context):
 """
 
 SLOW_WRITER = """
-import os, pathlib, time
+import os, pathlib
 
 def handler(event, context):
     done = pathlib.Path(os.environ["DONE_FILE"])
-    time.sleep(0.5)
+    go = pathlib.Path(os.environ["GO_FILE"])
+    while not go.exists():  # still running until the test lets it finish
+        pass
     done.write_text(event["id"])
 """
 
@@ -257,15 +259,16 @@ def test_disabled_and_schedule_only_rules_get_no_events(runtime: LocalRuntime) -
 
 
 def test_stopping_the_runtime_waits_for_a_lambda_delivery_in_flight(tmp_path: Path) -> None:
-    done = tmp_path / "done"
+    done, go = tmp_path / "done", tmp_path / "go"
     with LocalRuntime() as runtime:
-        # given a Lambda target that takes half a real second
+        # given a Lambda target that runs until the test lets it finish
         function_arn = make_function(runtime, "slow-writer", {"app.py": SLOW_WRITER}, "app.handler",
-                                     {"DONE_FILE": str(done)})
+                                     {"DONE_FILE": str(done), "GO_FILE": str(go)})
         _rule(runtime, "releases", {"source": ["rollgate.test"]}, [{"Id": "fn", "Arn": function_arn}])
-        # when an event is put and the runtime stops while the handler still runs
+        # when an event is put, PutEvents answers while the handler still runs, and the runtime stops
         event_id = _put(runtime, {"release_id": "r-1"})
         assert not done.exists()
+        go.touch()
     # then the handler finished before the mock ended (it would have called the real AWS after it)
     assert done.read_text() == event_id
 

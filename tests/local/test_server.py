@@ -6,7 +6,6 @@ import io
 import json
 import socket
 import threading
-import time
 from typing import Any
 
 import boto3
@@ -30,7 +29,8 @@ def test_serve_exposes_the_stack_and_the_sample_app_over_http() -> None:
         "ready": ready, "stop": stop, "on_ready": infos.append, "out": out}, daemon=True)
     server.start()
     try:
-        assert ready.wait(30), out.getvalue()
+        while not ready.wait(0.1):  # no deadline: a serve() that fails ends its thread
+            assert server.is_alive(), out.getvalue()
         endpoint = f"http://127.0.0.1:{port}"
 
         def client(service: str) -> Any:
@@ -50,10 +50,10 @@ def test_serve_exposes_the_stack_and_the_sample_app_over_http() -> None:
         sfn = client("stepfunctions")
         execution = sfn.start_execution(stateMachineArn=outputs["DeployStateMachineArn"],
                                         input=json.dumps({"function_name": "orders-api"}))["executionArn"]
-        deadline = time.monotonic() + 20
+        # `local serve` runs on a clock scaled from real time, a person watching: poll while it lives
         while (status := sfn.describe_execution(executionArn=execution)["status"]) == "RUNNING":
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+            assert server.is_alive(), out.getvalue()
+            stop.wait(0.05)
         assert status == "SUCCEEDED"
         assert f"Rollgate local runtime on {endpoint}" in out.getvalue()
     finally:
