@@ -17,10 +17,10 @@ from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from cdk_nag import NagPackSuppression, NagSuppressions
 
+from infra.dead_letters import rule_dead_letters
 from infra.task_group import TaskGrants, TaskGroup
 
 #: Execution statuses that end an execution without its Record having run to the end
@@ -73,21 +73,7 @@ class Reconciler(TaskGroup):
             ],
             apply_to_children=True,
         )
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        NagSuppressions.add_resource_suppressions(
-            self.dead_letters,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-SQS3", reason="This queue is itself the dead-letter queue of the reconcile rule."
-                )
-            ],
-        )
+        self.dead_letters = rule_dead_letters(self, of="the reconcile rule")
         return events.Rule(
             self,
             "ExecutionEnded",

@@ -24,11 +24,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
-from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
+from infra.dead_letters import rule_dead_letters
 from infra.settings import Settings
 from infra.task_function import TaskFunction
 
@@ -79,21 +78,7 @@ class Triggers(Construct):
         release.grant_start_execution(self.dispatch.function)
         remediate.grant_start_execution(self.dispatch.function)
 
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        NagSuppressions.add_resource_suppressions(
-            self.dead_letters,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-SQS3", reason="This queue is itself the dead-letter queue of the trigger rules."
-                )
-            ],
-        )
+        self.dead_letters = rule_dead_letters(self, of="the trigger rules")
         target = targets.LambdaFunction(
             self.dispatch.function,
             dead_letter_queue=self.dead_letters,
