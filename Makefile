@@ -48,8 +48,9 @@ test: $(STAMP) ## run the whole suite (unit, functional, infra, workflow)
 chaos: $(STAMP) ## the whole fault-injection matrix (one fault per run in every task AWS call); writes chaos-report.json
 	@ROLLGATE_CHAOS=1 $(BIN)/python -m pytest -n 0 -q -p no:randomly tests/workflow/test_faults.py -k whole_matrix
 
-lint: $(STAMP) ## ruff and mypy
+lint: $(STAMP) ## ruff (lint and format check) and mypy
 	@$(BIN)/ruff check functions infra cli local bench tests app.py
+	@$(BIN)/ruff format --check -q functions infra cli local bench tests app.py
 	@$(BIN)/mypy
 
 bench: $(STAMP) ## run the detection benchmark; writes bench/results/

@@ -93,8 +93,9 @@ def run_demo(out: TextIO = sys.stdout, cdk_out: str = "cdk.out") -> int:
                     name=f"demo-{scenario.build}",
                     input=json.dumps(request),
                 )["executionArn"]
-                watcher = ExecutionWatcher(sfn, execution, out=out, poll_seconds=POLL_SECONDS,
-                                           sleep=runtime.clock.sleep)
+                watcher = ExecutionWatcher(
+                    sfn, execution, out=out, poll_seconds=POLL_SECONDS, sleep=runtime.clock.sleep
+                )
                 conclusion = watcher.wait()
                 elapsed = (runtime.clock.now() - virtual_start).total_seconds()
                 ok = conclusion.outcome == scenario.expected

@@ -84,8 +84,14 @@ def _next_execution(runtime: Any, machine_arn: str, seen: set[str], timeout: flo
 
 
 def _watch(runtime: Any, execution_arn: str, out: TextIO, **options: Any) -> Conclusion:
-    watcher = ExecutionWatcher(runtime.client("stepfunctions"), execution_arn, out=out, poll_seconds=POLL_SECONDS,
-                               sleep=runtime.clock.sleep, **options)
+    watcher = ExecutionWatcher(
+        runtime.client("stepfunctions"),
+        execution_arn,
+        out=out,
+        poll_seconds=POLL_SECONDS,
+        sleep=runtime.clock.sleep,
+        **options,
+    )
     return watcher.wait()
 
 

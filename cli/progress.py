@@ -195,8 +195,12 @@ class ExecutionWatcher:
                 return fresh[::-1]
 
     def _history_page(self, size: int, token: str | None = None) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"executionArn": self.execution_arn, "includeExecutionData": True,
-                                  "reverseOrder": True, "maxResults": size}
+        kwargs: dict[str, Any] = {
+            "executionArn": self.execution_arn,
+            "includeExecutionData": True,
+            "reverseOrder": True,
+            "maxResults": size,
+        }
         if token:
             kwargs["nextToken"] = token
         return dict(self.sfn.get_execution_history(**kwargs))

@@ -1,13 +1,13 @@
 """The embedded local runtime: Rollgate's stack on one machine, no AWS account.
 
-    local.runtime      LocalRuntime: moto (Step Functions execution on) + bridge + data plane + clock
-    local.moto_bridge  the only module that touches moto internals (each patch documented)
-    local.data_plane   the in-process Lambda data plane (weights, metrics, DLQ, updates, streams)
-    local.deployer     cdk.out -> moto (template + assets), and a cached `synthesize`
-    local.sample_app   orders-api with builds v1..v7, payloads, deployment
-    local.traffic      steady traffic at an exact rate, generated on demand up to the clock's instant
-    local.virtual_time the virtual clock with autojump (moves only when every actor waits)
-    local.clock        the runtime's clocks: virtual (tests, demo) or scaled real time (`local serve`)
-    local.faults       fault toggles for tests (failing reads and calls, injected on purpose)
-    local.server       `serve`: the same runtime behind an HTTP endpoint
+local.runtime      LocalRuntime: moto (Step Functions execution on) + bridge + data plane + clock
+local.moto_bridge  the only module that touches moto internals (each patch documented)
+local.data_plane   the in-process Lambda data plane (weights, metrics, DLQ, updates, streams)
+local.deployer     cdk.out -> moto (template + assets), and a cached `synthesize`
+local.sample_app   orders-api with builds v1..v7, payloads, deployment
+local.traffic      steady traffic at an exact rate, generated on demand up to the clock's instant
+local.virtual_time the virtual clock with autojump (moves only when every actor waits)
+local.clock        the runtime's clocks: virtual (tests, demo) or scaled real time (`local serve`)
+local.faults       fault toggles for tests (failing reads and calls, injected on purpose)
+local.server       `serve`: the same runtime behind an HTTP endpoint
 """

@@ -140,8 +140,16 @@ ClientFactory = Callable[[str], Any]
 class LambdaContext:
     """The context object the Python runtime passes to handlers."""
 
-    def __init__(self, *, record: FunctionRecord, invoked_function_arn: str, request_id: str,
-                 deadline: datetime, clock: Any, client_context: Any = None) -> None:
+    def __init__(
+        self,
+        *,
+        record: FunctionRecord,
+        invoked_function_arn: str,
+        request_id: str,
+        deadline: datetime,
+        clock: Any,
+        client_context: Any = None,
+    ) -> None:
         self.function_name = record.name
         self.function_version = record.version
         self.invoked_function_arn = invoked_function_arn
@@ -271,13 +279,15 @@ class _Routing:
 _routing = _Routing()
 
 
-def _invocation_print(*values: Any, sep: str | None = " ", end: str | None = "\n", file: Any = None,
-                      flush: bool = False) -> None:
+def _invocation_print(
+    *values: Any, sep: str | None = " ", end: str | None = "\n", file: Any = None, flush: bool = False
+) -> None:
     """`print` in handler modules: to the invocation's log when printing to stdout/stderr inside an
     invocation, whoever holds sys.stdout at the moment; exactly the builtin everywhere else."""
     buffer = getattr(_capture, "buffer", None)
-    if buffer is not None and (file is None or file is sys.stdout or file is sys.stderr
-                               or isinstance(file, _RoutingStream)):
+    if buffer is not None and (
+        file is None or file is sys.stdout or file is sys.stderr or isinstance(file, _RoutingStream)
+    ):
         file = buffer
     builtins.print(*values, sep=sep, end=end, file=file, flush=flush)
 
@@ -424,11 +434,21 @@ class _FunctionSettings:
 class LambdaDataPlane:
     """In-process Lambda data plane; see the module docstring."""
 
-    def __init__(self, clock: Any, *, client_factory: ClientFactory, account: str = "123456789012",
-                 region: str = "us-east-1", seed: int = 7, update_seconds: float = 15.0,
-                 async_retries: int = 2,
-                 stream_batch_interval_seconds: float = 10.0, extra_env: dict[str, str] | None = None,
-                 echo_logs: bool = False, own_packages: tuple[str, ...] = ("rollgate",)) -> None:
+    def __init__(
+        self,
+        clock: Any,
+        *,
+        client_factory: ClientFactory,
+        account: str = "123456789012",
+        region: str = "us-east-1",
+        seed: int = 7,
+        update_seconds: float = 15.0,
+        async_retries: int = 2,
+        stream_batch_interval_seconds: float = 10.0,
+        extra_env: dict[str, str] | None = None,
+        echo_logs: bool = False,
+        own_packages: tuple[str, ...] = ("rollgate",),
+    ) -> None:
         self.clock = clock
         self.account = account
         self.region = region
@@ -491,10 +511,13 @@ class LambdaDataPlane:
         """How many virtual seconds updates of `function_name` stay InProgress."""
         self._settings(function_name).update_seconds = seconds
 
-    def fail_next_update(self, function_name: str,
-                         reason: str = "The function could not be updated: the runtime rejected the "
-                                       "new configuration (failure injected by the local runtime).",
-                         reason_code: str = "InvalidConfiguration") -> None:
+    def fail_next_update(
+        self,
+        function_name: str,
+        reason: str = "The function could not be updated: the runtime rejected the "
+        "new configuration (failure injected by the local runtime).",
+        reason_code: str = "InvalidConfiguration",
+    ) -> None:
         """Make the next update of `function_name` end Failed with this LastUpdateStatusReason."""
         self._settings(function_name).fail_next_update = (reason, reason_code)
 
@@ -512,7 +535,8 @@ class LambdaDataPlane:
         with self._state_lock:
             failure, settings.fail_next_update = settings.fail_next_update, None
             self._updates[(account, region, function_name)] = _Update(
-                until=self.clock.now() + timedelta(seconds=seconds), failure=failure)
+                until=self.clock.now() + timedelta(seconds=seconds), failure=failure
+            )
 
     def update_status(self, account: str, region: str, function_name: str) -> UpdateStatus | None:
         with self._state_lock:
@@ -526,9 +550,16 @@ class LambdaDataPlane:
         return UpdateStatus("Successful")
 
     # ---- invoke ------------------------------------------------------------------------------
-    def invoke(self, function_name: str, qualifier: str | None = None, payload: Any = None,
-               invocation_type: str = "RequestResponse", *, log_type: str | None = None,
-               at: datetime | None = None) -> InvokeResult:
+    def invoke(
+        self,
+        function_name: str,
+        qualifier: str | None = None,
+        payload: Any = None,
+        invocation_type: str = "RequestResponse",
+        *,
+        log_type: str | None = None,
+        at: datetime | None = None,
+    ) -> InvokeResult:
         """Invoke like lambda:Invoke. `at` stamps the metrics (default: the clock's now)."""
         if isinstance(payload, bytes):
             body = payload
@@ -537,9 +568,15 @@ class LambdaDataPlane:
         else:
             body = json.dumps({} if payload is None else payload).encode()
         account, region = self._account_region(function_name)
-        request = InvokeRequest(account=account, region=region, function_name=function_name,
-                                qualifier=qualifier, payload=body, invocation_type=invocation_type,
-                                log_type=log_type)
+        request = InvokeRequest(
+            account=account,
+            region=region,
+            function_name=function_name,
+            qualifier=qualifier,
+            payload=body,
+            invocation_type=invocation_type,
+            log_type=log_type,
+        )
         return self._handle(request, at)
 
     def handle_invoke(self, request: InvokeRequest) -> InvokeResult:
@@ -552,17 +589,22 @@ class LambdaDataPlane:
         return self.account, self.region
 
     def _handle(self, request: InvokeRequest, at: datetime | None) -> InvokeResult:
-        target = moto_bridge.read_target(request.account, request.region, request.function_name,
-                                         request.qualifier)
+        target = moto_bridge.read_target(request.account, request.region, request.function_name, request.qualifier)
         version = self._choose_version(target)
-        record = target.latest if version == "$LATEST" else dataclasses.replace(
-            moto_bridge.read_version(request.account, request.region, target.function_name, version),
-            reserved_concurrency=target.latest.reserved_concurrency)  # a function-level setting
+        record = (
+            target.latest
+            if version == "$LATEST"
+            else dataclasses.replace(
+                moto_bridge.read_version(request.account, request.region, target.function_name, version),
+                reserved_concurrency=target.latest.reserved_concurrency,
+            )
+        )  # a function-level setting
         try:
             event = json.loads(request.payload or b"{}")
         except ValueError as error:
-            raise LambdaServiceError(400, "InvalidRequestContentException",
-                                     f"Could not parse request body into json: {error}") from error
+            raise LambdaServiceError(
+                400, "InvalidRequestContentException", f"Could not parse request body into json: {error}"
+            ) from error
         if request.invocation_type == "DryRun":
             return InvokeResult(status_code=204, payload=b"")
         when = at or self.clock.now()
@@ -576,14 +618,19 @@ class LambdaDataPlane:
             if self._throttled(record, when):
                 self._record(when, dimension_sets, throttled=True)
                 if not asynchronous:
-                    raise LambdaServiceError(429, "TooManyRequestsException", "Rate Exceeded.",
-                                             Reason="ReservedFunctionConcurrentInvocationLimitExceeded")
+                    raise LambdaServiceError(
+                        429,
+                        "TooManyRequestsException",
+                        "Rate Exceeded.",
+                        Reason="ReservedFunctionConcurrentInvocationLimitExceeded",
+                    )
                 outcome = _Outcome(b"", "Unhandled", 0.0, "", "TooManyRequestsException", "Rate Exceeded.")
                 continue
             outcome = self._run(record, event, invoked_arn, when, request.client_context)
             self._occupy(record, when, outcome.duration_ms)
-            self._record(when, dimension_sets, error=outcome.function_error is not None,
-                         duration_ms=outcome.duration_ms)
+            self._record(
+                when, dimension_sets, error=outcome.function_error is not None, duration_ms=outcome.duration_ms
+            )
             if outcome.function_error is None:
                 break
         assert outcome is not None
@@ -594,8 +641,13 @@ class LambdaDataPlane:
         log_result = None
         if (request.log_type or "").lower() == "tail":
             log_result = base64.b64encode(outcome.log.encode()[-4096:]).decode()
-        return InvokeResult(status_code=200, payload=outcome.payload, function_error=outcome.function_error,
-                            executed_version=record.version, log_result=log_result)
+        return InvokeResult(
+            status_code=200,
+            payload=outcome.payload,
+            function_error=outcome.function_error,
+            executed_version=record.version,
+            log_result=log_result,
+        )
 
     def _choose_version(self, target: Target) -> str:
         if target.alias is None:
@@ -622,14 +674,22 @@ class LambdaDataPlane:
             resource = f"{target.function_name}:{target.qualifier}"
             sets.append((("FunctionName", target.function_name), ("Resource", resource)))
             if target.alias is not None:
-                sets.append((("FunctionName", target.function_name), ("Resource", resource),
-                             ("ExecutedVersion", record.version)))
+                sets.append(
+                    (
+                        ("FunctionName", target.function_name),
+                        ("Resource", resource),
+                        ("ExecutedVersion", record.version),
+                    )
+                )
         return sets
 
     # ---- throttling ----------------------------------------------------------------------------
     def _limit(self, record: FunctionRecord) -> int | None:
-        limits = [limit for limit in (self._settings(record.name).concurrency_limit,
-                                      record.reserved_concurrency) if limit is not None]
+        limits = [
+            limit
+            for limit in (self._settings(record.name).concurrency_limit, record.reserved_concurrency)
+            if limit is not None
+        ]
         return min(limits) if limits else None
 
     def _throttled(self, record: FunctionRecord, when: datetime) -> bool:
@@ -648,8 +708,9 @@ class LambdaDataPlane:
             self._settings(record.name).in_flight.append((when, when + timedelta(milliseconds=duration_ms)))
 
     # ---- running a handler ---------------------------------------------------------------------
-    def _run(self, record: FunctionRecord, event: Any, invoked_arn: str, when: datetime,
-             client_context: str | None) -> _Outcome:
+    def _run(
+        self, record: FunctionRecord, event: Any, invoked_arn: str, when: datetime, client_context: str | None
+    ) -> _Outcome:
         request_id = str(uuid.uuid4())
         buffer = io.StringIO()
         with self._environment(record), self._captured(buffer):
@@ -661,9 +722,13 @@ class LambdaDataPlane:
                 loaded = self._load(record)
                 module = loaded.module
                 context = LambdaContext(
-                    record=record, invoked_function_arn=invoked_arn, request_id=request_id,
-                    deadline=self.clock.now() + timedelta(seconds=record.timeout), clock=self.clock,
-                    client_context=json.loads(base64.b64decode(client_context)) if client_context else None)
+                    record=record,
+                    invoked_function_arn=invoked_arn,
+                    request_id=request_id,
+                    deadline=self.clock.now() + timedelta(seconds=record.timeout),
+                    clock=self.clock,
+                    client_context=json.loads(base64.b64decode(client_context)) if client_context else None,
+                )
                 result = loaded.function(event, context)
                 try:
                     payload = json.dumps(result).encode()
@@ -677,18 +742,24 @@ class LambdaDataPlane:
             real_ms = (time.perf_counter() - started) * 1000.0
         duration_ms = _simulated_latency(module, event, real_ms)
         if error is not None:
-            body = {"errorMessage": error[1], "errorType": error[0], "requestId": request_id,
-                    "stackTrace": error[2]}
+            body = {"errorMessage": error[1], "errorType": error[0], "requestId": request_id, "stackTrace": error[2]}
             payload = json.dumps(body).encode()
-        log = (f"START RequestId: {request_id} Version: {record.version}\n{buffer.getvalue()}"
-               f"END RequestId: {request_id}\nREPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms"
-               f"\tBilled Duration: {math.ceil(duration_ms)} ms\tMemory Size: {record.memory_size} MB\n")
+        log = (
+            f"START RequestId: {request_id} Version: {record.version}\n{buffer.getvalue()}"
+            f"END RequestId: {request_id}\nREPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms"
+            f"\tBilled Duration: {math.ceil(duration_ms)} ms\tMemory Size: {record.memory_size} MB\n"
+        )
         self._settings(record.name).logs.append(log)
         if self.echo_logs:
             sys.__stderr__.write(log)  # type: ignore[union-attr]
-        return _Outcome(payload=payload, function_error="Unhandled" if error else None,
-                        duration_ms=duration_ms, log=log, error_type=error[0] if error else None,
-                        error_message=error[1] if error else None)
+        return _Outcome(
+            payload=payload,
+            function_error="Unhandled" if error else None,
+            duration_ms=duration_ms,
+            log=log,
+            error_type=error[0] if error else None,
+            error_message=error[1] if error else None,
+        )
 
     @contextmanager
     def _environment(self, record: FunctionRecord) -> Iterator[None]:
@@ -767,8 +838,11 @@ class LambdaDataPlane:
 
     def _load_locked(self, record: FunctionRecord) -> _LoadedHandler:
         if record.package_type != "Zip" or not record.code_bytes:
-            raise _InitError("Runtime.InvalidEntrypoint",
-                             f"{record.name}: only zip packages with code can run in the local runtime", [])
+            raise _InitError(
+                "Runtime.InvalidEntrypoint",
+                f"{record.name}: only zip packages with code can run in the local runtime",
+                [],
+            )
         module_name, _, function_name = record.handler.rpartition(".")
         if not module_name:
             raise _InitError("Runtime.MalformedHandlerName", f"Bad handler '{record.handler}'", [])
@@ -780,8 +854,9 @@ class LambdaDataPlane:
         try:
             directory = self._code_dir(record)
         except zipfile.BadZipFile as error:
-            raise _InitError("Runtime.InvalidEntrypoint", f"{record.name}: the code is not a zip: {error}",
-                             []) from error
+            raise _InitError(
+                "Runtime.InvalidEntrypoint", f"{record.name}: the code is not a zip: {error}", []
+            ) from error
         own_code = any((directory / package).is_dir() for package in self.own_packages)
         if own_code and not self._own_code_started:
             self._own_code_started = True
@@ -797,18 +872,22 @@ class LambdaDataPlane:
             else:
                 module = self._load_isolated(directory, module_name, repr(key))
         except ImportError as error:
-            raise _InitError("Runtime.ImportModuleError",
-                             f"Unable to import module '{module_name}': {error}", []) from error
+            raise _InitError(
+                "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {error}", []
+            ) from error
         except SyntaxError as error:
-            raise _InitError("Runtime.UserCodeSyntaxError",
-                             f"Syntax error in module '{module_name}': {error}",
-                             [f'  File "{error.filename}" Line {error.lineno}\n    {error.text}']) from error
+            raise _InitError(
+                "Runtime.UserCodeSyntaxError",
+                f"Syntax error in module '{module_name}': {error}",
+                [f'  File "{error.filename}" Line {error.lineno}\n    {error.text}'],
+            ) from error
         except Exception as error:
             raise _InitError(type(error).__name__, str(error), _user_trace(error)) from error
         handler = getattr(module, function_name, None)
         if not callable(handler):
-            raise _InitError("Runtime.HandlerNotFound",
-                             f"Handler '{function_name}' missing on module '{module_name}'", [])
+            raise _InitError(
+                "Runtime.HandlerNotFound", f"Handler '{function_name}' missing on module '{module_name}'", []
+            )
         loaded = _LoadedHandler(function=handler, module=module)
         self._handlers[key] = loaded
         return loaded
@@ -859,8 +938,10 @@ class LambdaDataPlane:
         attributes = {
             "RequestID": {"DataType": "String", "StringValue": str(uuid.uuid4())},
             "ErrorCode": {"DataType": "Number", "StringValue": "200"},
-            "ErrorMessage": {"DataType": "String",
-                             "StringValue": (outcome.error_message or outcome.error_type or "error")[:1024]},
+            "ErrorMessage": {
+                "DataType": "String",
+                "StringValue": (outcome.error_message or outcome.error_type or "error")[:1024],
+            },
         }
         body = payload.decode() or "{}"
         if ":sqs:" in target:
@@ -874,8 +955,15 @@ class LambdaDataPlane:
             LOG.warning("unsupported DeadLetterConfig target %s", target)
 
     # ---- metrics -------------------------------------------------------------------------------
-    def _add(self, when: datetime, name: str, dims: tuple[tuple[str, str], ...], value: float,
-             unit: str = "Count", distribution: bool = False) -> None:
+    def _add(
+        self,
+        when: datetime,
+        name: str,
+        dims: tuple[tuple[str, str], ...],
+        value: float,
+        unit: str = "Count",
+        distribution: bool = False,
+    ) -> None:
         minute = int(when.timestamp()) // 60 * 60
         with self._metrics_lock:
             aggregate = self._metrics.get((minute, name, dims))
@@ -884,8 +972,15 @@ class LambdaDataPlane:
                 self._metrics[(minute, name, dims)] = aggregate
             aggregate.add(value)
 
-    def _record(self, when: datetime, dimension_sets: list[tuple[tuple[str, str], ...]], *,
-                throttled: bool = False, error: bool = False, duration_ms: float = 0.0) -> None:
+    def _record(
+        self,
+        when: datetime,
+        dimension_sets: list[tuple[tuple[str, str], ...]],
+        *,
+        throttled: bool = False,
+        error: bool = False,
+        duration_ms: float = 0.0,
+    ) -> None:
         for dims in dimension_sets:
             self._add(when, "Throttles", dims, 1.0 if throttled else 0.0)
             if throttled:
@@ -912,20 +1007,32 @@ class LambdaDataPlane:
                 if aggregate.distribution:
                     items = sorted(aggregate.distribution.items())
                     for start in range(0, len(items), 150):  # AWS: at most 150 values per datum
-                        chunk = items[start:start + 150]
-                        data.append({**base, "Values": [v for v, _ in chunk],
-                                     "Counts": [float(c) for _, c in chunk]})
+                        chunk = items[start : start + 150]
+                        data.append({**base, "Values": [v for v, _ in chunk], "Counts": [float(c) for _, c in chunk]})
                 else:
-                    data.append({**base, "StatisticValues": {
-                        "SampleCount": aggregate.count, "Sum": aggregate.total,
-                        "Minimum": aggregate.low, "Maximum": aggregate.high}})
+                    data.append(
+                        {
+                            **base,
+                            "StatisticValues": {
+                                "SampleCount": aggregate.count,
+                                "Sum": aggregate.total,
+                                "Minimum": aggregate.low,
+                                "Maximum": aggregate.high,
+                            },
+                        }
+                    )
             cloudwatch = self._clients("cloudwatch")
             for start in range(0, len(data), 500):
-                cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data[start:start + 500])
+                cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data[start : start + 500])
 
     # ---- stream consumers ----------------------------------------------------------------------
-    def drive_stream_consumers(self, function_name: str | None = None, *, at: datetime | None = None,
-                               record_factory: Callable[[random.Random], Any] | None = None) -> int:
+    def drive_stream_consumers(
+        self,
+        function_name: str | None = None,
+        *,
+        at: datetime | None = None,
+        record_factory: Callable[[random.Random], Any] | None = None,
+    ) -> int:
         """Deliver one synthetic batch to each stream consumer whose batch is due; returns how many.
 
         A consumer is an event source mapping on a Kinesis or DynamoDB stream (of `function_name`,
@@ -962,21 +1069,35 @@ class LambdaDataPlane:
             delivered += 1
         return delivered
 
-    def _deliver_batch(self, mapping: moto_bridge.StreamMappingRecord, sequence: int, now: datetime,
-                       record_factory: Callable[[random.Random], Any] | None) -> bool:
+    def _deliver_batch(
+        self,
+        mapping: moto_bridge.StreamMappingRecord,
+        sequence: int,
+        now: datetime,
+        record_factory: Callable[[random.Random], Any] | None,
+    ) -> bool:
         size = min(mapping.batch_size, 10)
         records = []
         for index in range(size):
             item = record_factory(self._stream_rng) if record_factory else {"sequence": sequence, "index": index}
             number = f"{sequence:012d}{index:04d}"
-            records.append({
-                "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": str(index), "sequenceNumber": number,
-                            "data": base64.b64encode(json.dumps(item).encode()).decode(),
-                            "approximateArrivalTimestamp": now.timestamp()},
-                "eventSource": "aws:kinesis", "eventVersion": "1.0",
-                "eventID": f"shardId-000000000000:{number}", "eventName": "aws:kinesis:record",
-                "awsRegion": self.region, "eventSourceARN": mapping.event_source_arn,
-            })
+            records.append(
+                {
+                    "kinesis": {
+                        "kinesisSchemaVersion": "1.0",
+                        "partitionKey": str(index),
+                        "sequenceNumber": number,
+                        "data": base64.b64encode(json.dumps(item).encode()).decode(),
+                        "approximateArrivalTimestamp": now.timestamp(),
+                    },
+                    "eventSource": "aws:kinesis",
+                    "eventVersion": "1.0",
+                    "eventID": f"shardId-000000000000:{number}",
+                    "eventName": "aws:kinesis:record",
+                    "awsRegion": self.region,
+                    "eventSourceARN": mapping.event_source_arn,
+                }
+            )
         try:
             result = self.invoke(mapping.function_arn, None, {"Records": records}, at=now)
         except LambdaServiceError:

@@ -64,8 +64,13 @@ _NO_VALUE = object()
 # --------------------------------------------------------------------------------------------
 # synth with a cache
 # --------------------------------------------------------------------------------------------
-def synthesize(outdir: str | os.PathLike[str] = "cdk.out", *, force: bool = False,
-               repo_root: Path | None = None, stack_name: str = "Rollgate") -> Path:
+def synthesize(
+    outdir: str | os.PathLike[str] = "cdk.out",
+    *,
+    force: bool = False,
+    repo_root: Path | None = None,
+    stack_name: str = "Rollgate",
+) -> Path:
     """Synthesize the CDK app into `outdir` unless the template is newer than every source file."""
     root = Path(repo_root or REPO_ROOT)
     out = Path(outdir).resolve()  # relative to the current directory, like deploy_stack
@@ -73,11 +78,14 @@ def synthesize(outdir: str | os.PathLike[str] = "cdk.out", *, force: bool = Fals
     if not force and template.exists() and template.stat().st_mtime > _newest_source(root):
         return template
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "functions"), str(root)])}
-    completed = subprocess.run([sys.executable, "-m", "infra.synth", str(out)], cwd=root, env=env,
-                               capture_output=True, text=True, check=False)
+    completed = subprocess.run(
+        [sys.executable, "-m", "infra.synth", str(out)], cwd=root, env=env, capture_output=True, text=True, check=False
+    )
     if completed.returncode != 0:
-        raise RuntimeError(f"`python -m infra.synth {out}` failed ({completed.returncode}):\n"
-                           f"{completed.stdout[-4000:]}\n{completed.stderr[-4000:]}")
+        raise RuntimeError(
+            f"`python -m infra.synth {out}` failed ({completed.returncode}):\n"
+            f"{completed.stdout[-4000:]}\n{completed.stderr[-4000:]}"
+        )
     if not template.exists():
         raise RuntimeError(f"synth finished but {template} does not exist")
     return template
@@ -100,8 +108,14 @@ def _newest_source(root: Path) -> float:
 class StackOutputs(Mapping[str, str]):
     """The stack's resolved Outputs (mapping and attributes), physical ids and skipped resources."""
 
-    def __init__(self, stack_name: str, outputs: dict[str, str], physical_ids: dict[str, str],
-                 skipped: list[str], function_urls: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        stack_name: str,
+        outputs: dict[str, str],
+        physical_ids: dict[str, str],
+        skipped: list[str],
+        function_urls: dict[str, str] | None = None,
+    ) -> None:
         self.stack_name = stack_name
         self._outputs = dict(outputs)
         self.physical_ids = dict(physical_ids)
@@ -130,16 +144,29 @@ class StackOutputs(Mapping[str, str]):
 # --------------------------------------------------------------------------------------------
 # deploy
 # --------------------------------------------------------------------------------------------
-def deploy_stack(outdir: str | os.PathLike[str], client_factory: ClientFactory, *, stack_name: str = "Rollgate",
-                 account: str = "123456789012", region: str = "us-east-1",
-                 register_stack: bool = True) -> StackOutputs:
+def deploy_stack(
+    outdir: str | os.PathLike[str],
+    client_factory: ClientFactory,
+    *,
+    stack_name: str = "Rollgate",
+    account: str = "123456789012",
+    region: str = "us-east-1",
+    register_stack: bool = True,
+) -> StackOutputs:
     """Deploy `<outdir>/<stack_name>.template.json` with its assets into the mock."""
     out = Path(outdir)
     template = json.loads((out / f"{stack_name}.template.json").read_text())
     manifest_path = out / f"{stack_name}.assets.json"
     assets = _asset_paths(out, json.loads(manifest_path.read_text())) if manifest_path.exists() else {}
-    return deploy_template(template, assets, client_factory, stack_name=stack_name, account=account,
-                           region=region, register_stack=register_stack)
+    return deploy_template(
+        template,
+        assets,
+        client_factory,
+        stack_name=stack_name,
+        account=account,
+        region=region,
+        register_stack=register_stack,
+    )
 
 
 def _asset_paths(outdir: Path, manifest: dict[str, Any]) -> dict[str, Path]:
@@ -154,9 +181,16 @@ def _asset_paths(outdir: Path, manifest: dict[str, Any]) -> dict[str, Path]:
     return paths
 
 
-def deploy_template(template: dict[str, Any], assets: Mapping[str, Path], client_factory: ClientFactory, *,
-                    stack_name: str = "Rollgate", account: str = "123456789012", region: str = "us-east-1",
-                    register_stack: bool = True) -> StackOutputs:
+def deploy_template(
+    template: dict[str, Any],
+    assets: Mapping[str, Path],
+    client_factory: ClientFactory,
+    *,
+    stack_name: str = "Rollgate",
+    account: str = "123456789012",
+    region: str = "us-east-1",
+    register_stack: bool = True,
+) -> StackOutputs:
     deployment = _Deployment(template, assets, client_factory, stack_name, account, region)
     deployment.run()
     outputs = {
@@ -169,8 +203,14 @@ def deploy_template(template: dict[str, Any], assets: Mapping[str, Path], client
     return StackOutputs(stack_name, outputs, deployment.physical_ids, deployment.skipped, deployment.function_urls)
 
 
-def _register_stack(client_factory: ClientFactory, stack_name: str, outputs: dict[str, str],
-                    deployment: _Deployment, account: str, region: str) -> None:
+def _register_stack(
+    client_factory: ClientFactory,
+    stack_name: str,
+    outputs: dict[str, str],
+    deployment: _Deployment,
+    account: str,
+    region: str,
+) -> None:
     """A stack of the same name in moto CloudFormation, holding the Outputs and describing the
     resources the deployment created."""
     template = {
@@ -181,17 +221,31 @@ def _register_stack(client_factory: ClientFactory, stack_name: str, outputs: dic
         with warnings.catch_warnings():  # moto notes that it does not model WaitConditionHandle: that is the point
             warnings.simplefilter("ignore", UserWarning)
             client_factory("cloudformation").create_stack(StackName=stack_name, TemplateBody=json.dumps(template))
-        moto_bridge.register_stack_resources(account, region, stack_name, [
-            moto_bridge.StackResource(logical_id, deployment.physical_ids[logical_id],
-                                      deployment.resources[logical_id]["Type"])
-            for logical_id in deployment.created])
+        moto_bridge.register_stack_resources(
+            account,
+            region,
+            stack_name,
+            [
+                moto_bridge.StackResource(
+                    logical_id, deployment.physical_ids[logical_id], deployment.resources[logical_id]["Type"]
+                )
+                for logical_id in deployment.created
+            ],
+        )
     except Exception as error:  # the outputs are returned anyway; the lookup by name is a convenience
         LOG.warning("could not register stack %s in the local CloudFormation: %s", stack_name, error)
 
 
 class _Deployment:
-    def __init__(self, template: dict[str, Any], assets: Mapping[str, Path], client_factory: ClientFactory,
-                 stack_name: str, account: str, region: str) -> None:
+    def __init__(
+        self,
+        template: dict[str, Any],
+        assets: Mapping[str, Path],
+        client_factory: ClientFactory,
+        stack_name: str,
+        account: str,
+        region: str,
+    ) -> None:
         self.template = template
         self.resources: dict[str, dict[str, Any]] = template.get("Resources") or {}
         self.assets = assets
@@ -280,10 +334,14 @@ class _Deployment:
     # ---- intrinsics ----------------------------------------------------------------------------
     def pseudo(self, name: str) -> Any:
         values = {
-            "AWS::Region": self.region, "AWS::AccountId": self.account, "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": self.stack_name,
+            "AWS::Region": self.region,
+            "AWS::AccountId": self.account,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackName": self.stack_name,
             "AWS::StackId": f"arn:aws:cloudformation:{self.region}:{self.account}:stack/{self.stack_name}/local",
-            "AWS::NoValue": _NO_VALUE, "AWS::NotificationARNs": [],
+            "AWS::NoValue": _NO_VALUE,
+            "AWS::NotificationARNs": [],
         }
         if name in values:
             return values[name]
@@ -322,7 +380,7 @@ class _Deployment:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             handler = _INTRINSICS.get(key)
             if handler is not None:
                 return handler(self, arg)
@@ -386,7 +444,7 @@ def _split(d: _Deployment, arg: Any) -> list[str]:
 
 
 def _get_att(d: _Deployment, arg: Any) -> Any:
-    logical_id, attribute = (arg if isinstance(arg, list) else str(arg).split(".", 1))
+    logical_id, attribute = arg if isinstance(arg, list) else str(arg).split(".", 1)
     return d.get_att(logical_id, d.resolve(attribute))
 
 
@@ -432,8 +490,11 @@ def _tags(properties: dict[str, Any]) -> list[dict[str, str]]:
 def _create_role(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     iam = d.clients("iam")
     name = p.get("RoleName") or d.physical_name(logical_id, 64)
-    kwargs: dict[str, Any] = {"RoleName": name, "Path": p.get("Path", "/"),
-                              "AssumeRolePolicyDocument": json.dumps(p.get("AssumeRolePolicyDocument") or {})}
+    kwargs: dict[str, Any] = {
+        "RoleName": name,
+        "Path": p.get("Path", "/"),
+        "AssumeRolePolicyDocument": json.dumps(p.get("AssumeRolePolicyDocument") or {}),
+    }
     if p.get("Description"):
         kwargs["Description"] = p["Description"]
     if _tags(p):
@@ -445,8 +506,9 @@ def _create_role(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[An
         except Exception:  # AWS-managed policies are not loaded in moto; nothing enforces them locally
             LOG.debug("managed policy %s not attached to %s", arn, name)
     for policy in p.get("Policies") or []:
-        iam.put_role_policy(RoleName=name, PolicyName=policy["PolicyName"],
-                            PolicyDocument=json.dumps(policy["PolicyDocument"]))
+        iam.put_role_policy(
+            RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(policy["PolicyDocument"])
+        )
     return name, {"Arn": role["Arn"], "RoleId": role["RoleId"]}
 
 
@@ -489,23 +551,40 @@ def _function_code(d: _Deployment, logical_id: str, code: dict[str, Any]) -> dic
     return {"ZipFile": d.zips[asset]}
 
 
-_LAMBDA_KEYS = ("Runtime", "Handler", "Description", "Timeout", "MemorySize", "Environment", "TracingConfig",
-                "Architectures", "DeadLetterConfig", "EphemeralStorage", "LoggingConfig", "KMSKeyArn")
+_LAMBDA_KEYS = (
+    "Runtime",
+    "Handler",
+    "Description",
+    "Timeout",
+    "MemorySize",
+    "Environment",
+    "TracingConfig",
+    "Architectures",
+    "DeadLetterConfig",
+    "EphemeralStorage",
+    "LoggingConfig",
+    "KMSKeyArn",
+)
 
 
 def _create_function(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     lambda_ = d.clients("lambda")
     name = p.get("FunctionName") or d.physical_name(logical_id, 64)
     kwargs = {k: p[k] for k in _LAMBDA_KEYS if k in p}
-    kwargs.update(FunctionName=name, Role=p["Role"], Code=_function_code(d, logical_id, p.get("Code") or {}),
-                  PackageType=p.get("PackageType", "Zip"))
+    kwargs.update(
+        FunctionName=name,
+        Role=p["Role"],
+        Code=_function_code(d, logical_id, p.get("Code") or {}),
+        PackageType=p.get("PackageType", "Zip"),
+    )
     tags = {t["Key"]: t["Value"] for t in _tags(p)}
     if tags:
         kwargs["Tags"] = tags
     function = lambda_.create_function(**kwargs)
     if p.get("ReservedConcurrentExecutions") is not None:
-        lambda_.put_function_concurrency(FunctionName=name,
-                                         ReservedConcurrentExecutions=int(p["ReservedConcurrentExecutions"]))
+        lambda_.put_function_concurrency(
+            FunctionName=name, ReservedConcurrentExecutions=int(p["ReservedConcurrentExecutions"])
+        )
     return name, {"Arn": function["FunctionArn"]}
 
 
@@ -528,15 +607,22 @@ def _create_table(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[A
     dynamodb = d.clients("dynamodb")
     name = p.get("TableName") or d.physical_name(logical_id, 255)
     billing = p.get("BillingMode", "PROVISIONED")
-    kwargs: dict[str, Any] = {"TableName": name, "KeySchema": p["KeySchema"],
-                              "AttributeDefinitions": p["AttributeDefinitions"], "BillingMode": billing}
+    kwargs: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": p["KeySchema"],
+        "AttributeDefinitions": p["AttributeDefinitions"],
+        "BillingMode": billing,
+    }
     if billing != "PAY_PER_REQUEST":
-        kwargs["ProvisionedThroughput"] = p.get("ProvisionedThroughput") or {"ReadCapacityUnits": 5,
-                                                                             "WriteCapacityUnits": 5}
+        kwargs["ProvisionedThroughput"] = p.get("ProvisionedThroughput") or {
+            "ReadCapacityUnits": 5,
+            "WriteCapacityUnits": 5,
+        }
     indexes = []
     for index in p.get("GlobalSecondaryIndexes") or []:
-        index = {k: v for k, v in index.items() if k in ("IndexName", "KeySchema", "Projection",
-                                                          "ProvisionedThroughput")}
+        index = {
+            k: v for k, v in index.items() if k in ("IndexName", "KeySchema", "Projection", "ProvisionedThroughput")
+        }
         if billing != "PAY_PER_REQUEST":
             index.setdefault("ProvisionedThroughput", kwargs["ProvisionedThroughput"])
         else:
@@ -550,8 +636,10 @@ def _create_table(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[A
         kwargs["StreamSpecification"] = {"StreamEnabled": True, **p["StreamSpecification"]}
     if p.get("SSESpecification"):  # CloudFormation says SSEEnabled where the API says Enabled
         sse = p["SSESpecification"]
-        kwargs["SSESpecification"] = {"Enabled": bool(sse.get("SSEEnabled")),
-                                      **{k: sse[k] for k in ("SSEType", "KMSMasterKeyId") if k in sse}}
+        kwargs["SSESpecification"] = {
+            "Enabled": bool(sse.get("SSEEnabled")),
+            **{k: sse[k] for k in ("SSEType", "KMSMasterKeyId") if k in sse},
+        }
     if _tags(p):
         kwargs["Tags"] = _tags(p)
     if "DeletionProtectionEnabled" in p:
@@ -559,13 +647,15 @@ def _create_table(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[A
     table = dynamodb.create_table(**kwargs)["TableDescription"]
     ttl = p.get("TimeToLiveSpecification")
     if ttl and ttl.get("Enabled"):
-        dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification={
-            "AttributeName": ttl["AttributeName"], "Enabled": True})
+        dynamodb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True}
+        )
     pitr = p.get("PointInTimeRecoverySpecification")
     if pitr and pitr.get("PointInTimeRecoveryEnabled"):
         try:
-            dynamodb.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification={
-                "PointInTimeRecoveryEnabled": True})
+            dynamodb.update_continuous_backups(
+                TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+            )
         except Exception:
             LOG.debug("point-in-time recovery not set on %s", name)
     attrs = {"Arn": table["TableArn"]}
@@ -586,17 +676,25 @@ def _create_bucket(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": versioning})
     encryption = p.get("BucketEncryption")
     if encryption:  # CloudFormation's ServerSideEncryptionByDefault is the API's ApplyServerSideEncryptionByDefault
-        rules = [{**({"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
-                     if "ServerSideEncryptionByDefault" in rule else {}),
-                  **({"BucketKeyEnabled": bool(rule["BucketKeyEnabled"])} if "BucketKeyEnabled" in rule else {})}
-                 for rule in encryption["ServerSideEncryptionConfiguration"]]
+        rules = [
+            {
+                **(
+                    {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
+                    if "ServerSideEncryptionByDefault" in rule
+                    else {}
+                ),
+                **({"BucketKeyEnabled": bool(rule["BucketKeyEnabled"])} if "BucketKeyEnabled" in rule else {}),
+            }
+            for rule in encryption["ServerSideEncryptionConfiguration"]
+        ]
         s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
     if p.get("PublicAccessBlockConfiguration"):
         s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=p["PublicAccessBlockConfiguration"])
     if _tags(p):
         s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": _tags(p)})
     return name, {
-        "Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com",
+        "Arn": f"arn:aws:s3:::{name}",
+        "DomainName": f"{name}.s3.amazonaws.com",
         "RegionalDomainName": f"{name}.s3.{d.region}.amazonaws.com",
         "WebsiteURL": f"http://{name}.s3-website-{d.region}.amazonaws.com",
     }
@@ -608,8 +706,17 @@ def _create_event_bus(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tup
     return name, {"Arn": arn, "Name": name}
 
 
-_RULE_TARGET_KEYS = ("Id", "Arn", "RoleArn", "Input", "InputPath", "InputTransformer", "DeadLetterConfig",
-                     "RetryPolicy", "SqsParameters")
+_RULE_TARGET_KEYS = (
+    "Id",
+    "Arn",
+    "RoleArn",
+    "Input",
+    "InputPath",
+    "InputTransformer",
+    "DeadLetterConfig",
+    "RetryPolicy",
+    "SqsParameters",
+)
 
 
 def _create_rule(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
@@ -666,8 +773,9 @@ def _create_topic(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[A
 
 
 def _create_subscription(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    arn = d.clients("sns").subscribe(TopicArn=p["TopicArn"], Protocol=p["Protocol"],
-                                     Endpoint=p["Endpoint"])["SubscriptionArn"]
+    arn = d.clients("sns").subscribe(TopicArn=p["TopicArn"], Protocol=p["Protocol"], Endpoint=p["Endpoint"])[
+        "SubscriptionArn"
+    ]
     return arn, {"Arn": arn}
 
 
@@ -688,8 +796,12 @@ def _create_state_machine(d: _Deployment, logical_id: str, p: dict[str, Any]) ->
         definition = json.dumps(p.get("Definition") or {})
     for key, value in (p.get("DefinitionSubstitutions") or {}).items():
         definition = definition.replace("${" + key + "}", str(value))
-    kwargs: dict[str, Any] = {"name": name, "definition": definition, "roleArn": p["RoleArn"],
-                              "type": p.get("StateMachineType", "STANDARD")}
+    kwargs: dict[str, Any] = {
+        "name": name,
+        "definition": definition,
+        "roleArn": p["RoleArn"],
+        "type": p.get("StateMachineType", "STANDARD"),
+    }
     if p.get("TracingConfiguration"):
         kwargs["tracingConfiguration"] = {"enabled": bool(p["TracingConfiguration"].get("Enabled"))}
     if p.get("LoggingConfiguration"):
@@ -697,8 +809,10 @@ def _create_state_machine(d: _Deployment, logical_id: str, p: dict[str, Any]) ->
         kwargs["loggingConfiguration"] = {
             "level": logging_config.get("Level", "OFF"),
             "includeExecutionData": bool(logging_config.get("IncludeExecutionData", False)),
-            "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": dest["CloudWatchLogsLogGroup"]["LogGroupArn"]}}
-                             for dest in logging_config.get("Destinations") or []],
+            "destinations": [
+                {"cloudWatchLogsLogGroup": {"logGroupArn": dest["CloudWatchLogsLogGroup"]["LogGroupArn"]}}
+                for dest in logging_config.get("Destinations") or []
+            ],
         }
     if _tags(p):
         kwargs["tags"] = [{"key": t["Key"], "value": t["Value"]} for t in _tags(p)]
@@ -721,8 +835,15 @@ def _create_secret(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[
     return arn, {"Id": arn}
 
 
-_PASSWORD_OPTIONS = ("ExcludeCharacters", "ExcludeLowercase", "ExcludeNumbers", "ExcludePunctuation",
-                     "ExcludeUppercase", "IncludeSpace", "RequireEachIncludedType")
+_PASSWORD_OPTIONS = (
+    "ExcludeCharacters",
+    "ExcludeLowercase",
+    "ExcludeNumbers",
+    "ExcludePunctuation",
+    "ExcludeUppercase",
+    "IncludeSpace",
+    "RequireEachIncludedType",
+)
 
 
 def _generated_secret(secrets: Any, generate: dict[str, Any]) -> str:
@@ -732,8 +853,9 @@ def _generated_secret(secrets: Any, generate: dict[str, Any]) -> str:
     for key in options:
         if key != "ExcludeCharacters":
             options[key] = str(options[key]).lower() == "true"
-    password = secrets.get_random_password(PasswordLength=int(generate.get("PasswordLength", 32)),
-                                           **options)["RandomPassword"]
+    password = secrets.get_random_password(PasswordLength=int(generate.get("PasswordLength", 32)), **options)[
+        "RandomPassword"
+    ]
     if generate.get("SecretStringTemplate") and generate.get("GenerateStringKey"):
         document = json.loads(generate["SecretStringTemplate"])
         document[generate["GenerateStringKey"]] = password
@@ -775,5 +897,13 @@ _CREATORS: dict[str, Callable[[_Deployment, str, dict[str, Any]], tuple[Any, dic
 }
 
 # Types whose failure to create locally does not stop the deployment (noted in `skipped`).
-_BEST_EFFORT = frozenset({"AWS::Events::Rule", "AWS::SNS::Subscription", "AWS::SecretsManager::Secret",
-                          "AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard", "AWS::IAM::Policy"})
+_BEST_EFFORT = frozenset(
+    {
+        "AWS::Events::Rule",
+        "AWS::SNS::Subscription",
+        "AWS::SecretsManager::Secret",
+        "AWS::CloudWatch::Alarm",
+        "AWS::CloudWatch::Dashboard",
+        "AWS::IAM::Policy",
+    }
+)

@@ -391,7 +391,7 @@ def read_target(account: str, region: str, function_name: str, qualifier: str | 
         alias = backend.get_alias(qualifier, name)
     except JsonRESTError as error:
         raise _not_found(f"Function not found: {latest_record.arn}:{qualifier}") from error
-    weights = ((alias.routing_config or {}).get("AdditionalVersionWeights") or {})
+    weights = (alias.routing_config or {}).get("AdditionalVersionWeights") or {}
     record = AliasRecord(
         name=alias.name,
         arn=alias.arn,
@@ -422,10 +422,15 @@ def list_stream_mappings(account: str, region: str) -> list[StreamMappingRecord]
     for esm in list(backend.list_event_source_mappings(None, None)):
         if ":kinesis:" not in esm.event_source_arn and ":dynamodb:" not in esm.event_source_arn:
             continue
-        records.append(StreamMappingRecord(
-            uuid=esm.uuid, event_source_arn=esm.event_source_arn, function_arn=esm.function_arn,
-            enabled=bool(esm.enabled), batch_size=int(esm.batch_size),
-        ))
+        records.append(
+            StreamMappingRecord(
+                uuid=esm.uuid,
+                event_source_arn=esm.event_source_arn,
+                function_arn=esm.function_arn,
+                enabled=bool(esm.enabled),
+                batch_size=int(esm.batch_size),
+            )
+        )
     return records
 
 
@@ -487,71 +492,123 @@ _SFN_SLEEPING_MODULES = {
 # names they import from it) becomes local.virtual_time's look-alikes, which are plain threading
 # unless a virtual clock is installed.
 _SFN_WAITING: dict[str, str] = {
-    **{f"{module}.threading": "threading" for module in (
-        f"{_SFN}.asl.component.program.program",
-        f"{_SFN_EXEC}.execute_state",
-        f"{_SFN_EXEC}.state_map.iteration.inline_iteration_component",
-        f"{_SFN_EXEC}.state_map.iteration.itemprocessor.map_run_record",
-        f"{_SFN_EXEC}.state_map.iteration.job",
-        f"{_SFN_EXEC}.state_task.service.state_task_service_callback",
-        f"{_SFN_EXEC}.state_parallel.branch_worker",
-        f"{_SFN_EXEC}.state_parallel.branches_decl",
-        f"{_SFN}.asl.eval.count_down_latch",
-        f"{_SFN}.asl.eval.environment",
-    )},
+    **{
+        f"{module}.threading": "threading"
+        for module in (
+            f"{_SFN}.asl.component.program.program",
+            f"{_SFN_EXEC}.execute_state",
+            f"{_SFN_EXEC}.state_map.iteration.inline_iteration_component",
+            f"{_SFN_EXEC}.state_map.iteration.itemprocessor.map_run_record",
+            f"{_SFN_EXEC}.state_map.iteration.job",
+            f"{_SFN_EXEC}.state_task.service.state_task_service_callback",
+            f"{_SFN_EXEC}.state_parallel.branch_worker",
+            f"{_SFN_EXEC}.state_parallel.branches_decl",
+            f"{_SFN}.asl.eval.count_down_latch",
+            f"{_SFN}.asl.eval.environment",
+        )
+    },
     f"{_SFN_EXEC}.execute_state.Thread": "Thread",
     f"{_SFN}.backend.execution_worker.Thread": "Thread",
     f"{_SFN}.asl.eval.callback.callback.Event": "Event",
 }
 _SIGNATURES: dict[str, tuple[str, ...]] = {
-    "moto.awslambda.models.LambdaBackend.invoke":
-        ("self", "function_name", "qualifier", "body", "headers", "response_headers"),
+    "moto.awslambda.models.LambdaBackend.invoke": (
+        "self",
+        "function_name",
+        "qualifier",
+        "body",
+        "headers",
+        "response_headers",
+    ),
     "moto.awslambda.responses.LambdaResponse.invoke": ("self",),
     "moto.awslambda.models.LambdaFunction.invoke": ("self", "body", "request_headers", "response_headers"),
     "moto.awslambda.models.LambdaFunction.get_configuration": ("self", "on_create"),
     "moto.awslambda.models.LambdaFunction.__init__": ("self", "account_id", "spec", "region", "version"),
     "moto.awslambda.models.LambdaFunction.update_configuration": ("self", "config_updates"),
-    "moto.awslambda.models.LambdaBackend.update_function_code":
-        ("self", "function_name", "qualifier", "body"),
-    "moto.awslambda.models.LambdaBackend.update_function_configuration":
-        ("self", "function_name", "qualifier", "body"),
+    "moto.awslambda.models.LambdaBackend.update_function_code": ("self", "function_name", "qualifier", "body"),
+    "moto.awslambda.models.LambdaBackend.update_function_configuration": ("self", "function_name", "qualifier", "body"),
     "moto.awslambda.models.LambdaBackend.publish_version": ("self", "function_name", "description"),
     "moto.awslambda.responses.LambdaResponse.publish_version": ("self",),
     "moto.awslambda.models.LambdaAlias.update": ("self", "description", "function_version", "routing_config"),
     "moto.awslambda.responses.LambdaResponse.update_alias": ("self",),
     "moto.awslambda.models.LambdaBackend.create_event_source_mapping": ("self", "spec"),
-    f"{_SFN}.asl.component.state.wait.wait_function.wait_function.WaitFunction._wait_interval":
-        ("self", "env", "wait_seconds"),
+    f"{_SFN}.asl.component.state.wait.wait_function.wait_function.WaitFunction._wait_interval": (
+        "self",
+        "env",
+        "wait_seconds",
+    ),
     f"{_SFN}.asl.component.common.retry.retrier_decl.RetrierDecl._eval_body": ("self", "env"),
-    f"{_SFN_SERVICE}.StateTaskServiceSfn._normalise_parameters":
-        ("self", "parameters", "boto_service_name", "service_action_name"),
-    f"{_SFN_SERVICE}.StateTaskServiceSfn._normalise_response":
-        ("self", "response", "boto_service_name", "service_action_name"),
+    f"{_SFN_SERVICE}.StateTaskServiceSfn._normalise_parameters": (
+        "self",
+        "parameters",
+        "boto_service_name",
+        "service_action_name",
+    ),
+    f"{_SFN_SERVICE}.StateTaskServiceSfn._normalise_response": (
+        "self",
+        "response",
+        "boto_service_name",
+        "service_action_name",
+    ),
     "moto.cloudwatch.models.CloudWatchBackend.put_metric_data": ("self", "namespace", "metric_data"),
     "moto.cloudwatch.models.Statistics.get_statistics_for_type": ("self", "stat"),
-    "moto.cloudwatch.models.CloudWatchBackend.get_metric_data":
-        ("self", "queries", "start_time", "end_time", "scan_by"),
-    "moto.cloudwatch.models.CloudWatchBackend.get_metric_statistics":
-        ("self", "namespace", "metric_name", "start_time", "end_time", "period", "stats", "dimensions",
-         "unit"),
+    "moto.cloudwatch.models.CloudWatchBackend.get_metric_data": (
+        "self",
+        "queries",
+        "start_time",
+        "end_time",
+        "scan_by",
+    ),
+    "moto.cloudwatch.models.CloudWatchBackend.get_metric_statistics": (
+        "self",
+        "namespace",
+        "metric_name",
+        "start_time",
+        "end_time",
+        "period",
+        "stats",
+        "dimensions",
+        "unit",
+    ),
     "moto.cloudwatch.responses.CloudWatchResponse.get_metric_statistics": ("self",),
     "moto.events.models.Rule.send_to_targets": ("self", "original_event", "transform_input"),
-    "moto.cloudwatch.models.CloudWatchBackend.set_alarm_state":
-        ("self", "alarm_name", "reason", "reason_data", "state_value"),
+    "moto.cloudwatch.models.CloudWatchBackend.set_alarm_state": (
+        "self",
+        "alarm_name",
+        "reason",
+        "reason_data",
+        "state_value",
+    ),
     # 19-24
-    f"{_SFN}.models.StepFunctionsParserBackend.start_execution":
-        ("self", "state_machine_arn", "name", "execution_input", "trace_header"),
+    f"{_SFN}.models.StepFunctionsParserBackend.start_execution": (
+        "self",
+        "state_machine_arn",
+        "name",
+        "execution_input",
+        "trace_header",
+    ),
     "moto.stepfunctions.responses.StepFunctionResponse.describe_execution": ("self",),
     "moto.stepfunctions.responses.StepFunctionResponse.get_execution_history": ("self",),
-    "moto.cloudwatch.models.CloudWatchBackend.get_filtered_metrics": ("self", "metric_name", "namespace",
-                                                                      "dimensions"),
-    "moto.awslambda.models.LambdaBackend.update_alias":
-        ("self", "name", "function_name", "function_version", "description", "routing_config"),
+    "moto.cloudwatch.models.CloudWatchBackend.get_filtered_metrics": ("self", "metric_name", "namespace", "dimensions"),
+    "moto.awslambda.models.LambdaBackend.update_alias": (
+        "self",
+        "name",
+        "function_name",
+        "function_version",
+        "description",
+        "routing_config",
+    ),
     "moto.cloudformation.models.CloudFormationBackend.list_stack_resources": ("self", "stack_name_or_id"),
-    "moto.cloudformation.models.CloudFormationBackend.describe_stack_resource":
-        ("self", "stack_name", "logical_resource_id"),
-    "moto.cloudformation.models.CloudFormationBackend.describe_stack_resources":
-        ("self", "stack_name", "logical_resource_id"),
+    "moto.cloudformation.models.CloudFormationBackend.describe_stack_resource": (
+        "self",
+        "stack_name",
+        "logical_resource_id",
+    ),
+    "moto.cloudformation.models.CloudFormationBackend.describe_stack_resources": (
+        "self",
+        "stack_name",
+        "logical_resource_id",
+    ),
     # 26
     f"{_SFN}.backend.execution.BaseExecutionWorkerCommunication.terminated": ("self",),
     # relied on by 15 and 16 (called, not replaced)
@@ -583,17 +640,18 @@ _MODULE_ATTRIBUTES: dict[str, str] = {
 # Not replaced, but the patches depend on them (the retrier must keep calling `time.sleep`; 15 and 16
 # call moto's template parser, put_events, SNS publish and StartExecution, and read what
 # Alarm.update_state sets).
-_RELIED_ON = frozenset({
-    f"{_SFN}.asl.component.common.retry.retrier_decl.RetrierDecl._eval_body",
-    "moto.events.utils.EventTemplateParser.parse",
-    "moto.events.models.EventsBackend.put_events",
-    "moto.sns.models.SNSBackend.publish",
-    "moto.stepfunctions.responses.get_backend",
-    "moto.cloudwatch.models.Alarm.update_state",
-})
+_RELIED_ON = frozenset(
+    {
+        f"{_SFN}.asl.component.common.retry.retrier_decl.RetrierDecl._eval_body",
+        "moto.events.utils.EventTemplateParser.parse",
+        "moto.events.models.EventsBackend.put_events",
+        "moto.sns.models.SNSBackend.publish",
+        "moto.stepfunctions.responses.get_backend",
+        "moto.cloudwatch.models.Alarm.update_state",
+    }
+)
 PATCHED_SYMBOLS: tuple[str, ...] = (*(s for s in _SIGNATURES if s not in _RELIED_ON), *_MODULE_ATTRIBUTES)
 GUARDED_SYMBOLS: tuple[str, ...] = (*_SIGNATURES, *_MODULE_ATTRIBUTES)
-
 
 
 def _resolve(dotted: str) -> Any:
@@ -616,8 +674,10 @@ def verify() -> list[str]:
 
     problems = []
     if moto.__version__ != EXPECTED_MOTO_VERSION:
-        problems.append(f"moto {moto.__version__} is installed; local.moto_bridge was written for "
-                        f"{EXPECTED_MOTO_VERSION} (requirements pin it)")
+        problems.append(
+            f"moto {moto.__version__} is installed; local.moto_bridge was written for "
+            f"{EXPECTED_MOTO_VERSION} (requirements pin it)"
+        )
     for dotted, params in _SIGNATURES.items():
         try:
             target = _resolve(dotted)
@@ -638,8 +698,7 @@ def verify() -> list[str]:
         value = getattr(module, attr, None)
         value = getattr(value, "_rollgate_wraps", value)
         if getattr(value, "__name__", None) != module_name:
-            problems.append(f"{dotted} is not the `{module_name}` module any more: moto changed how it "
-                            "reads the time")
+            problems.append(f"{dotted} is not the `{module_name}` module any more: moto changed how it reads the time")
     return problems
 
 
@@ -672,8 +731,10 @@ def install(data_plane: DataPlaneHooks, clock: BridgeClock) -> None:
         from moto.core.config import default_user_config
 
         if default_user_config.get("lambda", {}).get("use_docker", True) is False:
-            raise RuntimeError('moto config {"lambda": {"use_docker": False}} selects moto\'s echoing '
-                               "Lambda backend, which bypasses the data plane: leave it at the default")
+            raise RuntimeError(
+                'moto config {"lambda": {"use_docker": False}} selects moto\'s echoing '
+                "Lambda backend, which bypasses the data plane: leave it at the default"
+            )
         try:
             _install_lambda()
             _install_stepfunctions()
@@ -782,9 +843,13 @@ def _update_in_progress(fn: Any) -> bool:
 def _raise_if_updating(fn: Any) -> None:
     if _update_in_progress(fn):
         arn = str(fn.function_arn)
-        raise _rest_error(LambdaServiceError(
-            409, "ResourceConflictException",
-            f"The operation cannot be performed at this time. An update is in progress for resource: {arn}"))
+        raise _rest_error(
+            LambdaServiceError(
+                409,
+                "ResourceConflictException",
+                f"The operation cannot be performed at this time. An update is in progress for resource: {arn}",
+            )
+        )
 
 
 def _raise_revision_mismatch() -> None:
@@ -792,22 +857,27 @@ def _raise_revision_mismatch() -> None:
 
     raise PreconditionFailedException(
         "The Revision Id provided does not match the latest Revision Id. "
-        "Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+        "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
+    )
 
 
 def _install_lambda() -> None:
     from moto.awslambda import models, responses
 
     # 1. Invoke -> data plane (alias weights, in-process handler, metrics).
-    def backend_invoke(self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any,
-                       response_headers: dict[str, str]) -> bytes:
+    def backend_invoke(
+        self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: dict[str, str]
+    ) -> bytes:
         from_query = getattr(_local, "invoke_qualifier", None)
         if from_query is not None:  # the request came through LambdaResponse.invoke (1b)
             qualifier = from_query[0]
             _local.invoke_qualifier = None  # consumed: nested invokes bring their own
         request = InvokeRequest(
-            account=self.account_id, region=self.region_name, function_name=unquote(function_name),
-            qualifier=qualifier or None, payload=_as_bytes(body),
+            account=self.account_id,
+            region=self.region_name,
+            function_name=unquote(function_name),
+            qualifier=qualifier or None,
+            payload=_as_bytes(body),
             invocation_type=_header(headers, "X-Amz-Invocation-Type") or "RequestResponse",
             log_type=_header(headers, "X-Amz-Log-Type"),
             client_context=_header(headers, "X-Amz-Client-Context"),
@@ -844,8 +914,11 @@ def _install_lambda() -> None:
     def function_invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
         version = str(self.version)
         request = InvokeRequest(
-            account=self.account_id, region=self.region, function_name=self.function_name,
-            qualifier=None if version == "$LATEST" else version, payload=_as_bytes(body),
+            account=self.account_id,
+            region=self.region,
+            function_name=self.function_name,
+            qualifier=None if version == "$LATEST" else version,
+            payload=_as_bytes(body),
             invocation_type=_header(request_headers, "X-Amz-Invocation-Type") or "RequestResponse",
         )
         try:
@@ -882,8 +955,7 @@ def _install_lambda() -> None:
     # 4. DeadLetterConfig storage.
     original_init = models.LambdaFunction.__init__
 
-    def function_init(self: Any, account_id: str, spec: dict[str, Any], region: str,
-                      version: str | int = 1) -> None:
+    def function_init(self: Any, account_id: str, spec: dict[str, Any], region: str, version: str | int = 1) -> None:
         original_init(self, account_id, spec, region, version)
         setattr(self, _DLQ_ATTR, (spec.get("DeadLetterConfig") or {}).get("TargetArn") or None)
 
@@ -916,8 +988,11 @@ def _install_lambda() -> None:
         return update
 
     _patch(models.LambdaBackend, "update_function_code", guarded_update(models.LambdaBackend.update_function_code))
-    _patch(models.LambdaBackend, "update_function_configuration",
-           guarded_update(models.LambdaBackend.update_function_configuration))
+    _patch(
+        models.LambdaBackend,
+        "update_function_configuration",
+        guarded_update(models.LambdaBackend.update_function_configuration),
+    )
 
     # 6. PublishVersion guards.
     original_publish = models.LambdaBackend.publish_version
@@ -945,7 +1020,8 @@ def _install_lambda() -> None:
 
             raise InvalidParameterValueException(
                 f"CodeSHA256 ({wanted_sha}) is different from current CodeSHA256 in $LATEST "
-                f"({latest.code_sha_256}). Please try again with the CodeSHA256 in $LATEST.")
+                f"({latest.code_sha_256}). Please try again with the CodeSHA256 in $LATEST."
+            )
         if params.get("RevisionId") and params["RevisionId"] != _revision(latest):
             _raise_revision_mismatch()
         return original_publish_response(self)
@@ -955,8 +1031,7 @@ def _install_lambda() -> None:
     # 7. Alias RevisionId.
     original_alias_update = models.LambdaAlias.update
 
-    def alias_update(self: Any, description: str | None, function_version: str | None,
-                     routing_config: Any) -> None:
+    def alias_update(self: Any, description: str | None, function_version: str | None, routing_config: Any) -> None:
         original_alias_update(self, description, function_version, routing_config)
         self.revision_id = str(uuid.uuid4())
 
@@ -1016,8 +1091,9 @@ class _VirtualDatetime(_dt.datetime):
     def now(cls, tz: _dt.tzinfo | None = None) -> _VirtualDatetime:  # type: ignore[override]
         virtual = _clock().now()
         value = virtual.astimezone(tz) if tz is not None else virtual.astimezone(_dt.UTC).replace(tzinfo=None)
-        return cls(value.year, value.month, value.day, value.hour, value.minute, value.second,
-                   value.microsecond, value.tzinfo)
+        return cls(
+            value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond, value.tzinfo
+        )
 
     @classmethod
     def utcnow(cls) -> _VirtualDatetime:  # type: ignore[override]
@@ -1054,8 +1130,11 @@ def _install_stepfunctions() -> None:
     # 18. Every thread, event and condition of the interpreter on the runtime clock (see _SFN_WAITING).
     for dotted, name in _SFN_WAITING.items():
         module = importlib.import_module(dotted.rpartition(".")[0])
-        _patch(module, dotted.rpartition(".")[2], virtual_time.threading_module() if name == "threading"
-               else getattr(virtual_time, name))
+        _patch(
+            module,
+            dotted.rpartition(".")[2],
+            virtual_time.threading_module() if name == "threading" else getattr(virtual_time, name),
+        )
 
     # 11. The interpreter's notion of "now" is the runtime clock.
     shim = _virtual_datetime_module()
@@ -1069,8 +1148,9 @@ def _install_stepfunctions() -> None:
     original_parameters = service._normalise_parameters
     original_response = service._normalise_response
 
-    def normalise_parameters(self: Any, parameters: dict, boto_service_name: str | None = None,
-                             service_action_name: str | None = None) -> None:
+    def normalise_parameters(
+        self: Any, parameters: dict, boto_service_name: str | None = None, service_action_name: str | None = None
+    ) -> None:
         original_parameters(self, parameters, boto_service_name, service_action_name)
         action = service_action_name or self._get_boto_service_action()
         members = _boto_members("stepfunctions", action)
@@ -1079,8 +1159,9 @@ def _install_stepfunctions() -> None:
             if member and member != key:
                 parameters[member] = parameters.pop(key)
 
-    def normalise_response(self: Any, response: Any, boto_service_name: str | None = None,
-                           service_action_name: str | None = None) -> None:
+    def normalise_response(
+        self: Any, response: Any, boto_service_name: str | None = None, service_action_name: str | None = None
+    ) -> None:
         original_response(self, response, boto_service_name, service_action_name)
         if not isinstance(response, dict):
             return
@@ -1146,15 +1227,28 @@ def _install_cloudwatch() -> None:
     class DistributionDatum(models.MetricAggregatedDatum):
         """Values/Counts kept as one datum; Sum/Min/Max/SampleCount work as for statistic sets."""
 
-        def __init__(self, namespace: str, name: str, values: list[float], counts: list[float],
-                     dimensions: list[dict[str, str]], timestamp: Any, unit: Any) -> None:
+        def __init__(
+            self,
+            namespace: str,
+            name: str,
+            values: list[float],
+            counts: list[float],
+            dimensions: list[dict[str, str]],
+            timestamp: Any,
+            unit: Any,
+        ) -> None:
             pairs = [(float(v), float(c)) for v, c in zip(values, counts, strict=True) if float(c) > 0]
             super().__init__(
-                namespace=namespace, name=name,
+                namespace=namespace,
+                name=name,
                 min_stat=min((v for v, _ in pairs), default=0.0),
                 max_stat=max((v for v, _ in pairs), default=0.0),
-                sample_count=sum(c for _, c in pairs), sum_stat=sum(v * c for v, c in pairs),
-                dimensions=dimensions, timestamp=timestamp, unit=unit)
+                sample_count=sum(c for _, c in pairs),
+                sum_stat=sum(v * c for v, c in pairs),
+                dimensions=dimensions,
+                timestamp=timestamp,
+                unit=unit,
+            )
             self.distribution = pairs
 
     # 12. Values/Counts stored as one distribution datum.
@@ -1171,9 +1265,17 @@ def _install_cloudwatch() -> None:
                 continue
             values = member["Values"]
             counts = member.get("Counts") or [1] * len(values)
-            self.metric_data.append(DistributionDatum(
-                namespace, member["MetricName"], values, counts, member.get("Dimensions") or [],
-                member.get("Timestamp"), member.get("Unit")))
+            self.metric_data.append(
+                DistributionDatum(
+                    namespace,
+                    member["MetricName"],
+                    values,
+                    counts,
+                    member.get("Dimensions") or [],
+                    member.get("Timestamp"),
+                    member.get("Unit"),
+                )
+            )
 
     _patch(models.CloudWatchBackend, "put_metric_data", put_metric_data)
 
@@ -1197,13 +1299,17 @@ def _install_cloudwatch() -> None:
     # 14. Reads: flush first, round StartTime to the minute, exact dimensions, percentiles.
     original_get_metric_data = models.CloudWatchBackend.get_metric_data
 
-    def get_metric_data(self: Any, queries: list[dict[str, Any]], start_time: _dt.datetime,
-                        end_time: _dt.datetime, scan_by: str = "TimestampAscending") -> list[dict[str, Any]]:
+    def get_metric_data(
+        self: Any,
+        queries: list[dict[str, Any]],
+        start_time: _dt.datetime,
+        end_time: _dt.datetime,
+        scan_by: str = "TimestampAscending",
+    ) -> list[dict[str, Any]]:
         _flush()
         results = original_get_metric_data(self, queries, _floor_minute(start_time), end_time, scan_by)
         for result in results:
-            pairs = [(t, v) for t, v in zip(result["timestamps"], result["values"], strict=True)
-                     if v is not None]
+            pairs = [(t, v) for t, v in zip(result["timestamps"], result["values"], strict=True) if v is not None]
             result["timestamps"] = [t for t, _ in pairs]
             result["values"] = [v for _, v in pairs]
         faults.spoil_metric_results(results)  # local.faults.metric_outage, for tests
@@ -1211,9 +1317,17 @@ def _install_cloudwatch() -> None:
 
     _patch(models.CloudWatchBackend, "get_metric_data", get_metric_data)
 
-    def get_metric_statistics(self: Any, namespace: str, metric_name: str, start_time: _dt.datetime,
-                              end_time: _dt.datetime, period: int, stats: list[str],
-                              dimensions: list[dict[str, str]], unit: str | None = None) -> list[Any]:
+    def get_metric_statistics(
+        self: Any,
+        namespace: str,
+        metric_name: str,
+        start_time: _dt.datetime,
+        end_time: _dt.datetime,
+        period: int,
+        stats: list[str],
+        dimensions: list[dict[str, str]],
+        unit: str | None = None,
+    ) -> list[Any]:
         _flush()
         start_time = _floor_minute(start_time)
         end_time = end_time.replace(microsecond=0)
@@ -1221,9 +1335,12 @@ def _install_cloudwatch() -> None:
             raise InvalidParameterValue("The parameter StartTime must be less than the parameter EndTime.")
         extended = list(getattr(_local, "extended_statistics", None) or [])
         data = [
-            md for md in self.get_all_metrics()
-            if md.namespace == namespace and md.name == metric_name
-            and start_time <= md.timestamp < end_time and _same_dimensions(md, dimensions)
+            md
+            for md in self.get_all_metrics()
+            if md.namespace == namespace
+            and md.name == metric_name
+            and start_time <= md.timestamp < end_time
+            and _same_dimensions(md, dimensions)
             and (not unit or md.unit == unit)
         ]
         buckets: dict[int, list[Any]] = {}
@@ -1237,7 +1354,8 @@ def _install_cloudwatch() -> None:
             if extended:
                 values = {p: statistics.get_statistics_for_type(p) for p in extended}
                 statistics.extended_statistics = {  # type: ignore[attr-defined]  # serialized as ExtendedStatistics
-                    p: v for p, v in values.items() if v is not None}
+                    p: v for p, v in values.items() if v is not None
+                }
             answer.append(statistics)
         return answer
 
@@ -1263,8 +1381,9 @@ def _flush() -> None:
         try:
             _state.data_plane.flush_metrics()
         except Exception as error:
-            warnings.warn(f"flushing the data plane's metrics before a read failed: {error!r}",
-                          RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                f"flushing the data plane's metrics before a read failed: {error!r}", RuntimeWarning, stacklevel=2
+            )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1347,8 +1466,16 @@ def _deliver(rule: Any, target: dict[str, Any], event: dict[str, Any]) -> None:
     try:
         value = _target_input(rule, target, event)
         if service == "lambda":
-            _invoke_later(InvokeRequest(account=account, region=region, function_name=arn, qualifier=None,
-                                        payload=json.dumps(value).encode(), invocation_type="Event"))
+            _invoke_later(
+                InvokeRequest(
+                    account=account,
+                    region=region,
+                    function_name=arn,
+                    qualifier=None,
+                    payload=json.dumps(value).encode(),
+                    invocation_type="Event",
+                )
+            )
         elif service == "sns":
             from moto.sns.models import sns_backends
 
@@ -1359,8 +1486,11 @@ def _deliver(rule: Any, target: dict[str, Any], event: dict[str, Any]) -> None:
 
             get_backend(account, region).start_execution(arn, str(uuid.uuid4()), json.dumps(value))
     except Exception as error:
-        warnings.warn(f"EventBridge could not deliver event {event.get('id')} to target "
-                      f"{target.get('Id')} ({arn}): {error!r}", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"EventBridge could not deliver event {event.get('id')} to target {target.get('Id')} ({arn}): {error!r}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
 
 
 def _invoke_later(request: InvokeRequest) -> None:
@@ -1370,15 +1500,17 @@ def _invoke_later(request: InvokeRequest) -> None:
         try:
             _dp().handle_invoke(request)  # Event: the data plane retries and dead-letters failures
         except Exception as error:  # e.g. the function no longer exists, or the bridge was uninstalled
-            warnings.warn(f"EventBridge could not invoke {request.function_name}: {error!r}",
-                          RuntimeWarning, stacklevel=1)
+            warnings.warn(
+                f"EventBridge could not invoke {request.function_name}: {error!r}", RuntimeWarning, stacklevel=1
+            )
         finally:
             with _state.deliveries_lock:
                 _state.deliveries.discard(thread)
 
     # an actor of a virtual clock: the clock waits for it like for any thread of the interpreter
-    thread = virtual_time.Thread(target=run, daemon=True,
-                                 name=f"rollgate-eventbridge-{request.function_name.rsplit(':', 1)[-1]}")
+    thread = virtual_time.Thread(
+        target=run, daemon=True, name=f"rollgate-eventbridge-{request.function_name.rsplit(':', 1)[-1]}"
+    )
     with _state.deliveries_lock:
         _state.deliveries.add(thread)
     thread.start()
@@ -1400,8 +1532,11 @@ def drain_deliveries(timeout: float = 5.0) -> bool:
             running[0].join()
             continue
         if remaining <= 0:
-            warnings.warn(f"{len(running)} EventBridge -> Lambda deliveries still running after {timeout} s",
-                          RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                f"{len(running)} EventBridge -> Lambda deliveries still running after {timeout} s",
+                RuntimeWarning,
+                stacklevel=2,
+            )
             return False
         running[0].join(remaining)
 
@@ -1440,19 +1575,27 @@ def _alarm_metrics(alarm: Any) -> list[dict[str, Any]]:
                 entry["label"] = query.label
             if query.metric_stat is not None:
                 stat = query.metric_stat
-                entry["metricStat"] = _metric_stat(stat.metric.namespace, stat.metric.metric_name,
-                                                   stat.metric.dimensions, stat.period, stat.stat)
+                entry["metricStat"] = _metric_stat(
+                    stat.metric.namespace, stat.metric.metric_name, stat.metric.dimensions, stat.period, stat.stat
+                )
             entry["returnData"] = query.return_data is None or str(query.return_data).lower() != "false"
             metrics.append(entry)
         return metrics
     if not alarm.metric_name:
         return []
-    return [{
-        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, alarm.alarm_arn)),  # AWS: an opaque id, stable per alarm
-        "metricStat": _metric_stat(alarm.namespace, alarm.metric_name, alarm.dimensions, alarm.period,
-                                   alarm.extended_statistic or alarm.statistic),
-        "returnData": True,
-    }]
+    return [
+        {
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, alarm.alarm_arn)),  # AWS: an opaque id, stable per alarm
+            "metricStat": _metric_stat(
+                alarm.namespace,
+                alarm.metric_name,
+                alarm.dimensions,
+                alarm.period,
+                alarm.extended_statistic or alarm.statistic,
+            ),
+            "returnData": True,
+        }
+    ]
 
 
 def _alarm_state_change_detail(alarm: Any, previous: dict[str, Any]) -> dict[str, Any]:
@@ -1463,12 +1606,15 @@ def _alarm_state_change_detail(alarm: Any, previous: dict[str, Any]) -> dict[str
         configuration["alarmRule"] = alarm.rule
     else:
         configuration["metrics"] = _alarm_metrics(alarm)
-    return {"alarmName": alarm.name, "state": _alarm_state(alarm), "previousState": previous,
-            "configuration": configuration}
+    return {
+        "alarmName": alarm.name,
+        "state": _alarm_state(alarm),
+        "previousState": previous,
+        "configuration": configuration,
+    }
 
 
-def _put_alarm_state_change(account: str, region: str, alarm: Any, previous: dict[str, Any],
-                            at: _dt.datetime) -> None:
+def _put_alarm_state_change(account: str, region: str, alarm: Any, previous: dict[str, Any], at: _dt.datetime) -> None:
     """The "CloudWatch Alarm State Change" event on the default bus of the alarm's account and region."""
     from moto.events.models import events_backends
 
@@ -1485,8 +1631,11 @@ def _put_alarm_state_change(account: str, region: str, alarm: Any, previous: dic
         if failed:
             raise RuntimeError(failed)
     except Exception as error:  # CloudWatch's SetAlarmState never fails because of EventBridge
-        warnings.warn(f"the state change event of alarm {alarm.name} was not put on the default bus: {error!r}",
-                      RuntimeWarning, stacklevel=3)
+        warnings.warn(
+            f"the state change event of alarm {alarm.name} was not put on the default bus: {error!r}",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 _EXECUTION_DETAIL_TYPE = "Step Functions Execution Status Change"
@@ -1528,8 +1677,11 @@ def _put_execution_status_change(execution: Any, at: _dt.datetime) -> None:
         if failed:
             raise RuntimeError(failed)
     except Exception as error:  # the execution has ended either way: EventBridge never changes that
-        warnings.warn(f"the status change event of {execution.exec_arn} was not put on the default bus: {error!r}",
-                      RuntimeWarning, stacklevel=3)
+        warnings.warn(
+            f"the status change event of {execution.exec_arn} was not put on the default bus: {error!r}",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 def _install_events() -> None:
@@ -1590,10 +1742,16 @@ _REDRIVE_COUNT_ATTR = "_rollgate_redrive_count"
 _REDRIVE_DATE_ATTR = "_rollgate_redrive_date"
 _REDRIVABLE = ("FAILED", "ABORTED", "TIMED_OUT")
 # Lambda actions Rollgate's roles are granted only on functions with the managed tag, that change them.
-_TAG_CONDITIONED_ACTIONS = ("lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration",
-                            "lambda:PublishVersion", "lambda:UpdateAlias")
-_ACTION_OF_METHOD = {"update_function_code": "lambda:UpdateFunctionCode",
-                     "update_function_configuration": "lambda:UpdateFunctionConfiguration"}
+_TAG_CONDITIONED_ACTIONS = (
+    "lambda:UpdateFunctionCode",
+    "lambda:UpdateFunctionConfiguration",
+    "lambda:PublishVersion",
+    "lambda:UpdateAlias",
+)
+_ACTION_OF_METHOD = {
+    "update_function_code": "lambda:UpdateFunctionCode",
+    "update_function_configuration": "lambda:UpdateFunctionConfiguration",
+}
 
 
 def _virtual_utcnow() -> _dt.datetime:
@@ -1654,8 +1812,9 @@ def _redrive(execution: Any) -> _dt.datetime:
 
     status = execution.exec_status.value if execution.exec_status is not None else "RUNNING"
     if status not in _REDRIVABLE:
-        raise _NotRedrivable(f"Execution with status {status} cannot be redriven: only FAILED, ABORTED "
-                             "or TIMED_OUT executions can")
+        raise _NotRedrivable(
+            f"Execution with status {status} cannot be redriven: only FAILED, ABORTED or TIMED_OUT executions can"
+        )
     if execution.sm_type != "STANDARD":
         raise _NotRedrivable("Only executions of STANDARD state machines can be redriven")
     previous = execution.exec_worker.env.event_manager.get_event_history() if execution.exec_worker else []
@@ -1670,9 +1829,12 @@ def _redrive(execution: Any) -> _dt.datetime:
     manager._history_event_list.extend(previous)
     manager._event_id_gen._next_id = last_id + 1
     env.event_history_context.source_event_id = env.event_history_context.last_published_event_id = last_id
-    manager.add_event(context=env.event_history_context, event_type=HistoryEventType.ExecutionRedriven,
-                      event_details=cast(EventDetails, {"executionRedrivenEventDetails": {"redriveCount": count}}),
-                      update_source_event_id=False)
+    manager.add_event(
+        context=env.event_history_context,
+        event_type=HistoryEventType.ExecutionRedriven,
+        event_details=cast(EventDetails, {"executionRedrivenEventDetails": {"redriveCount": count}}),
+        update_source_event_id=False,
+    )
     env.states.reset(input_value=state_input)
     program.start_at.start_at_name = state_name
     worker.env = env
@@ -1777,11 +1939,15 @@ def _authorize(backend: Any, action: str, function_name: str) -> None:
     if _policy_allows(_role_documents(backend.account_id, caller_role), action, str(target.function_arn), tags):
         return
     role_name = caller_role.rsplit("/", 1)[-1]
-    raise _rest_error(LambdaServiceError(
-        403, "AccessDeniedException",
-        f"User: arn:aws:sts::{backend.account_id}:assumed-role/{role_name}/{caller} is not authorized to "
-        f"perform: {action} on resource: {target.function_arn} because no identity-based policy allows "
-        f"the {action} action"))
+    raise _rest_error(
+        LambdaServiceError(
+            403,
+            "AccessDeniedException",
+            f"User: arn:aws:sts::{backend.account_id}:assumed-role/{role_name}/{caller} is not authorized to "
+            f"perform: {action} on resource: {target.function_arn} because no identity-based policy allows "
+            f"the {action} action",
+        )
+    )
 
 
 def _install_fidelity() -> None:
@@ -1794,8 +1960,13 @@ def _install_fidelity() -> None:
     # 19. An execution started without a name gets a generated one (a UUID, as on AWS).
     original_start = sfn_models.StepFunctionsParserBackend.start_execution
 
-    def start_execution(self: Any, state_machine_arn: str, name: str | None = None, execution_input: Any = None,
-                        trace_header: Any = None) -> Any:
+    def start_execution(
+        self: Any,
+        state_machine_arn: str,
+        name: str | None = None,
+        execution_input: Any = None,
+        trace_header: Any = None,
+    ) -> Any:
         return original_start(self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header)
 
     _patch(sfn_models.StepFunctionsParserBackend, "start_execution", start_execution)
@@ -1847,7 +2018,7 @@ def _install_fidelity() -> None:
             raise InvalidToken(f"Invalid Token: {token}")
         start = int(token)
         size = int(self._get_param("maxResults") or 0) or 1000  # AWS: 0 means the maximum, 1000
-        history["events"] = events[start:start + size]
+        history["events"] = events[start : start + size]
         if start + size < len(events):
             history["nextToken"] = str(start + size)
         return answer
@@ -1855,16 +2026,19 @@ def _install_fidelity() -> None:
     _patch(sfn_responses.StepFunctionResponse, "get_execution_history", get_execution_history)
 
     # 22. ListMetrics lists each metric (namespace, name, dimensions) once.
-    def get_filtered_metrics(self: Any, metric_name: str, namespace: str,
-                             dimensions: list[dict[str, str]]) -> list[Any]:
+    def get_filtered_metrics(
+        self: Any, metric_name: str, namespace: str, dimensions: list[dict[str, str]]
+    ) -> list[Any]:
         listed: dict[tuple[Any, ...], Any] = {}
         for datum in self.get_all_metrics():
             if (namespace and datum.namespace != namespace) or (metric_name and datum.name != metric_name):
                 continue
             have = {(d.name, d.value) for d in datum.dimensions}
             names = {d.name for d in datum.dimensions}
-            if any((d["Name"], d["Value"]) not in have if d.get("Value") is not None else d["Name"] not in names
-                   for d in dimensions or []):
+            if any(
+                (d["Name"], d["Value"]) not in have if d.get("Value") is not None else d["Name"] not in names
+                for d in dimensions or []
+            ):
                 continue
             listed.setdefault(_metric_key(datum), datum)
         return list(listed.values())
@@ -1881,8 +2055,9 @@ def _install_fidelity() -> None:
     # 24. The managed-function tag condition on the mutating Lambda calls of functions' roles.
     original_update_alias = lambda_models.LambdaBackend.update_alias
 
-    def update_alias(self: Any, name: str, function_name: str, function_version: str, description: str,
-                     routing_config: Any) -> Any:
+    def update_alias(
+        self: Any, name: str, function_name: str, function_version: str, description: str, routing_config: Any
+    ) -> Any:
         _authorize(self, "lambda:UpdateAlias", function_name)
         return original_update_alias(self, name, function_name, function_version, description, routing_config)
 
@@ -1952,6 +2127,8 @@ def _install_stack_resources() -> None:
 # sha256 of the source of every patched callable, and of each module whose `time`/`datetime` we swap,
 # at the pinned moto. A different hash means moto changed code we replace or wrap: re-read it, re-check
 # the patch, then update the hash (print them with `python -m local.moto_bridge`).
+# the dotted names leave no room for their hash on the same line: one line each
+# fmt: off
 SOURCE_FINGERPRINTS: dict[str, str] = {
     "moto.stepfunctions.parser.backend.execution.BaseExecutionWorkerCommunication.terminated":
         "360372a6a57bf99b6067dcd0a364f56330f090650dc94d32f80b41b875456caf",
@@ -2083,6 +2260,7 @@ SOURCE_FINGERPRINTS: dict[str, str] = {
     "moto.cloudformation.models.CloudFormationBackend.describe_stack_resources":
         "f4af301dba2d346180734c31a56fe9ddbf6beed2a5d1118ea69a747f97f86cba",
 }
+# fmt: on
 
 
 def _fingerprint_targets() -> list[str]:
@@ -2105,12 +2283,13 @@ def changed_sources() -> list[str]:
             changed.append(f"{dotted}: cannot read its source ({error!r})")
             continue
         if found != expected:
-            changed.append(f"{dotted}: source changed since moto {EXPECTED_MOTO_VERSION} "
-                           f"(sha256 {found[:12]}, expected {str(expected)[:12]}); re-check its patch")
+            changed.append(
+                f"{dotted}: source changed since moto {EXPECTED_MOTO_VERSION} "
+                f"(sha256 {found[:12]}, expected {str(expected)[:12]}); re-check its patch"
+            )
     return changed
 
 
 if __name__ == "__main__":
     for target in _fingerprint_targets():
         print(f'    "{target}":\n        "{source_fingerprint(target)}",')
-

@@ -76,8 +76,16 @@ _REMOVED_ENV = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARE
 
 
 class LocalRuntime:
-    def __init__(self, *, seed: int = 7, speed: float | None = None, start: datetime | float | None = None,
-                 update_seconds: float = 15.0, echo_logs: bool = False, quiet_moto: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int = 7,
+        speed: float | None = None,
+        start: datetime | float | None = None,
+        update_seconds: float = 15.0,
+        echo_logs: bool = False,
+        quiet_moto: bool = True,
+    ) -> None:
         self.speed = speed
         self.seed = seed
         self._start = start
@@ -121,8 +129,14 @@ class LocalRuntime:
                 clock.join_actor()
             set_clock_provider(lambda: clock)
             self.data_plane = LambdaDataPlane(
-                clock, client_factory=self.client, account=self.account, region=self.region,
-                seed=self.seed, update_seconds=self._update_seconds, echo_logs=self._echo_logs)
+                clock,
+                client_factory=self.client,
+                account=self.account,
+                region=self.region,
+                seed=self.seed,
+                update_seconds=self._update_seconds,
+                echo_logs=self._echo_logs,
+            )
             moto_bridge.install(self.data_plane, clock)
             moto_bridge.set_traffic_catch_up(self._catch_up_traffic)
             self.data_plane.start()
@@ -163,8 +177,9 @@ class LocalRuntime:
     def __enter__(self) -> LocalRuntime:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     def _stop_running_executions(self) -> None:
@@ -185,8 +200,11 @@ class LocalRuntime:
         with self._clients_lock:
             client = self._clients.get(service)
             if client is None:
-                client = boto3.client(service, region_name=self.region,
-                                      config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+                client = boto3.client(
+                    service,
+                    region_name=self.region,
+                    config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
+                )
                 self._clients[service] = client
             return client
 
@@ -200,18 +218,24 @@ class LocalRuntime:
     def sample_app(self, function_name: str = "orders-api", alias: str = "live", **kwargs: Any) -> SampleApp:
         return create_sample_app(self, function_name=function_name, alias=alias, **kwargs)
 
-    def traffic(self, function_name: str = "orders-api", alias: str | None = "live", *,
-                rate_per_second: float = 5.0, **kwargs: Any) -> Traffic:
+    def traffic(
+        self,
+        function_name: str = "orders-api",
+        alias: str | None = "live",
+        *,
+        rate_per_second: float = 5.0,
+        **kwargs: Any,
+    ) -> Traffic:
         """Steady traffic on function:alias (alias=None: unqualified), already started; also a
         context manager that stops it on exit."""
         assert self.data_plane is not None and self.clock is not None, "start the runtime first"
-        traffic = Traffic(self.data_plane, self.clock, function_name, alias,
-                          rate_per_second=rate_per_second, **kwargs)
+        traffic = Traffic(self.data_plane, self.clock, function_name, alias, rate_per_second=rate_per_second, **kwargs)
         self._traffic.append(traffic)
         return traffic.start()
 
-    def wait_for_execution(self, execution_arn: str, timeout: float = 86_400.0,
-                           poll_seconds: float = 5.0) -> dict[str, Any]:
+    def wait_for_execution(
+        self, execution_arn: str, timeout: float = 86_400.0, poll_seconds: float = 5.0
+    ) -> dict[str, Any]:
         """Poll DescribeExecution every `poll_seconds` until the execution ends; TimeoutError once
         `timeout` seconds of the runtime's clock have passed (on the virtual clock: deterministic)."""
         assert self.clock is not None, "start the runtime first"

@@ -72,8 +72,11 @@ class PortInUse(OSError):
     """The port `local serve` was asked to listen on is taken."""
 
     def __init__(self, host: str, port: int, error: OSError) -> None:
-        super().__init__(error.errno, f"port {port} on {host} is already in use ({error.strerror}): stop what "
-                                      f"listens there or choose another with --port")
+        super().__init__(
+            error.errno,
+            f"port {port} on {host} is already in use ({error.strerror}): stop what "
+            f"listens there or choose another with --port",
+        )
         self.host = host
         self.port = port
 
@@ -106,12 +109,14 @@ class _FunctionUrls:
         start_response(status, headers)
         return [body]
 
-    def _invoke(self, function_arn: str, environ: dict[str, Any], raw_path: str,
-                url_id: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    def _invoke(
+        self, function_arn: str, environ: dict[str, Any], raw_path: str, url_id: str
+    ) -> tuple[str, list[tuple[str, str]], bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         raw_body = environ["wsgi.input"].read(length) if length else b""
-        headers = {key[5:].replace("_", "-").lower(): str(value) for key, value in environ.items()
-                   if key.startswith("HTTP_")}
+        headers = {
+            key[5:].replace("_", "-").lower(): str(value) for key, value in environ.items() if key.startswith("HTTP_")
+        }
         if environ.get("CONTENT_TYPE"):
             headers["content-type"] = str(environ["CONTENT_TYPE"])
         try:
@@ -120,16 +125,29 @@ class _FunctionUrls:
             text, is_base64 = base64.b64encode(raw_body).decode(), True
         method = str(environ.get("REQUEST_METHOD", "GET"))
         event = {
-            "version": "2.0", "routeKey": "$default", "rawPath": raw_path,
-            "rawQueryString": str(environ.get("QUERY_STRING", "")), "headers": headers,
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": raw_path,
+            "rawQueryString": str(environ.get("QUERY_STRING", "")),
+            "headers": headers,
             "requestContext": {
-                "accountId": "anonymous", "apiId": url_id, "domainName": headers.get("host", ""),
-                "domainPrefix": url_id, "requestId": os.urandom(16).hex(), "routeKey": "$default",
+                "accountId": "anonymous",
+                "apiId": url_id,
+                "domainName": headers.get("host", ""),
+                "domainPrefix": url_id,
+                "requestId": os.urandom(16).hex(),
+                "routeKey": "$default",
                 "stage": "$default",
-                "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1",
-                         "sourceIp": str(environ.get("REMOTE_ADDR", "")), "userAgent": headers.get("user-agent", "")},
+                "http": {
+                    "method": method,
+                    "path": raw_path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": str(environ.get("REMOTE_ADDR", "")),
+                    "userAgent": headers.get("user-agent", ""),
+                },
             },
-            "body": text, "isBase64Encoded": is_base64,
+            "body": text,
+            "isBase64Encoded": is_base64,
         }
         assert self.runtime is not None and self.runtime.data_plane is not None
         result = self.runtime.data_plane.invoke(function_arn, None, event)
@@ -190,16 +208,26 @@ def _listen(host: str, port: int, app: Any, out: TextIO) -> Any:
             raise PortInUse(host, port, error) from error
         raise
     try:
-        return make_server(host, port, app, threaded=True, request_handler=_request_handler(out),
-                           fd=listener.fileno())
+        return make_server(host, port, app, threaded=True, request_handler=_request_handler(out), fd=listener.fileno())
     finally:
         listener.close()  # the server holds its own duplicate of the socket
 
 
-def serve(port: int = 5005, speed: float = 60.0, *, host: str = "127.0.0.1", outdir: str | None = "cdk.out",
-          synth: bool = True, sample_app: bool = True, traffic_rate: float = 5.0, seed: int = 7,
-          ready: threading.Event | None = None, stop: threading.Event | None = None,
-          on_ready: Callable[[ServeInfo], None] | None = None, out: TextIO | None = None) -> None:
+def serve(
+    port: int = 5005,
+    speed: float = 60.0,
+    *,
+    host: str = "127.0.0.1",
+    outdir: str | None = "cdk.out",
+    synth: bool = True,
+    sample_app: bool = True,
+    traffic_rate: float = 5.0,
+    seed: int = 7,
+    ready: threading.Event | None = None,
+    stop: threading.Event | None = None,
+    on_ready: Callable[[ServeInfo], None] | None = None,
+    out: TextIO | None = None,
+) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     out = out or sys.stdout
@@ -226,8 +254,7 @@ def serve(port: int = 5005, speed: float = 60.0, *, host: str = "127.0.0.1", out
             if sample_app:
                 info.sample_app = runtime.sample_app()
                 if traffic_rate > 0:
-                    runtime.traffic(info.sample_app.function_name, info.sample_app.alias,
-                                    rate_per_second=traffic_rate)
+                    runtime.traffic(info.sample_app.function_name, info.sample_app.alias, rate_per_second=traffic_rate)
             _print_info(info, speed, out)
             if on_ready is not None:
                 on_ready(info)
@@ -250,8 +277,10 @@ def serve(port: int = 5005, speed: float = 60.0, *, host: str = "127.0.0.1", out
 
 def _print_info(info: ServeInfo, speed: float, out: TextIO) -> None:
     out.write(f"Rollgate local runtime on {info.endpoint_url} (region {info.region}, clock x{speed:g})\n")
-    out.write(f"  export AWS_ENDPOINT_URL={info.endpoint_url} AWS_DEFAULT_REGION={info.region} "
-              "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing\n")
+    out.write(
+        f"  export AWS_ENDPOINT_URL={info.endpoint_url} AWS_DEFAULT_REGION={info.region} "
+        "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing\n"
+    )
     if info.outputs:
         out.write("Stack outputs:\n" + json.dumps(info.outputs, indent=2) + "\n")
     for url, function_arn in info.function_urls.items():
@@ -259,8 +288,10 @@ def _print_info(info: ServeInfo, speed: float, out: TextIO) -> None:
     if info.skipped:
         out.write(f"({len(info.skipped)} template resources not modelled locally)\n")
     if info.sample_app is not None:
-        out.write(f"Sample app: {info.sample_app.function_name}:{info.sample_app.alias} -> version "
-                  f"{info.sample_app.live_version}\n")
+        out.write(
+            f"Sample app: {info.sample_app.function_name}:{info.sample_app.alias} -> version "
+            f"{info.sample_app.live_version}\n"
+        )
     out.write("Ctrl-C to stop.\n")
     out.flush()
 
@@ -277,8 +308,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--traffic-rate", type=float, default=5.0)
     args = parser.parse_args(argv)
     try:
-        serve(args.port, args.speed, outdir=None if args.no_stack else args.outdir,
-              sample_app=not args.no_sample_app, traffic_rate=args.traffic_rate)
+        serve(
+            args.port,
+            args.speed,
+            outdir=None if args.no_stack else args.outdir,
+            sample_app=not args.no_sample_app,
+            traffic_rate=args.traffic_rate,
+        )
     except PortInUse as busy:
         print(f"python -m local.server: {busy.strerror}", file=sys.stderr)
         return 2

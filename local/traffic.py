@@ -185,8 +185,10 @@ class Traffic:
                 self._batches += 1
                 try:
                     self.data_plane.drive_stream_consumers(
-                        self.function_name, at=datetime.fromtimestamp(instant, tz=UTC),
-                        record_factory=self.record_factory)
+                        self.function_name,
+                        at=datetime.fromtimestamp(instant, tz=UTC),
+                        record_factory=self.record_factory,
+                    )
                 except Exception:
                     LOG.warning("stream consumer delivery failed", exc_info=True)
 

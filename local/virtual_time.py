@@ -47,8 +47,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-__all__ = ["Condition", "Deadlock", "Event", "Thread", "Timeline", "VirtualClock", "install", "installed_clock",
-           "threading_module", "time_module", "uninstall"]
+__all__ = [
+    "Condition",
+    "Deadlock",
+    "Event",
+    "Thread",
+    "Timeline",
+    "VirtualClock",
+    "install",
+    "installed_clock",
+    "threading_module",
+    "time_module",
+    "uninstall",
+]
 
 
 class Deadlock(RuntimeError):

@@ -64,8 +64,10 @@ class _Build:
 
 _SPECS: dict[str, _Build] = {
     "v1": _Build(),
-    "v2": _Build(response='{"ok": True, "order_id": event["order_id"], "status": "accepted", "total": total, '
-                          '"currency": "EUR", "build": BUILD}'),
+    "v2": _Build(
+        response='{"ok": True, "order_id": event["order_id"], "status": "accepted", "total": total, '
+        '"currency": "EUR", "build": BUILD}'
+    ),
     # A refactor lost the coupon table: every order with a coupon raises KeyError.
     "v3": _Build(coupon_rates="{}"),
     # Reads configuration the function does not have, at import.
@@ -85,9 +87,15 @@ def app_source(build: str) -> str:
         spec = _SPECS[build]
     except KeyError:
         raise ValueError(f"unknown build {build!r}; builds are {', '.join(BUILDS)}") from None
-    return _APP.format(build=build, import_time=spec.import_time, coupon_rates=spec.coupon_rates,
-                       seed=BUILDS.index(build) + 1, latency_mean=spec.latency_mean,
-                       latency_sd=spec.latency_sd, response=spec.response)
+    return _APP.format(
+        build=build,
+        import_time=spec.import_time,
+        coupon_rates=spec.coupon_rates,
+        seed=BUILDS.index(build) + 1,
+        latency_mean=spec.latency_mean,
+        latency_sd=spec.latency_sd,
+        response=spec.response,
+    )
 
 
 def build_zip(build: str) -> bytes:

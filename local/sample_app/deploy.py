@@ -10,11 +10,14 @@ from botocore.exceptions import ClientError
 
 from local.sample_app.builds import build_zip, code_sha256
 
-_TRUST = json.dumps({
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                   "Action": "sts:AssumeRole"}],
-})
+_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
 
 
 class _Session(Protocol):
@@ -46,8 +49,12 @@ class Artifact:
     code_sha256: str
 
 
-def create_sample_app(runtime_session: _Session, function_name: str = "orders-api",
-                      alias: str = "live", stream_name: str | None = "orders-events") -> SampleApp:
+def create_sample_app(
+    runtime_session: _Session,
+    function_name: str = "orders-api",
+    alias: str = "live",
+    stream_name: str | None = "orders-events",
+) -> SampleApp:
     """orders-api v1 behind alias `alias` -> version 1, with a DLQ, the rollgate:managed tag and a
     Kinesis stream consumer on the alias (stream_name=None: no stream)."""
     iam = runtime_session.client("iam")
@@ -67,8 +74,14 @@ def create_sample_app(runtime_session: _Session, function_name: str = "orders-ap
 
     code = build_zip("v1")
     function = lambda_.create_function(
-        FunctionName=function_name, Runtime="python3.12", Role=role_arn, Handler="app.handler",
-        Code={"ZipFile": code}, Description="orders-api", Timeout=10, MemorySize=256,
+        FunctionName=function_name,
+        Runtime="python3.12",
+        Role=role_arn,
+        Handler="app.handler",
+        Code={"ZipFile": code},
+        Description="orders-api",
+        Timeout=10,
+        MemorySize=256,
         DeadLetterConfig={"TargetArn": dlq_arn},
         Environment={"Variables": {"ORDERS_TABLE": "orders", "LOG_LEVEL": "INFO"}},
         Tags={"rollgate:managed": "true"},
@@ -82,22 +95,32 @@ def create_sample_app(runtime_session: _Session, function_name: str = "orders-ap
         kinesis.create_stream(StreamName=stream_name, ShardCount=1)
         stream_arn = kinesis.describe_stream_summary(StreamName=stream_name)["StreamDescriptionSummary"]["StreamARN"]
         mapping_uuid = lambda_.create_event_source_mapping(
-            EventSourceArn=stream_arn, FunctionName=f"{function_name}:{alias}", StartingPosition="LATEST",
-            BatchSize=100)["UUID"]
+            EventSourceArn=stream_arn, FunctionName=f"{function_name}:{alias}", StartingPosition="LATEST", BatchSize=100
+        )["UUID"]
 
     return SampleApp(
-        function_name=function_name, function_arn=function["FunctionArn"], alias=alias, alias_arn=alias_arn,
-        live_version=version, role_arn=role_arn, dlq_url=dlq_url, dlq_arn=dlq_arn,
-        stream_name=stream_name, stream_arn=stream_arn, event_source_mapping_uuid=mapping_uuid,
+        function_name=function_name,
+        function_arn=function["FunctionArn"],
+        alias=alias,
+        alias_arn=alias_arn,
+        live_version=version,
+        role_arn=role_arn,
+        dlq_url=dlq_url,
+        dlq_arn=dlq_arn,
+        stream_name=stream_name,
+        stream_arn=stream_arn,
+        event_source_mapping_uuid=mapping_uuid,
         code_sha256=code_sha256(code),
     )
 
 
-def upload_build(runtime_session: _Session, bucket: str, build: str, key: str | None = None,
-                 function_name: str = "orders-api") -> Artifact:
+def upload_build(
+    runtime_session: _Session, bucket: str, build: str, key: str | None = None, function_name: str = "orders-api"
+) -> Artifact:
     """Put `build`'s zip into `bucket` (the artifacts bucket) and return where it is."""
     body = build_zip(build)
     key = key or f"{function_name}/{build}.zip"
     answer = runtime_session.client("s3").put_object(Bucket=bucket, Key=key, Body=body)
-    return Artifact(build=build, bucket=bucket, key=key, version_id=answer.get("VersionId"),
-                    code_sha256=code_sha256(body))
+    return Artifact(
+        build=build, bucket=bucket, key=key, version_id=answer.get("VersionId"), code_sha256=code_sha256(body)
+    )

@@ -91,8 +91,7 @@ def ledger_table(dynamodb_client) -> str:
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[
-            {"AttributeName": attribute, "AttributeType": "S"}
-            for attribute in ("pk", "sk", "gsi1pk", "gsi1sk")
+            {"AttributeName": attribute, "AttributeType": "S"} for attribute in ("pk", "sk", "gsi1pk", "gsi1sk")
         ],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
         GlobalSecondaryIndexes=[
@@ -148,9 +147,14 @@ def make_function(lambda_client, lambda_role: str) -> Callable[..., str]:
     python3.12 function whose module `index` holds `code` (handler `index.handler`); returns its name."""
     counter = iter(range(1, 1_000_000))
 
-    def make(code: str = DEFAULT_HANDLER_CODE, *, name: str | None = None,
-             handler: str = "index.handler", environment: dict[str, str] | None = None,
-             publish: bool = False) -> str:
+    def make(
+        code: str = DEFAULT_HANDLER_CODE,
+        *,
+        name: str | None = None,
+        handler: str = "index.handler",
+        environment: dict[str, str] | None = None,
+        publish: bool = False,
+    ) -> str:
         function_name = name or f"rollgate-test-fn-{next(counter)}"
         lambda_client.create_function(
             FunctionName=function_name,
@@ -167,8 +171,9 @@ def make_function(lambda_client, lambda_role: str) -> Callable[..., str]:
 
 
 @pytest.fixture
-def rollgate_env(monkeypatch: pytest.MonkeyPatch, ledger_table: str, event_bus: str,
-                 artifact_bucket: str) -> Iterator[dict[str, str]]:
+def rollgate_env(
+    monkeypatch: pytest.MonkeyPatch, ledger_table: str, event_bus: str, artifact_bucket: str
+) -> Iterator[dict[str, str]]:
     """The environment a task Lambda runs with (ledger, bus, artifact bucket), with the settings
     cache cleared before and after; yields the variables."""
     variables = {
@@ -178,8 +183,12 @@ def rollgate_env(monkeypatch: pytest.MonkeyPatch, ledger_table: str, event_bus: 
     }
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
-    for name in ("ROLLGATE_LEASE_SECONDS", "ROLLGATE_CLOCK_SPEED", "ROLLGATE_CLOCK_REAL_ORIGIN",
-                 "ROLLGATE_CLOCK_VIRTUAL_ORIGIN"):
+    for name in (
+        "ROLLGATE_LEASE_SECONDS",
+        "ROLLGATE_CLOCK_SPEED",
+        "ROLLGATE_CLOCK_REAL_ORIGIN",
+        "ROLLGATE_CLOCK_VIRTUAL_ORIGIN",
+    ):
         monkeypatch.delenv(name, raising=False)
     load_settings.cache_clear()
     yield variables

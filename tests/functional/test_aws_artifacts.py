@@ -77,8 +77,13 @@ def test_throttled_read_is_translated(store, s3_client, monkeypatch):
     from botocore.exceptions import ClientError
 
     def slow_down(**_kwargs):
-        raise ClientError({"Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."},
-                           "ResponseMetadata": {"HTTPStatusCode": 503}}, "GetObject")
+        raise ClientError(
+            {
+                "Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."},
+                "ResponseMetadata": {"HTTPStatusCode": 503},
+            },
+            "GetObject",
+        )
 
     monkeypatch.setattr(s3_client, "get_object", slow_down)
 

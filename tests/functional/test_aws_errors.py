@@ -99,8 +99,9 @@ def test_adapter_calls_surface_translated_errors(lambda_client, code, status, ex
     # given Lambda answering UpdateAlias with an error
     api = Boto3LambdaApi(lambda_client)
     with Stubber(lambda_client) as stub:
-        stub.add_client_error("update_alias", service_error_code=code, service_message="try later",
-                              http_status_code=status)
+        stub.add_client_error(
+            "update_alias", service_error_code=code, service_message="try later", http_status_code=status
+        )
 
         # when the adapter shifts traffic, then the error has the Rollgate name and says which call failed
         with pytest.raises(expected, match=r"lambda:UpdateAlias orders:live failed: .*try later"):
@@ -117,5 +118,6 @@ def test_stale_revision_id_is_a_conflict(lambda_client):
             http_status_code=412,
         )
         with pytest.raises(ConflictError, match="Revision Id provided does not match"):
-            api.update_code("orders", bucket="artifacts", key="k.zip", object_version=None, image_uri=None,
-                            revision_id="stale")
+            api.update_code(
+                "orders", bucket="artifacts", key="k.zip", object_version=None, image_uri=None, revision_id="stale"
+            )

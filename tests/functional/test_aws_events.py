@@ -21,8 +21,7 @@ def test_published_event_reaches_a_subscribed_queue(events_client, sqs_client, e
     # given a rule on the bus that forwards Rollgate events to a queue
     url = sqs_client.create_queue(QueueName="notifications")["QueueUrl"]
     arn = sqs_client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events_client.put_rule(Name="outcomes", EventBusName=event_bus,
-                           EventPattern=json.dumps({"source": ["rollgate"]}))
+    events_client.put_rule(Name="outcomes", EventBusName=event_bus, EventPattern=json.dumps({"source": ["rollgate"]}))
     events_client.put_targets(Rule="outcomes", EventBusName=event_bus, Targets=[{"Id": "queue", "Arn": arn}])
 
     # when an outcome is published, with a datetime in its detail
@@ -44,8 +43,16 @@ def test_failed_entry_is_a_transient_error_with_its_code(events_client):
         stub.add_response(
             "put_events",
             {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "try again"}]},
-            expected_params={"Entries": [{"Source": "rollgate", "DetailType": "Deployment Promoted",
-                                          "Detail": '{"a":1}', "EventBusName": "bus"}]},
+            expected_params={
+                "Entries": [
+                    {
+                        "Source": "rollgate",
+                        "DetailType": "Deployment Promoted",
+                        "Detail": '{"a":1}',
+                        "EventBusName": "bus",
+                    }
+                ]
+            },
         )
         with pytest.raises(TransientAwsError, match="InternalFailure: try again"):
             EventBridgePublisher(events_client, "bus").publish("Deployment Promoted", {"a": 1})
@@ -68,8 +75,16 @@ def test_unknown_bus_is_not_found(events_client):
 def test_json_encoding_of_record_values():
     from decimal import Decimal
 
-    assert json.loads(to_json_text({"at": datetime(2030, 1, 1, tzinfo=UTC), "c": Colour.RED,
-                                    "n": Decimal("3"), "f": Decimal("0.5"), "s": {"b", "a"}})) == {
-        "at": "2030-01-01T00:00:00+00:00", "c": "red", "n": 3, "f": 0.5, "s": ["a", "b"]}
+    assert json.loads(
+        to_json_text(
+            {
+                "at": datetime(2030, 1, 1, tzinfo=UTC),
+                "c": Colour.RED,
+                "n": Decimal("3"),
+                "f": Decimal("0.5"),
+                "s": {"b", "a"},
+            }
+        )
+    ) == {"at": "2030-01-01T00:00:00+00:00", "c": "red", "n": 3, "f": 0.5, "s": ["a", "b"]}
     with pytest.raises(TypeError, match="object is not JSON serialisable"):
         to_json_text({"x": object()})

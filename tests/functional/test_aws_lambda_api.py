@@ -55,8 +55,7 @@ def test_get_alias_of_a_missing_alias_is_not_found(api, make_function):
         api.get_alias(name, "live")
 
 
-def test_update_code_from_s3_then_publish_with_the_sha_guard(api, make_function, make_zip, s3_client,
-                                                            artifact_bucket):
+def test_update_code_from_s3_then_publish_with_the_sha_guard(api, make_function, make_zip, s3_client, artifact_bucket):
     # given a function on version 1 and a new zip uploaded to the versioned artifact bucket
     name = make_function(publish=True)
     zip_bytes = make_zip(NEW_CODE)
@@ -64,16 +63,21 @@ def test_update_code_from_s3_then_publish_with_the_sha_guard(api, make_function,
     before = api.get_config(name)
 
     # when the code is updated from the pinned object version
-    updated = api.update_code(name, bucket=artifact_bucket, key="orders/2.zip", object_version=object_version,
-                              image_uri=None, revision_id=before.revision_id)
+    updated = api.update_code(
+        name,
+        bucket=artifact_bucket,
+        key="orders/2.zip",
+        object_version=object_version,
+        image_uri=None,
+        revision_id=before.revision_id,
+    )
 
     # then Lambda reports the code sha the artifact store computed for the object
     assert updated.code_sha256 == sha
     assert S3ArtifactStore(s3_client).inspect(artifact_bucket, "orders/2.zip", object_version).code_sha256 == sha
 
     # and publishing with that sha yields a version whose code is the artifact
-    published = api.publish_version(name, code_sha256=sha, revision_id=updated.revision_id,
-                                    description="release 2")
+    published = api.publish_version(name, code_sha256=sha, revision_id=updated.revision_id, description="release 2")
     assert published.version == "2"
     assert published.code_sha256 == sha
     assert api.get_config(name, "2").code_sha256 == sha
@@ -88,8 +92,12 @@ def test_publish_version_sends_the_guards(lambda_client, api):
             service_error_code="PreconditionFailedException",
             service_message="CodeSha256 does not match",
             http_status_code=412,
-            expected_params={"FunctionName": "orders", "CodeSha256": "abc=", "RevisionId": "rev-1",
-                             "Description": "release 7"},
+            expected_params={
+                "FunctionName": "orders",
+                "CodeSha256": "abc=",
+                "RevisionId": "rev-1",
+                "Description": "release 7",
+            },
         )
         with pytest.raises(Exception, match="PublishVersion orders failed: PreconditionFailedException") as raised:
             api.publish_version("orders", code_sha256="abc=", revision_id="rev-1", description="release 7")
@@ -98,28 +106,55 @@ def test_publish_version_sends_the_guards(lambda_client, api):
 
 
 def test_update_code_sends_revision_and_object_version(lambda_client, api):
-    response = {"FunctionName": "orders", "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:orders",
-                "Version": "$LATEST", "CodeSha256": "sha=", "RevisionId": "rev-2", "State": "Active",
-                "LastUpdateStatus": "InProgress", "Role": "arn:aws:iam::123456789012:role/r"}
+    response = {
+        "FunctionName": "orders",
+        "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:orders",
+        "Version": "$LATEST",
+        "CodeSha256": "sha=",
+        "RevisionId": "rev-2",
+        "State": "Active",
+        "LastUpdateStatus": "InProgress",
+        "Role": "arn:aws:iam::123456789012:role/r",
+    }
     with Stubber(lambda_client) as stub:
-        stub.add_response("update_function_code", response, expected_params={
-            "FunctionName": "orders", "Publish": False, "RevisionId": "rev-1",
-            "S3Bucket": "artifacts", "S3Key": "k.zip", "S3ObjectVersion": "v1"})
-        config = api.update_code("orders", bucket="artifacts", key="k.zip", object_version="v1", image_uri=None,
-                                 revision_id="rev-1")
+        stub.add_response(
+            "update_function_code",
+            response,
+            expected_params={
+                "FunctionName": "orders",
+                "Publish": False,
+                "RevisionId": "rev-1",
+                "S3Bucket": "artifacts",
+                "S3Key": "k.zip",
+                "S3ObjectVersion": "v1",
+            },
+        )
+        config = api.update_code(
+            "orders", bucket="artifacts", key="k.zip", object_version="v1", image_uri=None, revision_id="rev-1"
+        )
     assert config.last_update_status == "InProgress"
     assert config.revision_id == "rev-2"
 
 
 def test_update_code_from_an_image(lambda_client, api):
     image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/orders@sha256:" + "a" * 64
-    response = {"FunctionName": "orders", "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:orders",
-                "Version": "$LATEST", "CodeSha256": "a" * 64, "RevisionId": "rev-2", "PackageType": "Image"}
+    response = {
+        "FunctionName": "orders",
+        "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:orders",
+        "Version": "$LATEST",
+        "CodeSha256": "a" * 64,
+        "RevisionId": "rev-2",
+        "PackageType": "Image",
+    }
     with Stubber(lambda_client) as stub:
-        stub.add_response("update_function_code", response, expected_params={
-            "FunctionName": "orders", "Publish": False, "RevisionId": "rev-1", "ImageUri": image})
-        config = api.update_code("orders", bucket=None, key=None, object_version=None, image_uri=image,
-                                 revision_id="rev-1")
+        stub.add_response(
+            "update_function_code",
+            response,
+            expected_params={"FunctionName": "orders", "Publish": False, "RevisionId": "rev-1", "ImageUri": image},
+        )
+        config = api.update_code(
+            "orders", bucket=None, key=None, object_version=None, image_uri=image, revision_id="rev-1"
+        )
     assert config.package_type == "Image"
     assert config.image_uri == image
 
@@ -154,8 +189,7 @@ def test_update_alias_with_weights_then_cleared(api, make_function, lambda_clien
     assert alias.weight_of("1") == 1.0
 
     # when 10% is shifted to version 2
-    shifted = api.update_alias(name, "live", version="1", additional_weights={"2": 0.1},
-                               revision_id=alias.revision_id)
+    shifted = api.update_alias(name, "live", version="1", additional_weights={"2": 0.1}, revision_id=alias.revision_id)
 
     # then the alias reads back with the canary weight
     read_back = api.get_alias(name, "live")
@@ -189,8 +223,11 @@ def test_invoke_returns_the_parsed_payload(api, make_function):
 def test_invoke_asynchronously(api, make_function, lambda_client):
     name = make_function()
     with Stubber(lambda_client) as stub:
-        stub.add_response("invoke", {"StatusCode": 202}, expected_params={
-            "FunctionName": name, "InvocationType": "Event", "Qualifier": "live", "Payload": ANY})
+        stub.add_response(
+            "invoke",
+            {"StatusCode": 202},
+            expected_params={"FunctionName": name, "InvocationType": "Event", "Qualifier": "live", "Payload": ANY},
+        )
         invocation = api.invoke(name, "live", {"order": 42}, asynchronous=True)
 
     assert invocation.status_code == 202
@@ -199,10 +236,15 @@ def test_invoke_asynchronously(api, make_function, lambda_client):
 def test_invoke_reports_function_error_and_executed_version(lambda_client, api):
     body = json.dumps({"errorMessage": "boom", "errorType": "ValueError"}).encode()
     with Stubber(lambda_client) as stub:
-        stub.add_response("invoke", {
-            "StatusCode": 200, "FunctionError": "Unhandled", "ExecutedVersion": "7",
-            "Payload": StreamingBody(io.BytesIO(body), len(body)),
-        })
+        stub.add_response(
+            "invoke",
+            {
+                "StatusCode": 200,
+                "FunctionError": "Unhandled",
+                "ExecutedVersion": "7",
+                "Payload": StreamingBody(io.BytesIO(body), len(body)),
+            },
+        )
         invocation = api.invoke("orders", "live", {"x": 1})
 
     assert invocation.function_error == "Unhandled"
@@ -224,8 +266,9 @@ def test_event_source_mappings_on_any_qualifier_of_the_function(api, make_functi
     queue_arns = []
     for queue in ("orders-in", "other-in"):
         url = sqs_client.create_queue(QueueName=queue)["QueueUrl"]
-        queue_arns.append(sqs_client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-                          ["Attributes"]["QueueArn"])
+        queue_arns.append(
+            sqs_client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        )
     mapping = lambda_client.create_event_source_mapping(EventSourceArn=queue_arns[0], FunctionName=f"{name}:live")
     lambda_client.create_event_source_mapping(EventSourceArn=queue_arns[1], FunctionName=other)
 
@@ -246,10 +289,13 @@ def test_provisioned_concurrency_is_empty_where_moto_does_not_implement_it(api, 
 def test_provisioned_concurrency_versions_lists_qualifiers(lambda_client, api):
     arn = "arn:aws:lambda:us-east-1:123456789012:function:orders"
     with Stubber(lambda_client) as stub:
-        stub.add_response("list_provisioned_concurrency_configs", {
-            "ProvisionedConcurrencyConfigs": [{"FunctionArn": f"{arn}:live"}], "NextMarker": "m"})
-        stub.add_response("list_provisioned_concurrency_configs", {
-            "ProvisionedConcurrencyConfigs": [{"FunctionArn": f"{arn}:3"}]})
+        stub.add_response(
+            "list_provisioned_concurrency_configs",
+            {"ProvisionedConcurrencyConfigs": [{"FunctionArn": f"{arn}:live"}], "NextMarker": "m"},
+        )
+        stub.add_response(
+            "list_provisioned_concurrency_configs", {"ProvisionedConcurrencyConfigs": [{"FunctionArn": f"{arn}:3"}]}
+        )
         assert api.provisioned_concurrency_versions("orders") == ["live", "3"]
 
 
@@ -333,7 +379,12 @@ def test_architectures_go_with_the_code_update(lambda_client, api):
             },
         )
         api.update_code(
-            "f", bucket="bkt", key="k.zip", object_version=None, image_uri=None, revision_id="rev-1",
+            "f",
+            bucket="bkt",
+            key="k.zip",
+            object_version=None,
+            image_uri=None,
+            revision_id="rev-1",
             architectures=["arm64"],
         )
         stub.assert_no_pending_responses()
@@ -453,7 +504,10 @@ def test_ecr_image_lookup(aws):
     digest = "sha256:" + "b" * 64
     uri = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/orders@{digest}"
     assert parse_ecr_image(uri) == {
-        "registry": "123456789012", "region": "us-east-1", "repository": "orders", "digest": digest
+        "registry": "123456789012",
+        "region": "us-east-1",
+        "repository": "orders",
+        "digest": digest,
     }
     with Stubber(ecr) as stub:
         stub.add_response(
@@ -484,11 +538,20 @@ def test_resource_policy_lists_grants_on_the_function_and_on_the_alias(api, make
     # a function without a policy has no statements (GetPolicy: ResourceNotFoundException)
     assert api.resource_policy(name) == []
 
-    lambda_client.add_permission(FunctionName=name, StatementId="sns-live", Action="lambda:InvokeFunction",
-                                 Principal="sns.amazonaws.com", Qualifier="live")
-    lambda_client.add_permission(FunctionName=name, StatementId="api", Action="lambda:InvokeFunction",
-                                 Principal="apigateway.amazonaws.com",
-                                 SourceArn="arn:aws:execute-api:us-east-1:123456789012:abc/*")
+    lambda_client.add_permission(
+        FunctionName=name,
+        StatementId="sns-live",
+        Action="lambda:InvokeFunction",
+        Principal="sns.amazonaws.com",
+        Qualifier="live",
+    )
+    lambda_client.add_permission(
+        FunctionName=name,
+        StatementId="api",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn="arn:aws:execute-api:us-east-1:123456789012:abc/*",
+    )
 
     statements = {statement["Sid"]: statement for statement in api.resource_policy(name)}
     # the unqualified grant is there as Lambda words it (moto keeps the alias grant in the same
@@ -525,14 +588,25 @@ def test_function_urls_are_listed_across_pages(lambda_client, api):
     arn = "arn:aws:lambda:us-east-1:123456789012:function:orders"
 
     def url_config(function_arn: str) -> dict:
-        return {"FunctionUrl": "https://abc.lambda-url.us-east-1.on.aws/", "FunctionArn": function_arn,
-                "AuthType": "NONE", "CreationTime": "2026-01-01T00:00:00Z", "LastModifiedTime": "2026-01-01T00:00:00Z"}
+        return {
+            "FunctionUrl": "https://abc.lambda-url.us-east-1.on.aws/",
+            "FunctionArn": function_arn,
+            "AuthType": "NONE",
+            "CreationTime": "2026-01-01T00:00:00Z",
+            "LastModifiedTime": "2026-01-01T00:00:00Z",
+        }
 
     with Stubber(lambda_client) as stub:
-        stub.add_response("list_function_url_configs", {"FunctionUrlConfigs": [url_config(arn)], "NextMarker": "m"},
-                          expected_params={"FunctionName": "orders"})
-        stub.add_response("list_function_url_configs", {"FunctionUrlConfigs": [url_config(f"{arn}:live")]},
-                          expected_params={"FunctionName": "orders", "Marker": "m"})
+        stub.add_response(
+            "list_function_url_configs",
+            {"FunctionUrlConfigs": [url_config(arn)], "NextMarker": "m"},
+            expected_params={"FunctionName": "orders"},
+        )
+        stub.add_response(
+            "list_function_url_configs",
+            {"FunctionUrlConfigs": [url_config(f"{arn}:live")]},
+            expected_params={"FunctionName": "orders", "Marker": "m"},
+        )
         assert api.function_url_qualifiers("orders") == [None, "live"]
         stub.assert_no_pending_responses()
 

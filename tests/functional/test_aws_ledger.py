@@ -35,8 +35,14 @@ def ledger(dynamodb_client, ledger_table, clock) -> DynamoLedger:
 
 
 def lease(holder: str, at: datetime = T0, minutes: int = 60, alias: str = "live") -> Lease:
-    return Lease(function_name="orders", alias=alias, holder=holder, acquired_at=at,
-                 expires_at=at + timedelta(minutes=minutes), detail={"release_id": "r-1"})
+    return Lease(
+        function_name="orders",
+        alias=alias,
+        holder=holder,
+        acquired_at=at,
+        expires_at=at + timedelta(minutes=minutes),
+        detail={"release_id": "r-1"},
+    )
 
 
 # --------------------------------------------------------------------------- leases
@@ -106,8 +112,9 @@ def test_current_lease_ignores_an_expired_one(ledger, clock):
 def test_lease_item_carries_ttl(ledger, dynamodb_client, ledger_table):
     ledger.acquire_lease(lease("d-1", minutes=60))
 
-    item = dynamodb_client.get_item(TableName=ledger_table, Key={"pk": {"S": "LEASE#orders#live"},
-                                                                  "sk": {"S": "LEASE"}})["Item"]
+    item = dynamodb_client.get_item(
+        TableName=ledger_table, Key={"pk": {"S": "LEASE#orders#live"}, "sk": {"S": "LEASE"}}
+    )["Item"]
 
     assert int(item["ttl"]["N"]) == int((T0 + timedelta(minutes=60)).timestamp())
 
@@ -124,8 +131,13 @@ def test_accepts_a_dynamodb_resource(aws, ledger_table, clock):
 
 def test_throttled_write_is_translated(ledger, dynamodb_client, monkeypatch):
     def throttled(**_kwargs):
-        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"},
-                           "ResponseMetadata": {"HTTPStatusCode": 400}}, "PutItem")
+        raise ClientError(
+            {
+                "Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"},
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            },
+            "PutItem",
+        )
 
     monkeypatch.setattr(dynamodb_client, "put_item", throttled)
 
@@ -166,9 +178,13 @@ def test_a_retried_acquire_clears_the_stale_abort_its_first_attempt_did_not(ledg
     clock.at = T0
     ledger.acquire_lease(lease("d-1"))
     ledger.request_abort("orders", "live", "meant for d-0")  # as if the first clear never happened
-    ledger._db.call("update_item", TableName=ledger.table_name, Key={"pk": "LEASE#orders#live", "sk": "ABORT"},
-                    UpdateExpression="SET requested_at = :old",
-                    ExpressionAttributeValues={":old": (T0 - timedelta(minutes=5)).isoformat(timespec="microseconds")})
+    ledger._db.call(
+        "update_item",
+        TableName=ledger.table_name,
+        Key={"pk": "LEASE#orders#live", "sk": "ABORT"},
+        UpdateExpression="SET requested_at = :old",
+        ExpressionAttributeValues={":old": (T0 - timedelta(minutes=5)).isoformat(timespec="microseconds")},
+    )
 
     ledger.acquire_lease(lease("d-1"))
 
@@ -191,14 +207,22 @@ def test_a_stale_abort_does_not_stop_the_next_deployment(ledger, clock):
 
 
 # --------------------------------------------------------------------------- deployments
-def record(deployment_id: str, alias: str = "live", status: DeploymentStatus = DeploymentStatus.PROMOTED,
-           minute: int = 0) -> dict:
+def record(
+    deployment_id: str, alias: str = "live", status: DeploymentStatus = DeploymentStatus.PROMOTED, minute: int = 0
+) -> dict:
     result = DeploymentResult(
-        deployment_id=deployment_id, function_name="orders", alias=alias, status=status,
-        from_version="1", to_version="2", code_sha256="sha=", reason="healthy", release_id="r-1",
-        started_at=T0 + timedelta(minutes=minute), finished_at=T0 + timedelta(minutes=minute + 10),
-        evidence={"canary": [{"check": "errors", "ok": True, "detail": "0.2% vs 0.3%",
-                              "data": {"rate": 0.002}}]},
+        deployment_id=deployment_id,
+        function_name="orders",
+        alias=alias,
+        status=status,
+        from_version="1",
+        to_version="2",
+        code_sha256="sha=",
+        reason="healthy",
+        release_id="r-1",
+        started_at=T0 + timedelta(minutes=minute),
+        finished_at=T0 + timedelta(minutes=minute + 10),
+        evidence={"canary": [{"check": "errors", "ok": True, "detail": "0.2% vs 0.3%", "data": {"rate": 0.002}}]},
     )
     return result.model_dump()  # datetimes, enums and floats: the ledger stores it as JSON
 
@@ -228,21 +252,35 @@ def test_put_deployment_overwrites_idempotently(ledger):
 def test_deployment_item_has_readable_scalar_attributes(ledger, dynamodb_client, ledger_table):
     ledger.put_deployment(record("d-1"))
 
-    item = dynamodb_client.get_item(TableName=ledger_table, Key={"pk": {"S": "DEPLOY#orders#live"},
-                                                                  "sk": {"S": "DEPLOY#d-1"}})["Item"]
+    item = dynamodb_client.get_item(
+        TableName=ledger_table, Key={"pk": {"S": "DEPLOY#orders#live"}, "sk": {"S": "DEPLOY#d-1"}}
+    )["Item"]
 
     assert {name: value["S"] for name, value in item.items() if name != "document"} == {
-        "pk": "DEPLOY#orders#live", "sk": "DEPLOY#d-1", "gsi1pk": "FN#orders", "gsi1sk": "d-1",
-        "deployment_id": "d-1", "function_name": "orders", "alias": "live", "status": "PROMOTED",
-        "from_version": "1", "to_version": "2", "started_at": "2030-05-01T12:00:00+00:00",
-        "finished_at": "2030-05-01T12:10:00+00:00", "release_id": "r-1",
+        "pk": "DEPLOY#orders#live",
+        "sk": "DEPLOY#d-1",
+        "gsi1pk": "FN#orders",
+        "gsi1sk": "d-1",
+        "deployment_id": "d-1",
+        "function_name": "orders",
+        "alias": "live",
+        "status": "PROMOTED",
+        "from_version": "1",
+        "to_version": "2",
+        "started_at": "2030-05-01T12:00:00+00:00",
+        "finished_at": "2030-05-01T12:10:00+00:00",
+        "release_id": "r-1",
     }
 
 
 def test_history_newest_first_by_alias_and_by_function(ledger):
     # given deployments on two aliases, written out of order
-    for deployment_id, alias in [("20300501-02", "live"), ("20300501-01", "live"), ("20300501-04", "beta"),
-                                 ("20300501-03", "live")]:
+    for deployment_id, alias in [
+        ("20300501-02", "live"),
+        ("20300501-01", "live"),
+        ("20300501-04", "beta"),
+        ("20300501-03", "live"),
+    ]:
         ledger.put_deployment(record(deployment_id, alias=alias))
     ledger.acquire_lease(lease("20300501-05"))  # a lease item must not show up as history
 
@@ -252,7 +290,9 @@ def test_history_newest_first_by_alias_and_by_function(ledger):
     assert [r["deployment_id"] for r in by_alias] == ["20300501-03", "20300501-02", "20300501-01"]
     assert [r["deployment_id"] for r in by_function] == ["20300501-04", "20300501-03", "20300501-02", "20300501-01"]
     assert [r["deployment_id"] for r in ledger.list_deployments("orders", "live", limit=2)] == [
-        "20300501-03", "20300501-02"]
+        "20300501-03",
+        "20300501-02",
+    ]
     assert [r["deployment_id"] for r in ledger.list_deployments("orders", limit=1)] == ["20300501-04"]
     assert ledger.list_deployments("payments") == []
 

@@ -64,21 +64,43 @@ def test_percentiles_and_pagination_from_one_get_metric_data(cloudwatch_client, 
     source = CloudWatchMetricSource(cloudwatch_client)
     first, second = origin, origin + timedelta(minutes=1)
     with Stubber(cloudwatch_client) as stub:
-        stub.add_response("get_metric_data", {
-            "MetricDataResults": [
-                {"Id": "invocations", "Timestamps": [first, second], "Values": [50.0, 20.0], "StatusCode": "Complete"},
-                {"Id": "p95", "Timestamps": [first], "Values": [180.0], "StatusCode": "PartialData"},
-            ],
-            "NextToken": "page-2",
-        }, expected_params={"MetricDataQueries": ANY, "StartTime": first, "EndTime": origin + timedelta(minutes=2),
-                            "ScanBy": "TimestampAscending"})
-        stub.add_response("get_metric_data", {
-            "MetricDataResults": [
-                {"Id": "p95", "Timestamps": [second], "Values": [210.0], "StatusCode": "Complete"},
-                {"Id": "p99", "Timestamps": [second], "Values": [450.0], "StatusCode": "Complete"},
-            ],
-        }, expected_params={"MetricDataQueries": ANY, "StartTime": first, "EndTime": origin + timedelta(minutes=2),
-                            "ScanBy": "TimestampAscending", "NextToken": "page-2"})
+        stub.add_response(
+            "get_metric_data",
+            {
+                "MetricDataResults": [
+                    {
+                        "Id": "invocations",
+                        "Timestamps": [first, second],
+                        "Values": [50.0, 20.0],
+                        "StatusCode": "Complete",
+                    },
+                    {"Id": "p95", "Timestamps": [first], "Values": [180.0], "StatusCode": "PartialData"},
+                ],
+                "NextToken": "page-2",
+            },
+            expected_params={
+                "MetricDataQueries": ANY,
+                "StartTime": first,
+                "EndTime": origin + timedelta(minutes=2),
+                "ScanBy": "TimestampAscending",
+            },
+        )
+        stub.add_response(
+            "get_metric_data",
+            {
+                "MetricDataResults": [
+                    {"Id": "p95", "Timestamps": [second], "Values": [210.0], "StatusCode": "Complete"},
+                    {"Id": "p99", "Timestamps": [second], "Values": [450.0], "StatusCode": "Complete"},
+                ],
+            },
+            expected_params={
+                "MetricDataQueries": ANY,
+                "StartTime": first,
+                "EndTime": origin + timedelta(minutes=2),
+                "ScanBy": "TimestampAscending",
+                "NextToken": "page-2",
+            },
+        )
 
         series = source.version_series(FUNCTION, "live", "2", first, origin + timedelta(minutes=2), 60)
         stub.assert_no_pending_responses()
@@ -98,13 +120,24 @@ def test_queries_name_the_version_dimension_set(cloudwatch_client, origin, monke
 
     monkeypatch.setattr(cloudwatch_client, "get_metric_data", fake_get_metric_data)
     CloudWatchMetricSource(cloudwatch_client).version_series(
-        f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION}", "live", "2",
-        origin, origin + timedelta(minutes=5), 60,
+        f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION}",
+        "live",
+        "2",
+        origin,
+        origin + timedelta(minutes=5),
+        60,
     )
 
     stats = {(q["MetricStat"]["Metric"]["MetricName"], q["MetricStat"]["Stat"]) for q in captured["MetricDataQueries"]}
-    assert stats == {("Invocations", "Sum"), ("Errors", "Sum"), ("Throttles", "Sum"),
-                     ("Duration", "p95"), ("Duration", "p99"), ("Duration", "p50"), ("Duration", "Average")}
+    assert stats == {
+        ("Invocations", "Sum"),
+        ("Errors", "Sum"),
+        ("Throttles", "Sum"),
+        ("Duration", "p95"),
+        ("Duration", "p99"),
+        ("Duration", "p50"),
+        ("Duration", "Average"),
+    }
     for query in captured["MetricDataQueries"]:
         assert query["MetricStat"]["Metric"]["Namespace"] == "AWS/Lambda"
         assert query["MetricStat"]["Metric"]["Dimensions"] == _dims("2")
@@ -133,7 +166,8 @@ def test_throttled_get_metric_data_is_translated(cloudwatch_client, origin):
         stub.add_client_error("get_metric_data", service_error_code="Throttling", http_status_code=400)
         with pytest.raises(ThrottledError, match="cloudwatch:GetMetricData orders:live version 2"):
             CloudWatchMetricSource(cloudwatch_client).version_series(
-                FUNCTION, "live", "2", origin, origin + timedelta(minutes=1), 60)
+                FUNCTION, "live", "2", origin, origin + timedelta(minutes=1), 60
+            )
 
 
 def test_period_starts_are_aligned_and_half_open():
@@ -143,4 +177,5 @@ def test_period_starts_are_aligned_and_half_open():
 
     assert starts == [datetime(2030, 1, 1, 0, m, tzinfo=UTC) for m in range(3)]
     assert period_starts(start, datetime(2030, 1, 1, 0, 2, 1, tzinfo=UTC), 60)[-1] == datetime(
-        2030, 1, 1, 0, 2, tzinfo=UTC)
+        2030, 1, 1, 0, 2, tzinfo=UTC
+    )

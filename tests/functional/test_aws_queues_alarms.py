@@ -46,8 +46,14 @@ def test_a_malformed_arn_is_refused(sqs_client):
 
 def _alarm(cloudwatch_client, name: str) -> None:
     cloudwatch_client.put_metric_alarm(
-        AlarmName=name, Namespace="AWS/Lambda", MetricName="Errors", Statistic="Sum", Period=60,
-        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
+        AlarmName=name,
+        Namespace="AWS/Lambda",
+        MetricName="Errors",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
         Dimensions=[{"Name": "FunctionName", "Value": "orders"}],
     )
 
@@ -84,8 +90,10 @@ def test_composite_alarms_are_read_too(cloudwatch_client):
     with Stubber(cloudwatch_client) as stub:
         stub.add_response(
             "describe_alarms",
-            {"MetricAlarms": [],
-             "CompositeAlarms": [{"AlarmName": "orders-health", "StateValue": "ALARM", "StateReason": "rule"}]},
+            {
+                "MetricAlarms": [],
+                "CompositeAlarms": [{"AlarmName": "orders-health", "StateValue": "ALARM", "StateReason": "rule"}],
+            },
             expected_params={"AlarmNames": ["orders-health"], "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]},
         )
         [observation] = CloudWatchAlarmProbe(cloudwatch_client).states(["orders-health"])

@@ -16,9 +16,7 @@ REQUIRED = {"LEDGER_TABLE_NAME": "ledger", "EVENT_BUS_NAME": "bus"}
 
 
 def test_settings_read_every_variable():
-    settings = Settings.from_environ(
-        {**REQUIRED, "ARTIFACT_BUCKET_NAME": "artifacts", "ROLLGATE_LEASE_SECONDS": "900"}
-    )
+    settings = Settings.from_environ({**REQUIRED, "ARTIFACT_BUCKET_NAME": "artifacts", "ROLLGATE_LEASE_SECONDS": "900"})
 
     assert settings.ledger_table_name == "ledger"
     assert settings.event_bus_name == "bus"

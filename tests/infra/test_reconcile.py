@@ -54,7 +54,8 @@ def test_the_domain_and_the_rule_agree_on_which_ends_to_reconcile() -> None:
 
 def test_a_deploy_execution_that_ended_early_runs_reconcile(with_reconciler: _Synth) -> None:
     (rule,) = [
-        r for r in with_reconciler.resources("AWS::Events::Rule").values()
+        r
+        for r in with_reconciler.resources("AWS::Events::Rule").values()
         if r["Properties"]["EventPattern"].get("source") == ["aws.states"]
     ]
     pattern = rule["Properties"]["EventPattern"]

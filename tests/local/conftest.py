@@ -39,8 +39,11 @@ def publish_build(runtime: LocalRuntime, app: SampleApp, build: str) -> str:
 
 def route(runtime: LocalRuntime, app: SampleApp, primary: str, weights: dict[str, float] | None = None) -> None:
     runtime.client("lambda").update_alias(
-        FunctionName=app.function_name, Name=app.alias, FunctionVersion=primary,
-        RoutingConfig={"AdditionalVersionWeights": weights or {}})
+        FunctionName=app.function_name,
+        Name=app.alias,
+        FunctionVersion=primary,
+        RoutingConfig={"AdditionalVersionWeights": weights or {}},
+    )
 
 
 def zip_of(files: dict[str, str]) -> bytes:
@@ -51,16 +54,29 @@ def zip_of(files: dict[str, str]) -> bytes:
     return buffer.getvalue()
 
 
-def make_function(runtime: LocalRuntime, name: str, files: dict[str, str], handler: str,
-                  environment: dict[str, str] | None = None, **extra: Any) -> str:
+def make_function(
+    runtime: LocalRuntime,
+    name: str,
+    files: dict[str, str],
+    handler: str,
+    environment: dict[str, str] | None = None,
+    **extra: Any,
+) -> str:
     iam = runtime.client("iam")
     try:
         role = iam.get_role(RoleName="local-test-role")["Role"]["Arn"]
     except iam.exceptions.NoSuchEntityException:
         role = iam.create_role(RoleName="local-test-role", AssumeRolePolicyDocument=json.dumps({}))["Role"]["Arn"]
     return runtime.client("lambda").create_function(
-        FunctionName=name, Runtime="python3.12", Role=role, Handler=handler, Code={"ZipFile": zip_of(files)},
-        Environment={"Variables": environment or {}}, Timeout=30, **extra)["FunctionArn"]
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler=handler,
+        Code={"ZipFile": zip_of(files)},
+        Environment={"Variables": environment or {}},
+        Timeout=30,
+        **extra,
+    )["FunctionArn"]
 
 
 def payload_of(response: dict[str, Any]) -> Any:

@@ -24,11 +24,23 @@ COUPON_ORDER = {"order_id": "o-coupon", "items": [{"sku": "sku-eggs", "qty": 1}]
 def _metric(runtime: LocalRuntime, name: str, dims: dict[str, str], stat: str, *, minutes: int = 10) -> list[float]:
     now = runtime.clock.now()
     answer = runtime.client("cloudwatch").get_metric_data(
-        MetricDataQueries=[{"Id": "m", "MetricStat": {
-            "Metric": {"Namespace": "AWS/Lambda", "MetricName": name,
-                       "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()]},
-            "Period": 60, "Stat": stat}}],
-        StartTime=now - timedelta(minutes=minutes), EndTime=now + timedelta(minutes=minutes))
+        MetricDataQueries=[
+            {
+                "Id": "m",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/Lambda",
+                        "MetricName": name,
+                        "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()],
+                    },
+                    "Period": 60,
+                    "Stat": stat,
+                },
+            }
+        ],
+        StartTime=now - timedelta(minutes=minutes),
+        EndTime=now + timedelta(minutes=minutes),
+    )
     return answer["MetricDataResults"][0]["Values"]
 
 
@@ -38,8 +50,10 @@ def test_alias_weights_are_honoured_on_2000_invokes(runtime: LocalRuntime, app: 
     route(runtime, app, "1", {"2": 0.10})
     rng = random.Random(3)
     # when 2000 orders go through the alias
-    executed = [runtime.data_plane.invoke(app.function_name, app.alias, order_payload(rng)).executed_version
-                for _ in range(2000)]
+    executed = [
+        runtime.data_plane.invoke(app.function_name, app.alias, order_payload(rng)).executed_version
+        for _ in range(2000)
+    ]
     # then about 10 % ran on v2, the rest on v1
     share = executed.count("2") / len(executed)
     assert set(executed) == {"1", "2"}
@@ -53,8 +67,9 @@ def test_executed_version_and_lambda_shaped_errors(runtime: LocalRuntime, app: S
     lambda_ = runtime.client("lambda")
     # when a smoke order and a coupon order are sent through the alias
     ok = lambda_.invoke(FunctionName=app.function_name, Qualifier=app.alias, Payload=json.dumps(smoke_payload()))
-    failed = lambda_.invoke(FunctionName=app.function_name, Qualifier=app.alias, Payload=json.dumps(COUPON_ORDER),
-                            LogType="Tail")
+    failed = lambda_.invoke(
+        FunctionName=app.function_name, Qualifier=app.alias, Payload=json.dumps(COUPON_ORDER), LogType="Tail"
+    )
     # then both report the executed version, the failure like the Python runtime reports it
     assert ok["StatusCode"] == 200 and ok["ExecutedVersion"] == version and "FunctionError" not in ok
     assert payload_of(ok)["ok"] is True
@@ -79,10 +94,13 @@ def test_init_failures_are_reported_like_the_python_runtime(runtime: LocalRuntim
     missing_env = lambda_.invoke(FunctionName=app.function_name, Qualifier=v4, Payload=json.dumps(smoke_payload()))
     assert missing_env["FunctionError"] == "Unhandled"
     assert {k: v for k, v in payload_of(missing_env).items() if k.startswith("error")} == {
-        "errorType": "KeyError", "errorMessage": "'PAYMENTS_URL'"}
+        "errorType": "KeyError",
+        "errorMessage": "'PAYMENTS_URL'",
+    }
     # once the function has the variable, a new version of the same code imports fine
-    lambda_.update_function_configuration(FunctionName=app.function_name, Environment={"Variables": {
-        "PAYMENTS_URL": "https://payments.internal"}})
+    lambda_.update_function_configuration(
+        FunctionName=app.function_name, Environment={"Variables": {"PAYMENTS_URL": "https://payments.internal"}}
+    )
     fixed = lambda_.publish_version(FunctionName=app.function_name)["Version"]
     answer = lambda_.invoke(FunctionName=app.function_name, Qualifier=fixed, Payload=json.dumps(smoke_payload()))
     assert "FunctionError" not in answer and payload_of(answer)["build"] == "v4"
@@ -92,12 +110,14 @@ def test_async_failure_is_retried_then_lands_in_the_dead_letter_queue(runtime: L
     # given $LATEST is v3
     publish_build(runtime, app, "v3")
     # when an order with a coupon is sent asynchronously
-    answer = runtime.client("lambda").invoke(FunctionName=app.function_name, InvocationType="Event",
-                                             Payload=json.dumps(COUPON_ORDER))
+    answer = runtime.client("lambda").invoke(
+        FunctionName=app.function_name, InvocationType="Event", Payload=json.dumps(COUPON_ORDER)
+    )
     # then Lambda accepts it, runs it three times (two retries), and the event lands in the DLQ
     assert answer["StatusCode"] == 202
-    messages = runtime.client("sqs").receive_message(QueueUrl=app.dlq_url, MessageAttributeNames=["All"],
-                                                     MaxNumberOfMessages=10)["Messages"]
+    messages = runtime.client("sqs").receive_message(
+        QueueUrl=app.dlq_url, MessageAttributeNames=["All"], MaxNumberOfMessages=10
+    )["Messages"]
     assert len(messages) == 1 and json.loads(messages[0]["Body"]) == COUPON_ORDER
     attributes = messages[0]["MessageAttributes"]
     assert attributes["ErrorMessage"]["StringValue"] == "'SAVE10'" and "RequestID" in attributes
@@ -226,8 +246,10 @@ def test_environment_is_per_function_nested_invokes_work_and_nothing_leaks(runti
 def test_own_packages_are_imported_by_module_path(runtime: LocalRuntime) -> None:
     # given code shipped as a package the data plane treats as our own (like rollgate/)
     runtime.data_plane.own_packages = ("localfixturepkg",)
-    files = {"localfixturepkg/__init__.py": "", "localfixturepkg/task.py": "def handler(event, context):\n"
-             "    return {'module': __name__}\n"}
+    files = {
+        "localfixturepkg/__init__.py": "",
+        "localfixturepkg/task.py": "def handler(event, context):\n    return {'module': __name__}\n",
+    }
     make_function(runtime, "own", files, "localfixturepkg.task.handler")
     try:
         answer = payload_of(runtime.client("lambda").invoke(FunctionName="own", Payload=b"{}"))
@@ -288,25 +310,38 @@ def _always_coupon(rng: random.Random) -> dict[str, Any]:
     return {**order_payload(rng), "coupon": "SAVE10"}
 
 
-def test_iterator_age_stays_low_while_batches_succeed_and_grows_while_they_fail(runtime: LocalRuntime,
-                                                                               app: SampleApp) -> None:
+def test_iterator_age_stays_low_while_batches_succeed_and_grows_while_they_fail(
+    runtime: LocalRuntime, app: SampleApp
+) -> None:
     data_plane = runtime.data_plane
     start = runtime.clock.now().replace(second=0, microsecond=0) + timedelta(minutes=1)
     # given two minutes of batches handled by v1
     for tick in range(12):
-        assert data_plane.drive_stream_consumers(app.function_name, at=start + timedelta(seconds=10 * tick),
-                                                 record_factory=_always_coupon) == 1
+        assert (
+            data_plane.drive_stream_consumers(
+                app.function_name, at=start + timedelta(seconds=10 * tick), record_factory=_always_coupon
+            )
+            == 1
+        )
     # when the alias moves to v3, which fails every batch, for two more minutes
     route(runtime, app, publish_build(runtime, app, "v3"))
     for tick in range(12, 24):
-        data_plane.drive_stream_consumers(app.function_name, at=start + timedelta(seconds=10 * tick),
-                                          record_factory=_always_coupon)
+        data_plane.drive_stream_consumers(
+            app.function_name, at=start + timedelta(seconds=10 * tick), record_factory=_always_coupon
+        )
     # then IteratorAge (Maximum per minute) stayed under a second, then grew with time
     statistics = runtime.client("cloudwatch").get_metric_statistics(
-        Namespace="AWS/Lambda", MetricName="IteratorAge", StartTime=start, EndTime=start + timedelta(minutes=4),
-        Period=60, Statistics=["Maximum"],
-        Dimensions=[{"Name": "FunctionName", "Value": app.function_name},
-                    {"Name": "Resource", "Value": f"{app.function_name}:{app.alias}"}])
+        Namespace="AWS/Lambda",
+        MetricName="IteratorAge",
+        StartTime=start,
+        EndTime=start + timedelta(minutes=4),
+        Period=60,
+        Statistics=["Maximum"],
+        Dimensions=[
+            {"Name": "FunctionName", "Value": app.function_name},
+            {"Name": "Resource", "Value": f"{app.function_name}:{app.alias}"},
+        ],
+    )
     maxima = [p["Maximum"] for p in sorted(statistics["Datapoints"], key=lambda p: p["Timestamp"])]
     assert len(maxima) == 4
     assert max(maxima[:2]) < 1000
@@ -322,7 +357,10 @@ def test_code_updated_from_an_s3_artifact_runs(runtime: LocalRuntime, app: Sampl
     artifact = upload_build(runtime, bucket, "v2")
     runtime.data_plane.set_update_seconds(app.function_name, 0)
     updated = runtime.client("lambda").update_function_code(
-        FunctionName=app.function_name, S3Bucket=artifact.bucket, S3Key=artifact.key,
-        S3ObjectVersion=artifact.version_id)
+        FunctionName=app.function_name,
+        S3Bucket=artifact.bucket,
+        S3Key=artifact.key,
+        S3ObjectVersion=artifact.version_id,
+    )
     assert updated["CodeSha256"] == artifact.code_sha256 and artifact.version_id
     assert runtime.data_plane.invoke(app.function_name, None, smoke_payload()).json()["currency"] == "EUR"

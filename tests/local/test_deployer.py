@@ -35,8 +35,12 @@ def test_fixture_stack_deploys_and_its_state_machine_runs(runtime: LocalRuntime)
     assert function["Handler"] == "fixture_tasks.record.lambda_handler"
     # what is not modelled is listed, not fatal
     skipped = " | ".join(outputs.skipped)
-    for logical_id in ("ArtifactsBucketPolicyBC103148", "PowertoolsLayerA1B2C3D4", "CustomResourceProvider",
-                       "OtherRegionOnly"):
+    for logical_id in (
+        "ArtifactsBucketPolicyBC103148",
+        "PowertoolsLayerA1B2C3D4",
+        "CustomResourceProvider",
+        "OtherRegionOnly",
+    ):
         assert logical_id in skipped
     assert "CDKMetadata" not in outputs.physical_ids or "CDKMetadata" in skipped
     # the stack can be found by name, like on AWS
@@ -44,13 +48,16 @@ def test_fixture_stack_deploys_and_its_state_machine_runs(runtime: LocalRuntime)
     assert {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}["LedgerTableName"] == outputs.LedgerTableName
     # when the state machine runs, its Lambda task (asset code, env from the template) writes to the table
     sfn = runtime.client("stepfunctions")
-    execution = sfn.start_execution(stateMachineArn=outputs.DeployStateMachineArn,
-                                    input=json.dumps({"function_name": "orders-api", "release_id": "r1"}))
+    execution = sfn.start_execution(
+        stateMachineArn=outputs.DeployStateMachineArn,
+        input=json.dumps({"function_name": "orders-api", "release_id": "r1"}),
+    )
     described = runtime.wait_for_execution(execution["executionArn"])
     assert described["status"] == "SUCCEEDED", described
     assert json.loads(described["output"])["table"] == outputs.LedgerTableName
-    item = runtime.client("dynamodb").get_item(TableName=outputs.LedgerTableName,
-                                               Key={"pk": {"S": "deployment#orders-api"}, "sk": {"S": "r1"}})
+    item = runtime.client("dynamodb").get_item(
+        TableName=outputs.LedgerTableName, Key={"pk": {"S": "deployment#orders-api"}, "sk": {"S": "r1"}}
+    )
     assert item["Item"]["by"]["S"] == function["FunctionName"]
 
 
@@ -69,8 +76,9 @@ def test_physical_names_are_deterministic_and_intrinsics_resolve(runtime: LocalR
     assert outputs["Name"] == "Names-Queue-" + outputs["Name"].rsplit("-", 1)[1]
     assert outputs["Where"] == f"123456789012/arn:aws:sqs:us-east-1:123456789012:{outputs['Name']}"
     assert outputs["Third"] == "sqs" and outputs["Encoded"] == "aGk="
-    attributes = runtime.client("sqs").get_queue_attributes(QueueUrl=outputs.physical_ids["Queue"],
-                                                            AttributeNames=["VisibilityTimeout"])
+    attributes = runtime.client("sqs").get_queue_attributes(
+        QueueUrl=outputs.physical_ids["Queue"], AttributeNames=["VisibilityTimeout"]
+    )
     assert attributes["Attributes"]["VisibilityTimeout"] == "60"
 
 
@@ -80,13 +88,15 @@ def test_synthesize_runs_infra_synth_once_until_sources_change(tmp_path: Path) -
     (tmp_path / "functions" / "handler.py").write_text("x = 1\n")
     (tmp_path / "infra").mkdir()
     (tmp_path / "infra" / "__init__.py").write_text("")
-    (tmp_path / "infra" / "synth.py").write_text(textwrap.dedent("""
+    (tmp_path / "infra" / "synth.py").write_text(
+        textwrap.dedent("""
         import pathlib, sys
         out = pathlib.Path(sys.argv[1]); out.mkdir(parents=True, exist_ok=True)
         (out / "Rollgate.template.json").write_text("{}")
         with open(out / "runs", "a") as runs:
             runs.write("run\\n")
-    """))
+    """)
+    )
     outdir = tmp_path / "cdk.out"
     runs = outdir / "runs"
     # when synthesized twice, then once more after a source file changed

@@ -92,17 +92,25 @@ def _bodies(messages: list[dict[str, Any]]) -> list[Any]:
     return [json.loads(m["Body"]) for m in messages]
 
 
-def _rule(runtime: LocalRuntime, name: str, pattern: dict[str, Any], targets: list[dict[str, Any]],
-          bus: str = "default") -> None:
+def _rule(
+    runtime: LocalRuntime, name: str, pattern: dict[str, Any], targets: list[dict[str, Any]], bus: str = "default"
+) -> None:
     events = runtime.client("events")
     events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(pattern))
     events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
 
 
-def _put(runtime: LocalRuntime, detail: dict[str, Any], *, bus: str = "default", source: str = "rollgate.test",
-         detail_type: str = "Release Requested") -> str:
-    response = runtime.client("events").put_events(Entries=[{
-        "Source": source, "DetailType": detail_type, "Detail": json.dumps(detail), "EventBusName": bus}])
+def _put(
+    runtime: LocalRuntime,
+    detail: dict[str, Any],
+    *,
+    bus: str = "default",
+    source: str = "rollgate.test",
+    detail_type: str = "Release Requested",
+) -> str:
+    response = runtime.client("events").put_events(
+        Entries=[{"Source": source, "DetailType": detail_type, "Detail": json.dumps(detail), "EventBusName": bus}]
+    )
     assert response["FailedEntryCount"] == 0, response
     return str(response["Entries"][0]["EventId"])
 
@@ -113,9 +121,17 @@ def _recorder(runtime: LocalRuntime, name: str, queue_url: str) -> str:
 
 def _guard_alarm(runtime: LocalRuntime, name: str) -> None:
     runtime.client("cloudwatch").put_metric_alarm(
-        AlarmName=name, AlarmDescription=f"{name}: errors of orders-api", Namespace="AWS/Lambda",
-        MetricName="Errors", Dimensions=[{"Name": "FunctionName", "Value": "orders-api"}], Statistic="Sum",
-        Period=60, EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanOrEqualToThreshold")
+        AlarmName=name,
+        AlarmDescription=f"{name}: errors of orders-api",
+        Namespace="AWS/Lambda",
+        MetricName="Errors",
+        Dimensions=[{"Name": "FunctionName", "Value": "orders-api"}],
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
 
 
 def _describe_alarm(runtime: LocalRuntime, name: str) -> dict[str, Any]:
@@ -133,8 +149,13 @@ def test_a_lambda_target_gets_the_event_asynchronously_and_its_handler_sees_the_
     # records the event it got in an SQS queue (boto3 from the delivery thread)
     seen_url, _ = _queue(runtime, "seen")
     gate_url, _ = _queue(runtime, "gate")
-    function_arn = make_function(runtime, "gated-recorder", {"app.py": GATED_RECORDER}, "app.handler",
-                                 {"QUEUE_URL": seen_url, "GATE_URL": gate_url})
+    function_arn = make_function(
+        runtime,
+        "gated-recorder",
+        {"app.py": GATED_RECORDER},
+        "app.handler",
+        {"QUEUE_URL": seen_url, "GATE_URL": gate_url},
+    )
     runtime.client("events").create_event_bus(Name="rollgate")
     _rule(runtime, "releases", {"source": ["rollgate.test"]}, [{"Id": "fn", "Arn": function_arn}], bus="rollgate")
     # when an event is put, and only then the gate is opened
@@ -145,11 +166,18 @@ def test_a_lambda_target_gets_the_event_asynchronously_and_its_handler_sees_the_
     (record,) = _bodies(_messages(runtime, seen_url))
     assert record["gate_was_open"] is True
     event = record["event"]
-    assert {k: event[k] for k in ("version", "id", "detail-type", "source", "account", "region", "resources",
-                                  "detail")} == {
-        "version": "0", "id": event_id, "detail-type": "Release Requested", "source": "rollgate.test",
-        "account": runtime.account, "region": runtime.region, "resources": [],
-        "detail": {"release_id": "r-1", "function_name": "orders-api"}}
+    assert {
+        k: event[k] for k in ("version", "id", "detail-type", "source", "account", "region", "resources", "detail")
+    } == {
+        "version": "0",
+        "id": event_id,
+        "detail-type": "Release Requested",
+        "source": "rollgate.test",
+        "account": runtime.account,
+        "region": runtime.region,
+        "resources": [],
+        "detail": {"release_id": "r-1", "function_name": "orders-api"},
+    }
     assert ISO_SECONDS.fullmatch(event["time"]) and "ingestion-time" not in event
 
 
@@ -158,22 +186,35 @@ def test_lambda_targets_get_input_input_path_or_the_transformed_event(runtime: L
     # InputTransformer
     seen_url, _ = _queue(runtime, "seen")
     function_arn = _recorder(runtime, "recorder", seen_url)
-    _rule(runtime, "releases", {"detail-type": ["Release Requested"]}, [
-        {"Id": "constant", "Arn": function_arn, "Input": json.dumps({"constant": True})},
-        {"Id": "path", "Arn": function_arn, "InputPath": "$.detail.manifest"},
-        {"Id": "transformed", "Arn": function_arn, "InputTransformer": {
-            "InputPathsMap": {"release": "$.detail.release_id", "fn": "$.detail.manifest.function_name"},
-            "InputTemplate": '{"release_id": "<release>", "target": "<fn>", "rule": "<aws.events.rule-name>"}'}},
-    ])
+    _rule(
+        runtime,
+        "releases",
+        {"detail-type": ["Release Requested"]},
+        [
+            {"Id": "constant", "Arn": function_arn, "Input": json.dumps({"constant": True})},
+            {"Id": "path", "Arn": function_arn, "InputPath": "$.detail.manifest"},
+            {
+                "Id": "transformed",
+                "Arn": function_arn,
+                "InputTransformer": {
+                    "InputPathsMap": {"release": "$.detail.release_id", "fn": "$.detail.manifest.function_name"},
+                    "InputTemplate": '{"release_id": "<release>", "target": "<fn>", "rule": "<aws.events.rule-name>"}',
+                },
+            },
+        ],
+    )
     # when a matching event is put
     _put(runtime, {"release_id": "r-7", "manifest": {"function_name": "orders-api", "alias": "live"}})
     # then each target got what its input configuration makes of the event
     bodies = _bodies(_messages(runtime, seen_url))
-    assert sorted(bodies, key=json.dumps) == sorted([
-        {"constant": True},
-        {"function_name": "orders-api", "alias": "live"},
-        {"release_id": "r-7", "target": "orders-api", "rule": "releases"},
-    ], key=json.dumps)
+    assert sorted(bodies, key=json.dumps) == sorted(
+        [
+            {"constant": True},
+            {"function_name": "orders-api", "alias": "live"},
+            {"release_id": "r-7", "target": "orders-api", "rule": "releases"},
+        ],
+        key=json.dumps,
+    )
 
 
 def test_an_sns_target_publishes_the_event_and_a_string_template_as_plain_text(runtime: LocalRuntime) -> None:
@@ -183,14 +224,26 @@ def test_an_sns_target_publishes_the_event_and_a_string_template_as_plain_text(r
     topic_arn = sns.create_topic(Name="notifications")["TopicArn"]
     inbox_url, inbox_arn = _queue(runtime, "inbox")
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn)
-    _rule(runtime, "outcomes", {"source": ["rollgate"]}, [
-        {"Id": "event", "Arn": topic_arn},
-        {"Id": "text", "Arn": topic_arn, "InputTransformer": {
-            "InputPathsMap": {"message": "$.detail.message"}, "InputTemplate": '"<message>"'}},
-    ])
+    _rule(
+        runtime,
+        "outcomes",
+        {"source": ["rollgate"]},
+        [
+            {"Id": "event", "Arn": topic_arn},
+            {
+                "Id": "text",
+                "Arn": topic_arn,
+                "InputTransformer": {"InputPathsMap": {"message": "$.detail.message"}, "InputTemplate": '"<message>"'},
+            },
+        ],
+    )
     # when an outcome is put
-    event_id = _put(runtime, {"message": "Release r-1 of orders-api promoted to v2"}, source="rollgate",
-                    detail_type="Release Succeeded")
+    event_id = _put(
+        runtime,
+        {"message": "Release r-1 of orders-api promoted to v2"},
+        source="rollgate",
+        detail_type="Release Succeeded",
+    )
     # then the subscriber got the event as JSON and the message as plain text
     messages = [body["Message"] for body in _bodies(_messages(runtime, inbox_url))]
     texts = [m for m in messages if not m.startswith("{")]
@@ -205,11 +258,16 @@ def test_a_state_machine_target_starts_an_execution_with_the_event_as_input(runt
     sfn = runtime.client("stepfunctions")
     role_arn = "arn:aws:iam::123456789012:role/events-start-execution"
     machine_arn = sfn.create_state_machine(
-        name="echo", roleArn=role_arn,
+        name="echo",
+        roleArn=role_arn,
         definition=json.dumps({"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}}),
     )["stateMachineArn"]
-    _rule(runtime, "remediate", {"detail-type": ["Remediation Requested"]},
-          [{"Id": "sfn", "Arn": machine_arn, "RoleArn": role_arn}])
+    _rule(
+        runtime,
+        "remediate",
+        {"detail-type": ["Remediation Requested"]},
+        [{"Id": "sfn", "Arn": machine_arn, "RoleArn": role_arn}],
+    )
     # when a matching event is put
     event_id = _put(runtime, {"function_name": "orders-api"}, detail_type="Remediation Requested")
     # then one execution started, with the event as its input
@@ -225,10 +283,15 @@ def test_a_failing_lambda_target_does_not_fail_put_events_and_is_dead_lettered(r
     # given a rule with a failing function (dead-letter queue configured) and an SQS target
     dlq_url, dlq_arn = _queue(runtime, "dispatch-dlq")
     copy_url, copy_arn = _queue(runtime, "copy")
-    function_arn = make_function(runtime, "dispatch", {"app.py": FAILING}, "app.handler",
-                                 DeadLetterConfig={"TargetArn": dlq_arn})
-    _rule(runtime, "releases", {"source": ["rollgate.test"]},
-          [{"Id": "fn", "Arn": function_arn}, {"Id": "copy", "Arn": copy_arn}])
+    function_arn = make_function(
+        runtime, "dispatch", {"app.py": FAILING}, "app.handler", DeadLetterConfig={"TargetArn": dlq_arn}
+    )
+    _rule(
+        runtime,
+        "releases",
+        {"source": ["rollgate.test"]},
+        [{"Id": "fn", "Arn": function_arn}, {"Id": "copy", "Arn": copy_arn}],
+    )
     # when an event is put
     event_id = _put(runtime, {"release_id": "r-9"})
     # then PutEvents succeeded and the other target got the event
@@ -262,8 +325,9 @@ def test_stopping_the_runtime_waits_for_a_lambda_delivery_in_flight(tmp_path: Pa
     done, go = tmp_path / "done", tmp_path / "go"
     with LocalRuntime() as runtime:
         # given a Lambda target that runs until the test lets it finish
-        function_arn = make_function(runtime, "slow-writer", {"app.py": SLOW_WRITER}, "app.handler",
-                                     {"DONE_FILE": str(done), "GO_FILE": str(go)})
+        function_arn = make_function(
+            runtime, "slow-writer", {"app.py": SLOW_WRITER}, "app.handler", {"DONE_FILE": str(done), "GO_FILE": str(go)}
+        )
         _rule(runtime, "releases", {"source": ["rollgate.test"]}, [{"Id": "fn", "Arn": function_arn}])
         # when an event is put, PutEvents answers while the handler still runs, and the runtime stops
         event_id = _put(runtime, {"release_id": "r-1"})
@@ -286,8 +350,12 @@ def test_an_alarm_state_change_is_put_on_the_default_bus_like_cloudwatch(runtime
     cloudwatch = runtime.client("cloudwatch")
     before = _describe_alarm(runtime, guard)
     # when the guard alarm goes into ALARM
-    cloudwatch.set_alarm_state(AlarmName=guard, StateValue="ALARM", StateReason="Threshold Crossed: 3 errors",
-                               StateReasonData=json.dumps({"version": "1.0", "recentDatapoints": [3.0]}))
+    cloudwatch.set_alarm_state(
+        AlarmName=guard,
+        StateValue="ALARM",
+        StateReason="Threshold Crossed: 3 errors",
+        StateReasonData=json.dumps({"version": "1.0", "recentDatapoints": [3.0]}),
+    )
     after = _describe_alarm(runtime, guard)
     # then the guard rule got one event, shaped like CloudWatch's
     (event,) = _bodies(_messages(runtime, guard_url))
@@ -296,19 +364,27 @@ def test_an_alarm_state_change_is_put_on_the_default_bus_like_cloudwatch(runtime
     detail = event["detail"]
     assert detail["alarmName"] == guard
     assert detail["state"] == {
-        "value": "ALARM", "reason": "Threshold Crossed: 3 errors",
+        "value": "ALARM",
+        "reason": "Threshold Crossed: 3 errors",
         "reasonData": json.dumps({"version": "1.0", "recentDatapoints": [3.0]}),
-        "timestamp": _cloudwatch_timestamp(after["StateUpdatedTimestamp"])}
+        "timestamp": _cloudwatch_timestamp(after["StateUpdatedTimestamp"]),
+    }
     assert detail["previousState"] == {
-        "value": before["StateValue"], "reason": before["StateReason"],
-        "timestamp": _cloudwatch_timestamp(before["StateUpdatedTimestamp"])}
+        "value": before["StateValue"],
+        "reason": before["StateReason"],
+        "timestamp": _cloudwatch_timestamp(before["StateUpdatedTimestamp"]),
+    }
     (metric,) = detail["configuration"]["metrics"]
     assert isinstance(metric.pop("id"), str)
     assert detail["configuration"]["description"] == f"{guard}: errors of orders-api"
-    assert metric == {"metricStat": {"metric": {"namespace": "AWS/Lambda", "name": "Errors",
-                                                "dimensions": {"FunctionName": "orders-api"}},
-                                     "period": 60, "stat": "Sum"},
-                      "returnData": True}
+    assert metric == {
+        "metricStat": {
+            "metric": {"namespace": "AWS/Lambda", "name": "Errors", "dimensions": {"FunctionName": "orders-api"}},
+            "period": 60,
+            "stat": "Sum",
+        },
+        "returnData": True,
+    }
     assert event["time"] == detail["state"]["timestamp"][:19] + "Z"
     # when it is set to ALARM again: no state change, no event
     cloudwatch.set_alarm_state(AlarmName=guard, StateValue="ALARM", StateReason="still breaching")
@@ -320,8 +396,9 @@ def test_an_alarm_state_change_is_put_on_the_default_bus_like_cloudwatch(runtime
     cloudwatch.set_alarm_state(AlarmName=guard, StateValue="OK", StateReason="Threshold no longer crossed")
     assert _messages(runtime, guard_url) == []
     every = _bodies(_messages(runtime, every_url))
-    assert [(e["detail"]["alarmName"], e["detail"]["previousState"]["value"], e["detail"]["state"]["value"])
-            for e in every] == [(guard, before["StateValue"], "ALARM"), (other, "OK", "ALARM"), (guard, "ALARM", "OK")]
+    assert [
+        (e["detail"]["alarmName"], e["detail"]["previousState"]["value"], e["detail"]["state"]["value"]) for e in every
+    ] == [(guard, before["StateValue"], "ALARM"), (other, "OK", "ALARM"), (guard, "ALARM", "OK")]
 
 
 def test_an_alarm_event_reaches_a_lambda_target_with_the_account(runtime: LocalRuntime) -> None:
@@ -330,8 +407,9 @@ def test_an_alarm_event_reaches_a_lambda_target_with_the_account(runtime: LocalR
     _rule(runtime, "guard-alarm", GUARD_PATTERN, [{"Id": "fn", "Arn": _recorder(runtime, "dispatch", seen_url)}])
     _guard_alarm(runtime, "rollgate-guard-orders-api-p99")
     # when the alarm goes into ALARM
-    runtime.client("cloudwatch").set_alarm_state(AlarmName="rollgate-guard-orders-api-p99", StateValue="ALARM",
-                                                 StateReason="Threshold Crossed")
+    runtime.client("cloudwatch").set_alarm_state(
+        AlarmName="rollgate-guard-orders-api-p99", StateValue="ALARM", StateReason="Threshold Crossed"
+    )
     # then the function got the full event
     (event,) = _bodies(_messages(runtime, seen_url))
     assert event["account"] == runtime.account and event["region"] == runtime.region
@@ -341,29 +419,52 @@ def test_an_alarm_event_reaches_a_lambda_target_with_the_account(runtime: LocalR
 
 # ---- the deployer ----------------------------------------------------------------------------
 def test_a_deployed_template_wires_rule_targets_a_function_url_a_kms_topic_and_a_generated_secret(
-        runtime: LocalRuntime) -> None:
+    runtime: LocalRuntime,
+) -> None:
     # given a template with a rule targeting a function (InputPath), the function's URL and a
     # permission for it, a topic encrypted with a key (not modelled locally) and a generated secret
     seen_url, _ = _queue(runtime, "seen")
     template = {
         "Resources": {
             "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {"Statement": []}}},
-            "Dispatch": {"Type": "AWS::Lambda::Function", "Properties": {
-                "Runtime": "python3.12", "Handler": "index.handler", "Code": {"ZipFile": RECORDER},
-                "Role": {"Fn::GetAtt": ["Role", "Arn"]}, "Environment": {"Variables": {"QUEUE_URL": seen_url}}}},
-            "DispatchUrl": {"Type": "AWS::Lambda::Url", "Properties": {
-                "TargetFunctionArn": {"Fn::GetAtt": ["Dispatch", "Arn"]}, "AuthType": "NONE"}},
-            "DispatchUrlPermission": {"Type": "AWS::Lambda::Permission", "Properties": {
-                "Action": "lambda:InvokeFunctionUrl", "FunctionName": {"Fn::GetAtt": ["Dispatch", "Arn"]},
-                "Principal": "*", "FunctionUrlAuthType": "NONE"}},
+            "Dispatch": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "Runtime": "python3.12",
+                    "Handler": "index.handler",
+                    "Code": {"ZipFile": RECORDER},
+                    "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+                    "Environment": {"Variables": {"QUEUE_URL": seen_url}},
+                },
+            },
+            "DispatchUrl": {
+                "Type": "AWS::Lambda::Url",
+                "Properties": {"TargetFunctionArn": {"Fn::GetAtt": ["Dispatch", "Arn"]}, "AuthType": "NONE"},
+            },
+            "DispatchUrlPermission": {
+                "Type": "AWS::Lambda::Permission",
+                "Properties": {
+                    "Action": "lambda:InvokeFunctionUrl",
+                    "FunctionName": {"Fn::GetAtt": ["Dispatch", "Arn"]},
+                    "Principal": "*",
+                    "FunctionUrlAuthType": "NONE",
+                },
+            },
             "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": "rollgate"}},
-            "Rule": {"Type": "AWS::Events::Rule", "Properties": {
-                "EventBusName": {"Ref": "Bus"}, "EventPattern": {"detail-type": ["Release Requested"]},
-                "Targets": [{"Id": "Target0", "Arn": {"Fn::GetAtt": ["Dispatch", "Arn"]}, "InputPath": "$.detail"}]}},
+            "Rule": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {
+                    "EventBusName": {"Ref": "Bus"},
+                    "EventPattern": {"detail-type": ["Release Requested"]},
+                    "Targets": [{"Id": "Target0", "Arn": {"Fn::GetAtt": ["Dispatch", "Arn"]}, "InputPath": "$.detail"}],
+                },
+            },
             "Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": {"Statement": []}}},
             "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"KmsMasterKeyId": {"Fn::GetAtt": ["Key", "Arn"]}}},
-            "Secret": {"Type": "AWS::SecretsManager::Secret", "Properties": {
-                "GenerateSecretString": {"PasswordLength": 40, "ExcludePunctuation": True}}},
+            "Secret": {
+                "Type": "AWS::SecretsManager::Secret",
+                "Properties": {"GenerateSecretString": {"PasswordLength": 40, "ExcludePunctuation": True}},
+            },
         },
         "Outputs": {
             "Url": {"Value": {"Fn::GetAtt": ["DispatchUrl", "FunctionUrl"]}},
@@ -392,18 +493,37 @@ def test_a_deployed_template_wires_rule_targets_a_function_url_a_kms_topic_and_a
     assert _bodies(_messages(runtime, seen_url)) == [{"release_id": "r-3"}]
 
 
-@pytest.mark.parametrize("template_text, expected", [
-    ('"<fn> is <state>"', "orders-api is ALARM"),
-    ("<fn> is in state <state>", "orders-api is in state ALARM"),  # plain text, as AWS allows
-    ('"<fn> said \\"<quote>\\""', 'orders-api said "it\'s "fine""'),  # values inserted verbatim
-])
+@pytest.mark.parametrize(
+    "template_text, expected",
+    [
+        ('"<fn> is <state>"', "orders-api is ALARM"),
+        ("<fn> is in state <state>", "orders-api is in state ALARM"),  # plain text, as AWS allows
+        ('"<fn> said \\"<quote>\\""', 'orders-api said "it\'s "fine""'),  # values inserted verbatim
+    ],
+)
 def test_string_templates_reach_sns_as_plain_text(runtime: LocalRuntime, template_text: str, expected: str) -> None:
     sns = runtime.client("sns")
     topic_arn = sns.create_topic(Name="notifications")["TopicArn"]
     inbox_url, inbox_arn = _queue(runtime, "inbox")
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "true"})
-    _rule(runtime, "outcomes", {"source": ["rollgate"]}, [{"Id": "text", "Arn": topic_arn, "InputTransformer": {
-        "InputPathsMap": {"fn": "$.detail.function_name", "state": "$.detail.state", "quote": "$.detail.quote"},
-        "InputTemplate": template_text}}])
+    _rule(
+        runtime,
+        "outcomes",
+        {"source": ["rollgate"]},
+        [
+            {
+                "Id": "text",
+                "Arn": topic_arn,
+                "InputTransformer": {
+                    "InputPathsMap": {
+                        "fn": "$.detail.function_name",
+                        "state": "$.detail.state",
+                        "quote": "$.detail.quote",
+                    },
+                    "InputTemplate": template_text,
+                },
+            }
+        ],
+    )
     _put(runtime, {"function_name": "orders-api", "state": "ALARM", "quote": 'it\'s "fine"'}, source="rollgate")
     assert [m["Body"] for m in _messages(runtime, inbox_url)] == [expected]

@@ -86,15 +86,23 @@ PRINT_STORM = textwrap.dedent("""
 
 
 def test_printing_on_many_threads_while_handlers_run_keeps_the_process_alive_and_output_in_the_log(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     # given a function whose handler prints, writes to stderr and logs through a StreamHandler,
     # invoked from three threads while three other threads print outside any invocation
     summary = tmp_path / "summary.json"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "functions"), str(REPO)])}
     # when it runs in its own process
-    child = subprocess.run([sys.executable, "-c", PRINT_STORM, PRINTING_HANDLER, str(summary)], cwd=REPO,
-                           env=env, capture_output=True, text=True, errors="replace", timeout=600,
-                           check=False)
+    child = subprocess.run(
+        [sys.executable, "-c", PRINT_STORM, PRINTING_HANDLER, str(summary)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=600,
+        check=False,
+    )
     # then the process survives (no segfault, no AttributeError on the stream)
     assert child.returncode == 0, f"exit {child.returncode}:\n{child.stderr[-3000:]}"
     result = json.loads(summary.read_text())
@@ -147,20 +155,25 @@ FLAKY_HANDLER = textwrap.dedent("""
 def _state_machine(runtime: LocalRuntime, name: str, definition: dict[str, Any]) -> str:
     role = runtime.client("iam").create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     return runtime.client("stepfunctions").create_state_machine(
-        name=name, definition=json.dumps(definition), roleArn=role)["stateMachineArn"]
+        name=name, definition=json.dumps(definition), roleArn=role
+    )["stateMachineArn"]
 
 
 def _flaky_machine(runtime: LocalRuntime) -> str:
     function_arn = make_function(runtime, "flaky", {"app.py": FLAKY_HANDLER}, "app.handler")
-    return _state_machine(runtime, "redrivable", {
-        "StartAt": "Prepare",
-        "States": {
-            "Prepare": {"Type": "Pass", "Result": {"prepared": True}, "ResultPath": "$.prepare", "Next": "Work"},
-            "Work": {"Type": "Task", "Resource": function_arn, "ResultPath": "$.work", "Next": "Cool"},
-            "Cool": {"Type": "Wait", "Seconds": 60, "Next": "Done"},
-            "Done": {"Type": "Succeed"},
+    return _state_machine(
+        runtime,
+        "redrivable",
+        {
+            "StartAt": "Prepare",
+            "States": {
+                "Prepare": {"Type": "Pass", "Result": {"prepared": True}, "ResultPath": "$.prepare", "Next": "Work"},
+                "Work": {"Type": "Task", "Resource": function_arn, "ResultPath": "$.work", "Next": "Cool"},
+                "Cool": {"Type": "Wait", "Seconds": 60, "Next": "Done"},
+                "Done": {"Type": "Succeed"},
+            },
         },
-    })
+    )
 
 
 def _entered(events: list[dict[str, Any]]) -> list[str]:
@@ -216,8 +229,18 @@ def test_a_failed_execution_is_redriven_from_its_failed_state(runtime: LocalRunt
 
 
 def test_execution_history_honours_reverse_order_and_pages(runtime: LocalRuntime) -> None:
-    machine = _state_machine(runtime, "history", {"StartAt": "A", "States": {
-        "A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "C"}, "C": {"Type": "Succeed"}}})
+    machine = _state_machine(
+        runtime,
+        "history",
+        {
+            "StartAt": "A",
+            "States": {
+                "A": {"Type": "Pass", "Next": "B"},
+                "B": {"Type": "Pass", "Next": "C"},
+                "C": {"Type": "Succeed"},
+            },
+        },
+    )
     sfn = runtime.client("stepfunctions")
     arn = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
     runtime.wait_for_execution(arn)
@@ -227,7 +250,8 @@ def test_execution_history_honours_reverse_order_and_pages(runtime: LocalRuntime
     assert backward[0]["type"] == "ExecutionSucceeded" and backward[-1]["type"] == "ExecutionStarted"
     # pages of two, newest first, as the AWS CLI's --reverse-order reads them
     pages = sfn.get_paginator("get_execution_history").paginate(
-        executionArn=arn, reverseOrder=True, PaginationConfig={"PageSize": 2})
+        executionArn=arn, reverseOrder=True, PaginationConfig={"PageSize": 2}
+    )
     paged = [event["id"] for page in pages for event in page["events"]]
     assert paged == [e["id"] for e in backward] and len(forward) > 2
 
@@ -240,23 +264,37 @@ def test_list_metrics_lists_each_metric_once(runtime: LocalRuntime) -> None:
     dimension_sets = [
         [{"Name": "FunctionName", "Value": "f"}],
         [{"Name": "FunctionName", "Value": "f"}, {"Name": "Resource", "Value": "f:live"}],
-        [{"Name": "FunctionName", "Value": "f"}, {"Name": "Resource", "Value": "f:live"},
-         {"Name": "ExecutedVersion", "Value": "2"}],
+        [
+            {"Name": "FunctionName", "Value": "f"},
+            {"Name": "Resource", "Value": "f:live"},
+            {"Name": "ExecutedVersion", "Value": "2"},
+        ],
     ]
     for minute in range(3):
-        cloudwatch.put_metric_data(Namespace="Fidelity", MetricData=[
-            {"MetricName": "Invocations", "Dimensions": dims, "Value": 1.0,
-             "Timestamp": at - timedelta(minutes=minute)} for dims in dimension_sets])
+        cloudwatch.put_metric_data(
+            Namespace="Fidelity",
+            MetricData=[
+                {
+                    "MetricName": "Invocations",
+                    "Dimensions": dims,
+                    "Value": 1.0,
+                    "Timestamp": at - timedelta(minutes=minute),
+                }
+                for dims in dimension_sets
+            ],
+        )
     # when they are listed
     listed = cloudwatch.list_metrics(Namespace="Fidelity")["Metrics"]
     # then each (name, dimensions) appears once, and the Dimensions filter keeps those that have it
     keys = [(m["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"]))) for m in listed]
-    assert sorted(keys) == sorted(("Invocations", tuple(sorted((d["Name"], d["Value"]) for d in dims)))
-                                  for dims in dimension_sets)
+    assert sorted(keys) == sorted(
+        ("Invocations", tuple(sorted((d["Name"], d["Value"]) for d in dims))) for dims in dimension_sets
+    )
     by_resource = cloudwatch.list_metrics(Namespace="Fidelity", Dimensions=[{"Name": "Resource"}])["Metrics"]
     assert len(by_resource) == 2
-    by_version = cloudwatch.list_metrics(Namespace="Fidelity",
-                                         Dimensions=[{"Name": "ExecutedVersion", "Value": "2"}])["Metrics"]
+    by_version = cloudwatch.list_metrics(Namespace="Fidelity", Dimensions=[{"Name": "ExecutedVersion", "Value": "2"}])[
+        "Metrics"
+    ]
     assert len(by_version) == 1
 
 
@@ -284,8 +322,9 @@ def test_every_service_stamps_resources_with_the_bridges_clock(runtime: LocalRun
         s3.create_bucket(Bucket="stamped")
         s3.put_object(Bucket="stamped", Key="k", Body=b"x")
         make_function(runtime, "stamped", {"app.py": "def handler(e, c):\n    return 1\n"}, "app.handler")
-        runtime.client("cloudformation").create_stack(StackName="stamped", TemplateBody=json.dumps(
-            {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}))
+        runtime.client("cloudformation").create_stack(
+            StackName="stamped", TemplateBody=json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
+        )
         sqs = runtime.client("sqs")
         queue = sqs.create_queue(QueueName="stamped-events")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -320,10 +359,17 @@ TASK_HANDLER = textwrap.dedent("""
             return {"error": error.response["Error"]["Code"], "message": error.response["Error"]["Message"]}
         return {"error": None}
 """)
-MANAGED_ONLY = {"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Action": ["lambda:UpdateFunctionConfiguration", "lambda:UpdateFunctionCode"],
-    "Resource": "arn:aws:lambda:us-east-1:123456789012:function:*",
-    "Condition": {"StringEquals": {"aws:ResourceTag/rollgate:managed": "true"}}}]}
+MANAGED_ONLY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": ["lambda:UpdateFunctionConfiguration", "lambda:UpdateFunctionCode"],
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:*",
+            "Condition": {"StringEquals": {"aws:ResourceTag/rollgate:managed": "true"}},
+        }
+    ],
+}
 
 
 def test_task_roles_reach_only_functions_with_the_managed_tag(runtime: LocalRuntime) -> None:
@@ -336,8 +382,14 @@ def test_task_roles_reach_only_functions_with_the_managed_tag(runtime: LocalRunt
     code = {"app.py": "def handler(e, c):\n    return 1\n"}
     make_function(runtime, "managed", code, "app.handler", Tags={"rollgate:managed": "true"})
     make_function(runtime, "unmanaged", code, "app.handler")
-    lambda_.create_function(FunctionName="task", Runtime="python3.12", Role=role, Handler="app.handler",
-                            Code={"ZipFile": zip_of({"app.py": TASK_HANDLER})}, Timeout=30)
+    lambda_.create_function(
+        FunctionName="task",
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": zip_of({"app.py": TASK_HANDLER})},
+        Timeout=30,
+    )
     # when the task changes each of them
     denied = runtime.data_plane.invoke("task", None, {"target": "unmanaged"}).json()
     allowed = runtime.data_plane.invoke("task", None, {"target": "managed"}).json()
@@ -346,7 +398,8 @@ def test_task_roles_reach_only_functions_with_the_managed_tag(runtime: LocalRunt
     assert denied["message"] == (
         "User: arn:aws:sts::123456789012:assumed-role/task-role/task is not authorized to perform: "
         "lambda:UpdateFunctionConfiguration on resource: arn:aws:lambda:us-east-1:123456789012:function:unmanaged "
-        "because no identity-based policy allows the lambda:UpdateFunctionConfiguration action")
+        "because no identity-based policy allows the lambda:UpdateFunctionConfiguration action"
+    )
     assert allowed == {"error": None}
     assert lambda_.get_function_configuration(FunctionName="managed")["Description"] == "by a task"
     assert lambda_.get_function_configuration(FunctionName="unmanaged").get("Description", "") == ""
@@ -356,7 +409,7 @@ def test_task_roles_reach_only_functions_with_the_managed_tag(runtime: LocalRunt
 
 
 # ---- `rollgate local serve` ------------------------------------------------------------------
-URL_HANDLER = '''import json
+URL_HANDLER = """import json
 
 def handler(event, context):
     if event["headers"].get("x-token") != "open-sesame":
@@ -364,15 +417,23 @@ def handler(event, context):
     return {"statusCode": 202, "headers": {"content-type": "application/json"},
             "body": json.dumps({"path": event["rawPath"], "method": event["requestContext"]["http"]["method"],
                                 "query": event["rawQueryString"], "body": json.loads(event["body"])})}
-'''
+"""
 URL_STACK = {
     "Resources": {
         "ReceiverRole": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
-        "Receiver": {"Type": "AWS::Lambda::Function", "Properties": {
-            "Runtime": "python3.12", "Handler": "index.handler", "Role": {"Fn::GetAtt": ["ReceiverRole", "Arn"]},
-            "Code": {"ZipFile": URL_HANDLER}}},
-        "ReceiverUrl": {"Type": "AWS::Lambda::Url", "Properties": {
-            "AuthType": "NONE", "TargetFunctionArn": {"Fn::GetAtt": ["Receiver", "Arn"]}}},
+        "Receiver": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "Runtime": "python3.12",
+                "Handler": "index.handler",
+                "Role": {"Fn::GetAtt": ["ReceiverRole", "Arn"]},
+                "Code": {"ZipFile": URL_HANDLER},
+            },
+        },
+        "ReceiverUrl": {
+            "Type": "AWS::Lambda::Url",
+            "Properties": {"AuthType": "NONE", "TargetFunctionArn": {"Fn::GetAtt": ["Receiver", "Arn"]}},
+        },
     },
     "Outputs": {"ReceiverUrl": {"Value": {"Fn::GetAtt": ["ReceiverUrl", "FunctionUrl"]}}},
 }
@@ -398,9 +459,21 @@ def test_serve_answers_function_urls_over_http_and_logs_requests_without_colour(
     (tmp_path / "Rollgate.template.json").write_text(json.dumps(URL_STACK))
     port, ready, stop, out = _free_port(), threading.Event(), threading.Event(), io.StringIO()
     infos: list[ServeInfo] = []
-    server = threading.Thread(target=serve, kwargs={
-        "port": port, "speed": 60.0, "outdir": str(tmp_path), "synth": False, "sample_app": False,
-        "ready": ready, "stop": stop, "on_ready": infos.append, "out": out}, daemon=True)
+    server = threading.Thread(
+        target=serve,
+        kwargs={
+            "port": port,
+            "speed": 60.0,
+            "outdir": str(tmp_path),
+            "synth": False,
+            "sample_app": False,
+            "ready": ready,
+            "stop": stop,
+            "on_ready": infos.append,
+            "out": out,
+        },
+        daemon=True,
+    )
     server.start()
     try:
         while not ready.wait(0.1):  # no deadline: a serve() that fails ends its thread
@@ -453,17 +526,21 @@ def test_the_deployed_stack_describes_the_resources_it_created(runtime: LocalRun
     cloudformation = runtime.client("cloudformation")
     # when its resources are listed and described
     summaries = cloudformation.list_stack_resources(StackName="Rollgate")["StackResourceSummaries"]
-    (receiver,) = cloudformation.describe_stack_resources(StackName="Rollgate",
-                                                          LogicalResourceId="Receiver")["StackResources"]
-    detail = cloudformation.describe_stack_resource(StackName="Rollgate",
-                                                    LogicalResourceId="ReceiverRole")["StackResourceDetail"]
+    (receiver,) = cloudformation.describe_stack_resources(StackName="Rollgate", LogicalResourceId="Receiver")[
+        "StackResources"
+    ]
+    detail = cloudformation.describe_stack_resource(StackName="Rollgate", LogicalResourceId="ReceiverRole")[
+        "StackResourceDetail"
+    ]
     # then they are the ones created, each with its physical id (the Ref value) and type
     assert sorted((s["LogicalResourceId"], s["ResourceType"], s["ResourceStatus"]) for s in summaries) == [
         ("Receiver", "AWS::Lambda::Function", "CREATE_COMPLETE"),
         ("ReceiverRole", "AWS::IAM::Role", "CREATE_COMPLETE"),
-        ("ReceiverUrl", "AWS::Lambda::Url", "CREATE_COMPLETE")]
+        ("ReceiverUrl", "AWS::Lambda::Url", "CREATE_COMPLETE"),
+    ]
     assert {s["LogicalResourceId"]: s["PhysicalResourceId"] for s in summaries} == {
-        logical_id: outputs.physical_ids[logical_id] for logical_id in ("Receiver", "ReceiverRole", "ReceiverUrl")}
+        logical_id: outputs.physical_ids[logical_id] for logical_id in ("Receiver", "ReceiverRole", "ReceiverUrl")
+    }
     assert receiver["ResourceType"] == "AWS::Lambda::Function"
     function = runtime.client("lambda").get_function(FunctionName=receiver["PhysicalResourceId"])
     assert function["Configuration"]["FunctionName"] == receiver["PhysicalResourceId"]

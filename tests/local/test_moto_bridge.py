@@ -28,14 +28,16 @@ REQUIREMENTS = Path(__file__).resolve().parents[2] / "requirements" / "dev.txt"
 def test_installed_moto_is_the_version_the_bridge_was_written_for() -> None:
     assert moto.__version__ == moto_bridge.EXPECTED_MOTO_VERSION, (
         f"moto {moto.__version__} is installed but local/moto_bridge.py was written for "
-        f"{moto_bridge.EXPECTED_MOTO_VERSION}: review every patch before changing EXPECTED_MOTO_VERSION")
+        f"{moto_bridge.EXPECTED_MOTO_VERSION}: review every patch before changing EXPECTED_MOTO_VERSION"
+    )
 
 
 def test_requirements_pin_the_same_moto() -> None:
     pinned = re.search(r"^moto(\[[^\]]*\])?==([\w.]+)", REQUIREMENTS.read_text(), re.MULTILINE)
     assert pinned, f"{REQUIREMENTS} must pin moto to an exact version"
     assert pinned.group(2) == moto_bridge.EXPECTED_MOTO_VERSION, (
-        f"requirements pin moto {pinned.group(2)}, the bridge expects {moto_bridge.EXPECTED_MOTO_VERSION}")
+        f"requirements pin moto {pinned.group(2)}, the bridge expects {moto_bridge.EXPECTED_MOTO_VERSION}"
+    )
 
 
 @pytest.mark.parametrize("symbol", moto_bridge.GUARDED_SYMBOLS)
@@ -49,7 +51,8 @@ def test_patched_source_is_unchanged(target: str) -> None:
     found = moto_bridge.source_fingerprint(target)
     assert found == moto_bridge.SOURCE_FINGERPRINTS[target], (
         f"moto changed the source of {target} (sha256 {found[:12]}): the bridge replaces or wraps it, "
-        "so re-check that patch against the new code before updating its fingerprint")
+        "so re-check that patch against the new code before updating its fingerprint"
+    )
 
 
 def test_every_patched_or_relied_on_symbol_has_a_pinned_fingerprint() -> None:
@@ -57,7 +60,8 @@ def test_every_patched_or_relied_on_symbol_has_a_pinned_fingerprint() -> None:
     targets = set(moto_bridge._fingerprint_targets())
     pinned = set(moto_bridge.SOURCE_FINGERPRINTS)
     assert not targets - pinned, (
-        f"no fingerprint for {sorted(targets - pinned)}: add what `python -m local.moto_bridge` prints")
+        f"no fingerprint for {sorted(targets - pinned)}: add what `python -m local.moto_bridge` prints"
+    )
     assert not pinned - targets, f"fingerprints for symbols the bridge no longer guards: {sorted(pinned - targets)}"
 
 
@@ -106,22 +110,52 @@ def test_percentiles_exact_dimensions_and_extended_statistics(runtime: LocalRunt
     cloudwatch = runtime.client("cloudwatch")
     at = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
     dims = [{"Name": "FunctionName", "Value": "f"}]
-    cloudwatch.put_metric_data(Namespace="Test", MetricData=[
-        {"MetricName": "Duration", "Dimensions": dims, "Timestamp": at, "Values": [10.0, 20.0, 500.0],
-         "Counts": [90, 9, 1], "Unit": "Milliseconds"},
-        {"MetricName": "Duration", "Dimensions": [*dims, {"Name": "Resource", "Value": "f:live"}],
-         "Timestamp": at, "Value": 9000.0, "Unit": "Milliseconds"},
-    ])
+    cloudwatch.put_metric_data(
+        Namespace="Test",
+        MetricData=[
+            {
+                "MetricName": "Duration",
+                "Dimensions": dims,
+                "Timestamp": at,
+                "Values": [10.0, 20.0, 500.0],
+                "Counts": [90, 9, 1],
+                "Unit": "Milliseconds",
+            },
+            {
+                "MetricName": "Duration",
+                "Dimensions": [*dims, {"Name": "Resource", "Value": "f:live"}],
+                "Timestamp": at,
+                "Value": 9000.0,
+                "Unit": "Milliseconds",
+            },
+        ],
+    )
     # when percentiles are asked through both read APIs, with a StartTime that is not on a minute
     data = cloudwatch.get_metric_data(
-        MetricDataQueries=[{"Id": f"p{i}", "MetricStat": {"Metric": {"Namespace": "Test", "MetricName": "Duration",
-                                                                  "Dimensions": dims}, "Period": 60, "Stat": stat}}
-                           for i, stat in enumerate(["p50", "p99", "p99.5", "SampleCount"])],
-        StartTime=at + timedelta(seconds=30), EndTime=at + timedelta(minutes=1))
+        MetricDataQueries=[
+            {
+                "Id": f"p{i}",
+                "MetricStat": {
+                    "Metric": {"Namespace": "Test", "MetricName": "Duration", "Dimensions": dims},
+                    "Period": 60,
+                    "Stat": stat,
+                },
+            }
+            for i, stat in enumerate(["p50", "p99", "p99.5", "SampleCount"])
+        ],
+        StartTime=at + timedelta(seconds=30),
+        EndTime=at + timedelta(minutes=1),
+    )
     statistics = cloudwatch.get_metric_statistics(
-        Namespace="Test", MetricName="Duration", Dimensions=dims, StartTime=at + timedelta(seconds=30),
-        EndTime=at + timedelta(minutes=1), Period=60, Statistics=["SampleCount", "Maximum"],
-        ExtendedStatistics=["p90", "p99"])
+        Namespace="Test",
+        MetricName="Duration",
+        Dimensions=dims,
+        StartTime=at + timedelta(seconds=30),
+        EndTime=at + timedelta(minutes=1),
+        Period=60,
+        Statistics=["SampleCount", "Maximum"],
+        ExtendedStatistics=["p90", "p99"],
+    )
     # then they are computed from the distribution only (exact dimension match), like CloudWatch
     values = {r["Id"]: r["Values"] for r in data["MetricDataResults"]}
     assert values == {"p0": [10.0], "p1": [20.0], "p2": [500.0], "p3": [100.0]}
@@ -139,8 +173,9 @@ def test_revision_ids_and_code_sha_guards_like_lambda(runtime: LocalRuntime, app
     assert refused.value.response["Error"]["Code"] == "PreconditionFailedException"
     # the right one is accepted and changes the RevisionId
     runtime.data_plane.set_update_seconds(app.function_name, 0)  # type: ignore[union-attr]
-    updated = lambda_.update_function_code(FunctionName=app.function_name, ZipFile=build_zip("v2"),
-                                           RevisionId=config["RevisionId"])
+    updated = lambda_.update_function_code(
+        FunctionName=app.function_name, ZipFile=build_zip("v2"), RevisionId=config["RevisionId"]
+    )
     assert updated["RevisionId"] != config["RevisionId"]
     # PublishVersion honours CodeSha256
     with pytest.raises(ClientError) as wrong_sha:
@@ -153,13 +188,13 @@ def test_revision_ids_and_code_sha_guards_like_lambda(runtime: LocalRuntime, app
     with pytest.raises(ClientError) as stale_alias:
         lambda_.update_alias(FunctionName=app.function_name, Name=app.alias, FunctionVersion="2", RevisionId="stale")
     assert stale_alias.value.response["Error"]["Code"] == "PreconditionFailedException"
-    moved = lambda_.update_alias(FunctionName=app.function_name, Name=app.alias, FunctionVersion="2",
-                                 RevisionId=alias["RevisionId"])
+    moved = lambda_.update_alias(
+        FunctionName=app.function_name, Name=app.alias, FunctionVersion="2", RevisionId=alias["RevisionId"]
+    )
     assert moved["RevisionId"] != alias["RevisionId"] and moved["FunctionVersion"] == "2"
 
 
-def test_dead_letter_config_and_alias_event_source_mapping_are_reported(runtime: LocalRuntime,
-                                                                        app: SampleApp) -> None:
+def test_dead_letter_config_and_alias_event_source_mapping_are_reported(runtime: LocalRuntime, app: SampleApp) -> None:
     lambda_ = runtime.client("lambda")
     publish_build(runtime, app, "v2")
     for qualifier in (None, "1", "2"):
@@ -182,11 +217,13 @@ def test_invoke_qualifier_comes_from_the_query_string_not_the_payload(runtime: L
 # Modules of moto's interpreter that start threads, wait on events or sleep, and are NOT swapped to
 # the runtime clock, each with the reason that is safe.
 _WAITING_NOT_SWAPPED = {
-    "moto.stepfunctions.parser.asl.component.test_state.program.test_state_program":
-        "the TestState API, which Rollgate never calls",
+    "moto.stepfunctions.parser.asl.component.test_state.program.test_state_program": (
+        "the TestState API, which Rollgate never calls"
+    ),
     "moto.stepfunctions.parser.backend.test_state.execution": "the TestState API, which Rollgate never calls",
-    "moto.stepfunctions.parser.provider":
-        "GetActivityTask's long poll: a worker's call from outside, and Rollgate has no activities",
+    "moto.stepfunctions.parser.provider": (
+        "GetActivityTask's long poll: a worker's call from outside, and Rollgate has no activities"
+    ),
 }
 # (Wait states wait on an Event made in a swapped module; their WaitFunction._wait_interval is patch 9.)
 _WAITING_NAMES = frozenset({"Thread", "Event", "Condition", "Timer", "Barrier", "Semaphore", "BoundedSemaphore"})
@@ -197,8 +234,11 @@ def _waits(source: str) -> bool:
     import ast
 
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.ImportFrom) and node.module == "threading" and any(
-                alias.name in _WAITING_NAMES for alias in node.names):
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "threading"
+            and any(alias.name in _WAITING_NAMES for alias in node.names)
+        ):
             return True
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             if node.value.id == "threading" and node.attr in _WAITING_NAMES:
@@ -215,8 +255,11 @@ def test_every_wait_of_moto_s_interpreter_is_on_the_runtime_clock() -> None:
 
     import moto.stepfunctions.parser as parser
 
-    swapped = {dotted.rpartition(".")[0] for dotted in moto_bridge._MODULE_ATTRIBUTES
-               if dotted.rpartition(".")[2] in ("threading", "time", *_WAITING_NAMES)}
+    swapped = {
+        dotted.rpartition(".")[0]
+        for dotted in moto_bridge._MODULE_ATTRIBUTES
+        if dotted.rpartition(".")[2] in ("threading", "time", *_WAITING_NAMES)
+    }
     waiting = set()
     for info in pkgutil.walk_packages(parser.__path__, prefix=f"{parser.__name__}."):
         spec = info.module_finder.find_spec(info.name, None)  # type: ignore[call-arg]

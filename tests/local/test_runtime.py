@@ -21,7 +21,8 @@ def handler(event, context):
 
 
 def test_the_environment_is_restored_exactly_and_the_tasks_clock_is_installed_and_cleared(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://elsewhere:4566")
     monkeypatch.setenv("AWS_PROFILE", "prod")
     before, environ_type = dict(os.environ), type(os.environ)
@@ -64,7 +65,8 @@ def test_the_virtual_origin_can_be_pinned() -> None:
 def test_a_wait_for_an_execution_that_never_ends_times_out_in_virtual_time(runtime: LocalRuntime) -> None:
     sfn = runtime.client("stepfunctions")
     machine = sfn.create_state_machine(
-        name="forever", roleArn="arn:aws:iam::123456789012:role/sfn",
+        name="forever",
+        roleArn="arn:aws:iam::123456789012:role/sfn",
         definition='{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 999999, "End": true}}}',
     )["stateMachineArn"]
     execution = sfn.start_execution(stateMachineArn=machine)["executionArn"]

@@ -24,8 +24,7 @@ def test_payloads_look_like_real_traffic_and_smoke_tests() -> None:
     assert "coupon" not in smoke_payload()
 
 
-def test_sample_app_is_live_on_v1_with_a_dlq_a_tag_and_a_stream_consumer(runtime: LocalRuntime,
-                                                                         app: SampleApp) -> None:
+def test_sample_app_is_live_on_v1_with_a_dlq_a_tag_and_a_stream_consumer(runtime: LocalRuntime, app: SampleApp) -> None:
     lambda_ = runtime.client("lambda")
     assert lambda_.get_alias(FunctionName=app.function_name, Name=app.alias)["FunctionVersion"] == "1"
     assert lambda_.list_tags(Resource=app.function_arn)["Tags"] == {"rollgate:managed": "true"}
@@ -60,7 +59,9 @@ def test_v6_is_about_three_times_slower_than_v1(runtime: LocalRuntime, app: Samp
     for version, samples in durations.items():
         for _ in range(200):
             runtime.data_plane.invoke(app.function_name, version, smoke_payload())
-        samples.extend(float(line.split("Duration: ")[1].split(" ms")[0])
-                       for line in runtime.data_plane.logs(app.function_name)[-200:])
+        samples.extend(
+            float(line.split("Duration: ")[1].split(" ms")[0])
+            for line in runtime.data_plane.logs(app.function_name)[-200:]
+        )
     v1_mean, v6_mean = statistics.mean(durations["1"]), statistics.mean(durations[v6])
     assert 35 < v1_mean < 45 and 2.5 < v6_mean / v1_mean < 3.5, (v1_mean, v6_mean)

@@ -24,9 +24,21 @@ def _free_port() -> int:
 def test_serve_exposes_the_stack_and_the_sample_app_over_http() -> None:
     port, ready, stop, out = _free_port(), threading.Event(), threading.Event(), io.StringIO()
     infos: list[ServeInfo] = []
-    server = threading.Thread(target=serve, kwargs={
-        "port": port, "speed": 60.0, "outdir": str(FIXTURE_STACK), "synth": False, "traffic_rate": 2.0,
-        "ready": ready, "stop": stop, "on_ready": infos.append, "out": out}, daemon=True)
+    server = threading.Thread(
+        target=serve,
+        kwargs={
+            "port": port,
+            "speed": 60.0,
+            "outdir": str(FIXTURE_STACK),
+            "synth": False,
+            "traffic_rate": 2.0,
+            "ready": ready,
+            "stop": stop,
+            "on_ready": infos.append,
+            "out": out,
+        },
+        daemon=True,
+    )
     server.start()
     try:
         while not ready.wait(0.1):  # no deadline: a serve() that fails ends its thread
@@ -34,22 +46,29 @@ def test_serve_exposes_the_stack_and_the_sample_app_over_http() -> None:
         endpoint = f"http://127.0.0.1:{port}"
 
         def client(service: str) -> Any:
-            return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
-                                aws_access_key_id="testing", aws_secret_access_key="testing",
-                                config=Config(retries={"total_max_attempts": 1}))
+            return boto3.client(
+                service,
+                endpoint_url=endpoint,
+                region_name="us-east-1",
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+                config=Config(retries={"total_max_attempts": 1}),
+            )
 
         # the stack outputs can be looked up by stack name, as the CLI does on AWS
         (stack,) = client("cloudformation").describe_stacks(StackName="Rollgate")["Stacks"]
         outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
         assert outputs["DeployStateMachineArn"] == infos[0].outputs["DeployStateMachineArn"]
         # the sample app answers through its alias, with the data plane behind the HTTP endpoint
-        answer = client("lambda").invoke(FunctionName="orders-api", Qualifier="live",
-                                         Payload=json.dumps({"order_id": "o", "items": []}))
+        answer = client("lambda").invoke(
+            FunctionName="orders-api", Qualifier="live", Payload=json.dumps({"order_id": "o", "items": []})
+        )
         assert answer["ExecutedVersion"] == "1" and json.loads(answer["Payload"].read())["ok"] is True
         # a state machine started over HTTP runs its Lambda task inside the server process
         sfn = client("stepfunctions")
-        execution = sfn.start_execution(stateMachineArn=outputs["DeployStateMachineArn"],
-                                        input=json.dumps({"function_name": "orders-api"}))["executionArn"]
+        execution = sfn.start_execution(
+            stateMachineArn=outputs["DeployStateMachineArn"], input=json.dumps({"function_name": "orders-api"})
+        )["executionArn"]
         # `local serve` runs on a clock scaled from real time, a person watching: poll while it lives
         while (status := sfn.describe_execution(executionArn=execution)["status"]) == "RUNNING":
             assert server.is_alive(), out.getvalue()

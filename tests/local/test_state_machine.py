@@ -26,13 +26,22 @@ def handler(event, context):
 
 def test_wait_task_retry_and_timestamp_wait_run_on_the_virtual_clock(runtime: LocalRuntime) -> None:
     function_arn = make_function(runtime, "flaky", {"task.py": FLAKY}, "task.handler")
-    definition = {"StartAt": "Bake", "States": {
-        "Bake": {"Type": "Wait", "Seconds": 600, "Next": "Task"},
-        "Task": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
-                 "Parameters": {"FunctionName": function_arn, "Payload": {"entered.$": "$$.State.EnteredTime"}},
-                 "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 30, "BackoffRate": 2.0, "MaxAttempts": 3}],
-                 "ResultSelector": {"result.$": "$.Payload"}, "ResultPath": "$.task", "Next": "Until"},
-        "Until": {"Type": "Wait", "TimestampPath": "$.until", "End": True}}}
+    definition = {
+        "StartAt": "Bake",
+        "States": {
+            "Bake": {"Type": "Wait", "Seconds": 600, "Next": "Task"},
+            "Task": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": function_arn, "Payload": {"entered.$": "$$.State.EnteredTime"}},
+                "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 30, "BackoffRate": 2.0, "MaxAttempts": 3}],
+                "ResultSelector": {"result.$": "$.Payload"},
+                "ResultPath": "$.task",
+                "Next": "Until",
+            },
+            "Until": {"Type": "Wait", "TimestampPath": "$.until", "End": True},
+        },
+    }
     sfn = runtime.client("stepfunctions")
     role = runtime.client("iam").get_role(RoleName="local-test-role")["Role"]["Arn"]
     machine = sfn.create_state_machine(name="bake", definition=json.dumps(definition), roleArn=role)["stateMachineArn"]

@@ -11,12 +11,20 @@ from tests.local.conftest import publish_build, route
 
 
 def _invocations(runtime: LocalRuntime, app: SampleApp, start, end, **dimensions: str) -> float:
-    dims = [{"Name": "FunctionName", "Value": app.function_name},
-            {"Name": "Resource", "Value": f"{app.function_name}:{app.alias}"},
-            *({"Name": name, "Value": value} for name, value in dimensions.items())]
+    dims = [
+        {"Name": "FunctionName", "Value": app.function_name},
+        {"Name": "Resource", "Value": f"{app.function_name}:{app.alias}"},
+        *({"Name": name, "Value": value} for name, value in dimensions.items()),
+    ]
     answer = runtime.client("cloudwatch").get_metric_statistics(
-        Namespace="AWS/Lambda", MetricName="Invocations", Period=60, Statistics=["Sum"],
-        StartTime=start, EndTime=end, Dimensions=dims)
+        Namespace="AWS/Lambda",
+        MetricName="Invocations",
+        Period=60,
+        Statistics=["Sum"],
+        StartTime=start,
+        EndTime=end,
+        Dimensions=dims,
+    )
     return sum(point["Sum"] for point in answer["Datapoints"])
 
 
@@ -40,8 +48,9 @@ def test_rate_is_exact_in_virtual_time_and_counted_per_version(runtime: LocalRun
     assert not traffic.running
 
 
-def test_each_invocation_is_routed_by_the_weights_in_force_at_its_instant(runtime: LocalRuntime,
-                                                                         app: SampleApp) -> None:
+def test_each_invocation_is_routed_by_the_weights_in_force_at_its_instant(
+    runtime: LocalRuntime, app: SampleApp
+) -> None:
     v2 = publish_build(runtime, app, "v2")
     with runtime.traffic(app.function_name, app.alias, rate_per_second=5.0, drive_streams=False) as traffic:
         started = runtime.clock.now()
@@ -66,9 +75,14 @@ def test_the_same_seed_routes_and_fails_the_same_invocations() -> None:
                 started = runtime.clock.now()
                 runtime.clock.sleep(300)
             errors = runtime.client("cloudwatch").get_metric_statistics(
-                Namespace="AWS/Lambda", MetricName="Errors", Period=60, Statistics=["Sum"],
-                StartTime=started, EndTime=started + timedelta(minutes=5),
-                Dimensions=[{"Name": "FunctionName", "Value": app.function_name}])["Datapoints"]
+                Namespace="AWS/Lambda",
+                MetricName="Errors",
+                Period=60,
+                Statistics=["Sum"],
+                StartTime=started,
+                EndTime=started + timedelta(minutes=5),
+                Dimensions=[{"Name": "FunctionName", "Value": app.function_name}],
+            )["Datapoints"]
             counts = traffic.snapshot()
             return counts.sent, counts.failed, [p["Sum"] for p in sorted(errors, key=lambda p: p["Timestamp"])]
 

@@ -52,8 +52,10 @@ def test_waiters_wake_in_deadline_order_ties_by_the_order_they_began(clock: Virt
         clock.sleep(seconds)
         woke.append((name, clock.timestamp()))
 
-    threads = [Thread(target=sleeper, args=(name, seconds), name=name)
-               for name, seconds in (("late", 60), ("first", 10), ("tie-a", 30), ("tie-b", 30))]
+    threads = [
+        Thread(target=sleeper, args=(name, seconds), name=name)
+        for name, seconds in (("late", 60), ("first", 10), ("tie-a", 30), ("tie-b", 30))
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -105,8 +107,7 @@ def test_join_with_a_timeout_and_a_condition_handover(clock: VirtualClock) -> No
     assert not slow.is_alive() and clock.timestamp() == 1_600.0
 
 
-def test_timelines_fire_one_at_a_time_at_their_own_instant_before_a_waiter_at_that_instant(
-        clock: VirtualClock) -> None:
+def test_timelines_fire_one_at_a_time_at_their_own_instant_before_a_waiter_at_that_instant(clock: VirtualClock) -> None:
     ticks = Ticks(clock, 1_000.0, 0.25)
     clock.add_timeline(ticks)
     clock.sleep(1)

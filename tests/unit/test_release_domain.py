@@ -87,8 +87,10 @@ def test_envelope_needs_exactly_one_manifest() -> None:
 
 @pytest.mark.parametrize(
     ("location", "field"),
-    [({"bucket": "Bad_Bucket!", "key": "m.json"}, "manifest_location.bucket"),
-     ({"bucket": "b-1", "key": "m\u0000.json"}, "manifest_location.key")],
+    [
+        ({"bucket": "Bad_Bucket!", "key": "m.json"}, "manifest_location.bucket"),
+        ({"bucket": "b-1", "key": "m\u0000.json"}, "manifest_location.key"),
+    ],
 )
 def test_a_bad_manifest_location_names_the_field(location: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidRequest, match=field.replace(".", r"\.")):

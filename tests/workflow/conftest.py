@@ -80,8 +80,13 @@ class Harness:
         )["executionArn"]
 
     def watcher(self, execution_arn: str) -> ExecutionWatcher:
-        return ExecutionWatcher(self.client("stepfunctions"), execution_arn, poll_seconds=POLL_SECONDS,
-                                sleep=self.runtime.clock.sleep, quiet=True)
+        return ExecutionWatcher(
+            self.client("stepfunctions"),
+            execution_arn,
+            poll_seconds=POLL_SECONDS,
+            sleep=self.runtime.clock.sleep,
+            quiet=True,
+        )
 
     def wait(self, execution_arn: str) -> Conclusion:
         return self.watcher(execution_arn).wait()

@@ -60,8 +60,12 @@ def test_missing_environment_is_rejected_at_preflight_and_nothing_deployed(harne
 def test_an_invoker_of_the_unqualified_function_is_rejected_at_preflight(harness: Harness) -> None:
     # given an API that may invoke orders-api itself ($LATEST), not its alias
     harness.client("lambda").add_permission(
-        FunctionName="orders-api", StatementId="orders-http", Action="lambda:InvokeFunction",
-        Principal="apigateway.amazonaws.com", SourceArn="arn:aws:execute-api:us-east-1:123456789012:abc/*")
+        FunctionName="orders-api",
+        StatementId="orders-http",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn="arn:aws:execute-api:us-east-1:123456789012:abc/*",
+    )
     versions_before = harness.versions()
     # when a release is started, then preflight names the grant and nothing is deployed
     conclusion = harness.run(harness.request("v2"), "unqualified-grant")

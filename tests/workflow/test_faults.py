@@ -121,8 +121,9 @@ def check_promise(harness: Harness, execution_arns: list[str]) -> RunResult:
             problems.append(f"{count} outcome event(s) for {record['deployment_id']}")
     if any(s == "RUNNING" for s in statuses):
         problems.append("an execution did not end")
-    return RunResult(label="", execution_status=",".join(statuses), outcome=outcome, reconciled=reconciled,
-                     problems=problems)
+    return RunResult(
+        label="", execution_status=",".join(statuses), outcome=outcome, reconciled=reconciled, problems=problems
+    )
 
 
 def _held(harness: Harness, execution_arn: str) -> bool:

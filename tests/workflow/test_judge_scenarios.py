@@ -114,8 +114,9 @@ def states(harness: Harness, execution_arn: str) -> list[tuple[str, dict[str, An
     exited: list[tuple[str, dict[str, Any]]] = []
     token: str | None = None
     while True:
-        page = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000,
-                                         **({"nextToken": token} if token else {}))
+        page = sfn.get_execution_history(
+            executionArn=execution_arn, maxResults=1000, **({"nextToken": token} if token else {})
+        )
         for event in page["events"]:
             details = event.get("stateExitedEventDetails")
             if event["type"] == "TaskStateExited" and details and details["name"] in RESULT_KEYS:
@@ -147,8 +148,13 @@ def invocations(harness: Harness, resource: str, executed_version: str | None = 
         dimensions.append({"Name": "ExecutedVersion", "Value": executed_version})
     now = harness.runtime.clock.now()
     points = harness.client("cloudwatch").get_metric_statistics(
-        Namespace="AWS/Lambda", MetricName="Invocations", Dimensions=dimensions, Statistics=["Sum"],
-        StartTime=now - timedelta(hours=12), EndTime=now + timedelta(minutes=1), Period=60,
+        Namespace="AWS/Lambda",
+        MetricName="Invocations",
+        Dimensions=dimensions,
+        Statistics=["Sum"],
+        StartTime=now - timedelta(hours=12),
+        EndTime=now + timedelta(minutes=1),
+        Period=60,
     )["Datapoints"]
     return int(sum(p["Sum"] for p in points))
 
@@ -382,8 +388,11 @@ def test_a_good_release_is_watched_against_the_holdback_then_moved_to_100(harnes
 
     assert conclusion.outcome == "PROMOTED", conclusion.reason()
     assert harness.alias() == ("2", {})
-    moves = [(name, r.get("holdback_percent")) for name, r in states(harness, execution)
-             if name in ("Promote", "ShiftControl", "CompleteWatch")]
+    moves = [
+        (name, r.get("holdback_percent"))
+        for name, r in states(harness, execution)
+        if name in ("Promote", "ShiftControl", "CompleteWatch")
+    ]
     assert moves == [("Promote", 5), ("CompleteWatch", 0)]
     result = record(harness)
     assert result["status"] == "PROMOTED" and "healthy watch" in result["reason"]

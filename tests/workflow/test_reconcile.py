@@ -127,8 +127,11 @@ def test_the_end_of_an_execution_is_an_event_on_the_default_bus(harness: Harness
     sqs, events = harness.client("sqs"), harness.client("events")
     queue_url = sqs.create_queue(QueueName="execution-ends")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    pattern = {"source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"],
-               "detail": {"status": ["ABORTED", "TIMED_OUT", "FAILED"]}}
+    pattern = {
+        "source": ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
+        "detail": {"status": ["ABORTED", "TIMED_OUT", "FAILED"]},
+    }
     events.put_rule(Name="execution-ends", EventPattern=json.dumps(pattern))
     events.put_targets(Rule="execution-ends", Targets=[{"Id": "q", "Arn": queue_arn}])
 
