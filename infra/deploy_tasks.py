@@ -96,7 +96,8 @@ GRANTS = TaskGrants(
     writes_ledger=("validate", "record"),  # take the lease; write the outcome and release the lease
     # the abort flag; prune: the versions recent records name
     reads_ledger=("shift_traffic", "judge_canary", "promote", "judge_watch", "prune"),
-    puts_events=("record",),
+    # the outcome; and the progress events (Deployment Step Changed) of every traffic move and verdict
+    puts_events=("record", "shift_traffic", "judge_canary", "promote", "judge_watch"),
     # container images: preflight checks the digest exists; UpdateFunctionCode makes Lambda pull it
     # with the caller's rights
     describes_images=("preflight",),

@@ -116,7 +116,21 @@ def test_ecr_reads_are_scoped_to_tagged_repositories(by_task: dict[str, list[dic
         ("lambda:ListFunctionUrlConfigs", {"preflight"}),
         ("ecr:DescribeImages", {"preflight"}),
         ("ecr:BatchGetImage", {"update_function", "check_update"}),
-        ("events:PutEvents", {"record", "record_release", "record_remediation", "github_webhook", "reconcile"}),
+        (
+            "events:PutEvents",
+            {
+                "record",
+                "record_release",
+                "record_remediation",
+                "github_webhook",
+                "reconcile",
+                # Deployment Step Changed: every traffic move and verdict
+                "shift_traffic",
+                "judge_canary",
+                "promote",
+                "judge_watch",
+            },
+        ),
         (
             "dynamodb:PutItem",
             {

@@ -43,6 +43,10 @@ class EventBridgePublisher:
         self.bus_name = bus_name
         self.source = source
 
+    def with_source(self, source: str) -> EventBridgePublisher:
+        """A publisher on the same bus and client whose events carry another source."""
+        return EventBridgePublisher(self._client, self.bus_name, source)
+
     def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
         entry = {
             "Source": self.source,

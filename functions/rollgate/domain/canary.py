@@ -42,6 +42,7 @@ from rollgate.domain.models import (
 )
 from rollgate.domain.observe import Phase, observe
 from rollgate.domain.ports import AliasRouting, Clock, HealthProbes, LambdaApi, Ledger
+from rollgate.domain.progress import series_evidence
 from rollgate.domain.remediation import alarm_behind_abort
 from rollgate.domain.routing import describe, guard_expected_primary, set_routing, shift
 from rollgate.domain.smoke import judge_invocation
@@ -153,12 +154,15 @@ def _judge_now(
     if synthetic is not None:
         window = window.model_copy(update={"synthetic": synthetic})
     verdict = judge_fn(window, ctx.request.health)
+    verdicts = [*progress.verdicts, _summary(verdict, weight, now)][-_KEPT_VERDICTS:]
+    # the periods just judged, kept for `rollgate report` (the latest window covers the gate)
+    series = series_evidence(window, verdicts, ctx.request.health.metric_period_seconds)
     return (
         now,
         verdict,
         {
-            "verdicts": [*progress.verdicts, _summary(verdict, weight, now)][-_KEPT_VERDICTS:],
-            "evidence": [*_carried(progress.evidence, notes), *verdict_evidence(verdict, weight)],
+            "verdicts": verdicts,
+            "evidence": [*_carried(progress.evidence, notes), *verdict_evidence(verdict, weight), series],
         },
     )
 

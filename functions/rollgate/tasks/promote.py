@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from rollgate.domain.canary import promote_version
 from rollgate.domain.models import DeploymentContext
+from rollgate.domain.progress import promotion_step
+from rollgate.tasks._progress import announce_step
 from rollgate.tasks._runtime import Dependencies, gate_task
 
 
 @gate_task
 def lambda_handler(ctx: DeploymentContext, deps: Dependencies) -> object:
-    return promote_version(ctx, lambda_api=deps.lambda_api, ledger=deps.ledger, clock=deps.clock)
+    progress = promote_version(ctx, lambda_api=deps.lambda_api, ledger=deps.ledger, clock=deps.clock)
+    announce_step(ctx, progress, promotion_step(ctx), deps)
+    return progress

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from rollgate.domain.canary import shift_traffic
 from rollgate.domain.models import DeploymentContext
+from rollgate.tasks._progress import announce_step
 from rollgate.tasks._runtime import Dependencies, gate_task
 
 
 @gate_task
 def lambda_handler(ctx: DeploymentContext, deps: Dependencies) -> object:
-    return shift_traffic(ctx, lambda_api=deps.lambda_api, ledger=deps.ledger, clock=deps.clock)
+    progress = shift_traffic(ctx, lambda_api=deps.lambda_api, ledger=deps.ledger, clock=deps.clock)
+    announce_step(ctx, progress, "shift", deps)
+    return progress
