@@ -6,6 +6,8 @@ projection ALL.
 
     lease        pk=LEASE#<function>#<alias>   sk=LEASE
     abort flag   pk=LEASE#<function>#<alias>   sk=ABORT
+    control      pk=LEASE#<function>#<alias>   sk=CONTROL#<deployment id>#<requested at>#<control>
+                 (an operator's promote / pause / resume / abort, one item each: a log, never overwritten)
     deployment   pk=DEPLOY#<function>#<alias>  sk=DEPLOY#<deployment id>
                  gsi1pk=FN#<function>          gsi1sk=<deployment id>
     (remediations of a function+alias are stored the same way, with kind "remediation", so its
@@ -29,12 +31,14 @@ from botocore.exceptions import ClientError
 
 from rollgate.aws.errors import error_code, translate_client_errors
 from rollgate.aws.events import to_json_text
+from rollgate.domain.controls import ControlRecord
 from rollgate.domain.errors import DeploymentInProgress, InvalidRequest
 from rollgate.domain.ports import Clock, Lease
 
 GSI_BY_FUNCTION = "by_function"
 LEASE_SK = "LEASE"
 ABORT_SK = "ABORT"
+CONTROL_PREFIX = "CONTROL#"
 DEPLOY_PREFIX = "DEPLOY#"
 RELEASE_PREFIX = "RELEASE#"
 RUN_PREFIX = "RUN#"
@@ -223,6 +227,43 @@ class DynamoLedger:
             except ClientError as error:
                 if error_code(error) != _CONDITION_FAILED:  # absent, or asked for after we started
                     raise
+
+    # ----------------------------------------------------------------------- operator controls
+    def put_control(self, record: ControlRecord) -> None:
+        """Append an operator's control to the deployment's log (rollgate.domain.controls); kept as
+        long as an abort flag, far longer than any deployment runs."""
+        item = {
+            "pk": lease_pk(record.function_name, record.alias),
+            "sk": f"{CONTROL_PREFIX}{record.deployment_id}#{_iso(record.requested_at)}#{record.control.value}",
+            "deployment_id": record.deployment_id,
+            "control": record.control.value,
+            "requested_by": record.requested_by,
+            "document": record.model_dump_json(),
+            "ttl": int((record.requested_at + self._abort_ttl).timestamp()),
+        }
+        with translate_client_errors(
+            f"dynamodb:PutItem control {record.control.value} of {record.function_name}:{record.alias}"
+        ):
+            self._db.call("put_item", TableName=self.table_name, Item=item)
+
+    def list_controls(self, function_name: str, alias: str, deployment_id: str) -> list[ControlRecord]:
+        query: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {
+                ":pk": lease_pk(function_name, alias),
+                ":prefix": f"{CONTROL_PREFIX}{deployment_id}#",
+            },
+            "ConsistentRead": True,
+        }
+        records: list[ControlRecord] = []
+        with translate_client_errors(f"dynamodb:Query controls of {function_name}:{alias} {deployment_id}"):
+            while True:
+                response = self._db.call("query", TableName=self.table_name, **query)
+                records.extend(ControlRecord.model_validate_json(str(i["document"])) for i in response.get("Items", []))
+                if not response.get("LastEvaluatedKey"):
+                    break
+                query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return records
 
     # ----------------------------------------------------------------------- deployments
     def put_deployment(self, record: dict[str, Any], *, only_if_new: bool = False) -> None:

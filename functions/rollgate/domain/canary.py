@@ -25,6 +25,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from rollgate.domain import controls
 from rollgate.domain.errors import DeploymentAborted, TransientAwsError
 from rollgate.domain.health import HealthWindow, Outcome, SyntheticSeries, Verdict
 from rollgate.domain.judge import judge
@@ -57,7 +58,9 @@ def check_abort(ctx: DeploymentContext, ledger: Ledger) -> list[Evidence]:
     """Raise DeploymentAborted if someone asked this deployment to stop, unless the ask came from a
     guarding alarm that preflight recorded in ALARM before this deployment: that alarm was raised by
     the previous version, and flapping back into ALARM is no evidence against the new one (the
-    per-version checks judge it). Returns the note saying so, for the record's evidence."""
+    per-version checks judge it). Returns the note saying so, for the record's evidence. An
+    operator's abort (`rollgate abort`, rollgate.domain.controls) is never declined."""
+    controls.raise_if_aborted(ctx, ledger)
     reason = ledger.abort_requested(ctx.function_name, ctx.alias)
     if not reason:
         return []
@@ -105,7 +108,7 @@ def verdict_evidence(verdict: Verdict, weight: int) -> list[Evidence]:
 
 #: Notes that outlive the verdict they came with: what traffic moves were made, and why an abort
 #: was declined.
-_CARRIED_NOTES = ("shift", "promote", "control", "hold", "abort_declined")
+_CARRIED_NOTES = ("shift", "promote", "control", "hold", "abort_declined", controls.NOTE_CHECK)
 
 
 def _carried(evidence: list[Evidence], fresh: list[Evidence]) -> list[Evidence]:
@@ -169,7 +172,8 @@ def _judge_now(
 
 # --------------------------------------------------------------------------- canary
 def shift_traffic(ctx: DeploymentContext, *, lambda_api: LambdaApi, ledger: Ledger, clock: Clock) -> CanaryProgress:
-    notes = check_abort(ctx, ledger)
+    # an operator's notes outlive the step they were made in: the record says who steered it
+    notes = [*controls.notes_of(ctx.canary.evidence if ctx.canary else []), *check_abort(ctx, ledger)]
     baseline, version = ctx.require_baseline(), ctx.require_version()
     now = clock.now()
     period = ctx.request.health.metric_period_seconds
@@ -207,6 +211,7 @@ def shift_traffic(ctx: DeploymentContext, *, lambda_api: LambdaApi, ledger: Ledg
 
 #: What a new canary step keeps from the previous one.
 _CANARY_CARRIED = {
+    "applied_controls",
     "extension_seconds_used",
     "synthetic_invocations",
     "synthetic_failed",
@@ -289,6 +294,18 @@ def judge_canary(
 
     if verdict.outcome is Outcome.UNHEALTHY:
         return progress.model_copy(update={**update, "next": "rollback"})
+    # not failing: an operator's promote or pause decides before the bake's clock does
+    steering = controls.steer_canary(
+        controls.fold(controls.controls_of(ctx, ledger)),
+        applied=progress.applied_controls,
+        now=now,
+        weight=progress.weight,
+        last_step=last_step,
+        max_pause_seconds=policy.max_hold_seconds,
+    )
+    if steering is not None:
+        steered = steering.update(update["evidence"], progress.applied_controls)
+        return progress.model_copy(update={**update, **steered, "widen_to": None})
     if verdict.outcome is Outcome.HEALTHY:
         if step_elapsed < interval:
             return progress.model_copy(update={**update, "next": "bake"})
@@ -344,7 +361,7 @@ def promote_version(ctx: DeploymentContext, *, lambda_api: LambdaApi, ledger: Le
     notes = check_abort(ctx, ledger)
     watch = ctx.watch
     if watch is None:
-        return _promote(ctx, lambda_api, clock, notes)
+        return _promote(ctx, lambda_api, clock, notes, full=controls.full_promotion(ctx, ledger))
     if watch.next == "control":
         return _shift_control(ctx, watch, lambda_api, clock, notes)
     if watch.next == "complete":
@@ -368,10 +385,18 @@ def _moved(ctx: DeploymentContext, routing: AliasRouting, changed: bool) -> str:
     return f"alias {ctx.alias} now routes {describe(routing)}" + ("" if changed else " (already so)")
 
 
-def _promote(ctx: DeploymentContext, lambda_api: LambdaApi, clock: Clock, notes: list[Evidence]) -> WatchProgress:
+def _promote(
+    ctx: DeploymentContext,
+    lambda_api: LambdaApi,
+    clock: Clock,
+    notes: list[Evidence],
+    *,
+    full: controls.ControlRecord | None = None,
+) -> WatchProgress:
+    """`full`: an operator's promote --full, which skips the watch (100% now)."""
     baseline = ctx.require_baseline()
     policy = ctx.request.health
-    watch = 0 if baseline.already_live else ctx.request.watch_seconds
+    watch = 0 if baseline.already_live or full is not None else ctx.request.watch_seconds
     holdback = policy.watch_holdback_percent if watch and not baseline.already_live else 0
     if holdback and _all_on(lambda_api.get_alias(ctx.function_name, ctx.alias), ctx.require_version().version):
         # this promotion was already completed (a task replayed after the execution ended): putting
@@ -384,6 +409,8 @@ def _promote(ctx: DeploymentContext, lambda_api: LambdaApi, clock: Clock, notes:
         detail += f"; watching for {watch} s against the holdback on v{baseline.live_version} (paired)"
     elif watch:
         detail += f"; watching for {watch} s against the pre-deploy baseline of v{baseline.live_version} (unpaired)"
+    elif full is not None and not baseline.already_live:
+        detail += f"; no watch: {full.said()}"
     elif not baseline.already_live:
         detail += "; no watch (watch_seconds is 0)"
     return WatchProgress(
@@ -393,9 +420,13 @@ def _promote(ctx: DeploymentContext, lambda_api: LambdaApi, clock: Clock, notes:
         next="watch" if watch else "done",
         holdback_percent=holdback,
         weight_since=now,
-        conclusion=None if watch or baseline.already_live else WatchConclusion.UNWATCHED,
+        conclusion=None if watch or baseline.already_live else _unwatched(full),
         evidence=[Evidence(check="promote", ok=True, detail=detail, data={"holdback_percent": holdback}), *notes],
     )
+
+
+def _unwatched(full: controls.ControlRecord | None) -> WatchConclusion:
+    return WatchConclusion.OPERATOR if full is not None else WatchConclusion.UNWATCHED
 
 
 def _shift_control(
@@ -468,6 +499,9 @@ def judge_watch(
         if progress.holdback_percent == 0 and progress.control_reason is None:
             return progress.model_copy(update={**update, "next": "control", "control_reason": verdict.summary})
         return progress.model_copy(update={**update, "next": "rollback"})
+    steered = _steer_watch(ctx, progress, ledger, now, update)
+    if steered is not None:
+        return steered
     if now < progress.watch_until:
         remaining = (progress.watch_until - now).total_seconds()
         wait = max(1, min(policy.metric_period_seconds, math.ceil(remaining)))
@@ -476,6 +510,29 @@ def judge_watch(
     if verdict.outcome is Outcome.HEALTHY:
         return progress.model_copy(update={**update, "next": after, "conclusion": WatchConclusion.VERIFIED})
     return _inconclusive_end(progress, update, verdict, now, policy, after)
+
+
+def _steer_watch(
+    ctx: DeploymentContext, progress: WatchProgress, ledger: Ledger, now: datetime, update: dict[str, Any]
+) -> WatchProgress | None:
+    """The watch's answer under the operator's controls (a verdict that is not UNHEALTHY): a promote
+    ends the watch as its end would (the holdback moved to 100%), a pause holds a watch that would end."""
+    applied = [*(ctx.canary.applied_controls if ctx.canary else []), *progress.applied_controls]
+    steering = controls.steer_watch(
+        controls.fold(controls.controls_of(ctx, ledger)),
+        applied=applied,
+        now=now,
+        watch_over=now >= progress.watch_until,
+        weight=100 - progress.holdback_percent,
+        max_pause_seconds=ctx.request.health.max_hold_seconds,
+    )
+    if steering is None:
+        return None
+    steered = steering.update(update["evidence"], progress.applied_controls)
+    if steering.next == "end":
+        after = "complete" if progress.holdback_percent else "done"
+        return progress.model_copy(update={**update, **steered, "next": after, "conclusion": WatchConclusion.OPERATOR})
+    return progress.model_copy(update={**update, **steered})
 
 
 def _watch_since(ctx: DeploymentContext, progress: WatchProgress, weight_since: datetime) -> datetime:

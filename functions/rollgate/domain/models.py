@@ -685,6 +685,9 @@ class CanaryProgress(Lenient):
     synthetic_invocations: int = Field(default=0, description="probe invocations sent to the new version")
     synthetic_failed: int = Field(default=0, description="of those, how many failed")
     synthetic_failures: list[str] = Field(default_factory=list, description="a few example failure messages")
+    applied_controls: list[str] = Field(
+        default_factory=list, description="ids of the operator's one-shot controls (promote) already acted on"
+    )
     verdicts: list[VerdictSummary] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
 
@@ -696,6 +699,7 @@ class WatchConclusion(str, Enum):
     UNVERIFIED = "unverified"  # the watch ended INCONCLUSIVE; promoted because on_inconclusive_watch said so
     UNWATCHED = "unwatched"  # watch_seconds is 0: promoted after the canary, without a watch
     INCONCLUSIVE = "inconclusive"  # the watch ended (or its hold ran out) INCONCLUSIVE: rolled back
+    OPERATOR = "operator"  # an operator's promote ended the bake or the watch early (rollgate promote [--full])
 
 
 class WatchProgress(Lenient):
@@ -712,6 +716,9 @@ class WatchProgress(Lenient):
     control_reason: str | None = Field(default=None, description="the breach that made the watch shift a control")
     held_since: datetime | None = Field(default=None, description="when an INCONCLUSIVE watch started its hold")
     conclusion: WatchConclusion | None = Field(default=None, description="how the watch ended, once it has")
+    applied_controls: list[str] = Field(
+        default_factory=list, description="ids of the operator's one-shot controls (promote) already acted on"
+    )
     verdicts: list[VerdictSummary] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
 

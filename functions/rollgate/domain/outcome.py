@@ -105,6 +105,12 @@ def _promotion_reason(ctx: DeploymentContext, version: str) -> str:
         return f"v{version} promoted after a healthy canary and a healthy watch{by}"
     if conclusion is WatchConclusion.UNWATCHED:
         return f"v{version} promoted without a watch (watch_seconds is 0), after a healthy canary{by}"
+    if conclusion is WatchConclusion.OPERATOR:
+        from rollgate.domain.controls import operator_promotion
+
+        notes = [*(ctx.watch.evidence if ctx.watch else []), *(ctx.canary.evidence if ctx.canary else [])]
+        note = operator_promotion(notes)
+        return f"v{version} promoted early by an operator: {note.detail if note else 'rollgate promote'}"
     if conclusion is WatchConclusion.UNVERIFIED:
         return (
             f"v{version} promoted UNVERIFIED: the watch ended INCONCLUSIVE and on_inconclusive_watch is "

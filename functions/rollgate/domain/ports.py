@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from rollgate.domain.health import AlarmObservation, GaugeSample, PeriodStats
+
+if TYPE_CHECKING:
+    from rollgate.domain.controls import ControlRecord
 
 
 class Clock(Protocol):
@@ -308,6 +311,20 @@ class Ledger(Protocol):
     def clear_abort(self, function_name: str, alias: str) -> None: ...
     def put_release(self, record: dict[str, Any]) -> None:
         """Write (or overwrite, idempotently) a ReleaseResult-shaped record."""
+        ...
+
+
+@runtime_checkable
+class ControlLog(Protocol):
+    """A Ledger that also keeps the operators' controls of each deployment (rollgate.domain.controls);
+    a ledger without it (the benchmark's) has no controls."""
+
+    def put_control(self, record: ControlRecord) -> None:
+        """Append one control to the log of its function+alias and deployment."""
+        ...
+
+    def list_controls(self, function_name: str, alias: str, deployment_id: str) -> list[ControlRecord]:
+        """The deployment's controls, oldest first."""
         ...
 
 

@@ -1,0 +1,315 @@
+"""Operator controls of a deployment in flight: promote, promote --full, pause, resume, abort.
+
+A person steers a running canary or watch by writing a control record into the ledger, beside the
+lease of the function+alias. Each record names the deployment it is for (the lease holder: a
+control for any other deployment is refused, so a control typed a minute late never reaches the
+next, innocent deployment), who asked, why and when. The records are a log, never overwritten:
+the deployment's evidence and the ledger say who steered it.
+
+The canary and watch tasks read the deployment's log every time they judge and fold it into their
+`next` answer (`steer_canary`, `steer_watch`), so the state machine's Choice states and
+`gate_loop.run_gates` route a steered answer exactly like a judged one: no route of their own, one
+copy of "what next".
+
+- promote: skip the rest of the current step's bake (the next step, or the promotion after the
+  last); in the watch, end the watch. Used once: the record's id goes into the progress record.
+- promote_full: skip every remaining step and the watch (100% at once).
+- pause: hold the weight where it is; judging goes on every period and a breach still rolls back.
+  A pause holds at most `health.max_hold_seconds` in all (the lease is sized for it), then the
+  deployment resumes by itself. resume (or a promote) ends a pause.
+- abort: roll back now (DeploymentAborted, which every traffic-moving state catches into Rollback).
+
+A control never overrides an UNHEALTHY verdict: the steering is consulted only after the judge
+said the new version is not failing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
+
+from pydantic import Field
+
+from rollgate.domain.errors import DeploymentAborted, InvalidRequest
+from rollgate.domain.models import DeploymentContext, Evidence, Lenient, Strict, parse_model
+from rollgate.domain.ports import Clock, ControlLog, Ledger
+from rollgate.domain.start import function_name_of
+from rollgate.domain.triggers import DEFAULT_ALIAS
+from rollgate.domain.validation import AliasName, FunctionRef, LongText, StackHome, Text, check_document
+
+#: The evidence check of every note a control leaves (carried from period to period).
+NOTE_CHECK = "operator"
+
+
+class Control(str, Enum):
+    PROMOTE = "promote"
+    PROMOTE_FULL = "promote_full"
+    PAUSE = "pause"
+    RESUME = "resume"
+    ABORT = "abort"
+
+
+class ControlRequest(Strict):
+    """What `rollgate promote|pause|resume|abort` and the console's Control input send."""
+
+    function_name: FunctionRef = Field(description="the function being deployed (name or ARN)")
+    alias: AliasName = Field(default=DEFAULT_ALIAS, description="the alias being deployed")
+    control: Control = Field(description="promote | promote_full | pause | resume | abort")
+    reason: LongText = Field(default="no reason given", description="why (recorded in the ledger and the evidence)")
+    requested_by: Text = Field(default="operator", description="who asks (recorded)")
+    deployment_id: Text | None = Field(
+        default=None,
+        description="the deployment meant (default: the one holding the lease); refused unless it holds the lease",
+    )
+
+
+class ControlRecord(Lenient):
+    """One control, as the ledger keeps it."""
+
+    function_name: str
+    alias: str
+    deployment_id: str = Field(description="the deployment the control is for (the lease holder when asked)")
+    control: Control
+    requested_by: str
+    reason: str
+    requested_at: datetime
+
+    @property
+    def control_id(self) -> str:
+        """Unique within a deployment's log; the key a progress record remembers a used control by."""
+        return f"{self.requested_at.isoformat()}#{self.control.value}"
+
+    def said(self) -> str:
+        kind = self.control.value.replace("_", " --")
+        return f"{kind} by {self.requested_by} at {self.requested_at:%H:%M:%S} ({self.reason})"
+
+
+class ControlRefused(InvalidRequest):
+    """A control for a deployment that is not running on the alias (not the lease holder)."""
+
+
+# --------------------------------------------------------------------------- asking
+def request_control(raw: Any, *, ledger: Ledger, clock: Clock, home: StackHome | None = None) -> ControlRecord:
+    """Validate the request and write it into the deployment's control log. Refused (ControlRefused,
+    nothing written) when no deployment holds the alias, or the one named is not the holder."""
+    if not isinstance(raw, dict):
+        raise InvalidRequest(f"(control request): expected a JSON object, got {type(raw).__name__}")
+    check_document(raw)
+    request = parse_model(ControlRequest, raw, home=home)
+    function_name = function_name_of(request.function_name, home)
+    if not isinstance(ledger, ControlLog):
+        raise ControlRefused("this ledger keeps no control log")
+    lease = ledger.current_lease(function_name, request.alias)
+    target = f"{function_name}:{request.alias}"
+    if lease is None:
+        wanted = f" (asked for deployment {request.deployment_id})" if request.deployment_id else ""
+        raise ControlRefused(f"no deployment of {target} is running{wanted}: nothing to {request.control.value}")
+    if request.deployment_id is not None and request.deployment_id != lease.holder:
+        raise ControlRefused(
+            f"deployment {request.deployment_id} is not the one running on {target}: {lease.holder} holds its "
+            f"lease; a control is only taken for the running deployment"
+        )
+    record = ControlRecord(
+        function_name=function_name,
+        alias=request.alias,
+        deployment_id=lease.holder,
+        control=request.control,
+        requested_by=request.requested_by,
+        reason=request.reason,
+        requested_at=clock.now(),
+    )
+    ledger.put_control(record)
+    return record
+
+
+def controls_of(ctx: DeploymentContext, ledger: Ledger) -> list[ControlRecord]:
+    """The deployment's control log, oldest first. A ledger that keeps none (the benchmark's: nobody
+    steers a benchmark run) has no controls."""
+    if not isinstance(ledger, ControlLog):
+        return []
+    records = ledger.list_controls(ctx.function_name, ctx.alias, ctx.deployment_id)
+    return sorted((r for r in records if r.deployment_id == ctx.deployment_id), key=lambda r: r.requested_at)
+
+
+# --------------------------------------------------------------------------- folding the log
+@dataclass(frozen=True)
+class ControlState:
+    """What the log says now."""
+
+    abort: ControlRecord | None = None
+    promote_full: ControlRecord | None = None
+    promotes: tuple[ControlRecord, ...] = ()
+    #: the pause in force (None: not paused), and the seconds spent paused before it
+    pause: ControlRecord | None = None
+    paused_before_seconds: float = 0.0
+
+    def paused_seconds(self, now: datetime) -> float:
+        current = (now - self.pause.requested_at).total_seconds() if self.pause else 0.0
+        return self.paused_before_seconds + max(0.0, current)
+
+
+def fold(records: list[ControlRecord]) -> ControlState:
+    """The log, oldest first, folded: the first abort and promote_full; every promote; the pause in
+    force (a resume, a promote or a promote_full after a pause ends it) and the time already paused."""
+    abort = full = pause = None
+    promotes: list[ControlRecord] = []
+    paused_before = 0.0
+    for record in sorted(records, key=lambda r: r.requested_at):
+        kind = record.control
+        if kind is Control.ABORT:
+            abort = abort or record
+        elif kind is Control.PAUSE:
+            pause = pause or record
+        else:
+            if pause is not None:
+                paused_before += (record.requested_at - pause.requested_at).total_seconds()
+                pause = None
+            if kind is Control.PROMOTE_FULL:
+                full = full or record
+            elif kind is Control.PROMOTE:
+                promotes.append(record)
+    return ControlState(
+        abort=abort, promote_full=full, promotes=tuple(promotes), pause=pause, paused_before_seconds=paused_before
+    )
+
+
+def raise_if_aborted(ctx: DeploymentContext, ledger: Ledger) -> None:
+    """An operator's abort: roll back now (every task from ShiftTraffic on catches into Rollback)."""
+    abort = fold(controls_of(ctx, ledger)).abort
+    if abort is not None:
+        raise DeploymentAborted(f"{ctx.function_name}:{ctx.alias} aborted by {abort.requested_by}: {abort.reason}")
+
+
+# --------------------------------------------------------------------------- steering
+@dataclass(frozen=True)
+class Steering:
+    """A controlled answer: `next` replaces the judge's, `notes` go into the evidence (carried),
+    `applied` are the ids of the one-shot controls it used up."""
+
+    next: str
+    notes: list[Evidence] = field(default_factory=list)
+    applied: list[str] = field(default_factory=list)
+
+    def update(self, evidence: list[Evidence], applied_before: list[str]) -> dict[str, Any]:
+        """The fields of the progress record this steering changes."""
+        fresh = [n for n in self.notes if n not in evidence]
+        return {
+            "next": self.next,
+            "evidence": [*evidence, *fresh],
+            "applied_controls": [*applied_before, *(a for a in self.applied if a not in applied_before)],
+        }
+
+
+def _note(record: ControlRecord, detail: str) -> Evidence:
+    return Evidence(
+        check=NOTE_CHECK,
+        ok=True,
+        detail=f"{record.said()}: {detail}",
+        data={
+            "control": record.control.value,
+            "requested_by": record.requested_by,
+            "reason": record.reason,
+            "requested_at": record.requested_at.isoformat(),
+        },
+    )
+
+
+def _pending_promote(state: ControlState, applied: set[str]) -> ControlRecord | None:
+    return next((p for p in state.promotes if p.control_id not in applied), None)
+
+
+def _hold(
+    state: ControlState, now: datetime, max_pause_seconds: int, *, where: str, hold_answer: str
+) -> Steering | None:
+    pause = state.pause
+    if pause is None or state.paused_seconds(now) >= max_pause_seconds:
+        return None  # not paused, or the pause has run out: the deployment goes on by itself
+    until = pause.requested_at + timedelta(seconds=max(0.0, max_pause_seconds - state.paused_before_seconds))
+    return Steering(
+        hold_answer,
+        [
+            _note(
+                pause,
+                f"holding {where}; judging goes on and a breach still rolls back; resumes with `rollgate resume` "
+                f"or by itself at {until:%H:%M:%S} (health.max_hold_seconds)",
+            )
+        ],
+    )
+
+
+def steer_canary(
+    state: ControlState,
+    *,
+    applied: list[str],
+    now: datetime,
+    weight: int,
+    last_step: bool,
+    max_pause_seconds: int,
+) -> Steering | None:
+    """The canary's answer under the operator's controls, for a verdict that is not UNHEALTHY;
+    None: the judge's answer stands."""
+    if state.promote_full is not None:
+        full = state.promote_full
+        return Steering(
+            "promote",
+            [_note(full, f"promoting now from {weight}%, skipping every remaining step and the watch")],
+            [full.control_id],
+        )
+    pending = _pending_promote(state, set(applied))
+    if pending is not None:
+        detail = (
+            "promoting now, skipping the rest of the last step's bake"
+            if last_step
+            else "moving to the next step now, skipping the rest of this step's bake"
+        )
+        return Steering(
+            "promote" if last_step else "shift", [_note(pending, f"at {weight}%: {detail}")], [pending.control_id]
+        )
+    return _hold(state, now, max_pause_seconds, where=f"the canary at {weight}%", hold_answer="bake")
+
+
+def steer_watch(
+    state: ControlState,
+    *,
+    applied: list[str],
+    now: datetime,
+    watch_over: bool,
+    weight: int,
+    max_pause_seconds: int,
+) -> Steering | None:
+    """The watch's answer under the operator's controls, for a verdict that is not UNHEALTHY:
+    "end" (the caller moves on as at a watch's end, promoted by the operator), "watch" (held), or
+    None: the judge's answer stands. A pause holds only what would end: while the watch still runs
+    it goes on as it is."""
+    ending = state.promote_full or _pending_promote(state, set(applied))
+    if ending is not None:
+        return Steering(
+            "end", [_note(ending, f"ending the watch now at {weight}%: promoting in full")], [ending.control_id]
+        )
+    if not watch_over:
+        return None
+    return _hold(state, now, max_pause_seconds, where=f"the watch at {weight}%", hold_answer="watch")
+
+
+def full_promotion(ctx: DeploymentContext, ledger: Ledger) -> ControlRecord | None:
+    """The promote_full asked for this deployment, if any: Promote then moves 100% and skips the watch."""
+    return fold(controls_of(ctx, ledger)).promote_full
+
+
+def notes_of(evidence: list[Evidence]) -> list[Evidence]:
+    """The operators' notes among a record's evidence."""
+    return [e for e in evidence if e.check == NOTE_CHECK]
+
+
+def operator_promotion(evidence: list[Evidence]) -> Evidence | None:
+    """The note of the control that ended the deployment's bake or watch early, if one did."""
+    return next(
+        (
+            e
+            for e in reversed(evidence)
+            if e.check == NOTE_CHECK and e.data.get("control") in {"promote", "promote_full"}
+        ),
+        None,
+    )
