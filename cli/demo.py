@@ -1,6 +1,8 @@
 """`rollgate demo` (and `make demo`): four releases of a sample app on the embedded local runtime.
 
-The sample app `orders-api` is live on v1 with steady traffic. Rollgate releases four builds of it
+The sample app `orders-api` is live on Lambda version 1 with steady traffic. Rollgate releases four
+builds of it (named v2 to v5; each becomes whatever Lambda version number it is published as, which
+is what the gate lines and the versions column show)
 through the real, synthesized DeployFunction state machine, with a production-shaped policy
 (60-second metric periods, a five-minute canary bake, a three-minute watch). The runtime's clock is
 virtual: it moves only while every part of the system waits, so the bakes and watches cost nothing
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from cli.output import report
 from cli.progress import ExecutionWatcher
 from cli.views import table, versions
 
@@ -67,13 +70,16 @@ def run_demo(out: TextIO = sys.stdout, cdk_out: str = "cdk.out") -> int:
     print("==> synthesizing the Rollgate stack (cdk-nag runs on every synth)", file=out, flush=True)
     synthesize(Path(cdk_out))
     results: list[list[str]] = []
+    summaries: list[dict[str, Any]] = []
     failures = 0
     with LocalRuntime() as runtime:
         outputs = runtime.deploy_stack(Path(cdk_out))
         runtime.sample_app(function_name=FUNCTION, alias=ALIAS)
         print(
-            f"==> local runtime up ({runtime.clock.describe()}); {FUNCTION}:{ALIAS} live on v1, "
-            f"{TRAFFIC_PER_SECOND:g} requests/s",
+            f"==> local runtime up ({runtime.clock.describe()}); {FUNCTION}:{ALIAS} live on Lambda version 1 "
+            f"(v1), {TRAFFIC_PER_SECOND:g} requests/s\n"
+            "    builds are named v2-v5; Lambda numbers the versions it publishes, so a build's Lambda "
+            "version can differ from its name (a build rejected after publishing still takes a number)",
             file=out,
             flush=True,
         )
@@ -86,7 +92,7 @@ def run_demo(out: TextIO = sys.stdout, cdk_out: str = "cdk.out") -> int:
                 request = demo_request(
                     scenario.build, outputs["ArtifactBucketName"], key, smoke_payload(), scenario.extra
                 )
-                print(f"\n==> release {scenario.build}: {scenario.story} (expect {scenario.expected})", file=out)
+                print(f"\n==> build {scenario.build}: {scenario.story} (expect {scenario.expected})", file=out)
                 virtual_start = runtime.clock.now()
                 execution = sfn.start_execution(
                     stateMachineArn=outputs["DeployStateMachineArn"],
@@ -113,14 +119,33 @@ def run_demo(out: TextIO = sys.stdout, cdk_out: str = "cdk.out") -> int:
                         conclusion.reason()[:100],
                     ]
                 )
+                summaries.append(
+                    {
+                        "build": scenario.build,
+                        "expected": scenario.expected,
+                        "outcome": conclusion.outcome,
+                        "as_expected": ok,
+                        "from_version": result.get("from_version"),
+                        "to_version": result.get("to_version"),
+                        "virtual_seconds": elapsed,
+                        "transitions": watcher.transitions,
+                        "task_invocations": watcher.task_invocations,
+                        "reason": conclusion.reason(),
+                        "execution_arn": execution,
+                    }
+                )
                 print(f"  = {conclusion.outcome}: {conclusion.reason()}", file=out, flush=True)
         live = runtime.client("lambda").get_alias(FunctionName=FUNCTION, Name=ALIAS)["FunctionVersion"]
     print(
         "\n"
-        + table(results, ["build", "expected", "outcome", "ok", "versions", "virtual", "transitions/tasks", "reason"]),
+        + table(
+            results,
+            ["build", "expected", "outcome", "ok", "Lambda versions", "virtual", "transitions/tasks", "reason"],
+        ),
         file=out,
     )
-    print(f"\n{FUNCTION}:{ALIAS} ends on v{live}; wall time {time.monotonic() - started:.1f} s", file=out)
+    report(out, {"events": False, "scenarios": summaries, "live_version": live, "all_as_expected": not failures})
+    print(f"\n{FUNCTION}:{ALIAS} ends on Lambda version {live}; wall time {time.monotonic() - started:.1f} s", file=out)
     if failures:
         print(f"{failures} outcome(s) not as expected", file=out)
         return 1

@@ -3,7 +3,8 @@
 1. A signed GitHub push to release/2026.11 reaches the webhook receiver; the dispatcher starts the
    Release workflow; CI uploads the manifest after the push; three functions go out in two waves,
    orders-api regresses under real traffic, and the atomic release puts all three back on v1.
-2. v2 of orders-api is promoted, then its guarding alarm goes into ALARM: Remediate rolls it back.
+2. Build v2 of orders-api is promoted, then its guarding alarm goes into ALARM: Remediate rolls it
+   back.
 3. The alarm fires again with no recent deployment: nothing changes, and that is recorded.
 """
 
@@ -15,13 +16,18 @@ import hmac
 import json
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TextIO
 
 from cli.demo import ALIAS, FUNCTION, POLL_SECONDS, TRAFFIC_PER_SECOND, demo_request
+from cli.output import report
 from cli.progress import RELEASE_SUCCESS, REMEDIATION_SUCCESS, Conclusion, ExecutionWatcher
 
 OTHERS = ("payments-api", "inventory-api")
+#: The other two functions take traffic too: with none, their canaries could never be judged
+#: healthy, and the release would roll back for want of data instead of for orders-api's regression.
+OTHERS_TRAFFIC_PER_SECOND = 2.0
 REPOSITORY, COMMIT, BRANCH = "acme/shop", "5f2c0e1d9b8a7c6d5e4f3a2b1c0d9e8f7a6b5c4d", "release/2026.11"
 GUARD_ALARM = f"rollgate-guard-{FUNCTION}-errors"
 
@@ -111,13 +117,26 @@ def run_event_demo(out: TextIO = sys.stdout, cdk_out: str = "cdk.out") -> int:
             )
         bucket, s3, sfn = outputs["ArtifactBucketName"], runtime.client("s3"), runtime.client("stepfunctions")
         print(
-            f"==> {FUNCTION}, {', '.join(OTHERS)} live on v1; {FUNCTION} takes {TRAFFIC_PER_SECOND:g} req/s", file=out
+            f"==> {FUNCTION}, {', '.join(OTHERS)} live on Lambda version 1; {FUNCTION} takes "
+            f"{TRAFFIC_PER_SECOND:g} req/s, the others {OTHERS_TRAFFIC_PER_SECOND:g} each",
+            file=out,
         )
         releases, remediations = set[str](), set[str]()
-        with runtime.traffic(function_name=FUNCTION, alias=ALIAS, rate_per_second=TRAFFIC_PER_SECOND):
+        with ExitStack() as traffic:
+            traffic.enter_context(
+                runtime.traffic(function_name=FUNCTION, alias=ALIAS, rate_per_second=TRAFFIC_PER_SECOND)
+            )
+            for name in OTHERS:
+                traffic.enter_context(
+                    runtime.traffic(function_name=name, alias=ALIAS, rate_per_second=OTHERS_TRAFFIC_PER_SECOND)
+                )
             runtime.clock.sleep(180)
 
-            print(f"\n==> 1. push {REPOSITORY}@{COMMIT[:12]} to {BRANCH} (expect ROLLED_BACK: v3 regresses)", file=out)
+            print(
+                f"\n==> 1. push {REPOSITORY}@{COMMIT[:12]} to {BRANCH} (expect ROLLED_BACK: build v3 of {FUNCTION} "
+                "regresses)",
+                file=out,
+            )
             print(f"  webhook answered {_push(runtime, outputs).get('statusCode')}", file=out)
             release_arn = _next_execution(runtime, outputs["ReleaseStateMachineArn"], releases)
             runtime.clock.sleep(30)  # CI uploads the artifacts and the manifest after the push
@@ -144,14 +163,15 @@ def run_event_demo(out: TextIO = sys.stdout, cdk_out: str = "cdk.out") -> int:
             outcomes.append(("push-triggered release", "ROLLED_BACK", conclusion.outcome))
 
             print(
-                f"\n==> 2. v2 of {FUNCTION} promoted, then {GUARD_ALARM} goes into ALARM (expect ROLLED_BACK)", file=out
+                f"\n==> 2. build v2 of {FUNCTION} promoted, then {GUARD_ALARM} goes into ALARM (expect ROLLED_BACK)",
+                file=out,
             )
             key = f"builds/{FUNCTION}-v2.zip"
             s3.put_object(Bucket=bucket, Key=key, Body=build_zip("v2"))
             request = demo_request("v2", bucket, key, smoke_payload(), {})
             deploy = sfn.start_execution(stateMachineArn=outputs["DeployStateMachineArn"], input=json.dumps(request))
             promoted = _watch(runtime, deploy["executionArn"], out, quiet=True)
-            print(f"  deployment: {promoted.outcome}", file=out)
+            print(f"  deployment: {promoted.outcome}: {promoted.reason()}", file=out)
             cloudwatch = runtime.client("cloudwatch")
             cloudwatch.put_metric_alarm(
                 AlarmName=GUARD_ALARM,
@@ -187,5 +207,18 @@ def run_event_demo(out: TextIO = sys.stdout, cdk_out: str = "cdk.out") -> int:
         print(
             f"  {'ok ' if expected == outcome else 'NO '} {story:<24} expected {expected:<12} got {outcome}", file=out
         )
-    print(f"\nlive versions: {live}; wall time {time.monotonic() - started:.1f} s", file=out)
-    return 0 if all(expected == outcome for _, expected, outcome in outcomes) else 1
+    print(f"\nlive Lambda versions: {live}; wall time {time.monotonic() - started:.1f} s", file=out)
+    as_expected = all(expected == outcome for _, expected, outcome in outcomes)
+    report(
+        out,
+        {
+            "events": True,
+            "stories": [
+                {"story": story, "expected": expected, "outcome": outcome, "as_expected": expected == outcome}
+                for story, expected, outcome in outcomes
+            ],
+            "live_versions": live,
+            "all_as_expected": as_expected,
+        },
+    )
+    return 0 if as_expected else 1

@@ -10,18 +10,30 @@ all traffic, but nothing verified it; a pipeline that accepts that checks for 3)
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import itertools
+import os
 import re
 import sys
+import tomllib
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cli.deploy import add_release_arguments, build_request, release_options, start_image, upload_and_start
-from cli.progress import DEPLOY_SUCCESS, RELEASE_SUCCESS, REMEDIATION_SUCCESS, Conclusion, ExecutionWatcher
+from cli.output import Output, add_output_argument, report
+from cli.progress import (
+    DEPLOY_SUCCESS,
+    RELEASE_SUCCESS,
+    REMEDIATION_SUCCESS,
+    Conclusion,
+    ExecutionWatcher,
+    execution_document,
+)
 from cli.session import Connection, UsageError, add_connection_arguments
 from rollgate.domain.errors import InvalidRequest, RollgateError
 from rollgate.domain.validation import MAX_REQUEST_BYTES, StackHome, check_alias, check_function_name, load_json
@@ -115,14 +127,47 @@ def _add_poll_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def version() -> str:
+    """The installed package's version; from a source checkout that is not installed, pyproject's."""
+    try:
+        return importlib.metadata.version("rollgate")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    try:
+        with (Path(__file__).resolve().parent.parent / "pyproject.toml").open("rb") as project:
+            return str(tomllib.load(project)["project"]["version"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "unknown"
+
+
+class _BadUsage(Exception):
+    """What argparse would print and exit 2 on, raised instead, so that `run` can still write the
+    one JSON document a script asked for (and return rather than exit)."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _BadUsage(self, message)
+
+
+def _asks_for_json(argv: Sequence[str]) -> bool:
+    words = list(argv)
+    return "--output=json" in words or any(pair == ("--output", "json") for pair in itertools.pairwise(words))
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rollgate",
         description="Release Lambda functions through gates: preflight, update, smoke, canary, watch, "
         "automatic rollback. Works against AWS or the embedded local runtime.",
         epilog="Exit codes: 0 promoted/success, 1 not promoted (rolled back, rejected, failed), 2 bad usage or input, "
         "3 promoted unverified (the watch ended INCONCLUSIVE under on_inconclusive_watch: promote_unverified).",
     )
+    parser.add_argument("--version", action="version", version=f"rollgate {version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     deploy = commands.add_parser(
@@ -216,16 +261,21 @@ def _parser() -> argparse.ArgumentParser:
     add_connection_arguments(watch)
 
     status = commands.add_parser("status", help="where an alias routes, and whether a deployment holds it")
-    status.add_argument("--function", required=True)
-    status.add_argument("--alias", default="live")
+    status.add_argument("--function", required=True, help="the Lambda function (name or ARN)")
+    status.add_argument("--alias", default="live", help="the alias (default: %(default)s)")
     add_connection_arguments(status)
 
     history = commands.add_parser(
         "history", help="the ledger's deployments and remediations of a function, newest first"
     )
-    history.add_argument("--function", required=True)
+    history.add_argument("--function", required=True, help="the Lambda function (name or ARN)")
     history.add_argument("--alias", help="only this alias (default: all)")
-    history.add_argument("--limit", type=_number(1, 1000, whole=True), default=20)
+    history.add_argument(
+        "--limit",
+        type=_number(1, 1000, whole=True),
+        default=20,
+        help="at most this many records, newest first, 1-1000 (default: %(default)s)",
+    )
     add_connection_arguments(history)
 
     demo = commands.add_parser("demo", help="release four builds of a sample app on the embedded local runtime")
@@ -234,11 +284,17 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="instead: a push-triggered atomic release of three functions, and alarm remediations",
     )
+    add_output_argument(demo)
 
     local = commands.add_parser("local", help="the embedded local runtime")
     local_commands = local.add_subparsers(dest="local_command", required=True, metavar="ACTION")
     serve = local_commands.add_parser("serve", help="keep a local AWS endpoint with the Rollgate stack deployed")
-    serve.add_argument("--port", type=_number(1, 65535, whole=True), default=4566)
+    serve.add_argument(
+        "--port",
+        type=_number(1, 65535, whole=True),
+        default=4566,
+        help="TCP port on 127.0.0.1 for the endpoint (default: %(default)s)",
+    )
     serve.add_argument(
         "--speed",
         type=_number(0.01, 10_000),
@@ -250,38 +306,48 @@ def _parser() -> argparse.ArgumentParser:
 
 def _conclude(conclusion: Conclusion, out: TextIO) -> int:
     print(f"\n{conclusion.outcome}: {conclusion.reason()}", file=out)
-    if conclusion.succeeded and conclusion.unverified:
-        return EXIT_UNVERIFIED
-    return EXIT_OK if conclusion.succeeded else EXIT_NOT_PROMOTED
+    return conclusion.exit_code
 
 
 def _follow(conn: Connection, execution_arn: str, args: argparse.Namespace, out: TextIO) -> int:
     print(f"started {execution_arn}", file=out)
+    report(out, execution_document(execution_arn, _workflow(conn, execution_arn)[0]))
     if not args.watch:
         return EXIT_OK
+    return _watch_execution(conn, execution_arn, args, out)
+
+
+def _watch_execution(conn: Connection, execution_arn: str, args: argparse.Namespace, out: TextIO) -> int:
+    workflow, success = _workflow(conn, execution_arn)
     watcher = ExecutionWatcher(
         conn.client("stepfunctions"),
         execution_arn,
         out=out,
         poll_seconds=args.poll_seconds,
         sleep=conn.sleep,
-        success_outcomes=_success_outcomes(conn, execution_arn),
+        success_outcomes=success,
     )
-    return _conclude(watcher.wait(), out)
+    conclusion = watcher.wait()
+    report(out, execution_document(execution_arn, workflow, conclusion, watcher))
+    return _conclude(conclusion, out)
+
+
+def _workflow(conn: Connection, execution_arn: str) -> tuple[str, frozenset[str]]:
+    """Which workflow an execution runs, and what success means for it: the stack says which state
+    machine is which (execution ARN = arn:…:execution:<state machine name>:<execution name>)."""
+    machine = execution_arn.split(":")[-2] if execution_arn.count(":") >= 7 else ""
+    outputs = conn.outputs()
+    for name, arn, outcomes in (
+        ("release", outputs.release_state_machine_arn, RELEASE_SUCCESS),
+        ("remediate", outputs.remediate_state_machine_arn, REMEDIATION_SUCCESS),
+    ):
+        if arn and arn.rsplit(":", 1)[-1] == machine:
+            return name, outcomes
+    return "deploy", DEPLOY_SUCCESS
 
 
 def _success_outcomes(conn: Connection, execution_arn: str) -> frozenset[str]:
-    """What success means depends on the workflow: the stack says which state machine is which
-    (execution ARN = arn:…:execution:<state machine name>:<execution name>)."""
-    machine = execution_arn.split(":")[-2] if execution_arn.count(":") >= 7 else ""
-    outputs = conn.outputs()
-    for arn, outcomes in (
-        (outputs.release_state_machine_arn, RELEASE_SUCCESS),
-        (outputs.remediate_state_machine_arn, REMEDIATION_SUCCESS),
-    ):
-        if arn and arn.rsplit(":", 1)[-1] == machine:
-            return outcomes
-    return DEPLOY_SUCCESS
+    return _workflow(conn, execution_arn)[1]
 
 
 def _release(args: argparse.Namespace, out: TextIO) -> int:
@@ -307,7 +373,8 @@ def _rollback(args: argparse.Namespace, out: TextIO) -> int:
         lookback_minutes=args.lookback_minutes,
     )
     conn = _connect(args)
-    take_over_before_rollback(conn, function=check_function_name(args.function), alias=args.alias, out=out)
+    took_over = take_over_before_rollback(conn, function=check_function_name(args.function), alias=args.alias, out=out)
+    report(out, {"took_over": took_over})
     arn = start_rollback(conn, body)
     return _follow(conn, arn, args, out)
 
@@ -337,88 +404,126 @@ def _deploy(args: argparse.Namespace, out: TextIO) -> int:
 
 def _watch(args: argparse.Namespace, out: TextIO) -> int:
     conn = Connection.from_args(args)
-    watcher = ExecutionWatcher(
-        conn.client("stepfunctions"),
-        args.execution_arn,
-        out=out,
-        poll_seconds=args.poll_seconds,
-        sleep=conn.sleep,
-        success_outcomes=_success_outcomes(conn, args.execution_arn),
-    )
-    return _conclude(watcher.wait(), out)
+    try:
+        return _watch_execution(conn, args.execution_arn, args, out)
+    except ClientError as error:
+        # a well-formed ARN of no execution is bad input (exit 2), like a malformed one
+        if error.response.get("Error", {}).get("Code") in ("ExecutionDoesNotExist", "InvalidArn"):
+            raise UsageError(f"EXECUTION: no execution {args.execution_arn} (stack {conn.stack})") from None
+        raise
 
 
 def run(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """The command line, run: its exit code. With `--output json`, exactly one JSON document goes to
+    `out` (also on a usage or AWS error), and the lines for people go to `err`."""
+    words = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:
-        return EXIT_USAGE if exit_.code else EXIT_OK
-    try:
-        _check_arguments(args)
-        if args.command == "deploy":
-            return _deploy(args, out)
-        if args.command == "watch":
-            return _watch(args, out)
-        if args.command == "prune":
-            from cli.prune import run_prune
-
-            conn = _connect(args)  # a function ARN must be in the stack's account and region
-            return run_prune(
-                conn,
-                function=check_function_name(args.function),
-                keep_last=int(args.keep_last),
-                keep_days=int(args.keep_days),
-                max_deletions=int(args.max_deletions),
-                dry_run=args.dry_run,
-                out=out,
-            )
-        if args.command == "reconcile":
-            from cli.reconcile import run_reconcile
-
-            conn = _connect(args)
-            return run_reconcile(conn, function=check_function_name(args.function), alias=args.alias, out=out)
-        if args.command == "release":
-            return _release(args, out)
-        if args.command == "rollback":
-            return _rollback(args, out)
-        if args.command == "status":
-            from cli.views import print_status
-
-            return print_status(_connect(args), args.function, args.alias, out)
-        if args.command == "history":
-            from cli.views import print_history
-
-            return print_history(_connect(args), args.function, args.alias, args.limit, out)
-        if args.command == "demo":
-            if args.events:
-                from cli.demo_events import run_event_demo
-
-                return run_event_demo(out=out)
-            from cli.demo import run_demo
-
-            return run_demo(out=out)
-        if args.command == "local":
-            from local.server import PortInUse, serve
-
-            try:
-                serve(port=args.port, speed=args.speed)
-            except PortInUse as busy:  # a clear error at once, not a server that never starts
-                print(f"rollgate local serve: {busy.strerror}", file=err)
-                return EXIT_USAGE
-            return EXIT_OK
-    except (UsageError, InvalidRequest) as error:
-        print(f"rollgate: {error}", file=err)
+        args = parser.parse_args(words)
+    except _BadUsage as bad:
+        bad.parser.print_usage(err)
+        print(f"{bad.parser.prog}: error: {bad}", file=err)
+        if _asks_for_json(words):
+            command = bad.parser.prog.partition(" ")[2] or None
+            Output(json_mode=True, stdout=out, stderr=err).finish(command, EXIT_USAGE, UsageError(str(bad)))
         return EXIT_USAGE
-    except (RollgateError, ClientError, BotoCoreError) as error:
-        print(f"rollgate: {type(error).__name__}: {error}", file=err)
-        return EXIT_NOT_PROMOTED
+    except SystemExit as exit_:  # --help, --version
+        return EXIT_USAGE if exit_.code else EXIT_OK
+    output = Output(json_mode=getattr(args, "output", "text") == "json", stdout=out, stderr=err)
+    error: BaseException | None = None
+    try:
+        code = _dispatch(args, output, err)
+    except (UsageError, InvalidRequest) as failure:
+        print(f"rollgate: {failure}", file=err)
+        code, error = EXIT_USAGE, failure
+    except (RollgateError, ClientError, BotoCoreError) as failure:
+        print(f"rollgate: {type(failure).__name__}: {failure}", file=err)
+        code, error = EXIT_NOT_PROMOTED, failure
     except KeyboardInterrupt:
-        print("rollgate: interrupted; a started execution keeps running (see `rollgate watch`)", file=err)
-        return EXIT_NOT_PROMOTED
-    parser.error(f"unknown command {args.command}")
-    return EXIT_USAGE
+        error = KeyboardInterrupt("interrupted; a started execution keeps running (see `rollgate watch`)")
+        print(f"rollgate: {error}", file=err)
+        code = EXIT_NOT_PROMOTED
+    except BrokenPipeError:
+        return _reader_gone()
+    try:
+        output.finish(args.command, code, error)
+    except BrokenPipeError:
+        return _reader_gone()
+    return code
+
+
+def _reader_gone() -> int:
+    """Whoever read our output closed it (`rollgate watch ARN | head -1`): stop, say nothing more
+    (no traceback), and do not claim a success nobody saw."""
+    return EXIT_NOT_PROMOTED
+
+
+def _dispatch(args: argparse.Namespace, out: Output, err: TextIO) -> int:
+    """Run the command; `out` is where its words go (stdout, or stderr in json mode), and where a
+    command hands its JSON document (`cli.output.report`)."""
+    _check_arguments(args)
+    if args.command == "deploy":
+        return _deploy(args, out)
+    if args.command == "watch":
+        return _watch(args, out)
+    if args.command == "prune":
+        from cli.prune import run_prune
+
+        conn = _connect(args)  # a function ARN must be in the stack's account and region
+        return run_prune(
+            conn,
+            function=check_function_name(args.function),
+            keep_last=int(args.keep_last),
+            keep_days=int(args.keep_days),
+            max_deletions=int(args.max_deletions),
+            dry_run=args.dry_run,
+            out=out,
+        )
+    if args.command == "reconcile":
+        from cli.reconcile import run_reconcile
+
+        conn = _connect(args)
+        return run_reconcile(conn, function=check_function_name(args.function), alias=args.alias, out=out)
+    if args.command == "release":
+        return _release(args, out)
+    if args.command == "rollback":
+        return _rollback(args, out)
+    if args.command == "status":
+        from cli.views import print_status
+
+        return print_status(_connect(args), args.function, args.alias, out)
+    if args.command == "history":
+        from cli.views import print_history
+
+        return print_history(_connect(args), args.function, args.alias, args.limit, out)
+    if args.command == "demo":
+        if args.events:
+            from cli.demo_events import run_event_demo
+
+            return run_event_demo(out=out)
+        from cli.demo import run_demo
+
+        return run_demo(out=out)
+    if args.command == "local":
+        from local.server import PortInUse, serve
+
+        try:
+            serve(port=args.port, speed=args.speed)
+        except PortInUse as busy:  # a clear error at once, not a server that never starts
+            print(f"rollgate local serve: {busy.strerror}", file=err)
+            return EXIT_USAGE
+        return EXIT_OK
+    raise UsageError(f"unknown command {args.command}")
 
 
 def main() -> None:
-    sys.exit(run())
+    code = run()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # the reader is gone: what is still buffered goes nowhere, so that the interpreter's own
+        # flush at exit does not fail on the closed pipe with a traceback
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    sys.exit(code)

@@ -8,11 +8,14 @@ success, and neither is one whose outcome cannot be read.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
+
+from rollgate.domain.outcome import ERROR_NAMES
 
 #: Where each task puts its record in the state document (its ResultPath).
 RESULT_KEYS = {
@@ -36,11 +39,14 @@ RESULT_KEYS = {
     "Prune": "prune",
     "Rollback": "rollback",
     "Record": "result",
+    "ReleaseLease": "lease",
+    # the execution's own Reconcile (after Record, ReleaseLease or Rollback failed) answers as Record does
+    "Reconcile": "result",
     "RecordRelease": "result",
     "RecordRemediation": "result",
 }
 #: The task whose record is the execution's conclusion, per workflow.
-RECORD_STATES = frozenset({"Record", "RecordRelease", "RecordRemediation"})
+RECORD_STATES = frozenset({"Record", "Reconcile", "RecordRelease", "RecordRemediation"})
 #: Outcomes that count as success: a deployment promoted, a release released, a remediation that
 #: did what the situation asked for (rolled back, asked a deployment to abort, or rightly nothing).
 DEPLOY_SUCCESS = frozenset({"PROMOTED"})
@@ -82,10 +88,48 @@ def describe_gate(state: str, record: dict[str, Any]) -> tuple[str, list[str]]:
         line = verdict["detail"] if verdict else "judged"
         return f"{line} -> {record.get('next')}", _details(record, failed_only=True)
     if state == "Rollback":
-        return f"restored v{record.get('restored_version')} (verified)", _details(record)
+        restored = f"v{record.get('restored_version')}"
+        line = f"restored {restored}" + (" (verified)" if record.get("verified", True) else " (NOT verified)")
+        if record.get("smoke_passed") is False:
+            line += f", but {restored} failed its smoke test"
+        return line, _details(record)
     if state in RECORD_STATES:
-        return f"{record.get('status')}: {record.get('reason')}", []
+        return f"{outcome_label(record)}: {readable_cause(record.get('reason'))}", []
+    if state == "ReleaseLease":
+        return ("lease released" if record.get("released") else "lease already free"), []
     return _describe_release_or_remediation(state, record)
+
+
+def outcome_label(record: dict[str, Any]) -> str:
+    """The status, and for a rollback whose restored version failed its smoke test, that too (its
+    own outcome: the alias is back and verified, the version it runs is in doubt)."""
+    status = str(record.get("status") or "")
+    if record.get("rollback_verification") == "smoke_failed":
+        return f"{status} (RESTORED VERSION FAILED ITS SMOKE TEST)"
+    return status
+
+
+def _wave_done(record: dict[str, Any]) -> int:
+    """The index of the wave AdvanceWave just judged: its outcomes carry it (the record's wave_index
+    already points at the next wave when it goes on)."""
+    waves = [o["wave"] for o in record.get("outcomes", []) if isinstance(o.get("wave"), int)]
+    if waves:
+        return max(waves)
+    index = int(record.get("wave_index") or 0)
+    return index - 1 if record.get("next") == "wave" and index > 0 else index
+
+
+def gate_ok(state: str, record: dict[str, Any]) -> bool:
+    """Whether a gate that completed is shown as passed: a verdict that rolls back is the failure; a
+    rollback that restored and verified the alias did its job (a revert or rollback that could not
+    is not)."""
+    if state in ("JudgeCanary", "JudgeWatch"):
+        return record.get("next") != "rollback"
+    if state == "Rollback":
+        return record.get("verified", True) is not False and record.get("smoke_passed") is not False
+    if state == "RevertFunction":
+        return (record.get("report") or {}).get("status") != "FAILED"
+    return True
 
 
 def _describe_release_or_remediation(state: str, record: dict[str, Any]) -> tuple[str, list[str]]:
@@ -99,11 +143,13 @@ def _describe_release_or_remediation(state: str, record: dict[str, Any]) -> tupl
         count = sum(len(wave) for wave in waves)
         return f"manifest {poll.get('location')}: {count} function(s) in {len(waves)} wave(s)", []
     if state == "AdvanceWave":
-        index = record.get("wave_index", 0)
+        done = _wave_done(record)
         lines = [
-            f"{o.get('function_name')}: {o.get('status')} {o.get('reason', '')}" for o in record.get("outcomes", [])
+            f"{o.get('function_name')}:{o.get('alias')} {o.get('status')}: {readable_cause(o.get('reason')) or '-'}"
+            for o in record.get("outcomes", [])
+            if o.get("wave") == done
         ]
-        return f"wave {index + 1} done -> {record.get('next')}", lines
+        return f"wave {done + 1} done -> {record.get('next')}", lines
     if state == "RevertFunction":
         report = record.get("report") or {}
         return f"{report.get('function_name')}: {report.get('detail')}", []
@@ -140,18 +186,151 @@ class Conclusion:
 
     def reason(self) -> str:
         if self.result and self.result.get("reason"):
-            return str(self.result["reason"])
-        return _cause_message(self.cause) or self.execution_status
+            return readable_cause(str(self.result["reason"]))
+        if self.cause:
+            return error_line(self.error, self.cause)
+        return self.execution_status
+
+    @property
+    def exit_code(self) -> int:
+        """0 success, 1 not a success, 3 promoted UNVERIFIED (see cli.main)."""
+        if self.succeeded:
+            return 3 if self.unverified else 0
+        return 1
 
 
-def _cause_message(cause: str | None) -> str | None:
-    if not cause:
+def execution_document(
+    execution_arn: str,
+    workflow: str,
+    conclusion: Conclusion | None = None,
+    watcher: ExecutionWatcher | None = None,
+) -> dict[str, Any]:
+    """What `deploy`, `release`, `rollback` and `watch` say in json mode (README: JSON output): the
+    execution, and once it was followed to its end, the conclusion and every gate line."""
+    document: dict[str, Any] = {
+        "execution_arn": execution_arn,
+        "workflow": workflow,
+        "watched": conclusion is not None,
+        "execution_status": None,
+        "outcome": None,
+        "succeeded": None,
+        "verification": None,
+        "reason": None,
+        "execution_error": None,
+        "result": None,
+        "gates": [],
+    }
+    if conclusion is None:
+        return document
+    document.update(
+        execution_status=conclusion.execution_status,
+        outcome=conclusion.outcome,
+        succeeded=conclusion.succeeded,
+        verification=(conclusion.result or {}).get("verification"),
+        reason=conclusion.reason(),
+        result=conclusion.result,
+        gates=list(watcher.gate_log) if watcher else [],
+    )
+    if conclusion.error:
+        document["execution_error"] = {
+            "name": conclusion.error,
+            "message": error_line(conclusion.error, conclusion.cause),
+        }
+    return document
+
+
+# --------------------------------------------------------------------------- error causes, for people
+#: A Python traceback, as a runtime may put one into a message: dropped (never shown to a user).
+_TRACEBACK = re.compile(r"Traceback \(most recent call last\):.*", re.DOTALL)
+#: An absolute file path of the host that ran the task (two or more segments, not part of a URL,
+#: an ARN or an S3 key): shown as its last segment.
+_HOST_PATH = re.compile(r"(?<![\w:/.~-])(?:/[\w.@+-]+){2,}/?")
+#: Step Functions error names and Lambda error JSON that carry no message of ours.
+_STATES_ERRORS = ("States.TaskFailed", "States.Runtime")
+#: A child DeployFunction's error name -> the outcome it stands for.
+_CHILD_OUTCOMES = {name: status.value for status, name in ERROR_NAMES.items()}
+
+
+def readable_cause(text: str | None) -> str:
+    """An error cause or reason as a person should read it, on one line: a Lambda error document
+    (errorType, errorMessage, stackTrace) becomes "errorType: errorMessage", a Step Functions error
+    document "Error: Cause", anywhere in the text; no stack trace, no file path of the host."""
+    if not text:
+        return ""
+    decoder = json.JSONDecoder()
+    parts: list[str] = []
+    position = 0
+    while (start := text.find("{", position)) != -1:
+        try:
+            value, end = decoder.raw_decode(text, start)
+        except ValueError:
+            parts.append(text[position : start + 1])
+            position = start + 1
+            continue
+        before = text[position:start]
+        said = _said(value)
+        if said is None:
+            parts.append(text[position:end])
+        else:
+            name, message = said
+            # "InvalidRequest: {"errorType": "InvalidRequest", ...}" says the name once
+            parts.append(before if before.endswith(f"{name}: ") or not name else f"{before}{name}: ")
+            parts.append(message)
+        position = end
+    parts.append(text[position:])
+    joined = _TRACEBACK.sub("", "".join(parts))
+    joined = _HOST_PATH.sub(lambda match: match.group(0).rstrip("/").rsplit("/", 1)[-1], joined)
+    return " ".join(joined.split())
+
+
+def _said(value: Any) -> tuple[str, str] | None:
+    """(error name, message) of a Lambda or Step Functions error document, else None."""
+    if not isinstance(value, dict):
         return None
+    if "errorMessage" in value or "errorType" in value:
+        return str(value.get("errorType") or ""), readable_cause(str(value.get("errorMessage") or ""))
+    if "Error" in value and ("Cause" in value or "ExecutionArn" in value):
+        return str(value.get("Error") or ""), readable_cause(str(value.get("Cause") or value.get("Status") or ""))
+    return None
+
+
+def error_line(error: str | None, cause: str | None) -> str:
+    """One line for a failed task or execution: our error name and message. A failed child
+    execution (the Release workflow's DeployFunction) is named with its outcome and reason."""
+    child = _child_execution(cause)
+    if child is not None:
+        return child
+    message = readable_cause(cause)
+    if not error or (error in _STATES_ERRORS and message):
+        return message or (error or "")
+    if not message or message == error:
+        return error
+    return message if message.startswith(f"{error}: ") else f"{error}: {message}"
+
+
+def _child_execution(cause: str | None) -> str | None:
+    """`function:alias OUTCOME: reason` out of the cause a `startExecution.sync` task fails with
+    (the child's DescribeExecution document), else None."""
     try:
-        parsed = json.loads(cause)
+        described = json.loads(cause or "")
     except ValueError:
-        return cause
-    return str(parsed.get("errorMessage", cause)) if isinstance(parsed, dict) else cause
+        return None
+    if not isinstance(described, dict) or "ExecutionArn" not in described:
+        return None
+    request = described.get("Input")
+    if isinstance(request, str):
+        try:
+            request = json.loads(request)
+        except ValueError:
+            request = None
+    request = request if isinstance(request, dict) else {}
+    error = str(described.get("Error") or described.get("Status") or "FAILED")
+    name = request.get("function_name") or str(described.get("Name") or described["ExecutionArn"]).rsplit(":", 1)[-1]
+    target = f"{name}:{request['alias']}" if request.get("alias") else str(name)
+    reason = readable_cause(str(described.get("Cause") or "")) or error
+    if error in _CHILD_OUTCOMES:
+        return f"{target} {_CHILD_OUTCOMES[error]}: {reason}"
+    return f"{target} FAILED: {reason if reason.startswith(error) else f'{error}: {reason}'}"
 
 
 _HISTORY_MARGIN = 5  # extra events per page, for those written between the two reads of a poll
@@ -171,6 +350,8 @@ class ExecutionWatcher:
     _current_failed: bool = False
     _result: dict[str, Any] | None = None
     gates: list[tuple[str, str]] = field(default_factory=list)
+    #: every line shown, for `--output json`: {"state", "ok", "summary", "details"}
+    gate_log: list[dict[str, Any]] = field(default_factory=list)
     transitions: int = 0
     task_invocations: int = 0
 
@@ -205,11 +386,12 @@ class ExecutionWatcher:
             kwargs["nextToken"] = token
         return dict(self.sfn.get_execution_history(**kwargs))
 
-    def _say(self, mark: str, state: str, line: str, extra: list[str] | None = None) -> None:
+    def _say(self, ok: bool, state: str, line: str, extra: list[str] | None = None) -> None:
         self.gates.append((state, line))
+        self.gate_log.append({"state": state, "ok": ok, "summary": line, "details": list(extra or [])})
         if self.quiet:
             return
-        print(f"  {mark} {state:<15} {line}", file=self.out, flush=True)
+        print(f"  {'✓' if ok else '✗'} {state:<15} {line}", file=self.out, flush=True)
         for detail in extra or []:
             print(f"      {detail}", file=self.out, flush=True)
 
@@ -231,14 +413,11 @@ class ExecutionWatcher:
             if state in RECORD_STATES:
                 self._result = record
             line, extra = describe_gate(state, record or {})
-            judged_bad = state in ("JudgeCanary", "JudgeWatch") and record.get("next") == "rollback"
-            mark = "✗" if state == "Rollback" or judged_bad else "✓"
-            self._say(mark, state, line, extra)
+            self._say(gate_ok(state, record or {}), state, line, extra)
         elif kind in ("LambdaFunctionFailed", "TaskFailed"):
             details = event.get("lambdaFunctionFailedEventDetails") or event.get("taskFailedEventDetails") or {}
-            message = _cause_message(details.get("cause")) or ""
             self._current_failed = True  # a Catch still exits the state; its output is not the gate's record
-            self._say("✗", self._current_state or "task", f"{details.get('error')}: {message}")
+            self._say(False, self._current_state or "task", error_line(details.get("error"), details.get("cause")))
 
     def poll_once(self) -> Conclusion | None:
         # Describe before reading history: once the status is terminal, the history read after it

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from cli.output import report as report_document
+from cli.output import wants_json
 from cli.session import Connection
 from cli.views import ledger_for, table
 from rollgate.aws.clock import current_clock
@@ -36,6 +38,17 @@ def run_prune(
         clock=current_clock(),
         dry_run=dry_run,
     )
+    report_document(
+        out,
+        {
+            "function": function,
+            "dry_run": dry_run,
+            "deleted": list(report.deleted),
+            "kept": [{"version": version, "why": why} for version, why in report.kept.items()],
+        },
+    )
+    if wants_json(out):
+        return 0
     rows = [[f"v{version}", "delete" if dry_run else "deleted", ""] for version in report.deleted]
     rows += [[f"v{version}", "keep", why] for version, why in report.kept.items()]
     if rows:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from cli.output import report as report_document
+from cli.output import wants_json
 from cli.session import Connection
 from cli.views import ledger_for
 from rollgate.aws.clock import current_clock
@@ -19,21 +21,29 @@ from rollgate.domain.reconcile import ReconcileReport, ReconcileRequest, reconci
 def run_reconcile(conn: Connection, *, function: str, alias: str, out: TextIO) -> int:
     """0 when the alias is right (now or already), 1 when a running execution still holds it."""
     report = _reconcile(conn, function=function, alias=alias)
+    exit_code = 1 if report.status == "HOLDER_RUNNING" else 0
+    report_document(
+        out,
+        {"function": function, "alias": alias, "status": report.status, "found": report.found, "did": report.did},
+    )
+    if wants_json(out):
+        return exit_code
     for line in report.found:
         print(f"  found: {line}", file=out)
     for line in report.did:
         print(f"  did:   {line}", file=out)
     print(f"{function}:{alias}: {report.status}", file=out)
-    return 1 if report.status == "HOLDER_RUNNING" else 0
+    return exit_code
 
 
-def take_over_before_rollback(conn: Connection, *, function: str, alias: str, out: TextIO) -> None:
+def take_over_before_rollback(conn: Connection, *, function: str, alias: str, out: TextIO) -> list[str]:
     """Before `rollgate rollback` starts Remediate: a lease whose execution no longer runs is taken
     over (reconciled: alias on its baseline, outcome recorded, lease released) instead of Remediate
     setting an abort flag no running execution would read. A running holder is left to Remediate."""
     report = _reconcile(conn, function=function, alias=alias)
     for line in report.did:
         print(f"rollgate: took over from a deployment that no longer runs: {line}", file=out)
+    return list(report.did)
 
 
 def _reconcile(conn: Connection, *, function: str, alias: str) -> ReconcileReport:

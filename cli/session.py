@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from cli.output import add_output_argument
 from rollgate.aws.clock import current_clock
 from rollgate.domain.errors import RollgateError
 
@@ -57,6 +58,8 @@ class StackOutputs:
 
 
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the command talks to, and (every command that does has it) `--output text|json`."""
+    add_output_argument(parser)
     group = parser.add_argument_group("where")
     group.add_argument(
         "--stack", default=DEFAULT_STACK, help="name of the deployed Rollgate stack (default: %(default)s)"

@@ -1,9 +1,12 @@
-"""`rollgate status` and `rollgate history`: the alias, the lease and the ledger, for people."""
+"""`rollgate status` and `rollgate history`: the alias, the lease and the ledger, for people
+(a table) and for scripts (`--output json`: one document, its fields listed in the README)."""
 
 from __future__ import annotations
 
 from typing import Any, TextIO
 
+from cli.output import report, wants_json
+from cli.progress import outcome_label, readable_cause
 from cli.session import Connection
 from rollgate.aws.clock import SystemClock
 from rollgate.aws.lambda_api import Boto3LambdaApi
@@ -33,16 +36,43 @@ def history_rows(records: list[dict[str, Any]]) -> list[list[str]]:
             r.get("alias", ""),
             "remediation" if r.get("kind") == "remediation" else "deployment",
             r.get("trigger", ""),
-            r.get("status", ""),
+            outcome_label(r),
             versions(r),
-            (r.get("reason") or "")[:90],
+            readable_cause(r.get("reason"))[:90],
         ]
         for r in records
     ]
 
 
+#: The fields of a ledger record that `history --output json` lists for each record (the whole
+#: record follows under "record").
+SUMMARY_FIELDS = ("deployment_id", "kind", "function_name", "alias", "trigger", "status", "from_version", "to_version")
+
+
+def record_summary(record: dict[str, Any]) -> dict[str, Any]:
+    summary = {name: record.get(name) for name in SUMMARY_FIELDS}
+    summary["kind"] = summary["kind"] or "deployment"
+    summary.update(
+        started_at=record.get("started_at"),
+        finished_at=record.get("finished_at"),
+        reason=readable_cause(record.get("reason")),
+    )
+    return summary
+
+
 def print_history(conn: Connection, function: str, alias: str | None, limit: int, out: TextIO) -> int:
     records = ledger_for(conn).list_deployments(function, alias, limit)
+    report(
+        out,
+        {
+            "function": function,
+            "alias": alias,
+            "limit": limit,
+            "records": [{**record_summary(r), "record": r} for r in records],
+        },
+    )
+    if wants_json(out):
+        return 0
     if not records:
         print(f"no deployments or remediations of {function}{':' + alias if alias else ''} in the ledger", file=out)
         return 0
@@ -58,13 +88,28 @@ def print_status(conn: Connection, function: str, alias: str, out: TextIO) -> in
     routing = lambda_api.get_alias(function, alias)
     ledger = ledger_for(conn)
     lease = ledger.current_lease(function, alias)
+    recent = ledger.list_deployments(function, alias, 1)
+    report(
+        out,
+        {
+            "function": function,
+            "alias": alias,
+            "routing": {"version": routing.version, "additional_weights": routing.additional_weights},
+            "routes": describe(routing),
+            "lease": None
+            if lease is None
+            else {"holder": lease.holder, "acquired_at": lease.acquired_at, "expires_at": lease.expires_at},
+            "last_deployment": record_summary(recent[0]) if recent else None,
+        },
+    )
+    if wants_json(out):
+        return 0
     print(f"{function}:{alias} routes {describe(routing)}", file=out)
     if lease:
         print(f"deployment in progress: {lease.holder} since {lease.acquired_at:%Y-%m-%d %H:%M:%S} UTC", file=out)
     else:
         print("no deployment in progress", file=out)
-    recent = ledger.list_deployments(function, alias, 1)
     if recent:
         last = recent[0]
-        print(f"last deployment: {last['status']} ({last.get('reason', '')})", file=out)
+        print(f"last deployment: {outcome_label(last)} ({readable_cause(last.get('reason'))})", file=out)
     return 0
