@@ -1,0 +1,116 @@
+"""The operator's controls on the synthesized DeployFunction state machine, on the local runtime:
+promote mid-bake, promote --full, pause and resume, a breach during a pause, abort, and a control
+for a deployment that is not running. Each is written into the ledger as `rollgate promote|pause|
+resume|abort` writes it (rollgate.domain.controls.request_control) while the execution runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rollgate.domain.controls import ControlRecord, ControlRefused, request_control
+from tests.workflow.conftest import ALIAS, FUNCTION, Harness
+
+pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("workflow")]
+
+
+def ask(harness: Harness, control: str, **fields: Any) -> ControlRecord:
+    body = {"function_name": FUNCTION, "alias": ALIAS, "control": control, "requested_by": "alice", **fields}
+    return request_control(body, ledger=harness.ledger_api, clock=harness.runtime.clock)
+
+
+def canary_running(harness: Harness) -> bool:
+    return bool(harness.alias()[1])
+
+
+def entered(harness: Harness, execution_arn: str, state: str) -> int:
+    sfn = harness.client("stepfunctions")
+    events = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+    return sum(1 for e in events if e.get("stateEnteredEventDetails", {}).get("name") == state)
+
+
+def operator_notes(record: dict[str, Any], gate: str) -> list[str]:
+    return [e["detail"] for e in record["evidence"].get(gate, []) if e["check"] == "operator"]
+
+
+def test_promote_mid_bake_ends_promoted_early(harness: Harness) -> None:
+    # given v2 baking at 20% for a 180 s step (three judgements), when alice promotes it at once
+    arn = harness.start(harness.request("v2"), "promote-early")
+    harness.wait_until(lambda: canary_running(harness))
+    ask(harness, "promote", reason="verified by hand")
+    conclusion = harness.wait(arn)
+    # then it is promoted after one judgement instead of three, and the record says who and why
+    assert conclusion.outcome == "PROMOTED", conclusion.reason()
+    assert entered(harness, arn, "JudgeCanary") == 1
+    record = harness.ledger()[0]
+    notes = operator_notes(record, "canary")
+    assert len(notes) == 1 and "promote by alice" in notes[0] and "verified by hand" in notes[0]
+    assert record["verification"] == "verified"  # a plain promote skips the bake, not the watch
+    assert harness.alias() == ("2", {}) and harness.lease() is None
+
+
+def test_promote_full_skips_the_watch(harness: Harness) -> None:
+    arn = harness.start(harness.request("v2", watch_seconds=600), "promote-full")
+    harness.wait_until(lambda: canary_running(harness))
+    ask(harness, "promote_full", reason="hotfix")
+    conclusion = harness.wait(arn)
+    assert conclusion.outcome == "PROMOTED", conclusion.reason()
+    assert entered(harness, arn, "JudgeWatch") == 0
+    record = harness.ledger()[0]
+    assert record["verification"] == "operator"
+    assert "promoted early by an operator" in record["reason"] and "alice" in record["reason"]
+    assert harness.alias() == ("2", {})
+
+
+def test_pause_holds_the_weight_across_periods_until_resumed(harness: Harness) -> None:
+    arn = harness.start(harness.request("v2"), "pause")
+    harness.wait_until(lambda: canary_running(harness))
+    ask(harness, "pause", reason="checking the dashboard")
+    # the 180 s step ends and the canary stays at 20% for ten minutes
+    for _ in range(10):
+        harness.runtime.clock.sleep(60)
+        version, weights = harness.alias()
+        assert (version, set(weights)) == ("1", {"2"}) and round(weights["2"], 2) == 0.2
+    ask(harness, "resume")
+    conclusion = harness.wait(arn)
+    assert conclusion.outcome == "PROMOTED", conclusion.reason()
+    assert entered(harness, arn, "JudgeCanary") >= 10  # judged every period while held
+    notes = operator_notes(harness.ledger()[0], "canary")
+    assert any("pause by alice" in n and "holding the canary at 20%" in n for n in notes)
+
+
+def test_a_breach_during_a_pause_still_rolls_back(harness: Harness) -> None:
+    # v3 fails the orders that carry a coupon: only real traffic finds it, paused or not
+    arn = harness.start(harness.request("v3"), "pause-breach")
+    harness.wait_until(lambda: canary_running(harness))
+    ask(harness, "pause")
+    conclusion = harness.wait(arn)
+    assert conclusion.outcome == "ROLLED_BACK", conclusion.reason()
+    assert harness.alias() == ("1", {})
+    assert harness.lease() is None
+
+
+def test_abort_restores_the_previous_version(harness: Harness) -> None:
+    arn = harness.start(harness.request("v2"), "abort")
+    harness.wait_until(lambda: canary_running(harness))
+    ask(harness, "abort", reason="wrong build")
+    conclusion = harness.wait(arn)
+    assert conclusion.outcome == "ROLLED_BACK"
+    assert "aborted by alice: wrong build" in conclusion.reason()
+    assert harness.alias() == ("1", {})
+    record = harness.ledger()[0]
+    assert record["status"] == "ROLLED_BACK" and harness.lease() is None
+
+
+def test_a_control_for_a_deployment_that_is_not_running_is_refused(harness: Harness) -> None:
+    arn = harness.start(harness.request("v2"), "refused")
+    harness.wait_until(lambda: canary_running(harness))
+    holder = harness.lease().holder
+    with pytest.raises(ControlRefused, match=f"is not the one running on {FUNCTION}:{ALIAS}: {holder} holds"):
+        ask(harness, "abort", deployment_id="20260101T000000Z-an-earlier-one")
+    harness.wait(arn)
+    assert "aborted" not in harness.ledger()[0]["reason"]  # the refused abort was never written
+    assert harness.ledger_api.list_controls(FUNCTION, ALIAS, holder) == []
+    with pytest.raises(ControlRefused, match="no deployment of orders-api:live is running"):
+        ask(harness, "pause")
