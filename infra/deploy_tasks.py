@@ -27,6 +27,7 @@ DEPLOY_TASK_MODULES: tuple[str, ...] = (
     "prune",
     "rollback",
     "record",
+    "release_lease",
 )
 
 # --- Lambda actions per step (all on tag-conditioned function ARNs) ------------------------------
@@ -84,6 +85,7 @@ LAMBDA_ACTIONS: dict[str, tuple[str, ...]] = {
         "lambda:DeleteProvisionedConcurrencyConfig",
     ),
     "record": (),
+    "release_lease": (),
 }
 
 GRANTS = TaskGrants(
@@ -93,7 +95,8 @@ GRANTS = TaskGrants(
     # every trigger must point at the alias; prune keeps versions a mapping is bound to
     reads_event_source_mappings=("preflight", "prune"),
     reads_health=("preflight", "judge_canary", "judge_watch"),  # baseline, then verdicts
-    writes_ledger=("validate", "record"),  # take the lease; write the outcome and release the lease
+    # take the lease; write the outcome; give the lease back
+    writes_ledger=("validate", "record", "release_lease"),
     # the abort flag; prune: the versions recent records name
     reads_ledger=("shift_traffic", "judge_canary", "promote", "judge_watch", "prune"),
     # the outcome; and the progress events (Deployment Step Changed) of every traffic move and verdict

@@ -15,33 +15,41 @@ Shape (state names are the contract with the task handlers, the local runtime an
                     control -> ShiftControl -> WatchNext?;  complete -> CompleteWatch -> WatchNext?;
                     done -> PostTrafficHook;  anything else -> Rollback
     PostTrafficHook -> ReleaseConcurrency -> Prune -> Record
-    Rollback -> Record -> Concluded?
+    Rollback -> Record -> ReleaseLease -> Concluded?
     Concluded?      PROMOTED -> Promoted (Succeed);  else -> NotPromoted (Fail)
+    Rollback, Record, ReleaseLease failing past their retries -> Reconcile -> Concluded?
+    Reconcile failing past its retries -> ReconcileFailed (Fail)
 
 Before traffic moves (Preflight … PreTrafficHook) any failure goes straight to Record (which
-rejects and releases the lease); once the new version holds an allocation or traffic
+rejects; ReleaseLease then gives the lease back); once the new version holds an allocation or traffic
 (ProvisionConcurrency … PostTrafficHook) any failure goes to Rollback first. ReleaseConcurrency and
 Prune run after a promotion: their failure is recorded ($.cleanup_error), never rolled back.
 Promote, ShiftControl and CompleteWatch are gate 7's three traffic moves (promote with a holdback,
 a control share back on a breach of an unpaired watch, 100% when the watch is over), all made by
 the one Promote task, which reads the watch record to tell them apart.
 Validate fails the execution directly: no lease is held yet.
+Reconcile is the Reconciler's function (``infra.reconcile``), run by the execution itself: it puts
+alias, record, event and lease right as the Reconciler's rule would once the execution ended, and
+answers as Record does, so the execution ends on the recorded outcome. When it cannot act either,
+the execution fails ReconcileFailed and the rule tries again on its end.
 """
 
 from __future__ import annotations
 
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.deploy_tasks import DeployTasks
 from infra.settings import Settings
-from infra.states import PERSISTENT_ATTEMPTS, catch, concluded, fail_on_error, wait_for
+from infra.states import PERSISTENT_ATTEMPTS, catch, concluded, fail_on_error, lambda_step, wait_for
 from infra.workflow import Workflow
 
 
-def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.IChainable:
-    """The DeployFunction definition, states created under ``scope``."""
+def build_deploy_definition(scope: Construct, *, steps: DeployTasks, reconcile: lambda_.IFunction) -> sfn.IChainable:
+    """The DeployFunction definition, states created under ``scope``; `reconcile` is the
+    Reconciler's function."""
 
     # --- conclusion: Record always runs, then the execution's status says what happened --------
     conclusion = concluded(
@@ -51,17 +59,30 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.ICha
         failed="NotPromoted",
         success_condition=sfn.Condition.string_equals("$.result.status", "PROMOTED"),
     )
-    record_failed = sfn.Fail(scope, "RecordFailed", error="RecordFailed", cause_path="$.record_error.Cause")
-    record = catch(
-        steps.step(scope, "Record", "record", result_path="$.result", max_attempts=PERSISTENT_ATTEMPTS),
-        record_failed,
+    # Rollback, Record or ReleaseLease failed past its retries: put things right from here
+    reconciled = catch(
+        lambda_step(scope, "Reconcile", function=reconcile, result_path="$.result", max_attempts=PERSISTENT_ATTEMPTS),
+        sfn.Fail(scope, "ReconcileFailed", error="ReconcileFailed", cause_path="$.reconcile_error.Cause"),
+        result_path="$.reconcile_error",
+    )
+    reconciled.next(conclusion)
+    # the lease given back in its own step, so a failed release is retried without Record
+    release_lease = catch(
+        steps.step(scope, "ReleaseLease", "release_lease", result_path="$.lease", max_attempts=PERSISTENT_ATTEMPTS),
+        reconciled,
         result_path="$.record_error",
     )
-    record.next(conclusion)
+    release_lease.next(conclusion)
+    record = catch(
+        steps.step(scope, "Record", "record", result_path="$.result", max_attempts=PERSISTENT_ATTEMPTS),
+        reconciled,
+        result_path="$.record_error",
+    )
+    record.next(release_lease)
 
     rollback = catch(
         steps.step(scope, "Rollback", "rollback", result_path="$.rollback", max_attempts=PERSISTENT_ATTEMPTS),
-        record,
+        reconciled,
         result_path="$.rollback_error",
     )
     rollback.next(record)
@@ -222,11 +243,19 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks) -> sfn.ICha
 class DeployWorkflow(Workflow):
     """The DeployFunction state machine (STANDARD), logging ALL with execution data, traced."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, steps: DeployTasks) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        steps: DeployTasks,
+        reconcile: lambda_.IFunction,
+    ) -> None:
         super().__init__(scope, construct_id)
         self._create(
             settings=settings,
-            definition=build_deploy_definition(self, steps=steps),
+            definition=build_deploy_definition(self, steps=steps, reconcile=reconcile),
             comment="Rollgate DeployFunction: one function, one alias, through the gates.",
-            invokes="the DeployFunction task functions",
+            invokes="the DeployFunction task functions and the Reconcile function",
         )

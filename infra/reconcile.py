@@ -21,6 +21,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from cdk_nag import NagPackSuppression, NagSuppressions
 
 from infra.dead_letters import rule_dead_letters
+from infra.task_function import TaskFunction
 from infra.task_group import TaskGrants, TaskGroup
 
 #: Execution statuses that end an execution without its Record having run to the end
@@ -35,6 +36,37 @@ GRANTS = TaskGrants(
 )
 
 
+def allow_execution_reads(task: TaskFunction, *, baseline: bool) -> None:
+    """`task` may ask whether the execution holding a lease still runs (DescribeExecution) and, with
+    `baseline`, which baseline its Preflight captured (GetExecutionHistory): what reconcile reads,
+    and Remediate before taking over from a dead holder.
+
+    On this account and region's executions: an execution ARN is
+    execution:<state machine name>:<execution name>, and the name is only known at deploy time
+    (naming it through a token would make the rule, the role and the machine a cycle); the ARN
+    read comes from the ledger's lease."""
+    executions = Stack.of(task).format_arn(
+        service="states", resource="execution", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+    )
+    actions = ["states:DescribeExecution", *(["states:GetExecutionHistory"] if baseline else [])]
+    task.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=[executions]))
+    NagSuppressions.add_resource_suppressions(
+        task.role,
+        [
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                applies_to=["Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:*"],
+                reason=(
+                    f"{' and '.join(actions)} (read only) of this account and region's executions: whether "
+                    "the execution holding a lease still runs (and which baseline it captured); its ARN "
+                    "comes from the ledger, not the stack."
+                ),
+            )
+        ],
+        apply_to_children=True,
+    )
+
+
 class Reconciler(TaskGroup):
     """The Reconcile function, and its rule on the DeployFunction executions' ends."""
 
@@ -46,33 +78,7 @@ class Reconciler(TaskGroup):
         """Run Reconcile when an execution of `state_machine` ends ABORTED, TIMED_OUT or FAILED;
         allow it to tell whether an execution holding a lease still runs."""
         function = self.task("reconcile").function
-        # DescribeExecution (still running?) and GetExecutionHistory (the baseline Preflight
-        # captured) on this state machine's executions: an execution ARN is
-        # execution:<state machine name>:<execution name>, and the name is only known at deploy time
-        # (naming it through a token would make the rule, the role and the machine a cycle)
-        executions = Stack.of(self).format_arn(
-            service="states", resource="execution", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
-        )
-        function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["states:DescribeExecution", "states:GetExecutionHistory"], resources=[executions]
-            )
-        )
-        NagSuppressions.add_resource_suppressions(
-            self.task("reconcile").role,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-IAM5",
-                    applies_to=["Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:*"],
-                    reason=(
-                        "states:DescribeExecution and GetExecutionHistory (read only) of this account and "
-                        "region's executions: reconcile asks whether the execution holding a lease still "
-                        "runs and which baseline it captured; its ARN comes from the ledger, not the stack."
-                    ),
-                )
-            ],
-            apply_to_children=True,
-        )
+        allow_execution_reads(self.task("reconcile"), baseline=True)
         self.dead_letters = rule_dead_letters(self, of="the reconcile rule")
         return events.Rule(
             self,

@@ -14,6 +14,7 @@ from aws_cdk import aws_s3 as s3
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
+from infra.reconcile import allow_execution_reads
 from infra.settings import Settings
 from infra.task_group import TaskGrants, TaskGroup
 
@@ -38,9 +39,11 @@ RELEASE_GRANTS = TaskGrants(
 )
 REMEDIATE_GRANTS = TaskGrants(
     lambda_actions={"assess_remediation": ("lambda:GetAlias",), "remediate": _REVERT},  # Assess: still live?
-    writes_ledger=("remediate", "record_remediation"),  # lease and abort flag; the record
+    # lease and abort flag, and a dead holder's outcome when taking over; the record
+    writes_ledger=("remediate", "record_remediation"),
     reads_ledger=("assess_remediation",),  # promotions and leases
-    puts_events=("record_remediation",),
+    # taking over from a dead holder announces its outcome once, as Reconcile does
+    puts_events=("remediate", "record_remediation"),
 )
 
 
@@ -69,6 +72,10 @@ class RemediateTasks(TaskGroup):
         bus: events.IEventBus,
     ) -> None:
         super().__init__(scope, construct_id, settings=settings, table=table, bucket=bucket, bus=bus)
+        # whether a lease holder's execution still runs: a dead one is taken over (Reconcile), which
+        # also reads the baseline the holder's Preflight captured
+        allow_execution_reads(self.task("assess_remediation"), baseline=False)
+        allow_execution_reads(self.task("remediate"), baseline=True)
         # Alarms with no FunctionName dimension name their function in a tag.
         stack = Stack.of(self)
         assess = self.task("assess_remediation")

@@ -3,7 +3,8 @@
 Shape::
 
     Assess -> Action?
-    Action?         rollback | abort -> Remediate -> RecordRemediation;  else ("none") -> RecordRemediation
+    Action?         rollback | abort | take_over -> Remediate -> RecordRemediation;
+                    else ("none") -> RecordRemediation
     RecordRemediation -> Remediated?
     Remediated?     FAILED -> RemediationFailed (Fail);  else -> Remediated (Succeed)
 
@@ -76,6 +77,8 @@ def build_remediate_definition(scope: Construct, *, steps: RemediateTasks) -> sf
         sfn.Choice(scope, "Action?")
         .when(sfn.Condition.string_equals("$.action", "rollback"), remediate)
         .when(sfn.Condition.string_equals("$.action", "abort"), remediate)
+        # the lease holder's execution no longer runs: Reconcile puts the alias back and frees the lease
+        .when(sfn.Condition.string_equals("$.action", "take_over"), remediate)
         .otherwise(record)
     )
     return assess.next(action)

@@ -10,6 +10,7 @@ from infra.deploy_tasks import DeployTasks
 from infra.deploy_workflow import DeployWorkflow
 from infra.event_bus import RollgateBus
 from infra.ledger import Ledger
+from infra.observability import Observability
 from infra.reconcile import Reconciler
 from infra.release_tasks import ReleaseTasks, RemediateTasks
 from infra.release_workflow import ReleaseWorkflow
@@ -90,6 +91,33 @@ class RollgateStack(Stack):
             "Bucket CI uploads release artifacts and manifests to",
         )
         self._output("EventBusName", self.events.bus.event_bus_name, "Rollgate EventBridge bus")
+        self.observability = self._observability()
+
+
+    def _observability(self) -> Observability:
+        groups = (self.deploy_tasks, self.release_tasks, self.remediate_tasks, self.reconciler)
+        task_functions = {module: task.function for group in groups for module, task in group.tasks.items()}
+        return Observability(
+            self,
+            "Observability",
+            topic=self.triggers.topic,
+            topic_key=self.triggers.key,
+            workflows={
+                "DeployFunction": self.deploy.state_machine,
+                "Release": self.release.state_machine,
+                "Remediate": self.remediate.state_machine,
+            },
+            task_functions={
+                **task_functions,
+                "dispatch": self.triggers.dispatch.function,
+                "webhook": self.webhook.function,
+            },
+            record_functions={
+                module: task_functions[module] for module in ("record", "record_release", "record_remediation")
+            },
+            reconcile_function=task_functions["reconcile"],
+            dead_letters={"trigger": self.triggers.dead_letters, "reconcile": self.reconciler.dead_letters},
+        )
 
     def _output(self, output_id: str, value: str, description: str) -> None:
         CfnOutput(self, output_id, value=value, description=description, export_name=f"{self.stack_name}-{output_id}")

@@ -45,7 +45,10 @@ TASKS: dict[str, tuple[str, str, str, int]] = {
     "ReleaseConcurrency": ("release_concurrency", "$.concurrency", "Prune", 5),
     "Prune": ("prune", "$.prune", "Record", 5),
     "Rollback": ("rollback", "$.rollback", "Record", 8),
-    "Record": ("record", "$.result", "Concluded?", 8),
+    "Record": ("record", "$.result", "ReleaseLease", 8),
+    "ReleaseLease": ("release_lease", "$.lease", "Concluded?", 8),
+    # the Reconciler's function, run by the execution itself: it answers as Record does
+    "Reconcile": ("reconcile", "$.result", "Concluded?", 8),
 }
 
 #: The states from the new version's first allocation or traffic to the post-traffic hook: any failure
@@ -86,8 +89,11 @@ CATCHES: dict[str, list[tuple[list[str], str, str]]] = {
     # housekeeping after a promotion: recorded, never a rollback of a healthy release
     "ReleaseConcurrency": [(["States.ALL"], "$.cleanup_error", "Prune")],
     "Prune": [(["States.ALL"], "$.cleanup_error", "Record")],
-    "Rollback": [(["States.ALL"], "$.rollback_error", "Record")],
-    "Record": [(["States.ALL"], "$.record_error", "RecordFailed")],
+    # past their retries, the last steps are put right by the execution's own Reconcile
+    "Rollback": [(["States.ALL"], "$.rollback_error", "Reconcile")],
+    "Record": [(["States.ALL"], "$.record_error", "Reconcile")],
+    "ReleaseLease": [(["States.ALL"], "$.record_error", "Reconcile")],
+    "Reconcile": [(["States.ALL"], "$.reconcile_error", "ReconcileFailed")],
 }
 
 WAITS = {
@@ -131,7 +137,7 @@ FAILS = {
     "RejectInvalidRequest": {"Type": "Fail", "Error": "InvalidRequest", "CausePath": "$.Cause"},
     "LockedOut": {"Type": "Fail", "Error": "DeploymentInProgress", "CausePath": "$.Cause"},
     "ValidateFailed": {"Type": "Fail", "ErrorPath": "$.Error", "CausePath": "$.Cause"},
-    "RecordFailed": {"Type": "Fail", "Error": "RecordFailed", "CausePath": "$.record_error.Cause"},
+    "ReconcileFailed": {"Type": "Fail", "Error": "ReconcileFailed", "CausePath": "$.reconcile_error.Cause"},
     "NotPromoted": {"Type": "Fail", "ErrorPath": "$.result.error_name", "CausePath": "$.result.reason"},
 }
 

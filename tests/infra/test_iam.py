@@ -124,6 +124,8 @@ def test_ecr_reads_are_scoped_to_tagged_repositories(by_task: dict[str, list[dic
                 "record_remediation",
                 "github_webhook",
                 "reconcile",
+                # taking over from a dead lease holder announces its outcome, as reconcile does
+                "remediate",
                 # Deployment Step Changed: every traffic move and verdict
                 "shift_traffic",
                 "judge_canary",
@@ -136,6 +138,7 @@ def test_ecr_reads_are_scoped_to_tagged_repositories(by_task: dict[str, list[dic
             {
                 "validate",
                 "record",
+                "release_lease",
                 "revert_function",
                 "record_release",
                 "remediate",
@@ -149,6 +152,7 @@ def test_ecr_reads_are_scoped_to_tagged_repositories(by_task: dict[str, list[dic
             {
                 "validate",
                 "record",
+                "release_lease",
                 "revert_function",
                 "record_release",
                 "remediate",
@@ -159,6 +163,9 @@ def test_ecr_reads_are_scoped_to_tagged_repositories(by_task: dict[str, list[dic
         ),
         ("s3:GetObject*", {"preflight", "update_function", "check_update", "load_manifest"}),
         ("states:StartExecution", {"dispatch"}),
+        # is the lease holder's execution still running? (the baseline it captured: those that reconcile)
+        ("states:DescribeExecution", {"reconcile", "assess_remediation", "remediate"}),
+        ("states:GetExecutionHistory", {"reconcile", "remediate"}),
         ("cloudwatch:ListTagsForResource", {"assess_remediation"}),
         ("cloudwatch:GetMetricData", {"preflight", "judge_canary", "judge_watch"}),
     ],
@@ -198,7 +205,10 @@ def test_unscoped_resources_carry_only_actions_that_cannot_be_scoped(
 
 def test_deploy_state_machine_invokes_only_its_own_tasks(synthesized: Any, deploy_state_machine: Any) -> None:
     role_id = deploy_state_machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
-    functions = {lid for lid in synthesized.resources("AWS::Lambda::Function") if lid.startswith("DeployTasks")}
+    # its own tasks, and the Reconciler's function (its own Reconcile step after Record or Rollback failed)
+    functions = {
+        lid for lid in synthesized.resources("AWS::Lambda::Function") if lid.startswith(("DeployTasks", "Reconciler"))
+    }
     invoked: set[str] = set()
     for policy in synthesized.resources("AWS::IAM::Policy").values():
         if {"Ref": role_id} not in policy["Properties"]["Roles"]:

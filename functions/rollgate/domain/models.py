@@ -463,6 +463,13 @@ class DeploymentRequest(Strict):
     )
     prune: PrunePolicy = Field(default_factory=PrunePolicy, description="old versions deleted after a promotion")
     hooks: Hooks = Field(default_factory=Hooks, description="the team's own pre- and post-traffic checks")
+    bypass_invokers: Literal["reject", "warn"] = Field(
+        default="reject",
+        description="an invoker that bypasses the alias (an event source mapping, a resource-policy grant or a "
+        "function URL on the unqualified function or another qualifier) runs the new code at 100% from the "
+        "update on: reject (default) refuses the release naming each one; warn goes on and records them as a "
+        "failed preflight check in the evidence",
+    )
 
     @model_validator(mode="after")
     def _configuration_fits_the_package(self) -> DeploymentRequest:
@@ -762,6 +769,15 @@ class DeploymentStatus(str, Enum):
     ABORTED = "ABORTED"
 
 
+class RollbackVerification(str, Enum):
+    """How a rollback's restored version was verified; the ledger, the event and the CLI show it.
+    The alias is read back on the restored version in every case (else the rollback FAILED)."""
+
+    VERIFIED = "verified"  # the restored version passed the request's smoke tests
+    ALIAS_ONLY = "alias_only"  # the request has no smoke tests: only the alias was read back
+    SMOKE_FAILED = "smoke_failed"  # the restored version failed its smoke tests (or they could not run)
+
+
 class TimelineEntry(Lenient):
     at: datetime
     gate: str
@@ -790,6 +806,9 @@ class DeploymentResult(Lenient):
     time_to_recover_seconds: float | None = None
     decided_by: str | None = Field(default=None, description="the evidence kind of the verdict that decided")
     verification: WatchConclusion | None = Field(default=None, description="for a promotion: how it was verified")
+    rollback_verification: RollbackVerification | None = Field(
+        default=None, description="for a rollback by the Rollback gate: how the restored version was verified"
+    )
 
 
 class DeploymentContext(Lenient):
@@ -810,6 +829,9 @@ class DeploymentContext(Lenient):
     error: StepError | None = None
     rollback: RollbackReport | None = None
     rollback_error: StepError | None = None
+    # Record or the lease release failed past its retries: the execution's own Reconcile step
+    # concludes it (rollgate.domain.reconcile.reconcile_from_the_execution)
+    record_error: StepError | None = None
     pre_traffic: HookReport | None = None
     post_traffic: HookReport | None = None
     concurrency: ConcurrencyProgress | None = None

@@ -5,7 +5,9 @@ Each of the three steps is idempotent on its own, so a retried Record (after any
 finishes the work without doing any twice: the ledger record is keyed by deployment id and written
 once (a retry finds it and concludes on it, not on a second decision); the outcome event is sent
 once per deployment and outcome (the record carries `event_published` once it went out); the lease
-release is a no-op when already released.
+release is a no-op when already released. In the state machine the release is its own step
+(ReleaseLease, after Record: `record_outcome` then `release`); `conclude` is the two in one, for
+the in-process runs of the gates.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from rollgate.domain.models import (
     DeploymentResult,
     DeploymentStatus,
     Evidence,
+    RollbackVerification,
     TimelineEntry,
     WatchConclusion,
 )
@@ -71,14 +74,24 @@ def verification(ctx: DeploymentContext) -> WatchConclusion | None:
     return ctx.watch.conclusion
 
 
+def rollback_verification(ctx: DeploymentContext) -> RollbackVerification | None:
+    """How the Rollback gate verified what it restored; None when it did not roll back."""
+    if ctx.rollback is None or ctx.rollback_error is not None:
+        return None
+    if ctx.rollback.smoke_passed is False:
+        return RollbackVerification.SMOKE_FAILED
+    return RollbackVerification.VERIFIED if ctx.rollback.smoke_passed else RollbackVerification.ALIAS_ONLY
+
+
 def decide(ctx: DeploymentContext) -> tuple[DeploymentStatus, str]:
     if ctx.rollback_error is not None:
         return DeploymentStatus.FAILED, (
             f"ROLLBACK FAILED, check alias {ctx.alias} by hand: {ctx.rollback_error.Error}: "
             f"{ctx.rollback_error.message()}"
         )
-    if ctx.rollback is not None and ctx.rollback.smoke_passed is False:
-        # its own outcome: the alias is back and verified, only the restored version is in doubt
+    if rollback_verification(ctx) is RollbackVerification.SMOKE_FAILED and ctx.rollback is not None:
+        # its own outcome (rollback_verification): the alias is back and verified, only the
+        # restored version is in doubt
         restored = ctx.rollback.restored_version
         failed = "; ".join(e.detail for e in ctx.rollback.evidence if not e.ok and e.check.startswith("smoke"))
         return DeploymentStatus.ROLLED_BACK, (
@@ -196,6 +209,7 @@ _EVENT_FIELDS = (
     "execution_arn",
     "decided_by",
     "verification",
+    "rollback_verification",
 )
 _EVENT_CHECKS = 10
 
@@ -239,6 +253,14 @@ class OutcomeWriter(Protocol):
 
 
 def conclude(ctx: DeploymentContext, *, ledger: Ledger, events: EventPublisher, clock: Clock) -> DeploymentResult:
+    """Record the outcome and release the lease (the Record and ReleaseLease steps in one)."""
+    result = record_outcome(ctx, ledger=ledger, events=events, clock=clock)
+    release(ctx, ledger=ledger)
+    return result
+
+
+def record_outcome(ctx: DeploymentContext, *, ledger: Ledger, events: EventPublisher, clock: Clock) -> DeploymentResult:
+    """The Record step: the outcome written once (a stored one is concluded on), announced once."""
     document = ledger.get_deployment(ctx.function_name, ctx.alias, ctx.deployment_id)
     if not (document and document.get("status")):
         document = outcome_document(ctx, clock=clock)
@@ -247,8 +269,12 @@ def conclude(ctx: DeploymentContext, *, ledger: Ledger, events: EventPublisher, 
         else:
             ledger.put_deployment(document)
     announce_once(document, ledger=ledger, events=events)
-    ledger.release_lease(ctx.function_name, ctx.alias, ctx.deployment_id)
     return DeploymentResult.model_validate(document)
+
+
+def release(ctx: DeploymentContext, *, ledger: Ledger) -> bool:
+    """The ReleaseLease step: the deployment's lease given back (False: it no longer held it)."""
+    return ledger.release_lease(ctx.function_name, ctx.alias, ctx.deployment_id)
 
 
 def announce_once(document: dict[str, Any], *, ledger: Ledger, events: EventPublisher) -> None:
@@ -291,6 +317,7 @@ def outcome_document(ctx: DeploymentContext, *, clock: Clock) -> dict[str, Any]:
     result.time_to_detect_seconds, result.time_to_recover_seconds = _detection_times(ctx)
     result.decided_by = deciding_kind(ctx)
     result.verification = verification(ctx)
+    result.rollback_verification = rollback_verification(ctx)
     document = result.model_dump(mode="json")
     document["execution_arn"] = ctx.execution_arn
     document["kind"] = "deployment"

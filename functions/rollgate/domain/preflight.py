@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Protocol, runtime_checkable
 
+from rollgate.domain import redeploy
 from rollgate.domain.errors import NotFoundError, PreflightFailed
 from rollgate.domain.models import (
     AlarmState,
@@ -98,13 +99,28 @@ def _check_invokers(probe: InvokerProbe, mappings: list[EventSourceMapping], ctx
                 f"--function-name {ctx.function_name} --qualifier {ctx.alias} …)"
             )
     if bypassing:
-        raise PreflightFailed(
-            f"invokers bypass alias {ctx.alias} (the canary would be fiction): " + "; ".join(bypassing)
+        return _bypass_finding(
+            "invokers_use_alias", f"invokers bypass alias {ctx.alias} (the canary would be fiction): ", bypassing, ctx
         )
     return Evidence(
         check="invokers_use_alias",
         ok=True,
         detail=f"every invoker (mappings, resource policy, function URLs) goes through alias {ctx.alias}",
+    )
+
+
+def _bypass_finding(check: str, headline: str, bypassing: list[str], ctx: DeploymentContext) -> Evidence:
+    """Invokers that bypass the alias reject the release, unless the request's `bypass_invokers`
+    is "warn": then the finding is recorded as a failed check and the release goes on (those
+    callers run the new code at 100% from the update on; the canary only covers the others)."""
+    finding = headline + "; ".join(bypassing)
+    if ctx.request.bypass_invokers != "warn":
+        raise PreflightFailed(finding)
+    return Evidence(
+        check=check,
+        ok=False,
+        detail=f"WARNING (bypass_invokers: warn, the release goes on): {finding}",
+        data={"bypassing": bypassing, "bypass_invokers": "warn"},
     )
 
 
@@ -222,9 +238,11 @@ def _check_triggers(mappings: list[EventSourceMapping], ctx: DeploymentContext) 
     bypassing = [m for m in mappings if not m.function_arn.endswith(f":{ctx.alias}")]
     if bypassing:
         listed = ", ".join(f"{m.source_arn} -> {m.function_arn}" for m in bypassing)
-        raise PreflightFailed(
-            f"triggers bypass alias {ctx.alias} (the canary would be fiction): {listed}; "
-            f"point them at {ctx.function_name}:{ctx.alias}"
+        return _bypass_finding(
+            "triggers_use_alias",
+            f"triggers bypass alias {ctx.alias} (the canary would be fiction): ",
+            [f"{listed}; point them at {ctx.function_name}:{ctx.alias}"],
+            ctx,
         )
     return Evidence(
         check="triggers_use_alias",
@@ -270,7 +288,8 @@ def run_preflight(
         )
     live_version = alias.version
     live = lambda_api.get_config(ctx.function_name, live_version)
-    artifact_sha = _artifact_sha(artifacts, ctx, latest, images)
+    existing = redeploy.existing_version_config(ctx, lambda_api) if redeploy.existing_version(ctx) else None
+    artifact_sha = existing.code_sha256 if existing else _artifact_sha(artifacts, ctx, latest, images)
     mappings = lambda_api.list_event_source_mappings(ctx.function_name)
     # an adapter that can read the resource policy and function URLs sees every invoker
     invokers = (
@@ -349,6 +368,8 @@ def run_preflight(
     already_live = (
         artifact_sha == live.code_sha256 and desired_environment(latest, ctx) == live.environment and not changes
     )
+    if existing is not None:  # an existing version is live only if it is the live one itself
+        already_live = existing.version == live_version
     if already_live:
         evidence.append(
             Evidence(

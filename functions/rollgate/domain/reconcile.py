@@ -24,14 +24,22 @@ from typing import Any, Literal, Protocol
 from pydantic import Field
 
 from rollgate.domain.errors import InvalidRequest
-from rollgate.domain.models import DeploymentStatus, Lenient, Strict, parse_model
+from rollgate.domain.models import (
+    DeploymentContext,
+    DeploymentResult,
+    DeploymentStatus,
+    Lenient,
+    StepError,
+    Strict,
+    parse_model,
+)
 from rollgate.domain.notify import deployment_message
-from rollgate.domain.outcome import DETAIL_TYPES, event_detail
+from rollgate.domain.outcome import DETAIL_TYPES, error_name, event_detail
 from rollgate.domain.ports import AliasRouting, Clock, EventPublisher, LambdaApi, Lease, Ledger
 from rollgate.domain.routing import describe, restore
 from rollgate.domain.start import function_name_of
 from rollgate.domain.triggers import DEFAULT_ALIAS
-from rollgate.domain.validation import AliasName, FunctionRef, StackHome, Text
+from rollgate.domain.validation import AliasName, FunctionRef, LongText, StackHome, Text
 
 #: The event a person must act on: Rollgate could not put the alias right by itself.
 PAGE_DETAIL_TYPE = "Rollback Failed"
@@ -63,6 +71,19 @@ class ReconcileRequest(Strict):
     execution_status: Literal["ABORTED", "TIMED_OUT", "FAILED"] | None = Field(
         default=None, description="how it ended, when known"
     )
+    from_the_execution: bool = Field(
+        default=False,
+        description=(
+            "asked by the deployment's own execution (its Reconcile step, after Record, the lease release or "
+            "Rollback failed past their retries): its lease counts as held by an execution that has ended, "
+            "since the execution ends as soon as this returns"
+        ),
+    )
+    deployment_id: Text | None = Field(default=None, description="the deployment asking, with from_the_execution")
+    baseline_version: Text | None = Field(
+        default=None, description="the live version its Preflight captured, when the asking execution knows it"
+    )
+    cause: LongText | None = Field(default=None, description="why it ends: the failed step's error and cause")
 
 
 class ReconcileReport(Lenient):
@@ -158,27 +179,56 @@ def reconcile(
 ) -> ReconcileReport:
     """Put function+alias right (module docstring). `executions` says whether the holder's
     execution still runs, and which baseline its Preflight captured."""
+    report, _record = _reconcile(
+        request, ledger=ledger, lambda_api=lambda_api, events=events, clock=clock, executions=executions
+    )
+    return report
+
+
+def _own_ending(request: ReconcileRequest, lease: Lease) -> bool:
+    """The lease's holder is the execution asking: it ends once reconcile returns."""
+    return request.from_the_execution and lease.holder == request.deployment_id
+
+
+def _reconcile(
+    request: ReconcileRequest,
+    *,
+    ledger: Ledger,
+    lambda_api: LambdaApi,
+    events: EventPublisher,
+    clock: Clock,
+    executions: ExecutionReader,
+) -> tuple[ReconcileReport, dict[str, Any] | None]:
+    """(what it found and did, the deployment's outcome record when it has one now)."""
     function_name, alias = request.function_name, request.alias
     report = ReconcileReport(function_name=function_name, alias=alias, status="NOTHING_TO_DO")
     lease = ledger.current_lease(function_name, alias)
     holder_arn = str(lease.detail.get("execution_arn") or "") if lease else ""
     if lease is not None:
         report.found.append(f"lease held by {lease.holder} (execution {holder_arn or 'unknown'})")
-        holder_status = executions.status(holder_arn) if holder_arn else None
+        if _own_ending(request, lease):
+            holder_status: str | None = request.execution_status or "FAILED"
+            report.found.append(f"asked by that execution itself, which ends {holder_status} when this returns")
+        else:
+            holder_status = executions.status(holder_arn) if holder_arn else None
         if holder_status == _RUNNING:
             report.status = "HOLDER_RUNNING"
             report.found.append("its execution is still running: nothing to put right")
-            return report
+            return report, None
         if holder_status in ENDED_EARLY and request.execution_status is None:
             # a hand run: how the holder's execution ended says which outcome is missing
             request = request.model_copy(update={"execution_status": holder_status})
-    holder = lease.holder if lease else None
+    # the asking execution's own deployment, even when its lease is gone (released, then the
+    # release step's answer was lost)
+    holder = lease.holder if lease else (request.deployment_id if request.from_the_execution else None)
     report.deployment_id = holder
     own = ledger.get_deployment(function_name, alias, holder) if holder else None
     records = ledger.list_deployments(function_name, alias, limit=20)
     routing = lambda_api.get_alias(function_name, alias)
     report.found.append(f"alias {alias} routes {describe(routing)}")
-    captured = executions.baseline_version(holder_arn) if holder_arn and own is None else None
+    captured = None
+    if own is None:
+        captured = request.baseline_version or (executions.baseline_version(holder_arn) if holder_arn else None)
     target, why = target_version(own, records, routing, holder, captured)
     report.target_version = target
     report.found.append(f"target v{target}: {why}")
@@ -190,12 +240,74 @@ def reconcile(
         report.did.append(f"alias {alias} put back on v{target}, reads back {describe(restored)}")
     if lease is not None:
         own = own or _write_missing_outcome(request, lease, routing, report, ledger=ledger, clock=clock)
+    if own is not None and (lease is not None or request.from_the_execution):
         _announce_once(own, ledger=ledger, events=events, report=report)
-        if ledger.release_lease(function_name, alias, lease.holder):
-            report.did.append(f"lease of {lease.holder} released")
+    if lease is not None and ledger.release_lease(function_name, alias, lease.holder):
+        report.did.append(f"lease of {lease.holder} released")
     if report.did:
         report.status = "RECONCILED"
-    return report
+    return report, own
+
+
+#: Where the in-execution Reconcile finds the error that brought the execution there.
+_FAILED_STEPS = (("Rollback", "rollback_error"), ("Record", "record_error"))
+_CAUSE_LIMIT = 900
+
+
+def request_from_context(ctx: DeploymentContext) -> ReconcileRequest:
+    """The ReconcileRequest of a DeployFunction execution's own Reconcile step."""
+    failures = [(step, err) for step, key in _FAILED_STEPS if isinstance(err := getattr(ctx, key), StepError)]
+    cause = "; ".join(f"{step} failed past its retries ({err.Error}: {err.message()})" for step, err in failures)
+    return ReconcileRequest(
+        function_name=ctx.function_name,
+        alias=ctx.alias,
+        execution_arn=ctx.execution_arn,
+        execution_status="FAILED",
+        from_the_execution=True,
+        deployment_id=ctx.deployment_id,
+        baseline_version=ctx.baseline.live_version if ctx.baseline else None,
+        cause=(cause or "a step failed past its retries")[:_CAUSE_LIMIT],
+    )
+
+
+def reconcile_from_the_execution(
+    ctx: DeploymentContext,
+    *,
+    ledger: Ledger,
+    lambda_api: LambdaApi,
+    events: EventPublisher,
+    clock: Clock,
+    executions: ExecutionReader,
+) -> dict[str, Any]:
+    """The DeployFunction execution's own Reconcile step, reached when Record, the lease release or
+    Rollback failed past their retries: put things right as the Reconciler would once the execution
+    ended, and answer as Record does (the outcome record and its error name), so the execution ends
+    on the recorded outcome."""
+    report, own = _reconcile(
+        request_from_context(ctx),
+        ledger=ledger,
+        lambda_api=lambda_api,
+        events=events,
+        clock=clock,
+        executions=executions,
+    )
+    if own is None:
+        # no lease and no record: nothing of this deployment is left to put right, nor to conclude on
+        own = {
+            "deployment_id": ctx.deployment_id,
+            "function_name": ctx.function_name,
+            "alias": ctx.alias,
+            "status": DeploymentStatus.FAILED.value,
+            "reason": "the execution reached Reconcile with neither a lease nor a record: " + "; ".join(report.found),
+            "started_at": ctx.started_at.isoformat(),
+            "finished_at": clock.now().isoformat(),
+        }
+    result = DeploymentResult.model_validate(own)
+    return {
+        **result.model_dump(mode="json"),
+        "error_name": error_name(result.status),
+        "reconciled": report.model_dump(mode="json"),
+    }
 
 
 def _write_missing_outcome(
@@ -219,7 +331,9 @@ def _write_missing_outcome(
         "from_version": report.target_version,
         "to_version": others[0] if others else None,
         "reason": (
-            f"the execution {ended} before recording an outcome; reconciled: " + "; ".join([*report.found, *report.did])
+            (f"{request.cause}; " if request.cause else f"the execution {ended} before recording an outcome; ")
+            + "reconciled: "
+            + "; ".join([*report.found, *report.did])
         ),
         "started_at": lease.acquired_at.isoformat(),
         "finished_at": clock.now().isoformat(),

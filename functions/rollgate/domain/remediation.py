@@ -4,8 +4,12 @@ at fault, put the alias back on the version before it, verify, record, notify.
 The culprit is the most recent PROMOTED deployment of the function+alias in the ledger, within the
 lookback window (alarms only: an operator's rollback has none unless asked), with the alias still
 routing all traffic to the version it promoted. A deployment in flight on that alias is asked to
-abort through the ledger instead (its next health check obeys and rolls back). If nothing recent is
-implicated, nothing changes, and that is recorded and announced too.
+abort through the ledger instead (its next health check obeys and rolls back), as long as its
+execution still runs: a holder whose execution has ended (stopped, failed, timed out), or a split
+alias nobody holds (its lease expired), is taken over instead — Reconcile puts the alias back on the
+baseline, records the dead deployment's outcome and releases its lease — since a flag nobody reads
+would change nothing. If nothing recent is implicated, nothing changes, and that is recorded and
+announced too.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from pydantic import Field
 
 from rollgate.domain.errors import InvalidRequest
 from rollgate.domain.models import Evidence, Lenient, StepError, Strict, parse_model
-from rollgate.domain.ports import Clock, LambdaApi, Ledger
+from rollgate.domain.ports import Clock, EventPublisher, LambdaApi, Lease, Ledger
+from rollgate.domain.reconcile import ExecutionReader, ReconcileReport, ReconcileRequest, reconcile
 from rollgate.domain.revert import RevertReport, revert_promotion
 from rollgate.domain.routing import describe
 from rollgate.domain.start import deployment_id_for, function_name_of
@@ -75,10 +80,13 @@ class RemediationContext(Lenient):
     reason: str
     alarm: AlarmInfo | None = None
     lookback_minutes: int | None = None
-    action: Literal["rollback", "abort", "none"] = "none"
+    action: Literal["rollback", "abort", "take_over", "none"] = "none"
     assessment: str = ""
     culprit: Culprit | None = None
     report: RevertReport | None = None
+    takeover: ReconcileReport | None = Field(
+        default=None, description="take_over: what Reconcile found and did for the deployment that no longer runs"
+    )
     error: StepError | None = None
 
 
@@ -168,10 +176,38 @@ def _latest_promotion(records: list[dict[str, Any]]) -> dict[str, Any] | None:
     return None
 
 
-def assess(ctx: RemediationContext, *, ledger: Ledger, lambda_api: LambdaApi, clock: Clock) -> RemediationContext:
-    """Decide, without changing anything: roll back, ask the running deployment to abort, or nothing."""
+def _ended(lease: Lease, executions: ExecutionReader | None) -> str | None:
+    """How the lease holder's execution ended (None: it still runs, or cannot be told: a revert's
+    lease names no execution, and without `executions` nothing can be asked)."""
+    execution_arn = str(lease.detail.get("execution_arn") or "")
+    if executions is None or not execution_arn:
+        return None
+    status = executions.status(execution_arn)
+    return None if status == "RUNNING" else status or "no longer exists"
+
+
+def assess(
+    ctx: RemediationContext,
+    *,
+    ledger: Ledger,
+    lambda_api: LambdaApi,
+    clock: Clock,
+    executions: ExecutionReader | None = None,
+) -> RemediationContext:
+    """Decide, without changing anything: roll back, ask the running deployment to abort, take over
+    from one that no longer runs, or nothing. `executions` tells whether a lease holder still runs."""
     target = f"{ctx.function_name}:{ctx.alias}"
     lease = ledger.current_lease(ctx.function_name, ctx.alias)
+    if lease is not None and lease.holder != ctx.remediation_id and (ended := _ended(lease, executions)):
+        return ctx.model_copy(
+            update={
+                "action": "take_over",
+                "assessment": (
+                    f"deployment {lease.holder} of {target} holds the lease but its execution is {ended}: "
+                    "taking over (alias back on its baseline, its outcome recorded, the lease released)"
+                ),
+            }
+        )
     if lease is not None and lease.holder != ctx.remediation_id:
         return ctx.model_copy(
             update={
@@ -181,6 +217,16 @@ def assess(ctx: RemediationContext, *, ledger: Ledger, lambda_api: LambdaApi, cl
                     " (unless its preflight saw this alarm in ALARM already: then the previous version raised it)"
                     if ctx.alarm
                     else ""
+                ),
+            }
+        )
+    if lease is None and (split := lambda_api.get_alias(ctx.function_name, ctx.alias)).additional_weights:
+        return ctx.model_copy(
+            update={
+                "action": "take_over",
+                "assessment": (
+                    f"{target} routes {describe(split)} with no deployment holding it (one ended, its lease "
+                    "expired, without putting it back): taking over"
                 ),
             }
         )
@@ -245,7 +291,33 @@ def alarm_behind_abort(reason: str) -> str | None:
     return match.group("alarm") if match else None
 
 
-def remediate(ctx: RemediationContext, *, ledger: Ledger, lambda_api: LambdaApi, clock: Clock) -> RemediationContext:
+def remediate(
+    ctx: RemediationContext,
+    *,
+    ledger: Ledger,
+    lambda_api: LambdaApi,
+    clock: Clock,
+    events: EventPublisher | None = None,
+    executions: ExecutionReader | None = None,
+) -> RemediationContext:
+    """Act on the assessment; `events` and `executions` are needed to take over (Reconcile)."""
+    if ctx.action == "take_over":
+        if events is None or executions is None:
+            raise ValueError("remediate: taking over needs the event publisher and the execution reader")
+        # the same reconcile `rollgate rollback` and the Reconciler run: it re-checks the holder
+        takeover = reconcile(
+            ReconcileRequest(function_name=ctx.function_name, alias=ctx.alias),
+            ledger=ledger,
+            lambda_api=lambda_api,
+            events=events,
+            clock=clock,
+            executions=executions,
+        )
+        if takeover.status == "HOLDER_RUNNING":
+            # a deployment took the lease (or came back) since Assess: ask it to abort, as for any running one
+            ctx = ctx.model_copy(update={"action": "abort", "takeover": takeover})
+        else:
+            return ctx.model_copy(update={"takeover": takeover})
     if ctx.action == "abort":
         ledger.request_abort(ctx.function_name, ctx.alias, abort_reason(ctx))
         return ctx
@@ -286,6 +358,12 @@ def decide_remediation(ctx: RemediationContext) -> tuple[RemediationStatus, str]
         return RemediationStatus.FAILED, f"{ctx.error.Error}: {ctx.error.message()}"
     if ctx.action == "abort":
         return RemediationStatus.ABORT_REQUESTED, ctx.assessment
+    if ctx.takeover is not None:
+        takeover = ctx.takeover
+        if takeover.status == "NOTHING_TO_DO":
+            return RemediationStatus.NO_ACTION, f"{ctx.assessment}; but reconcile found nothing to put right"
+        did = "; ".join(takeover.did)
+        return RemediationStatus.ROLLED_BACK, f"took over: {did} ({ctx.reason})"
     if ctx.report is not None:
         if ctx.report.status == "MOVED_ON":
             return RemediationStatus.NO_ACTION, ctx.report.detail
@@ -332,6 +410,13 @@ def remediation_record(
 def conclude_remediation(ctx: RemediationContext, *, clock: Clock) -> dict[str, Any]:
     status, reason = decide_remediation(ctx)
     evidence = [Evidence(check="assessment", ok=True, detail=ctx.assessment or reason)]
+    takeover: dict[str, Any] = {}
+    if ctx.takeover is not None:
+        found, did = ctx.takeover.found, ctx.takeover.did
+        evidence += [Evidence(check="takeover_found", ok=True, detail=line) for line in found]
+        evidence += [Evidence(check="takeover_did", ok=True, detail=line) for line in did]
+        if did and ctx.report is None:
+            takeover = {"to_version": ctx.takeover.target_version, "taken_over": ctx.takeover.deployment_id}
     return remediation_record(
         remediation_id=ctx.remediation_id,
         function_name=ctx.function_name,
@@ -347,4 +432,5 @@ def conclude_remediation(ctx: RemediationContext, *, clock: Clock) -> dict[str, 
         alarm=ctx.alarm.model_dump(mode="json") if ctx.alarm else None,
         culprit=ctx.culprit.model_dump(mode="json") if ctx.culprit else None,
         release_id=ctx.culprit.release_id if ctx.culprit else None,
+        **takeover,
     )

@@ -1,12 +1,14 @@
-"""Task Assess (Remediate): which function, which deployment is at fault, and what to do —
-without changing anything."""
+"""Task Assess (Remediate): which function, which deployment is at fault (or which holder of the
+lease no longer runs), and what to do — without changing anything."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from rollgate.aws.executions import StepFunctionsExecutions
 from rollgate.domain.errors import InvalidRequest
 from rollgate.domain.remediation import ALARM_DETAIL_TYPE, assess, start_remediation
 from rollgate.domain.triggers import parse_alarm_event
@@ -36,6 +38,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         clock=deps.clock,
     )
     logger.set_correlation_id(ctx.remediation_id)
-    ctx = assess(ctx, ledger=deps.ledger, lambda_api=deps.lambda_api, clock=deps.clock)
+    # whether a lease holder's execution still runs: a dead one is taken over, not asked to abort
+    executions = StepFunctionsExecutions(boto3.client("stepfunctions"))
+    ctx = assess(ctx, ledger=deps.ledger, lambda_api=deps.lambda_api, clock=deps.clock, executions=executions)
     logger.info("remediation assessed", extra={"action": ctx.action, "assessment": ctx.assessment})
     return ctx.model_dump(mode="json")

@@ -1,4 +1,5 @@
-"""Task Record: outcome to the ledger and the bus, lease released (gate 9)."""
+"""Task Record: outcome to the ledger and the bus (gate 9); the ReleaseLease step after it gives
+the lease back."""
 
 from __future__ import annotations
 
@@ -6,18 +7,20 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from rollgate.domain.models import DeploymentContext, DeploymentStatus, WatchConclusion
-from rollgate.domain.outcome import conclude, error_name
+from rollgate.domain.models import DeploymentContext, DeploymentStatus, RollbackVerification, WatchConclusion
+from rollgate.domain.outcome import error_name, record_outcome
 from rollgate.tasks._runtime import Dependencies, gate_task, logger, metrics
 
 
 @gate_task
 def lambda_handler(ctx: DeploymentContext, deps: Dependencies) -> dict[str, Any]:
-    result = conclude(ctx, ledger=deps.ledger, events=deps.events, clock=deps.clock)
+    result = record_outcome(ctx, ledger=deps.ledger, events=deps.events, clock=deps.clock)
     metrics.add_dimension(name="outcome", value=result.status.value)
     metrics.add_metric(name="Deployments", unit=MetricUnit.Count, value=1)
     if result.status is DeploymentStatus.ROLLED_BACK:
         metrics.add_metric(name="Rollbacks", unit=MetricUnit.Count, value=1)
+    if result.rollback_verification is RollbackVerification.SMOKE_FAILED:
+        metrics.add_metric(name="UnverifiedRollbacks", unit=MetricUnit.Count, value=1)
     if result.verification is WatchConclusion.UNVERIFIED:
         metrics.add_metric(name="UnverifiedPromotions", unit=MetricUnit.Count, value=1)
     duration = (result.finished_at - result.started_at).total_seconds()
@@ -33,6 +36,7 @@ def lambda_handler(ctx: DeploymentContext, deps: Dependencies) -> dict[str, Any]
             "reason": result.reason,
             "decided_by": result.decided_by,
             "verification": result.verification.value if result.verification else None,
+            "rollback_verification": result.rollback_verification.value if result.rollback_verification else None,
         },
     )
     return {**result.model_dump(mode="json"), "error_name": error_name(result.status)}
