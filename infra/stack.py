@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.artifacts import Artifacts
@@ -22,6 +27,15 @@ from infra.webhook import WebhookReceiver
 STACK_NAME = "Rollgate"
 
 
+class _SharedResources(TypedDict):
+    """What the release, remediate and reconcile task groups are each given (typed, so a wrong one fails mypy)."""
+
+    settings: Settings
+    table: dynamodb.ITable
+    bucket: s3.IBucket
+    bus: events.IEventBus
+
+
 class RollgateStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
@@ -37,8 +51,24 @@ class RollgateStack(Stack):
             bucket=self.artifacts.bucket,
             bus=self.events.bus,
         )
-        self.deploy = DeployWorkflow(self, "Deploy", settings=settings, steps=self.deploy_tasks)
-        shared = {
+        # before DeployFunction: its own Reconcile step (after Record, ReleaseLease or Rollback failed)
+        # invokes this same function
+        self.reconciler = Reconciler(
+            self,
+            "Reconciler",
+            settings=settings,
+            table=self.ledger.table,
+            bucket=self.artifacts.bucket,
+            bus=self.events.bus,
+        )
+        self.deploy = DeployWorkflow(
+            self,
+            "Deploy",
+            settings=settings,
+            steps=self.deploy_tasks,
+            reconcile=self.reconciler.task("reconcile").function,
+        )
+        shared: _SharedResources = {
             "settings": settings,
             "table": self.ledger.table,
             "bucket": self.artifacts.bucket,
@@ -52,7 +82,6 @@ class RollgateStack(Stack):
         self.remediate = RemediateWorkflow(self, "Remediate", settings=settings, steps=self.remediate_tasks)
         # an execution that ends without its Record (stopped, timed out, failed in Record or
         # Rollback) is put right by Reconcile: alias on one version, lease free, one record
-        self.reconciler = Reconciler(self, "Reconciler", **shared)
         self.reconciler.watch(self.deploy.state_machine)
         self.triggers = Triggers(
             self,
@@ -92,7 +121,6 @@ class RollgateStack(Stack):
         )
         self._output("EventBusName", self.events.bus.event_bus_name, "Rollgate EventBridge bus")
         self.observability = self._observability()
-
 
     def _observability(self) -> Observability:
         groups = (self.deploy_tasks, self.release_tasks, self.remediate_tasks, self.reconciler)
