@@ -150,6 +150,9 @@ def _describe_release_or_remediation(state: str, record: dict[str, Any]) -> tupl
             if o.get("wave") == done
         ]
         return f"wave {done + 1} done -> {record.get('next')}", lines
+    if state == "DeployFunction":  # one function of a release wave: its child execution ended
+        child = record.get("child") or {}
+        return f"{record.get('function_name')}:{record.get('alias')} child execution {child.get('status')}", []
     if state == "RevertFunction":
         report = record.get("report") or {}
         return f"{report.get('function_name')}: {report.get('detail')}", []

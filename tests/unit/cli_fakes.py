@@ -3,9 +3,11 @@ that record every call instead of reaching AWS."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from cli import main as cli_main
 from cli.session import StackOutputs
@@ -48,5 +50,93 @@ class RecordingConnection:
 def install_recording_connection(monkeypatch: pytest.MonkeyPatch) -> RecordingConnection:
     """Every command run in the test connects to this recorder instead of a real stack."""
     conn = RecordingConnection()
+    monkeypatch.setattr(cli_main.Connection, "from_args", staticmethod(lambda args: conn))
+    return conn
+
+
+# --------------------------------------------------------------------------- a scripted execution
+DEPLOY_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:Deploy"
+RELEASE_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:Release"
+DEPLOY_EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:Deploy:orders-api-live-1"
+RELEASE_EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:Release:shop-1"
+
+
+class HistoryBuilder:
+    """Step Functions history events, numbered from 1 as the service numbers them."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def _add(self, kind: str, **details: Any) -> None:
+        self.events.append({"id": len(self.events) + 1, "type": kind, **details})
+
+    def task(self, state: str, output: dict[str, Any]) -> HistoryBuilder:
+        """A task state that completed with `output` as its state output."""
+        self._add("TaskStateEntered", stateEnteredEventDetails={"name": state})
+        self._add("LambdaFunctionScheduled")
+        self._add("TaskStateExited", stateExitedEventDetails={"name": state, "output": json.dumps(output)})
+        return self
+
+    def failed(self, state: str, error: str, cause: str) -> HistoryBuilder:
+        """A task state that failed (a Catch then moves on)."""
+        self._add("TaskStateEntered", stateEnteredEventDetails={"name": state})
+        self._add("TaskFailed", taskFailedEventDetails={"error": error, "cause": cause})
+        self._add("TaskStateExited", stateExitedEventDetails={"name": state, "output": "{}"})
+        return self
+
+
+class ScriptedStepFunctions:
+    """DescribeExecution and GetExecutionHistory of executions that already ended, as recorded."""
+
+    def __init__(self) -> None:
+        self.executions: dict[str, dict[str, Any]] = {}
+
+    def add(self, arn: str, history: HistoryBuilder, status: str = "SUCCEEDED", **described: Any) -> None:
+        self.executions[arn] = {"history": history.events, "described": {"status": status, **described}}
+
+    def _execution(self, arn: str) -> dict[str, Any]:
+        if arn not in self.executions:
+            raise ClientError(
+                {"Error": {"Code": "ExecutionDoesNotExist", "Message": f"Execution Does Not Exist: '{arn}'"}},
+                "DescribeExecution",
+            )
+        return self.executions[arn]
+
+    def describe_execution(self, executionArn: str) -> dict[str, Any]:
+        return dict(self._execution(executionArn)["described"], executionArn=executionArn)
+
+    def get_execution_history(self, executionArn: str, maxResults: int, reverseOrder: bool, **_: Any) -> dict[str, Any]:
+        events = self._execution(executionArn)["history"]
+        ordered = events[::-1] if reverseOrder else events
+        return {"events": ordered[:maxResults]}
+
+
+class ScriptedConnection(RecordingConnection):
+    """The recording stack, with a Release state machine, whose Step Functions client answers for
+    the executions scripted on `sfn`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sfn = ScriptedStepFunctions()
+
+    def outputs(self) -> StackOutputs:
+        return StackOutputs(
+            state_machine_arn=DEPLOY_MACHINE,
+            ledger_table="ledger",
+            artifact_bucket="rollgate-artifacts-123456789012",
+            event_bus="bus",
+            release_state_machine_arn=RELEASE_MACHINE,
+        )
+
+    def client(self, service: str) -> Any:
+        return self.sfn if service == "stepfunctions" else super().client(service)
+
+    @property
+    def sleep(self) -> Any:
+        return lambda seconds: None
+
+
+def install_scripted_connection(monkeypatch: pytest.MonkeyPatch) -> ScriptedConnection:
+    conn = ScriptedConnection()
     monkeypatch.setattr(cli_main.Connection, "from_args", staticmethod(lambda args: conn))
     return conn
