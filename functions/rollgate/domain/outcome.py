@@ -114,10 +114,12 @@ def decide(ctx: DeploymentContext) -> tuple[DeploymentStatus, str]:
 def _promotion_reason(ctx: DeploymentContext, version: str) -> str:
     conclusion = verification(ctx)
     by = _decided_by(ctx)
+    # say only what ran: an all-at-once release had no canary to be healthy
+    canary = "after a healthy canary" if ctx.canary is not None and ctx.canary.verdicts else "all at once (no canary)"
     if conclusion is WatchConclusion.VERIFIED:
-        return f"v{version} promoted after a healthy canary and a healthy watch{by}"
+        return f"v{version} promoted {canary} and a healthy watch{by}"
     if conclusion is WatchConclusion.UNWATCHED:
-        return f"v{version} promoted without a watch (watch_seconds is 0), after a healthy canary{by}"
+        return f"v{version} promoted without a watch (watch_seconds is 0), {canary}{by}"
     if conclusion is WatchConclusion.OPERATOR:
         from rollgate.domain.controls import operator_promotion
 
