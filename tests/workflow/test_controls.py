@@ -114,3 +114,24 @@ def test_a_control_for_a_deployment_that_is_not_running_is_refused(harness: Harn
     assert harness.ledger_api.list_controls(FUNCTION, ALIAS, holder) == []
     with pytest.raises(ControlRefused, match="no deployment of orders-api:live is running"):
         ask(harness, "pause")
+
+
+def test_deploy_version_releases_an_older_version_through_smoke_and_canary(harness: Harness) -> None:
+    # given v2 put live by an earlier deployment
+    first = harness.run(harness.request("v2"), "v2")
+    assert first.outcome == "PROMOTED", first.reason()
+    versions, latest = harness.versions(), harness.client("lambda").get_function(FunctionName=FUNCTION)
+    # when version 1 is released again, as it is (`rollgate deploy --version 1`)
+    body = harness.request("v1")
+    body["artifact"] = {"function_version": "1"}
+    arn = harness.start(body, "undo-to-v1")
+    conclusion = harness.wait(arn)
+    # then it went through the smoke test and the canary, and is live; nothing updated or published
+    assert conclusion.outcome == "PROMOTED", conclusion.reason()
+    assert entered(harness, arn, "SmokeTest") == 1 and entered(harness, arn, "JudgeCanary") >= 1
+    assert harness.alias() == ("1", {})
+    assert harness.versions() == versions
+    after = harness.client("lambda").get_function(FunctionName=FUNCTION)
+    assert after["Configuration"]["CodeSha256"] == latest["Configuration"]["CodeSha256"]
+    record = harness.ledger()[0]
+    assert (record["from_version"], record["to_version"]) == ("2", "1")

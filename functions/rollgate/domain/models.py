@@ -80,10 +80,20 @@ class Artifact(Strict):
     key: ObjectKey | None = None
     version_id: LongText | None = None
     image_uri: ImageUri | None = None
+    function_version: Annotated[str, Field(pattern=r"^[0-9]{1,10}$")] | None = Field(
+        default=None,
+        description="instead: a version of the function already published, released through the gates as it is "
+        "(smoke, canary, watch; nothing updated or published): `rollgate deploy --version N`, undo to a known "
+        "good version",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> Artifact:
         has_zip = bool(self.bucket or self.key)
+        if self.function_version is not None:
+            if has_zip or self.image_uri:
+                raise ValueError("give function_version alone: an existing version is released as it is")
+            return self
         if has_zip and self.image_uri:
             raise ValueError("give either bucket+key or image_uri, not both")
         if has_zip and not (self.bucket and self.key):
@@ -97,6 +107,8 @@ class Artifact(Strict):
         return self.image_uri is not None
 
     def describe(self) -> str:
+        if self.function_version is not None:
+            return f"published version {self.function_version}"
         if self.image_uri:
             return self.image_uri
         suffix = f"?versionId={self.version_id}" if self.version_id else ""
@@ -476,6 +488,13 @@ class DeploymentRequest(Strict):
         config = self.configuration
         if self.artifact.is_image and config is not None and (config.runtime or config.handler):
             raise ValueError("configuration: an image function takes no runtime or handler (its image defines them)")
+        if self.artifact.function_version is not None and (
+            config is not None or self.environment or self.required_environment
+        ):
+            raise ValueError(
+                "artifact.function_version: an existing version is released as it is: give no environment, "
+                "required_environment or configuration (deploy new code for those)"
+            )
         return self
 
     def concurrency_polls(self) -> int:

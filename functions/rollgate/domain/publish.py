@@ -8,6 +8,7 @@ same code and configuration is reused, so a rerun publishes nothing twice.
 
 from __future__ import annotations
 
+from rollgate.domain import redeploy
 from rollgate.domain.errors import UpdateTimedOut, VersionMismatch
 from rollgate.domain.models import DeploymentContext, Evidence, PublishedVersion
 from rollgate.domain.ports import Clock, FunctionConfig, LambdaApi
@@ -71,6 +72,8 @@ def _reusable_version(ctx: DeploymentContext, latest: FunctionConfig, lambda_api
     baseline = ctx.require_baseline()
     if baseline.already_live:
         return lambda_api.get_config(ctx.function_name, baseline.live_version)
+    if (number := redeploy.existing_version(ctx)) is not None:
+        return lambda_api.get_config(ctx.function_name, number)
     matching = [v for v in lambda_api.list_versions(ctx.function_name) if _same_release(v, latest)]
     if not matching:
         return None
@@ -86,6 +89,8 @@ def publish(ctx: DeploymentContext, *, lambda_api: LambdaApi, clock: Clock) -> P
         note = Evidence(
             check="publish", ok=True, detail=f"reused version {config.version}: same code and configuration"
         )
+        if redeploy.existing_version(ctx) is not None:
+            note = redeploy.publish_skipped(config.version)
     else:
         expected = ctx.require_baseline().artifact_code_sha256 or latest.code_sha256
         published = lambda_api.publish_version(

@@ -9,6 +9,7 @@ the function first, a rerun or a redrive finds the work already done and changes
 
 from __future__ import annotations
 
+from rollgate.domain import redeploy
 from rollgate.domain.errors import UpdateFailed, UpdateTimedOut
 from rollgate.domain.models import DeploymentContext, Evidence, UpdateProgress
 from rollgate.domain.ports import Clock, FunctionConfig, LambdaApi
@@ -85,6 +86,8 @@ def converge_latest(ctx: DeploymentContext, *, lambda_api: LambdaApi, clock: Clo
         )
 
     latest = lambda_api.get_config(ctx.function_name)
+    if redeploy.existing_version(ctx) is not None:
+        return progress("Skipped", latest).model_copy(update={"evidence": [redeploy.update_skipped(ctx)]})
     if latest.last_update_status == "Failed":
         raise UpdateFailed(
             f"Lambda could not apply the update to {ctx.function_name}: "
