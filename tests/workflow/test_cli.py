@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -89,9 +90,57 @@ def test_rolled_back_release_is_exit_1_for_deploy_and_watch(harness: Harness, zi
     )
     assert code == 1
     assert "ROLLED_BACK" in out.splitlines()[-1]
+    assert "✓ Rollback        restored v1 (verified)" in out and "✗ JudgeCanary" in out
     execution = next(line.split()[-1] for line in out.splitlines() if line.startswith("started "))
-    code, out, _ = rollgate("watch", execution, "--poll-seconds", "5")
-    assert code == 1 and "ROLLED_BACK" in out
+    # watched again, for a script: one JSON document, the gates on stderr, the same exit code
+    code, out, err = rollgate("watch", execution, "--poll-seconds", "5", "--output", "json")
+    document = json.loads(out)
+    assert code == 1 and document["exit_code"] == 1 and document["outcome"] == "ROLLED_BACK"
+    assert document["succeeded"] is False and document["result"]["to_version"] == "2"
+    marks = {gate["state"]: gate["ok"] for gate in document["gates"]}
+    assert marks["Rollback"] is True and marks["JudgeCanary"] is False  # the verdict is the failure
+    assert "Rollback" in err
+
+
+def test_json_output_of_an_all_at_once_deploy_status_and_history(harness: Harness, zips: dict[str, str]) -> None:
+    code, out, err = rollgate(
+        "deploy",
+        "--function",
+        "orders-api",
+        "--zip",
+        zips["v2"],
+        "--strategy",
+        "all-at-once",
+        "--watch-seconds",
+        "0",
+        "--watch",
+        "--poll-seconds",
+        "5",
+        "--output",
+        "json",
+    )
+    document = json.loads(out)
+    assert code == 0 and document["command"] == "deploy" and document["error"] is None, err
+    assert document["outcome"] == "PROMOTED" and document["verification"] == "unwatched"
+    # the reason says what ran: no canary, no watch
+    assert "without a watch" in document["reason"] and "no canary" in document["reason"]
+    assert "healthy canary" not in document["reason"]
+    assert err.startswith("started ") and "Record" in err
+    code, out, _ = rollgate("status", "--function", "orders-api", "--output", "json")
+    status = json.loads(out)
+    assert code == 0 and status["routes"] == "100% v2" and status["lease"] is None
+    assert status["last_deployment"]["status"] == "PROMOTED"
+    code, out, _ = rollgate("history", "--function", "orders-api", "--output", "json")
+    [record] = json.loads(out)["records"]
+    assert code == 0 and (record["from_version"], record["to_version"], record["kind"]) == ("1", "2", "deployment")
+
+
+def test_watch_of_an_execution_that_does_not_exist_is_exit_2(harness: Harness) -> None:
+    machine = harness.outputs["DeployStateMachineArn"]
+    missing = machine.replace(":stateMachine:", ":execution:") + ":no-such-execution"
+    code, out, err = rollgate("watch", missing, "--output", "json")
+    assert code == 2 and json.loads(out)["error"]["name"] == "UsageError"
+    assert "EXECUTION: no execution" in err
 
 
 def test_a_bad_manifest_is_exit_2_naming_the_field_and_starts_nothing(harness: Harness, tmp_path: Path) -> None:
