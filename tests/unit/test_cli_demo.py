@@ -1,0 +1,119 @@
+"""`rollgate demo --output json`: the summary document, and headers that tell a build (v2-v5) from
+the Lambda version it is published as; the local runtime replaced by a scripted one."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from cli import main as cli_main
+from tests.unit.cli_fakes import DEPLOY_MACHINE, HistoryBuilder, ScriptedStepFunctions
+
+#: build -> (outcome, from_version, to_version): v5 is rejected after v4 took a version number
+OUTCOMES = {
+    "v2": ("PROMOTED", "1", "2"),
+    "v3": ("ROLLED_BACK", "2", "3"),
+    "v4": ("REJECTED", None, None),
+    "v5": ("REJECTED", "2", "4"),
+}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = datetime(2026, 12, 1, tzinfo=UTC)
+
+    def describe(self) -> str:
+        return "virtual clock"
+
+    def sleep(self, seconds: float) -> None:
+        self.at += timedelta(seconds=seconds)
+
+    def now(self) -> datetime:
+        return self.at
+
+
+class DemoStepFunctions(ScriptedStepFunctions):
+    def start_execution(self, stateMachineArn: str, name: str, input: str) -> dict[str, Any]:
+        build = name.removeprefix("demo-")
+        status, before, after = OUTCOMES[build]
+        arn = f"{stateMachineArn.replace(':stateMachine:', ':execution:')}:{name}"
+        result = {"status": status, "reason": f"build {build} {status}", "from_version": before, "to_version": after}
+        self.add(arn, HistoryBuilder().task("Record", {"result": result}))
+        return {"executionArn": arn}
+
+
+class ScriptedRuntime:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.clock = Clock()
+        self.sfn = DemoStepFunctions()
+
+    def __enter__(self) -> ScriptedRuntime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def deploy_stack(self, cdk_out: Any) -> dict[str, str]:
+        return {"ArtifactBucketName": "artifacts", "DeployStateMachineArn": DEPLOY_MACHINE}
+
+    def sample_app(self, **kwargs: Any) -> None:
+        return None
+
+    def traffic(self, **kwargs: Any) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+    def client(self, service: str) -> Any:
+        if service == "stepfunctions":
+            return self.sfn
+
+        class Client:
+            def put_object(self, **kwargs: Any) -> dict[str, Any]:
+                return {}
+
+            def get_alias(self, **kwargs: Any) -> dict[str, Any]:
+                return {"FunctionVersion": "2"}
+
+        return Client()
+
+
+@pytest.fixture(autouse=True)
+def scripted_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
+    import local.deployer
+    import local.runtime
+
+    monkeypatch.setattr(local.runtime, "LocalRuntime", ScriptedRuntime)
+    monkeypatch.setattr(local.deployer, "synthesize", lambda path, **kwargs: None)
+
+
+def test_the_demo_summary_is_one_document() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli_main.run(["demo", "--output", "json"], out=out, err=err)
+    document = json.loads(out.getvalue())
+    assert code == 0 and document["exit_code"] == 0 and document["command"] == "demo"
+    assert document["events"] is False and document["all_as_expected"] is True and document["live_version"] == "2"
+    assert [(s["build"], s["outcome"], s["as_expected"]) for s in document["scenarios"]] == [
+        ("v2", "PROMOTED", True),
+        ("v3", "ROLLED_BACK", True),
+        ("v4", "REJECTED", True),
+        ("v5", "REJECTED", True),
+    ]
+    v5 = document["scenarios"][3]
+    assert (v5["from_version"], v5["to_version"], v5["reason"]) == ("2", "4", "build v5 REJECTED")
+    assert v5["execution_arn"].endswith(":execution:Deploy:demo-v5")
+    assert "==> build v5" in err.getvalue()  # the people's lines went to stderr
+
+
+def test_the_demo_headers_say_build_and_the_table_lambda_version() -> None:
+    out = io.StringIO()
+    assert cli_main.run(["demo"], out=out, err=io.StringIO()) == 0
+    text = out.getvalue()
+    assert "==> build v5: crashes at import (expect REJECTED)" in text and "==> release v5" not in text
+    assert "Lambda numbers the versions it publishes" in text
+    header = next(line for line in text.splitlines() if line.startswith("build "))
+    assert "Lambda versions" in header
+    assert "ends on Lambda version 2" in text
