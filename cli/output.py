@@ -53,6 +53,9 @@ class Output(io.TextIOBase):
     def flush(self) -> None:
         self.progress.flush()
 
+    def close(self) -> None:
+        """The streams are the caller's: closing (as the garbage collector does) leaves them be."""
+
     def finish(self, command: str | None, exit_code: int, error: BaseException | None = None) -> None:
         """In json mode, the one document: what the command reported, with its exit code."""
         if not self.json_mode:
