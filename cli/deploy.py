@@ -215,15 +215,26 @@ def release_options(args: Any) -> dict[str, Any]:
 
 
 def start_image(conn: Connection, request_builder: Any, image_uri: str) -> tuple[str, DeploymentRequest]:
-    """An image release: nothing to upload (the image is in ECR already); the request is validated,
-    the function's account and region checked against the stack's, then the workflow started."""
-    artifact = {"image_uri": image_uri}
+    """An image release: nothing to upload (the image is in ECR already)."""
+    return start_without_upload(conn, request_builder, {"image_uri": image_uri}, image_uri)
+
+
+def start_version(conn: Connection, request_builder: Any, version: str) -> tuple[str, DeploymentRequest]:
+    """`deploy --version N`: a published version released as it is (undo to a known good version)."""
+    return start_without_upload(conn, request_builder, {"function_version": version}, f"version-{version}")
+
+
+def start_without_upload(
+    conn: Connection, request_builder: Any, artifact: dict[str, str], name_seed: str
+) -> tuple[str, DeploymentRequest]:
+    """A release of code already in place: the request is validated, the function's account and
+    region checked against the stack's, then the workflow started."""
     request_builder(artifact=artifact, expected_sha=None)
     home = StackHome.from_arn(conn.outputs().state_machine_arn)
     request = request_builder(artifact=artifact, expected_sha=None, home=home)
     started = conn.client("stepfunctions").start_execution(
         stateMachineArn=conn.outputs().state_machine_arn,
-        name=execution_name(request, image_uri),
+        name=execution_name(request, name_seed),
         input=request.model_dump_json(exclude_defaults=False),
     )
     return started["executionArn"], request

@@ -24,7 +24,16 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cli.deploy import add_release_arguments, build_request, release_options, start_image, upload_and_start
+from cli.controls import add_control_commands, run_control
+from cli.controls import handles as is_control_command
+from cli.deploy import (
+    add_release_arguments,
+    build_request,
+    release_options,
+    start_image,
+    start_version,
+    upload_and_start,
+)
 from cli.output import Output, add_output_argument, report
 from cli.progress import (
     DEPLOY_SUCCESS,
@@ -62,6 +71,13 @@ def _number(minimum: float, maximum: float, *, whole: bool = False) -> Callable[
         return value
 
     return parse
+
+
+def _version_number(text: str) -> str:
+    """A published version's number (plain digits, not 0): never $LATEST or an alias."""
+    if not re.fullmatch(r"[1-9][0-9]{0,9}", text, re.ASCII):
+        raise argparse.ArgumentTypeError(f"{text!a} is not a version number (plain digits, like 3)")
+    return text
 
 
 def _json_file(path: str) -> str:
@@ -174,7 +190,15 @@ def _parser() -> argparse.ArgumentParser:
         "deploy", help="upload a zip (or name an image) and release it through the DeployFunction workflow"
     )
     deploy.add_argument("--function", required=True, help="the Lambda function to release (name or ARN)")
-    deploy.add_argument("--zip", help="path of the deployment package (or --image)")
+    deploy.add_argument("--zip", help="path of the deployment package (or --image, or --version)")
+    deploy.add_argument(
+        "--version",
+        dest="function_version",
+        type=_version_number,
+        metavar="N",
+        help="instead of new code: release the function's published version N as it is, through smoke, canary "
+        "and watch (nothing updated or published): undo to a known good version",
+    )
     add_release_arguments(deploy)
     deploy.add_argument("--alias", default="live", help="alias that carries production traffic (default: %(default)s)")
     deploy.add_argument(
@@ -277,6 +301,7 @@ def _parser() -> argparse.ArgumentParser:
         help="at most this many records, newest first, 1-1000 (default: %(default)s)",
     )
     add_connection_arguments(history)
+    add_control_commands(commands, add_poll_argument=_add_poll_argument)
 
     demo = commands.add_parser("demo", help="release four builds of a sample app on the embedded local runtime")
     demo.add_argument(
@@ -393,9 +418,11 @@ def _deploy(args: argparse.Namespace, out: TextIO) -> int:
         policy_file=args.policy,
         options=release_options(args),
     )
-    if bool(args.zip) == bool(args.image):
-        raise UsageError("deploy: give exactly one of --zip FILE and --image URI@sha256:DIGEST")
-    if args.image:
+    if sum(map(bool, (args.zip, args.image, args.function_version))) != 1:
+        raise UsageError("deploy: give exactly one of --zip FILE, --image URI@sha256:DIGEST and --version N")
+    if args.function_version:
+        execution_arn, _ = start_version(conn, builder, args.function_version)
+    elif args.image:
         execution_arn, _ = start_image(conn, builder, args.image)
     else:
         execution_arn, _ = upload_and_start(conn, builder, args.zip)
@@ -462,6 +489,8 @@ def _dispatch(args: argparse.Namespace, out: Output, err: TextIO) -> int:
     """Run the command; `out` is where its words go (stdout, or stderr in json mode), and where a
     command hands its JSON document (`cli.output.report`)."""
     _check_arguments(args)
+    if is_control_command(args.command):
+        return run_control(args, out, follow=_follow)
     if args.command == "deploy":
         return _deploy(args, out)
     if args.command == "watch":

@@ -5,10 +5,13 @@ resume|abort` writes it (rollgate.domain.controls.request_control) while the exe
 
 from __future__ import annotations
 
+import io
+import json
 from typing import Any
 
 import pytest
 
+from cli.main import run
 from rollgate.domain.controls import ControlRecord, ControlRefused, request_control
 from tests.workflow.conftest import ALIAS, FUNCTION, Harness
 
@@ -135,3 +138,49 @@ def test_deploy_version_releases_an_older_version_through_smoke_and_canary(harne
     assert after["Configuration"]["CodeSha256"] == latest["Configuration"]["CodeSha256"]
     record = harness.ledger()[0]
     assert (record["from_version"], record["to_version"]) == ("2", "1")
+
+
+# --------------------------------------------------------------------------- the CLI
+def rollgate(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_rollgate_promote_and_abort_on_the_command_line(harness: Harness) -> None:
+    arn = harness.start(harness.request("v2"), "cli-controls")
+    harness.wait_until(lambda: canary_running(harness))
+    holder = harness.lease().holder
+    # a control for another deployment: exit 2, nothing written
+    code, _, err = rollgate("abort", FUNCTION, "--deployment", "20260101T000000Z-other", "--reason", "typo")
+    assert code == 2 and f"{holder} holds its lease" in err
+    # promote, for scripts: one JSON document naming the deployment, who and why
+    code, out, _ = rollgate(
+        "promote", FUNCTION, "--reason", "looks good", "--requested-by", "ci-bot", "--output", "json"
+    )
+    assert code == 0, out
+    document = json.loads(out)
+    assert document["command"] == "promote" and document["exit_code"] == 0
+    assert document["control"]["deployment_id"] == holder
+    assert (document["control"]["control"], document["control"]["requested_by"]) == ("promote", "ci-bot")
+    conclusion = harness.wait(arn)
+    assert conclusion.outcome == "PROMOTED" and entered(harness, arn, "JudgeCanary") == 1
+    # nothing is running any more: a pause is refused
+    code, _, err = rollgate("pause", FUNCTION)
+    assert code == 2 and "no deployment of orders-api:live is running" in err
+
+
+def test_rollgate_deploy_version_and_retry_on_the_command_line(harness: Harness) -> None:
+    code, out, err = rollgate("deploy", "--function", FUNCTION, "--version", "1", "--zip", "x.zip")
+    assert code == 2 and "exactly one of" in err
+    code, out, err = rollgate("deploy", "--function", FUNCTION, "--version", "$LATEST")
+    assert code == 2 and "version number" in err
+    # the live version released again: through the gates, concluded already live
+    code, out, _ = rollgate("deploy", "--function", FUNCTION, "--version", "1", "--watch", "--poll-seconds", "5")
+    assert code == 0, out
+    assert "already live" in out
+    # a running execution cannot be redriven: exit 2, said so
+    arn = harness.start(harness.request("v2"), "running")
+    code, _, err = rollgate("retry", arn)
+    assert code == 2 and "cannot be redriven" in err
+    harness.wait(arn)
