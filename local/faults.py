@@ -13,7 +13,9 @@ Public API:
     aws_call_faults(fault=None) -> context manager yielding a CallRecorder
         while inside, every AWS call a Rollgate task Lambda makes is recorded (task, API,
         occurrence); with a Fault(task, api, occurrence, kind), that one call raises the fault
-        instead (kinds: FAULT_KINDS). The fault-injection suite, tests/workflow/test_faults.py
+        instead (kinds: FAULT_KINDS); with Fault(..., persistent=True), that call and every later
+        one of the same task and API raise it (a step failing past its retries). The
+        fault-injection suite, tests/workflow/test_faults.py
 
 Why InternalError answers rather than a 5xx: a 5xx or a throttle would be retried by botocore in
 the tasks' clients with real-time backoff, which on the virtual clock costs wall time and proves
@@ -106,15 +108,17 @@ class Call:
 
 @dataclass(frozen=True)
 class Fault:
-    """Raise `kind` instead of making the `occurrence`-th `api` call of `task`."""
+    """Raise `kind` instead of making the `occurrence`-th `api` call of `task` (and, `persistent`,
+    every later one: the step's retries cannot absorb it)."""
 
     task: str
     api: str
     occurrence: int
     kind: str
+    persistent: bool = False
 
     def __str__(self) -> str:
-        return f"{self.kind}@{self.task}:{self.api}#{self.occurrence}"
+        return f"{self.kind}@{self.task}:{self.api}#{self.occurrence}{'+' if self.persistent else ''}"
 
 
 @dataclass
@@ -134,8 +138,9 @@ class CallRecorder:
             fault = self.fault
             fire = (
                 fault is not None
-                and not self.fired
-                and (fault.task, fault.api, fault.occurrence) == (call.task, call.api, call.occurrence)
+                and (fault.persistent or not self.fired)
+                and (fault.task, fault.api) == (call.task, call.api)
+                and (call.occurrence >= fault.occurrence if fault.persistent else call.occurrence == fault.occurrence)
             )
             if fire:
                 self.fired = True

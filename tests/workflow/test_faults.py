@@ -177,6 +177,59 @@ def test_a_validate_failing_after_the_lease_keeps_the_promise(harness: Harness, 
     assert harness.ledger() == []  # the lease given back at once: nothing to record
 
 
+# --------------------------------------------------------------------------- past their retries
+def _states_entered(harness: Harness, execution_arn: str) -> list[str]:
+    history = harness.client("stepfunctions").get_execution_history(executionArn=execution_arn, maxResults=1000)
+    return [e["stateEnteredEventDetails"]["name"] for e in history["events"] if "stateEnteredEventDetails" in e]
+
+
+def _the_execution(harness: Harness, name: str) -> tuple[str, dict[str, Any]]:
+    arn = f"{harness.outputs['DeployStateMachineArn'].replace(':stateMachine:', ':execution:')}:{name}"
+    return arn, harness.client("stepfunctions").describe_execution(executionArn=arn)
+
+
+def test_a_record_failing_past_its_retries_is_concluded_by_the_executions_own_reconcile(harness: Harness) -> None:
+    # given a ledger that refuses every outcome write of Record (a 5xx on its first attempt and each of its 8 retries)
+    fault = Fault("record", "dynamodb:PutItem", 1, "5xx", persistent=True)
+    # when v2 is released
+    result, recorder = deploy_under(harness, fault, "record-past-retries")
+    # then the promise holds without waiting for the execution's end: its own Reconcile step wrote
+    # the one outcome (no record named v2 PROMOTED, so the alias is back on v1), announced it once
+    # and released the lease, and the execution ends on that outcome
+    assert result.held, result.problems
+    assert recorder.occurrences()[("record", "dynamodb:PutItem")] == 1 + 8
+    arn, described = _the_execution(harness, "record-past-retries")
+    entered = _states_entered(harness, arn)
+    assert entered[-3:] == ["Reconcile", "Concluded?", "NotPromoted"], entered
+    assert described["error"] == "DeploymentFailed"
+    (record,) = harness.ledger()
+    assert record["status"] == "FAILED" and record["execution_arn"] == arn
+    assert record["reason"].startswith("Record failed past its retries (TransientAwsError")
+    assert "reconciled: lease held by" in record["reason"]
+    assert harness.alias() == ("1", {}) and harness.lease() is None
+
+
+def test_a_rollback_whose_alias_update_is_denied_is_restored_by_the_executions_own_reconcile(
+    harness: Harness,
+) -> None:
+    # given Rollback may not move the alias (every UpdateAlias denied), when v3 fails its canary
+    fault = Fault("rollback", "lambda:UpdateAlias", 1, "access_denied", persistent=True)
+    result, _ = deploy_under(harness, fault, "rollback-denied", build="v3")
+    # then the execution's own Reconcile (its own role) put the alias back on v1, recorded the
+    # outcome once with what it found and did, and released the lease
+    assert result.held, result.problems
+    arn, described = _the_execution(harness, "rollback-denied")
+    assert described["error"] == "DeploymentFailed"
+    entered = _states_entered(harness, arn)
+    assert "Rollback" in entered and entered[-3:] == ["Reconcile", "Concluded?", "NotPromoted"], entered
+    (record,) = harness.ledger()
+    assert record["status"] == "FAILED"
+    assert record["reason"].startswith("Rollback failed past its retries")
+    assert any("put back on v1" in line for line in record["reconciled"]["did"]), record["reconciled"]
+    assert harness.alias() == ("1", {})
+    assert harness.lease() is None
+
+
 def test_the_clean_run_holds_and_makes_the_calls_the_subset_names(harness: Harness) -> None:
     result, recorder = deploy_under(harness, None, "clean")
     assert result.held and result.outcome == "PROMOTED", result.problems
