@@ -350,7 +350,8 @@ class ExecutionWatcher:
     success_outcomes: frozenset[str] = DEPLOY_SUCCESS
     _seen: int = 0
     _current_state: str | None = None
-    _current_failed: bool = False
+    #: failures shown per state name, whose exit is still to come (a Catch exits the state too)
+    _failed_exits: dict[str, int] = field(default_factory=dict)
     _result: dict[str, Any] | None = None
     gates: list[tuple[str, str]] = field(default_factory=list)
     #: every line shown, for `--output json`: {"state", "ok", "summary", "details"}
@@ -407,10 +408,15 @@ class ExecutionWatcher:
             self.task_invocations += 1
         if kind == "TaskStateEntered":
             self._current_state = event["stateEnteredEventDetails"]["name"]
-            self._current_failed = False
-        elif kind == "TaskStateExited" and not self._current_failed:
+        elif kind == "TaskStateExited":
             details = event["stateExitedEventDetails"]
             state, output = details["name"], json.loads(details.get("output") or "{}")
+            # the exit of a failure already shown: its output is the Catch's, not the gate's record.
+            # Parallel iterations of a release wave share the name; the one that failed is the one
+            # whose output carries the caught error.
+            if self._failed_exits.get(state) and (state != "DeployFunction" or "child_error" in output):
+                self._failed_exits[state] -= 1
+                return
             key = RESULT_KEYS.get(state)
             record = output.get(key, {}) if key else output
             if state in RECORD_STATES:
@@ -419,8 +425,9 @@ class ExecutionWatcher:
             self._say(gate_ok(state, record or {}), state, line, extra)
         elif kind in ("LambdaFunctionFailed", "TaskFailed"):
             details = event.get("lambdaFunctionFailedEventDetails") or event.get("taskFailedEventDetails") or {}
-            self._current_failed = True  # a Catch still exits the state; its output is not the gate's record
-            self._say(False, self._current_state or "task", error_line(details.get("error"), details.get("cause")))
+            state = self._current_state or "task"
+            self._failed_exits[state] = self._failed_exits.get(state, 0) + 1
+            self._say(False, state, error_line(details.get("error"), details.get("cause")))
 
     def poll_once(self) -> Conclusion | None:
         # Describe before reading history: once the status is terminal, the history read after it

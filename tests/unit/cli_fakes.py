@@ -70,19 +70,27 @@ class HistoryBuilder:
     def _add(self, kind: str, **details: Any) -> None:
         self.events.append({"id": len(self.events) + 1, "type": kind, **details})
 
-    def task(self, state: str, output: dict[str, Any]) -> HistoryBuilder:
-        """A task state that completed with `output` as its state output."""
+    def entered(self, state: str) -> HistoryBuilder:
         self._add("TaskStateEntered", stateEnteredEventDetails={"name": state})
-        self._add("LambdaFunctionScheduled")
+        return self
+
+    def exited(self, state: str, output: dict[str, Any]) -> HistoryBuilder:
         self._add("TaskStateExited", stateExitedEventDetails={"name": state, "output": json.dumps(output)})
         return self
 
-    def failed(self, state: str, error: str, cause: str) -> HistoryBuilder:
-        """A task state that failed (a Catch then moves on)."""
-        self._add("TaskStateEntered", stateEnteredEventDetails={"name": state})
+    def failure(self, error: str, cause: str) -> HistoryBuilder:
         self._add("TaskFailed", taskFailedEventDetails={"error": error, "cause": cause})
-        self._add("TaskStateExited", stateExitedEventDetails={"name": state, "output": "{}"})
         return self
+
+    def task(self, state: str, output: dict[str, Any]) -> HistoryBuilder:
+        """A task state that completed with `output` as its state output."""
+        self.entered(state)
+        self._add("LambdaFunctionScheduled")
+        return self.exited(state, output)
+
+    def failed(self, state: str, error: str, cause: str, output: dict[str, Any] | None = None) -> HistoryBuilder:
+        """A task state that failed; a Catch then exits it with `output` (the error at its ResultPath)."""
+        return self.entered(state).failure(error, cause).exited(state, output or {"error": {"Error": error}})
 
 
 class ScriptedStepFunctions:

@@ -71,6 +71,10 @@ def test_a_child_that_failed_without_an_outcome_is_named_failed_with_its_error()
     assert error_line("States.TaskFailed", json.dumps(cause)) == "payments-api:live FAILED: States.Timeout"
 
 
+#: what the Map's Catch makes of a failed child: the planned item with the error at child_error
+CAUGHT_CHILD = {"function_name": "payments-api", "alias": "live", "child_error": {"Error": "States.TaskFailed"}}
+
+
 def release_history() -> HistoryBuilder:
     first_wave = [
         {"function_name": "inventory-api", "alias": "live", "wave": 0, "status": "PROMOTED", "reason": "v2 promoted"}
@@ -82,7 +86,7 @@ def release_history() -> HistoryBuilder:
         HistoryBuilder()
         .task("DeployFunction", {"function_name": "inventory-api", "alias": "live", "child": {"status": "SUCCEEDED"}})
         .task("AdvanceWave", {"wave_index": 1, "next": "wave", "outcomes": first_wave})
-        .failed("DeployFunction", "States.TaskFailed", child_cause())
+        .failed("DeployFunction", "States.TaskFailed", child_cause(), CAUGHT_CHILD)
         .task("AdvanceWave", {"wave_index": 1, "next": "revert", "outcomes": first_wave + second_wave})
         .task(
             "RecordRelease", {"result": {"status": "ROLLED_BACK", "reason": f"payments-api:live ROLLED_BACK: {REASON}"}}
@@ -105,6 +109,28 @@ def test_release_watch_numbers_waves_from_1_and_names_the_failed_child(monkeypat
     assert lines[second + 1] == f"      payments-api:live ROLLED_BACK: {REASON}"
     assert "inventory-api" not in lines[second + 2]
     assert "ExecutionArn" not in text and max(len(line) for line in lines) < 300
+
+
+def test_children_of_one_wave_that_end_interleaved_are_each_shown_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given two children of one wave, running in parallel: payments-api fails while inventory-api runs
+    conn = install_scripted_connection(monkeypatch)
+    history = (
+        HistoryBuilder()
+        .entered("DeployFunction")
+        .entered("DeployFunction")
+        .failure("States.TaskFailed", child_cause())
+        .exited("DeployFunction", CAUGHT_CHILD)
+        .exited("DeployFunction", {"function_name": "inventory-api", "alias": "live", "child": {"status": "SUCCEEDED"}})
+    )
+    conn.sfn.add(RELEASE_EXECUTION, history, status="FAILED")
+    # when the release is watched
+    _, text = watch_text(conn, RELEASE_EXECUTION)
+    # then the failure is shown once, and the other child's success is not lost
+    gate_lines = [line for line in text.splitlines() if "DeployFunction" in line]
+    assert gate_lines == [
+        f"  ✗ DeployFunction  payments-api:live ROLLED_BACK: {REASON}",
+        "  ✓ DeployFunction  inventory-api:live child execution SUCCEEDED",
+    ]
 
 
 def test_a_first_wave_that_failed_is_wave_1() -> None:
