@@ -134,7 +134,7 @@ def run_demo(out: TextIO = sys.stdout, cdk_out: str = "cdk.out") -> int:
                         "execution_arn": execution,
                     }
                 )
-                print(f"  = {conclusion.outcome}: {conclusion.reason()}", file=out, flush=True)
+                print(f"  = {conclusion.headline()}", file=out, flush=True)
         live = runtime.client("lambda").get_alias(FunctionName=FUNCTION, Name=ALIAS)["FunctionVersion"]
     print(
         "\n"

@@ -159,7 +159,7 @@ def run_event_demo(out: TextIO = sys.stdout, cdk_out: str = "cdk.out") -> int:
                 Bucket=bucket, Key=f"releases/{REPOSITORY}/{COMMIT}/manifest.json", Body=json.dumps(manifest).encode()
             )
             conclusion = _watch(runtime, release_arn, out, success_outcomes=RELEASE_SUCCESS)
-            print(f"  = {conclusion.outcome}: {conclusion.reason()}", file=out)
+            print(f"  = {conclusion.headline()}", file=out)
             outcomes.append(("push-triggered release", "ROLLED_BACK", conclusion.outcome))
 
             print(
@@ -196,7 +196,7 @@ def run_event_demo(out: TextIO = sys.stdout, cdk_out: str = "cdk.out") -> int:
                 cloudwatch.set_alarm_state(AlarmName=GUARD_ALARM, StateValue="ALARM", StateReason="Threshold Crossed")
                 arn = _next_execution(runtime, outputs["RemediateStateMachineArn"], remediations)
                 conclusion = _watch(runtime, arn, out, success_outcomes=REMEDIATION_SUCCESS)
-                print(f"  = {conclusion.outcome}: {conclusion.reason()}", file=out)
+                print(f"  = {conclusion.headline()}", file=out)
                 outcomes.append((f"alarm ({expected.lower()})", expected, conclusion.outcome))
         live = {
             n: runtime.client("lambda").get_alias(FunctionName=n, Name=ALIAS)["FunctionVersion"]

@@ -194,6 +194,11 @@ class Conclusion:
             return error_line(self.error, self.cause)
         return self.execution_status
 
+    def headline(self) -> str:
+        """`OUTCOME: reason`, the outcome said once (an execution's error is both)."""
+        reason = self.reason()
+        return reason if reason.startswith(f"{self.outcome}: ") else f"{self.outcome}: {reason}"
+
     @property
     def exit_code(self) -> int:
         """0 success, 1 not a success, 3 promoted UNVERIFIED (see cli.main)."""

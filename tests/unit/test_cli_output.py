@@ -127,6 +127,7 @@ def test_an_execution_that_failed_carries_its_error_readably(monkeypatch: pytest
     }
     assert document["reason"] == "InvalidRequest: strategy.steps: must rise"
     assert "stackTrace" not in err and "/var/task" not in err
+    assert err.splitlines()[-1] == "InvalidRequest: strategy.steps: must rise"  # the name said once
 
 
 def test_rollback_reports_what_it_took_over(monkeypatch: pytest.MonkeyPatch) -> None:
