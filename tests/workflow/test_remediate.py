@@ -1,6 +1,7 @@
 """The Remediate workflow end to end: an alarm after a promotion rolls the function back; an alarm
 with no recent deployment changes nothing; an operator's rollback; a deployment in flight is asked
-to abort; and the alarm -> EventBridge -> dispatcher -> Remediate path."""
+to abort, while one whose execution no longer runs is taken over; and the alarm -> EventBridge ->
+dispatcher -> Remediate path."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.workflow.conftest import ALIAS, FUNCTION, Harness
+from tests.workflow.test_reconcile import _without_the_reconciler_rule
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 GUARD_ALARM = "rollgate-guard-orders-api-errors"
@@ -128,3 +130,34 @@ def test_an_alarm_state_change_starts_remediate_through_eventbridge(harness: Har
     assert len(executions) == 1
     assert executions[0]["name"].startswith(f"remediate-{GUARD_ALARM}")
     assert harness.alias() == ("1", {})
+
+
+def test_an_alarm_takes_over_from_a_deployment_whose_execution_was_stopped(harness: Harness) -> None:
+    # given a deployment stopped mid-canary, its leftovers not yet reconciled (the Reconciler's rule off):
+    # the alias split, the lease held, no record
+    _without_the_reconciler_rule(harness)
+    arn = harness.start(
+        harness.request("v2", strategy={"type": "canary", "steps": [20], "interval_seconds": 600}), "deploy-stopped"
+    )
+    harness.wait_until(lambda: harness.alias()[1], every=5.0)
+    harness.client("stepfunctions").stop_execution(executionArn=arn, cause="operator stop")
+    harness.wait_until(
+        lambda: harness.client("stepfunctions").describe_execution(executionArn=arn)["status"] == "ABORTED"
+    )
+    assert harness.lease() is not None and harness.alias()[1]
+
+    # when the guard alarm goes into ALARM
+    conclusion = _remediate(harness, _alarm_event(), "remediate-dead-holder")
+
+    # then Remediate takes the lease over and rolls back instead of setting an abort flag nobody reads
+    assert conclusion.execution_status == "SUCCEEDED", conclusion
+    result = conclusion.result or {}
+    assert result["status"] == "ROLLED_BACK", result
+    assert result["reason"].startswith("took over: alias live put back on v1")
+    assert result["to_version"] == "1"
+    assert harness.alias() == ("1", {})
+    assert harness.lease() is None
+    assert harness.ledger_api.abort_requested(FUNCTION, ALIAS) is None
+    by_kind = {r.get("kind", "deployment"): r for r in harness.ledger()}
+    assert by_kind["deployment"]["status"] == "ABORTED" and by_kind["deployment"]["execution_arn"] == arn
+    assert by_kind["remediation"]["taken_over"] == by_kind["deployment"]["deployment_id"]
