@@ -43,6 +43,7 @@ from cli.progress import (
     ExecutionWatcher,
     execution_document,
 )
+from cli.report import add_report_command
 from cli.session import Connection, UsageError, add_connection_arguments
 from rollgate.domain.errors import InvalidRequest, RollgateError
 from rollgate.domain.validation import MAX_REQUEST_BYTES, StackHome, check_alias, check_function_name, load_json
@@ -301,6 +302,7 @@ def _parser() -> argparse.ArgumentParser:
         help="at most this many records, newest first, 1-1000 (default: %(default)s)",
     )
     add_connection_arguments(history)
+    add_report_command(commands)
     add_control_commands(commands, add_poll_argument=_add_poll_argument)
 
     demo = commands.add_parser("demo", help="release four builds of a sample app on the embedded local runtime")
@@ -330,7 +332,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _conclude(conclusion: Conclusion, out: TextIO) -> int:
-    print(f"\n{conclusion.headline()}", file=out)
+    print(f"\n{conclusion.outcome}: {conclusion.reason()}", file=out)
     return conclusion.exit_code
 
 
@@ -369,6 +371,10 @@ def _workflow(conn: Connection, execution_arn: str) -> tuple[str, frozenset[str]
         if arn and arn.rsplit(":", 1)[-1] == machine:
             return name, outcomes
     return "deploy", DEPLOY_SUCCESS
+
+
+def _success_outcomes(conn: Connection, execution_arn: str) -> frozenset[str]:
+    return _workflow(conn, execution_arn)[1]
 
 
 def _release(args: argparse.Namespace, out: TextIO) -> int:
@@ -521,6 +527,10 @@ def _dispatch(args: argparse.Namespace, out: Output, err: TextIO) -> int:
         from cli.views import print_history
 
         return print_history(_connect(args), args.function, args.alias, args.limit, out)
+    if args.command == "report":
+        from cli.report import run_report
+
+        return run_report(_connect(args), args, out)
     if args.command == "demo":
         if args.events:
             from cli.demo_events import run_event_demo

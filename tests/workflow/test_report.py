@@ -1,0 +1,99 @@
+"""`rollgate report`: a real deployment on the local runtime, drawn from its ledger record."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cli.main import run
+from tests.workflow.conftest import Harness
+
+pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("workflow")]
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def report(*argv: str) -> tuple[int, dict[str, Any], str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run(["report", *argv, "--output", "json"], out=out, err=err)
+    return code, json.loads(out.getvalue()), err.getvalue()
+
+
+def assert_a_real_picture(path: Path) -> None:
+    picture = path.read_bytes()
+    assert picture.startswith(PNG_SIGNATURE)
+    width, height = int.from_bytes(picture[16:20], "big"), int.from_bytes(picture[20:24], "big")
+    assert (width, height) == (1210, 935)  # 11 x 8.5 inches at 110 dpi
+    assert len(picture) > 30_000  # three panels of lines, not an empty canvas
+
+
+def test_a_rolled_back_canary_is_drawn_from_its_evidence(harness: Harness, tmp_path: Path) -> None:
+    # given v3 (fails the orders with a coupon) rolled back from its 20% canary
+    conclusion = harness.run(harness.request("v3"), "report-bad")
+    assert conclusion.outcome == "ROLLED_BACK", conclusion.reason()
+    record = harness.ledger()[0]
+    # when the report is made for it
+    png = tmp_path / "bad.png"
+    code, document, err = report(
+        record["deployment_id"], "--function", "orders-api", "--alias", "live", "--out", str(png)
+    )
+    # then the picture and its data are written, and the data is what the ledger says
+    assert code == 0, err
+    data = document["report"]
+    assert document["png"] == str(png) and Path(document["json"]) == png.with_suffix(".json")
+    assert json.loads(png.with_suffix(".json").read_text()) == data
+    assert_a_real_picture(png)
+    assert (data["status"], data["from_version"], data["to_version"]) == ("ROLLED_BACK", "1", "2")
+    assert data["period_seconds"] == 60
+    # per period, both versions side by side behind the alias: the canary fails far more
+    judged = [p for p in data["periods"] if p["new"]["error_rate"] is not None and p["previous"]["invocations"]]
+    assert judged, data["periods"]
+    assert all((p["new"]["version"], p["previous"]["version"]) == ("2", "1") for p in data["periods"])
+    assert max(p["new"]["error_rate"] for p in judged) > 0.1
+    assert all(p["previous"]["error_rate"] < 0.01 for p in judged)
+    assert all(p["new"]["p95_ms"] is not None for p in judged)
+    # each verdict, the last one the UNHEALTHY that rolled it back, with its sentence
+    verdicts = data["verdicts"]
+    assert verdicts[-1]["outcome"] == "UNHEALTHY" and verdicts[-1]["weight"] == 20
+    assert verdicts[-1]["summary"] and verdicts[-1]["decided_by"] == "organic_paired"
+    # the weights: 20% from the first traffic, 0% from the moment of the rollback
+    assert data["weights"][0] == {"at": data["canary_started_at"], "weight": 20}
+    assert data["weights"][-1] == {"at": data["rolled_back_at"], "weight": 0}
+    assert data["promoted_at"] is None
+    assert data["time_to_detect_seconds"] == record["time_to_detect_seconds"]
+
+
+def test_a_promoted_release_is_found_from_its_id_alone(harness: Harness, tmp_path: Path) -> None:
+    # given v2 promoted after a 20% canary and a watch against a 5% holdback
+    body = harness.request(
+        "v2",
+        strategy={"type": "canary", "steps": [20], "interval_seconds": 300},
+        health={"metric_period_seconds": 60, "on_inconclusive": "extend", "max_extension_seconds": 300},
+    )
+    conclusion = harness.run(body, "report-good")
+    assert conclusion.outcome == "PROMOTED", conclusion.reason()
+    deployment_id = harness.ledger()[0]["deployment_id"]
+    # when the report is asked for by deployment id only (function and alias from its execution)
+    png = tmp_path / "good.png"
+    code, document, err = report(deployment_id, "--out", str(png))
+    # then the canary, the promotion and the watch are all there
+    assert code == 0, err
+    data = document["report"]
+    assert_a_real_picture(png)
+    assert (data["function_name"], data["alias"], data["status"]) == ("orders-api", "live", "PROMOTED")
+    assert {p["phase"] for p in data["periods"]} == {"canary", "watch"}
+    assert [w["weight"] for w in data["weights"]] == [20, 95, 100]
+    assert data["weights"][1]["at"] == data["promoted_at"] is not None
+    assert data["rolled_back_at"] is None
+    assert {v["phase"] for v in data["verdicts"]} == {"canary", "watch"}
+    assert data["verdicts"][-1]["outcome"] == "HEALTHY"
+
+
+def test_an_unknown_deployment_is_bad_input(harness: Harness, tmp_path: Path) -> None:
+    code, document, _ = report("20261202T000000Z-nothing", "--function", "orders-api", "--out", str(tmp_path / "x.png"))
+    assert code == 2 and "no deployment" in document["error"]["message"]
+    assert not (tmp_path / "x.png").exists()
