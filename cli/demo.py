@@ -61,6 +61,13 @@ def demo_request(build: str, bucket: str, key: str, smoke_payload: Any, extra: d
     }
 
 
+def next_lambda_version(runtime: Any, function_name: str) -> str:
+    """The number Lambda gives the next version it publishes of the function: what the gate lines
+    will call the build (vN), which need not match the build's own name."""
+    listed = runtime.client("lambda").list_versions_by_function(FunctionName=function_name)["Versions"]
+    return str(max((int(v["Version"]) for v in listed if v["Version"].isdigit()), default=0) + 1)
+
+
 def run_demo(out: TextIO = sys.stdout, cdk_out: str = "cdk.out") -> int:
     from local.deployer import synthesize
     from local.runtime import LocalRuntime
@@ -92,7 +99,11 @@ def run_demo(out: TextIO = sys.stdout, cdk_out: str = "cdk.out") -> int:
                 request = demo_request(
                     scenario.build, outputs["ArtifactBucketName"], key, smoke_payload(), scenario.extra
                 )
-                print(f"\n==> build {scenario.build}: {scenario.story} (expect {scenario.expected})", file=out)
+                print(
+                    f"\n==> build {scenario.build}: {scenario.story} (expect {scenario.expected}); "
+                    f"Lambda version {next_lambda_version(runtime, FUNCTION)} if it is published",
+                    file=out,
+                )
                 virtual_start = runtime.clock.now()
                 execution = sfn.start_execution(
                     stateMachineArn=outputs["DeployStateMachineArn"],

@@ -20,7 +20,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TextIO
 
-from cli.demo import ALIAS, FUNCTION, POLL_SECONDS, TRAFFIC_PER_SECOND, demo_request
+from cli.demo import ALIAS, FUNCTION, POLL_SECONDS, TRAFFIC_PER_SECOND, demo_request, next_lambda_version
 from cli.output import report
 from cli.progress import RELEASE_SUCCESS, REMEDIATION_SUCCESS, Conclusion, ExecutionWatcher
 
@@ -133,8 +133,8 @@ def run_event_demo(out: TextIO = sys.stdout, cdk_out: str = "cdk.out") -> int:
             runtime.clock.sleep(180)
 
             print(
-                f"\n==> 1. push {REPOSITORY}@{COMMIT[:12]} to {BRANCH} (expect ROLLED_BACK: build v3 of {FUNCTION} "
-                "regresses)",
+                f"\n==> 1. push {REPOSITORY}@{COMMIT[:12]} to {BRANCH} (expect ROLLED_BACK: build v3 of {FUNCTION}, "
+                f"Lambda version {next_lambda_version(runtime, FUNCTION)} once published, regresses)",
                 file=out,
             )
             print(f"  webhook answered {_push(runtime, outputs).get('statusCode')}", file=out)
@@ -162,8 +162,10 @@ def run_event_demo(out: TextIO = sys.stdout, cdk_out: str = "cdk.out") -> int:
             print(f"  = {conclusion.headline()}", file=out)
             outcomes.append(("push-triggered release", "ROLLED_BACK", conclusion.outcome))
 
+            published_as = next_lambda_version(runtime, FUNCTION)
             print(
-                f"\n==> 2. build v2 of {FUNCTION} promoted, then {GUARD_ALARM} goes into ALARM (expect ROLLED_BACK)",
+                f"\n==> 2. build v2 of {FUNCTION} (Lambda version {published_as} once published) promoted, "
+                f"then {GUARD_ALARM} goes into ALARM (expect ROLLED_BACK)",
                 file=out,
             )
             key = f"builds/{FUNCTION}-v2.zip"

@@ -38,12 +38,17 @@ class Clock:
 
 
 class DemoStepFunctions(ScriptedStepFunctions):
+    def __init__(self) -> None:
+        super().__init__()
+        self.published = ["$LATEST", "1"]
+
     def start_execution(self, stateMachineArn: str, name: str, input: str) -> dict[str, Any]:
         build = name.removeprefix("demo-")
         status, before, after = OUTCOMES[build]
         arn = f"{stateMachineArn.replace(':stateMachine:', ':execution:')}:{name}"
         result = {"status": status, "reason": f"build {build} {status}", "from_version": before, "to_version": after}
         self.add(arn, HistoryBuilder().task("Record", {"result": result}))
+        self.published += [after] if after and after not in self.published else []
         return {"executionArn": arn}
 
 
@@ -70,6 +75,7 @@ class ScriptedRuntime:
     def client(self, service: str) -> Any:
         if service == "stepfunctions":
             return self.sfn
+        published = self.sfn.published
 
         class Client:
             def put_object(self, **kwargs: Any) -> dict[str, Any]:
@@ -77,6 +83,9 @@ class ScriptedRuntime:
 
             def get_alias(self, **kwargs: Any) -> dict[str, Any]:
                 return {"FunctionVersion": "2"}
+
+            def list_versions_by_function(self, **kwargs: Any) -> dict[str, Any]:
+                return {"Versions": [{"Version": v} for v in published]}
 
         return Client()
 
@@ -112,7 +121,10 @@ def test_the_demo_headers_say_build_and_the_table_lambda_version() -> None:
     out = io.StringIO()
     assert cli_main.run(["demo"], out=out, err=io.StringIO()) == 0
     text = out.getvalue()
-    assert "==> build v5: crashes at import (expect REJECTED)" in text and "==> release v5" not in text
+    # build v5 comes after v4 took no number (rejected before publishing) and v3's number 3
+    assert "==> build v5: crashes at import (expect REJECTED); Lambda version 4 if it is published" in text
+    assert "==> build v2: a good build (expect PROMOTED); Lambda version 2 if it is published" in text
+    assert "==> release v5" not in text
     assert "Lambda numbers the versions it publishes" in text
     header = next(line for line in text.splitlines() if line.startswith("build "))
     assert "Lambda versions" in header
