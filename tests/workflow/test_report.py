@@ -67,8 +67,30 @@ def test_a_rolled_back_canary_is_drawn_from_its_evidence(harness: Harness, tmp_p
     assert data["time_to_detect_seconds"] == record["time_to_detect_seconds"]
 
 
+def progress_queue(harness: Harness) -> str:
+    """A queue that gets every progress event put on the Rollgate bus."""
+    sqs, events = harness.client("sqs"), harness.client("events")
+    url = sqs.create_queue(QueueName="rollgate-progress")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = harness.outputs["EventBusName"]
+    events.put_rule(Name="progress", EventBusName=bus, EventPattern=json.dumps({"source": ["rollgate.progress"]}))
+    events.put_targets(Rule="progress", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+    return str(url)
+
+
+def progress_events(harness: Harness, url: str) -> list[dict[str, Any]]:
+    received: list[dict[str, Any]] = []
+    while batch := harness.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        received += [json.loads(m["Body"]) for m in batch]
+        harness.client("sqs").delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)]
+        )
+    return sorted(received, key=lambda e: e["detail"]["at"])
+
+
 def test_a_promoted_release_is_found_from_its_id_alone(harness: Harness, tmp_path: Path) -> None:
     # given v2 promoted after a 20% canary and a watch against a 5% holdback
+    progress = progress_queue(harness)
     body = harness.request(
         "v2",
         strategy={"type": "canary", "steps": [20], "interval_seconds": 300},
@@ -91,6 +113,13 @@ def test_a_promoted_release_is_found_from_its_id_alone(harness: Harness, tmp_pat
     assert data["rolled_back_at"] is None
     assert {v["phase"] for v in data["verdicts"]} == {"canary", "watch"}
     assert data["verdicts"][-1]["outcome"] == "HEALTHY"
+    # and the rollout was announced live on the bus: each move and each verdict, as drawn
+    announced = progress_events(harness, progress)
+    assert {e["detail-type"] for e in announced} == {"Deployment Step Changed"}
+    moves = [(e["detail"]["step"], e["detail"]["weight"]) for e in announced if e["detail"]["step"] != "judge"]
+    assert moves == [("shift", 20), ("promote", 95), ("complete", 100)]
+    judged = [(e["detail"]["verdict"], e["detail"]["weight"]) for e in announced if e["detail"]["step"] == "judge"]
+    assert judged == [(v["outcome"], v["weight"]) for v in data["verdicts"]]
 
 
 def test_an_unknown_deployment_is_bad_input(harness: Harness, tmp_path: Path) -> None:
