@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -181,3 +182,100 @@ def test_other_ends_and_inputs_naming_no_function_are_not_acted_on(status: str, 
     from rollgate.domain.reconcile import request_from_status_change
 
     assert request_from_status_change(_status_change(status, input_text)) is None
+
+
+# --------------------------------------------------------------------------- the execution's own Reconcile
+HOLDER = "20260301T100000Z-next"
+
+
+def _own_context(world: World, **errors: dict) -> Any:
+    """The state of the holder's execution as its Reconcile step receives it: v2 was its baseline."""
+    from rollgate.domain.models import Baseline, DeploymentContext
+
+    now = world.clock.now()
+    return DeploymentContext(
+        request=request_for(),
+        deployment_id=HOLDER,
+        started_at=now,
+        execution_arn=STOPPED,
+        baseline=Baseline(
+            captured_at=now, live_version="2", live_code_sha256="x", alias_revision_id="r", function_revision_id="f"
+        ),
+        **errors,
+    )
+
+
+def _from_the_execution(world: World, ctx: Any) -> dict:
+    from rollgate.domain.reconcile import reconcile_from_the_execution
+
+    # the execution itself still runs (it is the one asking): that does not hold reconcile back
+    return reconcile_from_the_execution(
+        ctx,
+        ledger=world.ledger,
+        lambda_api=world.lambda_api,
+        events=world.events,
+        clock=world.clock,
+        executions=_Executions("RUNNING"),
+    )
+
+
+def test_a_rollback_failing_past_its_retries_is_put_right_by_the_executions_own_reconcile(world: World) -> None:
+    # given a canary of v3 on the alias, and Rollback failed past its retries
+    _mid_canary(world)
+    ctx = _own_context(world, rollback_error={"Error": "RollbackFailed", "Cause": "lambda:UpdateAlias AccessDenied"})
+
+    answer = _from_the_execution(world, ctx)
+
+    # then the alias is back on the baseline, one FAILED outcome says why and what was done, one
+    # event, the lease released, and the answer is what Record would have given the state machine
+    assert _routing(world) == ("2", {})
+    assert world.ledger.leases == {}
+    record = world.ledger.deployments[HOLDER]
+    assert record["status"] == "FAILED" and (record["from_version"], record["to_version"]) == ("2", "3")
+    assert record["reason"].startswith("Rollback failed past its retries (RollbackFailed: lambda:UpdateAlias")
+    assert "put back on v2" in record["reason"]
+    assert [t for t, _ in world.events.published] == ["Deployment Failed"]
+    assert (answer["status"], answer["error_name"]) == ("FAILED", "DeploymentFailed")
+    assert f"lease of {HOLDER} released" in answer["reconciled"]["did"]
+
+
+def test_a_promotion_whose_lease_release_failed_concludes_promoted(world: World) -> None:
+    # given Record wrote PROMOTED v3 and announced it, then ReleaseLease failed past its retries
+    _mid_canary(world)
+    _set_alias(world, "3", {})
+    world.ledger.put_deployment(
+        {
+            "deployment_id": HOLDER,
+            "function_name": "orders-api",
+            "alias": "live",
+            "kind": "deployment",
+            "status": "PROMOTED",
+            "from_version": "2",
+            "to_version": "3",
+            "reason": "v3 promoted",
+            "started_at": world.clock.now().isoformat(),
+            "finished_at": world.clock.now().isoformat(),
+            "event_published": "PROMOTED",
+        }
+    )
+    ctx = _own_context(world, record_error={"Error": "TransientAwsError", "Cause": "dynamodb:DeleteItem 5xx"})
+
+    answer = _from_the_execution(world, ctx)
+
+    # then the promotion stands, the lease is free, nothing is announced twice, the execution succeeds
+    assert _routing(world) == ("3", {})
+    assert world.ledger.leases == {}
+    assert world.events.published == []
+    assert (answer["status"], answer["error_name"]) == ("PROMOTED", None)
+
+
+def test_a_second_in_execution_reconcile_finds_its_own_record_without_a_lease(world: World) -> None:
+    _mid_canary(world)
+    ctx = _own_context(world, record_error={"Error": "TransientAwsError", "Cause": "dynamodb:PutItem 5xx"})
+    first = _from_the_execution(world, ctx)
+
+    again = _from_the_execution(world, ctx)
+
+    assert again["status"] == first["status"] == "FAILED"
+    assert again["reconciled"]["status"] == "NOTHING_TO_DO"
+    assert [t for t, _ in world.events.published] == ["Deployment Failed"]

@@ -14,7 +14,7 @@ from rollgate.domain.errors import InvalidRequest
 from rollgate.domain.ports import Lease
 from rollgate.domain.remediation import assess, conclude_remediation, remediate, start_remediation
 from rollgate.domain.triggers import WorkflowStart, start_for_event
-from tests.unit.fakes import FakeClock, FakeLambda, FakeLedger
+from tests.unit.fakes import FakeClock, FakeEvents, FakeLambda, FakeLedger
 
 ROOT = Path(__file__).resolve().parents[2]
 ALARM = json.loads((ROOT / "tests/events/alarm_state_change.json").read_text())
@@ -171,3 +171,93 @@ def test_codecommit_and_release_requested_and_alarms_route() -> None:
     ok = copy.deepcopy(ALARM)
     ok["detail"]["state"]["value"] = "OK"
     assert "not ALARM" in start_for_event(ok, **ROUTING)
+
+
+# --------------------------------------------------------------------------- a holder that no longer runs
+class _Executions:
+    def __init__(self, status: str | None) -> None:
+        self._status = status
+
+    def status(self, execution_arn: str) -> str | None:
+        return self._status
+
+    def baseline_version(self, execution_arn: str) -> str | None:
+        return "1"
+
+
+def _canary_held_by(lam: FakeLambda, ledger: FakeLedger, clock: FakeClock) -> None:
+    """A deployment of v2 holds the lease with 20% on v2."""
+    fn = lam.functions["orders-api"]
+    fn.versions["2"] = fn.versions["1"]
+    lam.update_alias(
+        "orders-api", "live", version="1", additional_weights={"2": 0.2}, revision_id=fn.aliases["live"].revision_id
+    )
+    detail = {"execution_arn": "arn:aws:states:us-east-1:123456789012:execution:Deploy:d7"}
+    ledger.acquire_lease(Lease("orders-api", "live", "deploy-7", clock.now(), clock.now() + timedelta(hours=1), detail))
+
+
+@pytest.mark.parametrize("ended", ["ABORTED", "FAILED", "TIMED_OUT", None])
+def test_a_holder_whose_execution_ended_is_taken_over_and_rolled_back(world: Any, ended: str | None) -> None:
+    # given a canary whose execution no longer runs (None: it no longer exists)
+    clock, lam, ledger = world
+    _canary_held_by(lam, ledger, clock)
+    executions = _Executions(ended)
+    events = FakeEvents()
+
+    ctx = assess(_start(ALARM, clock), ledger=ledger, lambda_api=lam, clock=clock, executions=executions)
+    assert ctx.action == "take_over" and "deploy-7" in ctx.assessment
+    ctx = remediate(ctx, ledger=ledger, lambda_api=lam, clock=clock, events=events, executions=executions)
+
+    # then the alias is back on v1, the lease free, no abort flag, the dead deployment recorded once
+    routing = lam.get_alias("orders-api", "live")
+    assert (routing.version, routing.additional_weights) == ("1", {})
+    assert ledger.current_lease("orders-api", "live") is None
+    assert ledger.abort_requested("orders-api", "live") is None
+    assert ledger.deployments["deploy-7"]["status"] == ("ABORTED" if ended == "ABORTED" else "FAILED")
+    record = conclude_remediation(ctx, clock=clock)
+    assert record["status"] == "ROLLED_BACK" and record["to_version"] == "1"
+    assert record["reason"].startswith("took over: alias live put back on v1")
+    assert record["taken_over"] == "deploy-7"
+    assert {e["check"] for e in record["evidence"]["remediation"]} >= {"takeover_found", "takeover_did"}
+
+
+def test_a_holder_whose_execution_runs_is_still_asked_to_abort(world: Any) -> None:
+    clock, lam, ledger = world
+    _canary_held_by(lam, ledger, clock)
+    executions = _Executions("RUNNING")
+
+    ctx = assess(_start(ALARM, clock), ledger=ledger, lambda_api=lam, clock=clock, executions=executions)
+    assert ctx.action == "abort"
+    remediate(ctx, ledger=ledger, lambda_api=lam, clock=clock, events=FakeEvents(), executions=executions)
+
+    assert ledger.abort_requested("orders-api", "live") is not None
+    assert lam.get_alias("orders-api", "live").additional_weights == {"2": 0.2}
+
+
+def test_a_holder_running_again_by_the_time_remediate_acts_is_asked_to_abort(world: Any) -> None:
+    # Assess saw it ended; by Remediate a new execution holds the alias: reconcile leaves it alone
+    clock, lam, ledger = world
+    _canary_held_by(lam, ledger, clock)
+    ctx = assess(_start(ALARM, clock), ledger=ledger, lambda_api=lam, clock=clock, executions=_Executions("FAILED"))
+
+    ctx = remediate(
+        ctx, ledger=ledger, lambda_api=lam, clock=clock, events=FakeEvents(), executions=_Executions("RUNNING")
+    )
+
+    assert ctx.action == "abort" and ctx.takeover is not None and ctx.takeover.status == "HOLDER_RUNNING"
+    assert ledger.abort_requested("orders-api", "live") is not None
+    assert conclude_remediation(ctx, clock=clock)["status"] == "ABORT_REQUESTED"
+
+
+def test_a_split_alias_nobody_holds_is_taken_over(world: Any) -> None:
+    # given a canary share left behind by a deployment whose lease has expired
+    clock, lam, ledger = world
+    _canary_held_by(lam, ledger, clock)
+    ledger.leases.clear()  # expired: the ledger no longer answers it (the fake does not read expiry)
+
+    ctx = assess(_start(ALARM, clock), ledger=ledger, lambda_api=lam, clock=clock, executions=_Executions(None))
+    assert ctx.action == "take_over" and "no deployment holding it" in ctx.assessment
+    ctx = remediate(ctx, ledger=ledger, lambda_api=lam, clock=clock, events=FakeEvents(), executions=_Executions(None))
+
+    assert lam.get_alias("orders-api", "live").additional_weights == {}
+    assert conclude_remediation(ctx, clock=clock)["status"] == "ROLLED_BACK"
