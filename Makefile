@@ -15,7 +15,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # this aws-cdk-lib's cloud assembly (schema 55); the npm `latest` tag (3.x) rejects it.
 CDK_CLI := aws-cdk@2.1148.1
 
-.PHONY: help venv demo demo-events schema test test-fast chaos lint synth bench deploy clean
+.PHONY: help venv demo demo-events schema test chaos lint synth bench bench-report deploy clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -48,13 +48,17 @@ test: $(STAMP) ## run the whole suite (unit, functional, infra, workflow)
 chaos: $(STAMP) ## the whole fault-injection matrix (one fault per run in every task AWS call); writes chaos-report.json
 	@ROLLGATE_CHAOS=1 $(BIN)/python -m pytest -n 0 -q -p no:randomly tests/workflow/test_faults.py -k whole_matrix
 
-lint: $(STAMP) ## ruff (lint and format check) and mypy
+lint: $(STAMP) ## ruff (lint and format check), mypy over every package, the import-layer contracts
 	@$(BIN)/ruff check functions infra cli local bench tests app.py
 	@$(BIN)/ruff format --check -q functions infra cli local bench tests app.py
 	@$(BIN)/mypy
+	@$(BIN)/lint-imports --no-cache
 
-bench: $(STAMP) ## run the detection benchmark; writes bench/results/
+bench: $(STAMP) ## run the detection benchmark; writes bench/results/ (untracked)
 	@$(BIN)/python -m bench
+
+bench-report: $(STAMP) ## run it and write the published snapshot, docs/benchmark/ (tracked)
+	@$(BIN)/python -m bench --report
 
 deploy: $(STAMP) ## deploy the stack to the AWS account of your credentials (needs node)
 	@npx --yes $(CDK_CLI) deploy --app "$(BIN)/python app.py" --require-approval broadening

@@ -1,6 +1,10 @@
 """`make bench`: run every policy on the seeded train and test corpora; write bench/results/latest.{json,md,png}.
 
-python -m bench [--split train|test|all] [--seeds 5] [--scenarios 100] [--workers 2] [--out bench/results]
+python -m bench [--split train|test|all] [--seeds 5] [--scenarios 100] [--workers 2] [--out DIR | --report]
+
+bench/results/ is untracked (gitignored): a run never dirties the tree. `--report` (`make
+bench-report`) writes to docs/benchmark/ instead, the tracked snapshot the README quotes: run it only
+when the numbers are to be published, and commit what it wrote with the judge's commit in the message.
 
 --scenarios is per seed and split. Tune a judge on `--split train` only; `--split test` is what
 the targets are checked on (other families, other seeds). See bench/WORLD.md for the world model.
@@ -17,6 +21,8 @@ from bench.corpus import SPLITS
 from bench.policies import POLICIES, WATCH_S
 from bench.world import HORIZON
 
+RESULTS_DIR = Path(__file__).parent / "results"  # scratch, untracked
+REPORT_DIR = Path(__file__).resolve().parent.parent / "docs" / "benchmark"  # the published snapshot, tracked
 DEFAULT_SEEDS = 5
 DEFAULT_SCENARIOS = 100
 
@@ -46,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, help="seeds per split (at least 1)")
     parser.add_argument("--scenarios", type=int, default=DEFAULT_SCENARIOS, help="scenarios per seed and split")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: 2, or 1 on one core)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--out", type=Path, default=RESULTS_DIR, help="where to write (default: bench/results/)")
+    where.add_argument("--report", action="store_true", help="write the published snapshot, docs/benchmark/")
     parser.add_argument("--policies", default=",".join(POLICIES), help="comma-separated subset")
     parser.add_argument("--no-chart", action="store_true")
     args = parser.parse_args(argv)
@@ -76,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         splits, args.seeds, args.scenarios, workers=args.workers, policies=policies, progress=progress
     )
     summary = report.summarize(records, runtime_s=seconds, per_seed=args.scenarios, policy_notes=notes())
-    paths = report.write(records, summary, args.out, with_chart=not args.no_chart)
+    paths = report.write(records, summary, REPORT_DIR if args.report else args.out, with_chart=not args.no_chart)
     print()
     print(paths["md"].read_text())
     print("wrote " + ", ".join(str(p) for p in paths.values()))

@@ -30,7 +30,7 @@ def add_output_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-class Output(io.TextIOBase):
+class Output(io.TextIOBase, TextIO):  # a TextIO to the commands it is handed to (print(file=out))
     """Where a command's words go: print to it for people; `report` the document for scripts."""
 
     def __init__(self, *, json_mode: bool, stdout: TextIO, stderr: TextIO) -> None:

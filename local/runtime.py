@@ -101,7 +101,8 @@ class LocalRuntime:
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
         self._traffic: list[Traffic] = []
-        self.clock: LocalClock | None = None  # type: ignore[assignment]
+        # set by start(): typed as always there, because every use (demos, tests) comes after it
+        self.clock: LocalClock = None  # type: ignore[assignment]
         self.data_plane: LambdaDataPlane | None = None  # type: ignore[assignment]
 
     # ---- lifecycle -------------------------------------------------------------------------

@@ -494,7 +494,7 @@ def test_a_deployed_template_wires_rule_targets_a_function_url_a_kms_topic_and_a
 
 
 @pytest.mark.parametrize(
-    "template_text, expected",
+    ("template_text", "expected"),
     [
         ('"<fn> is <state>"', "orders-api is ALARM"),
         ("<fn> is in state <state>", "orders-api is in state ALARM"),  # plain text, as AWS allows

@@ -22,7 +22,7 @@ import os
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -82,11 +82,10 @@ class _TallyReport:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def tally(pytestconfig: pytest.Config) -> Iterator[None]:
+def tally(pytestconfig: pytest.Config) -> None:
     report = _TallyReport()
     if not pytestconfig.pluginmanager.is_registered(report):
         pytestconfig.pluginmanager.register(report, "rollgate-property-tally")
-    yield
 
 
 # --------------------------------------------------------------------------- bad values, by kind
@@ -383,10 +382,11 @@ def test_a_bad_manifest_field_is_refused_naming_it(case: tuple[tuple[Any, ...], 
     path, raw = case
     original = copy.deepcopy(raw)
     check_refusal(lambda: parse_manifest(raw), original, raw, "manifest")
-    try:
+    with pytest.raises(InvalidRequest) as refused:
         parse_manifest(raw)
-    except InvalidRequest as error:  # the field itself, or the function that holds it and the field's name
-        assert any(step in str(error) for step in path if isinstance(step, str)), f"{error} names no {path}"
+    # the field itself, or the function that holds it and the field's name
+    error = refused.value
+    assert any(step in str(error) for step in path if isinstance(step, str)), f"{error} names no {path}"
 
 
 def test_the_release_start_refuses_a_non_object_and_keeps_the_rules() -> None:
