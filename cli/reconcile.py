@@ -8,6 +8,7 @@ from typing import TextIO
 
 from cli.output import report as report_document
 from cli.output import wants_json
+from cli.progress import readable_cause
 from cli.session import Connection
 from cli.views import ledger_for
 from rollgate.aws.clock import current_clock
@@ -22,15 +23,14 @@ def run_reconcile(conn: Connection, *, function: str, alias: str, out: TextIO) -
     """0 when the alias is right (now or already), 1 when a running execution still holds it."""
     report = _reconcile(conn, function=function, alias=alias)
     exit_code = 1 if report.status == "HOLDER_RUNNING" else 0
-    report_document(
-        out,
-        {"function": function, "alias": alias, "status": report.status, "found": report.found, "did": report.did},
-    )
+    # what it found can quote an execution's error cause: said as our error name and message
+    found, did = [readable_cause(line) for line in report.found], [readable_cause(line) for line in report.did]
+    report_document(out, {"function": function, "alias": alias, "status": report.status, "found": found, "did": did})
     if wants_json(out):
         return exit_code
-    for line in report.found:
+    for line in found:
         print(f"  found: {line}", file=out)
-    for line in report.did:
+    for line in did:
         print(f"  did:   {line}", file=out)
     print(f"{function}:{alias}: {report.status}", file=out)
     return exit_code
@@ -41,9 +41,10 @@ def take_over_before_rollback(conn: Connection, *, function: str, alias: str, ou
     over (reconciled: alias on its baseline, outcome recorded, lease released) instead of Remediate
     setting an abort flag no running execution would read. A running holder is left to Remediate."""
     report = _reconcile(conn, function=function, alias=alias)
-    for line in report.did:
+    did = [readable_cause(line) for line in report.did]
+    for line in did:
         print(f"rollgate: took over from a deployment that no longer runs: {line}", file=out)
-    return list(report.did)
+    return did
 
 
 def _reconcile(conn: Connection, *, function: str, alias: str) -> ReconcileReport:

@@ -284,7 +284,8 @@ def test_prune_document(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(("status", "code"), [("RECONCILED", 0), ("HOLDER_RUNNING", 1)])
 def test_reconcile_document(monkeypatch: pytest.MonkeyPatch, status: str, code: int) -> None:
     install_recording_connection(monkeypatch)
-    found, did = ["lease of d-1, execution ABORTED"], ["alias back on v1"]
+    cause = json.dumps({"errorType": "RollbackFailed", "errorMessage": "alias live: conflict", "stackTrace": ["x"]})
+    found, did = [f"lease of d-1, execution FAILED: {cause}"], ["alias back on v1"]
     monkeypatch.setattr(
         cli_reconcile,
         "_reconcile",
@@ -294,4 +295,5 @@ def test_reconcile_document(monkeypatch: pytest.MonkeyPatch, status: str, code: 
     )
     exit_code, document, _ = rollgate_json("reconcile", "--function", "orders-api")
     assert exit_code == code and document["status"] == status
-    assert document["found"] == found and document["did"] == did
+    assert document["found"] == ["lease of d-1, execution FAILED: RollbackFailed: alias live: conflict"]
+    assert document["did"] == did
