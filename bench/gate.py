@@ -217,8 +217,14 @@ class BenchMetrics:
         index = NEW if version == CANDIDATE else OLD
         rows = self.run.period_stats(index, periods.start, periods.stop, self.clock.t)
         return [
-            PeriodStats(start=at(p * PERIOD), invocations=n, errors=e, throttles=t, p95_ms=p95, p99_ms=p99)
-            for p, n, e, t, p95, p99 in rows
+            PeriodStats(
+                start=at(p * PERIOD),
+                invocations=n,
+                errors=e,
+                throttles=t,
+                **(dict(zip(("p50_ms", "p95_ms", "p99_ms", "duration_avg_ms"), d, strict=True)) if d else {}),
+            )
+            for p, n, e, t, d in rows
         ]
 
     def iterator_age(

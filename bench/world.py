@@ -53,6 +53,12 @@ ASYNC_RETRY_SLICES = (60 // SLICE, 120 // SLICE)
 SQS_BATCH = 5  # items per SQS batch
 
 
+#: Duration p50, p95, p99 and Average (ms) of one published period.
+Durations = tuple[float, float, float, float]
+#: (period index, invocations, errors, throttles, durations) of one published period.
+PeriodRow = tuple[int, float | None, float | None, float | None, Durations | None]
+
+
 @dataclass
 class Finish:
     decision: str  # rollback | promoted | undecided
@@ -192,6 +198,8 @@ class Run:
     def __init__(self, world: World, stream: int, *, latency: bool) -> None:
         self.world, self.sc = world, world.scenario
         self.rng = np.random.default_rng([self.sc.seed, self.sc.idx, 100 + stream])
+        # the probes draw from their own stream: sending them must not change the organic traffic
+        self.probe_rng = np.random.default_rng([self.sc.seed, self.sc.idx, 200 + stream])
         self.latency = latency
         k = world.slices
         self.invocations = np.zeros((2, k), dtype=np.int64)
@@ -215,7 +223,7 @@ class Run:
         self.mean_duration_s = self.sc.latency_median_ms * math.exp(self.sc.latency_sigma**2 / 2) / 1000
         self.lag_s = 0.0
         self.direct_invocations = 0  # invocations of the new version's qualifier (not in the alias metrics)
-        self._percentile_cache: dict[tuple[int, int, int], tuple[float, float]] = {}
+        self._percentile_cache: dict[tuple[int, int, int], Durations] = {}
         # (version, period) -> its datapoint once published in full (it no longer changes)
         self._settled: dict[
             tuple[int, int], tuple[int, float | None, float | None, float | None, float | None, float | None]
@@ -254,7 +262,7 @@ class Run:
         p = self.world.incident[k]
         if sc.smoke_hits_regression and self._regression_on(np.array([k]))[0] and sc.kind == "error":
             p = max(p, self._regression_p(np.array([k]))[0])
-        return bool(self.rng.random() < p)
+        return bool(self.probe_rng.random() < p)
 
     def advance(self, t: float) -> None:
         """Simulate every slice that starts before t."""
@@ -501,12 +509,11 @@ class Run:
         )
 
     # ------------------------------------------------------------------ what CloudWatch shows at `now`
-    def period_stats(
-        self, version: int, first_period: int, end_period: int, now: float
-    ) -> list[tuple[int, float | None, float | None, float | None, float | None, float | None]]:
-        """(period index, invocations, errors, throttles, p95, p99) per minute in [first, end);
-        None where CloudWatch has no datapoint (no invocation published yet; Errors not published yet)."""
-        rows: list[tuple[int, float | None, float | None, float | None, float | None, float | None]] = []
+    def period_stats(self, version: int, first_period: int, end_period: int, now: float) -> list[PeriodRow]:
+        """(period index, invocations, errors, throttles, (p50, p95, p99, average)) per minute in
+        [first, end); None where CloudWatch has no datapoint (no invocation published yet; Errors
+        not published yet). Duration's p50 and Average are published with its percentiles."""
+        rows: list[PeriodRow] = []
         arrival, errors_arrival = self.world.arrival[version], self.world.errors_arrival[version]
         final = self.world.final_at[version]
         for p in range(first_period, end_period):
@@ -516,34 +523,32 @@ class Run:
                 continue
             ks = np.arange(p * PER_PERIOD, min((p + 1) * PER_PERIOD, self.done))
             if len(ks) == 0:
-                rows.append((p, None, None, None, None, None))
+                rows.append((p, None, None, None, None))
                 continue
             visible = ks[arrival[ks] <= now]
             n = int(self.invocations[version, visible].sum())
             throttles_n = int(self.throttles[version, visible].sum())
             if n == 0 and throttles_n == 0:
-                rows.append((p, None, None, None, None, None))
+                rows.append((p, None, None, None, None))
                 continue
             errors_visible = ks[errors_arrival[ks] <= now]
             errors_published = int(self.invocations[version, errors_visible].sum()) > 0
             errors = float(self.errors[version, errors_visible].sum()) if errors_published else None
-            p95 = p99 = None
-            if self.latency and n:
-                p95, p99 = self._percentiles(version, p, visible)
-            row = (p, float(n) if n else None, errors if n else None, float(throttles_n), p95, p99)
+            durations = self._percentiles(version, p, visible) if self.latency and n else None
+            row = (p, float(n) if n else None, errors if n else None, float(throttles_n), durations)
             if len(ks) == PER_PERIOD and 0 <= p < len(final) and now >= final[p]:
                 self._settled[(version, p)] = row
             rows.append(row)
         return rows
 
-    def _percentiles(self, version: int, period: int, visible: np.ndarray) -> tuple[float, float]:
+    def _percentiles(self, version: int, period: int, visible: np.ndarray) -> Durations:
         key = (version, period, int(sum(1 << int(k - period * PER_PERIOD) for k in visible)))
         cached = self._percentile_cache.get(key)
         if cached is None:
             parts = [d for k in visible if (d := self.durations[version][k]) is not None]
             values = np.concatenate(parts)
-            p95, p99 = np.percentile(values, (95, 99))
-            cached = self._percentile_cache[key] = (float(p95), float(p99))
+            p50, p95, p99 = np.percentile(values, (50, 95, 99))
+            cached = self._percentile_cache[key] = (float(p50), float(p95), float(p99), float(values.mean()))
         return cached
 
     def alias_errors(self, period: int, now: float) -> tuple[float, float] | None:

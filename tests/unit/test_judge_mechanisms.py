@@ -133,12 +133,19 @@ def test_errors_missing_while_invocations_are_present_are_missing_not_zero():
     assert check(verdict, "errors").observed["periods_missing_counts"] == 5
 
 
-def test_a_period_that_straddles_the_shift_is_left_out():
-    # given the shift at 12:00:30: the 12:00 minute mixes the old weight with the new
-    window = canary_window(periods(5, 100, 0), periods(5, 900, 3), weight_since=T0 + timedelta(seconds=30))
+def test_a_period_that_straddles_the_shift_counts_its_errors_but_not_its_latency():
+    # given the shift at 12:00:30: the 12:00 minute mixes the old weight with the new. Each
+    # version's counts are its own (ExecutedVersion), so its errors compare like any other
+    # minute's (the first minute is what makes detection fast); its latency is the new
+    # environments' cold starts, never judged
+    canary = periods(5, 100, 0)
+    canary[0] = canary[0].model_copy(update={"p95_ms": 900.0, "p99_ms": 900.0})
+    window = canary_window(canary, periods(5, 900, 3), weight_since=T0 + timedelta(seconds=30))
     verdict = judge(window, POLICY)
-    assert verdict.samples_seen == 400
+    assert verdict.samples_seen == 500
     assert check(verdict, "samples").observed["periods_mixing_a_shift"] == 1
+    assert check(verdict, "latency_p95").status is not CheckStatus.FAIL
+    assert 900.0 not in check(verdict, "latency_p95").observed.get("canary_ms", [])
 
 
 def test_warm_up_is_time_since_the_shift_not_one_dropped_period():

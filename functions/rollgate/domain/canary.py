@@ -156,6 +156,10 @@ def _judge_now(
     window = observe(ctx, phase=phase, since=since, weight_since=weight_since, now=now, weight=weight, probes=probes)
     if synthetic is not None:
         window = window.model_copy(update={"synthetic": synthetic})
+    if isinstance(progress, CanaryProgress):
+        window = window.model_copy(
+            update={"earlier_shifts": progress.earlier_shifts, "budget_seconds": _budget_left(ctx, progress, now)}
+        )
     verdict = judge_fn(window, ctx.request.health)
     verdicts = [*progress.verdicts, _summary(verdict, weight, now)][-_KEPT_VERDICTS:]
     # the periods just judged, kept for `rollgate report` (the latest window covers the gate)
@@ -178,7 +182,9 @@ def shift_traffic(ctx: DeploymentContext, *, lambda_api: LambdaApi, ledger: Ledg
     now = clock.now()
     period = ctx.request.health.metric_period_seconds
     weights = ctx.request.strategy.weights()
-    step = ctx.canary.step_index + 1 if ctx.canary else 0
+    previous = ctx.canary
+    widening = previous is not None and previous.next == "shift" and previous.widen_to is not None
+    step = _next_step(previous, weights)
     if version.version == baseline.live_version or step >= len(weights):
         reason = "already live: nothing to shift" if version.version == baseline.live_version else "all steps done"
         return CanaryProgress(
@@ -190,23 +196,51 @@ def shift_traffic(ctx: DeploymentContext, *, lambda_api: LambdaApi, ledger: Ledg
             next="promote",
             evidence=[Evidence(check="shift", ok=True, detail=reason), *notes],
         )
-    weight = weights[step]
+    weight = previous.widen_to if widening and previous and previous.widen_to else weights[step]
     routing, changed = shift(
         lambda_api, ctx.function_name, ctx.alias, stable=baseline.live_version, canary=version.version, percent=weight
     )
-    previous = ctx.canary
     note = f"alias {ctx.alias} now routes {describe(routing)}" + ("" if changed else " (already so)")
+    if widening:
+        note += " (widened: the step ended INCONCLUSIVE with nothing failing; the stable version stays the control)"
     carried = previous.model_dump(include=_CANARY_CARRIED) if previous else {}
+    if previous is not None:
+        carried["earlier_shifts"] = [*previous.earlier_shifts, previous.step_started_at][-120:]
     return CanaryProgress(
         **carried,
         step_index=step,
         weight=weight,
+        widened=widening,
         canary_started_at=previous.canary_started_at if previous else now,
         step_started_at=now,
         wait_seconds=period,
         next="bake",
         evidence=[Evidence(check="shift", ok=True, detail=note, data={"weight": weight}), *notes],
     )
+
+
+def _budget_left(ctx: DeploymentContext, progress: CanaryProgress, now: datetime) -> float:
+    """How much longer this canary step may bake before it must decide: the step's interval left
+    (a widened step has none of its own) plus the extension budget left."""
+    policy = ctx.request.health
+    step_left = 0.0
+    if not progress.widened:
+        elapsed = (now - progress.step_started_at).total_seconds()
+        step_left = max(0.0, ctx.request.strategy.interval_seconds - elapsed)
+    return step_left + max(0, policy.max_extension_seconds - progress.extension_seconds_used)
+
+
+def _next_step(previous: CanaryProgress | None, weights: list[int]) -> int:
+    """The strategy step ShiftTraffic moves to: the first, the same one widened, or the next one
+    above the current weight (a widened canary never narrows back to a smaller step)."""
+    if previous is None:
+        return 0
+    if previous.next == "shift" and previous.widen_to is not None:
+        return previous.step_index
+    step = previous.step_index + 1
+    while step < len(weights) and weights[step] <= previous.weight:
+        step += 1
+    return step
 
 
 #: What a new canary step keeps from the previous one.
@@ -290,7 +324,8 @@ def judge_canary(
     update: dict = {**judged, "wait_seconds": policy.metric_period_seconds}
     step_elapsed = (now - progress.step_started_at).total_seconds()
     interval = ctx.request.strategy.interval_seconds
-    last_step = progress.step_index + 1 >= len(ctx.request.strategy.weights())
+    weights = ctx.request.strategy.weights()
+    last_step = _next_step(progress.model_copy(update={"next": "bake"}), weights) >= len(weights)
 
     if verdict.outcome is Outcome.UNHEALTHY:
         return progress.model_copy(update={**update, "next": "rollback"})
@@ -307,17 +342,22 @@ def judge_canary(
         steered = steering.update(update["evidence"], progress.applied_controls)
         return progress.model_copy(update={**update, **steered, "widen_to": None})
     if verdict.outcome is Outcome.HEALTHY:
-        if step_elapsed < interval:
+        if step_elapsed < interval and not progress.widened:  # a widened step's interval was the one it widened
             return progress.model_copy(update={**update, "next": "bake"})
+        if last_step and controls.promotion_answer(ctx, progress) == "approve":
+            return controls.asking(progress.model_copy(update=update), now)
         return progress.model_copy(update={**update, "next": "promote" if last_step else "shift"})
 
-    # INCONCLUSIVE: keep baking while the step lasts; past it, the policy decides.
-    if step_elapsed < interval:
+    # INCONCLUSIVE: keep baking while the step lasts; past it (and all through a widened step, whose
+    # bake is extension time), widen the canary while the policy allows, else extend, probing the
+    # new version under drive_traffic, until the extension budget is spent: then roll back.
+    in_extension = progress.widened or step_elapsed >= interval
+    if not in_extension:
         return progress.model_copy(update={**update, "next": "bake"})
-    if (
-        policy.on_inconclusive is InconclusiveAction.FAIL
-        or progress.extension_seconds_used >= policy.max_extension_seconds
-    ):
+    extension = progress.extension_seconds_used + policy.metric_period_seconds
+    widen = next((w for w in policy.widen_on_inconclusive if w > progress.weight), None)
+    can_extend = policy.on_inconclusive is not InconclusiveAction.FAIL and extension <= policy.max_extension_seconds
+    if not can_extend:
         probed = (
             f"; {progress.synthetic_invocations} synthetic probes of the new version do not count as samples"
             if progress.synthetic_invocations
@@ -335,6 +375,23 @@ def judge_canary(
         return progress.model_copy(
             update={**update, "next": "rollback", "evidence": [*update["evidence"], verdict_note]}
         )
+    if widen is not None and step_elapsed >= interval:
+        note = Evidence(
+            check="health:widen",
+            ok=True,
+            detail=f"INCONCLUSIVE after {step_elapsed:.0f} s at {progress.weight}% with nothing failing "
+            f"({verdict.summary}): widening the canary to {widen}% for organic samples sooner",
+            data={"from_weight": progress.weight, "to_weight": widen},
+        )
+        return progress.model_copy(
+            update={
+                **update,
+                "next": "shift",
+                "widen_to": widen,
+                "extension_seconds_used": extension,
+                "evidence": [*update["evidence"], note],
+            }
+        )
     sent, failures = (
         _probe_new_version(ctx, lambda_api, verdict)
         if policy.on_inconclusive is InconclusiveAction.DRIVE_TRAFFIC
@@ -344,7 +401,7 @@ def judge_canary(
         update={
             **update,
             "next": "bake",
-            "extension_seconds_used": progress.extension_seconds_used + policy.metric_period_seconds,
+            "extension_seconds_used": extension,
             "synthetic_invocations": progress.synthetic_invocations + sent,
             "synthetic_failed": progress.synthetic_failed + len(failures),
             "synthetic_failures": [*progress.synthetic_failures, *failures][:_KEPT_FAILURES],

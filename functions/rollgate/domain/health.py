@@ -176,6 +176,17 @@ class HealthWindow(_Model):
         description="when the current canary weight took effect: periods that mix pre-shift traffic are "
         "excluded and warm-up is counted from it",
     )
+    budget_seconds: float | None = Field(
+        default=None,
+        description="canary: how much longer it may run before it must decide (the step's bake left plus the "
+        "extension budget left). The judge asks for the samples that rule out a doubling of the reference's "
+        "error rate only when they can arrive within it; None: never",
+    )
+    earlier_shifts: list[datetime] = Field(
+        default_factory=list,
+        description="the canary's weight changes before `weight_since` (strategy steps, widenings): latency "
+        "periods within the warm-up after any of them are not judged",
+    )
     observed_at: datetime | None = Field(
         default=None,
         description="when the window was read: a period older than the policy's metric_settle_seconds is taken "

@@ -214,6 +214,9 @@ class _Samples:
                 reference_rate, 0.0, doubling, policy.significance, ratio or _reference_ratio(view.weight)
             )
             if enough is None or seen < enough:
+                if enough is not None and view.can_reach(enough):
+                    # a doubling can be ruled out before the canary must decide: wait for it
+                    return cls(seen, enough, False, doubling, p_value)
                 return cls(seen, int(min(forecast, seen)), True, bound, p_value)
             # with as many invocations as rule a doubling out for a canary that fails like the
             # reference, a HEALTHY verdict must rule it out too (at high traffic a doubling of a

@@ -14,6 +14,12 @@ CloudWatch gives percentiles per period, never raw durations. Three questions ar
   against the reference's p95/p99 make it strong on thin periods. It also needs at least three
   breaching periods and 75% of those compared (a 10% canary's small pool of environments goes
   cold more often than stable's: a cold start lands in some of its thin periods' tails);
+- mean: where periods are thin, the percentiles say little (a "p95" of 8 invocations is about its
+  slowest one), but Duration's Average is published with them and sums exactly: the canary's
+  invocation-weighted mean over its thin periods is tested against the tolerated multiple of the
+  reference's over the same periods (normal approximation; the per-invocation variance taken as the
+  larger of the reference's between-period spread and its lognormal shape from p50 and p95), and
+  most of those periods must breach too (one cold-start period is not a regression);
 - trend: a latency that grows 2% a minute never trips a per-period ratio within a canary. The
   canary/reference p95 ratio per paired period is tested for a monotone increase (Mann-Kendall, at
   a fifth of the significance since it is asked every period), with a Theil-Sen slope of at least
@@ -30,10 +36,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median, median_low
 
+from rollgate.domain import judge_text as text
 from rollgate.domain.health import Check, CheckStatus, PeriodStats
 from rollgate.domain.judge_view import Pair, View
 from rollgate.domain.models import HealthPolicy
-from rollgate.domain.stats import binomial_sf, increasing_trend_pvalue, theil_sen_slope
+from rollgate.domain.stats import binomial_sf, increasing_trend_pvalue, normal_sf, theil_sen_slope
 
 _PASS, _FAIL, _SKIPPED = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.SKIPPED
 
@@ -59,6 +66,15 @@ _POOLED_BREACHED_SHARE = 0.75
 _MIN_EVIDENCE_PERIODS = 4
 #: ... and only periods whose reference percentile has at least 2 invocations beyond it.
 _POOLED_MIN_REFERENCE_WEIGHT = 0.4
+#: The thin-period mean test: at least this many periods with an Average on both sides, this share
+#: of them breaching on their own, and the reference's variance from at least this many periods.
+_MEAN_MIN_PERIODS = 4
+_MEAN_BREACHED_SHARE = 0.75
+#: ... at this share of the significance: a 10% canary's small pool of environments starts cold
+#: more often than stable's, and cold starts weigh on a thin period's mean
+_MEAN_SIGNIFICANCE_SHARE = 0.1
+#: z of the 95th percentile of a normal: the lognormal shape from p50 and p95.
+_Z95 = 1.6449
 #: The trend test: paired periods with at least this many canary invocations, at least this many
 #: periods, at this share of the significance, and the canary already slower by this many minutes
 #: of the minimum growth.
@@ -159,6 +175,24 @@ def latency_check(view: View, policy: HealthPolicy, percentile: int) -> Check:
             f"{policy.warmup_seconds} s warm-up after the shift with invocations in it",
             kind=view.kind,
         )
+    limit = f"{policy.latency_ratio_limit:g}x and +{policy.latency_min_delta_ms:g} ms"
+    mean = _mean_test(view, policy, warm, min_count, reference) if percentile == _PRIMARY_PERCENTILE else None
+    mean_failure = (
+        f"mean duration of {view.canary_label} {mean.canary_ms:.0f} ms vs {view.reference_label} "
+        f"{mean.reference_ms:.0f} ms over {mean.periods} thin periods ({text.count(mean.canary_n)} invocations): "
+        f"beyond {limit} (p={mean.p:.1e}; {mean.breached} of {mean.periods} periods beyond on their own)"
+        if mean is not None and mean.failed(policy.significance * _MEAN_SIGNIFICANCE_SHARE)
+        else None
+    )
+    if reference.typical is None and mean_failure is not None and mean is not None:
+        return Check(
+            name=name,
+            status=_FAIL,
+            observed={"canary_periods": len(canary_periods), "mean_of_thin_periods": mean.as_dict()},
+            threshold=threshold,
+            summary=mean_failure,
+            kind=view.kind,
+        )
     if reference.typical is None:
         return Check(
             name=name,
@@ -202,8 +236,8 @@ def latency_check(view: View, policy: HealthPolicy, percentile: int) -> Check:
         "canary_ms": [round(c, 1) for c, _, _ in rows][-20:],
         "reference_ms": [round(r, 1) for _, r, _ in rows][-20:],
         "pooled": [t.as_dict() for t in pooled],
+        **({"mean_of_thin_periods": mean.as_dict()} if mean else {}),
     }
-    limit = f"{policy.latency_ratio_limit:g}x and +{policy.latency_min_delta_ms:g} ms"
     failure: str | None = None
     if weight_breached >= _BREACH_WEIGHT - 1e-9 and 2 * weight_breached > weight_total:
         failure = f"{_head(view, rows, percentile)}: slower by more than {limit} in {sum(voted)} of {len(rows)} periods"
@@ -214,6 +248,8 @@ def latency_check(view: View, policy: HealthPolicy, percentile: int) -> Check:
             f"least {pooled_fail.exceeding:.0f} of {pooled_fail.trials:.0f} invocations that slow, where at most "
             f"{tail:.0%} would be (p={pooled_fail.p:.1e} pooled over thin periods)"
         )
+    elif mean_failure is not None:
+        failure = mean_failure
     if failure is not None:
         improving = _still_warming(view, policy, canary_periods, reference, percentile)
         if improving is not None:
@@ -228,7 +264,7 @@ def latency_check(view: View, policy: HealthPolicy, percentile: int) -> Check:
                 kind=view.kind,
             )
         return Check(name=name, status=_FAIL, observed=observed, threshold=threshold, summary=failure, kind=view.kind)
-    judged_periods = max((t.compared for t in pooled), default=0)
+    judged_periods = max([t.compared for t in pooled] + ([mean.periods] if mean else []), default=0)
     if percentile != _PRIMARY_PERCENTILE and not rows and not judged_periods:
         # No canary period could be compared: the reference never had the invocations beyond this
         # percentile that make it a statistic: at this traffic the primary percentile stands for the tail.
@@ -354,6 +390,77 @@ def _still_warming(
         return None
     slope = math.expm1(theil_sen_slope([x for x, _ in points], [y for _, y in points]))
     return slope if slope <= -_WARMING_PER_MINUTE else None
+
+
+@dataclass(frozen=True)
+class _MeanTest:
+    periods: int
+    breached: int
+    canary_n: float
+    canary_ms: float
+    reference_ms: float
+    tolerated_ms: float
+    p: float
+
+    def failed(self, alpha: float) -> bool:
+        return (
+            self.p < alpha
+            and self.periods >= _MEAN_MIN_PERIODS
+            and self.breached >= _MEAN_BREACHED_SHARE * self.periods
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "periods": self.periods,
+            "breached": self.breached,
+            "canary_invocations": self.canary_n,
+            "canary_mean_ms": round(self.canary_ms, 1),
+            "reference_mean_ms": round(self.reference_ms, 1),
+            "tolerated_mean_ms": round(self.tolerated_ms, 1),
+            "p_value": float(f"{self.p:.3g}"),
+        }
+
+
+def _mean_test(
+    view: View, policy: HealthPolicy, warm: list[Pair], min_count: int, reference: _Reference
+) -> _MeanTest | None:
+    """The canary's mean duration over its warm thin periods (too few invocations on either side
+    for a percentile vote: a 10% canary at low traffic, a 5% holdback in the watch) against the
+    tolerated multiple of the reference's over the same periods. None when it cannot be asked (no
+    Average published, unpaired, fewer than _MEAN_MIN_PERIODS periods)."""
+    if not view.paired:
+        return None
+    rows = []
+    for pair in warm:
+        c, r = pair.canary, pair.reference
+        if not (c and r and c.invocations and r.invocations and c.duration_avg_ms and r.duration_avg_ms):
+            continue
+        if c.invocations >= min_count and reference.by_start.get(pair.start) is not None:
+            continue  # a well-sampled pair votes with its percentile
+        rows.append((c.invocations, c.duration_avg_ms, r.invocations, r.duration_avg_ms, r.p50_ms, r.p95_ms))
+    if len(rows) < _MEAN_MIN_PERIODS:
+        return None
+    n_c = sum(row[0] for row in rows)
+    n_r = sum(row[2] for row in rows)
+    mean_c = sum(row[0] * row[1] for row in rows) / n_c
+    mean_r = sum(row[2] * row[3] for row in rows) / n_r
+    if mean_r <= 0:
+        return None
+    # per-invocation variance of the reference: between-period spread of its period means (noisy
+    # neighbours included), or its lognormal shape, whichever is larger
+    spread = sum(row[2] * (row[3] - mean_r) ** 2 for row in rows) / (len(rows) - 1)
+    shapes = [math.log(p95 / p50) / _Z95 for *_, p50, p95 in rows if p50 and p95 and p95 > p50]
+    sigma = median(shapes) if shapes else 0.0
+    lognormal = mean_r**2 * math.expm1(sigma**2)
+    variance_r = max(spread, lognormal)
+    cv2 = variance_r / mean_r**2
+    ratio = policy.latency_ratio_limit
+    tolerated = max(mean_r * ratio, mean_r + policy.latency_min_delta_ms)
+    scale = tolerated / mean_r
+    se = math.sqrt(cv2 * mean_c**2 / n_c + scale**2 * variance_r / n_r)
+    p = normal_sf((mean_c - tolerated) / se) if se > 0 else (0.0 if mean_c > tolerated else 1.0)
+    breached = sum(1 for row in rows if row[1] > max(row[3] * ratio, row[3] + policy.latency_min_delta_ms))
+    return _MeanTest(len(rows), breached, n_c, mean_c, mean_r, tolerated, p)
 
 
 # --------------------------------------------------------------------------- slow burns

@@ -15,6 +15,8 @@ None of them is split by version in CloudWatch, so each is judged for what it ca
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rollgate.domain import judge_text as text
 from rollgate.domain.health import AlarmObservation, Check, CheckStatus, EvidenceKind, HealthWindow
 from rollgate.domain.judge_view import View
@@ -311,8 +313,12 @@ def alarms_check(window: HealthWindow, view: View, policy: HealthPolicy) -> Chec
 
 
 def _traffic_share(view: View) -> float:
-    """The new version's share of the organic traffic over the window (else its weight)."""
-    counts = view.counts("errors")
+    """The new version's share of the organic traffic under the current weight (else its weight):
+    an alarm evaluates its latest periods, so a canary widened from 10% to 50% must not be
+    measured against its share since the canary began."""
+    shift = view.window.weight_since
+    current = replace(view, pairs=[p for p in view.pairs if p.start >= shift]) if shift is not None else view
+    counts = (current if current.pairs else view).counts("errors")
     n_c, n_r = counts.canary[1], counts.reference[1]
     if view.paired and n_c + n_r > 0:
         return n_c / (n_c + n_r)

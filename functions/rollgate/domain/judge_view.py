@@ -163,6 +163,18 @@ class View:
         total = counts.canary[1] + (counts.reference[1] if self.paired else 0.0)
         return total / seconds if total > 0 else None
 
+    def can_reach(self, invocations: float) -> bool:
+        """Will the canary have served `invocations` in all before its budget runs out, at the
+        traffic seen so far and the widest weight the policy allows? (Never when the window has no
+        budget: the watch, or a caller that does not say.)"""
+        budget, rate = self.window.budget_seconds, self.alias_rate_per_second()
+        if budget is None or not rate or self.window.phase != "canary":
+            return False
+        widest = max([self.weight, *self.policy.widen_on_inconclusive])
+        # metrics arrive 1-2 periods late: the last of the budget brings no datapoints in time
+        usable = max(0.0, budget - 2 * self.policy.metric_period_seconds)
+        return self.canary_n + rate * widest / 100 * usable >= invocations
+
     # ---------------------------------------------------------------- time
     @property
     def shift_at(self) -> datetime | None:
@@ -181,7 +193,10 @@ class View:
         if self.window.weight_since is None:
             later = any(p.invocations and p.start > shift for p in self.window.canary.periods)
             return start > shift or not later
-        return start >= shift + timedelta(seconds=self.policy.warmup_seconds)
+        # the warm-up of the last shift before the period ends (a period mixing a shift is never warm)
+        end = start + timedelta(seconds=self.policy.metric_period_seconds)
+        shifts = [s for s in (*self.window.earlier_shifts, self.window.weight_since) if s < end]
+        return not shifts or start >= max(shifts) + timedelta(seconds=self.policy.warmup_seconds)
 
 
 def _comparable(
@@ -210,8 +225,10 @@ def _comparable(
     mixed: list[datetime] = []
     for start in sorted(set(canary) | set(reference)):
         if shift is not None and start < shift < start + period:
+            # both versions' counts stay per version, so the period is compared like any other; its
+            # latency is the new environments' warm-up (View.warm) and pooled watch totals leave it
+            # out (View.since_shift)
             mixed.append(start)
-            continue
         c, r = canary.get(start), reference.get(start)
         canary_data = c is not None and c.invocations is not None
         reference_data = r is not None and r.invocations is not None

@@ -257,6 +257,14 @@ class HealthPolicy(Strict):
     min_invocations: int = 20
     on_inconclusive: InconclusiveAction = InconclusiveAction.DRIVE_TRAFFIC
     max_extension_seconds: int = 900
+    widen_on_inconclusive: list[int] = Field(
+        default_factory=lambda: [25, 50],
+        max_length=10,
+        description="weights (percent) the canary is widened to, in turn, when a step ends INCONCLUSIVE with "
+        "nothing failing: a low-traffic function gathers organic, paired samples several times faster, the "
+        "stable version still serving the rest as the control and the exposure capped at the last weight. Each "
+        "widened step bakes one strategy interval, counted in max_extension_seconds. [] keeps the weight",
+    )
     synthetic_invocations_per_period: int = 200
     # the watch: a holdback on the previous version keeps a concurrent control (paired watch)
     watch_holdback_percent: int = Field(
@@ -306,6 +314,9 @@ class HealthPolicy(Strict):
             raise ValueError("watch_holdback_percent must be 0-50 and control_percent 1-50")
         if self.max_hold_seconds < 0:
             raise ValueError("max_hold_seconds cannot be negative")
+        widen = self.widen_on_inconclusive
+        if any(not 1 <= w <= 99 for w in widen) or any(b <= a for a, b in itertools.pairwise(widen)):
+            raise ValueError(f"widen_on_inconclusive: strictly increasing weights between 1 and 99 (got {widen})")
         return self
 
     @model_validator(mode="after")
@@ -415,6 +426,25 @@ class ProvisionedConcurrency(Strict):
     max_polls: int = Field(default=60, ge=1, le=500, description="polls before giving up (the release is rolled back)")
 
 
+class ApprovalPolicy(Strict):
+    """A person's go-ahead, asked for with a task token (`rollgate approve|reject EXECUTION`): before
+    the promotion of each deployment, and between the waves of a release. No answer within
+    `timeout_seconds` takes `on_timeout`."""
+
+    before_promotion: bool = Field(
+        default=False, description="wait for approval after a healthy canary, before the promotion"
+    )
+    between_waves: bool = Field(
+        default=False, description="release manifests: wait for approval before every wave after the first"
+    )
+    timeout_seconds: int = Field(
+        default=3600, ge=1, le=MAX_STAGE_SECONDS, description="how long to wait for an answer (at most a day)"
+    )
+    on_timeout: Literal["approve", "reject"] = Field(
+        default="reject", description="the answer when nobody answers in time: reject rolls back"
+    )
+
+
 class PrunePolicy(Strict):
     """Old versions deleted after a promotion (Lambda's code storage is a quota). Never deleted: the
     last `keep_last` versions, any version an alias routes to (weights included), any version with
@@ -474,6 +504,9 @@ class DeploymentRequest(Strict):
         "is carried to the new version",
     )
     prune: PrunePolicy = Field(default_factory=PrunePolicy, description="old versions deleted after a promotion")
+    approval: ApprovalPolicy | None = Field(
+        default=None, description="a person's go-ahead before the promotion (before_promotion), by task token"
+    )
     hooks: Hooks = Field(default_factory=Hooks, description="the team's own pre- and post-traffic checks")
     bypass_invokers: Literal["reject", "warn"] = Field(
         default="reject",
@@ -515,7 +548,9 @@ class DeploymentRequest(Strict):
         polling += sum(h.timeout_seconds for h in (self.hooks.pre_traffic, self.hooks.post_traffic) if h)
         steps = len(self.strategy.steps) * self.strategy.interval_seconds
         watch = self.watch_seconds + self.strategy.interval_seconds + self.health.max_hold_seconds
-        return polling + steps + self.health.max_extension_seconds + watch
+        # an operator's pause (at most max_hold_seconds) and a wait for approval
+        steered = self.health.max_hold_seconds + (self.approval.timeout_seconds if self.approval else 0)
+        return polling + steps + self.health.max_extension_seconds + watch + steered
 
     def wait_loops(self) -> int:
         """How many Wait -> Task -> Choice loops the execution runs at most: every update and
@@ -705,8 +740,17 @@ class CanaryProgress(Lenient):
     canary_started_at: datetime
     step_started_at: datetime
     wait_seconds: int
-    next: Literal["bake", "shift", "promote", "rollback"]
+    next: Literal["bake", "shift", "promote", "rollback", "approve"]
     extension_seconds_used: int = 0
+    widen_to: int | None = Field(
+        default=None,
+        description="set with next=shift when a step ended INCONCLUSIVE with nothing failing: the weight the "
+        "canary is widened to (HealthPolicy.widen_on_inconclusive)",
+    )
+    widened: bool = Field(default=False, description="this step is a widening: its bake is extension time")
+    earlier_shifts: list[datetime] = Field(
+        default_factory=list, max_length=120, description="when the canary's earlier steps took effect"
+    )
     # synthetic probes of the new version's qualifier (on_inconclusive: drive_traffic), judged apart
     synthetic_invocations: int = Field(default=0, description="probe invocations sent to the new version")
     synthetic_failed: int = Field(default=0, description="of those, how many failed")
@@ -714,6 +758,10 @@ class CanaryProgress(Lenient):
     applied_controls: list[str] = Field(
         default_factory=list, description="ids of the operator's one-shot controls (promote) already acted on"
     )
+    approval_asked_at: datetime | None = Field(
+        default=None, description="next=approve: when the canary asked for a person's go-ahead"
+    )
+    approved: bool = Field(default=False, description="the promotion was approved (or approved by default)")
     verdicts: list[VerdictSummary] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
 

@@ -98,7 +98,10 @@ def restricted_mle(x1: float, n1: float, x2: float, n2: float, margin: float) ->
     """
 
     def slope(p2: float) -> float:
-        p1 = p2 + margin
+        # kept off 0 and 1: at a margin of a whole rate (a reference failing everything) the
+        # feasible interval shrinks to a point
+        p2 = min(max(p2, 1e-15), 1.0 - 1e-15)
+        p1 = min(max(p2 + margin, 1e-15), 1.0 - 1e-15)
         total = 0.0
         if x1 > 0:
             total += x1 / p1
