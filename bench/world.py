@@ -225,9 +225,7 @@ class Run:
         self.direct_invocations = 0  # invocations of the new version's qualifier (not in the alias metrics)
         self._percentile_cache: dict[tuple[int, int, int], Durations] = {}
         # (version, period) -> its datapoint once published in full (it no longer changes)
-        self._settled: dict[
-            tuple[int, int], tuple[int, float | None, float | None, float | None, float | None, float | None]
-        ] = {}
+        self._settled: dict[tuple[int, int], PeriodRow] = {}
         # slices simulated at once: an async retry or a returning SQS item never lands inside its own chunk
         self.chunk = k
         if self.sc.asynchronous:
