@@ -7,6 +7,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+from botocore.exceptions import ClientError
+
 from rollgate.domain import canary, publish, smoke, start, update
 from rollgate.domain.errors import TransientAwsError
 from rollgate.domain.health import Outcome, PeriodStats
@@ -164,10 +167,18 @@ def test_an_artifact_already_live_announces_no_move(world: World) -> None:
     assert bus.put == []
 
 
-def test_a_progress_event_that_cannot_be_put_does_not_fail_the_gate(world: World) -> None:
-    # given a bus that keeps refusing
+@pytest.mark.parametrize(
+    "failure",
+    [
+        TransientAwsError("events:PutEvents: InternalFailure"),
+        ClientError({"Error": {"Code": "AccessDeniedException", "Message": "bus policy"}}, "PutEvents"),
+    ],
+    ids=["past-retries", "denied"],
+)
+def test_a_progress_event_that_cannot_be_put_does_not_fail_the_gate(world: World, failure: Exception) -> None:
+    # given a bus that keeps refusing, or denies
     ctx = _ready_for_the_canary(world)
-    bus = RecordingBus(failure=TransientAwsError("events:PutEvents: InternalFailure"))
+    bus = RecordingBus(failure=failure)
     shifted = canary.shift_traffic(ctx, lambda_api=world.lambda_api, ledger=world.ledger, clock=world.clock)
     # when the task announces its move, then it goes on (no exception) and nothing was put
     announce_step(ctx, shifted, "shift", Deps(bus))  # type: ignore[arg-type]

@@ -3,6 +3,8 @@ on the bus under the progress source, and never fail a gate for it."""
 
 from __future__ import annotations
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from rollgate.domain.errors import RollgateError
 from rollgate.domain.models import CanaryProgress, DeploymentContext, WatchProgress
 from rollgate.domain.progress import PROGRESS_SOURCE, STEP_CHANGED, Step, step_changed
@@ -13,12 +15,13 @@ def announce_step(
     ctx: DeploymentContext, progress: CanaryProgress | WatchProgress, step: Step | None, deps: Dependencies
 ) -> None:
     """Put the step event for what the task just did. A progress event is a courtesy: when it
-    cannot be put (after the adapter's retries), the gate goes on and the outcome event still
-    comes; failing the task would turn a chat glitch into a rollback."""
+    cannot be put (after the adapter's retries, or denied by a bus policy), the gate goes on and
+    the outcome event still comes; failing the task would turn a chat glitch into a rollback. The
+    error is logged as such, so an IAM gap stays visible."""
     event = step_changed(ctx, progress, step=step) if step else None
     if event is None:
         return
     try:
         deps.events.with_source(PROGRESS_SOURCE).publish(STEP_CHANGED, event.model_dump(mode="json"))
-    except RollgateError as error:
-        logger.warning("progress event not put", extra={"step": step, "error": f"{type(error).__name__}: {error}"})
+    except (RollgateError, ClientError, BotoCoreError) as error:
+        logger.error("progress event not put", extra={"step": step, "error": f"{type(error).__name__}: {error}"})
