@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+from datetime import date, datetime
 from typing import Any, TextIO
 
 FORMATS = ("text", "json")
@@ -63,8 +64,13 @@ class Output(io.TextIOBase, TextIO):  # a TextIO to the commands it is handed to
         document = {"command": command, **self.document, "exit_code": exit_code, "error": None}
         if error is not None:
             document["error"] = {"name": type(error).__name__, "message": str(error)}
-        self.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+        self.stdout.write(json.dumps(document, indent=2, default=_jsonable) + "\n")
         self.stdout.flush()
+
+
+def _jsonable(value: Any) -> str:
+    """Times as ISO 8601 (as the ledger and the events write them); anything else as its text."""
+    return value.isoformat() if isinstance(value, datetime | date) else str(value)
 
 
 def wants_json(out: TextIO) -> bool:

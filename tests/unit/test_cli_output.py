@@ -242,7 +242,7 @@ def test_status_document() -> None:
     assert code == 0 and document["function"] == "orders-api" and document["alias"] == "live"
     assert document["routing"] == {"version": "1", "additional_weights": {"2": 0.1}}
     assert document["routes"] == "v1 90% / v2 10%"
-    assert document["lease"]["holder"] == "d-3" and document["lease"]["acquired_at"].startswith("2026-12-01 09:00")
+    assert document["lease"]["holder"] == "d-3" and document["lease"]["acquired_at"] == "2026-12-01T09:00:00+00:00"
     assert document["last_deployment"]["status"] == "ROLLED_BACK"
 
 
