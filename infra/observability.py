@@ -181,16 +181,19 @@ class Observability(Construct):
             "release": "a function of it could not be put back (the reason says which, in capitals)",
             "remediation": "the alarm-triggered or manual rollback could not restore or verify the alias",
         }[label]
+        counted: dict[str, cloudwatch.IMetric] = {
+            "failed": rollgate_metric(metric_name, outcome="FAILED", period=_MINUTE),
+            "timedout": machine.metric_timed_out(period=_MINUTE, statistic="Sum"),
+        }
+        also = ""
+        if label == "deployment":
+            # the alias is back, but on a version that fails its own smoke test: service is not restored
+            counted["smokefailed"] = rollgate_metric("UnverifiedRollbacks", outcome="ROLLED_BACK", period=_MINUTE)
+            also = ", or a rollback restored the alias to a version that FAILED ITS SMOKE TEST"
         return self._alarm(
             f"{workflow}Failed",
-            _sum_of(
-                {
-                    "failed": rollgate_metric(metric_name, outcome="FAILED", period=_MINUTE),
-                    "timedout": machine.metric_timed_out(period=_MINUTE, statistic="Sum"),
-                },
-                f"{workflow} FAILED or timed out",
-            ),
-            f"A {label} ended FAILED ({what}), or a {workflow} execution timed out. Rolled back and rejected "
+            _sum_of(counted, f"{workflow} FAILED or timed out"),
+            f"A {label} ended FAILED ({what}){also}, or a {workflow} execution timed out. Rolled back and rejected "
             f"{label}s do not raise this: Rollgate did its job there. Do: `rollgate history --function F` for the "
             "reason (also in this topic's outcome message), `rollgate status --function F` for where the alias "
             "routes; put it right with `rollgate reconcile --function F` (a split alias, a held lease) or "
@@ -202,9 +205,10 @@ class Observability(Construct):
         self.dashboard.add_widgets(
             self._outcomes("Deployments by outcome", "Deployments", DEPLOYMENT_OUTCOMES),
             cloudwatch.GraphWidget(
-                title="Rollbacks (health and failed gates) and unverified promotions",
+                title="Rollbacks, rollbacks to a version failing its smoke test, unverified promotions",
                 left=[
                     rollgate_metric("Rollbacks", outcome="ROLLED_BACK"),
+                    rollgate_metric("UnverifiedRollbacks", outcome="ROLLED_BACK"),
                     rollgate_metric("UnverifiedPromotions", outcome="PROMOTED"),
                 ],
                 width=_THIRD,

@@ -83,7 +83,7 @@ def test_a_failed_outcome_or_a_timed_out_execution_of_each_workflow_alarms(
 ) -> None:
     # a rolled-back or rejected deployment is Rollgate working: only FAILED (incl. ROLLBACK FAILED) counts
     metrics = metric_stats(alarm(synthesized, alarm_id))
-    outcome = next(m for m in metrics if m["Namespace"] == "Rollgate")
+    outcome = next(m for m in metrics if m["Namespace"] == "Rollgate" and m["MetricName"] != "UnverifiedRollbacks")
     assert outcome["MetricName"] == metric_name
     assert sorted(outcome["Dimensions"], key=lambda d: d["Name"]) == [
         {"Name": "outcome", "Value": "FAILED"},
@@ -95,6 +95,13 @@ def test_a_failed_outcome_or_a_timed_out_execution_of_each_workflow_alarms(
     assert timed_out["Dimensions"] == [
         {"Name": "StateMachineArn", "Value": {"Ref": logical_id(synthesized, state_machine)}}
     ]
+
+
+def test_a_rollback_to_a_version_failing_its_smoke_test_alarms_too(synthesized: Synthesized) -> None:
+    metrics = metric_stats(alarm(synthesized, "DeployFunctionFailed"))
+    [smoke] = [m for m in metrics if m["MetricName"] == "UnverifiedRollbacks"]
+    assert {"Name": "outcome", "Value": "ROLLED_BACK"} in smoke["Dimensions"]
+    assert "FAILED ITS SMOKE TEST" in alarm(synthesized, "DeployFunctionFailed")["AlarmDescription"]
 
 
 def test_record_failures_are_the_errors_of_every_record_task(synthesized: Synthesized) -> None:
