@@ -10,7 +10,7 @@ holds when the execution has ended (the Reconciler's rule may run once on an exe
 A clean run records every call (task, API, occurrence); the matrix injects each fault kind at each
 call's first and middle occurrence (local.faults). `make chaos` runs the whole matrix
 (ROLLGATE_CHAOS=1); `make test` runs the fast subset below: faults in the calls that broke the
-promise before (Validate's lease, Record's three steps, Rollback's alias moves), a stop mid-canary,
+promise before (Validate's lease, Record's steps and the lease release, Rollback's alias moves), a stop mid-canary,
 a stop mid-watch and five concurrent starts for one alias. Everything on the virtual clock.
 """
 
@@ -147,10 +147,11 @@ def deploy_under(harness: Harness, fault: Fault | None, name: str, build: str = 
 FAST_FAULTS = [
     # (A) Validate: the lease written, then a timeout; the retry must re-enter its own lease
     Fault("validate", "dynamodb:PutItem", 1, "read_timeout"),
-    # (B) Record's three steps, each failing once (a crash: Record fails, reconcile finishes)
+    # (B) Record's steps and the lease release after it, each failing once (a crash: the step
+    # fails, the execution's own Reconcile finishes)
     Fault("record", "dynamodb:PutItem", 1, "throttle"),
     Fault("record", "events:PutEvents", 1, "5xx"),
-    Fault("record", "dynamodb:DeleteItem", 1, "task_crash"),
+    Fault("release_lease", "dynamodb:DeleteItem", 1, "task_crash"),
     # (C) a traffic move refused mid-canary: Rollback puts the alias back
     Fault("shift_traffic", "lambda:UpdateAlias", 1, "access_denied"),
 ]
