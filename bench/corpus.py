@@ -12,8 +12,8 @@ the release's fault.
 Splits. Every family is marked `train` (what a judge may be tuned on) or `test` (never tuned on),
 and so is every seed: `TRAIN_SEEDS` and `TEST_SEEDS` never overlap, and the test split draws only
 test families, so a test result is on shapes *and* draws no tuning has seen. Each mechanism class
-of the issue has a family in each split where a second shape exists, so tuning on train can fix the
-class while test checks the fix generalises (e.g. callers' error bursts in test, time-clustered
+in bench/WORLD.md has a family in each split where a second shape exists, so tuning on train can
+fix the class while test checks the fix generalises (e.g. callers' error bursts in test, time-clustered
 errors in train).
 """
 

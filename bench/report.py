@@ -23,7 +23,7 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 
 def metrics(records: list[dict], policy: str) -> dict:
-    """The issue's fields for one policy over some records."""
+    """The report's fields (detection, false rollbacks, promotions, TTD, harm) for one policy over some records."""
     bad = [r for r in records if r["bad"]]
     good = [r for r in records if not r["bad"]]
     visible = [r for r in bad if r["visible"]]

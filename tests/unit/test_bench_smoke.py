@@ -1,5 +1,5 @@
-"""The benchmark end to end on a tiny corpus: splits that cannot leak, results of the shape the issue
-asks for, reproducible runs, and baselines that behave as their definitions say."""
+"""The benchmark end to end on a tiny corpus: splits that cannot leak, results of the shape the report
+reads, reproducible runs, and baselines that behave as their definitions say."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Outcomes of issue 10 on fakes: a restored-but-smoke-failed rollback is its own outcome
+"""Safety outcomes on fakes: a restored-but-smoke-failed rollback is its own outcome
 (rollback_verification), the lease is given back in a step of its own after Record, and
 bypass_invokers: warn records bypassing invokers as a warning instead of rejecting."""
 
