@@ -122,6 +122,20 @@ def test_a_promoted_release_is_found_from_its_id_alone(harness: Harness, tmp_pat
     assert judged == [(v["outcome"], v["weight"]) for v in data["verdicts"]]
 
 
+def test_a_deployment_rejected_before_any_traffic_still_gets_its_picture(harness: Harness, tmp_path: Path) -> None:
+    # given v4 rejected at preflight (it needs PAYMENTS_URL): nothing judged, no traffic moved
+    conclusion = harness.run(harness.request("v4", required_environment=["PAYMENTS_URL"]), "report-rejected")
+    assert conclusion.outcome == "REJECTED", conclusion.reason()
+    png = tmp_path / "rejected.png"
+    code, document, err = report(harness.ledger()[0]["deployment_id"], "--function", "orders-api", "--out", str(png))
+    # then the picture says so and the data is empty where nothing happened
+    assert code == 0, err
+    data = document["report"]
+    assert (data["status"], data["periods"], data["verdicts"], data["weights"]) == ("REJECTED", [], [], [])
+    assert "PAYMENTS_URL" in data["reason"]
+    assert png.read_bytes().startswith(PNG_SIGNATURE)
+
+
 def test_an_unknown_deployment_is_bad_input(harness: Harness, tmp_path: Path) -> None:
     code, document, _ = report("20261202T000000Z-nothing", "--function", "orders-api", "--out", str(tmp_path / "x.png"))
     assert code == 2 and "no deployment" in document["error"]["message"]

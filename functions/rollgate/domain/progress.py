@@ -57,9 +57,7 @@ class StepChanged(BaseModel):
     weight: int = Field(description="percent of the alias's traffic on the new version now")
     new_version: str | None = Field(default=None, description="the version being released")
     previous_version: str | None = Field(default=None, description="the version live before")
-    verdict: Literal["HEALTHY", "UNHEALTHY", "INCONCLUSIVE"] | None = Field(
-        default=None, description="for step judge: the judge's answer"
-    )
+    verdict: str | None = Field(default=None, description="for step judge: HEALTHY | UNHEALTHY | INCONCLUSIVE")
     decided_by: str | None = Field(default=None, description="for step judge: the evidence kind that decided")
     summary: str | None = Field(default=None, description="for step judge: the verdict in one sentence")
     next: str = Field(description="what the workflow does next (bake, shift, promote, watch, complete, rollback …)")
@@ -111,7 +109,7 @@ def step_changed(
         weight=weight,
         new_version=version.version if version else None,
         previous_version=baseline.live_version if baseline else None,
-        verdict=verdict.outcome if verdict else None,  # type: ignore[arg-type]
+        verdict=verdict.outcome if verdict else None,
         decided_by=verdict.decided_by if verdict else None,
         summary=verdict.summary if verdict else None,
         next=progress.next,
