@@ -332,7 +332,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _conclude(conclusion: Conclusion, out: TextIO) -> int:
-    print(f"\n{conclusion.outcome}: {conclusion.reason()}", file=out)
+    print(f"\n{conclusion.headline()}", file=out)
     return conclusion.exit_code
 
 
@@ -371,10 +371,6 @@ def _workflow(conn: Connection, execution_arn: str) -> tuple[str, frozenset[str]
         if arn and arn.rsplit(":", 1)[-1] == machine:
             return name, outcomes
     return "deploy", DEPLOY_SUCCESS
-
-
-def _success_outcomes(conn: Connection, execution_arn: str) -> frozenset[str]:
-    return _workflow(conn, execution_arn)[1]
 
 
 def _release(args: argparse.Namespace, out: TextIO) -> int:
