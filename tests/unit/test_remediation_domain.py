@@ -261,3 +261,26 @@ def test_a_split_alias_nobody_holds_is_taken_over(world: Any) -> None:
 
     assert lam.get_alias("orders-api", "live").additional_weights == {}
     assert conclude_remediation(ctx, clock=clock)["status"] == "ROLLED_BACK"
+
+
+def test_a_dead_holder_whose_promotion_stood_is_released_then_its_promotion_rolled_back(world: Any) -> None:
+    # given deploy-7 recorded PROMOTED v2 and announced it, then died before releasing its lease
+    clock, lam, ledger = world
+    _promote_v2(lam)
+    _promotion(ledger, clock, "1", "2")
+    (promotion,) = ledger.deployments.values()
+    detail = {"execution_arn": "arn:aws:states:us-east-1:123456789012:execution:Deploy:d7"}
+    holder = promotion["deployment_id"]
+    ledger.acquire_lease(Lease("orders-api", "live", holder, clock.now(), clock.now() + timedelta(hours=1), detail))
+    promotion["event_published"] = "PROMOTED"
+    executions = _Executions("FAILED")
+
+    ctx = assess(_start(ALARM, clock), ledger=ledger, lambda_api=lam, clock=clock, executions=executions)
+    ctx = remediate(ctx, ledger=ledger, lambda_api=lam, clock=clock, events=FakeEvents(), executions=executions)
+
+    # then the lease is released (its promotion stands in the ledger) and the alarm blames that promotion
+    assert lam.get_alias("orders-api", "live").version == "1"
+    assert ledger.current_lease("orders-api", "live") is None
+    record = conclude_remediation(ctx, clock=clock)
+    assert record["status"] == "ROLLED_BACK" and (record["from_version"], record["to_version"]) == ("2", "1")
+    assert record["reason"].startswith(f"took over: lease of {holder} released; then alias live moved from v2")

@@ -96,6 +96,7 @@ class ReconcileReport(Lenient):
     target_version: str | None = Field(default=None, description="the version the alias must route 100% to")
     found: list[str] = Field(default_factory=list, description="what it read")
     did: list[str] = Field(default_factory=list, description="what it changed")
+    alias_restored: bool = Field(default=False, description="whether it moved the alias back")
 
 
 def request_from_status_change(event: dict[str, Any], home: StackHome | None = None) -> ReconcileRequest | None:
@@ -237,6 +238,7 @@ def _reconcile(
     in_flight = lease is not None
     if routing.additional_weights or (in_flight and routing.version != target):
         restored, _changed = restore(lambda_api, function_name, alias, version=target)
+        report.alias_restored = True
         report.did.append(f"alias {alias} put back on v{target}, reads back {describe(restored)}")
     if lease is not None:
         own = own or _write_missing_outcome(request, lease, routing, report, ledger=ledger, clock=clock)

@@ -317,7 +317,15 @@ def remediate(
             # a deployment took the lease (or came back) since Assess: ask it to abort, as for any running one
             ctx = ctx.model_copy(update={"action": "abort", "takeover": takeover})
         else:
-            return ctx.model_copy(update={"takeover": takeover})
+            ctx = ctx.model_copy(update={"takeover": takeover})
+            if takeover.alias_restored:
+                return ctx
+            # the alias was already where the dead deployment's record says (its promotion stood):
+            # with the lease free now, the culprit is found as for any alarm
+            reassessed = assess(ctx, ledger=ledger, lambda_api=lambda_api, clock=clock)
+            if reassessed.action != "rollback":
+                return ctx.model_copy(update={"assessment": f"{ctx.assessment}; then {reassessed.assessment}"})
+            ctx = reassessed.model_copy(update={"assessment": f"{ctx.assessment}; then {reassessed.assessment}"})
     if ctx.action == "abort":
         ledger.request_abort(ctx.function_name, ctx.alias, abort_reason(ctx))
         return ctx
@@ -358,17 +366,21 @@ def decide_remediation(ctx: RemediationContext) -> tuple[RemediationStatus, str]
         return RemediationStatus.FAILED, f"{ctx.error.Error}: {ctx.error.message()}"
     if ctx.action == "abort":
         return RemediationStatus.ABORT_REQUESTED, ctx.assessment
-    if ctx.takeover is not None:
-        takeover = ctx.takeover
-        if takeover.status == "NOTHING_TO_DO":
-            return RemediationStatus.NO_ACTION, f"{ctx.assessment}; but reconcile found nothing to put right"
-        did = "; ".join(takeover.did)
-        return RemediationStatus.ROLLED_BACK, f"took over: {did} ({ctx.reason})"
+    took_over = f"took over: {'; '.join(ctx.takeover.did)}" if ctx.takeover is not None and ctx.takeover.did else ""
+    if ctx.takeover is not None and ctx.report is None:
+        if not ctx.takeover.alias_restored:
+            # the lease freed, the alias left as the dead deployment's record has it, nothing to blame
+            return (
+                RemediationStatus.NO_ACTION,
+                f"{took_over or 'reconcile found nothing to put right'}; {ctx.assessment}",
+            )
+        return RemediationStatus.ROLLED_BACK, f"{took_over} ({ctx.reason})"
     if ctx.report is not None:
         if ctx.report.status == "MOVED_ON":
             return RemediationStatus.NO_ACTION, ctx.report.detail
         smoke = "" if ctx.report.smoke_passed is not False else "; THE RESTORED VERSION FAILED ITS SMOKE TEST"
-        return RemediationStatus.ROLLED_BACK, f"{ctx.report.detail}{smoke} ({ctx.reason})"
+        first = f"{took_over}; then " if took_over else ""
+        return RemediationStatus.ROLLED_BACK, f"{first}{ctx.report.detail}{smoke} ({ctx.reason})"
     return RemediationStatus.NO_ACTION, ctx.assessment
 
 
@@ -415,8 +427,10 @@ def conclude_remediation(ctx: RemediationContext, *, clock: Clock) -> dict[str, 
         found, did = ctx.takeover.found, ctx.takeover.did
         evidence += [Evidence(check="takeover_found", ok=True, detail=line) for line in found]
         evidence += [Evidence(check="takeover_did", ok=True, detail=line) for line in did]
-        if did and ctx.report is None:
-            takeover = {"to_version": ctx.takeover.target_version, "taken_over": ctx.takeover.deployment_id}
+        if ctx.takeover.deployment_id:
+            takeover["taken_over"] = ctx.takeover.deployment_id
+        if ctx.takeover.alias_restored and ctx.report is None:
+            takeover["to_version"] = ctx.takeover.target_version
     return remediation_record(
         remediation_id=ctx.remediation_id,
         function_name=ctx.function_name,
