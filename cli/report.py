@@ -229,7 +229,7 @@ def report_data(record: dict[str, Any]) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- the picture
 def _times(items: list[dict[str, Any]], key: str) -> list[datetime]:
-    return [_at(item[key]) for item in items]  # type: ignore[misc]
+    return [moment for item in items if (moment := _at(item[key])) is not None]
 
 
 def render_png(data: dict[str, Any], path: Path) -> None:
@@ -243,7 +243,10 @@ def render_png(data: dict[str, Any], path: Path) -> None:
     headline = (
         f"{data['function_name']}:{data['alias']}  v{data['from_version']} → v{data['to_version']}  {data['status']}"
     )
-    figure.suptitle(f"{headline}\n{(data.get('reason') or '')[:150]}", fontsize=10, x=0.01, ha="left")
+    reason = data.get("reason") or ""
+    if len(reason) > 150:  # the whole reason is in the JSON and the ledger
+        reason = reason[:150].rsplit(" ", 1)[0] + " …"
+    figure.suptitle(f"{headline}\n{reason}", fontsize=10, x=0.01, ha="left")
 
     periods = data["periods"]
     half_period = timedelta(seconds=(data.get("period_seconds") or 60) / 2)
@@ -271,16 +274,10 @@ def render_png(data: dict[str, Any], path: Path) -> None:
         )
 
     for verdict in data["verdicts"]:
-        at = _at(verdict["at"])
-        errors_axis.axvline(at, color=_COLOURS.get(verdict["outcome"], "#9e9e9e"), alpha=0.35, linewidth=1)  # type: ignore[arg-type]
-        errors_axis.plot(
-            [at],
-            [1.0],
-            "v",
-            color=_COLOURS.get(verdict["outcome"], "#9e9e9e"),
-            transform=errors_axis.get_xaxis_transform(),
-            clip_on=False,
-        )  # type: ignore[list-item]
+        at = float(dates.date2num(_at(verdict["at"])))
+        colour = _COLOURS.get(verdict["outcome"], _COLOURS["INCONCLUSIVE"])
+        errors_axis.axvline(at, color=colour, alpha=0.35, linewidth=1)
+        errors_axis.plot([at], [1.0], "v", color=colour, transform=errors_axis.get_xaxis_transform(), clip_on=False)
 
     weights = data["weights"]
     if weights:
@@ -296,12 +293,12 @@ def render_png(data: dict[str, Any], path: Path) -> None:
         ("promoted_at", _COLOURS["HEALTHY"], "promoted"),
         ("rolled_back_at", _COLOURS["UNHEALTHY"], "rolled back"),
     ):
-        moment = _at(data.get(key))
-        if moment is None:
+        if data.get(key) is None:
             continue
+        moment = float(dates.date2num(_at(data[key])))
         for axis in (errors_axis, latency_axis, weight_axis):
-            axis.axvline(moment, color=colour, linestyle="--", linewidth=1.5)  # type: ignore[arg-type]
-        weight_axis.annotate(text, (moment, 50), xytext=(4, 0), textcoords="offset points", color=colour)  # type: ignore[arg-type]
+            axis.axvline(moment, color=colour, linestyle="--", linewidth=1.5)
+        weight_axis.annotate(text, (moment, 50), xytext=(4, 0), textcoords="offset points", color=colour)
 
     for axis in (errors_axis, latency_axis, weight_axis):
         axis.grid(alpha=0.3)
