@@ -21,8 +21,8 @@ ASSET_EXCLUDE = ["**/__pycache__", "**/*.pyc"]
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.ARM_64
 
-# Publisher account of the public "Powertools for AWS Lambda (Python) V3" layers in the commercial
-# partition (docs.aws.amazon.com/powertools/python/latest/getting-started/install/#lambda-layer).
+# The account AWS publishes the public "Powertools for AWS Lambda (Python) V3" layers from, in the
+# commercial partition (the same in every region there).
 POWERTOOLS_LAYER_ACCOUNT = "017000801446"
 # Does the layer bundle pydantic v2? Yes. It is built with `pip install "aws-lambda-powertools[all]"`
 # (aws-powertools/powertools-lambda-layer-cdk, layer/Pythonv3/Dockerfile) minus boto3/botocore,
