@@ -39,7 +39,10 @@ def add_report_command(commands: Any) -> None:
         help="draw one deployment from the ledger: error rate and p95 per version, weights, verdicts (PNG + JSON)",
     )
     parser.add_argument(
-        "deployment_id", metavar="DEPLOYMENT_ID", help="as in `rollgate history` / the outcome event (20261202T…-name)"
+        "deployment_id",
+        metavar="DEPLOYMENT_ID",
+        type=_deployment_id,
+        help="as in `rollgate history` / the outcome event (20261202T…-name)",
     )
     parser.add_argument(
         "--function", help="the function (name or ARN); default: read from the deployment's execution input"
@@ -51,6 +54,12 @@ def add_report_command(commands: Any) -> None:
         help="where to write the picture; the data goes beside it as FILE.json (default: report-DEPLOYMENT_ID.png)",
     )
     add_connection_arguments(parser)
+
+
+def _deployment_id(text: str) -> str:
+    if not _DEPLOYMENT_ID.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!a} is not a deployment id (like 20261202T004000Z-name)")
+    return text
 
 
 # --------------------------------------------------------------------------- finding the record
@@ -79,7 +88,7 @@ def load_record(conn: Connection, deployment_id: str, function: str | None, alia
     from cli.views import ledger_for
 
     match = _DEPLOYMENT_ID.fullmatch(deployment_id)
-    if match is None:
+    if match is None:  # the command line checked it already (_deployment_id); a caller may not have
         raise UsageError(f"DEPLOYMENT_ID: {deployment_id!a} is not a deployment id (like 20261202T004000Z-name)")
     if function is None:
         function, found_alias = _target_of_execution(conn, match["execution"])

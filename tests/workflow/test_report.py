@@ -140,3 +140,9 @@ def test_an_unknown_deployment_is_bad_input(harness: Harness, tmp_path: Path) ->
     code, document, _ = report("20261202T000000Z-nothing", "--function", "orders-api", "--out", str(tmp_path / "x.png"))
     assert code == 2 and "no deployment" in document["error"]["message"]
     assert not (tmp_path / "x.png").exists()
+
+
+def test_a_malformed_deployment_id_is_refused_before_anything_is_read(tmp_path: Path) -> None:
+    code, document, err = report("not an id", "--out", str(tmp_path / "x.png"))
+    assert code == 2 and document["error"]["name"] == "UsageError"
+    assert "is not a deployment id" in err
