@@ -1,5 +1,6 @@
-"""Steering a deployment in flight: `rollgate promote|pause|resume|abort FUNCTION`, and
-`rollgate retry EXECUTION` (redrive a failed execution).
+"""Steering a deployment in flight: `rollgate promote|pause|resume|abort FUNCTION`,
+`rollgate approve|reject EXECUTION` (the approval gate's task token), and `rollgate retry
+EXECUTION` (redrive a failed execution).
 
 A control is written into the ledger beside the alias's lease, for the deployment holding it
 (rollgate.domain.controls: who, why, when); the canary and watch tasks act on it at their next
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 from collections.abc import Callable
 from typing import TextIO
 
@@ -20,6 +22,7 @@ from cli.output import report
 from cli.session import Connection, UsageError, add_connection_arguments
 from cli.views import ledger_for
 from rollgate.aws.clock import current_clock
+from rollgate.domain import controls
 from rollgate.domain.controls import Control, ControlRecord, request_control
 from rollgate.domain.validation import StackHome
 
@@ -37,6 +40,10 @@ CONTROL_COMMANDS: dict[str, tuple[str, str]] = {
     "abort": ("roll the running deployment back now", "rolls back at its next task"),
 }
 RETRY_COMMAND = "retry"
+APPROVAL_COMMANDS = {
+    "approve": "let a deployment waiting at its approval gate go on to the promotion",
+    "reject": "refuse the promotion of a deployment waiting at its approval gate: it rolls back",
+}
 
 
 def add_control_commands(
@@ -60,6 +67,12 @@ def add_control_commands(
             help="the deployment meant (default: the one running); refused unless it is the one running",
         )
         add_connection_arguments(parser)
+    for name, summary in APPROVAL_COMMANDS.items():
+        parser = commands.add_parser(name, help=summary, description=summary)
+        parser.add_argument("execution_arn", metavar="EXECUTION", help="the waiting execution's ARN")
+        parser.add_argument("--reason", default="no reason given", help="why (recorded, and a rejection's reason)")
+        parser.add_argument("--requested-by", help="who answers (default: your AWS identity, else your user name)")
+        add_connection_arguments(parser)
     retry = commands.add_parser(
         RETRY_COMMAND,
         help="redrive a failed, timed-out or stopped execution from the state that failed",
@@ -73,7 +86,7 @@ def add_control_commands(
 
 
 def handles(command: str) -> bool:
-    return command in CONTROL_COMMANDS or command == RETRY_COMMAND
+    return command in CONTROL_COMMANDS or command in APPROVAL_COMMANDS or command == RETRY_COMMAND
 
 
 Follow = Callable[[Connection, str, argparse.Namespace, TextIO], int]
@@ -83,6 +96,8 @@ def run_control(args: argparse.Namespace, out: TextIO, *, follow: Follow) -> int
     conn = Connection.from_args(args)
     if args.command == RETRY_COMMAND:
         return _retry(conn, args, out, follow)
+    if args.command in APPROVAL_COMMANDS:
+        return _answer(conn, args, out)
     control = Control.PROMOTE_FULL if args.command == "promote" and args.full else Control(args.command)
     record = request_control(
         {
@@ -109,6 +124,51 @@ def confirmation(record: ControlRecord) -> str:
         f"{what} recorded for deployment {record.deployment_id} of {record.function_name}:{record.alias} "
         f"(by {record.requested_by}: {record.reason}); it {effect}"
     )
+
+
+def _answer(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
+    """Answer the task token AwaitApproval left in the ledger: approve (SendTaskSuccess with the canary
+    record to go on with) or reject (SendTaskFailure ApprovalRejected, the reason as its cause), after
+    recording who answered and why in the deployment's control log."""
+    ledger = ledger_for(conn)
+    waiting = ledger.approval_request(args.execution_arn)
+    if waiting is None:
+        raise UsageError(f"{args.command}: no approval gate of {args.execution_arn} is waiting (or ever was)")
+    sfn = conn.client("stepfunctions")
+    if sfn.describe_execution(executionArn=args.execution_arn)["status"] != "RUNNING":
+        raise UsageError(f"{args.command}: {args.execution_arn} is not running any more: nothing waits for an answer")
+    record = request_control(
+        {
+            "function_name": waiting.function_name,
+            "alias": waiting.alias,
+            "control": args.command,
+            "reason": args.reason,
+            "requested_by": args.requested_by or _identity(conn),
+            "deployment_id": waiting.deployment_id,
+        },
+        ledger=ledger,
+        clock=current_clock(),
+    )
+    by, why, at = record.requested_by, record.reason, record.requested_at
+    try:
+        if record.control is Control.APPROVE:
+            answer = controls.approved(
+                waiting.canary, by=by, reason=why, at=at, period_seconds=waiting.canary.wait_seconds
+            )
+            sfn.send_task_success(taskToken=waiting.task_token, output=answer.model_dump_json())
+        else:
+            sfn.send_task_failure(
+                taskToken=waiting.task_token, error=controls.REJECTED, cause=controls.rejection(by, why, at)
+            )
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in ("InvalidToken", "TaskTimedOut", "TaskDoesNotExist"):
+            raise UsageError(f"{args.command}: the approval was already answered or timed out ({code})") from None
+        raise
+    effect = "goes on: judged once more, then promoted" if record.control is Control.APPROVE else "rolls back"
+    print(f"{args.command}d by {by} ({why}): {waiting.function_name}:{waiting.alias} {effect}", file=out)
+    report(out, {"control": json.loads(record.model_dump_json()), "execution_arn": args.execution_arn})
+    return 0
 
 
 def _identity(conn: Connection) -> str:

@@ -30,6 +30,9 @@ RESULT_KEYS = {
     "CheckConcurrency": "concurrency",
     "ShiftTraffic": "canary",
     "JudgeCanary": "canary",
+    # a person's answer to the approval gate (or its default) is the canary record to go on with
+    "AwaitApproval": "canary",
+    "ApprovalTimedOut": "canary",
     "Promote": "watch",
     "JudgeWatch": "watch",
     "ShiftControl": "watch",
@@ -72,6 +75,8 @@ def describe_gate(state: str, record: dict[str, Any]) -> tuple[str, list[str]]:
         checks = _details(record)
         return f"contract holds, baseline v{record.get('live_version')} ({len(checks)} checks)", checks[2:]
     if state in ("UpdateFunction", "CheckUpdate"):
+        if record.get("status") == "Skipped":  # deploy --version: an existing version, as it is
+            return "; ".join(_details(record)) or "nothing updated", []
         if record.get("status") == "InProgress":
             return f"LastUpdateStatus InProgress (poll {record.get('polls')}/{record.get('max_polls')})", []
         return f"LastUpdateStatus Successful after {record.get('polls')} poll(s)", []
@@ -87,6 +92,9 @@ def describe_gate(state: str, record: dict[str, Any]) -> tuple[str, list[str]]:
         verdict = next((e for e in record.get("evidence", []) if e["check"] == "verdict"), None)
         line = verdict["detail"] if verdict else "judged"
         return f"{line} -> {record.get('next')}", _details(record, failed_only=True)
+    if state in ("AwaitApproval", "ApprovalTimedOut"):
+        answers = [e["detail"] for e in record.get("evidence", []) if e.get("check") == "operator"]
+        return (answers[-1] if answers else "approval answered"), []
     if state == "Rollback":
         restored = f"v{record.get('restored_version')}"
         line = f"restored {restored}" + (" (verified)" if record.get("verified", True) else " (NOT verified)")

@@ -23,6 +23,7 @@ DEPLOY_TASK_MODULES: tuple[str, ...] = (
     "judge_canary",
     "promote",
     "judge_watch",
+    "await_approval",
     "release_concurrency",
     "prune",
     "rollback",
@@ -86,6 +87,7 @@ LAMBDA_ACTIONS: dict[str, tuple[str, ...]] = {
     ),
     "record": (),
     "release_lease": (),
+    "await_approval": (),  # the task token and the canary record into the ledger; an event on the bus
 }
 
 GRANTS = TaskGrants(
@@ -96,11 +98,11 @@ GRANTS = TaskGrants(
     reads_event_source_mappings=("preflight", "prune"),
     reads_health=("preflight", "judge_canary", "judge_watch"),  # baseline, then verdicts
     # take the lease; write the outcome; give the lease back
-    writes_ledger=("validate", "record", "release_lease"),
+    writes_ledger=("validate", "record", "release_lease", "await_approval"),
     # the abort flag; prune: the versions recent records name
     reads_ledger=("shift_traffic", "judge_canary", "promote", "judge_watch", "prune"),
     # the outcome; and the progress events (Deployment Step Changed) of every traffic move and verdict
-    puts_events=("record", "shift_traffic", "judge_canary", "promote", "judge_watch"),
+    puts_events=("record", "shift_traffic", "judge_canary", "promote", "judge_watch", "await_approval"),
     # container images: preflight checks the digest exists; UpdateFunctionCode makes Lambda pull it
     # with the caller's rights
     describes_images=("preflight",),

@@ -43,7 +43,15 @@ from constructs import Construct
 
 from infra.deploy_tasks import DeployTasks
 from infra.settings import Settings
-from infra.states import PERSISTENT_ATTEMPTS, catch, concluded, fail_on_error, lambda_step, wait_for
+from infra.states import (
+    PERSISTENT_ATTEMPTS,
+    add_transient_retry,
+    catch,
+    concluded,
+    fail_on_error,
+    lambda_step,
+    wait_for,
+)
 from infra.workflow import Workflow
 
 
@@ -185,6 +193,37 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks, reconcile: 
     check_version.next(version_active)
     publish_version.next(version_active)
 
+    # --- a person's go-ahead before the promotion (request.approval.before_promotion) -----------
+    # A task token: AwaitApproval's function leaves it in the ledger for `rollgate approve|reject`;
+    # the answer is the canary record to go on with (approved: judge once more, then promote) or
+    # the error ApprovalRejected (-> Rollback). No answer within approval.timeout_seconds is
+    # States.Timeout: ApprovalTimedOut answers approval.on_timeout.
+    await_approval = tasks.LambdaInvoke(
+        scope,
+        "AwaitApproval",
+        lambda_function=steps.task("await_approval").function,
+        integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+        payload=sfn.TaskInput.from_object(
+            {"approval_token": sfn.JsonPath.task_token, "deployment": sfn.JsonPath.entire_payload}
+        ),
+        task_timeout=sfn.Timeout.at("$.request.approval.timeout_seconds"),
+        retry_on_service_exceptions=False,
+        result_path="$.canary",
+    )
+    add_transient_retry(await_approval)
+    approval_timed_out = catch(
+        steps.step(
+            scope,
+            "ApprovalTimedOut",
+            "await_approval",
+            result_path="$.canary",
+            payload=sfn.TaskInput.from_object({"timed_out": True, "deployment": sfn.JsonPath.entire_payload}),
+        ),
+        rollback,
+    )
+    await_approval.add_catch(approval_timed_out, errors=["States.Timeout"], result_path="$.approval_timeout")
+    catch(await_approval, rollback)
+
     canary_next = (
         sfn.Choice(scope, "CanaryNext?")
         .when(
@@ -192,6 +231,7 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks, reconcile: 
             wait_for(scope, "Bake", seconds_path="$.canary.wait_seconds").next(judge_canary),
         )
         .when(sfn.Condition.string_equals("$.canary.next", "promote"), promote)
+        .when(sfn.Condition.string_equals("$.canary.next", "approve"), await_approval)
         .when(sfn.Condition.string_equals("$.canary.next", "shift"), shift_traffic)
         # The judge answers "rollback" (with its evidence) when the canary is UNHEALTHY.
         .when(sfn.Condition.string_equals("$.canary.next", "rollback"), rollback)
@@ -201,6 +241,8 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks, reconcile: 
     )
     shift_traffic.next(canary_next)
     judge_canary.next(canary_next)
+    await_approval.next(canary_next)
+    approval_timed_out.next(canary_next)
 
     watch_next = (
         sfn.Choice(scope, "WatchNext?")

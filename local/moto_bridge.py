@@ -206,7 +206,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 from urllib.parse import unquote
 
-from local import faults, virtual_time
+from local import faults, task_tokens, virtual_time
 
 EXPECTED_MOTO_VERSION = "5.2.5"
 
@@ -742,6 +742,7 @@ def install(data_plane: DataPlaneHooks, clock: BridgeClock) -> None:
             _install_events()
             _install_fidelity()
             _install_stack_resources()
+            task_tokens.install(_patch)  # SendTaskFailure's cause (local/task_tokens.py)
         except Exception:
             _restore()
             raise

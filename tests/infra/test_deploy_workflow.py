@@ -37,6 +37,9 @@ TASKS: dict[str, tuple[str, str, str, int]] = {
     "CheckConcurrency": ("provision_concurrency", "$.concurrency", "ConcurrencyReady?", 5),
     "ShiftTraffic": ("shift_traffic", "$.canary", "CanaryNext?", 5),
     "JudgeCanary": ("judge_canary", "$.canary", "CanaryNext?", 5),
+    # a task token (lambda:invoke.waitForTaskToken), and the default when nobody answers in time
+    "AwaitApproval": ("await_approval", "$.canary", "CanaryNext?", 5),
+    "ApprovalTimedOut": ("await_approval", "$.canary", "CanaryNext?", 5),
     "Promote": ("promote", "$.watch", "WatchNext?", 5),
     "JudgeWatch": ("judge_watch", "$.watch", "WatchNext?", 5),
     "ShiftControl": ("promote", "$.watch", "WatchNext?", 5),
@@ -94,6 +97,12 @@ CATCHES: dict[str, list[tuple[list[str], str, str]]] = {
     "Record": [(["States.ALL"], "$.record_error", "Reconcile")],
     "ReleaseLease": [(["States.ALL"], "$.record_error", "Reconcile")],
     "Reconcile": [(["States.ALL"], "$.reconcile_error", "ReconcileFailed")],
+    # no answer in time takes the policy's default; a rejection (ApprovalRejected) rolls back
+    "AwaitApproval": [
+        (["States.Timeout"], "$.approval_timeout", "ApprovalTimedOut"),
+        (["States.ALL"], "$.error", "Rollback"),
+    ],
+    "ApprovalTimedOut": [(["States.ALL"], "$.error", "Rollback")],
 }
 
 WAITS = {
@@ -113,6 +122,7 @@ CHOICES: dict[str, tuple[list[tuple[str, str, str]], str]] = {
         [
             ("$.canary.next", "bake", "Bake"),
             ("$.canary.next", "promote", "Promote"),
+            ("$.canary.next", "approve", "AwaitApproval"),
             ("$.canary.next", "shift", "ShiftTraffic"),
             ("$.canary.next", "rollback", "Rollback"),
         ],
@@ -160,11 +170,8 @@ def test_every_task_invokes_its_own_function_directly(
     state = _states(deploy_definition)[state_name]
     assert state["Type"] == "Task"
     # payload_response_only: the Resource is the function ARN, not arn:aws:states:::lambda:invoke
-    match = re.fullmatch(r"\$\{(\w+)\.Arn\}", state["Resource"])
-    assert match, state["Resource"]
-    function = synthesized.json["Resources"][match.group(1)]
-    assert function["Type"] == "AWS::Lambda::Function"
-    assert function["Properties"]["Handler"] == f"rollgate.tasks.{module}.lambda_handler"
+    # (but for a task token, whose Resource is lambda:invoke.waitForTaskToken: tests/infra/test_approval.py)
+    assert _task_module(state, synthesized) == module
     assert state.get("ResultPath", "$") == result_path
     assert state["Next"] == next_state
 
@@ -279,7 +286,10 @@ def test_every_answer_a_judge_can_give_has_an_explicit_route(
 
 
 def _task_module(state: dict[str, Any], synthesized: Any) -> str:
-    match = re.fullmatch(r"\$\{(\w+)\.Arn\}", state["Resource"])
+    resource = state["Resource"]
+    if str(resource).endswith(":states:::lambda:invoke.waitForTaskToken"):  # the function is a parameter
+        resource = state["Parameters"]["FunctionName"]
+    match = re.fullmatch(r"\$\{(\w+)\.Arn\}", resource)
     assert match, state["Resource"]
     handler = synthesized.json["Resources"][match.group(1)]["Properties"]["Handler"]
     return str(handler).removeprefix("rollgate.tasks.").removesuffix(".lambda_handler")

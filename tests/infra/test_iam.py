@@ -131,6 +131,8 @@ def test_ecr_reads_are_scoped_to_tagged_repositories(by_task: dict[str, list[dic
                 "judge_canary",
                 "promote",
                 "judge_watch",
+                # Deployment Approval Requested
+                "await_approval",
             },
         ),
         (
@@ -139,6 +141,7 @@ def test_ecr_reads_are_scoped_to_tagged_repositories(by_task: dict[str, list[dic
                 "validate",
                 "record",
                 "release_lease",
+                "await_approval",
                 "revert_function",
                 "record_release",
                 "remediate",
@@ -153,6 +156,7 @@ def test_ecr_reads_are_scoped_to_tagged_repositories(by_task: dict[str, list[dic
                 "validate",
                 "record",
                 "release_lease",
+                "await_approval",
                 "revert_function",
                 "record_release",
                 "remediate",

@@ -280,3 +280,46 @@ def test_a_bad_control_names_the_field(steered: World) -> None:
     _hold_lease(steered, "d-1")
     with pytest.raises(Exception, match="control"):
         request_control({"function_name": "orders-api", "control": "skip"}, ledger=steered.ledger, clock=steered.clock)
+
+
+# --------------------------------------------------------------------------- approval before promotion
+APPROVAL = {"before_promotion": True, "timeout_seconds": 1800, "on_timeout": "reject"}
+
+
+def test_an_approved_promotion_is_judged_once_more_then_promoted(steered: World) -> None:
+    at(steered, 900, Control.APPROVE, who="hana", why="change window open")
+    result = drive(steered, request_for(approval=APPROVAL))
+    assert result["status"] == "PROMOTED", result["reason"]
+    path = steered.runs[-1].path
+    assert path[path.index("await_approval") + 1] == "judge_canary"  # the waited time is judged first
+    canary = steered.runs[-1].context.canary
+    assert canary is not None and canary.approved
+    assert canary.verdicts[-1].at >= canary.step_started_at + timedelta(seconds=900)
+    assert any("promotion approved by hana" in n for n in operator_notes(result, "canary"))
+
+
+def test_a_rejected_promotion_rolls_back_naming_who_and_why(steered: World) -> None:
+    at(steered, 400, Control.REJECT, who="ivan", why="not during the sale")
+    result = drive(steered, request_for(approval=APPROVAL))
+    assert result["status"] == "ROLLED_BACK"
+    assert "ApprovalRejected: promotion rejected by ivan" in result["reason"]
+    assert "not during the sale" in result["reason"]
+    assert steered.lambda_api.get_alias("orders-api", "live").version == "1"
+
+
+@pytest.mark.parametrize(("on_timeout", "status"), [("reject", "ROLLED_BACK"), ("approve", "PROMOTED")])
+def test_an_unanswered_approval_takes_its_default(steered: World, on_timeout: str, status: str) -> None:
+    result = drive(steered, request_for(approval={**APPROVAL, "timeout_seconds": 600, "on_timeout": on_timeout}))
+    assert result["status"] == status, result["reason"]
+    assert "no answer within 600 s; on_timeout is " + on_timeout in json_text(result)
+
+
+def test_without_an_approval_policy_nothing_waits(steered: World) -> None:
+    result = drive(steered, request_for(approval={"before_promotion": False}))
+    assert result["status"] == "PROMOTED" and "await_approval" not in steered.runs[-1].path
+
+
+def json_text(result: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(result)

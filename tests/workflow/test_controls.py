@@ -18,6 +18,13 @@ from tests.workflow.conftest import ALIAS, FUNCTION, Harness
 pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("workflow")]
 
 
+#: a canary that reaches HEALTHY well within its step
+HEALTHY_CANARY = {
+    "strategy": {"type": "canary", "steps": [50], "interval_seconds": 300},
+    "health": {"metric_period_seconds": 60, "on_inconclusive": "extend", "max_extension_seconds": 600},
+}
+
+
 def ask(harness: Harness, control: str, **fields: Any) -> ControlRecord:
     body = {"function_name": FUNCTION, "alias": ALIAS, "control": control, "requested_by": "alice", **fields}
     return request_control(body, ledger=harness.ledger_api, clock=harness.runtime.clock)
@@ -121,11 +128,11 @@ def test_a_control_for_a_deployment_that_is_not_running_is_refused(harness: Harn
 
 def test_deploy_version_releases_an_older_version_through_smoke_and_canary(harness: Harness) -> None:
     # given v2 put live by an earlier deployment
-    first = harness.run(harness.request("v2"), "v2")
+    first = harness.run(harness.request("v2", **HEALTHY_CANARY), "v2")
     assert first.outcome == "PROMOTED", first.reason()
     versions, latest = harness.versions(), harness.client("lambda").get_function(FunctionName=FUNCTION)
     # when version 1 is released again, as it is (`rollgate deploy --version 1`)
-    body = harness.request("v1")
+    body = harness.request("v1", **HEALTHY_CANARY)
     body["artifact"] = {"function_version": "1"}
     arn = harness.start(body, "undo-to-v1")
     conclusion = harness.wait(arn)
@@ -184,3 +191,53 @@ def test_rollgate_deploy_version_and_retry_on_the_command_line(harness: Harness)
     code, _, err = rollgate("retry", arn)
     assert code == 2 and "cannot be redriven" in err
     harness.wait(arn)
+
+
+# --------------------------------------------------------------------------- the approval gate
+APPROVAL = {"before_promotion": True, "timeout_seconds": 3600, "on_timeout": "reject"}
+
+
+def waiting_for_approval(harness: Harness, arn: str) -> bool:
+    return harness.ledger_api.approval_request(arn) is not None
+
+
+def test_an_approved_promotion_is_judged_again_then_promoted(harness: Harness) -> None:
+    arn = harness.start(harness.request("v2", approval=APPROVAL, **HEALTHY_CANARY), "approved")
+    harness.wait_until(lambda: waiting_for_approval(harness, arn), every=5, within=7200)
+    assert "Deployment Approval Requested" in [e["detail-type"] for e in harness.events()]
+    harness.runtime.clock.sleep(600)  # nobody answers for ten minutes: the canary holds at 50%
+    assert harness.alias()[0] == "1" and harness.alias()[1]
+    code, out, _ = rollgate("approve", arn, "--reason", "change window open", "--requested-by", "hana")
+    assert code == 0 and "approved by hana" in out
+    conclusion = harness.wait(arn)
+    assert conclusion.outcome == "PROMOTED", conclusion.reason()
+    assert entered(harness, arn, "AwaitApproval") == 1
+    notes = operator_notes(harness.ledger()[0], "canary")
+    assert any("promotion approved by hana" in n for n in notes)
+    # answered once: a second answer is refused
+    code, _, err = rollgate("reject", arn)
+    assert code == 2 and "not running" in err
+
+
+def test_a_rejected_approval_rolls_back(harness: Harness) -> None:
+    arn = harness.start(harness.request("v2", approval=APPROVAL, **HEALTHY_CANARY), "rejected")
+    harness.wait_until(lambda: waiting_for_approval(harness, arn), every=5, within=7200)
+    code, _, _ = rollgate("reject", arn, "--reason", "not during the sale", "--requested-by", "ivan")
+    assert code == 0
+    conclusion = harness.wait(arn)
+    assert conclusion.outcome == "ROLLED_BACK"
+    assert "ApprovalRejected: promotion rejected by ivan" in conclusion.reason()
+    assert "not during the sale" in conclusion.reason()
+    assert harness.alias() == ("1", {}) and harness.lease() is None
+    log = harness.ledger_api.list_controls(FUNCTION, ALIAS, harness.ledger()[0]["deployment_id"])
+    assert [(c.control.value, c.requested_by) for c in log] == [("reject", "ivan")]
+
+
+def test_a_timed_out_approval_takes_its_default(harness: Harness) -> None:
+    approval = {**APPROVAL, "timeout_seconds": 300, "on_timeout": "approve"}
+    arn = harness.start(harness.request("v2", approval=approval, **HEALTHY_CANARY), "timed-out")
+    conclusion = harness.wait(arn)
+    assert conclusion.outcome == "PROMOTED", conclusion.reason()
+    assert entered(harness, arn, "ApprovalTimedOut") == 1
+    notes = operator_notes(harness.ledger()[0], "canary")
+    assert any("no answer within 300 s; on_timeout is approve" in n for n in notes)

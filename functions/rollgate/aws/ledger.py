@@ -8,6 +8,7 @@ projection ALL.
     abort flag   pk=LEASE#<function>#<alias>   sk=ABORT
     control      pk=LEASE#<function>#<alias>   sk=CONTROL#<deployment id>#<requested at>#<control>
                  (an operator's promote / pause / resume / abort, one item each: a log, never overwritten)
+    approval     pk=APPROVAL#<execution arn>   sk=APPROVAL   (the task token an approval gate waits on)
     deployment   pk=DEPLOY#<function>#<alias>  sk=DEPLOY#<deployment id>
                  gsi1pk=FN#<function>          gsi1sk=<deployment id>
     (remediations of a function+alias are stored the same way, with kind "remediation", so its
@@ -31,7 +32,7 @@ from botocore.exceptions import ClientError
 
 from rollgate.aws.errors import error_code, translate_client_errors
 from rollgate.aws.events import to_json_text
-from rollgate.domain.controls import ControlRecord
+from rollgate.domain.controls import ApprovalRequest, ControlRecord
 from rollgate.domain.errors import DeploymentInProgress, InvalidRequest
 from rollgate.domain.ports import Clock, Lease
 
@@ -264,6 +265,24 @@ class DynamoLedger:
                     break
                 query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return records
+
+    def put_approval_request(self, request: ApprovalRequest, *, execution_arn: str) -> None:
+        """The task token an approval gate of `execution_arn` waits on, for `rollgate approve|reject`;
+        kept a day past the gate's timeout."""
+        expires = request.asked_at + timedelta(seconds=request.timeout_seconds) + timedelta(days=1)
+        item = {
+            "pk": f"APPROVAL#{execution_arn}",
+            "sk": "APPROVAL",
+            "deployment_id": request.deployment_id,
+            "document": request.model_dump_json(),
+            "ttl": int(expires.timestamp()),
+        }
+        with translate_client_errors(f"dynamodb:PutItem approval request of {execution_arn}"):
+            self._db.call("put_item", TableName=self.table_name, Item=item)
+
+    def approval_request(self, execution_arn: str) -> ApprovalRequest | None:
+        item = self._get(f"APPROVAL#{execution_arn}", "APPROVAL")
+        return ApprovalRequest.model_validate_json(str(item["document"])) if item else None
 
     # ----------------------------------------------------------------------- deployments
     def put_deployment(self, record: dict[str, Any], *, only_if_new: bool = False) -> None:

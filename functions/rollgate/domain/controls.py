@@ -32,8 +32,8 @@ from typing import Any
 
 from pydantic import Field
 
-from rollgate.domain.errors import DeploymentAborted, InvalidRequest
-from rollgate.domain.models import DeploymentContext, Evidence, Lenient, Strict, parse_model
+from rollgate.domain.errors import ApprovalRejected, DeploymentAborted, InvalidRequest
+from rollgate.domain.models import CanaryProgress, DeploymentContext, Evidence, Lenient, Strict, parse_model
 from rollgate.domain.ports import Clock, ControlLog, Ledger
 from rollgate.domain.start import function_name_of
 from rollgate.domain.triggers import DEFAULT_ALIAS
@@ -49,6 +49,10 @@ class Control(str, Enum):
     PAUSE = "pause"
     RESUME = "resume"
     ABORT = "abort"
+    #: a person's answer to an approval gate (`rollgate approve|reject`): recorded here for the audit
+    #: trail; the task token carries it to the execution
+    APPROVE = "approve"
+    REJECT = "reject"
 
 
 class ControlRequest(Strict):
@@ -56,7 +60,7 @@ class ControlRequest(Strict):
 
     function_name: FunctionRef = Field(description="the function being deployed (name or ARN)")
     alias: AliasName = Field(default=DEFAULT_ALIAS, description="the alias being deployed")
-    control: Control = Field(description="promote | promote_full | pause | resume | abort")
+    control: Control = Field(description="promote | promote_full | pause | resume | abort (approve | reject: audit)")
     reason: LongText = Field(default="no reason given", description="why (recorded in the ledger and the evidence)")
     requested_by: Text = Field(default="operator", description="who asks (recorded)")
     deployment_id: Text | None = Field(
@@ -313,3 +317,142 @@ def operator_promotion(evidence: list[Evidence]) -> Evidence | None:
         ),
         None,
     )
+
+
+# --------------------------------------------------------------------------- approval before promotion
+#: The error a rejected (or timed-out, on_timeout reject) approval fails AwaitApproval with; the
+#: state machine's Catch takes it to Rollback.
+REJECTED = "ApprovalRejected"
+
+
+class ApprovalRequest(Lenient):
+    """What AwaitApproval leaves in the ledger for `rollgate approve|reject EXECUTION`: the task token
+    that answers it, and the canary record the answer continues from."""
+
+    function_name: str
+    alias: str
+    deployment_id: str
+    execution_arn: str | None = None
+    task_token: str = Field(description="SendTaskSuccess / SendTaskFailure answer it")
+    asked_at: datetime
+    timeout_seconds: int
+    on_timeout: str
+    canary: CanaryProgress
+
+
+def promotion_answer(ctx: DeploymentContext, progress: CanaryProgress) -> str:
+    """A healthy canary's last step is over: "promote", or "approve" first when the request asks for a
+    person's go-ahead before the promotion and has none yet."""
+    approval = ctx.request.approval
+    if approval is not None and approval.before_promotion and not progress.approved:
+        return "approve"
+    return "promote"
+
+
+def asking(progress: CanaryProgress, now: datetime) -> CanaryProgress:
+    """The canary record that asks for approval (next=approve)."""
+    return progress.model_copy(update={"next": "approve", "approval_asked_at": now})
+
+
+def approval_request(ctx: DeploymentContext, *, task_token: str, now: datetime) -> ApprovalRequest:
+    progress = ctx.canary
+    policy = ctx.request.approval
+    if progress is None or policy is None:
+        raise InvalidRequest("approval: AwaitApproval runs after a canary that asked for approval")
+    return ApprovalRequest(
+        function_name=ctx.function_name,
+        alias=ctx.alias,
+        deployment_id=ctx.deployment_id,
+        execution_arn=ctx.execution_arn,
+        task_token=task_token,
+        asked_at=progress.approval_asked_at or now,
+        timeout_seconds=policy.timeout_seconds,
+        on_timeout=policy.on_timeout,
+        canary=progress,
+    )
+
+
+def approved(progress: CanaryProgress, *, by: str, reason: str, at: datetime, period_seconds: int) -> CanaryProgress:
+    """The answer to AwaitApproval on approval: judge once more after one metric period (the canary
+    was not judged while it waited), then promote."""
+    note = Evidence(
+        check=NOTE_CHECK,
+        ok=True,
+        detail=f"promotion approved by {by} at {at:%H:%M:%S} ({reason}): judging once more, then promoting",
+        data={"control": "approve", "requested_by": by, "reason": reason, "requested_at": at.isoformat()},
+    )
+    evidence = [*progress.evidence, note]
+    return progress.model_copy(
+        update={"next": "bake", "approved": True, "wait_seconds": period_seconds, "evidence": evidence}
+    )
+
+
+def rejection(by: str, reason: str, at: datetime) -> str:
+    """The cause AwaitApproval fails with (ApprovalRejected): the rollback's reason."""
+    return f"promotion rejected by {by} at {at:%H:%M:%S}: {reason}"
+
+
+def timed_out(ctx: DeploymentContext, at: datetime) -> CanaryProgress:
+    """Nobody answered within timeout_seconds: on_timeout decides. Raises ApprovalRejected for
+    reject; for approve, the same answer as an approval."""
+    progress, policy = ctx.canary, ctx.request.approval
+    if progress is None or policy is None:
+        raise InvalidRequest("approval: ApprovalTimedOut runs after a canary that asked for approval")
+    why = f"no answer within {policy.timeout_seconds} s; on_timeout is {policy.on_timeout}"
+    if policy.on_timeout == "reject":
+        raise ApprovalRejected(rejection("nobody", why, at))
+    return approved(
+        progress, by="nobody (by default)", reason=why, at=at, period_seconds=ctx.request.health.metric_period_seconds
+    )
+
+
+#: How often the in-memory AwaitApproval looks at the control log while it waits.
+_LOOK_SECONDS = 10
+
+
+def answer_from_log(ctx: DeploymentContext, ledger: Ledger, clock: Any) -> CanaryProgress:
+    """AwaitApproval in memory (gate_loop.run_gates, whose clock it moves as the state machine waits
+    for the token): the first approve or reject in the control log since the ask answers it; none
+    within timeout_seconds: on_timeout."""
+    progress, policy = ctx.canary, ctx.request.approval
+    if progress is None or policy is None:
+        raise InvalidRequest("approval: AwaitApproval runs after a canary that asked for approval")
+    asked = progress.approval_asked_at or clock.now()
+    deadline = asked + timedelta(seconds=policy.timeout_seconds)
+    while True:
+        answers = [
+            r
+            for r in controls_of(ctx, ledger)
+            if r.control in (Control.APPROVE, Control.REJECT) and asked <= r.requested_at <= deadline
+        ]
+        if answers or clock.now() >= deadline:
+            break
+        clock.advance(min(_LOOK_SECONDS, (deadline - clock.now()).total_seconds()))
+    if not answers:
+        return timed_out(ctx, clock.now())
+    answer = answers[0]
+    if answer.control is Control.REJECT:
+        raise ApprovalRejected(rejection(answer.requested_by, answer.reason, answer.requested_at))
+    period = ctx.request.health.metric_period_seconds
+    return approved(
+        progress, by=answer.requested_by, reason=answer.reason, at=answer.requested_at, period_seconds=period
+    )
+
+
+def approval_event(request: ApprovalRequest) -> dict[str, Any]:
+    """The `Deployment Approval Requested` event's detail: who is asked what, and how to answer."""
+    target = request.execution_arn or request.deployment_id
+    return {
+        "function_name": request.function_name,
+        "alias": request.alias,
+        "deployment_id": request.deployment_id,
+        "execution_arn": request.execution_arn,
+        "asked_at": request.asked_at.isoformat(),
+        "timeout_seconds": request.timeout_seconds,
+        "on_timeout": request.on_timeout,
+        "message": (
+            f"{request.function_name}:{request.alias}: a healthy canary at {request.canary.weight}% waits for "
+            f"approval before promotion: `rollgate approve {target}` or `rollgate reject {target} --reason …` "
+            f"(no answer within {request.timeout_seconds} s: {request.on_timeout})"
+        ),
+    }

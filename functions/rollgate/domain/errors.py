@@ -58,6 +58,11 @@ class DeploymentAborted(RollgateError):
     """An operator or the Remediate workflow asked this deployment to stop."""
 
 
+class ApprovalRejected(RollgateError):
+    """A person rejected the promotion (`rollgate reject`), or nobody answered the approval in time
+    and its on_timeout is reject."""
+
+
 class RollbackFailed(RollgateError):
     """The alias could not be put back and verified on the baseline version."""
 

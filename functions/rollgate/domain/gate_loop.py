@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from rollgate.domain import canary
+from rollgate.domain import canary, controls
 from rollgate.domain.canary import Judge
 from rollgate.domain.errors import RollgateError
 from rollgate.domain.judge import judge as shipped_judge
@@ -75,6 +75,8 @@ ROUTES: dict[str, dict[str, Route]] = {
         "bake": Route("judge_canary", "canary", wait=True),
         "shift": Route("shift_traffic", "canary"),
         "promote": Route("promote", "watch"),
+        # AwaitApproval (a task token): the person's answer is the canary record it continues with
+        "approve": Route("await_approval", "canary"),
         "rollback": _STOP,
     },
     "watch": {
@@ -123,6 +125,8 @@ STEPS: dict[str, Step] = {
     ),
     "promote": lambda c, p, j: canary.promote_version(c, lambda_api=p.lambda_api, ledger=p.ledger, clock=p.clock),
     "judge_watch": lambda c, p, j: canary.judge_watch(c, probes=p.probes, ledger=p.ledger, clock=p.clock, judge_fn=j),
+    # in memory, a person answers through the control log (rollgate.domain.controls)
+    "await_approval": lambda c, p, j: controls.answer_from_log(c, p.ledger, p.clock),
 }
 _JUDGING = frozenset({"judge_canary", "judge_watch"})
 
