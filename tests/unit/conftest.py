@@ -118,7 +118,11 @@ def request_for(**overrides: Any) -> dict[str, Any]:
         "smoke_tests": [{"name": "ping", "payload": {"ping": True}}],
         "watch_seconds": 120,
     }
+    # judged once a metric period, so that the scripted verdicts (world.verdicts, one per
+    # judgement) line up with periods; a test's own health settings are merged over this
+    health = {"canary_judge_seconds": 60, **(overrides.pop("health", None) or {})}
     body.update(overrides)
+    body["health"] = health
     return body
 
 

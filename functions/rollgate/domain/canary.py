@@ -27,7 +27,7 @@ from typing import Any
 
 from rollgate.domain import controls
 from rollgate.domain.errors import DeploymentAborted, TransientAwsError
-from rollgate.domain.health import HealthWindow, Outcome, SyntheticSeries, Verdict
+from rollgate.domain.health import CheckStatus, HealthWindow, Outcome, SyntheticSeries, Verdict
 from rollgate.domain.judge import judge
 from rollgate.domain.models import (
     CanaryProgress,
@@ -321,7 +321,7 @@ def judge_canary(
         synthetic=_synthetic_series(ctx, progress),
     )
     policy = ctx.request.health
-    update: dict = {**judged, "wait_seconds": policy.metric_period_seconds}
+    update: dict = {**judged, "wait_seconds": policy.canary_judge_interval}
     step_elapsed = (now - progress.step_started_at).total_seconds()
     interval = ctx.request.strategy.interval_seconds
     weights = ctx.request.strategy.weights()
@@ -354,8 +354,11 @@ def judge_canary(
     in_extension = progress.widened or step_elapsed >= interval
     if not in_extension:
         return progress.model_copy(update={**update, "next": "bake"})
-    extension = progress.extension_seconds_used + policy.metric_period_seconds
-    widen = next((w for w in policy.widen_on_inconclusive if w > progress.weight), None)
+    extension = progress.extension_seconds_used + policy.canary_judge_interval
+    # widening buys samples; when only latency holds (too few warm periods yet), it would cost a new
+    # warm-up instead: keep the weight and let the periods come
+    short_of_samples = any(c.name == "samples" and c.status is CheckStatus.INCONCLUSIVE for c in verdict.checks)
+    widen = next((w for w in policy.widen_on_inconclusive if w > progress.weight), None) if short_of_samples else None
     can_extend = policy.on_inconclusive is not InconclusiveAction.FAIL and extension <= policy.max_extension_seconds
     if not can_extend:
         probed = (

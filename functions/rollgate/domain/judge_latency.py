@@ -107,6 +107,10 @@ class _Reference:
     by_start: dict[datetime, tuple[float, float]]
     typical: float | None
     typical_weight: float
+    #: may a period without a usable reference value of its own borrow the typical one? Not in the
+    #: watch: its holdback is thin, and a typical value from other minutes is not paired (an
+    #: incident in this minute would read as the new version's)
+    borrow: bool = True
 
     @classmethod
     def of(cls, view: View, percentile: int, warm: list[Pair]) -> _Reference:
@@ -127,7 +131,8 @@ class _Reference:
             reference_periods = view.reference.periods if view.reference else []
             rows = [u for p in reference_periods if (u := usable(p)) is not None]
         typical = median(v for v, _ in rows) if rows else None
-        return cls(by_start, typical, min(1.0, sum(w for _, w in rows) / 2) if rows else 0.0)
+        weight = min(1.0, sum(w for _, w in rows) / 2) if rows else 0.0
+        return cls(by_start, typical, weight, borrow=not (view.paired and view.window.phase == "watch"))
 
     def _own(self, start: datetime) -> tuple[float, float] | None:
         """The period's own value, unless it is thinner than the typical period's evidence."""
@@ -138,11 +143,11 @@ class _Reference:
 
     def at(self, start: datetime) -> float | None:
         row = self._own(start)
-        return row[0] if row else self.typical
+        return row[0] if row else self.typical if self.borrow else None
 
     def weight(self, start: datetime) -> float:
         row = self._own(start)
-        return row[1] if row else self.typical_weight
+        return row[1] if row else self.typical_weight if self.borrow else 0.0
 
 
 def latency_check(view: View, policy: HealthPolicy, percentile: int) -> Check:

@@ -138,12 +138,13 @@ def rate_check(
         view, reference = current, _reference(current, count, trials)
     counts = reference.counts
     (x_c, n_c), (x_r, n_r) = counts.canary, counts.reference
-    alpha = policy.significance
+    alpha = view.significance
     threshold = {
         "relative_margin": policy.error_rate_relative_margin,
         "absolute_margin": policy.error_rate_margin,
         "ceiling": ceiling,
         "significance": alpha,
+        **({"final_look": True} if view.final_look else {}),
         "test": "paired: per-period conditional ratio test and the pooled Farrington-Manning score test, both; "
         "otherwise the score test widened by the reference's between-period dispersion",
     }

@@ -163,6 +163,20 @@ class View:
         total = counts.canary[1] + (counts.reference[1] if self.paired else 0.0)
         return total / seconds if total > 0 else None
 
+    @property
+    def final_look(self) -> bool:
+        """The canary's last judgement: its budget leaves no room for another period."""
+        budget = self.window.budget_seconds
+        return self.window.phase == "canary" and budget is not None and budget < self.policy.canary_judge_interval
+
+    @property
+    def significance(self) -> float:
+        """The paired tests' significance now: relaxed to final_look_significance at the final look,
+        where not deciding is no longer an option."""
+        if self.final_look and self.paired:
+            return max(self.policy.significance, self.policy.final_look_significance)
+        return self.policy.significance
+
     def can_reach(self, invocations: float) -> bool:
         """Will the canary have served `invocations` in all before its budget runs out, at the
         traffic seen so far and the widest weight the policy allows? (Never when the window has no
@@ -225,10 +239,14 @@ def _comparable(
     mixed: list[datetime] = []
     for start in sorted(set(canary) | set(reference)):
         if shift is not None and start < shift < start + period:
-            # both versions' counts stay per version, so the period is compared like any other; its
-            # latency is the new environments' warm-up (View.warm) and pooled watch totals leave it
-            # out (View.since_shift)
+            # during the canary both versions' counts stay per version, so the period is compared
+            # like any other (the first minute is what makes detection fast); its latency is the new
+            # environments' warm-up (View.warm). The watch leaves it out: at the promotion the
+            # shares swing from 10/90 to 95/5 within the minute, so an incident starting in it
+            # would fall on the new version's share of the minute, not on its share of traffic
             mixed.append(start)
+            if window.phase == "watch":
+                continue
         c, r = canary.get(start), reference.get(start)
         canary_data = c is not None and c.invocations is not None
         reference_data = r is not None and r.invocations is not None

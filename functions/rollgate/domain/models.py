@@ -215,6 +215,12 @@ class HealthPolicy(Strict):
     margin against the stable version (or the pre-deploy baseline), plus an absolute ceiling."""
 
     metric_period_seconds: int = 60
+    canary_judge_seconds: int | None = Field(
+        default=None,
+        description="how often the canary is judged (default: every half metric period). CloudWatch publishes a "
+        "period's datapoints 1-2 min after it ends, at no fixed second, so judging twice a period sees a breach "
+        "up to half a period sooner",
+    )
     # errors: the canary's rate must not exceed stable's by more than the margin (one-sided test
     # at `significance`, widened by the overdispersion seen in the reference's periods)
     error_rate_margin: float = Field(
@@ -249,6 +255,12 @@ class HealthPolicy(Strict):
         "(Theil-Sen slope, significant by Mann-Kendall) fails even below latency_ratio_limit",
     )
     significance: float = 0.01
+    final_look_significance: float = Field(
+        default=0.05,
+        description="the paired errors test's significance at the canary's last judgement, its budget spent: the "
+        "release is then promoted or rolled back, and a canary that more likely than not fails beyond the "
+        "tolerated rate is rolled back for it rather than for lack of evidence (never below `significance`)",
+    )
     throttle_rate_ceiling: float = 0.02
     # latency: canary p95/p99 over stable's, by ratio AND by absolute milliseconds
     latency_ratio_limit: float = 1.3
@@ -292,18 +304,31 @@ class HealthPolicy(Strict):
     max_iterator_age_growth_ms: float = 60_000.0
     alarm_names: list[Text] = Field(default_factory=list, max_length=50)
 
+    @property
+    def canary_judge_interval(self) -> int:
+        """Seconds between two judgements of the canary."""
+        return self.canary_judge_seconds or max(1, self.metric_period_seconds // 2)
+
     @model_validator(mode="after")
     def _sane(self) -> HealthPolicy:
         if self.metric_period_seconds <= 0:
             raise ValueError("metric_period_seconds must be positive")
+        if self.canary_judge_seconds is not None and not 1 <= self.canary_judge_seconds <= self.metric_period_seconds:
+            raise ValueError(
+                f"canary_judge_seconds must be between 1 and metric_period_seconds ({self.metric_period_seconds}); "
+                f"got {self.canary_judge_seconds}"
+            )
         for name in ("error_rate_margin", "error_rate_ceiling", "throttle_rate_ceiling"):
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise ValueError(f"{name} is a fraction between 0 and 1 (got {value})")
         if self.error_rate_relative_margin < 0 or self.metric_settle_seconds < 0 or self.warmup_seconds < 0:
             raise ValueError("error_rate_relative_margin, metric_settle_seconds and warmup_seconds cannot be negative")
-        if not 0 < self.significance < 0.5:
-            raise ValueError(f"significance must be between 0 and 0.5 (got {self.significance})")
+        if not 0 < self.significance < 0.5 or not 0 < self.final_look_significance < 0.5:
+            raise ValueError(
+                f"significance and final_look_significance must be between 0 and 0.5 (got {self.significance}, "
+                f"{self.final_look_significance})"
+            )
         if self.latency_ratio_limit < 1:
             raise ValueError("latency_ratio_limit must be at least 1")
         if self.min_invocations < 1:
