@@ -14,7 +14,7 @@ import argparse
 import getpass
 import json
 from collections.abc import Callable
-from typing import TextIO
+from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -23,7 +23,7 @@ from cli.session import Connection, UsageError, add_connection_arguments
 from cli.views import ledger_for
 from rollgate.aws.clock import current_clock
 from rollgate.domain import controls
-from rollgate.domain.controls import Control, ControlRecord, request_control
+from rollgate.domain.controls import ApprovalRequest, Control, ControlRecord, request_control
 from rollgate.domain.validation import StackHome
 
 #: command -> (help, what happens, for the confirmation line)
@@ -137,6 +137,10 @@ def _answer(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
     sfn = conn.client("stepfunctions")
     if sfn.describe_execution(executionArn=args.execution_arn)["status"] != "RUNNING":
         raise UsageError(f"{args.command}: {args.execution_arn} is not running any more: nothing waits for an answer")
+    if waiting.canary is None:
+        return _answer_wave(
+            sfn, waiting, args, _identity(conn) if args.requested_by is None else args.requested_by, out
+        )
     record = request_control(
         {
             "function_name": waiting.function_name,
@@ -149,26 +153,55 @@ def _answer(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
         ledger=ledger,
         clock=current_clock(),
     )
-    by, why, at = record.requested_by, record.reason, record.requested_at
-    try:
-        if record.control is Control.APPROVE:
-            answer = controls.approved(
-                waiting.canary, by=by, reason=why, at=at, period_seconds=waiting.canary.wait_seconds
-            )
-            sfn.send_task_success(taskToken=waiting.task_token, output=answer.model_dump_json())
-        else:
-            sfn.send_task_failure(
-                taskToken=waiting.task_token, error=controls.REJECTED, cause=controls.rejection(by, why, at)
-            )
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        if code in ("InvalidToken", "TaskTimedOut", "TaskDoesNotExist"):
-            raise UsageError(f"{args.command}: the approval was already answered or timed out ({code})") from None
-        raise
+    by, why, at, canary = record.requested_by, record.reason, record.requested_at, waiting.canary
+    if record.control is Control.APPROVE:
+        answer = controls.approved(canary, by=by, reason=why, at=at, period_seconds=canary.wait_seconds)
+        output = answer.model_dump_json()
+        _send(sfn, args.command, lambda: sfn.send_task_success(taskToken=waiting.task_token, output=output))
+    else:
+        cause = controls.rejection(by, why, at)
+        _send(
+            sfn,
+            args.command,
+            lambda: sfn.send_task_failure(taskToken=waiting.task_token, error=controls.REJECTED, cause=cause),
+        )
     effect = "goes on: judged once more, then promoted" if record.control is Control.APPROVE else "rolls back"
     print(f"{args.command}d by {by} ({why}): {waiting.function_name}:{waiting.alias} {effect}", file=out)
     report(out, {"control": json.loads(record.model_dump_json()), "execution_arn": args.execution_arn})
     return 0
+
+
+def _answer_wave(sfn: Any, waiting: ApprovalRequest, args: argparse.Namespace, by: str, out: TextIO) -> int:
+    """A release waiting before a wave: approve lets the wave start, reject stops the release there."""
+    wave, at, why = waiting.wave or 0, current_clock().now(), args.reason
+    _send(
+        sfn,
+        args.command,
+        lambda: (
+            sfn.send_task_success(
+                taskToken=waiting.task_token, output=json.dumps(controls.wave_approved(wave, by=by, reason=why, at=at))
+            )
+            if args.command == "approve"
+            else sfn.send_task_failure(
+                taskToken=waiting.task_token, error=controls.REJECTED, cause=controls.wave_rejection(wave, by, why, at)
+            )
+        ),
+    )
+    effect = "starts" if args.command == "approve" else "does not start; the release stops there"
+    print(f"{args.command}d by {by} ({why}): {waiting.what} {effect}", file=out)
+    answer = {"control": args.command, "requested_by": by, "reason": why, "requested_at": at.isoformat()}
+    report(out, {"control": answer, "execution_arn": args.execution_arn, "wave": wave})
+    return 0
+
+
+def _send(sfn: Any, command: str, answer: Callable[[], Any]) -> None:
+    try:
+        answer()
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in ("InvalidToken", "TaskTimedOut", "TaskDoesNotExist"):
+            raise UsageError(f"{command}: the approval was already answered or timed out ({code})") from None
+        raise
 
 
 def _identity(conn: Connection) -> str:

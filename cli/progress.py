@@ -33,6 +33,8 @@ RESULT_KEYS = {
     # a person's answer to the approval gate (or its default) is the canary record to go on with
     "AwaitApproval": "canary",
     "ApprovalTimedOut": "canary",
+    # a release's gate before a wave: the approval's answer (its timeout and rejection answer with "$")
+    "AwaitWaveApproval": "wave_approval",
     "Promote": "watch",
     "JudgeWatch": "watch",
     "ShiftControl": "watch",
@@ -158,6 +160,14 @@ def _describe_release_or_remediation(state: str, record: dict[str, Any]) -> tupl
             if o.get("wave") == done
         ]
         return f"wave {done + 1} done -> {record.get('next')}", lines
+    if state == "AwaitWaveApproval":
+        wave = int(record.get("wave") or 0) + 1
+        return f"wave {wave} approved by {record.get('approved_by')} ({record.get('reason')})", []
+    if state in ("WaveApprovalTimedOut", "WaveNotApproved"):
+        if record.get("next") == "wave":
+            approval = record.get("wave_approval") or {}
+            return f"wave {int(approval.get('wave') or 0) + 1} approved by default ({approval.get('reason')})", []
+        return f"{record.get('revert_reason')} -> {record.get('next')}", []
     if state == "DeployFunction":  # one function of a release wave: its child execution ended
         child = record.get("child") or {}
         return f"{record.get('function_name')}:{record.get('alias')} child execution {child.get('status')}", []

@@ -22,6 +22,7 @@ RELEASE_TASK_MODULES: tuple[str, ...] = (
     "start_release",
     "load_manifest",
     "advance_wave",
+    "await_wave_approval",
     "revert_function",
     "record_release",
 )
@@ -33,9 +34,10 @@ _REVERT = ("lambda:GetAlias", "lambda:UpdateAlias", "lambda:InvokeFunction")
 RELEASE_GRANTS = TaskGrants(
     lambda_actions={"revert_function": _REVERT},
     reads_artifacts=("load_manifest",),
-    writes_ledger=("revert_function", "record_release"),  # the revert's lease and record; the release record
+    # the revert's lease and record; the release record; the task token of an approval between waves
+    writes_ledger=("revert_function", "record_release", "await_wave_approval"),
     reads_ledger=("advance_wave",),  # each child's outcome
-    puts_events=("record_release",),
+    puts_events=("record_release", "await_wave_approval"),  # Release Approval Requested
 )
 REMEDIATE_GRANTS = TaskGrants(
     lambda_actions={"assess_remediation": ("lambda:GetAlias",), "remediate": _REVERT},  # Assess: still live?

@@ -8,7 +8,9 @@ Shape (state names are the contract with the task handlers, the local runtime an
         DeployFunction: startExecution.sync of the DeployFunction state machine, named by the plan;
         a child that is not promoted is caught (ChildNotPromoted) so its siblings finish
     RunWave -> AdvanceWave -> NextWave?
-    NextWave?       wave -> RunWave;  revert -> RevertPromoted;  else -> RecordRelease
+    NextWave?       wave -> RunWave;  revert -> RevertPromoted;  else -> RecordRelease;
+                    approve (manifest approval.between_waves) -> AwaitWaveApproval (task token) -> RunWave,
+                    States.Timeout -> WaveApprovalTimedOut -> NextWave?, rejected -> WaveNotApproved -> NextWave?
     RevertPromoted (Map over $.revert): RevertFunction, a failure caught (RevertNotDone)
     RevertPromoted -> RecordRelease -> Released?
     Released?       RELEASED -> Released (Succeed);  else -> NotReleased (Fail)
@@ -30,6 +32,7 @@ from infra.settings import Settings
 from infra.states import (
     DEFAULT_ATTEMPTS,
     PERSISTENT_ATTEMPTS,
+    add_transient_retry,
     catch,
     concluded,
     fail_on_error,
@@ -136,13 +139,58 @@ def build_release_definition(scope: Construct, *, steps: ReleaseTasks, deploy: s
     revert_promoted.add_catch(record, result_path="$.error")
     revert_promoted.next(record)
 
+    # --- a person's go-ahead before each wave after the first (manifest approval.between_waves) ----
+    # A task token, as DeployFunction's AwaitApproval: the approval's answer goes to $.wave_approval
+    # and the wave runs; States.Timeout takes approval.on_timeout; a rejection stops the release there.
+    await_wave_approval = tasks.LambdaInvoke(
+        scope,
+        "AwaitWaveApproval",
+        lambda_function=steps.task("await_wave_approval").function,
+        integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+        payload=sfn.TaskInput.from_object(
+            {"approval_token": sfn.JsonPath.task_token, "release": sfn.JsonPath.entire_payload}
+        ),
+        task_timeout=sfn.Timeout.at("$.plan.approval.timeout_seconds"),
+        retry_on_service_exceptions=False,
+        result_path="$.wave_approval",
+    )
+    add_transient_retry(await_wave_approval)
+    wave_timed_out = catch(
+        steps.step(
+            scope,
+            "WaveApprovalTimedOut",
+            "await_wave_approval",
+            result_path="$",
+            payload=sfn.TaskInput.from_object({"timed_out": True, "release": sfn.JsonPath.entire_payload}),
+        ),
+        record,
+    )
+    wave_not_approved = catch(
+        steps.step(
+            scope,
+            "WaveNotApproved",
+            "await_wave_approval",
+            result_path="$",
+            payload=sfn.TaskInput.from_object(
+                {"rejected": sfn.JsonPath.object_at("$.approval_error"), "release": sfn.JsonPath.entire_payload}
+            ),
+        ),
+        record,
+    )
+    await_wave_approval.add_catch(wave_timed_out, errors=["States.Timeout"], result_path="$.approval_timeout")
+    await_wave_approval.add_catch(wave_not_approved, result_path="$.approval_error")
+    await_wave_approval.next(run_wave)
+
     next_wave = (
         sfn.Choice(scope, "NextWave?")
         .when(sfn.Condition.string_equals("$.next", "wave"), run_wave)
+        .when(sfn.Condition.string_equals("$.next", "approve"), await_wave_approval)
         .when(sfn.Condition.string_equals("$.next", "revert"), revert_promoted)
         .otherwise(record)
     )
     advance.next(next_wave)
+    wave_timed_out.next(next_wave)
+    wave_not_approved.next(next_wave)
 
     manifest_ready = (
         sfn.Choice(scope, "ManifestReady?")

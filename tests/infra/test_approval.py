@@ -28,3 +28,27 @@ def test_only_a_canary_that_asks_reaches_the_approval_gate(deploy_definition: di
     timed_out = states["ApprovalTimedOut"]
     assert timed_out["Parameters"] == {"timed_out": True, "deployment.$": "$"}
     assert timed_out["Next"] == "CanaryNext?"
+
+
+def _release_states(synthesized: Any) -> dict[str, Any]:
+    from tests.infra.conftest import parse_definition
+
+    machines = synthesized.resources("AWS::StepFunctions::StateMachine")
+    (release,) = [m for m in machines.values() if "StartRelease" in str(m["Properties"]["DefinitionString"])]
+    return parse_definition(release["Properties"]["DefinitionString"])["States"]
+
+
+def test_a_release_waits_for_approval_before_a_wave_only_when_advance_wave_asks(synthesized: Any) -> None:
+    states = _release_states(synthesized)
+    rules = {c["StringEquals"]: c["Next"] for c in states["NextWave?"]["Choices"]}
+    assert rules["approve"] == "AwaitWaveApproval" and rules["wave"] == "RunWave"
+    gate = states["AwaitWaveApproval"]
+    assert str(gate["Resource"]).endswith(":states:::lambda:invoke.waitForTaskToken")
+    assert gate["Parameters"]["Payload"] == {"approval_token.$": "$$.Task.Token", "release.$": "$"}
+    assert gate["TimeoutSecondsPath"] == "$.plan.approval.timeout_seconds"
+    assert (gate["ResultPath"], gate["Next"]) == ("$.wave_approval", "RunWave")
+    catches = [(c["ErrorEquals"], c["Next"]) for c in gate["Catch"]]
+    assert catches == [(["States.Timeout"], "WaveApprovalTimedOut"), (["States.ALL"], "WaveNotApproved")]
+    for name in ("WaveApprovalTimedOut", "WaveNotApproved"):
+        assert states[name]["Next"] == "NextWave?" and states[name]["ResultPath"] == "$"
+        assert [c["Next"] for c in states[name]["Catch"]] == ["RecordRelease"]

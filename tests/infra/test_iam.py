@@ -131,8 +131,9 @@ def test_ecr_reads_are_scoped_to_tagged_repositories(by_task: dict[str, list[dic
                 "judge_canary",
                 "promote",
                 "judge_watch",
-                # Deployment Approval Requested
+                # Deployment Approval Requested, Release Approval Requested
                 "await_approval",
+                "await_wave_approval",
             },
         ),
         (
@@ -142,6 +143,7 @@ def test_ecr_reads_are_scoped_to_tagged_repositories(by_task: dict[str, list[dic
                 "record",
                 "release_lease",
                 "await_approval",
+                "await_wave_approval",
                 "revert_function",
                 "record_release",
                 "remediate",
@@ -157,6 +159,7 @@ def test_ecr_reads_are_scoped_to_tagged_repositories(by_task: dict[str, list[dic
                 "record",
                 "release_lease",
                 "await_approval",
+                "await_wave_approval",
                 "revert_function",
                 "record_release",
                 "remediate",

@@ -14,6 +14,8 @@ import pytest
 from cli.main import run
 from rollgate.domain.controls import ControlRecord, ControlRefused, request_control
 from tests.workflow.conftest import ALIAS, FUNCTION, Harness
+from tests.workflow.test_release import OTHERS, _manifest
+from tests.workflow.test_release import shop as shop  # the release tests' fixture: backends with traffic
 
 pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("workflow")]
 
@@ -241,3 +243,21 @@ def test_a_timed_out_approval_takes_its_default(harness: Harness) -> None:
     assert entered(harness, arn, "ApprovalTimedOut") == 1
     notes = operator_notes(harness.ledger()[0], "canary")
     assert any("no answer within 300 s; on_timeout is approve" in n for n in notes)
+
+
+def test_a_release_rejected_between_waves_stops_there_and_puts_back_the_first_wave(shop: Harness) -> None:
+    builds = {"payments-api": "v2", "inventory-api": "v2", FUNCTION: "v2"}
+    manifest = _manifest(shop, builds, approval={"between_waves": True, "timeout_seconds": 3600})
+    arn = shop.start_workflow("ReleaseStateMachineArn", {"manifest": manifest}, "release-gated")
+    shop.wait_until(lambda: waiting_for_approval(shop, arn), every=5, within=7200)
+    assert [shop.alias(name)[0] for name in OTHERS] == ["2", "2"]  # wave 1 is out; wave 2 waits
+    code, out, _ = rollgate("reject", arn, "--reason", "payments dashboard looks off", "--requested-by", "kim")
+    assert code == 0 and "wave 2" in out
+    conclusion = shop.wait(arn)
+    result = conclusion.result or {}
+    assert result["status"] == "ROLLED_BACK", result
+    assert "wave 2 not approved: rejected by kim" in result["reason"]
+    statuses = {f["function_name"]: f["status"] for f in result["functions"]}
+    assert statuses == {"payments-api": "PROMOTED", "inventory-api": "PROMOTED", FUNCTION: "NOT_STARTED"}
+    for name in (*OTHERS, FUNCTION):
+        assert shop.alias(name) == ("1", {})

@@ -33,8 +33,17 @@ from typing import Any
 from pydantic import Field
 
 from rollgate.domain.errors import ApprovalRejected, DeploymentAborted, InvalidRequest
-from rollgate.domain.models import CanaryProgress, DeploymentContext, Evidence, Lenient, Strict, parse_model
+from rollgate.domain.models import (
+    CanaryProgress,
+    DeploymentContext,
+    Evidence,
+    Lenient,
+    StepError,
+    Strict,
+    parse_model,
+)
 from rollgate.domain.ports import Clock, ControlLog, Ledger
+from rollgate.domain.release import ReleaseContext, wave_not_approved
 from rollgate.domain.start import function_name_of
 from rollgate.domain.triggers import DEFAULT_ALIAS
 from rollgate.domain.validation import AliasName, FunctionRef, LongText, StackHome, Text, check_document
@@ -326,18 +335,27 @@ REJECTED = "ApprovalRejected"
 
 
 class ApprovalRequest(Lenient):
-    """What AwaitApproval leaves in the ledger for `rollgate approve|reject EXECUTION`: the task token
-    that answers it, and the canary record the answer continues from."""
+    """What an approval gate leaves in the ledger for `rollgate approve|reject EXECUTION`: the task
+    token that answers it, and what the answer continues from: a deployment's canary record
+    (AwaitApproval), or the wave a release is about to start (AwaitWaveApproval)."""
 
-    function_name: str
-    alias: str
-    deployment_id: str
+    function_name: str | None = Field(default=None, description="a deployment's gate: its function")
+    alias: str | None = None
+    deployment_id: str | None = None
+    release_id: str | None = Field(default=None, description="a release's gate between waves: the release")
+    wave: int | None = Field(default=None, description="the wave (from 0) waiting to start")
     execution_arn: str | None = None
     task_token: str = Field(description="SendTaskSuccess / SendTaskFailure answer it")
     asked_at: datetime
     timeout_seconds: int
     on_timeout: str
-    canary: CanaryProgress
+    canary: CanaryProgress | None = None
+
+    @property
+    def what(self) -> str:
+        if self.wave is not None:
+            return f"release {self.release_id}: wave {self.wave + 1}"
+        return f"{self.function_name}:{self.alias}"
 
 
 def promotion_answer(ctx: DeploymentContext, progress: CanaryProgress) -> str:
@@ -440,19 +458,65 @@ def answer_from_log(ctx: DeploymentContext, ledger: Ledger, clock: Any) -> Canar
 
 
 def approval_event(request: ApprovalRequest) -> dict[str, Any]:
-    """The `Deployment Approval Requested` event's detail: who is asked what, and how to answer."""
+    """The `… Approval Requested` event's detail: who is asked what, and how to answer."""
     target = request.execution_arn or request.deployment_id
+    waiting = (
+        f"a healthy canary at {request.canary.weight}% waits for approval before promotion"
+        if request.canary is not None
+        else "waits for approval before it starts"
+    )
     return {
-        "function_name": request.function_name,
-        "alias": request.alias,
-        "deployment_id": request.deployment_id,
+        **request.model_dump(mode="json", include={"function_name", "alias", "deployment_id", "release_id", "wave"}),
         "execution_arn": request.execution_arn,
         "asked_at": request.asked_at.isoformat(),
         "timeout_seconds": request.timeout_seconds,
         "on_timeout": request.on_timeout,
         "message": (
-            f"{request.function_name}:{request.alias}: a healthy canary at {request.canary.weight}% waits for "
-            f"approval before promotion: `rollgate approve {target}` or `rollgate reject {target} --reason …` "
+            f"{request.what}: {waiting}: `rollgate approve {target}` or `rollgate reject {target} --reason …` "
             f"(no answer within {request.timeout_seconds} s: {request.on_timeout})"
         ),
     }
+
+
+# --------------------------------------------------------------------------- approval between waves
+def wave_approval_request(ctx: ReleaseContext, *, task_token: str, now: datetime) -> ApprovalRequest:
+    """AwaitWaveApproval's ledger item for a release (rollgate.domain.release.ReleaseContext) whose
+    next wave waits for a go-ahead."""
+    policy = ctx.plan.approval if ctx.plan is not None else None
+    if policy is None:
+        raise InvalidRequest("approval: AwaitWaveApproval runs for a manifest with approval.between_waves")
+    return ApprovalRequest(
+        release_id=ctx.release_id,
+        wave=ctx.wave_index,
+        execution_arn=ctx.execution_arn,
+        task_token=task_token,
+        asked_at=now,
+        timeout_seconds=policy.timeout_seconds,
+        on_timeout=policy.on_timeout,
+    )
+
+
+def wave_approved(wave: int, *, by: str, reason: str, at: datetime) -> dict[str, Any]:
+    """The answer that lets wave `wave` start (AwaitWaveApproval's result, kept in the release record)."""
+    return {"wave": wave, "approved_by": by, "reason": reason, "at": at.isoformat()}
+
+
+def wave_rejection(wave: int, by: str, reason: str, at: datetime) -> str:
+    return f"wave {wave + 1} not approved: rejected by {by} at {at:%H:%M:%S}: {reason}"
+
+
+def wave_gate_ended(ctx: ReleaseContext, *, rejected: StepError | None, now: datetime) -> ReleaseContext:
+    """The release after its gate before a wave ended without an approval: rejected (the gate's
+    error, ApprovalRejected with who and why), or nobody answered in time — then on_timeout decides
+    (approve: the wave starts, approved by default). A wave not approved does not start, nor does
+    any after it, and an atomic release puts back what it promoted (release.wave_not_approved)."""
+    if rejected is not None:
+        return wave_not_approved(ctx, rejected.message())
+    policy = ctx.plan.approval if ctx.plan is not None else None
+    if policy is None:
+        raise InvalidRequest("approval: WaveApprovalTimedOut runs for a manifest with an approval policy")
+    why = f"no answer within {policy.timeout_seconds} s; on_timeout is {policy.on_timeout}"
+    if policy.on_timeout == "approve":
+        answer = wave_approved(ctx.wave_index, by="nobody (by default)", reason=why, at=now)
+        return ctx.model_copy(update={"next": "wave", "wave_approval": answer})
+    return wave_not_approved(ctx, f"wave {ctx.wave_index + 1} not approved: {why}")

@@ -18,6 +18,7 @@ from pydantic import Field, create_model, field_validator, model_validator
 
 from rollgate.domain.errors import InvalidRequest
 from rollgate.domain.models import (
+    ApprovalPolicy,
     Artifact,
     DeploymentRequest,
     HealthPolicy,
@@ -97,6 +98,9 @@ class ReleaseManifest(Strict):
     max_concurrency: int = Field(default=4, ge=1, le=MAX_CONCURRENCY_LIMIT)
     defaults: ReleaseDefaults = Field(default_factory=ReleaseDefaults)
     waves: list[Wave] = Field(min_length=1)
+    #: A person's go-ahead between the waves (between_waves) and before each function's promotion
+    #: (before_promotion), by task token: `rollgate approve|reject EXECUTION`.
+    approval: ApprovalPolicy | None = None
 
     @field_validator("waves")
     @classmethod
@@ -177,6 +181,8 @@ def deployment_request(
         "update_polling": defaults.update_polling.model_dump(mode="json"),
         "provenance": provenance.model_dump(mode="json"),
     }
+    if manifest.approval is not None and manifest.approval.before_promotion:
+        body["approval"] = manifest.approval.model_dump(mode="json")
     return parse_model(DeploymentRequest, body, f"{where}.waves.{wave_index}.functions.{function_index}", home=home)
 
 

@@ -18,7 +18,7 @@ from pydantic import Field, model_validator
 
 from rollgate.domain.errors import InvalidRequest, ManifestNotFound
 from rollgate.domain.manifest import ReleaseManifest, deployment_request, parse_manifest
-from rollgate.domain.models import Lenient, Provenance, StepError, Strict, parse_model
+from rollgate.domain.models import ApprovalPolicy, Lenient, Provenance, StepError, Strict, parse_model
 from rollgate.domain.names import child_execution_name
 from rollgate.domain.ports import Clock, Ledger, ManifestStore
 from rollgate.domain.validation import BucketName, LongText, ObjectKey, StackHome, Text, check_document
@@ -91,6 +91,7 @@ class ReleasePlan(Lenient):
     atomic: bool
     max_concurrency: int
     waves: list[list[PlannedDeployment]]
+    approval: ApprovalPolicy | None = None
 
 
 class DeploymentOutcome(str, Enum):
@@ -144,7 +145,10 @@ class ReleaseContext(Lenient):
     wave: list[PlannedDeployment] = Field(default_factory=list)
     wave_results: list[dict[str, Any]] | None = None
     outcomes: list[FunctionOutcome] = Field(default_factory=list)
-    next: Literal["wave", "revert", "done"] | None = None
+    next: Literal["wave", "revert", "done", "approve"] | None = None
+    #: the answer of the approval gate before the current wave (AwaitWaveApproval), then every answer
+    wave_approval: dict[str, Any] | None = None
+    wave_approvals: list[dict[str, Any]] = Field(default_factory=list)
     revert: list[RevertTarget] = Field(default_factory=list)
     revert_reason: str | None = None
     reverts: list[dict[str, Any]] | None = None
@@ -237,6 +241,7 @@ def _planned(ctx: ReleaseContext, manifest: ReleaseManifest, location: str) -> R
         atomic=manifest.atomic,
         max_concurrency=manifest.max_concurrency,
         waves=waves,
+        approval=manifest.approval,
     )
     poll = ctx.manifest_poll or ManifestPoll(status="ready", location=location)
     return ctx.model_copy(
@@ -320,10 +325,14 @@ def advance(ctx: ReleaseContext, *, ledger: Ledger) -> ReleaseContext:
     outcomes = [*done_before, *wave_outcomes]
     failed = [o for o in wave_outcomes if o.status is not DeploymentOutcome.PROMOTED]
     update: dict[str, Any] = {"outcomes": outcomes, "wave_results": None}
+    if ctx.wave_approval is not None:  # the answer that let this wave start, kept for the record
+        update.update(wave_approvals=[*ctx.wave_approvals, ctx.wave_approval], wave_approval=None)
     if not failed:
         if ctx.wave_index + 1 < len(ctx.plan.waves):
             index = ctx.wave_index + 1
-            return ctx.model_copy(update={**update, "next": "wave", "wave_index": index, "wave": ctx.plan.waves[index]})
+            approval = ctx.plan.approval
+            answer = "approve" if approval is not None and approval.between_waves else "wave"
+            return ctx.model_copy(update={**update, "next": answer, "wave_index": index, "wave": ctx.plan.waves[index]})
         return ctx.model_copy(update={**update, "next": "done"})
     reason = "; ".join(f"{o.function_name}:{o.alias} {o.status.value}: {o.reason}" for o in failed)
     if not ctx.plan.atomic:
@@ -331,6 +340,34 @@ def advance(ctx: ReleaseContext, *, ledger: Ledger) -> ReleaseContext:
     revert = [_revert_target(o, ctx.plan) for o in outcomes if o.changed_alias]
     return ctx.model_copy(
         update={**update, "next": "revert" if revert else "done", "revert": revert, "revert_reason": reason}
+    )
+
+
+def wave_not_approved(ctx: ReleaseContext, reason: str) -> ReleaseContext:
+    """The wave waiting for approval was rejected (or nobody answered and on_timeout is reject): it
+    and every later wave do not run, and an atomic release puts back what it promoted."""
+    if ctx.plan is None:
+        raise InvalidRequest("plan: an approval between waves runs after the manifest is loaded")
+    later = [
+        FunctionOutcome(
+            function_name=p.function_name,
+            alias=p.alias,
+            wave=p.wave,
+            status=DeploymentOutcome.NOT_STARTED,
+            reason=reason,
+            execution_name=p.execution_name,
+        )
+        for wave in ctx.plan.waves[ctx.wave_index :]
+        for p in wave
+    ]
+    revert = [_revert_target(o, ctx.plan) for o in ctx.outcomes if o.changed_alias] if ctx.plan.atomic else []
+    return ctx.model_copy(
+        update={
+            "outcomes": [*ctx.outcomes, *later],
+            "next": "revert" if revert else "done",
+            "revert": revert,
+            "revert_reason": reason,
+        }
     )
 
 
