@@ -52,7 +52,7 @@ lint: $(STAMP) ## ruff (lint and format check), mypy over every package, the imp
 	@$(BIN)/ruff check functions infra cli local bench tests app.py
 	@$(BIN)/ruff format --check -q functions infra cli local bench tests app.py
 	@$(BIN)/mypy
-	@$(BIN)/lint-imports --no-cache
+	@$(BIN)/lint-imports --no-cache --no-logo
 
 bench: $(STAMP) ## run the detection benchmark; writes bench/results/ (untracked)
 	@$(BIN)/python -m bench
