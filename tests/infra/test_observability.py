@@ -207,5 +207,5 @@ def test_the_outcomes_drawn_are_the_statuses_the_record_tasks_emit() -> None:
 
 
 def test_the_dashboard_is_named_after_the_stack(synthesized: Synthesized) -> None:
-    # the name a person types in the console (README: the dashboard)
+    # the name a person types in the console (docs/operations.md: the dashboard)
     synthesized.template.has_resource_properties("AWS::CloudWatch::Dashboard", {"DashboardName": "Rollgate"})
