@@ -160,6 +160,8 @@ def _judge_now(
         window = window.model_copy(
             update={"earlier_shifts": progress.earlier_shifts, "budget_seconds": _budget_left(ctx, progress, now)}
         )
+    else:
+        window = window.model_copy(update={"budget_seconds": _watch_budget_left(ctx, progress, now)})
     verdict = judge_fn(window, ctx.request.health)
     verdicts = [*progress.verdicts, _summary(verdict, weight, now)][-_KEPT_VERDICTS:]
     # the periods just judged, kept for `rollgate report` (the latest window covers the gate)
@@ -228,6 +230,17 @@ def _budget_left(ctx: DeploymentContext, progress: CanaryProgress, now: datetime
         elapsed = (now - progress.step_started_at).total_seconds()
         step_left = max(0.0, ctx.request.strategy.interval_seconds - elapsed)
     return step_left + max(0, policy.max_extension_seconds - progress.extension_seconds_used)
+
+
+def _watch_budget_left(ctx: DeploymentContext, progress: WatchProgress, now: datetime) -> float:
+    """How much longer the watch may judge before it must conclude: to its end, plus the hold an
+    INCONCLUSIVE end gets under on_inconclusive_watch=hold."""
+    policy = ctx.request.health
+    hold = policy.max_hold_seconds if policy.on_inconclusive_watch is InconclusiveWatchAction.HOLD else 0
+    if now < progress.watch_until:
+        return (progress.watch_until - now).total_seconds() + hold
+    held = (now - progress.held_since).total_seconds() if progress.held_since else 0.0
+    return max(0.0, hold - held)
 
 
 def _next_step(previous: CanaryProgress | None, weights: list[int]) -> int:

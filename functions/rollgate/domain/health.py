@@ -178,9 +178,10 @@ class HealthWindow(_Model):
     )
     budget_seconds: float | None = Field(
         default=None,
-        description="canary: how much longer it may run before it must decide (the step's bake left plus the "
-        "extension budget left). The judge asks for the samples that rule out a doubling of the reference's "
-        "error rate only when they can arrive within it; None: never",
+        description="how much longer the gate may judge before it must decide (canary: the step's bake left plus "
+        "the extension budget left; watch: to its end plus the hold). The canary asks for the samples that rule "
+        "out a doubling of the reference's error rate only when they can arrive within it; the last judgement "
+        "of either uses final_look_significance. None: neither",
     )
     earlier_shifts: list[datetime] = Field(
         default_factory=list,

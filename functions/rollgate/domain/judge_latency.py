@@ -440,7 +440,7 @@ def _mean_test(
         c, r = pair.canary, pair.reference
         if not (c and r and c.invocations and r.invocations and c.duration_avg_ms and r.duration_avg_ms):
             continue
-        if c.invocations >= min_count and reference.by_start.get(pair.start) is not None:
+        if c.invocations >= min_count and reference.at(pair.start) is not None:
             continue  # a well-sampled pair votes with its percentile
         rows.append((c.invocations, c.duration_avg_ms, r.invocations, r.duration_avg_ms, r.p50_ms, r.p95_ms))
     if len(rows) < _MEAN_MIN_PERIODS:

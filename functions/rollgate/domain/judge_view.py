@@ -165,9 +165,12 @@ class View:
 
     @property
     def final_look(self) -> bool:
-        """The canary's last judgement: its budget leaves no room for another period."""
+        """The canary's or the watch's last judgement: its budget leaves no room for another."""
         budget = self.window.budget_seconds
-        return self.window.phase == "canary" and budget is not None and budget < self.policy.canary_judge_interval
+        cadence = (
+            self.policy.canary_judge_interval if self.window.phase == "canary" else self.policy.metric_period_seconds
+        )
+        return budget is not None and budget < cadence
 
     @property
     def significance(self) -> float:
