@@ -32,8 +32,8 @@ def notes() -> dict[str, str]:
         "rollgate": "the shipped gates: run_preflight, then rollgate.domain.gate_loop.run_gates (shift, judge "
         f"every period, inconclusive policy, promote, {WATCH_S} s watch) over bench-side ports; "
         "HealthPolicy() and DeploymentRequest defaults as shipped",
-        "codedeploy_alarm": "Canary10Percent5Minutes; alias-level Errors > T alarm as in the SAM docs, 2 of 2 "
-        "one-minute periods, T just above normal errors as if they were Poisson; no watch after 100%",
+        "codedeploy_alarm": "Canary10Percent5Minutes; alias-level Errors > T alarm (SAM's CodeDeploy alarm shape), "
+        "2 of 2 one-minute periods, T just above normal errors as if they were Poisson; no watch after 100%",
         "codedeploy_tuned": "the same with T tuned on a week of the function's own normal minutes "
         "(the 99.9th percentile, clustering included): the fair comparison",
         "sfn_sample": "linear 10%/min; Errors > 0 of the new version over the last minute; no data = healthy",

@@ -199,7 +199,7 @@ class Scenario:
     stream_slowdown: float = 1.0  # per-batch time multiplier of the bad build
     stream_steps: bool = False  # the bad build stalls every other minute only
     stream_base_age_ms: float = 500.0
-    # the guarding alias-level Errors alarm (the SAM docs shape, threshold set just above normal)
+    # the guarding alias-level Errors alarm (SAM's CodeDeploy alarm shape, threshold set just above normal)
     has_alarm: bool = False
     alarm_threshold: int = 0
     alarm_flap: bool = False  # the old version's fault comes and goes in 2-4 minute waves
