@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -22,8 +21,9 @@ from cli.output import report
 from cli.session import Connection, UsageError, add_connection_arguments
 from cli.views import ledger_for
 from rollgate.aws.clock import current_clock
+from rollgate.aws.task_tokens import StepFunctionsTaskTokens
 from rollgate.domain import controls
-from rollgate.domain.controls import ApprovalRequest, Control, ControlRecord, request_control
+from rollgate.domain.controls import Control, ControlRecord, request_control
 from rollgate.domain.validation import StackHome
 
 #: command -> (help, what happens, for the confirmation line)
@@ -127,81 +127,23 @@ def confirmation(record: ControlRecord) -> str:
 
 
 def _answer(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
-    """Answer the task token AwaitApproval left in the ledger: approve (SendTaskSuccess with the canary
-    record to go on with) or reject (SendTaskFailure ApprovalRejected, the reason as its cause), after
-    recording who answered and why in the deployment's control log."""
-    ledger = ledger_for(conn)
-    waiting = ledger.approval_request(args.execution_arn)
-    if waiting is None:
-        raise UsageError(f"{args.command}: no approval gate of {args.execution_arn} is waiting (or ever was)")
-    sfn = conn.client("stepfunctions")
-    if sfn.describe_execution(executionArn=args.execution_arn)["status"] != "RUNNING":
-        raise UsageError(f"{args.command}: {args.execution_arn} is not running any more: nothing waits for an answer")
-    if waiting.canary is None:
-        return _answer_wave(
-            sfn, waiting, args, _identity(conn) if args.requested_by is None else args.requested_by, out
-        )
-    record = request_control(
+    """Answer the task token an approval gate left in the ledger (rollgate.domain.controls.answer_approval)."""
+    answered = controls.answer_approval(
         {
-            "function_name": waiting.function_name,
-            "alias": waiting.alias,
             "control": args.command,
+            "execution_arn": args.execution_arn,
             "reason": args.reason,
             "requested_by": args.requested_by or _identity(conn),
-            "deployment_id": waiting.deployment_id,
         },
-        ledger=ledger,
+        ledger=ledger_for(conn),
+        tokens=StepFunctionsTaskTokens(conn.client("stepfunctions")),
         clock=current_clock(),
     )
-    by, why, at, canary = record.requested_by, record.reason, record.requested_at, waiting.canary
-    if record.control is Control.APPROVE:
-        answer = controls.approved(canary, by=by, reason=why, at=at, period_seconds=canary.wait_seconds)
-        output = answer.model_dump_json()
-        _send(sfn, args.command, lambda: sfn.send_task_success(taskToken=waiting.task_token, output=output))
-    else:
-        cause = controls.rejection(by, why, at)
-        _send(
-            sfn,
-            args.command,
-            lambda: sfn.send_task_failure(taskToken=waiting.task_token, error=controls.REJECTED, cause=cause),
-        )
-    effect = "goes on: judged once more, then promoted" if record.control is Control.APPROVE else "rolls back"
-    print(f"{args.command}d by {by} ({why}): {waiting.function_name}:{waiting.alias} {effect}", file=out)
-    report(out, {"control": json.loads(record.model_dump_json()), "execution_arn": args.execution_arn})
-    return 0
-
-
-def _answer_wave(sfn: Any, waiting: ApprovalRequest, args: argparse.Namespace, by: str, out: TextIO) -> int:
-    """A release waiting before a wave: approve lets the wave start, reject stops the release there."""
-    wave, at, why = waiting.wave or 0, current_clock().now(), args.reason
-    _send(
-        sfn,
-        args.command,
-        lambda: (
-            sfn.send_task_success(
-                taskToken=waiting.task_token, output=json.dumps(controls.wave_approved(wave, by=by, reason=why, at=at))
-            )
-            if args.command == "approve"
-            else sfn.send_task_failure(
-                taskToken=waiting.task_token, error=controls.REJECTED, cause=controls.wave_rejection(wave, by, why, at)
-            )
-        ),
+    print(
+        f"{args.command}d by {answered.requested_by} ({answered.reason}): {answered.what} {answered.effect}", file=out
     )
-    effect = "starts" if args.command == "approve" else "does not start; the release stops there"
-    print(f"{args.command}d by {by} ({why}): {waiting.what} {effect}", file=out)
-    answer = {"control": args.command, "requested_by": by, "reason": why, "requested_at": at.isoformat()}
-    report(out, {"control": answer, "execution_arn": args.execution_arn, "wave": wave})
+    report(out, {"control": answered.model_dump(mode="json"), "execution_arn": args.execution_arn})
     return 0
-
-
-def _send(sfn: Any, command: str, answer: Callable[[], Any]) -> None:
-    try:
-        answer()
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        if code in ("InvalidToken", "TaskTimedOut", "TaskDoesNotExist"):
-            raise UsageError(f"{command}: the approval was already answered or timed out ({code})") from None
-        raise
 
 
 def _identity(conn: Connection) -> str:

