@@ -323,3 +323,85 @@ def json_text(result: dict[str, Any]) -> str:
     import json
 
     return json.dumps(result)
+
+
+# --------------------------------------------------------------------------- answering a gate (CLI and console)
+class FakeTokens:
+    def __init__(self) -> None:
+        self.answers: list[tuple[str, str, str]] = []
+
+    def succeed(self, task_token: str, output: str) -> None:
+        self.answers.append(("success", task_token, output))
+
+    def fail(self, task_token: str, error: str, cause: str) -> None:
+        self.answers.append((error, task_token, cause))
+
+
+class DeskLedger(ControlledLedger):
+    def __init__(self, clock: Any) -> None:
+        super().__init__(clock)
+        self.waiting: dict[str, controls.ApprovalRequest] = {}
+
+    def approval_request(self, execution_arn: str) -> controls.ApprovalRequest | None:
+        return self.waiting.get(execution_arn)
+
+
+def _gate(world: World, ledger: DeskLedger, **fields: Any) -> None:
+    from rollgate.domain.models import CanaryProgress
+
+    now = world.clock.now()
+    canary = CanaryProgress(
+        step_index=0, weight=10, canary_started_at=now, step_started_at=now, wait_seconds=60, next="approve"
+    )
+    defaults = {"function_name": "orders-api", "alias": "live", "deployment_id": "d-1", "canary": canary}
+    ledger.waiting["arn:x"] = controls.ApprovalRequest(
+        execution_arn="arn:x",
+        task_token="tok",
+        asked_at=now,
+        timeout_seconds=60,
+        on_timeout="reject",
+        **{**defaults, **fields},
+    )
+
+
+def test_an_approval_answer_goes_to_the_token_and_into_the_control_log(world: World) -> None:
+    ledger, tokens = DeskLedger(world.clock), FakeTokens()
+    _gate(world, ledger)
+    _hold_lease_on(world, ledger, "d-1")
+    answered = controls.answer_approval(
+        {"control": "approve", "execution_arn": "arn:x", "requested_by": "lou", "reason": "go"},
+        ledger=ledger,
+        tokens=tokens,
+        clock=world.clock,
+    )
+    ((kind, token, output),) = tokens.answers
+    assert (kind, token) == ("success", "tok") and '"approved":true' in output and '"next":"bake"' in output
+    assert answered.what == "orders-api:live" and [c.control for c in ledger.controls] == [Control.APPROVE]
+    controls.answer_approval(
+        {"control": "reject", "execution_arn": "arn:x", "requested_by": "lou", "reason": "no"},
+        ledger=ledger,
+        tokens=tokens,
+        clock=world.clock,
+    )
+    assert tokens.answers[-1][0] == "ApprovalRejected" and "rejected by lou" in tokens.answers[-1][2]
+
+
+def test_a_wave_gate_is_answered_without_a_lease_and_no_gate_is_refused(world: World) -> None:
+    ledger, tokens = DeskLedger(world.clock), FakeTokens()
+    _gate(world, ledger, function_name=None, alias=None, deployment_id=None, canary=None, release_id="r-1", wave=1)
+    answered = controls.answer_approval(
+        {"control": "reject", "execution_arn": "arn:x", "requested_by": "mo"},
+        ledger=ledger,
+        tokens=tokens,
+        clock=world.clock,
+    )
+    assert answered.what == "release r-1: wave 2" and "wave 2 not approved: rejected by mo" in tokens.answers[0][2]
+    with pytest.raises(ControlRefused, match="no approval gate of arn:y"):
+        controls.answer_approval(
+            {"control": "approve", "execution_arn": "arn:y"}, ledger=ledger, tokens=tokens, clock=world.clock
+        )
+
+
+def _hold_lease_on(world: World, ledger: Any, holder: str) -> None:
+    now = world.clock.now()
+    ledger.acquire_lease(Lease("orders-api", "live", holder, now, now + timedelta(hours=1)))
