@@ -18,7 +18,7 @@ CDK_CLI := aws-cdk@2.1148.1
 .PHONY: help venv demo demo-events schema test chaos lint synth bench bench-report deploy clean
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): $(REQS)
 	@echo "==> installing pinned packages into $(VENV) (first run only)"
