@@ -35,8 +35,8 @@ DEPLOY_TASK_MODULES: tuple[str, ...] = (
 
 # --- Lambda actions per step (all on tag-conditioned function ARNs) ------------------------------
 # Matches what rollgate.domain calls through rollgate.aws.lambda_api, step by step.
-# GetFunction (image digests) on a tagged function also needs ListTags (Lambda developer guide,
-# "Using tags on Lambda functions").
+# GetFunction (image digests) on a tagged function also needs ListTags: Lambda checks it to return
+# the function's tags.
 _READ_FUNCTION = ("lambda:GetFunctionConfiguration", "lambda:GetFunction", "lambda:ListTags")
 _MOVE_ALIAS = ("lambda:GetAlias", "lambda:UpdateAlias")  # read back after every update
 _PROVISIONED_CONCURRENCY = ("lambda:GetProvisionedConcurrencyConfig", "lambda:PutProvisionedConcurrencyConfig")
