@@ -21,6 +21,12 @@ copy of "what next".
 
 A control never overrides an UNHEALTHY verdict: the steering is consulted only after the judge
 said the new version is not failing.
+
+The approval gates (request/manifest `approval`) live here too: a healthy canary's last step asks
+(`promotion_answer`: next=approve), AwaitApproval waits on a task token that `answer_approval`
+answers (the CLI's `rollgate approve|reject` and the console's Control function alike), and
+`timed_out` / `wave_gate_ended` take the policy's default; between a release's waves the same
+answers let the next wave start or stop the release there.
 """
 
 from __future__ import annotations
@@ -429,7 +435,12 @@ def timed_out(ctx: DeploymentContext, at: datetime) -> CanaryProgress:
 _LOOK_SECONDS = 10
 
 
-def answer_from_log(ctx: DeploymentContext, ledger: Ledger, clock: Any) -> CanaryProgress:
+class _SteppedClock(Protocol):
+    def now(self) -> datetime: ...
+    def advance(self, seconds: float) -> None: ...
+
+
+def answer_from_log(ctx: DeploymentContext, ledger: Ledger, clock: _SteppedClock) -> CanaryProgress:
     """AwaitApproval in memory (gate_loop.run_gates, whose clock it moves as the state machine waits
     for the token): the first approve or reject in the control log since the ask answers it; none
     within timeout_seconds: on_timeout."""
