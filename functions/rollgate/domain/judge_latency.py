@@ -393,8 +393,15 @@ def _still_warming(
             points.append(((start - shift).total_seconds() / 60, math.log(value / ref)))
     if len(points) < 3:
         return None
-    slope = math.expm1(theil_sen_slope([x for x, _ in points], [y for _, y in points]))
-    return slope if slope <= -_WARMING_PER_MINUTE else None
+    log_slope = theil_sen_slope([x for x, _ in points], [y for _, y in points])
+    slope = math.expm1(log_slope)
+    if slope > -_WARMING_PER_MINUTE:
+        return None
+    # a warm-up is over in time: at this decay the ratio is back within the limit by the horizon
+    # (a 3x slower build whose ratio wobbles down is not warming up)
+    minutes_left = (horizon - shift).total_seconds() / 60 - points[-1][0]
+    projected = points[-1][1] + log_slope * max(minutes_left, 0.0)
+    return slope if projected <= math.log(policy.latency_ratio_limit) else None
 
 
 @dataclass(frozen=True)

@@ -255,11 +255,37 @@ def _comparable(
         reference_data = r is not None and r.invocations is not None
         if not canary_data and not reference_data:
             continue  # nothing published on either side (no traffic, or not yet): no evidence
-        if (canary_data or settled(start)) and (control is None or reference_data or settled(start)):
+        published = (canary_data or settled(start)) and (control is None or reference_data or settled(start))
+        # only a period under the current weight has a known split (earlier ones: another step's)
+        current = shift is None or start >= shift
+        if published and (not current or settled(start) or _complete_alike(c, r, window.canary_weight)):
             pairs.append(Pair(start, c, r))
         else:
             late.append(start)
     return pairs, late, mixed
+
+
+#: A young period's two datapoints are taken as equally complete when the new version's share of
+#: their invocations is within this many standard errors, plus this relative slack, of its weight.
+_SHARE_SIGMAS = 4.0
+_SHARE_SLACK = 0.25
+
+
+def _complete_alike(canary: PeriodStats | None, reference: PeriodStats | None, weight: int) -> bool:
+    """CloudWatch fills a minute's datapoint as the data comes in, and not at the same pace for both
+    versions: a period published in full for one version and in part for the other compares a whole
+    minute with its first seconds, and an incident (or a fix) that began within the minute then
+    reads as a difference between the versions. The invocations tell: under one weight their split
+    follows it. A young period whose split does not is compared once it is settled or it does."""
+    if canary is None or reference is None or not 0 < weight < 100:
+        return True
+    n_c, n_r = canary.invocations or 0.0, reference.invocations or 0.0
+    total = n_c + n_r
+    if n_c <= 0 or n_r <= 0 or total < 20:
+        return True  # too few to tell a partial datapoint from chance
+    expected = weight / 100
+    spread = _SHARE_SIGMAS * (expected * (1 - expected) / total) ** 0.5 + _SHARE_SLACK * min(expected, 1 - expected)
+    return abs(n_c / total - expected) <= spread
 
 
 def _newest(series: VersionSeries) -> datetime | None:
