@@ -405,3 +405,22 @@ def test_a_wave_gate_is_answered_without_a_lease_and_no_gate_is_refused(world: W
 def _hold_lease_on(world: World, ledger: Any, holder: str) -> None:
     now = world.clock.now()
     ledger.acquire_lease(Lease("orders-api", "live", holder, now, now + timedelta(hours=1)))
+
+
+def test_a_watch_held_for_lack_of_data_is_promoted_by_an_operator(steered: World) -> None:
+    from rollgate.domain.health import Verdict
+
+    shipped_stub = steered.judge
+
+    def judge(window: Any, policy: Any) -> Verdict:
+        verdict = shipped_stub(window, policy)  # HEALTHY, as the stub answers by default
+        if window.phase == "watch":
+            return verdict.model_copy(update={"outcome": Outcome.INCONCLUSIVE, "summary": "no data"})
+        return verdict
+
+    steered.judge = judge  # type: ignore[method-assign]
+    at(steered, 900, Control.PROMOTE, who="nia", why="checked the logs by hand")
+    result = drive(steered, request_for(watch_seconds=120))
+    assert result["status"] == "PROMOTED" and result["verification"] == "operator", result["reason"]
+    assert any(e["check"] == "hold" for e in result["evidence"]["watch"])  # it was holding
+    assert "nia" in result["reason"]
