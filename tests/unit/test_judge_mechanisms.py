@@ -315,9 +315,9 @@ def test_a_jit_warm_up_outlasting_the_warm_up_window_is_not_a_rollback():
 
 
 def test_a_slow_build_that_has_finished_warming_up_fails():
-    # given a cold first minutes, then flat at 2.5x
+    # given a cold first minutes, then flat at 2.5x (a 50% canary: both series serve 600 a minute)
     canary = _p95_series([360, 330, 300, 300, 300, 300, 300])
-    verdict = judge(canary_window(canary, _p95_series([120] * 7), weight_since=T0), POLICY)
+    verdict = judge(canary_window(canary, _p95_series([120] * 7), weight=50, weight_since=T0), POLICY)
     assert check(verdict, "latency_p95").status is CheckStatus.FAIL
 
 

@@ -256,8 +256,9 @@ def _comparable(
         if not canary_data and not reference_data:
             continue  # nothing published on either side (no traffic, or not yet): no evidence
         published = (canary_data or settled(start)) and (control is None or reference_data or settled(start))
-        # only a period under the current weight has a known split (earlier ones: another step's)
-        current = shift is None or start >= shift
+        # only a canary period under a known current weight has a known split (earlier ones:
+        # another step's; the watch's holdback is too thin a share to tell partial from chance)
+        current = window.phase == "canary" and shift is not None and start >= shift
         if published and (not current or settled(start) or _complete_alike(c, r, window.canary_weight)):
             pairs.append(Pair(start, c, r))
         else:
