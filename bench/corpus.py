@@ -120,11 +120,12 @@ def families_of(split: str) -> list[str]:
     return [name for name, f in FAMILIES.items() if f.split == split]
 
 
-def seeds_of(split: str, count: int) -> list[int]:
+def seeds_of(split: str, count: int, first: int = 0) -> list[int]:
+    """`count` seeds of the split, from its `first` on (a later range: seeds nobody has looked at)."""
     seeds = TRAIN_SEEDS if split == TRAIN else TEST_SEEDS
-    if count > len(seeds):
-        raise ValueError(f"at most {len(seeds)} seeds per split")
-    return list(seeds[:count])
+    if first < 0 or first + count > len(seeds):
+        raise ValueError(f"seeds {first}..{first + count - 1} asked; a split has {len(seeds)} (0..{len(seeds) - 1})")
+    return list(seeds[first : first + count])
 
 
 @dataclass(frozen=True)

@@ -42,13 +42,13 @@ def _block(args: tuple[list[Scenario], tuple[str, ...]]) -> list[dict]:
     return [simulate(s, policies) for s in scenarios]
 
 
-def corpus(splits: Iterable[str], seeds: int, per_seed: int) -> list[Scenario]:
-    """`per_seed` scenarios for each of the first `seeds` seeds of each split."""
+def corpus(splits: Iterable[str], seeds: int, per_seed: int, first_seed: int = 0) -> list[Scenario]:
+    """`per_seed` scenarios for each of `seeds` seeds of each split, from its `first_seed` on."""
     chosen: list[Scenario] = []
     for split in splits:
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; choose from {SPLITS}")
-        for seed in seeds_of(split, seeds):
+        for seed in seeds_of(split, seeds, first_seed):
             chosen.extend(make_corpus(per_seed, seed, split))
     return chosen
 
@@ -61,10 +61,11 @@ def run(
     workers: int | None = None,
     policies: Iterable[str] = tuple(POLICIES),
     progress: Callable[[int, int, float], None] | None = None,
+    first_seed: int = 0,
 ) -> tuple[list[dict], float]:
     """One record per scenario (ordered by split, seed, index) and the wall time in seconds."""
     started = time.perf_counter()
-    scenarios = corpus(splits, seeds, per_seed)
+    scenarios = corpus(splits, seeds, per_seed, first_seed)
     chosen = tuple(p for p in POLICIES if p in set(policies))
     blocks = [(scenarios[i : i + BLOCK], chosen) for i in range(0, len(scenarios), BLOCK)]
     workers = workers or min(2, os.cpu_count() or 1)

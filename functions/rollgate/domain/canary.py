@@ -27,7 +27,7 @@ from typing import Any
 
 from rollgate.domain import controls
 from rollgate.domain.errors import DeploymentAborted, TransientAwsError
-from rollgate.domain.health import CheckStatus, HealthWindow, Outcome, SyntheticSeries, Verdict
+from rollgate.domain.health import CheckStatus, EvidenceKind, HealthWindow, Outcome, SyntheticSeries, Verdict
 from rollgate.domain.judge import judge
 from rollgate.domain.models import (
     CanaryProgress,
@@ -232,6 +232,38 @@ def _budget_left(ctx: DeploymentContext, progress: CanaryProgress, now: datetime
     return step_left + max(0, policy.max_extension_seconds - progress.extension_seconds_used)
 
 
+#: Paired count checks whose breach is confirmed by the next judgement before it rolls back, unless
+#: its p-value is below significance to this power (overwhelming: a broken build does not wait).
+_CONFIRMED_CHECKS = frozenset({"errors", "batch_failures"})
+_OVERWHELMING_POWER = 3
+
+
+def _to_confirm(verdict: Verdict, earlier: list[VerdictSummary], policy: HealthPolicy) -> bool:
+    """Should this UNHEALTHY verdict wait for the next judgement? CloudWatch fills a minute's
+    datapoints at its own pace per version (and Errors apart from Invocations), so a breach read on
+    the newest minutes may be one version's data arriving before the other's, an incident's first
+    seconds counted on one side only. A real regression still stands half a period later; that
+    artefact rarely does. Only a breach of the paired count checks alone, not overwhelming, and not
+    already confirmed (the previous verdict UNHEALTHY) waits."""
+    if earlier and earlier[-1].outcome == Outcome.UNHEALTHY.value:
+        return False
+    failed = [c for c in verdict.checks if c.status is CheckStatus.FAIL]
+    if not failed or any(c.name not in _CONFIRMED_CHECKS or c.kind is not EvidenceKind.ORGANIC_PAIRED for c in failed):
+        return False
+    overwhelming = policy.significance**_OVERWHELMING_POWER
+    return all(float(c.observed.get("p_value_vs_reference", 1.0)) >= overwhelming for c in failed)
+
+
+def _confirming(update: dict[str, Any]) -> list[Evidence]:
+    note = Evidence(
+        check="health:confirm",
+        ok=True,
+        detail="UNHEALTHY on the newest datapoints: judged again next time before rolling back (one version's "
+        "data can arrive before the other's; a regression still stands then)",
+    )
+    return [*update["evidence"], note]
+
+
 def _watch_budget_left(ctx: DeploymentContext, progress: WatchProgress, now: datetime) -> float:
     """How much longer the watch may judge before it must conclude: to its end, plus the hold an
     INCONCLUSIVE end gets under on_inconclusive_watch=hold."""
@@ -341,6 +373,8 @@ def judge_canary(
     last_step = _next_step(progress.model_copy(update={"next": "bake"}), weights) >= len(weights)
 
     if verdict.outcome is Outcome.UNHEALTHY:
+        if _to_confirm(verdict, progress.verdicts, policy):
+            return progress.model_copy(update={**update, "next": "bake", "evidence": _confirming(update)})
         return progress.model_copy(update={**update, "next": "rollback"})
     # not failing: an operator's promote or pause decides before the bake's clock does
     steering = controls.steer_canary(
@@ -569,6 +603,8 @@ def judge_watch(
     policy = ctx.request.health
     update: dict[str, Any] = {**judged, "wait_seconds": policy.metric_period_seconds}
     if verdict.outcome is Outcome.UNHEALTHY:
+        if progress.holdback_percent and _to_confirm(verdict, progress.verdicts, policy):
+            return progress.model_copy(update={**update, "next": "watch", "evidence": _confirming(update)})
         if progress.holdback_percent == 0 and progress.control_reason is None:
             return progress.model_copy(update={**update, "next": "control", "control_reason": verdict.summary})
         return progress.model_copy(update={**update, "next": "rollback"})
