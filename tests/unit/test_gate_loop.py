@@ -532,3 +532,28 @@ def test_the_promote_task_moves_traffic_only_when_the_watch_record_asks_for_it(w
     canary.promote_version(replay, lambda_api=world.lambda_api, ledger=world.ledger, clock=world.clock)
     # then the holdback stays: only "control" and "complete" move it
     assert routed(world) == ("2", {"1": 0.05})
+
+
+# --------------------------------------------------------------------------- widening
+def test_a_canary_short_of_samples_is_widened_step_by_step_then_judged_on_all_of_them(world: World) -> None:
+    # given the shipped judge and a quiet function: 6 requests a minute split by the weight
+    world.shipped_judge = True
+    steady_traffic(world, "1", per_minute=5.4)
+    steady_traffic(world, "2", per_minute=0.6)
+    moves = record_alias_moves(world)
+    result = drive(world, request_for(), execution="quiet")
+    # then the canary went 10% -> 25% -> 50%, never further before promotion, and too few
+    # samples even so is never healthy
+    weights = [w.get("2") for v, w in moves if v == "1" and w]
+    assert weights[:3] == [0.1, 0.25, 0.5]
+    assert max(weights) == 0.5
+    assert result["status"] == "ROLLED_BACK" and "INCONCLUSIVE" in result["reason"]
+
+
+def test_no_widening_when_the_policy_says_none(world: World) -> None:
+    world.shipped_judge = True
+    steady_traffic(world, "1", per_minute=5.4)
+    steady_traffic(world, "2", per_minute=0.6)
+    moves = record_alias_moves(world)
+    drive(world, request_for(health={"widen_on_inconclusive": []}), execution="quiet-fixed")
+    assert {w.get("2") for v, w in moves if v == "1" and w} == {0.1}

@@ -417,3 +417,20 @@ def test_a_thin_canary_against_a_thick_reference_still_waits_for_p99():
     stable = series(855, [0.0] * 3)
     p99 = check(judge(canary_window(canary, stable, weight=5), POLICY), "latency_p99")
     assert p99.status is not CheckStatus.SKIPPED
+
+
+def test_a_thin_holdback_does_not_clear_what_the_pre_deploy_series_says():
+    # given a quiet function's watch: the new version fails 17 of 750 (2.3%), the 5% holdback 0 of
+    # 40, and the old version 0 of 900 in the half hour before the deploy
+    window = HealthWindow(
+        phase="watch",
+        canary_weight=95,
+        elapsed_seconds=600,
+        canary=VersionSeries(version="7", periods=periods(10, 75, 1.7)),
+        stable=VersionSeries(version="6", periods=periods(10, 4, 0)),
+        baseline=VersionSeries(version="6", periods=periods(30, 30, 0, start=T0 - timedelta(minutes=30))),
+    )
+    verdict = judge(window, POLICY)
+    # then the paired test alone cannot fail it, but the watch is not healthy either
+    assert verdict.outcome is Outcome.INCONCLUSIVE
+    assert "too thin" in check(verdict, "errors").summary

@@ -43,8 +43,10 @@ _LONG_REFERENCE = 1000.0
 _PERCENTILES = (95, 99)
 #: Checks that must have answered before a canary verdict is HEALTHY: enough organic samples, and
 #: latency judged past the warm-up (a slow build is not promoted because its periods were all
-#: warm-up). The watch needs only the samples: the canary has judged latency already.
-_HOLD_HEALTHY = {"canary": ("samples", "latency_p95", "latency_p99"), "watch": ("samples",)}
+#: warm-up). The watch needs the samples, and an errors check that is not in doubt (a thin holdback
+#: cannot clear what the pre-deploy series says against the new version); the canary has judged
+#: latency already.
+_HOLD_HEALTHY = {"canary": ("samples", "latency_p95", "latency_p99"), "watch": ("samples", "errors")}
 
 _PASS, _FAIL = CheckStatus.PASS, CheckStatus.FAIL
 _INCONCLUSIVE, _SKIPPED = CheckStatus.INCONCLUSIVE, CheckStatus.SKIPPED

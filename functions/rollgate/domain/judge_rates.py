@@ -30,6 +30,9 @@ _INCONCLUSIVE, _SKIPPED = CheckStatus.INCONCLUSIVE, CheckStatus.SKIPPED
 #: may be a downstream blip that would have hit any version: fewer than this are judged again next
 #: period instead of rolling back (2 of 2 invocations at 2 requests a minute).
 MIN_UNPAIRED_FAILURES = 3
+#: A paired watch with a thin holdback is held in doubt while its latest this many periods fail
+#: beyond the pre-deploy rate.
+_DOUBT_PERIODS = 10
 #: Without a control for the probes, they fail a release only above this failure rate.
 SYNTHETIC_UNPAIRED_FLOOR = 0.5
 
@@ -212,7 +215,56 @@ def rate_check(
             f"{compared}: above the {text.limit(ceiling)} ceiling, but {reference.label} fails as often, "
             f"so rolling back would not help"
         )
+    doubt = _thin_holdback_doubt(view, policy, reference, count, trials, ceiling)
+    if doubt is not None:
+        observed["p_value_vs_before_the_deploy"] = text.p_round(doubt[0])
+        return check(
+            _INCONCLUSIVE, f"{compared}, not significantly beyond the tolerated {text.pct(tolerated)}; {doubt[1]}"
+        )
     return not_failed(f"{compared}, not significantly beyond the tolerated {text.pct(tolerated)} ({text.p_value(p)})")
+
+
+def _thin_holdback_doubt(
+    view: View,
+    policy: HealthPolicy,
+    reference: _Reference,
+    count: CountField,
+    trials: TrialField,
+    ceiling: float,
+) -> tuple[float, str] | None:
+    """A paired watch whose holdback is too thin to see what the new version shows: over its latest
+    _DOUBT_PERIODS periods, against the previous version's own rate before the deploy (with the
+    holdback's), the new version fails significantly beyond the tolerated rate. That is not a
+    rollback (a downstream incident the thin holdback cannot show reads the same), and it is not a
+    pass either: the watch is held INCONCLUSIVE, and its end takes on_inconclusive_watch. An
+    incident passes and the doubt with it; a regression stays. (p, sentence), or None."""
+    if not reference.with_control or view.window.phase != "watch":
+        return None
+    recent = view.since_shift().counts(count, trials).canary_periods[-_DOUBT_PERIODS:]
+    x_c, n_c = sum(x for x, _ in recent), sum(n for _, n in recent)
+    if x_c <= 0:
+        return None
+    before = view.baseline_counts(count, trials)
+    if not before:
+        return None
+    x_r, n_r = reference.counts.reference
+    x_0, n_0 = sum(x for x, _ in before), sum(n for _, n in before)
+    if n_0 > 0 and n_r > 0 and binomial_sf(x_r, n_r, x_0 / n_0) < view.significance:
+        return None  # the holdback shows the incident itself: the paired test is the one to trust
+    x_b, n_b = x_0 + x_r, n_0 + n_r
+    if n_b <= 0:
+        return None
+    rate_b = x_b / n_b
+    tolerated_b = tolerated_rate(rate_b, policy, ceiling)
+    p = excess_rate_pvalue(x_c, n_c, x_b, n_b, tolerated_b - rate_b)
+    if p >= view.significance:
+        return None
+    return (
+        p,
+        f"but against v{view.window.baseline.version if view.window.baseline else '?'} before the deploy "
+        f"({text.pct(rate_b)}) it is ({text.below(p, view.significance)}): the holdback is too thin to tell a "
+        f"release fault from a downstream incident, so the watch is not healthy yet",
+    )
 
 
 def _full_margin(reference_rate: float, policy: HealthPolicy) -> float:
