@@ -60,7 +60,14 @@ class Harness:
             "artifact": self.upload(build),
             "strategy": {"type": "canary", "steps": [20], "interval_seconds": 180},
             "smoke_tests": [{"name": "place-order", "payload": smoke_payload(), "expect_subset": {"ok": True}}],
-            "health": {"metric_period_seconds": 60, "on_inconclusive": "extend", "max_extension_seconds": 180},
+            # judged once a period (the default is twice): these runs are about the gates, and each
+            # judgement is a task invocation on the local runtime; test_judge_scenarios runs defaults
+            "health": {
+                "metric_period_seconds": 60,
+                "canary_judge_seconds": 60,
+                "on_inconclusive": "extend",
+                "max_extension_seconds": 180,
+            },
             "watch_seconds": 120,
         }
         body.update(overrides)
