@@ -22,6 +22,7 @@ from rollgate.tasks import (
     publish_version,
     record,
     release_concurrency,
+    release_lease,
     run_hook,
     shift_traffic,
     smoke_test,
@@ -111,6 +112,7 @@ def test_gates_against_moto_promote_and_record(tasks_env, app, lambda_client, dy
     doc["watch"] = run(promote, doc)
     assert doc["watch"]["next"] == "done"
     result = run(record, doc)
+    assert run(release_lease, doc)["released"] is True  # ReleaseLease, Record's own next step
     # then the alias is on the new version, the ledger has it, and the lease is free
     alias = lambda_client.get_alias(FunctionName="orders-api", Name="live")
     assert alias["FunctionVersion"] == doc["version"]["version"]
