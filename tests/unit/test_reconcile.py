@@ -67,6 +67,7 @@ def test_a_stopped_canary_is_put_back_recorded_announced_and_unlocked(world: Wor
     report = _run(world, "ABORTED")
 
     assert report.status == "RECONCILED"
+    assert report.outcome_written == "ABORTED"  # counted as a deployment outcome (dashboard, alarms)
     assert _routing(world) == ("2", {})
     assert world.ledger.leases == {}
     record = world.ledger.deployments["20260301T100000Z-next"]

@@ -97,6 +97,9 @@ class ReconcileReport(Lenient):
     found: list[str] = Field(default_factory=list, description="what it read")
     did: list[str] = Field(default_factory=list, description="what it changed")
     alias_restored: bool = Field(default=False, description="whether it moved the alias back")
+    outcome_written: str | None = Field(
+        default=None, description="the outcome it recorded for a deployment that had none (ABORTED or FAILED)"
+    )
 
 
 def request_from_status_change(event: dict[str, Any], home: StackHome | None = None) -> ReconcileRequest | None:
@@ -346,6 +349,7 @@ def _write_missing_outcome(
     }
     ledger.put_deployment(document)
     report.did.append(f"outcome {status} recorded for {lease.holder}")
+    report.outcome_written = status
     return document
 
 

@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 import boto3
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rollgate.aws.executions import StepFunctionsExecutions
@@ -52,6 +53,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     else:
         request = parse_model(ReconcileRequest, event, "reconcile", home=home)
     report = _paging_on_failure(request, partial(reconcile, request))
+    if report.outcome_written:
+        # the deployment's outcome, as Record counts it: the dashboard and the alarms see it too
+        metrics.add_dimension(name="outcome", value=report.outcome_written)
+        metrics.add_metric(name="Deployments", unit=MetricUnit.Count, value=1)
     logger.info("reconciled", extra={"status": report.status, "did": report.did})
     return report.model_dump(mode="json")
 
