@@ -96,9 +96,11 @@ class Observability(Construct):
                 "Record task errors",
             ),
             "A Record task (the outcome to the ledger and the bus, in "
-            f"{', '.join(record_functions)}) failed. The state machine retries transient errors; past them the "
-            "execution ends RecordFailed with no outcome event, and for DeployFunction the Reconciler writes the "
-            "outcome and releases the lease. Do: read the task's log (correlation id = the deployment or release "
+            f"{', '.join(record_functions)}) failed. The state machine retries transient errors; past them "
+            "DeployFunction goes to its Reconcile step, which writes the missing outcome, sends the event and "
+            "releases the lease (ReconcileFailed if it cannot: the Reconciler tries again after the execution "
+            "ends); a release or remediation ends RecordFailed with no outcome event. Do: read the task's log "
+            "(correlation id = the deployment or release "
             "id), check `rollgate history --function F` shows the outcome and `rollgate status --function F` "
             "shows no lease held; if one is, run `rollgate reconcile --function F`.",
         )
