@@ -53,6 +53,15 @@ def test_defaults_apply_and_per_function_overrides_win() -> None:
     assert ctx.wave == ctx.plan.waves[0]
 
 
+def test_a_manifest_function_may_downgrade_bypassing_invokers_to_a_warning() -> None:
+    manifest = json.loads(json.dumps(SAMPLE))
+    manifest["waves"][0]["functions"][0]["bypass_invokers"] = "warn"
+    ctx = _planned(manifest)
+    first, second = ctx.plan.waves[0]
+    assert first.request["bypass_invokers"] == "warn"
+    assert second.request["bypass_invokers"] == "reject"  # the request's default
+
+
 def test_child_names_are_unique_per_run_and_within_limits() -> None:
     first, second = _planned(name="run-1"), _planned(name="run-2")
     names_1 = [p.execution_name for wave in first.plan.waves for p in wave]

@@ -78,6 +78,8 @@ class ManifestFunction(Strict):
     smoke_tests: list[SmokeTest] | None = Field(default=None, max_length=20)
     health: HealthOverrides | None = None  # type: ignore[valid-type]
     watch_seconds: StageSeconds | None = None
+    #: Invokers that bypass the alias: refuse the release (default) or go on with a warning.
+    bypass_invokers: Literal["reject", "warn"] | None = None
 
 
 class Wave(Strict):
@@ -183,6 +185,8 @@ def deployment_request(
     }
     if manifest.approval is not None and manifest.approval.before_promotion:
         body["approval"] = manifest.approval.model_dump(mode="json")
+    if entry.bypass_invokers is not None:
+        body["bypass_invokers"] = entry.bypass_invokers
     return parse_model(DeploymentRequest, body, f"{where}.waves.{wave_index}.functions.{function_index}", home=home)
 
 
