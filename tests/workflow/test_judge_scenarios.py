@@ -174,12 +174,6 @@ def with_health(harness: Harness, build: str, **health: Any) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- 1. synthetic evidence
-@pytest.mark.xfail(
-    strict=True,
-    reason="known miss: since the canary widens when short of samples it gathers the ~150 invocations that "
-    "rule out a gross regression but not this 2% one, and the watch's doubt against the pre-deploy series "
-    "does not fire on the local runtime (it does in the unit test of the same numbers); the release is promoted",
-)
 def test_a_low_traffic_regression_the_smoke_tests_miss_is_never_promoted(cdk_out: Path) -> None:
     # given a function with little traffic (30 orders a minute, a coupon on about 2% of them), and
     # v3, which fails every order with a coupon; the smoke order has none

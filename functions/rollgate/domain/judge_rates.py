@@ -30,8 +30,8 @@ _INCONCLUSIVE, _SKIPPED = CheckStatus.INCONCLUSIVE, CheckStatus.SKIPPED
 #: may be a downstream blip that would have hit any version: fewer than this are judged again next
 #: period instead of rolling back (2 of 2 invocations at 2 requests a minute).
 MIN_UNPAIRED_FAILURES = 3
-#: A paired watch with a thin holdback is held in doubt while its latest this many periods fail
-#: beyond the pre-deploy rate.
+#: A paired watch with a thin holdback is held in doubt while it fails significantly beyond the
+#: pre-deploy rate and its latest this many periods still fail beyond the tolerated rate.
 _DOUBT_PERIODS = 10
 #: Without a control for the probes, they fail a release only above this failure rate.
 SYNTHETIC_UNPAIRED_FLOOR = 0.5
@@ -232,17 +232,20 @@ def _thin_holdback_doubt(
     trials: TrialField,
     ceiling: float,
 ) -> tuple[float, str] | None:
-    """A paired watch whose holdback is too thin to see what the new version shows: over its latest
-    _DOUBT_PERIODS periods, against the previous version's own rate before the deploy (with the
-    holdback's), the new version fails significantly beyond the tolerated rate. That is not a
+    """A paired watch whose holdback is too thin to see what the new version shows: against the
+    previous version's own rate before the deploy (with the holdback's), the new version fails
+    significantly beyond the tolerated rate over the watch, and still beyond it in its latest
+    _DOUBT_PERIODS periods. That is not a
     rollback (a downstream incident the thin holdback cannot show reads the same), and it is not a
     pass either: the watch is held INCONCLUSIVE, and its end takes on_inconclusive_watch. An
     incident passes and the doubt with it; a regression stays. (p, sentence), or None."""
     if not reference.with_control or view.window.phase != "watch":
         return None
-    recent = view.since_shift().counts(count, trials).canary_periods[-_DOUBT_PERIODS:]
-    x_c, n_c = sum(x for x, _ in recent), sum(n for _, n in recent)
-    if x_c <= 0:
+    watched = view.since_shift().counts(count, trials).canary_periods
+    recent = watched[-_DOUBT_PERIODS:]
+    x_c, n_c = sum(x for x, _ in watched), sum(n for _, n in watched)
+    x_now, n_now = sum(x for x, _ in recent), sum(n for _, n in recent)
+    if x_c <= 0 or n_now <= 0:
         return None
     before = view.baseline_counts(count, trials)
     if not before:
@@ -256,8 +259,11 @@ def _thin_holdback_doubt(
         return None
     rate_b = x_b / n_b
     tolerated_b = tolerated_rate(rate_b, policy, ceiling)
+    # significant over the watch, and still beyond the tolerated rate in its latest periods: an
+    # incident that has passed no longer is (a regression too quiet to be significant in any ten
+    # minutes of its own still is)
     p = excess_rate_pvalue(x_c, n_c, x_b, n_b, tolerated_b - rate_b)
-    if p >= view.significance:
+    if p >= view.significance or x_now / n_now <= tolerated_b:
         return None
     return (
         p,
