@@ -42,7 +42,7 @@ demo-events: $(STAMP) ## the event-driven demo: push-triggered release, alarm re
 schema: $(STAMP) ## regenerate schemas/release-manifest.schema.json from the models
 	@PYTHONPATH=functions $(BIN)/python -m rollgate.domain.manifest > schemas/release-manifest.schema.json
 
-test: $(STAMP) ## run the whole suite (unit, functional, infra, workflow)
+test: lint ## the house rules (make lint), then the whole suite (unit, functional, infra, workflow)
 	@$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 chaos: $(STAMP) ## the whole fault-injection matrix (one fault per run in every task AWS call); writes chaos-report.json
@@ -50,7 +50,7 @@ chaos: $(STAMP) ## the whole fault-injection matrix (one fault per run in every 
 
 lint: $(STAMP) ## ruff (lint and format check), mypy over every package, the import-layer contracts
 	@$(BIN)/ruff check functions infra cli local bench tests app.py
-	@$(BIN)/ruff format --check -q functions infra cli local bench tests app.py
+	@$(BIN)/ruff format --check -q .
 	@$(BIN)/mypy
 	@$(BIN)/lint-imports --no-cache --no-logo
 
