@@ -185,8 +185,9 @@ def shift_traffic(ctx: DeploymentContext, *, lambda_api: LambdaApi, ledger: Ledg
     period = ctx.request.health.metric_period_seconds
     weights = ctx.request.strategy.weights()
     previous = ctx.canary
-    widening = previous is not None and previous.next == "shift" and previous.widen_to is not None
-    step = _next_step(previous, weights)
+    # a widening stays on its strategy step at the wider weight; otherwise the next step above
+    widen_to = previous.widen_to if previous is not None and previous.next == "shift" else None
+    step = 0 if previous is None else previous.step_index if widen_to else _step_above(previous, weights)
     if version.version == baseline.live_version or step >= len(weights):
         reason = "already live: nothing to shift" if version.version == baseline.live_version else "all steps done"
         return CanaryProgress(
@@ -198,12 +199,12 @@ def shift_traffic(ctx: DeploymentContext, *, lambda_api: LambdaApi, ledger: Ledg
             next="promote",
             evidence=[Evidence(check="shift", ok=True, detail=reason), *notes],
         )
-    weight = previous.widen_to if widening and previous and previous.widen_to else weights[step]
+    weight = widen_to or weights[step]
     routing, changed = shift(
         lambda_api, ctx.function_name, ctx.alias, stable=baseline.live_version, canary=version.version, percent=weight
     )
     note = f"alias {ctx.alias} now routes {describe(routing)}" + ("" if changed else " (already so)")
-    if widening:
+    if widen_to:
         note += " (widened: the step ended INCONCLUSIVE with nothing failing; the stable version stays the control)"
     carried = previous.model_dump(include=_CANARY_CARRIED) if previous else {}
     if previous is not None:
@@ -212,7 +213,7 @@ def shift_traffic(ctx: DeploymentContext, *, lambda_api: LambdaApi, ledger: Ledg
         **carried,
         step_index=step,
         weight=weight,
-        widened=widening,
+        widened=widen_to is not None,
         canary_started_at=previous.canary_started_at if previous else now,
         step_started_at=now,
         wait_seconds=period,
@@ -275,15 +276,11 @@ def _watch_budget_left(ctx: DeploymentContext, progress: WatchProgress, now: dat
     return max(0.0, hold - held)
 
 
-def _next_step(previous: CanaryProgress | None, weights: list[int]) -> int:
-    """The strategy step ShiftTraffic moves to: the first, the same one widened, or the next one
-    above the current weight (a widened canary never narrows back to a smaller step)."""
-    if previous is None:
-        return 0
-    if previous.next == "shift" and previous.widen_to is not None:
-        return previous.step_index
-    step = previous.step_index + 1
-    while step < len(weights) and weights[step] <= previous.weight:
+def _step_above(progress: CanaryProgress, weights: list[int]) -> int:
+    """The next strategy step above the canary's current weight (a widened canary never narrows
+    back to a smaller step); len(weights) when there is none."""
+    step = progress.step_index + 1
+    while step < len(weights) and weights[step] <= progress.weight:
         step += 1
     return step
 
@@ -370,7 +367,7 @@ def judge_canary(
     step_elapsed = (now - progress.step_started_at).total_seconds()
     interval = ctx.request.strategy.interval_seconds
     weights = ctx.request.strategy.weights()
-    last_step = _next_step(progress.model_copy(update={"next": "bake"}), weights) >= len(weights)
+    last_step = _step_above(progress, weights) >= len(weights)
 
     if verdict.outcome is Outcome.UNHEALTHY:
         if _to_confirm(verdict, progress.verdicts, policy):
