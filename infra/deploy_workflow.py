@@ -45,7 +45,7 @@ from infra.deploy_tasks import DeployTasks
 from infra.settings import Settings
 from infra.states import (
     PERSISTENT_ATTEMPTS,
-    add_transient_retry,
+    await_task_token,
     catch,
     concluded,
     fail_on_error,
@@ -198,19 +198,14 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks, reconcile: 
     # the answer is the canary record to go on with (approved: judge once more, then promote) or
     # the error ApprovalRejected (-> Rollback). No answer within approval.timeout_seconds is
     # States.Timeout: ApprovalTimedOut answers approval.on_timeout.
-    await_approval = tasks.LambdaInvoke(
+    await_approval = await_task_token(
         scope,
         "AwaitApproval",
-        lambda_function=steps.task("await_approval").function,
-        integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-        payload=sfn.TaskInput.from_object(
-            {"approval_token": sfn.JsonPath.task_token, "deployment": sfn.JsonPath.entire_payload}
-        ),
-        task_timeout=sfn.Timeout.at("$.request.approval.timeout_seconds"),
-        retry_on_service_exceptions=False,
+        steps.task("await_approval").function,
+        payload_key="deployment",
+        timeout_path="$.request.approval.timeout_seconds",
         result_path="$.canary",
     )
-    add_transient_retry(await_approval)
     approval_timed_out = catch(
         steps.step(
             scope,

@@ -32,7 +32,7 @@ from infra.settings import Settings
 from infra.states import (
     DEFAULT_ATTEMPTS,
     PERSISTENT_ATTEMPTS,
-    add_transient_retry,
+    await_task_token,
     catch,
     concluded,
     fail_on_error,
@@ -142,19 +142,14 @@ def build_release_definition(scope: Construct, *, steps: ReleaseTasks, deploy: s
     # --- a person's go-ahead before each wave after the first (manifest approval.between_waves) ----
     # A task token, as DeployFunction's AwaitApproval: the approval's answer goes to $.wave_approval
     # and the wave runs; States.Timeout takes approval.on_timeout; a rejection stops the release there.
-    await_wave_approval = tasks.LambdaInvoke(
+    await_wave_approval = await_task_token(
         scope,
         "AwaitWaveApproval",
-        lambda_function=steps.task("await_wave_approval").function,
-        integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-        payload=sfn.TaskInput.from_object(
-            {"approval_token": sfn.JsonPath.task_token, "release": sfn.JsonPath.entire_payload}
-        ),
-        task_timeout=sfn.Timeout.at("$.plan.approval.timeout_seconds"),
-        retry_on_service_exceptions=False,
+        steps.task("await_wave_approval").function,
+        payload_key="release",
+        timeout_path="$.plan.approval.timeout_seconds",
         result_path="$.wave_approval",
     )
-    add_transient_retry(await_wave_approval)
     wave_timed_out = catch(
         steps.step(
             scope,

@@ -75,6 +75,34 @@ def lambda_step(
     return step
 
 
+def await_task_token(
+    scope: Construct,
+    state_name: str,
+    function: lambda_.IFunction,
+    *,
+    payload_key: str,
+    timeout_path: str,
+    result_path: str,
+) -> tasks.LambdaInvoke:
+    """A `waitForTaskToken` state (an approval gate): `function` gets the task token and the whole
+    state under `payload_key`, and the execution waits for the token's answer up to the seconds at
+    `timeout_path` (then States.Timeout). Transient invoke errors are retried like any task's."""
+    step = tasks.LambdaInvoke(
+        scope,
+        state_name,
+        lambda_function=function,
+        integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+        payload=sfn.TaskInput.from_object(
+            {"approval_token": sfn.JsonPath.task_token, payload_key: sfn.JsonPath.entire_payload}
+        ),
+        task_timeout=sfn.Timeout.at(timeout_path),
+        retry_on_service_exceptions=False,
+        result_path=result_path,
+    )
+    add_transient_retry(step)
+    return step
+
+
 def catch(
     step: tasks.LambdaInvoke,
     handler: sfn.IChainable,
