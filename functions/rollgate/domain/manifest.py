@@ -2,8 +2,9 @@
 
 CI writes it next to the artifacts (or puts it inline in a `Release Requested` event); the Release
 workflow turns it into one DeploymentRequest per function. Per-function settings override the
-manifest's `defaults`: strategy, smoke_tests and watch_seconds replace the default, health is
-merged field by field (so a function can loosen one threshold without restating the others).
+manifest's `defaults`: strategy, smoke_tests and watch_seconds replace the default; health, prune
+and hooks are merged field by field (so a function can loosen one threshold, keep more versions or
+swap one hook without restating the others).
 
 The JSON Schema in `schemas/release-manifest.schema.json` is generated from these models
 (`python -m rollgate.domain.manifest`), and a test keeps the two equal.
@@ -21,8 +22,12 @@ from rollgate.domain.models import (
     ApprovalPolicy,
     Artifact,
     DeploymentRequest,
+    FunctionConfiguration,
     HealthPolicy,
+    Hooks,
     Provenance,
+    ProvisionedConcurrency,
+    PrunePolicy,
     SmokeTest,
     Strategy,
     Strict,
@@ -55,7 +60,12 @@ MAX_CONCURRENCY_LIMIT = 20
 
 
 class ReleaseDefaults(Strict):
-    """Settings every function of the release gets unless it says otherwise."""
+    """Settings every function of the release gets unless it says otherwise.
+
+    configuration and provisioned_concurrency are per function only: memory, timeout and layers
+    are sized to each function's own work (a layer list replaces the function's whole list), and an
+    allocation is a standing cost sized to each function's traffic, which an unset allocation
+    already carries over from the live version. One default for all would be wrong for most."""
 
     alias: AliasName = "live"
     strategy: Strategy = Field(default_factory=Strategy)
@@ -63,6 +73,8 @@ class ReleaseDefaults(Strict):
     health: HealthOverrides = Field(default_factory=HealthOverrides)  # type: ignore[valid-type]
     watch_seconds: StageSeconds = 600
     update_polling: UpdatePolling = Field(default_factory=UpdatePolling)
+    prune: PrunePolicy | None = Field(default=None, description="old versions deleted after each promotion")
+    hooks: Hooks | None = Field(default=None, description="the team's pre- and post-traffic checks, for every function")
 
 
 class ManifestFunction(Strict):
@@ -80,6 +92,16 @@ class ManifestFunction(Strict):
     watch_seconds: StageSeconds | None = None
     #: Invokers that bypass the alias: refuse the release (default) or go on with a warning.
     bypass_invokers: Literal["reject", "warn"] | None = None
+    configuration: FunctionConfiguration | None = Field(
+        default=None, description="memory, timeout, ephemeral storage, layers, architecture, runtime, handler"
+    )
+    provisioned_concurrency: ProvisionedConcurrency | None = Field(
+        default=None, description="provisioned concurrency of the new version; unset: the live version's, if any"
+    )
+    prune: PrunePolicy | None = Field(default=None, description="merged field by field over defaults.prune")
+    hooks: Hooks | None = Field(
+        default=None, description="merged over defaults.hooks by phase (`pre_traffic: null` drops the default's)"
+    )
 
 
 class Wave(Strict):
@@ -187,7 +209,25 @@ def deployment_request(
         body["approval"] = manifest.approval.model_dump(mode="json")
     if entry.bypass_invokers is not None:
         body["bypass_invokers"] = entry.bypass_invokers
+    if entry.configuration is not None:
+        body["configuration"] = entry.configuration.model_dump(mode="json", exclude_none=True)
+    if entry.provisioned_concurrency is not None:
+        body["provisioned_concurrency"] = entry.provisioned_concurrency.model_dump(mode="json")
+    for name, default, override in (
+        ("prune", defaults.prune, entry.prune),
+        ("hooks", defaults.hooks, entry.hooks),
+    ):
+        if default is not None or override is not None:
+            body[name] = _merged(default, override)
     return parse_model(DeploymentRequest, body, f"{where}.waves.{wave_index}.functions.{function_index}", home=home)
+
+
+def _merged(default: Strict | None, override: Strict | None) -> dict[str, Any]:
+    """The fields a manifest wrote, the function's over the defaults' (an explicit null included)."""
+    return {
+        **(default.model_dump(mode="json", exclude_unset=True) if default is not None else {}),
+        **(override.model_dump(mode="json", exclude_unset=True) if override is not None else {}),
+    }
 
 
 def json_schema() -> dict[str, Any]:
