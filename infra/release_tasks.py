@@ -28,8 +28,19 @@ RELEASE_TASK_MODULES: tuple[str, ...] = (
 )
 REMEDIATE_TASK_MODULES: tuple[str, ...] = ("assess_remediation", "remediate", "record_remediation")
 
-# Putting an alias back: read it, move it, read it back, smoke-test the restored version.
-_REVERT = ("lambda:GetAlias", "lambda:UpdateAlias", "lambda:InvokeFunction")
+# Putting an alias back: read it, move it, read it back, smoke-test the restored version; then the
+# provisioned concurrency moved with it (put on the restored version, released from the promoted one
+# unless another alias routes to it).
+_REVERT = (
+    "lambda:GetAlias",
+    "lambda:UpdateAlias",
+    "lambda:InvokeFunction",
+    "lambda:ListProvisionedConcurrencyConfigs",
+    "lambda:GetProvisionedConcurrencyConfig",
+    "lambda:PutProvisionedConcurrencyConfig",
+    "lambda:DeleteProvisionedConcurrencyConfig",
+    "lambda:ListAliases",
+)
 
 RELEASE_GRANTS = TaskGrants(
     lambda_actions={"revert_function": _REVERT},

@@ -107,10 +107,17 @@ def test_ecr_reads_are_scoped_to_tagged_repositories(by_task: dict[str, list[dic
                 "reconcile",
             },
         ),
-        ("lambda:PutProvisionedConcurrencyConfig", {"provision_concurrency", "rollback"}),
-        ("lambda:DeleteProvisionedConcurrencyConfig", {"release_concurrency", "rollback"}),
+        # a later revert (atomic release, Remediate) moves the allocation with the alias
+        (
+            "lambda:PutProvisionedConcurrencyConfig",
+            {"provision_concurrency", "rollback", "revert_function", "remediate"},
+        ),
+        (
+            "lambda:DeleteProvisionedConcurrencyConfig",
+            {"release_concurrency", "rollback", "revert_function", "remediate"},
+        ),
         ("lambda:DeleteFunction", {"prune"}),
-        ("lambda:ListAliases", {"release_concurrency", "prune"}),
+        ("lambda:ListAliases", {"release_concurrency", "prune", "revert_function", "remediate"}),
         # who else invokes the function: only preflight looks
         ("lambda:GetPolicy", {"preflight"}),
         ("lambda:ListFunctionUrlConfigs", {"preflight"}),
