@@ -206,7 +206,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 from urllib.parse import unquote
 
-from local import faults, task_tokens, virtual_time
+from local import faults, metric_math, task_tokens, virtual_time
 
 EXPECTED_MOTO_VERSION = "5.2.5"
 
@@ -743,6 +743,7 @@ def install(data_plane: DataPlaneHooks, clock: BridgeClock) -> None:
             _install_fidelity()
             _install_stack_resources()
             task_tokens.install(_patch)  # SendTaskFailure's cause (local/task_tokens.py)
+            metric_math.install(_patch)  # arithmetic metric math in GetMetricData (local/metric_math.py)
         except Exception:
             _restore()
             raise

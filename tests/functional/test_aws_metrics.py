@@ -9,6 +9,7 @@ from botocore.stub import ANY, Stubber
 
 from rollgate.aws.metrics import CloudWatchMetricSource, period_starts
 from rollgate.domain.errors import ThrottledError
+from rollgate.domain.models import CustomMetric, parse_model
 
 FUNCTION = "orders"
 
@@ -179,3 +180,27 @@ def test_period_starts_are_aligned_and_half_open():
     assert period_starts(start, datetime(2030, 1, 1, 0, 2, 1, tzinfo=UTC), 60)[-1] == datetime(
         2030, 1, 1, 0, 2, tzinfo=UTC
     )
+
+
+def test_a_custom_metric_is_read_with_the_version_dimension_set(cloudwatch_client, origin):
+    for version, value in (("2", 4.0), ("1", 40.0)):
+        dims = [{"Name": "Service", "Value": "shop"}, {"Name": "Version", "Value": version}]
+        cloudwatch_client.put_metric_data(
+            Namespace="Shop",
+            MetricData=[{"MetricName": "Orders", "Dimensions": dims, "Timestamp": origin, "Value": value}],
+        )
+    metric = parse_model(
+        CustomMetric,
+        {
+            "name": "orders",
+            "namespace": "Shop",
+            "metric_name": "Orders",
+            "stat": "Sum",
+            "dimensions": {"Service": "shop"},
+            "version_dimension": "Version",
+        },
+    )
+    source = CloudWatchMetricSource(cloudwatch_client)
+    new = source.custom_series(metric, "2", origin, origin + timedelta(minutes=2), 60)
+    assert [s.value for s in new] == [4.0, None]
+    assert [s.value for s in source.custom_series(metric, "1", origin, origin + timedelta(minutes=1), 60)] == [40.0]

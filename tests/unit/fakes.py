@@ -246,12 +246,19 @@ class FakeMetrics:
     def __init__(self) -> None:
         self.series: dict[str, list[PeriodStats]] = {}
         self.ages: list[GaugeSample] = []
+        self.custom: dict[tuple[str, str | None], list[GaugeSample]] = {}
+        self.custom_reads: list[tuple[str, str | None]] = []
 
     def version_series(self, function_name, alias, version, start, end, period_seconds):
         return [p for p in self.series.get(version, []) if start <= p.start < end]
 
     def iterator_age(self, function_name, start, end, period_seconds):
         return self.ages
+
+    def custom_series(self, metric, version, start, end, period_seconds):
+        """`self.custom[(metric name, version or None)]`, the samples in the window asked."""
+        self.custom_reads.append((metric.name, version))
+        return [s for s in self.custom.get((metric.name, version), []) if start <= s.at < end]
 
 
 class FakeQueues:

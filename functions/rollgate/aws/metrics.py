@@ -15,8 +15,11 @@ from rollgate.aws.errors import translate_client_errors
 from rollgate.aws.lambda_api import bare_function_name
 from rollgate.domain.errors import TransientAwsError
 from rollgate.domain.health import GaugeSample, PeriodStats
+from rollgate.domain.models import RESERVED_QUERY_ID, CustomMetric, MetricQuery
 
 NAMESPACE = "AWS/Lambda"
+#: The id of a custom metric's result query (the models refuse it as an input's id).
+_RESULT_ID = RESERVED_QUERY_ID
 
 #: query id -> (metric name, statistic, PeriodStats field)
 _VERSION_QUERIES: tuple[tuple[str, str, str, str], ...] = (
@@ -98,6 +101,40 @@ class CloudWatchMetricSource:
         values = self._get([query], starts, period_seconds, f"cloudwatch:GetMetricData {name} IteratorAge")
         return [GaugeSample(at=at, value=values["age"].get(at)) for at in starts]
 
+    def custom_series(
+        self, metric: CustomMetric, version: str | None, start: datetime, end: datetime, period_seconds: int
+    ) -> list[GaugeSample]:
+        """A team's metric, or a metric-math expression over its inputs, per period; with `version`,
+        the version dimension set to it (on each versioned input of an expression)."""
+        starts = period_starts(start, end, period_seconds)
+        if not starts:
+            return []
+
+        def dimensions(given: dict[str, str], versioned: bool) -> list[dict[str, str]]:
+            dims = dict(given)
+            if version is not None and versioned and metric.version_dimension is not None:
+                dims[metric.version_dimension] = str(version)
+            return [{"Name": k, "Value": v} for k, v in dims.items()]
+
+        if metric.expression is None:
+            stat = _stat_query(
+                _RESULT_ID,
+                str(metric.namespace),
+                str(metric.metric_name),
+                metric.stat,
+                dimensions(metric.dimensions, True),
+                period_seconds,
+            )
+            queries = [stat]
+        else:
+            queries = [_input_query(q, dimensions(q.dimensions, q.versioned), period_seconds) for q in metric.metrics]
+            queries.append(
+                {"Id": _RESULT_ID, "Expression": metric.expression, "Period": period_seconds, "ReturnData": True}
+            )
+        which = f" version {version}" if version is not None else ""
+        values = self._get(queries, starts, period_seconds, f"cloudwatch:GetMetricData custom {metric.name}{which}")
+        return [GaugeSample(at=at, value=values[_RESULT_ID].get(at)) for at in starts]
+
     def _get(
         self, queries: list[dict[str, Any]], starts: list[datetime], period_seconds: int, call: str
     ) -> dict[str, dict[datetime, float]]:
@@ -136,15 +173,35 @@ class CloudWatchMetricSource:
 def _metric_stat(
     query_id: str, metric: str, stat: str, dimensions: list[dict[str, str]], period_seconds: int
 ) -> dict[str, Any]:
+    return _stat_query(query_id, NAMESPACE, metric, stat, dimensions, period_seconds)
+
+
+def _stat_query(
+    query_id: str,
+    namespace: str,
+    metric: str,
+    stat: str,
+    dimensions: list[dict[str, str]],
+    period_seconds: int,
+    *,
+    returned: bool = True,
+) -> dict[str, Any]:
     return {
         "Id": query_id,
         "MetricStat": {
-            "Metric": {"Namespace": NAMESPACE, "MetricName": metric, "Dimensions": dimensions},
+            "Metric": {"Namespace": namespace, "MetricName": metric, "Dimensions": dimensions},
             "Period": period_seconds,
             "Stat": stat,
         },
-        "ReturnData": True,
+        "ReturnData": returned,
     }
+
+
+def _input_query(query: MetricQuery, dimensions: list[dict[str, str]], period_seconds: int) -> dict[str, Any]:
+    """An expression's input: read, not returned (the expression's result is)."""
+    return _stat_query(
+        query.id, query.namespace, query.metric_name, query.stat, dimensions, period_seconds, returned=False
+    )
 
 
 def _require_complete(result: dict[str, Any], call: str) -> None:

@@ -139,6 +139,21 @@ class SyntheticSeries(_Model):
     failures: list[str] = Field(default_factory=list, description="a few example failure messages")
 
 
+class CustomSeries(_Model):
+    """One of the policy's custom metrics (by name) over the window: the new version's values (or,
+    without a version dimension, the function's), the version alongside over the same periods when
+    the metric carries the version (paired), else its pre-deploy values (unpaired)."""
+
+    name: str
+    canary: list[GaugeSample] = Field(default_factory=list)
+    reference: list[GaugeSample] | None = Field(
+        default=None, description="the version alongside (stable or the holdback), same periods: paired"
+    )
+    baseline: list[GaugeSample] = Field(
+        default_factory=list, description="the pre-deploy values the canary's are compared with when not paired"
+    )
+
+
 class HealthWindow(_Model):
     """Everything the judge is shown for one verdict.
 
@@ -165,6 +180,9 @@ class HealthWindow(_Model):
         description="the same probes sent to the previous version's qualifier at the same time: with it, probe "
         "failures are compared paired (a downstream incident fails both); without it, they must also be "
         "significantly above the error ceiling to fail the release",
+    )
+    custom: list[CustomSeries] = Field(
+        default_factory=list, description="the policy's custom metrics, read for this window"
     )
     read_failures: list[str] = Field(
         default_factory=list,

@@ -31,6 +31,7 @@ from functools import lru_cache
 from rollgate.domain import judge_text as text
 from rollgate.domain.health import Check, CheckStatus, EvidenceKind, HealthWindow, Outcome, Verdict
 from rollgate.domain.judge_latency import latency_check, latency_trend_check
+from rollgate.domain.judge_policy import holds_healthy, policy_checks
 from rollgate.domain.judge_rates import rate_check, synthetic_check, throttles_check
 from rollgate.domain.judge_signals import alarms_check, dlq_check, streams_check
 from rollgate.domain.judge_view import View
@@ -79,6 +80,7 @@ def judge(window: HealthWindow, policy: HealthPolicy) -> Verdict:
         dlq_check(window, policy, view),
         streams_check(window, policy),
         alarms_check(window, view, policy),
+        *policy_checks(view, policy),
     ]
     failed = [c for c in checks if c.status is _FAIL]
     if window.read_failures:
@@ -118,6 +120,8 @@ def judge(window: HealthWindow, policy: HealthPolicy) -> Verdict:
 
 
 def _holds_healthy(check: Check, window: HealthWindow) -> bool:
+    if holds_healthy(check):
+        return True
     return check.name in _HOLD_HEALTHY[window.phase] and check.status not in (_PASS, _SKIPPED)
 
 

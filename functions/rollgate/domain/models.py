@@ -210,6 +210,137 @@ class InconclusiveWatchAction(str, Enum):
     PROMOTE_UNVERIFIED = "promote_unverified"  # move to 100%, concluded PROMOTED with verification "unverified"
 
 
+#: The built-in series a threshold can name: the new version's own Lambda metrics per period (rates
+#: as fractions, latencies in ms), the function's IteratorAge (ms) and its dead-letter queues' depth.
+BUILTIN_THRESHOLD_METRICS = (
+    "error_rate",
+    "throttle_rate",
+    "p50",
+    "p95",
+    "p99",
+    "duration_average",
+    "iterator_age",
+    "dlq_depth",
+)
+#: The id the metric adapter gives a custom metric's result query; no input may take it.
+RESERVED_QUERY_ID = "rollgate_result"
+_METRIC_ID = Annotated[str, Field(pattern=r"^[a-z][a-zA-Z0-9_]{0,254}$")]
+_CHECK_NAME = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+
+
+class Threshold(Strict):
+    """An absolute limit the team already runs, held for a duration: "error rate above 10% for 5
+    minutes", "p95 above 5 s", "IteratorAge above 60 s", "DLQ not empty", or a custom metric's.
+    Judged on the new version's own series, period by period; a breach must hold in
+    ceil(for_seconds / metric_period_seconds) consecutive judged periods (at least one). A period
+    without a datapoint, with fewer than `min_invocations`, or (latency) in a warm-up is not judged:
+    it neither extends nor ends a run, as CloudWatch's own alarms treat missing data when told to
+    ignore it."""
+
+    metric: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")] = Field(
+        description=f"one of {', '.join(BUILTIN_THRESHOLD_METRICS)}, or the name of one of health.custom_metrics"
+    )
+    above: float | None = Field(default=None, description="breached when the value is above this")
+    below: float | None = Field(
+        default=None, description="breached when the value is below this (e.g. orders per minute falling)"
+    )
+    for_seconds: int = Field(default=0, ge=0, le=MAX_STAGE_SECONDS, description="how long the breach must hold")
+    min_invocations: int = Field(
+        default=20,
+        ge=0,
+        le=1_000_000,
+        description="rates and latencies: a period with fewer of the new version's invocations is not judged "
+        "(a 'p95' of 5 invocations is its slowest one)",
+    )
+    also_when_reference_breaches: bool = Field(
+        default=False,
+        description="false: a period where the version in comparison (stable, the holdback, or the pre-deploy "
+        "level) breaches the same limit is not blamed on the release, since rolling back would not cure it (a "
+        "downstream incident); true: the limit is absolute",
+    )
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Threshold:
+        if (self.above is None) == (self.below is None):
+            raise ValueError(f"threshold on {self.metric}: give exactly one of above or below")
+        if self.below is not None and self.metric in BUILTIN_THRESHOLD_METRICS:
+            raise ValueError(f"threshold on {self.metric}: a built-in metric takes `above` (worse is higher)")
+        if self.metric == "dlq_depth" and self.for_seconds:
+            raise ValueError("threshold on dlq_depth: for_seconds must be 0 (a dead-letter queue never drains itself)")
+        return self
+
+
+class MetricQuery(Strict):
+    """One CloudWatch metric, an input of a custom metric's expression."""
+
+    id: _METRIC_ID = Field(description="the name the expression uses for it (lower-case first letter)")
+    namespace: Text
+    metric_name: Text
+    dimensions: dict[Text, Text] = Field(default_factory=dict, max_length=30)
+    stat: Text = Field(default="Sum", description="Sum, Average, Maximum, p95, ...")
+    versioned: bool = Field(
+        default=True,
+        description="with version_dimension: read once per version, that dimension set to the version",
+    )
+
+
+class CustomMetric(Strict):
+    """A team's own metric (a business metric such as orders placed, an API Gateway 5xx rate) or a
+    metric-math expression, compared new version against a reference like the built-in checks: paired
+    against the version alongside when the metric carries the version as a dimension, else against
+    its own pre-deploy level. It fails on the majority of compared periods (at least three) being worse
+    by the ratio AND the delta; periods without a datapoint on either side are not compared (missing
+    is not zero)."""
+
+    name: _CHECK_NAME = Field(description="the check's name in the evidence (also what a threshold names)")
+    namespace: Text | None = None
+    metric_name: Text | None = None
+    dimensions: dict[Text, Text] = Field(default_factory=dict, max_length=30)
+    stat: Text = "Average"
+    expression: LongText | None = Field(
+        default=None, description="a metric-math expression over `metrics` (instead of namespace/metric_name)"
+    )
+    metrics: list[MetricQuery] = Field(default_factory=list, max_length=10)
+    version_dimension: Text | None = Field(
+        default=None,
+        description="the dimension whose value is the function version (the team's metric is emitted with it): "
+        "then compared paired, version against version; without it, function-wide against the pre-deploy level",
+    )
+    per_invocation: bool = Field(
+        default=False,
+        description="with version_dimension: divide each period's value by that version's invocations, so versions "
+        "at different weights compare (orders per request, not orders)",
+    )
+    worse_when: Literal["higher", "lower"] = "higher"
+    max_ratio: float = Field(default=1.2, ge=1.0, le=1_000.0, description="tolerated ratio to the reference")
+    min_delta: float = Field(default=0.0, ge=0.0, description="and tolerated absolute difference")
+    compare: bool = Field(default=True, description="false: only its thresholds judge it")
+    required: bool = Field(
+        default=True,
+        description="a HEALTHY verdict waits for this metric to be compared (no data is never healthy); false: "
+        "judged when it has data, never waited for",
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CustomMetric:
+        where = f"custom metric {self.name}"
+        if (self.expression is None) == (self.metric_name is None):
+            raise ValueError(f"{where}: give either metric_name (with namespace) or expression (with metrics)")
+        if self.metric_name is not None and (self.namespace is None or self.metrics):
+            raise ValueError(f"{where}: a metric_name needs a namespace and takes no `metrics`")
+        if self.expression is not None:
+            if not self.metrics:
+                raise ValueError(f"{where}: an expression needs its input `metrics`")
+            ids = [m.id for m in self.metrics]
+            if len(set(ids)) != len(ids) or RESERVED_QUERY_ID in ids:
+                raise ValueError(f"{where}: metrics ids must be unique and not {RESERVED_QUERY_ID!r} (got {ids})")
+        if self.per_invocation and self.version_dimension is None:
+            raise ValueError(
+                f"{where}: per_invocation needs version_dimension (divide a function-wide metric in its expression)"
+            )
+        return self
+
+
 class HealthPolicy(Strict):
     """What healthy means. Defaults suit a function with steady traffic; every threshold is a
     margin against the stable version (or the pre-deploy baseline), plus an absolute ceiling."""
@@ -303,6 +434,18 @@ class HealthPolicy(Strict):
     event_source_mappings: list[MappingUuid] | None = Field(default=None, max_length=20)
     max_iterator_age_growth_ms: float = 60_000.0
     alarm_names: list[Text] = Field(default_factory=list, max_length=50)
+    # the team's own rules: absolute limits held for a duration, and their own metrics
+    thresholds: list[Threshold] = Field(
+        default_factory=list,
+        max_length=20,
+        description="absolute limits on the new version held for a duration (errors above 10% for 5 min, p95 "
+        "above 5 s, IteratorAge above 60 s, DLQ not empty, a custom metric's)",
+    )
+    custom_metrics: list[CustomMetric] = Field(
+        default_factory=list,
+        max_length=10,
+        description="the team's own CloudWatch metrics or metric-math expressions, compared like the built-in ones",
+    )
 
     @property
     def canary_judge_interval(self) -> int:
@@ -342,6 +485,19 @@ class HealthPolicy(Strict):
         widen = self.widen_on_inconclusive
         if any(not 1 <= w <= 99 for w in widen) or any(b <= a for a, b in itertools.pairwise(widen)):
             raise ValueError(f"widen_on_inconclusive: strictly increasing weights between 1 and 99 (got {widen})")
+        return self
+
+    @model_validator(mode="after")
+    def _thresholds_name_metrics(self) -> HealthPolicy:
+        names = [m.name for m in self.custom_metrics]
+        if len(set(names)) != len(names):
+            raise ValueError(f"custom_metrics: names must be unique (got {names})")
+        for t in self.thresholds:
+            if t.metric not in BUILTIN_THRESHOLD_METRICS and t.metric not in names:
+                raise ValueError(
+                    f"thresholds: {t.metric!r} is neither a built-in metric ({', '.join(BUILTIN_THRESHOLD_METRICS)}) "
+                    f"nor one of custom_metrics ({', '.join(names) or 'none'})"
+                )
         return self
 
     @model_validator(mode="after")

@@ -19,6 +19,7 @@ from typing import Literal, TypeVar
 from rollgate.domain.errors import NotFoundError, TransientAwsError
 from rollgate.domain.health import (
     AlarmObservation,
+    CustomSeries,
     GaugeSample,
     HealthWindow,
     PeriodStats,
@@ -26,8 +27,15 @@ from rollgate.domain.health import (
     StreamSeries,
     VersionSeries,
 )
-from rollgate.domain.models import Baseline, DeploymentContext
-from rollgate.domain.ports import AlarmMetric, AlarmMetricsProbe, AlarmProbe, HealthProbes, MetricSource
+from rollgate.domain.models import Baseline, CustomMetric, DeploymentContext
+from rollgate.domain.ports import (
+    AlarmMetric,
+    AlarmMetricsProbe,
+    AlarmProbe,
+    CustomMetricSource,
+    HealthProbes,
+    MetricSource,
+)
 
 #: How far back the pre-deploy baseline reaches for the watch phase.
 BASELINE_LOOKBACK = timedelta(minutes=30)
@@ -68,6 +76,39 @@ def _series(
         [],
     )
     return VersionSeries(version=version, periods=periods)
+
+
+def _custom(
+    reads: _Reads,
+    metrics: MetricSource,
+    ctx: DeploymentContext,
+    metric: CustomMetric,
+    versions: tuple[str, str],
+    since: datetime,
+    now: datetime,
+    side_by_side: bool,
+) -> CustomSeries:
+    """A custom metric over the window: per version when it carries the version (the previous one
+    alongside, or before the deploy without one), else the function's, against its pre-deploy values."""
+    new, previous = versions
+    period = ctx.request.health.metric_period_seconds
+    before = (ctx.started_at - BASELINE_LOOKBACK, ctx.started_at)
+    if not isinstance(metrics, CustomMetricSource):
+        reads.failures.append(f"custom metric {metric.name}: this metric source cannot read custom metrics")
+        return CustomSeries(name=metric.name)
+    source = metrics
+
+    def read(version: str | None, start: datetime, end: datetime) -> list[GaugeSample]:
+        if end <= start:
+            return []
+        label = f"custom metric {metric.name}" + (f" of v{version}" if version else "")
+        return reads.attempt(label, lambda: source.custom_series(metric, version, start, end, period), [])
+
+    if metric.version_dimension is None:
+        return CustomSeries(name=metric.name, canary=read(None, since, now), baseline=read(None, *before))
+    if side_by_side:
+        return CustomSeries(name=metric.name, canary=read(new, since, now), reference=read(previous, since, now))
+    return CustomSeries(name=metric.name, canary=read(new, since, now), baseline=read(previous, *before))
 
 
 def _alarms(reads: _Reads, alarms: AlarmProbe, baseline: Baseline) -> list[AlarmObservation]:
@@ -190,6 +231,10 @@ def observe(
         else None
     )
     canary = _series(reads, metrics, ctx, new_version, since, now)
+    custom = [
+        _custom(reads, metrics, ctx, m, (new_version, previous), since, now, side_by_side)
+        for m in ctx.request.health.custom_metrics
+    ]
     observed = _alarms(reads, probes.alarms, baseline)
     counted_from = weight_since if phase == "watch" else None
     alarms = _attributed(ctx, reads, probes.alarms, observed, canary, stable, counted_from)
@@ -203,6 +248,7 @@ def observe(
         queues=queue_series,
         streams=stream_series,
         alarms=alarms,
+        custom=custom,
         read_failures=reads.failures,
         weight_since=weight_since,
         observed_at=now,

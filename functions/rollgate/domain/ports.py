@@ -14,6 +14,7 @@ from rollgate.domain.health import AlarmObservation, GaugeSample, PeriodStats
 
 if TYPE_CHECKING:
     from rollgate.domain.controls import ControlRecord
+    from rollgate.domain.models import CustomMetric
 
 
 class Clock(Protocol):
@@ -214,6 +215,18 @@ class MetricSource(Protocol):
     def iterator_age(
         self, function_name: str, start: datetime, end: datetime, period_seconds: int
     ) -> list[GaugeSample]: ...
+
+
+@runtime_checkable
+class CustomMetricSource(Protocol):
+    """A MetricSource that also reads the team's own metrics and metric-math expressions."""
+
+    def custom_series(
+        self, metric: CustomMetric, version: str | None, start: datetime, end: datetime, period_seconds: int
+    ) -> list[GaugeSample]:
+        """`metric` per period, None where there is no datapoint; with `version`, its
+        version_dimension (and each versioned input's) set to it."""
+        ...
 
 
 class QueueProbe(Protocol):
