@@ -265,3 +265,16 @@ def test_bad_rules_are_refused_naming_the_field(fields: dict[str, Any], message:
     with pytest.raises(InvalidRequest, match="health") as refused:
         parse_model(HealthPolicy, fields, "health")
     assert message in str(refused.value)
+
+
+def test_thin_periods_of_a_count_do_not_fail_on_votes_the_pooled_counts_do_not_bear_out() -> None:
+    # 3 invocations a minute on the canary: a minute without an order is likely even when nothing is wrong
+    canary, stable = minutes([0.0] * 4, invocations=3), minutes([0.0] * 4, invocations=27)
+    series = CustomSeries(name="orders", canary=gauges([0.0, 0.0, 0.0, 1.0]), reference=gauges([13.0] * 4))
+    check = check_of(
+        judge(window(canary, stable, custom=[series]), policy(custom_metrics=[ORDERS], min_invocations=1)).checks,
+        "metric:orders",
+    )
+    assert check.observed["periods_worse"] == 4
+    assert check.observed["p_value"] > 0.01
+    assert check.status is CheckStatus.PASS

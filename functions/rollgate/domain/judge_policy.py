@@ -11,7 +11,8 @@ judged here with the built-in checks' rules:
 - a custom metric is compared like latency, by per-period votes: paired against the version
   alongside when the metric carries the version as a dimension, else against its own pre-deploy
   level; it fails when at least three compared periods, and the majority of them, are worse by the
-  ratio AND the delta (one odd minute is never a rollback);
+  ratio AND the delta (one odd minute is never a rollback), and, for a per-invocation count, when
+  the pooled counts say so too at the significance (thin periods' noise is not a regression);
 - a check that has not been able to judge yet says so; a threshold in the middle of a breach, and a
   required custom metric not yet compared, keep a verdict from being HEALTHY (`holds_healthy`).
 """
@@ -28,6 +29,7 @@ from rollgate.domain import judge_text as text
 from rollgate.domain.health import Check, CheckStatus, CustomSeries, EvidenceKind, GaugeSample, PeriodStats
 from rollgate.domain.judge_view import View
 from rollgate.domain.models import CustomMetric, HealthPolicy, Threshold
+from rollgate.domain.stats import stratified_ratio_pvalue
 
 _PASS, _FAIL = CheckStatus.PASS, CheckStatus.FAIL
 _INCONCLUSIVE, _SKIPPED = CheckStatus.INCONCLUSIVE, CheckStatus.SKIPPED
@@ -308,6 +310,7 @@ def _custom_check(metric: CustomMetric, series: CustomSeries | None, view: View)
         if reference is not None:
             rows.append((start, value, reference))
     breaching = [row for row in rows if worse(row[1], row[2])]
+    p_value = _pooled_pvalue(metric, series, view, [start for start, _, _ in rows]) if values.paired else None
     direction = "higher" if metric.worse_when == "higher" else "lower"
     tolerance = f"{metric.max_ratio:g}x" + (f" and by {metric.min_delta:g}" if metric.min_delta else "")
     observed: dict = {
@@ -318,6 +321,8 @@ def _custom_check(metric: CustomMetric, series: CustomSeries | None, view: View)
     }
     if values.level is not None:
         observed["pre_deploy_level"] = round(values.level, 6)
+    if p_value is not None:
+        observed["p_value"] = text.p_round(p_value)
     rule = {
         "worse_when": metric.worse_when,
         "tolerated": tolerance,
@@ -330,7 +335,10 @@ def _custom_check(metric: CustomMetric, series: CustomSeries | None, view: View)
         name = f"{CUSTOM_PREFIX}{metric.name}"
         return Check(name=name, status=status, observed=observed, threshold=rule, summary=summary, kind=kind)
 
-    if len(breaching) >= _CUSTOM_MIN_PERIODS and 2 * len(breaching) > len(rows):
+    significant = p_value is None or p_value < view.significance
+    if p_value is not None:
+        rule["pooled_test"] = f"per-invocation counts, stratified by period (significance {view.significance:g})"
+    if len(breaching) >= _CUSTOM_MIN_PERIODS and 2 * len(breaching) > len(rows) and significant:
         shown = ", ".join(f"{v:,.4g} vs {r:,.4g}" for _, v, r in breaching[-3:])
         return check(
             _FAIL,
@@ -343,6 +351,13 @@ def _custom_check(metric: CustomMetric, series: CustomSeries | None, view: View)
             f"{metric.name} of {who} within {tolerance} of {reference_label} in "
             f"{len(rows) - len(breaching)} of {len(rows)} periods",
         )
+    if len(rows) >= _CUSTOM_MIN_PERIODS and not significant:
+        return check(
+            _PASS,
+            f"{metric.name} of {who} looked {direction} than {reference_label} in {len(breaching)} of {len(rows)} "
+            f"periods, but its counts do not show it beyond {tolerance} ({text.p_value(p_value or 1.0)}): "
+            f"thin periods' noise",
+        )
     if values.paired or values.level is not None:
         why = f"{len(rows)} of the {_CUSTOM_MIN_PERIODS} periods needed compared with {reference_label}"
     else:
@@ -350,6 +365,30 @@ def _custom_check(metric: CustomMetric, series: CustomSeries | None, view: View)
     if len(breaching):
         why += f"; {len(breaching)} worse so far"
     return check(_INCONCLUSIVE if metric.required else _SKIPPED, f"{metric.name} not judged yet: {why}")
+
+
+def _pooled_pvalue(
+    metric: CustomMetric, series: CustomSeries | None, view: View, starts: list[datetime]
+) -> float | None:
+    """A per-invocation count compared paired: is the new version's rate worse than the tolerated
+    ratio, conditioned on each period's total (stratified_ratio_pvalue, as the errors test does), so
+    thin periods' count noise cannot fail a release on votes alone? None for other metrics."""
+    window = view.window
+    if not metric.per_invocation or series is None or series.reference is None or window.stable is None:
+        return None
+    canary = {s.at: s.value for s in series.canary}
+    reference = {s.at: s.value for s in series.reference}
+    n_canary = {p.start: p.invocations for p in window.canary.periods}
+    n_reference = {p.start: p.invocations for p in window.stable.periods}
+    periods = [
+        (canary[t] or 0.0, n_canary[t] or 0.0, reference[t] or 0.0, n_reference[t] or 0.0)
+        for t in starts
+        if t in n_canary and t in n_reference
+    ]
+    if metric.worse_when == "higher":
+        return stratified_ratio_pvalue(periods, metric.max_ratio)
+    # fewer per invocation is worse: the reference then has more than `ratio` times the new version's
+    return stratified_ratio_pvalue([(x2, n2, x1, n1) for x1, n1, x2, n2 in periods], metric.max_ratio)
 
 
 def _worse(metric: CustomMetric) -> Callable[[float, float], bool]:
