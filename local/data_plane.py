@@ -19,11 +19,14 @@ Public API:
         .set_update_seconds(function_name, seconds)       how long updates stay InProgress
         .fail_next_update(function_name, reason=..., reason_code="InvalidConfiguration")
         .set_concurrency_limit(function_name, limit | None)   throttle above `limit` in flight
+        .set_provisioning_seconds(function_name, seconds)  how long an allocation stays IN_PROGRESS
+        .fail_next_provisioning(function_name, reason=...)  the next allocation ends FAILED
         .drive_stream_consumers(function_name=None, *, at=None, record_factory=None) -> int
         .flush_metrics()          write pending metrics to CloudWatch now
         .logs(function_name) -> list[str]   recent log output of the function (START/END/REPORT)
         .start() / .stop()        output routing on / last flush, environment and code cleaned up
-      and the hooks moto_bridge calls: handle_invoke, function_updated, update_status, flush_metrics.
+      and the hooks moto_bridge calls: handle_invoke, function_updated, update_status, flush_metrics,
+      put_provisioned_concurrency, provisioned_concurrency, delete_provisioned_concurrency.
     LambdaContext    what handlers receive (function_name, function_version, invoked_function_arn,
                      memory_limit_in_mb, aws_request_id, log_group_name, log_stream_name,
                      get_remaining_time_in_millis() on the runtime clock)
@@ -33,7 +36,10 @@ Behaviour, as on AWS Lambda:
 
 * Qualifier: an alias picks a version by its RoutingConfig weights (seeded RNG); a number is that
   version; None or $LATEST the latest. The response carries X-Amz-Executed-Version.
-* Code: the version's zip from moto, extracted once per CodeSha256 under a temporary directory.
+* Code: the version's zip from moto, extracted once per CodeSha256 under a temporary directory;
+  for an image function, the image its ImageUri names in the local ECR (see `local.images`): its
+  layers (tar archives) extracted in order, the code run from the image's WorkingDir (/var/task),
+  the handler its ImageConfig Command or else the image's CMD, as the Lambda base images do.
   Rollgate's own task code (a zip holding the `rollgate/` package; `own_packages`) is imported
   normally by module path with its directory appended to sys.path (an already-imported `rollgate`
   from functions/ is the same code; module-level functools caches of those packages, like the
@@ -75,14 +81,25 @@ Behaviour, as on AWS Lambda:
 * Duration: handlers run in microseconds here, so a handler module may define the local-only
   convention ``SIMULATED_LATENCY_MS`` (a float, or a callable(event) -> float); that is reported as
   Duration instead of the measured time. Handlers without it report their real run time.
+* Timeout: an invocation whose modelled Duration (``SIMULATED_LATENCY_MS``) exceeds the version's
+  Timeout fails as Lambda's do: FunctionError Unhandled, errorType Sandbox.Timedout, "Task timed
+  out after N.00 seconds", Duration = the timeout. The handler is not cut off (it has already
+  returned; its side effects stand), and measured run times are never timed out (a busy machine
+  must not fail a task).
+* Provisioned concurrency: Put/Get/Delete/ListProvisionedConcurrencyConfig(s) (through
+  ``local.moto_bridge``) keep an allocation per version or alias, IN_PROGRESS for
+  `provisioning_seconds` of virtual time after each put (set per function), then READY with every
+  requested environment available (or FAILED when told to). The allocation changes no invocation:
+  cold starts are not modelled, so provisioned environments are not faster here.
 * Stream consumers: for each event source mapping on a Kinesis/DynamoDB stream,
   `drive_stream_consumers` (called by the traffic generator every loop) invokes the mapped
   function/alias with a synthetic batch every `stream_batch_interval_seconds` of virtual time.
   While batches succeed IteratorAge stays well under a second; while they fail the batch is retried
   and IteratorAge grows with virtual time since the first failure.
 
-Not modelled: timeouts (a handler is never cut off), memory, cold-start init duration, logs in
-CloudWatch Logs (kept in memory, see `logs`), provisioned concurrency.
+Not modelled: cutting a handler off at its timeout, memory, cold-start init duration (so what
+provisioned concurrency buys), logs in CloudWatch Logs (kept in memory, see `logs`), an image's
+ENTRYPOINT, environment and layers other than files (the image's runtime is the virtualenv's).
 """
 
 from __future__ import annotations
@@ -102,6 +119,7 @@ import random
 import re
 import shutil
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -420,9 +438,30 @@ class _LoadedHandler:
 
 
 @dataclass
+class _Allocation:
+    """A provisioned-concurrency config: READY from `ready_at`, unless it failed."""
+
+    requested: int
+    modified: datetime
+    ready_at: datetime
+    failure: str | None = None
+
+
+@dataclass(frozen=True)
+class _Image:
+    """What the data plane needs of an image: its files (layer archives, in order) and how to start."""
+
+    layers: tuple[bytes, ...]
+    command: tuple[str, ...]
+    working_dir: str
+
+
+@dataclass
 class _FunctionSettings:
     update_seconds: float | None = None
     fail_next_update: tuple[str, str] | None = None
+    provisioning_seconds: float | None = None
+    fail_next_provisioning: str | None = None
     concurrency_limit: int | None = None
     in_flight: list[tuple[datetime, datetime]] = field(default_factory=list)
     logs: deque[str] = field(default_factory=lambda: deque(maxlen=200))
@@ -448,8 +487,10 @@ class LambdaDataPlane:
         extra_env: dict[str, str] | None = None,
         echo_logs: bool = False,
         own_packages: tuple[str, ...] = ("rollgate",),
+        provisioning_seconds: float = 60.0,
     ) -> None:
         self.clock = clock
+        self.provisioning_seconds = provisioning_seconds
         self.account = account
         self.region = region
         self.update_seconds = update_seconds
@@ -471,6 +512,8 @@ class LambdaDataPlane:
         self._flush_lock = threading.RLock()
         self._metrics: dict[tuple[int, str, tuple[tuple[str, str], ...]], _Aggregate] = {}
         self._updates: dict[tuple[str, str, str], _Update] = {}
+        self._allocations: dict[tuple[str, str, str], dict[str, _Allocation]] = {}
+        self._images: dict[tuple[str, str, str], _Image] = {}
         self._functions: dict[str, _FunctionSettings] = {}
         self._streams: dict[str, _StreamState] = {}
         self._handlers: dict[tuple[Any, ...], _LoadedHandler] = {}
@@ -527,6 +570,54 @@ class LambdaDataPlane:
 
     def logs(self, function_name: str) -> list[str]:
         return list(self._settings(function_name).logs)
+
+    def set_provisioning_seconds(self, function_name: str, seconds: float) -> None:
+        """How many virtual seconds a provisioned-concurrency allocation of `function_name` stays IN_PROGRESS."""
+        self._settings(function_name).provisioning_seconds = seconds
+
+    def fail_next_provisioning(
+        self, function_name: str, reason: str = "FUNCTION_ERROR_INIT_FAILURE: the allocation failed (injected)"
+    ) -> None:
+        """Make the next allocation on `function_name` end FAILED with this StatusReason."""
+        self._settings(function_name).fail_next_provisioning = reason
+
+    # ---- bridge hooks: provisioned concurrency -------------------------------------------------
+    def put_provisioned_concurrency(
+        self, account: str, region: str, function_name: str, qualifier: str, executions: int
+    ) -> dict[str, Any]:
+        settings = self._settings(function_name)
+        seconds = self.provisioning_seconds if settings.provisioning_seconds is None else settings.provisioning_seconds
+        now = self.clock.now()
+        with self._state_lock:
+            failure, settings.fail_next_provisioning = settings.fail_next_provisioning, None
+            allocation = _Allocation(executions, now, now + timedelta(seconds=seconds), failure)
+            self._allocations.setdefault((account, region, function_name), {})[qualifier] = allocation
+        return self._allocation_view(allocation)
+
+    def provisioned_concurrency(self, account: str, region: str, function_name: str) -> dict[str, dict[str, Any]]:
+        """{qualifier -> GetProvisionedConcurrencyConfig's answer} of the function's allocations."""
+        with self._state_lock:
+            allocations = dict(self._allocations.get((account, region, function_name), {}))
+        return {qualifier: self._allocation_view(a) for qualifier, a in allocations.items()}
+
+    def delete_provisioned_concurrency(self, account: str, region: str, function_name: str, qualifier: str) -> bool:
+        with self._state_lock:
+            return self._allocations.get((account, region, function_name), {}).pop(qualifier, None) is not None
+
+    def _allocation_view(self, allocation: _Allocation) -> dict[str, Any]:
+        ready = self.clock.now() >= allocation.ready_at
+        status = "IN_PROGRESS" if not ready else ("FAILED" if allocation.failure else "READY")
+        available = allocation.requested if status == "READY" else 0
+        view: dict[str, Any] = {
+            "RequestedProvisionedConcurrentExecutions": allocation.requested,
+            "AvailableProvisionedConcurrentExecutions": available,
+            "AllocatedProvisionedConcurrentExecutions": available,
+            "Status": status,
+            "LastModified": allocation.modified.strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+        }
+        if status == "FAILED":
+            view["StatusReason"] = allocation.failure
+        return view
 
     # ---- bridge hooks: updates -----------------------------------------------------------------
     def function_updated(self, account: str, region: str, function_name: str) -> None:
@@ -740,7 +831,14 @@ class LambdaDataPlane:
                 error = (type(raised).__name__, str(raised), _user_trace(raised))
                 buffer.write(f"[ERROR] {error[0]}: {error[1]}\n" + "".join(error[2]))
             real_ms = (time.perf_counter() - started) * 1000.0
-        duration_ms = _simulated_latency(module, event, real_ms)
+        modelled_ms = _simulated_latency(module, event)
+        duration_ms = real_ms if modelled_ms is None else modelled_ms
+        if modelled_ms is not None and modelled_ms > record.timeout * 1000.0:
+            # Lambda stops the invocation at its timeout: whatever the handler answered is lost
+            duration_ms = record.timeout * 1000.0
+            message = f"RequestId: {request_id} Error: Task timed out after {record.timeout:.2f} seconds"
+            error, payload = ("Sandbox.Timedout", message, []), b""
+            buffer.write(f"{_timestamp(when)} {request_id} Task timed out after {record.timeout:.2f} seconds\n")
         if error is not None:
             body = {"errorMessage": error[1], "errorType": error[0], "requestId": request_id, "stackTrace": error[2]}
             payload = json.dumps(body).encode()
@@ -813,17 +911,55 @@ class LambdaDataPlane:
 
     def _code_dir(self, record: FunctionRecord) -> Path:
         directory = self._code_path(record)
+        image = self._image(record) if record.package_type == "Image" else None
         if not directory.exists():
             staging = Path(tempfile.mkdtemp(dir=self._code_root, prefix=".extract-"))
-            with zipfile.ZipFile(io.BytesIO(record.code_bytes)) as archive:
-                archive.extractall(staging)
+            if image is None:
+                with zipfile.ZipFile(io.BytesIO(record.code_bytes)) as archive:
+                    archive.extractall(staging)
+            else:
+                for layer in image.layers:  # in order: a later layer's files replace an earlier one's
+                    with tarfile.open(fileobj=io.BytesIO(layer)) as archive:
+                        archive.extractall(staging, filter="data")
             try:
                 staging.rename(directory)
             except OSError:  # another thread extracted the same code first
                 shutil.rmtree(staging, ignore_errors=True)
-        return directory
+        return directory / image.working_dir.lstrip("/") if image is not None else directory
+
+    def _image(self, record: FunctionRecord) -> _Image:
+        """The image an image function's version runs: by the digest Lambda resolved (its
+        CodeSha256), in the repository its ImageUri names. An image missing from ECR cannot start."""
+        uri = record.image_uri or ""
+        repository = uri.split("/", 1)[-1].split("@", 1)[0]
+        if ":" in repository:
+            repository = repository.rsplit(":", 1)[0]
+        key = (record.account, repository, record.code_sha256)
+        cached = self._images.get(key)
+        if cached is not None:
+            return cached
+        try:
+            found = moto_bridge.read_image(record.account, record.region, repository, f"sha256:{record.code_sha256}")
+            config = json.loads(found.blobs[found.manifest["config"]["digest"]]).get("config") or {}
+            layers = tuple(found.blobs[layer["digest"]] for layer in found.manifest.get("layers") or [])
+        except (LookupError, KeyError, ValueError) as error:
+            raise _InitError(
+                "Runtime.InvalidEntrypoint", f"{record.name}: image {uri} cannot be read: {error}", []
+            ) from error
+        image = _Image(layers, tuple(config.get("Cmd") or ()), str(config.get("WorkingDir") or "/var/task"))
+        self._images[key] = image
+        return image
+
+    def _with_image_handler(self, record: FunctionRecord) -> FunctionRecord:
+        """An image function's record with its handler: ImageConfig's Command, else the image's CMD."""
+        command = record.image_command or self._image(record).command
+        if not command:
+            raise _InitError("Runtime.InvalidEntrypoint", f"{record.name}: the image has no CMD (the handler)", [])
+        return dataclasses.replace(record, handler=command[0])
 
     def _load(self, record: FunctionRecord) -> _LoadedHandler:
+        if record.package_type == "Image":
+            record = self._with_image_handler(record)
         cached = self._handlers.get(self._handler_key(record))
         if cached is not None:  # warm: no lock, so traffic never waits for another function's import
             return cached
@@ -837,12 +973,8 @@ class LambdaDataPlane:
         return (record.code_sha256, record.handler, frozenset(record.environment.items()))
 
     def _load_locked(self, record: FunctionRecord) -> _LoadedHandler:
-        if record.package_type != "Zip" or not record.code_bytes:
-            raise _InitError(
-                "Runtime.InvalidEntrypoint",
-                f"{record.name}: only zip packages with code can run in the local runtime",
-                [],
-            )
+        if record.package_type == "Zip" and not record.code_bytes:
+            raise _InitError("Runtime.InvalidEntrypoint", f"{record.name}: the zip package has no code", [])
         module_name, _, function_name = record.handler.rpartition(".")
         if not module_name:
             raise _InitError("Runtime.MalformedHandlerName", f"Bad handler '{record.handler}'", [])
@@ -856,6 +988,10 @@ class LambdaDataPlane:
         except zipfile.BadZipFile as error:
             raise _InitError(
                 "Runtime.InvalidEntrypoint", f"{record.name}: the code is not a zip: {error}", []
+            ) from error
+        except tarfile.TarError as error:
+            raise _InitError(
+                "Runtime.InvalidEntrypoint", f"{record.name}: an image layer is not a tar archive: {error}", []
             ) from error
         own_code = any((directory / package).is_dir() for package in self.own_packages)
         if own_code and not self._own_code_started:
@@ -1105,15 +1241,20 @@ class LambdaDataPlane:
         return result.function_error is not None
 
 
-def _simulated_latency(module: ModuleType | None, event: Any, real_ms: float) -> float:
+def _simulated_latency(module: ModuleType | None, event: Any) -> float | None:
+    """The handler module's modelled Duration of this event; None without one (or if it fails)."""
     latency = getattr(module, "SIMULATED_LATENCY_MS", None) if module is not None else None
     if latency is None:
-        return real_ms
+        return None
     try:
         value = latency(event) if callable(latency) else latency
         return max(0.0, float(value))
     except Exception:
-        return real_ms
+        return None
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _user_trace(error: BaseException) -> list[str]:

@@ -20,7 +20,9 @@ or file), order the resources by their references, resolve intrinsics (Ref, Fn::
 Fn::Sub, Fn::Select, Fn::Split, Fn::If/Equals/And/Or/Not, Fn::FindInMap, Fn::Base64, Fn::GetAZs;
 AWS::Region/AccountId/Partition/URLSuffix/StackName/StackId/NoValue) and create through boto3 (so
 moto's public API) the types that matter: IAM roles and inline policies, Lambda functions (code
-zipped from their asset folder; layers ignored, dependencies come from the virtualenv) and their
+zipped from their asset folder; layers ignored, dependencies come from the virtualenv; an image
+function's Docker image asset pushed to the local ECR by ``local.images`` as its build context
+under /var/task with the Dockerfile's CMD, the Dockerfile's other instructions not run) and their
 URLs, DynamoDB tables (GSIs, TTL, streams, PITR), S3 buckets (versioning, encryption, public access
 block), EventBridge buses and rules, SQS queues, SNS topics and subscriptions, log groups, Step
 Functions state machines (DefinitionString resolved, DefinitionSubstitutions applied), Secrets
@@ -53,7 +55,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from local import moto_bridge
+from local import images, moto_bridge
 
 LOG = logging.getLogger(__name__)
 ClientFactory = Callable[[str], Any]
@@ -170,8 +172,14 @@ def deploy_stack(
 
 
 def _asset_paths(outdir: Path, manifest: dict[str, Any]) -> dict[str, Path]:
-    """{S3 object key -> local asset path} from a cdk asset manifest."""
+    """{S3 object key -> local asset path} from a cdk asset manifest, and {image tag -> build
+    context folder} for its Docker image assets."""
     paths: dict[str, Path] = {}
+    for asset_hash, image in (manifest.get("dockerImages") or {}).items():
+        context = outdir / image["source"]["directory"]
+        for destination in (image.get("destinations") or {}).values():
+            paths[destination.get("imageTag", asset_hash)] = context
+        paths.setdefault(asset_hash, context)
     for asset_hash, asset in (manifest.get("files") or {}).items():
         source = outdir / asset["source"]["path"]
         for destination in (asset.get("destinations") or {}).values():
@@ -405,7 +413,7 @@ class _Deployment:
 
 
 class _Skip(Exception):
-    """Raised by a creator for a resource it cannot model (e.g. an image-based function)."""
+    """Raised by a creator for a resource it cannot model (e.g. an image function without its image asset)."""
 
 
 def _references(value: Any) -> Iterator[str]:
@@ -541,7 +549,7 @@ def _function_code(d: _Deployment, logical_id: str, code: dict[str, Any]) -> dic
             archive.writestr("index.py", code["ZipFile"])
         return {"ZipFile": buffer.getvalue()}
     if "ImageUri" in code:
-        raise _Skip("image-based functions cannot run in the local runtime")
+        return {"ImageUri": _push_image_asset(d, logical_id, str(code["ImageUri"]))}
     key = str(code.get("S3Key", ""))
     asset = d.assets.get(key) or d.assets.get(key.rsplit("/", 1)[-1])
     if asset is None:
@@ -551,7 +559,47 @@ def _function_code(d: _Deployment, logical_id: str, code: dict[str, Any]) -> dic
     return {"ZipFile": d.zips[asset]}
 
 
+def _push_image_asset(d: _Deployment, logical_id: str, image_uri: str) -> str:
+    """The function's Docker image asset (found by the URI's tag) pushed to the local ECR; its URI
+    by digest. Only the build context and the Dockerfile's CMD are used: nothing is built."""
+    tag = image_uri.rsplit(":", 1)[-1] if "@" not in image_uri else ""
+    context = d.assets.get(tag) if tag else None
+    if context is None or not context.is_dir():
+        raise _Skip(f"image {image_uri} has no Docker image asset in the asset manifest to run locally")
+    dockerfile = context / "Dockerfile"
+    cmd = _dockerfile_cmd(dockerfile.read_text() if dockerfile.exists() else "")
+    if cmd is None:
+        raise _Skip(f"the Docker image asset {context.name} has no CMD (the handler) in its Dockerfile")
+    files = {
+        path.relative_to(context).as_posix(): path.read_bytes()
+        for path in sorted(context.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts and path.name not in ("Dockerfile", ".dockerignore")
+    }
+    repository = d.physical_name(logical_id, 200, lower=True)
+    return images.push_image(_ClientSession(d.clients), repository, files, cmd=cmd)
+
+
+def _dockerfile_cmd(dockerfile: str) -> str | None:
+    """The handler a Lambda base image gets from the last CMD: exec form ["app.handler"] or shell form."""
+    cmd = None
+    for line in dockerfile.splitlines():
+        words = line.strip().split(None, 1)
+        if len(words) == 2 and words[0].upper() == "CMD":
+            try:
+                parsed = json.loads(words[1])
+            except ValueError:
+                parsed = words[1].split()
+            cmd = str(parsed[0]) if isinstance(parsed, list) and parsed else None
+    return cmd
+
+
+class _ClientSession:
+    def __init__(self, client_factory: ClientFactory) -> None:
+        self.client = client_factory
+
+
 _LAMBDA_KEYS = (
+    "ImageConfig",
     "Runtime",
     "Handler",
     "Description",

@@ -34,6 +34,8 @@ Public API:
     read_target(account, region, function_name, qualifier) -> Target
     read_version(account, region, function_name, version) -> FunctionRecord
     list_stream_mappings(account, region) -> list[StreamMappingRecord]
+    read_image(account, region, repository, digest) -> ImageRecord   an ECR image's manifest and the
+        blobs pushed for it (27); LookupError when the repository has no such image
 
     Write helper:
     register_stack_resources(account, region, stack_name, resources: list[StackResource])
@@ -182,6 +184,24 @@ Patches (what AWS does / what moto 5.2.5 does / what we change):
     name, status, startDate and stopDate (epoch ms), input and output (JSON text), inputDetails and
     outputDetails {included: true}, error, cause}. This is what starts Rollgate's Reconcile rule.
     Delivery problems never fail the execution. Not modelled: the RUNNING event at the start.
+27. ECR blobs (``ECRBackend.complete_layer_upload``). AWS keeps the bytes of every blob pushed
+    (InitiateLayerUpload / UploadLayerPart / CompleteLayerUpload), the image config as well as the
+    layers; moto keeps only their sizes. We keep the bytes on the repository, so ``read_image`` can
+    give the data plane what an image holds (its code, its CMD).
+28. Image functions (``moto.settings.lambda_stub_ecr``, ``LambdaFunction.get_code``, and inside 6).
+    AWS resolves an image function's ImageUri in ECR (a missing image fails CreateFunction /
+    UpdateFunctionCode) and reports CodeSha256 as the image digest's hex; GetFunction's
+    ResolvedImageUri is REPOSITORY@sha256:DIGEST. moto stubs ECR unless MOTO_LAMBDA_STUB_ECR=false
+    (CodeSha256 then hashes the URI text), builds ResolvedImageUri as "REPOSITORY@sha256@sha256:…"
+    for a URI by digest, and publishes versions sharing $LATEST's code dict, so a later
+    UpdateFunctionCode changes every version's ImageUri. We resolve in moto's ECR while installed,
+    report ResolvedImageUri as AWS does, and give each published version its own code dict.
+29. Provisioned concurrency (``moto.awslambda.urls.url_paths`` gains the provisioned-concurrency
+    path; ``LambdaResponse`` gains Put/Get/Delete/ListProvisionedConcurrencyConfig(s)). AWS
+    allocates the requested environments on a version or alias (Status IN_PROGRESS, then READY
+    with AvailableProvisionedConcurrentExecutions = requested) and refuses $LATEST; moto answers
+    "Not yet implemented". We serve the four calls from the data plane, which keeps the
+    allocations and says when each is READY (on the runtime clock).
 """
 
 from __future__ import annotations
@@ -263,6 +283,16 @@ class DataPlaneHooks(Protocol):
     def flush_metrics(self) -> None: ...
 
 
+class ProvisionedConcurrencyHooks(Protocol):
+    """What patch 29 asks the data plane (optional: without it the calls stay unimplemented)."""
+
+    def put_provisioned_concurrency(
+        self, account: str, region: str, function_name: str, qualifier: str, executions: int
+    ) -> dict[str, Any]: ...
+    def provisioned_concurrency(self, account: str, region: str, function_name: str) -> dict[str, dict[str, Any]]: ...
+    def delete_provisioned_concurrency(self, account: str, region: str, function_name: str, qualifier: str) -> bool: ...
+
+
 class BridgeClock(Protocol):
     virtual: bool
 
@@ -293,6 +323,8 @@ class FunctionRecord:
     dead_letter_arn: str | None
     reserved_concurrency: int | None
     package_type: str
+    image_uri: str | None = None  # an image function's ImageUri (this version's)
+    image_command: tuple[str, ...] = ()  # ImageConfig.Command: overrides the image's CMD
 
     @property
     def qualified_arn(self) -> str:
@@ -368,6 +400,8 @@ def _record(fn: Any, dlq: str | None = None) -> FunctionRecord:
         dead_letter_arn=dlq if dlq is not None else getattr(fn, _DLQ_ATTR, None),
         reserved_concurrency=None if reserved in (None, "") else int(reserved),
         package_type=fn.package_type,
+        image_uri=(fn.code or {}).get("ImageUri") if fn.package_type == "Image" else None,
+        image_command=tuple(getattr(getattr(fn, "image_config", None), "cmd", None) or ()),
     )
 
 
@@ -434,9 +468,34 @@ def list_stream_mappings(account: str, region: str) -> list[StreamMappingRecord]
     return records
 
 
+@dataclass(frozen=True)
+class ImageRecord:
+    repository: str
+    digest: str  # "sha256:<hex>"
+    manifest: dict[str, Any]
+    blobs: dict[str, bytes] = field(repr=False)  # digest -> bytes, of what was pushed to the repository
+
+
+def read_image(account: str, region: str, repository: str, digest: str) -> ImageRecord:
+    """An ECR image by digest, with the blobs pushed to its repository (27). LookupError if absent."""
+    from moto.ecr.models import ecr_backends
+
+    backend = ecr_backends[account][region]
+    repo = backend.repositories.get(repository)
+    if repo is None:
+        raise LookupError(f"repository {repository} does not exist in ECR")
+    for image in repo.images:
+        if image.get_image_digest() == digest:
+            return ImageRecord(
+                repository, digest, json.loads(image.image_manifest), dict(getattr(repo, _BLOBS_ATTR, {}))
+            )
+    raise LookupError(f"image {digest} is not in repository {repository}")
+
+
 # --------------------------------------------------------------------------------------------
 # Installation bookkeeping
 # --------------------------------------------------------------------------------------------
+_BLOBS_ATTR = "_rollgate_blobs"
 _DLQ_ATTR = "_rollgate_dead_letter_arn"
 _REVISION_ATTR = "_rollgate_revision_id"
 
@@ -611,6 +670,10 @@ _SIGNATURES: dict[str, tuple[str, ...]] = {
     ),
     # 26
     f"{_SFN}.backend.execution.BaseExecutionWorkerCommunication.terminated": ("self",),
+    # 27-28
+    "moto.ecr.models.ECRBackend.complete_layer_upload": ("self", "repository_name", "upload_id", "layer_digests"),
+    "moto.settings.lambda_stub_ecr": (),
+    "moto.awslambda.models.LambdaFunction.get_code": ("self",),
     # relied on by 15 and 16 (called, not replaced)
     "moto.events.utils.EventTemplateParser.parse": ("input_template", "input_paths_map", "event"),
     "moto.events.models.EventsBackend.put_events": ("self", "events"),
@@ -699,6 +762,12 @@ def verify() -> list[str]:
         value = getattr(value, "_rollgate_wraps", value)
         if getattr(value, "__name__", None) != module_name:
             problems.append(f"{dotted} is not the `{module_name}` module any more: moto changed how it reads the time")
+    from moto.awslambda.responses import LambdaResponse
+
+    for method_name in _PROVISIONED_METHODS:  # 29 adds these; a moto that has them needs the patch re-read
+        own = LambdaResponse.__dict__.get(method_name)
+        if own is not None and not getattr(own, "_rollgate_added", False):
+            problems.append(f"moto.awslambda.responses.LambdaResponse.{method_name} exists now: re-check patch 29")
     return problems
 
 
@@ -742,6 +811,8 @@ def install(data_plane: DataPlaneHooks, clock: BridgeClock) -> None:
             _install_events()
             _install_fidelity()
             _install_stack_resources()
+            _install_images()
+            _install_provisioned_concurrency()
             task_tokens.install(_patch)  # SendTaskFailure's cause (local/task_tokens.py)
             metric_math.install(_patch)  # arithmetic metric math in GetMetricData (local/metric_math.py)
         except Exception:
@@ -1006,6 +1077,8 @@ def _install_lambda() -> None:
         version = original_publish(self, function_name, description)
         if version is not None and getattr(version, _REVISION_ATTR, None) == getattr(latest, _REVISION_ATTR, None):
             _rotate_revision(version)
+        if version is not None and version is not latest and version.code is latest.code:
+            version.code = dict(latest.code)  # 28: a later update of $LATEST must not change this version
         return version
 
     _patch(models.LambdaBackend, "publish_version", publish_version)
@@ -2089,6 +2162,122 @@ def register_stack_resources(account: str, region: str, stack_name: str, resourc
     setattr(stack, _STACK_RESOURCES_ATTR, list(resources))
 
 
+# --------------------------------------------------------------------------------------------
+# Image functions and provisioned concurrency (27-29)
+# --------------------------------------------------------------------------------------------
+def _install_images() -> None:
+    from moto import settings
+    from moto.awslambda import models as lambda_models
+    from moto.ecr import models as ecr_models
+
+    # 27. The bytes of each blob pushed are kept on its repository.
+    original_complete = ecr_models.ECRBackend.complete_layer_upload
+
+    def complete_layer_upload(
+        self: Any, repository_name: str, upload_id: str, layer_digests: list[str], registry_id: str | None = None
+    ) -> dict[str, Any]:
+        repository = self._get_repository(repository_name, registry_id)
+        upload = repository.uploads.get(upload_id)
+        data = bytes(upload.layer_parts) if upload is not None else b""
+        result: dict[str, Any] = original_complete(self, repository_name, upload_id, layer_digests, registry_id)
+        blobs = repository.__dict__.setdefault(_BLOBS_ATTR, {})
+        blobs[result["layerDigest"]] = data
+        return result
+
+    _patch(ecr_models.ECRBackend, "complete_layer_upload", complete_layer_upload)
+
+    # 28. Images resolved in moto's ECR (CodeSha256 = the digest), ResolvedImageUri as AWS reports it.
+    _patch(settings, "lambda_stub_ecr", lambda: False)
+    original_get_code = lambda_models.LambdaFunction.get_code
+
+    def get_code(self: Any) -> dict[str, Any]:
+        response: dict[str, Any] = original_get_code(self)
+        code = response.get("Code") or {}
+        if code.get("ImageUri"):
+            uri = str(code["ImageUri"]).split("@", 1)[0]
+            repository = uri.rsplit(":", 1)[0] if ":" in uri.rsplit("/", 1)[-1] else uri
+            code["ResolvedImageUri"] = f"{repository}@sha256:{self.code_sha_256}"
+        return response
+
+    _patch(lambda_models.LambdaFunction, "get_code", get_code)
+
+
+_PROVISIONED_PATH = r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)/provisioned-concurrency/?$"
+_PROVISIONED_METHODS = (
+    "put_provisioned_concurrency_config",
+    "get_provisioned_concurrency_config",
+    "delete_provisioned_concurrency_config",
+    "list_provisioned_concurrency_configs",
+)
+
+
+def _provisioned_hooks() -> ProvisionedConcurrencyHooks:
+    data_plane = _dp()
+    if not hasattr(data_plane, "put_provisioned_concurrency"):
+        raise _rest_error(LambdaServiceError(404, "ResourceNotFoundException", "Not yet implemented"))
+    return cast(ProvisionedConcurrencyHooks, data_plane)
+
+
+def _provisioned_target(response: Any) -> tuple[Any, str, str | None]:
+    """(the function's $LATEST, its name, the qualifier) of a provisioned-concurrency request; 404
+    for an unknown function, version or alias, as Lambda answers."""
+    name, qualifier = _split_name(unquote(response.path.split("/")[-2]), None)
+    qualifier = qualifier or (response.querystring.get("Qualifier") or [None])[0]
+    fn = response.backend.get_function(name)
+    if qualifier and qualifier != "$LATEST":
+        try:
+            read_target(fn.account_id, fn.region, name, qualifier)
+        except LambdaServiceError as error:
+            raise _rest_error(error) from error
+    return fn, name, qualifier
+
+
+def _install_provisioned_concurrency() -> None:
+    from moto.awslambda import responses, urls
+    from moto.awslambda.exceptions import InvalidParameterValueException
+
+    # 29. The provisioned-concurrency calls, served from the data plane.
+    _patch(urls, "url_paths", {**urls.url_paths, _PROVISIONED_PATH: responses.LambdaResponse.dispatch})
+
+    def put(self: Any) -> Any:
+        fn, name, qualifier = _provisioned_target(self)
+        if not qualifier or qualifier == "$LATEST":
+            raise InvalidParameterValueException("Provisioned Concurrency Configs cannot be applied to unpublished")
+        executions = int(json.loads(self.body or "{}").get("ProvisionedConcurrentExecutions", 0))
+        if executions < 1:
+            raise InvalidParameterValueException("ProvisionedConcurrentExecutions must be at least 1")
+        answer = _provisioned_hooks().put_provisioned_concurrency(fn.account_id, fn.region, name, qualifier, executions)
+        return 202, {}, json.dumps(answer)
+
+    def get(self: Any) -> Any:
+        fn, name, qualifier = _provisioned_target(self)
+        found = _provisioned_hooks().provisioned_concurrency(fn.account_id, fn.region, name).get(str(qualifier))
+        if found is None:
+            raise _rest_error(
+                LambdaServiceError(
+                    404,
+                    "ProvisionedConcurrencyConfigNotFoundException",
+                    "No Provisioned Concurrency Config found for this function",
+                )
+            )
+        return 200, {}, json.dumps(found)
+
+    def delete(self: Any) -> Any:
+        fn, name, qualifier = _provisioned_target(self)
+        _provisioned_hooks().delete_provisioned_concurrency(fn.account_id, fn.region, name, str(qualifier))
+        return 204, {}, ""
+
+    def list_configs(self: Any) -> Any:
+        fn, name, _ = _provisioned_target(self)
+        configs = _provisioned_hooks().provisioned_concurrency(fn.account_id, fn.region, name)
+        listed = [{"FunctionArn": f"{fn.function_arn}:{q}", **c} for q, c in sorted(configs.items())]
+        return 200, {}, json.dumps({"ProvisionedConcurrencyConfigs": listed})
+
+    for method_name, method in zip(_PROVISIONED_METHODS, (put, get, delete, list_configs), strict=True):
+        setattr(method, "_rollgate_added", True)  # noqa: B010 - ours, so verify() does not take it for moto's
+        _patch(responses.LambdaResponse, method_name, method)
+
+
 def _install_stack_resources() -> None:
     from moto.cloudformation import models
     from moto.cloudformation.exceptions import ValidationError
@@ -2261,6 +2450,13 @@ SOURCE_FINGERPRINTS: dict[str, str] = {
         "2abd9d3a3bb56c9fca8b041650b36511aef25de88f709f955e38cb7ec0f3a90a",
     "moto.cloudformation.models.CloudFormationBackend.describe_stack_resources":
         "f4af301dba2d346180734c31a56fe9ddbf6beed2a5d1118ea69a747f97f86cba",
+    # 27-28
+    "moto.ecr.models.ECRBackend.complete_layer_upload":
+        "3b72d22fe126a15e9c6e1d150cf79b7506ae54c4fb16f918c5f8430bc0a8027f",
+    "moto.settings.lambda_stub_ecr":
+        "e629e10290560108075e3bc32c2e4e9df4cbe8c84aa6aaeef5f27c989636ffa4",
+    "moto.awslambda.models.LambdaFunction.get_code":
+        "06c9aab0ee2bf01397638a3f4e5de32a15a1a98acc7467c854adc041955165cb",
 }
 # fmt: on
 

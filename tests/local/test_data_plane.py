@@ -364,3 +364,122 @@ def test_code_updated_from_an_s3_artifact_runs(runtime: LocalRuntime, app: Sampl
     )
     assert updated["CodeSha256"] == artifact.code_sha256 and artifact.version_id
     assert runtime.data_plane.invoke(app.function_name, None, smoke_payload()).json()["currency"] == "EUR"
+
+
+_SLOW_HANDLER = """
+SIMULATED_LATENCY_MS = 2500.0
+CALLS = []
+
+
+def handler(event, context):
+    CALLS.append(event)
+    return {"ok": True}
+"""
+
+
+def test_an_invocation_modelled_longer_than_the_timeout_times_out_like_lambda(runtime: LocalRuntime) -> None:
+    # given a handler that takes 2.5 s (modelled) on a function whose timeout is 3 s
+    make_function(runtime, "slow", {"app.py": _SLOW_HANDLER}, "app.handler")
+    lambda_ = runtime.client("lambda")
+    lambda_.update_function_configuration(FunctionName="slow", Timeout=3)
+    runtime.clock.sleep(20)
+    assert runtime.data_plane.invoke("slow", None, {}).json() == {"ok": True}
+    # when the timeout is lowered below that duration
+    lambda_.update_function_configuration(FunctionName="slow", Timeout=2)
+    runtime.clock.sleep(20)
+    result = runtime.data_plane.invoke("slow", None, {})
+    # then the invocation fails with Lambda's timeout error, its answer lost, Duration = the timeout
+    assert result.function_error == "Unhandled"
+    body = result.json()
+    assert body["errorType"] == "Sandbox.Timedout"
+    assert body["errorMessage"].endswith("Task timed out after 2.00 seconds")
+    assert "Task timed out after 2.00 seconds" in runtime.data_plane.logs("slow")[-1]
+    assert "Duration: 2000.00 ms" in runtime.data_plane.logs("slow")[-1]
+    assert _metric(runtime, "Errors", {"FunctionName": "slow"}, "Sum") == [1.0]
+
+
+def test_an_image_function_runs_the_code_of_the_image_its_digest_names(runtime: LocalRuntime) -> None:
+    from local.images import push_image
+    from local.sample_app.builds import app_source
+
+    # given two images of orders-api pushed to the local ECR, and a function on the first
+    first = push_image(runtime, "orders", {"app.py": app_source("v1")})
+    second = push_image(runtime, "orders", {"app.py": app_source("v2")})
+    assert first != second and push_image(runtime, "orders", {"app.py": app_source("v1")}) == first
+    role = runtime.client("iam").create_role(RoleName="img", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lambda_ = runtime.client("lambda")
+    created = lambda_.create_function(FunctionName="img", Role=role, PackageType="Image", Code={"ImageUri": first})
+    assert created["CodeSha256"] == first.rsplit(":", 1)[1]  # Lambda reports the digest's hex
+    v1 = lambda_.publish_version(FunctionName="img")["Version"]
+    # when $LATEST is updated to the second image by digest and published
+    runtime.data_plane.set_update_seconds("img", 0)
+    lambda_.update_function_code(FunctionName="img", ImageUri=second)
+    v2 = lambda_.publish_version(FunctionName="img")["Version"]
+    # then each version runs its own image's code, and GetFunction names each one's image
+    assert "currency" not in runtime.data_plane.invoke("img", v1, smoke_payload()).json()
+    assert runtime.data_plane.invoke("img", v2, smoke_payload()).json()["currency"] == "EUR"
+    for version, image in ((v1, first), (v2, second)):
+        code = lambda_.get_function(FunctionName="img", Qualifier=version)["Code"]
+        assert code["ImageUri"] == code["ResolvedImageUri"] == image
+    # and a digest the registry does not hold is refused, as Lambda refuses it
+    with pytest.raises(ClientError, match="ImageNotFoundException"):
+        lambda_.update_function_code(FunctionName="img", ImageUri=first.rsplit(":", 1)[0] + ":" + "0" * 64)
+
+
+def test_image_config_command_overrides_the_images_cmd(runtime: LocalRuntime) -> None:
+    from local.images import push_image
+
+    image = push_image(
+        runtime, "two", {"app.py": "def a(e, c):\n    return 'a'\n\n\ndef b(e, c):\n    return 'b'\n"}, cmd="app.a"
+    )
+    role = runtime.client("iam").create_role(RoleName="two", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lambda_ = runtime.client("lambda")
+    lambda_.create_function(FunctionName="cmd", Role=role, PackageType="Image", Code={"ImageUri": image})
+    lambda_.create_function(
+        FunctionName="override",
+        Role=role,
+        PackageType="Image",
+        Code={"ImageUri": image},
+        ImageConfig={"Command": ["app.b"]},
+    )
+    assert runtime.data_plane.invoke("cmd", None, {}).json() == "a"
+    assert runtime.data_plane.invoke("override", None, {}).json() == "b"
+
+
+def test_provisioned_concurrency_is_in_progress_then_ready_on_the_runtime_clock(
+    runtime: LocalRuntime, app: SampleApp
+) -> None:
+    lambda_ = runtime.client("lambda")
+    runtime.data_plane.set_provisioning_seconds(app.function_name, 90)
+    # given an allocation requested on version 1
+    put = lambda_.put_provisioned_concurrency_config(
+        FunctionName=app.function_name, Qualifier="1", ProvisionedConcurrentExecutions=3
+    )
+    assert put["Status"] == "IN_PROGRESS" and put["RequestedProvisionedConcurrentExecutions"] == 3
+    # then it is READY, with every environment available, once its provisioning time has passed
+    runtime.clock.sleep(60)
+    assert lambda_.get_provisioned_concurrency_config(FunctionName=app.function_name, Qualifier="1")["Status"] == (
+        "IN_PROGRESS"
+    )
+    runtime.clock.sleep(31)
+    ready = lambda_.get_provisioned_concurrency_config(FunctionName=app.function_name, Qualifier="1")
+    assert (ready["Status"], ready["AvailableProvisionedConcurrentExecutions"]) == ("READY", 3)
+    (listed,) = lambda_.list_provisioned_concurrency_configs(FunctionName=app.function_name)[
+        "ProvisionedConcurrencyConfigs"
+    ]
+    assert listed["FunctionArn"].endswith(f":{app.function_name}:1")
+    # and $LATEST is refused, a deleted allocation is gone, and a failure is reported with its reason
+    with pytest.raises(ClientError, match="InvalidParameterValue"):
+        lambda_.put_provisioned_concurrency_config(
+            FunctionName=app.function_name, Qualifier="$LATEST", ProvisionedConcurrentExecutions=1
+        )
+    lambda_.delete_provisioned_concurrency_config(FunctionName=app.function_name, Qualifier="1")
+    with pytest.raises(ClientError, match="ProvisionedConcurrencyConfigNotFoundException"):
+        lambda_.get_provisioned_concurrency_config(FunctionName=app.function_name, Qualifier="1")
+    runtime.data_plane.fail_next_provisioning(app.function_name, "not enough capacity")
+    lambda_.put_provisioned_concurrency_config(
+        FunctionName=app.function_name, Qualifier="1", ProvisionedConcurrentExecutions=1
+    )
+    runtime.clock.sleep(91)
+    failed = lambda_.get_provisioned_concurrency_config(FunctionName=app.function_name, Qualifier="1")
+    assert (failed["Status"], failed["StatusReason"]) == ("FAILED", "not enough capacity")

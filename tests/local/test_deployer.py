@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from local.deployer import deploy_template, synthesize
+from local.deployer import deploy_stack, deploy_template, synthesize
 from local.runtime import LocalRuntime
 from tests.local.conftest import FIXTURE_STACK
 
@@ -117,3 +117,45 @@ def test_synthesize_reports_a_failing_synth(tmp_path: Path) -> None:
     (tmp_path / "infra" / "synth.py").write_text("raise SystemExit('cdk-nag found 2 errors')\n")
     with pytest.raises(RuntimeError, match="cdk-nag found 2 errors"):
         synthesize(tmp_path / "out", repo_root=tmp_path)
+
+
+def test_an_image_function_runs_its_docker_image_asset(runtime: LocalRuntime, tmp_path: Path) -> None:
+    # given a cdk.out whose function is a Docker image asset (build context with a Dockerfile)
+    context = tmp_path / "asset.abc123"
+    context.mkdir()
+    (context / "Dockerfile").write_text('FROM public.ecr.aws/lambda/python:3.12\nCOPY app.py .\nCMD ["app.handler"]\n')
+    (context / "app.py").write_text("def handler(event, context):\n    return {'from': 'image', 'got': event}\n")
+    manifest = {
+        "dockerImages": {
+            "abc123": {
+                "source": {"directory": "asset.abc123"},
+                "destinations": {"current": {"repositoryName": "cdk-assets", "imageTag": "abc123"}},
+            }
+        }
+    }
+    (tmp_path / "Images.assets.json").write_text(json.dumps(manifest))
+    role = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}}
+    function = {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {
+            "PackageType": "Image",
+            "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+            "Code": {
+                "ImageUri": {"Fn::Sub": "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/cdk-assets:abc123"}
+            },
+        },
+    }
+    template = {
+        "Resources": {"Role": role, "Fn": function},
+        "Outputs": {"FunctionName": {"Value": {"Ref": "Fn"}}},
+    }
+    (tmp_path / "Images.template.json").write_text(json.dumps(template))
+    # when it is deployed
+    outputs = deploy_stack(tmp_path, runtime.client, stack_name="Images", register_stack=False)
+    # then it is an image function by digest, and invoking it runs the asset's code with the Dockerfile's CMD
+    code = runtime.client("lambda").get_function(FunctionName=outputs["FunctionName"])["Code"]
+    assert code["RepositoryType"] == "ECR" and "@sha256:" in code["ImageUri"]
+    assert runtime.data_plane.invoke(outputs["FunctionName"], None, {"n": 1}).json() == {
+        "from": "image",
+        "got": {"n": 1},
+    }
