@@ -69,6 +69,9 @@ FAMILIES: dict[str, Family] = {
     "async_retries": Family(0.03, TRAIN, False, "async events failing; Lambda retries them twice on either version"),
     "error_burn": Family(0.02, TRAIN, False, "errors growing 0.2-1 point a minute (a leak)"),
     "throttle_slow_build": Family(0.02, TRAIN, False, "a slower build near reserved concurrency: throttles"),
+    # the team's own rules (health.custom_metrics, health.thresholds): what only they can see
+    "business_good": Family(0.03, TRAIN, True, "a noisy business metric (orders per request) the build keeps"),
+    "latency_budget_ok": Family(0.03, TRAIN, True, "a team p95 budget 15-40% above the usual p95; same speed"),
     # ---------------------------------------------------------------- test: never tuned on
     "good_diurnal": Family(0.10, TEST, True, "healthy release on a diurnal ramp (x0.4 to x2.5 over the hour)"),
     "incident_canary": Family(0.06, TEST, True, "a downstream incident hits both versions during the canary"),
@@ -95,6 +98,12 @@ FAMILIES: dict[str, Family] = {
     "late_data_regression": Family(0.04, TEST, False, "+3-30 points under long publishing delays and late Errors"),
     "bursty_regression": Family(0.04, TEST, False, "+3-30 points on bursty or diurnal traffic"),
     "incident_and_regression": Family(0.03, TEST, False, "a real regression while a downstream incident runs"),
+    "business_regression": Family(
+        0.04, TEST, False, "20-70% fewer orders per request, no errors: only the team's metric shows it"
+    ),
+    "latency_budget_breach": Family(
+        0.03, TEST, False, "1.15-1.27x slower (inside the built-in ratio) through the team's p95 budget"
+    ),
 }
 
 GOOD_FAMILIES = tuple(name for name, f in FAMILIES.items() if f.good)
@@ -145,7 +154,7 @@ class Scenario:
     caller_burst_share: float = 0.0
     caller_burst_size: float = 1.0
     # the regression, if any
-    kind: str = "none"  # none | error | latency | dlq | stream | burn | sqs_partial
+    kind: str = "none"  # none | error | latency | dlq | stream | burn | sqs_partial | business
     regression_error: float = 0.0  # extra failure probability per invocation
     error_growth_per_min: float = 0.0  # or: extra failure probability growing this much a minute
     latency_multiplier: float = 1.0  # every invocation slower by this factor
@@ -201,6 +210,11 @@ class Scenario:
     stream_steps: bool = False  # the bad build stalls every other minute only
     stream_base_age_ms: float = 500.0
     # the guarding alias-level Errors alarm (SAM's CodeDeploy alarm shape, threshold set just above normal)
+    business_rate: float = 0.0  # orders per request on a healthy build (0: the team watches no business metric)
+    business_factor: float = 1.0  # the new build's orders per request, relative
+    business_noise: float = 0.1  # per-period lognormal spread of the orders rate (campaigns, carts)
+    team_p95_budget_ms: float | None = None  # the team's absolute p95 limit, held for 3 minutes
+
     has_alarm: bool = False
     alarm_threshold: int = 0
     alarm_flap: bool = False  # the old version's fault comes and goes in 2-4 minute waves
@@ -230,6 +244,8 @@ class Scenario:
             return self.sqs_fail_fraction
         if self.kind == "stream":
             return 1.0
+        if self.kind == "business":
+            return self.business_rate * (1 - self.business_factor)  # an order lost per request
         return 0.0
 
     @property
@@ -526,6 +542,21 @@ def make_scenario(idx: int, family: str, seed: int) -> Scenario:
             incident_len_s=float(rng.uniform(60, 240)),
         )
         error_regression(0.05, 0.3)
+    elif family in ("business_good", "business_regression"):
+        rate = _log_uniform(rng, 0.5, 100)
+        common.update(business_rate=float(rng.uniform(0.05, 0.6)), business_noise=float(rng.uniform(0.05, 0.25)))
+        if family == "business_regression":
+            common.update(kind="business", business_factor=float(rng.uniform(0.3, 0.8)))
+    elif family in ("latency_budget_ok", "latency_budget_breach"):
+        rate = _log_uniform(rng, 1, 100)
+        if family == "latency_budget_ok":
+            common["team_p95_budget_ms"] = p95_ms * float(rng.uniform(1.15, 1.4))
+        else:
+            common.update(
+                kind="latency",
+                latency_multiplier=float(rng.uniform(1.15, 1.27)),
+                team_p95_budget_ms=p95_ms * float(rng.uniform(1.02, 1.1)),
+            )
     else:  # pragma: no cover - every family above has a branch
         raise ValueError(f"family {family!r} has no generator")
     if common.get("has_stream"):

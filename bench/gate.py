@@ -21,12 +21,14 @@ from rollgate.domain.health import AlarmObservation, GaugeSample, HealthWindow, 
 from rollgate.domain.judge import judge as shipped_judge
 from rollgate.domain.models import (
     Artifact,
+    CustomMetric,
     DeploymentContext,
     DeploymentRequest,
     HealthPolicy,
     PublishedVersion,
     SmokeReport,
     SmokeTest,
+    Threshold,
 )
 from rollgate.domain.ports import (
     AliasRouting,
@@ -239,6 +241,20 @@ class BenchMetrics:
             for p, v in self.run.iterator_age(periods.start, periods.stop, self.clock.t)
         ]
 
+    def custom_series(
+        self, metric: CustomMetric, version: str | None, start: datetime, end: datetime, period_seconds: int
+    ) -> list[GaugeSample]:
+        """The team's orders metric by version (the only custom metric the world publishes)."""
+        self._available(f"custom {metric.name}")
+        periods = _period_range(start, end, period_seconds)
+        if metric.name != ORDERS.name or version not in (LIVE, CANDIDATE) or not periods or period_seconds != PERIOD:
+            return [GaugeSample(at=at(p * period_seconds), value=None) for p in periods]
+        index = NEW if version == CANDIDATE else OLD
+        return [
+            GaugeSample(at=at(p * PERIOD), value=v)
+            for p, v in self.run.orders(index, periods.start, periods.stop, self.clock.t)
+        ]
+
 
 class BenchQueues:
     def __init__(self, run: Run, clock: SteppedClock) -> None:
@@ -331,9 +347,30 @@ class RecordingJudge:
 SMOKE_TESTS = [SmokeTest(name="create order", payload={"op": "create", "sku": "A-1", "qty": 1})]
 
 
+#: What a team that watches its orders adds to the policy (health.custom_metrics).
+ORDERS = CustomMetric(
+    name="orders",
+    namespace="Shop",
+    metric_name="OrdersPlaced",
+    stat="Sum",
+    version_dimension="Version",
+    per_invocation=True,
+    worse_when="lower",
+)
+#: How long a team's p95 budget must be breached (health.thresholds).
+BUDGET_FOR_SECONDS = 180
+
+
 def request(run: Run, policy: HealthPolicy) -> DeploymentRequest:
-    if run.sc.has_alarm:
+    """The release request: the policy under test, plus the team's own rules the scenario carries."""
+    sc = run.sc
+    if sc.has_alarm:
         policy = policy.model_copy(update={"alarm_names": [ALARM]})
+    if sc.business_rate > 0:
+        policy = policy.model_copy(update={"custom_metrics": [*policy.custom_metrics, ORDERS]})
+    if sc.team_p95_budget_ms is not None:
+        budget = Threshold(metric="p95", above=round(sc.team_p95_budget_ms, 1), for_seconds=BUDGET_FOR_SECONDS)
+        policy = policy.model_copy(update={"thresholds": [*policy.thresholds, budget]})
     return DeploymentRequest(
         function_name=FUNCTION,
         alias=ALIAS,

@@ -390,7 +390,7 @@ class Run:
         # user harm, and dead-lettered messages
         if sc.kind == "error":
             self.harm[ks] = reg_plain + reg_r2 + reg_r3
-        elif sc.kind in ("latency", "stream", "burn"):
+        elif sc.kind in ("latency", "stream", "burn", "business"):
             harm_on = self._harm_on(ks)
             self.harm[ks] = np.where(harm_on, draw(new_plain, sc.harm_per_new_invocation()), 0)
         elif sc.kind == "dlq":
@@ -597,4 +597,21 @@ class Run:
             ks = np.arange(p * PER_PERIOD, min((p + 1) * PER_PERIOD, self.done))
             visible = ks[self.world.arrival[OLD, ks] <= now] if len(ks) else ks
             rows.append((p, float(self.iterator_age_ms[visible].max()) if len(visible) else None))
+        return rows
+
+    def orders(self, version: int, first_period: int, end_period: int, now: float) -> list[tuple[int, float | None]]:
+        """The team's business metric (orders placed, Sum per minute, by version) as published by
+        `now`: published with the version's invocations, each a request placing an order with the
+        period's rate (the scenario's, spread per period by campaigns and carts; the new build's times
+        its factor). Seeded by the period, so a datapoint read twice reads alike."""
+        sc = self.sc
+        rows: list[tuple[int, float | None]] = []
+        for p, n, *_ in self.period_stats(version, first_period, end_period, now):
+            if not n:
+                rows.append((p, None))
+                continue
+            rng = np.random.default_rng([sc.seed, sc.idx, 300 + version, p, int(n)])
+            spread = float(np.random.default_rng([sc.seed, sc.idx, 400 + version, p]).lognormal(0, sc.business_noise))
+            rate = sc.business_rate * (sc.business_factor if version == NEW else 1.0) * spread
+            rows.append((p, float(rng.binomial(int(n), min(1.0, rate)))))
         return rows

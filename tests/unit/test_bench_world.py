@@ -130,3 +130,17 @@ def test_preflight_sees_the_function_as_aws_describes_it():
     mappings = release.lambda_api.list_event_source_mappings("orders")
     assert [m.source_arn.split(":")[-1] for m in mappings] == ["orders-queue"]
     assert SOURCE_DLQ.endswith("orders-queue-dlq")
+
+
+def test_the_team_rules_families_carry_their_rules_into_the_request() -> None:
+    from bench.corpus import make_scenario
+    from bench.gate import ORDERS, request
+    from bench.world import Run, World
+    from rollgate.domain.models import HealthPolicy
+
+    business = Run(World(make_scenario(0, "business_regression", 7)), 0, latency=True)
+    health = request(business, HealthPolicy()).health
+    assert health.custom_metrics == [ORDERS] and business.sc.business_factor < 1
+    budget = Run(World(make_scenario(1, "latency_budget_ok", 7)), 0, latency=True)
+    (threshold,) = request(budget, HealthPolicy()).health.thresholds
+    assert threshold.metric == "p95" and threshold.for_seconds == 180

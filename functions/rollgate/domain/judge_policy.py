@@ -96,47 +96,58 @@ def _threshold_check(
     blamed = [
         breaches(p.value) and (threshold.also_when_reference_breaches or not p.reference_breaches) for p in points
     ]
-    excused = sum(
-        1 for p, b in zip(points, blamed, strict=True) if breaches(p.value) and not b and p.reference_breaches
-    )
-    run, longest, worst_run = 0, 0, (0, 0)
-    for i, b in enumerate(blamed):
-        run = run + 1 if b else 0
-        if run > longest:
-            longest, worst_run = run, (i - run + 1, i + 1)
+    excused = sum(1 for p, b in zip(points, blamed, strict=True) if breaches(p.value) and not b)
+    runs = _runs(blamed)
+    failing = [(first, last) for first, last in runs if last - first >= needed]
+    now = runs[-1][1] - runs[-1][0] if runs and runs[-1][1] == len(points) else 0
     limit = f"{'above' if threshold.above is not None else 'below'} {_shown(threshold.metric, _bound(threshold))}"
     held = f"for {threshold.for_seconds} s ({needed} period(s))" if threshold.for_seconds else "in any period"
     observed: dict = {
         "periods_judged": len(points),
-        "longest_breach_periods": longest,
-        "breaching_now_periods": run,
+        "longest_breach_periods": max((last - first for first, last in runs), default=0),
+        "breaching_now_periods": now,
         "latest": _shown(threshold.metric, points[-1].value) if points else None,
     }
     if excused:
         observed["breaches_shared_with_reference"] = excused
     rule = {"limit": limit, "held": held, "periods_needed": needed}
     if _counts_invocations(threshold, metrics):
-        rule["min_invocations_per_period"] = threshold.min_invocations
+        rule["min_invocations_per_period"] = min_invocations(threshold)
 
     def check(status: CheckStatus, summary: str) -> Check:
         return Check(name=name, status=status, observed=observed, threshold=rule, summary=summary, kind=view.kind)
 
     what = f"{threshold.metric} of {view.canary_label}"
-    if longest >= needed:
-        first, last = points[worst_run[0]], points[worst_run[1] - 1]
-        observed["breach_from"], observed["breach_to"] = first.start.isoformat(), last.start.isoformat()
-        values = ", ".join(_shown(threshold.metric, p.value) for p in points[worst_run[0] : worst_run[1]][-5:])
-        return check(_FAIL, f"{what} was {limit} {held}: {longest} period(s) in a row ({values})")
-    if run:
+    if failing:
+        first, last = max(failing, key=lambda r: r[1] - r[0])
+        observed["breach_from"], observed["breach_to"] = (
+            points[first].start.isoformat(),
+            points[last - 1].start.isoformat(),
+        )
+        values = ", ".join(_shown(threshold.metric, p.value) for p in points[first:last][-5:])
+        return check(_FAIL, f"{what} was {limit} {held}: {last - first} period(s) in a row ({values})")
+    if now:
         return check(
             _INCONCLUSIVE,
-            f"{what} is {limit} for {run} of the {needed} period(s) in a row that fail the release; judged again "
-            f"next period",
+            f"{what} is {limit} in the last {now} of the {needed} period(s) in a row that fail the release; judged "
+            f"again next period",
         )
     if not points:
         return check(_SKIPPED, f"no period of {what} to judge yet ({_unjudged_reason(threshold, metrics)})")
     tail = f" ({excused} breaching period(s) shared with {view.reference_label}: not the release's)" if excused else ""
     return check(_PASS, f"{what} not {limit} {held} over {len(points)} judged period(s){tail}")
+
+
+def _runs(flags: list[bool]) -> list[tuple[int, int]]:
+    """The maximal runs of True, as [first, last) index pairs."""
+    runs, first = [], None
+    for i, flag in enumerate([*flags, False]):
+        if flag and first is None:
+            first = i
+        elif not flag and first is not None:
+            runs.append((first, i))
+            first = None
+    return runs
 
 
 def _breaches(threshold: Threshold) -> Callable[[float], bool]:
@@ -159,7 +170,7 @@ def _counts_invocations(threshold: Threshold, metrics: dict[str, CustomMetric]) 
 def _unjudged_reason(threshold: Threshold, metrics: dict[str, CustomMetric]) -> str:
     if not _counts_invocations(threshold, metrics):
         return "no datapoint of it in this window"
-    return f"no published period with at least {threshold.min_invocations} invocations yet"
+    return f"no published period with at least {min_invocations(threshold)} invocations yet"
 
 
 def _threshold_points(
@@ -197,27 +208,44 @@ def _builtin_points(threshold: Threshold, view: View, breaches: Callable[[float]
     window = view.window
     value_of = _builtin_value(threshold.metric)
     latency = threshold.metric in _LATENCY_FIELDS
+    least = max(1, min_invocations(threshold))
 
-    def judged(period: PeriodStats | None, min_invocations: int) -> float | None:
-        if period is None or (period.invocations or 0) < max(1, min_invocations):
+    def judged(period: PeriodStats | None) -> float | None:
+        if period is None or (period.invocations or 0) < least:
             return None
         return value_of(period)
 
     reference = {p.start: p for p in window.stable.periods} if window.stable is not None else {}
     before = (
-        [v for p in window.baseline.periods if (v := judged(p, threshold.min_invocations)) is not None]
-        if (window.baseline is not None)
-        else []
+        [v for p in window.baseline.periods if (v := judged(p)) is not None] if (window.baseline is not None) else []
     )
     level = median(before) if len(before) >= _BASELINE_MIN_PERIODS else None
     points = []
     for period in sorted(window.canary.periods, key=lambda p: p.start):
-        value = judged(period, threshold.min_invocations)
+        value = judged(period)
         if value is None or (latency and not view.warm(period.start)):
             continue
-        alongside = judged(reference.get(period.start), threshold.min_invocations)
+        alongside = judged(reference.get(period.start))
         points.append(_Point(period.start, value, _reference_breaches(alongside, level, breaches)))
     return points
+
+
+#: A percentile is judged from this many invocations beyond it (a p95 from 100, a p99 from 500): below,
+#: a thin canary period's "p95" is its few slowest invocations, and cold starts alone put it over a
+#: budget three periods in a row.
+_TAIL_INVOCATIONS = 5
+_TAILS = {"p50": 0.5, "p95": 0.05, "p99": 0.01}
+
+
+def min_invocations(threshold: Threshold) -> int:
+    """The threshold's own minimum, else 5 beyond a percentile, else 20 (a rate of fewer says little)."""
+    if threshold.min_invocations is not None:
+        return threshold.min_invocations
+    tail = _TAILS.get(threshold.metric)
+    return math.ceil(_TAIL_INVOCATIONS / tail) if tail else _DEFAULT_MIN_INVOCATIONS
+
+
+_DEFAULT_MIN_INVOCATIONS = 20
 
 
 def _reference_breaches(alongside: float | None, level: float | None, breaches: Callable[[float], bool]) -> bool | None:

@@ -245,12 +245,13 @@ class Threshold(Strict):
         default=None, description="breached when the value is below this (e.g. orders per minute falling)"
     )
     for_seconds: int = Field(default=0, ge=0, le=MAX_STAGE_SECONDS, description="how long the breach must hold")
-    min_invocations: int = Field(
-        default=20,
+    min_invocations: int | None = Field(
+        default=None,
         ge=0,
         le=1_000_000,
-        description="rates and latencies: a period with fewer of the new version's invocations is not judged "
-        "(a 'p95' of 5 invocations is its slowest one)",
+        description="rates and latencies: a period with fewer of the new version's invocations is not judged. "
+        "Default: 5 beyond a percentile (p50 10, p95 100, p99 500: a thin canary period's 'p95' is its few "
+        "slowest invocations), 20 for rates and the average",
     )
     also_when_reference_breaches: bool = Field(
         default=False,
@@ -659,6 +660,10 @@ class Hooks(Strict):
     )
 
 
+#: The name of a health policy the stack is configured with (cdk.json context rollgate:healthPolicies).
+HealthPolicyName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+
+
 class DeploymentRequest(Strict):
     """The DeployFunction workflow input. Self-contained, so a console rerun with the same JSON
     is safe."""
@@ -672,6 +677,11 @@ class DeploymentRequest(Strict):
     strategy: Strategy = Field(default_factory=Strategy)
     smoke_tests: list[SmokeTest] = Field(default_factory=list, max_length=20)
     health: HealthPolicy = Field(default_factory=HealthPolicy)
+    health_policy: HealthPolicyName | None = Field(
+        default=None,
+        description="a named policy of the stack (cdk.json context rollgate:healthPolicies) under `health`: the "
+        "request's own health fields override it field by field; resolved once, by Validate",
+    )
     # late CloudWatch data and the promotion warm-up use up 2-3 minutes of the watch
     watch_seconds: StageSeconds = 600
     update_polling: UpdatePolling = Field(default_factory=UpdatePolling)
