@@ -10,7 +10,7 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
-BUILDS = ("v1", "v2", "v3", "v4", "v5", "v6", "v7")
+BUILDS = ("v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8")
 
 SKUS = ("sku-apple", "sku-bread", "sku-cheese", "sku-dates", "sku-eggs")
 COUPONS = ("SAVE10", "WELCOME5")
@@ -31,7 +31,8 @@ _latency = random.Random({seed})
 
 def SIMULATED_LATENCY_MS(event):
     """Local runtime convention: the Duration this invocation reports (meaningless on AWS)."""
-    return max(1.0, _latency.gauss({latency_mean}, {latency_sd}))
+    lines = len(event.get("items") or ()) if isinstance(event, dict) else 0
+    return max(1.0, _latency.gauss({latency_mean}, {latency_sd}) + {latency_per_item} * lines)
 
 
 def price(order):
@@ -59,6 +60,7 @@ class _Build:
     coupon_rates: str = _GOOD_COUPONS
     latency_mean: float = 40.0
     latency_sd: float = 5.0
+    latency_per_item: float = 0.0  # ms per order line, on top of the mean
     response: str = '{"ok": True, "order_id": event["order_id"], "status": "accepted", "total": total, "build": BUILD}'
 
 
@@ -78,6 +80,9 @@ _SPECS: dict[str, _Build] = {
     "v6": _Build(latency_mean=120.0, latency_sd=15.0),
     # The fix for a campaign the live version does not know: v1..v6 raise KeyError for SPRING20.
     "v7": _Build(coupon_rates='{"SAVE10": 0.10, "WELCOME5": 0.05, "SPRING20": 0.20}'),
+    # Good answers, priced line by line against a slow tax service: ~0.4 s an order line, so an
+    # order of 3 lines takes ~1.3 s (well within its 10 s timeout; not within 1 s).
+    "v8": _Build(latency_per_item=420.0),
 }
 
 
@@ -94,6 +99,7 @@ def app_source(build: str) -> str:
         seed=BUILDS.index(build) + 1,
         latency_mean=spec.latency_mean,
         latency_sd=spec.latency_sd,
+        latency_per_item=spec.latency_per_item,
         response=spec.response,
     )
 
@@ -124,6 +130,11 @@ def order_payload(rng: random.Random) -> dict[str, Any]:
     if rng.random() < COUPON_SHARE:
         order["coupon"] = rng.choice(COUPONS)
     return order
+
+
+def image_files(build: str) -> dict[str, str]:
+    """`build` as an image's code (``local.images.push_image``): app.py, CMD app.handler."""
+    return {"app.py": app_source(build)}
 
 
 def smoke_payload() -> dict[str, Any]:

@@ -8,7 +8,8 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from local.sample_app.builds import build_zip, code_sha256
+from local import images
+from local.sample_app.builds import build_zip, code_sha256, image_files
 
 _TRUST = json.dumps(
     {
@@ -54,9 +55,13 @@ def create_sample_app(
     function_name: str = "orders-api",
     alias: str = "live",
     stream_name: str | None = "orders-events",
+    *,
+    build: str = "v1",
+    image: bool = False,
 ) -> SampleApp:
-    """orders-api v1 behind alias `alias` -> version 1, with a DLQ, the rollgate:managed tag and a
-    Kinesis stream consumer on the alias (stream_name=None: no stream)."""
+    """orders-api `build` behind alias `alias` -> version 1, with a DLQ, the rollgate:managed tag
+    and a Kinesis stream consumer on the alias (stream_name=None: no stream); image=True: as an
+    image function (its image in the local ECR, in a repository named after the function)."""
     iam = runtime_session.client("iam")
     sqs = runtime_session.client("sqs")
     lambda_ = runtime_session.client("lambda")
@@ -72,13 +77,15 @@ def create_sample_app(
     dlq_url = sqs.create_queue(QueueName=f"{function_name}-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
-    code = build_zip("v1")
+    code = build_zip(build)
+    package: dict[str, Any] = {"Runtime": "python3.12", "Handler": "app.handler", "Code": {"ZipFile": code}}
+    if image:
+        image_uri = push_build_image(runtime_session, function_name, build)
+        package = {"PackageType": "Image", "Code": {"ImageUri": image_uri}}
     function = lambda_.create_function(
         FunctionName=function_name,
-        Runtime="python3.12",
         Role=role_arn,
-        Handler="app.handler",
-        Code={"ZipFile": code},
+        **package,
         Description="orders-api",
         Timeout=10,
         MemorySize=256,
@@ -86,7 +93,7 @@ def create_sample_app(
         Environment={"Variables": {"ORDERS_TABLE": "orders", "LOG_LEVEL": "INFO"}},
         Tags={"rollgate:managed": "true"},
     )
-    version = lambda_.publish_version(FunctionName=function_name, Description="v1")["Version"]
+    version = lambda_.publish_version(FunctionName=function_name, Description=build)["Version"]
     alias_arn = lambda_.create_alias(FunctionName=function_name, Name=alias, FunctionVersion=version)["AliasArn"]
 
     stream_arn = mapping_uuid = None
@@ -110,8 +117,13 @@ def create_sample_app(
         stream_name=stream_name,
         stream_arn=stream_arn,
         event_source_mapping_uuid=mapping_uuid,
-        code_sha256=code_sha256(code),
+        code_sha256=function["CodeSha256"] if image else code_sha256(code),
     )
+
+
+def push_build_image(runtime_session: _Session, repository: str, build: str) -> str:
+    """`build` as a container image in the local ECR (created if missing); its URI by digest."""
+    return images.push_image(runtime_session, repository, image_files(build), cmd="app.handler")
 
 
 def upload_build(
