@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import json
 import re
 import zipfile
 from datetime import UTC, datetime
@@ -141,7 +142,7 @@ def upload_and_start(conn: Connection, request_builder: Any, zip_path: str) -> t
     started = conn.client("stepfunctions").start_execution(
         stateMachineArn=outputs.state_machine_arn,
         name=execution_name(request, sha),
-        input=request.model_dump_json(exclude_defaults=False),
+        input=execution_input(request),
     )
     return started["executionArn"], request
 
@@ -180,6 +181,11 @@ def add_release_arguments(parser: Any) -> None:
     parser.add_argument(
         "--prune-keep-last", type=_whole, metavar="N", help="after promotion, prune to the last N versions"
     )
+    parser.add_argument(
+        "--health-policy",
+        metavar="NAME",
+        help="one of the stack's named health policies (cdk.json rollgate:healthPolicies); --policy fields override it",
+    )
 
 
 def release_options(args: Any) -> dict[str, Any]:
@@ -211,7 +217,20 @@ def release_options(args: Any) -> dict[str, Any]:
         options["hooks"] = hooks
     if args.prune_keep_last is not None:
         options["prune"] = {"enabled": True, "keep_last": args.prune_keep_last}
+    if args.health_policy is not None:
+        # only its form is checked here; the stack's Validate task knows the names and resolves it
+        options["health_policy"] = args.health_policy
     return options
+
+
+def execution_input(request: DeploymentRequest) -> str:
+    """The workflow input. With a named health policy, `health` carries only the fields the user
+    set (--policy): written out whole, every default would override the named policy."""
+    if request.health_policy is None:
+        return request.model_dump_json(exclude_defaults=False)
+    document = request.model_dump(mode="json")
+    document["health"] = request.health.model_dump(mode="json", exclude_unset=True)
+    return json.dumps(document, ensure_ascii=False)
 
 
 def start_image(conn: Connection, request_builder: Any, image_uri: str) -> tuple[str, DeploymentRequest]:
@@ -235,6 +254,6 @@ def start_without_upload(
     started = conn.client("stepfunctions").start_execution(
         stateMachineArn=conn.outputs().state_machine_arn,
         name=execution_name(request, name_seed),
-        input=request.model_dump_json(exclude_defaults=False),
+        input=execution_input(request),
     )
     return started["executionArn"], request

@@ -1,11 +1,22 @@
-"""Synth-time settings, read from ``cdk.json`` context (or ``cdk -c key=value``). No AWS calls."""
+"""Synth-time settings, read from ``cdk.json`` context (or ``cdk -c key=value``). No AWS calls.
+
+The named health policies are validated here with the request's own model (``rollgate.domain``,
+the contract infra may read), so a bad policy fails the synth naming its field instead of failing
+every deployment that names it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from aws_cdk import aws_logs as logs
 from constructs import Node
+
+from rollgate.domain.errors import InvalidRequest
+from rollgate.domain.start import HEALTH_POLICIES_CONTEXT, parse_health_policies
 
 MANAGED_FUNCTION_TAG = "rollgate:managedFunctionTag"
 LOG_RETENTION_DAYS = "rollgate:logRetentionDays"
@@ -15,6 +26,10 @@ RELEASE_BRANCHES = "rollgate:releaseBranches"
 GUARD_ALARM_PREFIX = "rollgate:guardAlarmPrefix"
 REMEDIATION_LOOKBACK_MINUTES = "rollgate:remediationLookbackMinutes"
 NOTIFICATION_EMAIL = "rollgate:notificationEmail"
+HEALTH_POLICIES = HEALTH_POLICIES_CONTEXT
+
+#: A Lambda function's environment holds 4 KB in all; the policies leave room for the other variables.
+MAX_HEALTH_POLICIES_BYTES = 3072
 
 # CloudWatch Logs accepts only these retention periods; map the number in cdk.json onto the enum.
 _RETENTION_BY_DAYS: dict[int, logs.RetentionDays] = {
@@ -57,6 +72,9 @@ class Settings:
     remediation_lookback_minutes: int = 60
     #: Subscribe this address to the notifications topic (None: no subscription).
     notification_email: str | None = None
+    #: Named health policies (`{"strict": {…HealthPolicy fields…}}`) a request or a manifest names
+    #: with `health_policy`; each holds only the fields it sets.
+    health_policies: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.log_retention_days not in _RETENTION_BY_DAYS:
@@ -75,6 +93,27 @@ class Settings:
             raise ValueError(f"{REMEDIATION_LOOKBACK_MINUTES} must be a positive number of minutes")
         if self.notification_email is not None and "@" not in self.notification_email:
             raise ValueError(f"{NOTIFICATION_EMAIL}={self.notification_email!r} is not an email address")
+        self.health_policies_json  # noqa: B018 (validated at synth: a bad policy fails it, naming the field)
+
+    @property
+    def health_policies_json(self) -> str:
+        """ROLLGATE_HEALTH_POLICIES of the tasks (Validate and LoadManifest resolve the names): each
+        policy's own fields, compact."""
+        try:
+            policies = parse_health_policies(self.health_policies, HEALTH_POLICIES)
+        except InvalidRequest as error:
+            raise ValueError(str(error)) from None
+        text = json.dumps(
+            {name: policy.model_dump(mode="json", exclude_unset=True) for name, policy in policies.items()},
+            separators=(",", ":"),
+            sort_keys=True,
+        )
+        if len(text.encode()) > MAX_HEALTH_POLICIES_BYTES:
+            raise ValueError(
+                f"{HEALTH_POLICIES}: {len(text.encode()):,} bytes of JSON, over the {MAX_HEALTH_POLICIES_BYTES:,} a "
+                "task's environment has room for; keep each policy to the fields it changes"
+            )
+        return text
 
     @property
     def log_retention(self) -> logs.RetentionDays:
@@ -100,7 +139,18 @@ class Settings:
                 str(get(REMEDIATION_LOOKBACK_MINUTES, defaults.remediation_lookback_minutes))
             ),
             notification_email=str(get(NOTIFICATION_EMAIL, "")) or None,
+            health_policies=_json_object(get(HEALTH_POLICIES, {}), HEALTH_POLICIES),
         )
+
+
+def _json_object(value: object, key: str) -> Any:
+    """An object in cdk.json, or its JSON text from `cdk -c key='{…}'`."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError as error:
+        raise ValueError(f"{key}: not JSON ({error})") from None
 
 
 def _patterns(value: object) -> tuple[str, ...]:

@@ -86,6 +86,10 @@ class TaskGroup(Construct):
             "ARTIFACT_BUCKET_NAME": bucket.bucket_name,
             # preflight refuses a function without this tag before the first write would be denied
             "ROLLGATE_MANAGED_FUNCTION_TAG": settings.managed_function_tag,
+            # the named health policies Validate and LoadManifest resolve. On every task, not only
+            # those two: every task reads the one Settings model, and where the tasks share a
+            # process (the local runtime) the first to load it is the one whose variables count
+            "ROLLGATE_HEALTH_POLICIES": settings.health_policies_json,
             **self.extra_environment(settings),
         }
         self.tasks: dict[str, TaskFunction] = {

@@ -6,14 +6,17 @@ instead of a KeyError deep inside a handler.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from rollgate.domain.errors import RollgateError
+from rollgate.domain.errors import InvalidRequest, RollgateError
+from rollgate.domain.models import HealthPolicy
+from rollgate.domain.start import parse_health_policies
 
 
 class ConfigurationError(RollgateError):
@@ -28,6 +31,7 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "lease_seconds": "ROLLGATE_LEASE_SECONDS",
     "remediation_lookback_minutes": "REMEDIATION_LOOKBACK_MINUTES",
     "managed_function_tag": "ROLLGATE_MANAGED_FUNCTION_TAG",
+    "health_policies": "ROLLGATE_HEALTH_POLICIES",
 }
 
 #: The tag key marking a function Rollgate may change, unless the stack was synthesized with another
@@ -70,6 +74,25 @@ class Settings(EnvironmentSettings):
         min_length=1,
         description='Tag key whose value "true" marks a function as managed by Rollgate.',
     )
+    health_policies: dict[str, HealthPolicy] = Field(
+        default_factory=dict,
+        description="the stack's named health policies (JSON, from cdk.json context rollgate:healthPolicies), "
+        "resolved by Validate and LoadManifest; each holds only the fields it sets",
+    )
+
+    @field_validator("health_policies", mode="before")
+    @classmethod
+    def _named_policies(cls, raw: Any) -> Any:
+        if not isinstance(raw, str):
+            return raw
+        try:
+            data = json.loads(raw)
+        except ValueError as error:
+            raise ValueError(f"not JSON ({error})") from None
+        try:
+            return parse_health_policies(data, "health policies")
+        except InvalidRequest as error:
+            raise ValueError(str(error)) from None
 
 
 def _describe(error: ValidationError) -> str:
@@ -80,10 +103,17 @@ def _describe(error: ValidationError) -> str:
         if problem["type"] == "missing" and variable:
             problems.append(f"environment variable {variable} is required but not set")
         elif variable:
-            problems.append(f"environment variable {variable}: {problem['msg']} (got {problem.get('input')!r})")
+            message = problem["msg"].removeprefix("Value error, ")
+            problems.append(f"environment variable {variable}: {message} (got {_short(problem.get('input'))})")
         else:  # a model-level check; its message already names the variables
             problems.append(problem["msg"].removeprefix("Value error, "))
     return "; ".join(problems)
+
+
+def _short(value: Any) -> str:
+    """The bad value, cut short: a JSON variable can be kilobytes long."""
+    text = repr(value)
+    return text if len(text) <= 120 else f"{text[:117]}..."
 
 
 @lru_cache(maxsize=1)

@@ -6,6 +6,11 @@ manifest's `defaults`: strategy, smoke_tests and watch_seconds replace the defau
 and hooks are merged field by field (so a function can loosen one threshold, keep more versions or
 swap one hook without restating the others).
 
+`health_policy` names one of the stack's health policies (the function's, else the defaults'); it
+is the base the manifest's own health fields (the defaults', then the function's) override. It is
+resolved here, when the functions are expanded, so an unknown name refuses the release before the
+first wave and each child's request carries the resolved policy.
+
 The JSON Schema in `schemas/release-manifest.schema.json` is generated from these models
 (`python -m rollgate.domain.manifest`), and a test keeps the two equal.
 """
@@ -13,6 +18,7 @@ The JSON Schema in `schemas/release-manifest.schema.json` is generated from thes
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, Literal, Optional
 
 from pydantic import Field, create_model, field_validator, model_validator
@@ -24,6 +30,7 @@ from rollgate.domain.models import (
     DeploymentRequest,
     FunctionConfiguration,
     HealthPolicy,
+    HealthPolicyName,
     Hooks,
     Provenance,
     ProvisionedConcurrency,
@@ -34,6 +41,7 @@ from rollgate.domain.models import (
     UpdatePolling,
     parse_model,
 )
+from rollgate.domain.start import apply_health_policy
 from rollgate.domain.validation import (
     MAX_REQUEST_BYTES,
     AliasName,
@@ -71,6 +79,9 @@ class ReleaseDefaults(Strict):
     strategy: Strategy = Field(default_factory=Strategy)
     smoke_tests: list[SmokeTest] = Field(default_factory=list, max_length=20)
     health: HealthOverrides = Field(default_factory=HealthOverrides)  # type: ignore[valid-type]
+    health_policy: HealthPolicyName | None = Field(
+        default=None, description="a named policy of the stack, under every function's health fields"
+    )
     watch_seconds: StageSeconds = 600
     update_polling: UpdatePolling = Field(default_factory=UpdatePolling)
     prune: PrunePolicy | None = Field(default=None, description="old versions deleted after each promotion")
@@ -89,6 +100,9 @@ class ManifestFunction(Strict):
     strategy: Strategy | None = None
     smoke_tests: list[SmokeTest] | None = Field(default=None, max_length=20)
     health: HealthOverrides | None = None  # type: ignore[valid-type]
+    health_policy: HealthPolicyName | None = Field(
+        default=None, description="a named policy of the stack instead of defaults.health_policy"
+    )
     watch_seconds: StageSeconds | None = None
     #: Invokers that bypass the alias: refuse the release (default) or go on with a warning.
     bypass_invokers: Literal["reject", "warn"] | None = None
@@ -153,17 +167,25 @@ class ReleaseManifest(Strict):
         return self
 
 
-def parse_manifest(data: Any, *, where: str = "manifest", home: StackHome | None = None) -> ReleaseManifest:
+def parse_manifest(
+    data: Any,
+    *,
+    where: str = "manifest",
+    home: StackHome | None = None,
+    health_policies: Mapping[str, HealthPolicy] | None = None,
+) -> ReleaseManifest:
     """Validate a manifest and every deployment it expands to (defaults merged, per-function rules
     applied), so a bad function in the last wave is refused before the first one deploys; each error
     names its field (`manifest.waves.0.functions.1.artifact: …`). With `home`, function ARNs must be
-    this stack's."""
+    this stack's; with `health_policies` (the stack's), every named policy must be one of them."""
     if not isinstance(data, dict):
         raise InvalidRequest(f"{where}: expected a JSON object, got {type(data).__name__}")
     check_document(data, where)
     manifest = parse_model(ReleaseManifest, data, where, home=home)
     expanded = [
-        deployment_request(manifest, w, f, Provenance(), where=where, home=home).model_dump(mode="json")
+        deployment_request(
+            manifest, w, f, Provenance(), where=where, home=home, health_policies=health_policies
+        ).model_dump(mode="json")
         for w, wave in enumerate(manifest.waves)
         for f in range(len(wave.functions))
     ]
@@ -180,10 +202,13 @@ def deployment_request(
     *,
     where: str = "manifest",
     home: StackHome | None = None,
+    health_policies: Mapping[str, HealthPolicy] | None = None,
 ) -> DeploymentRequest:
-    """The DeployFunction input for one function of the manifest, defaults applied."""
+    """The DeployFunction input for one function of the manifest, defaults applied and its named
+    health policy resolved from `health_policies` (None: left for the child's Validate)."""
     defaults = manifest.defaults
     entry = manifest.waves[wave_index].functions[function_index]
+    at = f"{where}.waves.{wave_index}.functions.{function_index}"
     health = {
         **defaults.health.model_dump(exclude_unset=True),
         **(entry.health.model_dump(exclude_unset=True) if entry.health is not None else {}),
@@ -219,7 +244,11 @@ def deployment_request(
     ):
         if default is not None or override is not None:
             body[name] = _merged(default, override)
-    return parse_model(DeploymentRequest, body, f"{where}.waves.{wave_index}.functions.{function_index}", home=home)
+    if entry.health_policy is not None or defaults.health_policy is not None:
+        body["health_policy"] = entry.health_policy or defaults.health_policy
+        named_at = f"{at}.health_policy" if entry.health_policy is not None else f"{where}.defaults.health_policy"
+        body = apply_health_policy(body, health_policies, field=named_at)
+    return parse_model(DeploymentRequest, body, at, home=home)
 
 
 def _merged(default: Strict | None, override: Strict | None) -> dict[str, Any]:

@@ -10,6 +10,7 @@ only a fallback), the alias before reverting it. So a console rerun or a redrive
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from enum import Enum
 from typing import Any, Literal
@@ -18,7 +19,7 @@ from pydantic import Field, model_validator
 
 from rollgate.domain.errors import InvalidRequest, ManifestNotFound
 from rollgate.domain.manifest import ReleaseManifest, deployment_request, parse_manifest
-from rollgate.domain.models import ApprovalPolicy, Lenient, Provenance, StepError, Strict, parse_model
+from rollgate.domain.models import ApprovalPolicy, HealthPolicy, Lenient, Provenance, StepError, Strict, parse_model
 from rollgate.domain.names import child_execution_name
 from rollgate.domain.ports import Clock, Ledger, ManifestStore
 from rollgate.domain.validation import BucketName, LongText, ObjectKey, StackHome, Text, check_document
@@ -181,13 +182,18 @@ def start_release(raw: Any, execution: dict[str, Any] | None, *, clock: Clock) -
     )
 
 
-def load_manifest(ctx: ReleaseContext, *, store: ManifestStore) -> ReleaseContext:
+def load_manifest(
+    ctx: ReleaseContext, *, store: ManifestStore, health_policies: Mapping[str, HealthPolicy] | None = None
+) -> ReleaseContext:
     """Plan the waves from the inline manifest, or from one poll of its S3 location
-    (ManifestNotFound once the budget is spent). InvalidRequest names the bad manifest field."""
+    (ManifestNotFound once the budget is spent). InvalidRequest names the bad manifest field; a
+    named health policy must be one of `health_policies` (the stack's), and is resolved here."""
     if ctx.plan is not None:
         return ctx
+    home = StackHome.from_arn(ctx.execution_arn)
     if ctx.request.manifest is not None:
-        return _planned(ctx, parse_manifest(ctx.request.manifest, home=StackHome.from_arn(ctx.execution_arn)), "inline")
+        manifest = parse_manifest(ctx.request.manifest, home=home, health_policies=health_policies)
+        return _planned(ctx, manifest, "inline", health_policies)
     location = ctx.request.manifest_location
     assert location is not None  # ReleaseRequest holds exactly one of the two
     wait = ctx.request.manifest_wait
@@ -207,14 +213,19 @@ def load_manifest(ctx: ReleaseContext, *, store: ManifestStore) -> ReleaseContex
             poll_interval_seconds=wait.interval_seconds,
         )
         return ctx.model_copy(update={"manifest_poll": poll})
-    manifest = parse_manifest(data, where=f"manifest {location.describe()}", home=StackHome.from_arn(ctx.execution_arn))
+    manifest = parse_manifest(data, where=f"manifest {location.describe()}", home=home, health_policies=health_policies)
     ctx = ctx.model_copy(
         update={"manifest_poll": ManifestPoll(status="ready", location=location.describe(), polls=polls)}
     )
-    return _planned(ctx, manifest, location.describe())
+    return _planned(ctx, manifest, location.describe(), health_policies)
 
 
-def _planned(ctx: ReleaseContext, manifest: ReleaseManifest, location: str) -> ReleaseContext:
+def _planned(
+    ctx: ReleaseContext,
+    manifest: ReleaseManifest,
+    location: str,
+    health_policies: Mapping[str, HealthPolicy] | None,
+) -> ReleaseContext:
     release_id = manifest.release_id or ctx.release_id
     source = ctx.request.source
     provenance = Provenance(
@@ -232,7 +243,10 @@ def _planned(ctx: ReleaseContext, manifest: ReleaseManifest, location: str) -> R
                 execution_name=child_execution_name(ctx.execution_name, w, request.function_name, request.alias),
                 request=request.model_dump(mode="json", exclude_none=True),
             )
-            for request in (deployment_request(manifest, w, f, provenance) for f in range(len(wave.functions)))
+            for request in (
+                deployment_request(manifest, w, f, provenance, health_policies=health_policies)
+                for f in range(len(wave.functions))
+            )
         ]
         for w, wave in enumerate(manifest.waves)
     ]

@@ -9,4 +9,4 @@ from rollgate.tasks._runtime import Dependencies
 
 @release_task
 def lambda_handler(ctx: ReleaseContext, deps: Dependencies) -> object:
-    return load_manifest(ctx, store=deps.artifacts)
+    return load_manifest(ctx, store=deps.artifacts, health_policies=deps.settings.health_policies)

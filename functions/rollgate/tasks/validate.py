@@ -24,6 +24,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         lease_seconds=deps.settings.lease_seconds,
         # this task runs in the stack's account and region: the only place it releases functions
         home=StackHome.from_arn(getattr(context, "invoked_function_arn", None)),
+        # the stack's named policies: a request's health_policy is resolved here, once
+        health_policies=deps.settings.health_policies,
     )
     logger.set_correlation_id(ctx.deployment_id)
     logger.info("deployment started", extra={"function_name": ctx.function_name, "alias": ctx.alias})
