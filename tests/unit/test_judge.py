@@ -607,6 +607,7 @@ def test_the_verdict_is_json_for_the_ledger_and_names_every_check():
         "dlq",
         "streams",
         "alarms",
+        "logs",
     ]
     assert all(c["summary"] and "\n" not in c["summary"] for c in document["checks"])
     assert all(c["kind"] for c in document["checks"])

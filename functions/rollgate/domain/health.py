@@ -154,6 +154,31 @@ class CustomSeries(_Model):
     )
 
 
+class LogSignature(_Model):
+    """One normalised error signature in a version's logs: how many invocations showed it."""
+
+    kind: Literal["error", "timeout", "crash"]
+    signature: str
+    invocations: int
+    example: str = Field(default="", description="one line that showed it, as logged (cut to 300 characters)")
+
+
+class LogSeries(_Model):
+    """One version's own log lines over the window (its streams carry the version in their name):
+    invocations from the REPORT lines, failed invocations from the error-class lines."""
+
+    version: str
+    invocations: int = Field(description="REPORT lines read: one per invocation")
+    failed_invocations: int = Field(description="distinct invocations with an error, timeout or crash line")
+    signatures: list[LogSignature] = Field(default_factory=list)
+    window_end: datetime | None = Field(
+        default=None,
+        description="the lines were read up to here, earlier than the window's end when a page budget cut the "
+        "read (at high traffic)",
+    )
+    note: str | None = Field(default=None, description="what was sampled or cut, in a sentence")
+
+
 class HealthWindow(_Model):
     """Everything the judge is shown for one verdict.
 
@@ -183,6 +208,15 @@ class HealthWindow(_Model):
     )
     custom: list[CustomSeries] = Field(
         default_factory=list, description="the policy's custom metrics, read for this window"
+    )
+    logs: LogSeries | None = Field(default=None, description="the new version's log lines over the window")
+    logs_reference: LogSeries | None = Field(
+        default=None, description="the version alongside's (stable or the holdback), over the same window"
+    )
+    logs_read_failure: str | None = Field(
+        default=None,
+        description="the log read failed: the logs check is not judged (metrics still are; a logs outage is not "
+        "a reason to hold a release)",
     )
     read_failures: list[str] = Field(
         default_factory=list,

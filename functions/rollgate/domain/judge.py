@@ -31,6 +31,7 @@ from functools import lru_cache
 from rollgate.domain import judge_text as text
 from rollgate.domain.health import Check, CheckStatus, EvidenceKind, HealthWindow, Outcome, Verdict
 from rollgate.domain.judge_latency import latency_check, latency_trend_check
+from rollgate.domain.judge_logs import logs_check
 from rollgate.domain.judge_policy import holds_healthy, policy_checks
 from rollgate.domain.judge_rates import rate_check, synthetic_check, throttles_check
 from rollgate.domain.judge_signals import alarms_check, dlq_check, streams_check
@@ -80,13 +81,15 @@ def judge(window: HealthWindow, policy: HealthPolicy) -> Verdict:
         dlq_check(window, policy, view),
         streams_check(window, policy),
         alarms_check(window, view, policy),
+        logs_check(window, policy, view.significance),
         *policy_checks(view, policy),
     ]
     failed = [c for c in checks if c.status is _FAIL]
     if window.read_failures:
         # the reads behind the organic checks are not to be trusted: only evidence that does not
-        # come from them (the probes' own invoke responses) may still fail the release
-        failed = [c for c in failed if c.kind is EvidenceKind.SYNTHETIC]
+        # come from them (the probes' own invoke responses, the versions' log lines) may still fail
+        # the release
+        failed = [c for c in failed if c.kind in (EvidenceKind.SYNTHETIC, EvidenceKind.LOGS)]
     decided_by: EvidenceKind | None
     if failed:
         outcome, decided_by = Outcome.UNHEALTHY, _deciding_kind(failed)

@@ -435,6 +435,27 @@ class HealthPolicy(Strict):
     event_source_mappings: list[MappingUuid] | None = Field(default=None, max_length=20)
     max_iterator_age_growth_ms: float = 60_000.0
     alarm_names: list[Text] = Field(default_factory=list, max_length=50)
+    # the versions' own log lines: seconds old where metrics are minutes late
+    log_evidence: bool = Field(
+        default=True,
+        description="read the new and the stable version's log lines (REPORT and error lines) at every judgement: "
+        "a new error signature or a higher failure rate fails the release within one judgement; logs never make "
+        "a release healthy",
+    )
+    log_signature_min_invocations: int = Field(
+        default=3,
+        ge=1,
+        le=10_000,
+        description="a signature the new version shows and the version alongside does not fails the release from "
+        "this many invocations (and when its absence there is significant at the traffic split)",
+    )
+    log_max_events: int = Field(
+        default=10_000,
+        ge=100,
+        le=100_000,
+        description="log events read per version and judgement, at most, for each of the REPORT and error reads; "
+        "a read cut short says so in the evidence",
+    )
     # the team's own rules: absolute limits held for a duration, and their own metrics
     thresholds: list[Threshold] = Field(
         default_factory=list,

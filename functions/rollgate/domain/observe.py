@@ -22,6 +22,7 @@ from rollgate.domain.health import (
     CustomSeries,
     GaugeSample,
     HealthWindow,
+    LogSeries,
     PeriodStats,
     QueueSeries,
     StreamSeries,
@@ -109,6 +110,37 @@ def _custom(
     if side_by_side:
         return CustomSeries(name=metric.name, canary=read(new, since, now), reference=read(previous, since, now))
     return CustomSeries(name=metric.name, canary=read(new, since, now), baseline=read(previous, *before))
+
+
+def _logs(
+    ctx: DeploymentContext,
+    probes: HealthProbes,
+    versions: tuple[str, str],
+    since: datetime,
+    now: datetime,
+    side_by_side: bool,
+) -> tuple[LogSeries | None, LogSeries | None, str | None]:
+    """Both versions' log lines over the window, when the policy reads logs and a version runs
+    alongside (logs are compared paired only). A failed read is said, and judged as not read: the
+    metrics still decide, so it never goes to `read_failures`."""
+    policy = ctx.request.health
+    source = probes.logs
+    if source is None or not policy.log_evidence or not side_by_side or now <= since:
+        return None, None, None
+    reads = _Reads()
+    new, previous = versions
+    limit = policy.log_max_events
+
+    def read(version: str) -> LogSeries | None:
+        def lines() -> LogSeries | None:
+            return source.version_logs(ctx.function_name, version, since, now, max_events=limit)
+
+        return reads.attempt(f"logs of v{version}", lines, None)
+
+    pair = [read(new), read(previous)]
+    if reads.failures:
+        return None, None, "; ".join(reads.failures)
+    return pair[0], pair[1], None
 
 
 def _alarms(reads: _Reads, alarms: AlarmProbe, baseline: Baseline) -> list[AlarmObservation]:
@@ -235,6 +267,7 @@ def observe(
         _custom(reads, metrics, ctx, m, (new_version, previous), since, now, side_by_side)
         for m in ctx.request.health.custom_metrics
     ]
+    logs, logs_reference, logs_failure = _logs(ctx, probes, (new_version, previous), since, now, side_by_side)
     observed = _alarms(reads, probes.alarms, baseline)
     counted_from = weight_since if phase == "watch" else None
     alarms = _attributed(ctx, reads, probes.alarms, observed, canary, stable, counted_from)
@@ -249,6 +282,9 @@ def observe(
         streams=stream_series,
         alarms=alarms,
         custom=custom,
+        logs=logs,
+        logs_reference=logs_reference,
+        logs_read_failure=logs_failure,
         read_failures=reads.failures,
         weight_since=weight_since,
         observed_at=now,

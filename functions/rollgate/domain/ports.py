@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from rollgate.domain.health import AlarmObservation, GaugeSample, PeriodStats
+from rollgate.domain.health import AlarmObservation, GaugeSample, LogSeries, PeriodStats
 
 if TYPE_CHECKING:
     from rollgate.domain.controls import ControlRecord
@@ -229,6 +229,18 @@ class CustomMetricSource(Protocol):
         ...
 
 
+class LogSource(Protocol):
+    """A function's log lines by version (CloudWatch Logs: the stream names carry the version)."""
+
+    def version_logs(
+        self, function_name: str, version: str, start: datetime, end: datetime, *, max_events: int
+    ) -> LogSeries:
+        """The version's REPORT and error-class lines in [start, end), summarised
+        (rollgate.domain.logs.summarise); at most `max_events` of each read, the cut said in
+        `window_end` and `note`. Raises TransientAwsError / NotFoundError like the other reads."""
+        ...
+
+
 class QueueProbe(Protocol):
     def depth(self, queue: str) -> int:
         """Visible + in-flight messages of a queue given by URL or ARN."""
@@ -281,6 +293,8 @@ class HealthProbes:
     metrics: MetricSource
     queues: QueueProbe
     alarms: AlarmProbe
+    #: the new and the stable version's log lines (None: logs are not read)
+    logs: LogSource | None = None
 
 
 @dataclass
