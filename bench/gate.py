@@ -15,10 +15,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.world import NEW, OLD, PERIOD, Run
+from bench.world import NEW, OLD, PERIOD, LogCounts, Run
 from rollgate.domain.errors import TransientAwsError
-from rollgate.domain.health import AlarmObservation, GaugeSample, HealthWindow, PeriodStats, Verdict
+from rollgate.domain.health import (
+    AlarmObservation,
+    GaugeSample,
+    HealthWindow,
+    LogBucket,
+    LogSeries,
+    LogSignature,
+    PeriodStats,
+    Verdict,
+)
 from rollgate.domain.judge import judge as shipped_judge
+from rollgate.domain.logs import signature_key
 from rollgate.domain.models import (
     Artifact,
     CustomMetric,
@@ -256,6 +266,60 @@ class BenchMetrics:
         ]
 
 
+class BenchLogs:
+    """FilterLogEvents on the versions' streams, as rollgate.aws.logs summarises it (LogSeries): the
+    world's log lines, ingested seconds after each slice. Errors that are not the regression's own
+    are spread over the signatures both versions log (a downstream timeout, bad input, a throttled
+    dependency)."""
+
+    SHARED = (("Timeout: calling inventory after <n> s", 0.6), ("ValidationError: '<*>'", 0.3), ("Throttled", 0.1))
+    OWN = "NewBugError: cannot price order '<*>'"
+
+    def __init__(self, run: Run, clock: SteppedClock) -> None:
+        self.run, self.clock = run, clock
+
+    def version_logs(
+        self, function_name: str, version: str, start: datetime, end: datetime, *, max_events: int
+    ) -> LogSeries:
+        index = NEW if version == CANDIDATE else OLD
+        rows = self.run.logs(index, seconds(start), seconds(end), self.clock.t, max_events)
+        buckets = [
+            LogBucket(start=at(r.start_s), invocations=r.invocations, failed=r.failed, signatures=self._split(r))
+            for r in rows
+        ]
+        totals: dict[str, int] = {}
+        for bucket in buckets:
+            for key, n in bucket.signatures.items():
+                totals[key] = totals.get(key, 0) + n
+        signatures = [
+            LogSignature(kind="error", signature=key.split(":", 1)[1], invocations=n)
+            for key, n in sorted(totals.items(), key=lambda item: -item[1])
+        ]
+        cut_at = rows[-1].cut_at_s if rows else None
+        return LogSeries(
+            version=version,
+            invocations=sum(r.invocations for r in rows),
+            failed_invocations=sum(r.failed for r in rows),
+            signatures=signatures,
+            window_end=at(cut_at) if cut_at is not None else None,
+            note=f"REPORT lines cut at {max_events:,} events" if cut_at is not None else None,
+            buckets=buckets,
+        )
+
+    def _split(self, row: LogCounts) -> dict[str, int]:
+        """A period's failures by signature: the regression's own, and the rest over the shared ones."""
+        shared = row.failed - row.own_signature
+        split, left = {}, shared
+        for i, (signature, share) in enumerate(self.SHARED):
+            n = left if i == len(self.SHARED) - 1 else min(left, math.ceil(shared * share))
+            left -= n
+            if n:
+                split[signature_key("error", signature)] = n
+        if row.own_signature:
+            split[signature_key("error", self.OWN)] = row.own_signature
+        return split
+
+
 class BenchQueues:
     def __init__(self, run: Run, clock: SteppedClock) -> None:
         self.run, self.clock = run, clock
@@ -398,7 +462,10 @@ def prepare(run: Run, policy: HealthPolicy) -> Release:
     clock = SteppedClock(t0 - PREFLIGHT_LEAD_S, run)
     lambda_api = BenchLambda(run, clock)
     probes = HealthProbes(
-        metrics=BenchMetrics(run, clock), queues=BenchQueues(run, clock), alarms=BenchAlarms(run, clock)
+        metrics=BenchMetrics(run, clock),
+        queues=BenchQueues(run, clock),
+        alarms=BenchAlarms(run, clock),
+        logs=BenchLogs(run, clock),
     )
     ctx = DeploymentContext(request=request(run, policy), deployment_id="bench", started_at=clock.now())
     baseline = run_preflight(ctx, lambda_api=lambda_api, artifacts=_NoArtifacts(), probes=probes, clock=clock)

@@ -175,6 +175,8 @@ def run_flagger_style(world: World, stream: int) -> Finish:
 # --------------------------------------------------------------------------- registry
 POLICIES: dict[str, Callable[[World, int], Finish]] = {
     "rollgate": lambda world, stream: run_rollgate(world, HealthPolicy(), stream),
+    # the same without the versions' log lines: what the log evidence adds to time to detect
+    "rollgate_no_logs": lambda world, stream: run_rollgate(world, HealthPolicy(log_evidence=False), stream),
     "codedeploy_alarm": run_codedeploy_alarm,
     "codedeploy_tuned": run_codedeploy_tuned,
     "sfn_sample": run_sfn_sample,

@@ -32,7 +32,7 @@ for every number and where it comes from). In short:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -80,6 +80,18 @@ def _delays(rng: np.random.Generator, shape: tuple[int, ...], late: bool) -> np.
     low = np.array([55.0, 120.0, 180.0])[pick]
     high = np.array([120.0, 180.0, 300.0])[pick]
     return rng.uniform(low, high)
+
+
+@dataclass(frozen=True)
+class LogCounts:
+    """One version's log lines over one metric period: invocations (REPORT lines), failed invocations,
+    those with the regression's own signature, and where a page budget cut the read (None: not cut)."""
+
+    start_s: float
+    invocations: int
+    failed: int
+    own_signature: int
+    cut_at_s: float | None
 
 
 class World:
@@ -166,6 +178,13 @@ class World:
         whole = (k // PER_PERIOD) * PER_PERIOD
         last = np.maximum(self.arrival, self.errors_arrival)[:, :whole]
         self.final_at = last.reshape(2, -1, PER_PERIOD).max(axis=2)
+        # log lines: ingested 1-5 s after their slice ends (seconds, where metrics take minutes); an
+        # own stream, so the metric draws above stay as they were
+        log_rng = np.random.default_rng([sc.seed, sc.idx, 21])
+        self.log_arrival = (times + SLICE)[None, :] + log_rng.uniform(1, 5, (2, k))
+        #: does the new build's regression fail with an error of its own (a new signature in its logs), or
+        #: more often with one the old version also logs (a slower dependency timing out more)?
+        self.regression_has_own_signature = bool(log_rng.random() < 0.5)
         # the old version's own fault, when it has one, may come and go in waves (a flapping alarm)
         self.old_fault_wave = np.ones(k)
         if sc.alarm_flap:
@@ -207,6 +226,7 @@ class Run:
         self.throttles = np.zeros((2, k), dtype=np.int64)
         self.harm = np.zeros(k, dtype=np.int64)
         self.synthetic = np.zeros(k, dtype=np.int64)
+        self.probes = np.zeros(k, dtype=np.int64)  # invocations of the new version's qualifier, per slice
         self.retries = np.zeros((2, k + 40), dtype=np.int64)  # async events due for attempt 2 / attempt 3
         self.sqs_due = np.zeros((8, k + 80), dtype=np.int64)  # SQS items due for receive n+2
         self.iterator_age_ms = np.zeros(k)
@@ -260,7 +280,10 @@ class Run:
         p = self.world.incident[k]
         if sc.smoke_hits_regression and self._regression_on(np.array([k]))[0] and sc.kind == "error":
             p = max(p, self._regression_p(np.array([k]))[0])
-        return bool(self.probe_rng.random() < p)
+        failed = bool(self.probe_rng.random() < p)
+        # the probe runs in one of the new version's environments: its REPORT line is in that version's logs
+        self.probes[k] += 1
+        return failed
 
     def advance(self, t: float) -> None:
         """Simulate every slice that starts before t."""
@@ -614,4 +637,41 @@ class Run:
             spread = float(np.random.default_rng([sc.seed, sc.idx, 400 + version, p]).lognormal(0, sc.business_noise))
             rate = sc.business_rate * (sc.business_factor if version == NEW else 1.0) * spread
             rows.append((p, float(rng.binomial(int(n), min(1.0, rate)))))
+        return rows
+
+    def logs(self, version: int, start_s: float, end_s: float, now: float, max_events: int) -> list[LogCounts]:
+        """What FilterLogEvents shows of one version's log lines in [start, end) at `now`, per metric
+        period: REPORT lines (one per invocation, probes of the new version's qualifier included),
+        failed invocations, and those of the regression's own signature (when it has one). At most
+        `max_events` REPORT lines are read: past that the read stops, and so does the count of error
+        lines (the last row then says where: `cut_at_s`)."""
+        first, stop = max(0, int(start_s // SLICE)), min(self.done, math.ceil(end_s / SLICE))
+        if stop <= first:
+            return []
+        ks = np.arange(first, stop)
+        visible = ks[self.world.log_arrival[version, ks] <= now]
+        reports = self.invocations[version, visible] + (self.probes[visible] if version == NEW else 0)
+        cut_at = None
+        cumulative = np.cumsum(reports)
+        if len(cumulative) and cumulative[-1] > max_events:
+            keep = int(np.searchsorted(cumulative, max_events, side="right"))
+            visible, reports = visible[:keep], reports[:keep]
+            cut_at = float(visible[-1] + 1) * SLICE if keep else start_s
+        own_signature = version == NEW and self.sc.kind == "error" and self.world.regression_has_own_signature
+        rows = []
+        periods = visible // PER_PERIOD
+        for p in np.unique(periods):
+            in_period = periods == p
+            ks_p = visible[in_period]
+            rows.append(
+                LogCounts(
+                    start_s=float(p * PERIOD),
+                    invocations=int(reports[in_period].sum()),
+                    failed=int(self.errors[version, ks_p].sum()),
+                    own_signature=int(self.harm[ks_p].sum()) if own_signature else 0,
+                    cut_at_s=None,
+                )
+            )
+        if rows and cut_at is not None:
+            rows[-1] = replace(rows[-1], cut_at_s=cut_at)
         return rows

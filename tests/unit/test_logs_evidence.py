@@ -13,6 +13,7 @@ from rollgate.domain.health import (
     CheckStatus,
     EvidenceKind,
     HealthWindow,
+    LogBucket,
     LogSeries,
     Outcome,
     PeriodStats,
@@ -26,22 +27,23 @@ from rollgate.domain.models import HealthPolicy
 T0 = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 POLICY = HealthPolicy()
 STREAM = "2026/12/02/[7]0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+WINDOW_S = 300  # both versions' lines spread over five minutes, as traffic is
 
 
 def rid(i: int) -> str:
     return f"{i:08x}-0000-4000-8000-{i:012x}"
 
 
-def report(i: int) -> LogEvent:
+def report(i: int, second: float | None = None) -> LogEvent:
     line = f"REPORT RequestId: {rid(i)}\tDuration: 12.51 ms\tBilled Duration: 13 ms\tMemory Size: 128 MB\t"
     line += "Max Memory Used: 51 MB"
-    return LogEvent(T0 + timedelta(seconds=i), STREAM, line)
+    return LogEvent(T0 + timedelta(seconds=i if second is None else second), STREAM, line)
 
 
-def logged_error(i: int, message: str) -> LogEvent:
-    return LogEvent(
-        T0 + timedelta(seconds=i), STREAM, f"[ERROR]\t2026-12-02T12:00:{i % 60:02d}.123Z\t{rid(i)}\t{message}\n"
-    )
+def logged_error(i: int, message: str, second: int | None = None) -> LogEvent:
+    """Request i's [ERROR] line, logged `second` seconds after T0 (default i)."""
+    at = T0 + timedelta(seconds=i if second is None else second)
+    return LogEvent(at, STREAM, f"[ERROR]\t2026-12-02T12:00:{i % 60:02d}.123Z\t{rid(i)}\t{message}\n")
 
 
 # --------------------------------------------------------------------------- parsing
@@ -134,11 +136,12 @@ def logs(
     version: str, invocations: int, signatures: dict[str, int] | None = None, failed: int | None = None
 ) -> LogSeries:
     errors = [
-        logged_error(1000 * n + i, message)
+        logged_error(1000 * n + i, message, second=int(i * WINDOW_S / count))
         for n, (message, count) in enumerate((signatures or {}).items())
         for i in range(count)
     ]
-    series = summarise(version, [report(i) for i in range(invocations)], errors)
+    reports = [report(i, second=i * WINDOW_S / invocations) for i in range(invocations)]
+    series = summarise(version, reports, errors)
     return series if failed is None else series.model_copy(update={"failed_invocations": failed})
 
 
@@ -219,3 +222,25 @@ def test_an_unpaired_window_and_log_evidence_off_are_not_judged() -> None:
     assert logs_check(window(logs("7", 9), None), POLICY, 0.01).status is CheckStatus.SKIPPED
     off = HealthPolicy(log_evidence=False)
     assert logs_check(window(logs("7", 4, {"x": 4}), logs("6", 36)), off, 0.01).status is CheckStatus.SKIPPED
+
+
+def test_an_incident_in_one_minute_that_hits_both_versions_is_compared_minute_by_minute() -> None:
+    def series(version: str, rows: list[tuple[int, int]]) -> LogSeries:
+        buckets = [
+            LogBucket(
+                start=T0 + timedelta(minutes=m), invocations=n, failed=x, signatures={"error:Timeout": x} if x else {}
+            )
+            for m, (n, x) in enumerate(rows)
+        ]
+        return LogSeries(
+            version=version,
+            invocations=sum(n for n, _ in rows),
+            failed_invocations=sum(x for _, x in rows),
+            buckets=buckets,
+        )
+
+    # the canary's minute at 10%, then the promotion's 95% minute in which a downstream incident fails 30%
+    new = series("7", [(10, 0), (95, 30)])
+    held = series("6", [(90, 0), (5, 2)])
+    check = logs_check(window(new, held), POLICY, POLICY.significance)
+    assert check.status is CheckStatus.PASS  # pooled, 29% against 2% would have rolled a good release back

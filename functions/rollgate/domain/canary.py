@@ -27,7 +27,7 @@ from typing import Any
 
 from rollgate.domain import controls
 from rollgate.domain.errors import DeploymentAborted, TransientAwsError
-from rollgate.domain.health import CheckStatus, EvidenceKind, HealthWindow, Outcome, SyntheticSeries, Verdict
+from rollgate.domain.health import Check, CheckStatus, EvidenceKind, HealthWindow, Outcome, SyntheticSeries, Verdict
 from rollgate.domain.judge import judge
 from rollgate.domain.models import (
     CanaryProgress,
@@ -234,7 +234,8 @@ def _budget_left(ctx: DeploymentContext, progress: CanaryProgress, now: datetime
 
 
 #: Paired count checks whose breach is confirmed by the next judgement before it rolls back, unless
-#: its p-value is below significance to this power (overwhelming: a broken build does not wait).
+#: its p-value is below significance to this power (overwhelming: a broken build does not wait);
+#: the logs' failure-rate breach is confirmed the same way (`_confirmable`).
 _CONFIRMED_CHECKS = frozenset({"errors", "batch_failures"})
 _OVERWHELMING_POWER = 3
 
@@ -249,10 +250,22 @@ def _to_confirm(verdict: Verdict, earlier: list[VerdictSummary], policy: HealthP
     if earlier and earlier[-1].outcome == Outcome.UNHEALTHY.value:
         return False
     failed = [c for c in verdict.checks if c.status is CheckStatus.FAIL]
-    if not failed or any(c.name not in _CONFIRMED_CHECKS or c.kind is not EvidenceKind.ORGANIC_PAIRED for c in failed):
+    if not failed or not all(_confirmable(c) for c in failed):
         return False
     overwhelming = policy.significance**_OVERWHELMING_POWER
-    return all(float(c.observed.get("p_value_vs_reference", 1.0)) >= overwhelming for c in failed)
+    return all(_p_value(c) >= overwhelming for c in failed)
+
+
+def _confirmable(check: Check) -> bool:
+    """A paired count breach, or the logs' failure rate (a new error signature never waits: it is
+    absent from the other version, not a matter of which minute arrived first)."""
+    if check.name == "logs":
+        return check.kind is EvidenceKind.LOGS and not check.observed.get("new_signatures")
+    return check.name in _CONFIRMED_CHECKS and check.kind is EvidenceKind.ORGANIC_PAIRED
+
+
+def _p_value(check: Check) -> float:
+    return float(check.observed.get("p_value_vs_reference", check.observed.get("p_value", 1.0)))
 
 
 def _confirming(update: dict[str, Any]) -> list[Evidence]:

@@ -163,6 +163,19 @@ class LogSignature(_Model):
     example: str = Field(default="", description="one line that showed it, as logged (cut to 300 characters)")
 
 
+class LogBucket(_Model):
+    """One stretch of time (a metric period) of a version's log lines: counted apart so the checks can
+    compare the versions stretch by stretch, as the errors test compares periods (an incident that
+    hits both in one minute cancels out)."""
+
+    start: datetime
+    invocations: int = 0
+    failed: int = 0
+    signatures: dict[str, int] = Field(
+        default_factory=dict, description="'kind:signature' -> invocations that showed it in this stretch"
+    )
+
+
 class LogSeries(_Model):
     """One version's own log lines over the window (its streams carry the version in their name):
     invocations from the REPORT lines, failed invocations from the error-class lines."""
@@ -177,6 +190,9 @@ class LogSeries(_Model):
         "read (at high traffic)",
     )
     note: str | None = Field(default=None, description="what was sampled or cut, in a sentence")
+    buckets: list[LogBucket] = Field(
+        default_factory=list, description="the same counts per metric period (by the line's time), oldest first"
+    )
 
 
 class HealthWindow(_Model):

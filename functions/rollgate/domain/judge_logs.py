@@ -8,23 +8,30 @@ logs at the first judgement. Two questions are asked of the lines (rollgate.doma
   there by chance has probability pi^k): a release that catches an exception, logs it and answers
   200 is caught, though the Errors metric never moves;
 - a higher failure rate: invocations with an error, timeout or crash line over the REPORT lines,
-  tested as the errors check tests counts (one-sided score test of the excess over the larger of
-  the relative and the absolute margin, at `significance`), from three failed invocations.
-Logs can fail a release; they never make it healthy (the check's PASS holds nothing and counts for
-nothing), and a version alongside is needed: an unpaired watch does not judge logs. A failed log
-read leaves the check unjudged; it is not a reason to hold the release (metrics still decide).
+  tested stretch by stretch and pooled as the errors check tests counts (the larger of the relative
+  and the absolute margin), at a tenth of `significance`, from three failed invocations.
+The probes Rollgate sends to the new version's qualifier log in its streams too: they are taken out
+of its invocations and failures (the synthetic check judges them). Logs can fail a release; they
+never make it healthy (the check's PASS holds nothing and counts for nothing), and a version
+alongside is needed: an unpaired watch does not judge logs. A failed log read leaves the check
+unjudged; it is not a reason to hold the release (metrics still decide).
 """
 
 from __future__ import annotations
 
 from rollgate.domain import judge_text as text
 from rollgate.domain.health import Check, CheckStatus, EvidenceKind, HealthWindow, LogSeries, LogSignature
+from rollgate.domain.logs import signature_key
 from rollgate.domain.models import HealthPolicy
-from rollgate.domain.stats import excess_rate_pvalue
+from rollgate.domain.stats import excess_rate_pvalue, stratified_ratio_pvalue
 
 _PASS, _FAIL, _SKIPPED = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.SKIPPED
-#: The failure-rate test needs this many failed invocations of the new version.
+#: The failure-rate test needs this many failed invocations of the new version, and a p-value below
+#: this share of the significance: it is asked at every judgement of a growing window, and without the
+#: dispersion estimate the errors check has (a caller's retries, an async event redelivered, all count),
+#: so it is kept for the regressions that are plain within seconds; the errors check has the rest.
 _MIN_FAILURES = 3
+_RATE_SIGNIFICANCE_SHARE = 0.1
 #: Findings quoted in the summary, at most.
 _QUOTED = 3
 
@@ -51,9 +58,13 @@ def logs_check(window: HealthWindow, policy: HealthPolicy, significance: float) 
         return check(_SKIPPED, "no version alongside to compare the new version's log lines with (unpaired)")
     label = f"v{new.version}"
     other = f"v{reference.version}"
-    share = _share(new, reference, window)
-    fresh = _new_signatures(new, reference, share, policy, significance)
+    fresh = _new_signatures(new, reference, window, policy, significance)
     x, n, x_r, n_r = new.failed_invocations, new.invocations, reference.failed_invocations, reference.invocations
+    probes = window.synthetic
+    if probes is not None:
+        # the probes of the new version's qualifier log in its streams too: they are judged on their
+        # own (the synthetic check) and must not dilute the organic failure rate
+        n, x = max(0, n - probes.sent), max(0, x - probes.failed)
     observed: dict = {
         "new": {"invocations": n, "failed": x},
         "reference": {"invocations": n_r, "failed": x_r},
@@ -69,10 +80,14 @@ def logs_check(window: HealthWindow, policy: HealthPolicy, significance: float) 
         "new_signature": f"in >= {policy.log_signature_min_invocations} invocations of {label}, none of {other}, "
         f"absence significant at {significance:g}",
         "failure_rate": f"{label} fails more than {text.points(margin, sign=False)} more often than {other} "
-        f"(one-sided, {significance:g}), from {_MIN_FAILURES} failed invocations",
+        f"(one-sided, {significance * _RATE_SIGNIFICANCE_SHARE:g}), from {_MIN_FAILURES} failed invocations",
     }
-    p_value = excess_rate_pvalue(x, n, x_r, n_r, margin) if n > 0 and n_r > 0 and x >= _MIN_FAILURES else None
-    if p_value is not None:
+    p_value = None
+    if n > 0 and n_r > 0 and x >= _MIN_FAILURES:
+        # stretch by stretch (an incident or a burst that moves both versions in one minute cancels out)
+        # and pooled (the absolute margin): both must say so, as in the errors check
+        stratified = stratified_ratio_pvalue(_paired(new, reference, window), 1 + policy.error_rate_relative_margin)
+        p_value = max(stratified, excess_rate_pvalue(x, n, x_r, n_r, margin))
         observed["p_value"] = text.p_round(p_value)
     if fresh:
         quoted = "; ".join(f"{s.signature!r} in {s.invocations} invocation(s), e.g. {s.example[:120]!r}" for s in fresh)
@@ -83,11 +98,11 @@ def logs_check(window: HealthWindow, policy: HealthPolicy, significance: float) 
             observed,
             threshold,
         )
-    if p_value is not None and p_value < significance:
+    if p_value is not None and p_value < significance * _RATE_SIGNIFICANCE_SHARE:
         return check(
             _FAIL,
             f"logs: {x} of {text.count(n)} invocations of {label} failed vs {x_r} of {text.count(n_r)} of {other} "
-            f"({text.below(p_value, significance)})",
+            f"({text.below(p_value, significance * _RATE_SIGNIFICANCE_SHARE)})",
             observed,
             threshold,
         )
@@ -102,25 +117,52 @@ def logs_check(window: HealthWindow, policy: HealthPolicy, significance: float) 
     )
 
 
-def _share(new: LogSeries, reference: LogSeries, window: HealthWindow) -> float:
-    """The new version's share of the invocations, from the REPORT lines (else the weight)."""
-    total = new.invocations + reference.invocations
-    if total > 0 and new.invocations > 0:
-        return new.invocations / total
-    return min(max(window.canary_weight, 1), 99) / 100
+def _paired(new: LogSeries, reference: LogSeries, window: HealthWindow) -> list[tuple[float, float, float, float]]:
+    """(failed, invocations) of each version per stretch both were read over, the probes' share taken out
+    of the new version's (spread over its stretches by their invocations: only their total is known)."""
+    others = {b.start: b for b in reference.buckets}
+    sent = window.synthetic.sent if window.synthetic is not None else 0
+    share = sent / new.invocations if new.invocations else 0.0
+    return [
+        (float(b.failed), b.invocations * (1 - min(share, 1.0)), float(o.failed), float(o.invocations))
+        for b in new.buckets
+        if (o := others.get(b.start)) is not None
+    ]
 
 
 def _new_signatures(
-    new: LogSeries, reference: LogSeries, share: float, policy: HealthPolicy, significance: float
+    new: LogSeries, reference: LogSeries, window: HealthWindow, policy: HealthPolicy, significance: float
 ) -> list[LogSignature]:
+    """Signatures the new version shows and the reference never does, in enough invocations, whose
+    absence there is significant: with a share pi of a stretch's invocations on the new version, k of
+    its invocations there showing it all by chance has probability pi^k, multiplied over stretches (a
+    stretch where the reference had no invocations says nothing)."""
     seen = {(s.kind, s.signature) for s in reference.signatures}
-    return [
-        s
-        for s in new.signatures
-        if (s.kind, s.signature) not in seen
-        and s.invocations >= policy.log_signature_min_invocations
-        and share**s.invocations < significance
-    ]
+    others = {b.start: b for b in reference.buckets}
+    fallback = min(max(window.canary_weight, 1), 99) / 100
+    found = []
+    for signature in new.signatures:
+        if (signature.kind, signature.signature) in seen:
+            continue
+        if signature.invocations < policy.log_signature_min_invocations:
+            continue
+        key = signature_key(signature.kind, signature.signature)
+        chance = 1.0
+        for stretch in new.buckets:
+            k = stretch.signatures.get(key, 0)
+            if not k:
+                continue
+            other = others.get(stretch.start)
+            total = stretch.invocations + (other.invocations if other is not None else 0)
+            share = stretch.invocations / total if stretch.invocations and total else fallback
+            chance *= (share if other is not None and other.invocations else 1.0) ** k
+        if not new.buckets:  # a source that does not split by stretch: the whole window's split
+            total = new.invocations + reference.invocations
+            share = new.invocations / total if new.invocations and total else fallback
+            chance = share**signature.invocations
+        if chance < significance:
+            found.append(signature)
+    return found
 
 
 def _shown(signature: LogSignature) -> dict:

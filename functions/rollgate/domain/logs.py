@@ -21,10 +21,10 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from rollgate.domain.health import LogSeries, LogSignature
+from rollgate.domain.health import LogBucket, LogSeries, LogSignature
 
 #: What an adapter asks CloudWatch Logs for (FilterLogEvents' pattern syntax): the error-class lines.
 #: REPORT lines are read apart, since at high traffic they are the bulk and are sampled.
@@ -156,6 +156,11 @@ def is_report(message: str) -> str | None:
     return None
 
 
+def signature_key(kind: str, signature: str) -> str:
+    """How a signature is named in a LogBucket."""
+    return f"{kind}:{signature}"
+
+
 def summarise(
     version: str,
     reports: Iterable[LogEvent],
@@ -163,16 +168,29 @@ def summarise(
     *,
     window_end: datetime | None = None,
     note: str | None = None,
+    bucket_seconds: int = 60,
 ) -> LogSeries:
     """One version's logs over a window: invocations from REPORT lines, failed invocations from the
     error-class lines (distinct request ids; a line without one counts alone), and the signatures
-    with an example each. A signature flooding from one request id counts once."""
-    invocations = sum(1 for event in reports if is_report(event.message) is not None)
+    with an example each, in total and per `bucket_seconds` stretch (by the line's time, aligned
+    to the epoch as metric periods are). A signature flooding from one request id counts once."""
+    buckets: dict[datetime, LogBucket] = {}
+
+    def bucket(at: datetime) -> LogBucket:
+        seconds = int(at.timestamp()) // bucket_seconds * bucket_seconds
+        start = datetime.fromtimestamp(seconds, tz=at.tzinfo or UTC)
+        return buckets.setdefault(start, LogBucket(start=start))
+
+    invocations = 0
+    for event in reports:
+        if is_report(event.message) is not None:
+            invocations += 1
+            bucket(event.at).invocations += 1
     by_signature: dict[tuple[Kind, str], set[str]] = defaultdict(set)
     examples: dict[tuple[Kind, str], str] = {}
     failed: set[str] = set()
     anonymous = 0
-    for event in errors:
+    for event in sorted(errors, key=lambda e: e.at):
         found = classify(event.message)
         if found is None:
             continue
@@ -182,6 +200,13 @@ def summarise(
         if request_id is None:
             anonymous += 1
             request_id = f"{event.stream}@{event.at.isoformat()}#{anonymous}"
+        stretch = bucket(event.at)
+        if request_id not in by_signature[key]:
+            stretch.signatures[signature_key(kind, signature)] = (
+                stretch.signatures.get(signature_key(kind, signature), 0) + 1
+            )
+        if request_id not in failed:
+            stretch.failed += 1
         by_signature[key].add(request_id)
         failed.add(request_id)
     signatures = [
@@ -195,4 +220,5 @@ def summarise(
         signatures=signatures,
         window_end=window_end,
         note=note,
+        buckets=[buckets[start] for start in sorted(buckets)],
     )
