@@ -26,6 +26,7 @@ from rollgate.aws.ecr import EcrImageRegistry
 from rollgate.aws.events import EventBridgePublisher
 from rollgate.aws.lambda_api import Boto3HookInvoker, Boto3LambdaApi
 from rollgate.aws.ledger import DynamoLedger
+from rollgate.aws.logs import CloudWatchLogSource
 from rollgate.aws.metrics import CloudWatchMetricSource
 from rollgate.aws.queues import SqsQueueProbe
 from rollgate.aws.settings import Settings, load_settings
@@ -73,6 +74,7 @@ def dependencies() -> Dependencies:
             metrics=CloudWatchMetricSource(boto3.client("cloudwatch")),
             queues=SqsQueueProbe(boto3.client("sqs")),
             alarms=CloudWatchAlarmProbe(boto3.client("cloudwatch")),
+            logs=CloudWatchLogSource(boto3.client("logs")),
         ),
         ledger=DynamoLedger(boto3.client("dynamodb"), settings.ledger_table_name, clock),
         events=EventBridgePublisher(boto3.client("events"), settings.event_bus_name),
