@@ -79,7 +79,7 @@ LAMBDA_ACTIONS: dict[str, tuple[str, ...]] = {
     # synthetic invocations of the alias (by policy) instead of "no data means healthy".
     "judge_canary": ("lambda:GetAlias", "lambda:InvokeFunction"),
     "promote": _MOVE_ALIAS,
-    "judge_watch": (),  # metrics, queues and alarms only
+    "judge_watch": (),  # metrics, queues, alarms and logs only
     # InvokeFunction: the smoke test of the restored version; provisioned concurrency put back as it was.
     "rollback": (
         *_MOVE_ALIAS,
@@ -100,6 +100,8 @@ GRANTS = TaskGrants(
     # every trigger must point at the alias; prune keeps versions a mapping is bound to
     reads_event_source_mappings=("preflight", "prune"),
     reads_health=("preflight", "judge_canary", "judge_watch"),  # baseline, then verdicts
+    # the new and the stable version's log lines, read at every verdict
+    reads_logs=("judge_canary", "judge_watch"),
     # take the lease; write the outcome; give the lease back
     writes_ledger=("validate", "record", "release_lease", "await_approval", "control"),
     # the abort flag; prune: the versions recent records name

@@ -35,6 +35,8 @@ class TaskGrants:
     reads_artifacts: tuple[str, ...] = ()
     reads_event_source_mappings: tuple[str, ...] = ()
     reads_health: tuple[str, ...] = ()
+    #: logs:FilterLogEvents on Lambda's log groups (/aws/lambda/*): the versions' own log lines
+    reads_logs: tuple[str, ...] = ()
     writes_ledger: tuple[str, ...] = ()
     reads_ledger: tuple[str, ...] = ()
     puts_events: tuple[str, ...] = ()
@@ -154,6 +156,8 @@ class TaskGroup(Construct):
             _allow_event_source_mapping_reads(self.tasks[module])
         for module in grants.reads_health:
             _allow_health_reads(self.tasks[module])
+        for module in grants.reads_logs:
+            _allow_log_reads(self.tasks[module])
         for module in grants.writes_ledger:
             table.grant_read_write_data(self.tasks[module].function)
             _acknowledge_ledger_indexes(self.tasks[module])
@@ -276,6 +280,21 @@ def _allow_health_reads(task: TaskFunction) -> None:
         why=(
             "Read-only queue depth (GetQueueAttributes/GetQueueUrl) of the managed "
             "function's DLQs, which are discovered from its configuration at run time."
+        ),
+    )
+
+
+def _allow_log_reads(task: TaskFunction) -> None:
+    """FilterLogEvents on Lambda's log groups only: the judged versions' REPORT and error lines."""
+    _allow_in_account(
+        task,
+        actions=["logs:FilterLogEvents"],
+        service="logs",
+        resource="log-group:/aws/lambda/*",
+        why=(
+            "Read-only FilterLogEvents on Lambda's own log groups (/aws/lambda/<function>), the "
+            "managed function's being named per request; Lambda creates them untagged, so no tag "
+            "condition can narrow them further."
         ),
     )
 

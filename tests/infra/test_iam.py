@@ -196,6 +196,31 @@ def test_each_write_or_read_belongs_to_its_step(
     assert holders == allowed
 
 
+def test_only_the_judges_read_logs_and_only_lambdas_log_groups(by_task: dict[str, list[dict[str, Any]]]) -> None:
+    reading = [
+        (module, statement)
+        for module, statements in by_task.items()
+        for statement in statements
+        if "logs:FilterLogEvents" in actions_of([statement])
+    ]
+    assert sorted(module for module, _ in reading) == ["judge_canary", "judge_watch"]
+    for module, statement in reading:
+        # the one read action, on Lambda's log groups in this account and region, nothing else
+        assert _as_list(statement["Action"]) == ["logs:FilterLogEvents"], (module, statement)
+        (resource,) = _as_list(statement["Resource"])
+        parts = resource["Fn::Join"][1]
+        assert parts[0] == "arn:" and parts[-1] == ":log-group:/aws/lambda/*", (module, statement)
+        assert {"Ref": "AWS::Region"} in parts and {"Ref": "AWS::AccountId"} in parts, (module, statement)
+    # no task reads logs any other way (GetLogEvents, StartQuery, …): the tasks only write their own
+    reads = {
+        (module, action)
+        for module, statements in by_task.items()
+        for action in actions_of(statements, "logs:")
+        if not action.startswith(("logs:CreateLogStream", "logs:PutLogEvents", "logs:CreateLogGroup"))
+    }
+    assert reads == {("judge_canary", "logs:FilterLogEvents"), ("judge_watch", "logs:FilterLogEvents")}
+
+
 def test_validate_and_record_touch_no_lambda(by_task: dict[str, list[dict[str, Any]]]) -> None:
     assert actions_of(by_task["validate"], "lambda:") == set()
     assert actions_of(by_task["record"], "lambda:") == set()
