@@ -4,14 +4,16 @@ moto keeps the Lambda *control plane* (functions, versions, aliases, configurati
 the *data plane* it lacks without Docker: it runs handlers in this process, honours alias weights,
 publishes AWS/Lambda metrics, reports updates as InProgress for a while, sends failed asynchronous
 events to the dead-letter queue and models a stream consumer's iterator age. moto reaches it through
-``local.moto_bridge``; the traffic generator calls it directly.
+``local.moto_bridge``; the traffic generator calls it directly. Each invocation's output is
+written to CloudWatch Logs as Lambda writes it.
 
 Public API:
 
     LambdaDataPlane(clock, *, client_factory, account="123456789012", region="us-east-1", seed=7,
                     update_seconds=15.0, async_retries=2,
                     stream_batch_interval_seconds=10.0, extra_env=None, echo_logs=False,
-                    own_packages=("rollgate",))
+                    own_packages=("rollgate",), provisioning_seconds=60.0,
+                    log_delay_seconds=(1.0, 5.0))
         client_factory(service) -> boto3 client (the runtime's; used for CloudWatch, SQS, SNS)
         .invoke(function_name, qualifier=None, payload=None, invocation_type="RequestResponse",
                 *, log_type=None, at=None) -> InvokeResult
@@ -23,7 +25,8 @@ Public API:
         .fail_next_provisioning(function_name, reason=...)  the next allocation ends FAILED
         .drive_stream_consumers(function_name=None, *, at=None, record_factory=None) -> int
         .flush_metrics()          write pending metrics to CloudWatch now
-        .logs(function_name) -> list[str]   recent log output of the function (START/END/REPORT)
+        .logs(function_name) -> list[str]   the last 200 invocations' logs, one text each (what
+                                            CloudWatch Logs got, joined: START ... REPORT)
         .start() / .stop()        output routing on / last flush, environment and code cleaned up
       and the hooks moto_bridge calls: handle_invoke, function_updated, update_status, flush_metrics,
       put_provisioned_concurrency, provisioned_concurrency, delete_provisioned_concurrency.
@@ -73,11 +76,38 @@ Behaviour, as on AWS Lambda:
   {FunctionName, Resource, ExecutedVersion} for alias calls; IteratorAge (ms) for stream consumers
   with {FunctionName} and {FunctionName, Resource}. Flushed before any GetMetricData /
   GetMetricStatistics is served (traffic due by then generated first) and at stop; no thread.
-* Output: what an invocation prints or writes to stdout/stderr (and loggers on them) is its log
-  (`logs`, with START/END/REPORT), like the Python runtime's. The routing streams behind that are
-  put into sys.stdout/sys.stderr once, by the thread that starts the data plane, and taken out by
-  stop(); handler modules also get a routed `print`, so their prints are logged whoever holds
-  sys.stdout. Threads a handler starts write to the process's streams.
+* Output: what an invocation prints or writes to stdout/stderr (and loggers on them) and what
+  reaches the root logger is its log, like the Python runtime's. The routing streams behind that
+  are put into sys.stdout/sys.stderr once, by the thread that starts the data plane, and taken out
+  by stop(), with the runtime's log handler on the root logger; handler modules also get a routed
+  `print`, so their prints are logged whoever holds sys.stdout. Threads a handler starts write to
+  the process's streams.
+* Logs in CloudWatch Logs: each invocation's events go to the function's log group
+  (LoggingConfig.LogGroup, else /aws/lambda/NAME, created with the function, retention unset), in
+  the stream of the execution environment it ran in, named `YYYY/MM/DD/[VERSION]<32 hex>` (the UTC
+  day the environment started; seeded, so the same seed names the same streams). An environment
+  of a version is busy while an invocation runs on it in this process and, for invocations that
+  start later in virtual time, until the modelled end of its last one (invocations at one instant
+  run one after another: the clock stands still while this process runs them), so overlapping
+  traffic opens more environments; an environment's first invocation is its cold start, a timeout
+  restarts its runtime (the next is cold again) and an init that fails leaves none. Text format
+  (the default): `INIT_START Runtime Version: ...` on a cold start; `START RequestId: ID Version:
+  N`; each line printed; each logging record `[LEVEL]\t<time>Z\tID\t<message>` (a traceback in
+  the same event); an uncaught exception or init error as one event `[ERROR] Type: message\n
+  Traceback (most recent call last):\n...`; `<time>Z ID Task timed out after N.00 seconds`;
+  `END RequestId: ID`; `REPORT RequestId: ID\tDuration: D ms\tBilled Duration: B ms\tMemory
+  Size: M MB\tMax Memory Used: U MB` (+ `\tInit Duration: I ms` on a cold start, whose INIT phase
+  is billed; `\tStatus: timeout`, or `\tStatus: error\tError Type: T` after a failed init).
+  LoggingConfig.LogFormat JSON: platform.initStart / platform.start / platform.runtimeDone /
+  platform.report records (status success|error|timeout, metrics in ms and MB), logging records
+  as {"timestamp", "level", "message", "logger", "requestId"} (+ errorType, errorMessage,
+  stackTrace), an uncaught exception as {"timestamp", "log_level", "errorMessage", "errorType",
+  "requestId", "stackTrace"}, prints as plain text; ApplicationLogLevel drops records below it,
+  a SystemLogLevel above INFO the platform records. Event timestamps are on the runtime clock;
+  every event of an invocation is ingested (readable by FilterLogEvents / GetLogEvents) a seeded
+  1-5 s (`log_delay_seconds`) after the invocation ends (``local.moto_bridge`` patch 30). Init
+  Duration (seeded, 150-450 ms) and Max Memory Used (seeded per environment) are log values only:
+  Duration and the metrics are unchanged by a cold start.
 * Duration: handlers run in microseconds here, so a handler module may define the local-only
   convention ``SIMULATED_LATENCY_MS`` (a float, or a callable(event) -> float); that is reported as
   Duration instead of the measured time. Handlers without it report their real run time.
@@ -97,9 +127,12 @@ Behaviour, as on AWS Lambda:
   While batches succeed IteratorAge stays well under a second; while they fail the batch is retried
   and IteratorAge grows with virtual time since the first failure.
 
-Not modelled: cutting a handler off at its timeout, memory, cold-start init duration (so what
-provisioned concurrency buys), logs in CloudWatch Logs (kept in memory, see `logs`), an image's
-ENTRYPOINT, environment and layers other than files (the image's runtime is the virtualenv's).
+Not modelled: cutting a handler off at its timeout, memory (Max Memory Used is a seeded number),
+cold starts' latency (Init Duration is logged, never added to Duration, so what provisioned
+concurrency buys), environments idling out, per-environment module state (the environments of a
+version share one import), the root logger's level (the process's, not Lambda's WARNING; a JSON
+ApplicationLogLevel only drops records below it), an image's ENTRYPOINT, environment and layers
+other than files (the image's runtime is the virtualenv's).
 """
 
 from __future__ import annotations
@@ -149,6 +182,7 @@ __all__ = ["InvokeResult", "LambdaContext", "LambdaDataPlane", "LambdaServiceErr
 
 LOG = logging.getLogger(__name__)
 NAMESPACE = "AWS/Lambda"
+_RUNTIME_BUILD = 38  # the runtime build INIT_START names (python:3.12.v38): any fixed one will do
 ClientFactory = Callable[[str], Any]
 
 
@@ -167,14 +201,15 @@ class LambdaContext:
         deadline: datetime,
         clock: Any,
         client_context: Any = None,
+        log_stream_name: str = "",
     ) -> None:
         self.function_name = record.name
         self.function_version = record.version
         self.invoked_function_arn = invoked_function_arn
         self.memory_limit_in_mb = record.memory_size
         self.aws_request_id = request_id
-        self.log_group_name = f"/aws/lambda/{record.name}"
-        self.log_stream_name = f"{datetime.now(UTC):%Y/%m/%d}/[{record.version}]{uuid.uuid4().hex}"
+        self.log_group_name = record.log_group or f"/aws/lambda/{record.name}"
+        self.log_stream_name = log_stream_name
         self.identity = None
         self.client_context = client_context
         self.tenant_id = None
@@ -221,7 +256,7 @@ class _RoutingStream:
         return current
 
     @staticmethod
-    def _buffer() -> io.StringIO | None:
+    def _buffer() -> _InvocationLog | None:
         return getattr(_capture, "buffer", None)
 
     def write(self, text: str) -> int:
@@ -266,17 +301,138 @@ class _RoutingStream:
         return f"<rollgate routing {self._stream_name} -> {self._forward()!r}>"
 
 
+_APPLICATION_LEVELS = {"TRACE": 5, "DEBUG": 10, "INFO": 20, "WARN": 30, "ERROR": 40, "FATAL": 50}
+_SYSTEM_LOGS_SHOWN = ("DEBUG", "INFO")  # the platform records are INFO: a higher SystemLogLevel drops them
+_exception_formatter = logging.Formatter()
+
+
+class _InvocationLog:
+    """One invocation's output as Lambda's log agent takes it: a list of (instant, message) events.
+    Each line a handler prints or writes to stdout/stderr is one event (plain text in either log
+    format); each logging record reaching the root logger is one event formatted as the Python
+    runtime formats it (text: `[LEVEL]\t<time>Z\t<request id>\t<message>`, a traceback included in
+    the same event; JSON: timestamp, level, message, logger, requestId, and errorType/errorMessage/
+    stackTrace with exc_info); the runtime adds its own lines (see `LambdaDataPlane._run`). Instants
+    are the invocation's own (`at` of the invoke) plus the runtime clock's progress since it began."""
+
+    def __init__(self, *, request_id: str, log_format: str, application_level: str | None, clock: Any, at: datetime):
+        self.request_id = request_id
+        self.json = log_format == "JSON"
+        self.level = _APPLICATION_LEVELS.get((application_level or "").upper(), 0) if self.json else 0
+        self._clock = clock
+        self._at = at
+        self._began = clock.now()
+        self._partial = ""
+        self.events: list[tuple[datetime, str]] = []
+
+    def now(self) -> datetime:
+        return self._at + (self._clock.now() - self._began)
+
+    def write(self, text: str) -> int:
+        self._partial += text
+        if "\n" in self._partial:
+            *lines, self._partial = self._partial.split("\n")
+            at = self.now()
+            self.events.extend((at, line + "\n") for line in lines)
+        return len(text)
+
+    def flush(self) -> None:
+        """Lines become events when they end (or when the invocation does)."""
+
+    def close(self) -> None:
+        if self._partial:
+            self.events.append((self.now(), self._partial + "\n"))
+            self._partial = ""
+
+    def add(self, message: str, at: datetime | None = None) -> None:
+        self.events.append((self.now() if at is None else at, message))
+
+    def record(self, record: logging.LogRecord) -> None:
+        at = self.now()
+        if self.json:
+            if record.levelno < self.level:
+                return
+            body: dict[str, Any] = {
+                "timestamp": _timestamp(at),
+                "level": record.levelname,
+                "message": record.getMessage(),
+                "logger": record.name,
+                "requestId": self.request_id,
+            }
+            if record.exc_info and record.exc_info[0] is not None:
+                body["errorType"] = record.exc_info[0].__name__
+                body["errorMessage"] = str(record.exc_info[1])
+                body["stackTrace"] = traceback.format_tb(record.exc_info[2])
+            self.add(json.dumps(body, default=str) + "\n", at)
+            return
+        text = record.getMessage()
+        if record.exc_info:
+            text += "\n" + _exception_formatter.formatException(record.exc_info)
+        if record.stack_info:
+            text += "\n" + record.stack_info
+        self.add(f"[{record.levelname}]\t{_timestamp(at)}\t{self.request_id}\t{text}\n", at)
+
+    def uncaught(self, error_type: str, message: str, trace: list[str]) -> None:
+        """An exception out of the handler (or its init): one event, as the Python runtime logs it."""
+        if self.json:
+            body = {
+                "timestamp": _timestamp(self.now()),
+                "log_level": "ERROR",
+                "errorMessage": message,
+                "errorType": error_type,
+                "requestId": self.request_id,
+                "stackTrace": trace,
+            }
+            self.add(json.dumps(body) + "\n")
+        else:
+            self.add(f"[ERROR] {error_type}: {message}\nTraceback (most recent call last):\n" + "".join(trace))
+
+    def text(self) -> str:
+        return "".join(message for _, message in self.events)
+
+
+class _RuntimeLogHandler(logging.Handler):
+    """The Python runtime's handler on the root logger: inside an invocation, a record is an event
+    of that invocation's log. Outside one it is not there: a record no other handler takes goes to
+    logging.lastResort, as it would without the data plane."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        log = getattr(_capture, "buffer", None)
+        if log is None:
+            self._last_resort(record)
+            return
+        try:
+            log.record(record)
+        except Exception:
+            self.handleError(record)
+
+    def _last_resort(self, record: logging.LogRecord) -> None:
+        logger: logging.Logger | None = logging.getLogger(None if record.name == "root" else record.name)
+        while logger is not None:
+            if any(handler is not self for handler in logger.handlers):
+                return
+            logger = logger.parent if logger.propagate else None
+        last = logging.lastResort
+        if last is not None and record.levelno >= last.level:
+            last.handle(record)
+
+
 class _Routing:
-    """Installs the routing streams into sys once for all live data planes (reference counted)."""
+    """Installs the routing streams into sys, and the runtime's log handler on the root logger,
+    once for all live data planes (reference counted)."""
 
     def __init__(self) -> None:
         self.streams = {name: _RoutingStream(name) for name in ("stdout", "stderr")}
+        self.log_handler = _RuntimeLogHandler()
         self._users = 0
         self._lock = threading.Lock()
 
     def acquire(self) -> None:
         with self._lock:
             self._users += 1
+            root = logging.getLogger()
+            if self.log_handler not in root.handlers:
+                root.addHandler(self.log_handler)
             for name, router in self.streams.items():
                 current = getattr(sys, name)
                 if current is not router:
@@ -288,6 +444,7 @@ class _Routing:
             self._users = max(0, self._users - 1)
             if self._users:
                 return
+            logging.getLogger().removeHandler(self.log_handler)
             for name, router in self.streams.items():
                 if getattr(sys, name) is router and router._replaced is not None:
                     setattr(sys, name, router._replaced)
@@ -406,6 +563,26 @@ class _Aggregate:
             self.distribution[round(value, 2)] += 1
 
 
+@dataclass(eq=False)
+class _Environment:
+    """An execution environment of one version: its log stream and what its cold start took."""
+
+    key: tuple[Any, ...]
+    stream: str
+    init_ms: float
+    memory_mb: int
+    rng: random.Random  # its logs' ingestion delays, in the order of its invocations
+    running: int = 0  # invocations running on it in this process now
+    last_start: datetime | None = None
+    busy_until: datetime | None = None
+    initialised: bool = False
+
+    def free_at(self, when: datetime) -> bool:
+        if self.running:
+            return False
+        return self.last_start is None or self.busy_until is None or not self.last_start < when < self.busy_until
+
+
 @dataclass
 class _StreamState:
     next_batch_at: datetime | None = None
@@ -488,8 +665,10 @@ class LambdaDataPlane:
         echo_logs: bool = False,
         own_packages: tuple[str, ...] = ("rollgate",),
         provisioning_seconds: float = 60.0,
+        log_delay_seconds: tuple[float, float] = (1.0, 5.0),
     ) -> None:
         self.clock = clock
+        self.log_delay_seconds = log_delay_seconds
         self.provisioning_seconds = provisioning_seconds
         self.account = account
         self.region = region
@@ -516,6 +695,8 @@ class LambdaDataPlane:
         self._images: dict[tuple[str, str, str], _Image] = {}
         self._functions: dict[str, _FunctionSettings] = {}
         self._streams: dict[str, _StreamState] = {}
+        self._environments: dict[tuple[Any, ...], list[_Environment]] = {}
+        self._environment_counts: Counter[tuple[Any, ...]] = Counter()
         self._handlers: dict[tuple[Any, ...], _LoadedHandler] = {}
         self._code_root = Path(tempfile.mkdtemp(prefix="rollgate-local-code-"))
         self._added_paths: list[str] = []
@@ -803,8 +984,16 @@ class LambdaDataPlane:
         self, record: FunctionRecord, event: Any, invoked_arn: str, when: datetime, client_context: str | None
     ) -> _Outcome:
         request_id = str(uuid.uuid4())
-        buffer = io.StringIO()
-        with self._environment(record), self._captured(buffer):
+        environment, cold = self._acquire_environment(record, when)
+        log = _InvocationLog(
+            request_id=request_id,
+            log_format=record.log_format,
+            application_level=record.application_log_level,
+            clock=self.clock,
+            at=when,
+        )
+        init_failed = False
+        with self._environment(record, environment.stream), self._captured(log):
             started = time.perf_counter()
             module: ModuleType | None = None
             error: tuple[str, str, list[str]] | None = None
@@ -819,6 +1008,7 @@ class LambdaDataPlane:
                     deadline=self.clock.now() + timedelta(seconds=record.timeout),
                     clock=self.clock,
                     client_context=json.loads(base64.b64decode(client_context)) if client_context else None,
+                    log_stream_name=environment.stream,
                 )
                 result = loaded.function(event, context)
                 try:
@@ -827,40 +1017,188 @@ class LambdaDataPlane:
                     error = ("Runtime.MarshalError", f"Unable to marshal response: {marshal_error}", [])
             except _InitError as init_error:
                 error = (init_error.error_type, init_error.message, init_error.trace)
+                init_failed = True
+                log.uncaught(*error)
             except Exception as raised:
                 error = (type(raised).__name__, str(raised), _user_trace(raised))
-                buffer.write(f"[ERROR] {error[0]}: {error[1]}\n" + "".join(error[2]))
+                log.uncaught(*error)
             real_ms = (time.perf_counter() - started) * 1000.0
+            log.close()
         modelled_ms = _simulated_latency(module, event)
         duration_ms = real_ms if modelled_ms is None else modelled_ms
-        if modelled_ms is not None and modelled_ms > record.timeout * 1000.0:
+        timed_out = modelled_ms is not None and modelled_ms > record.timeout * 1000.0
+        if timed_out:
             # Lambda stops the invocation at its timeout: whatever the handler answered is lost
             duration_ms = record.timeout * 1000.0
             message = f"RequestId: {request_id} Error: Task timed out after {record.timeout:.2f} seconds"
             error, payload = ("Sandbox.Timedout", message, []), b""
-            buffer.write(f"{_timestamp(when)} {request_id} Task timed out after {record.timeout:.2f} seconds\n")
         if error is not None:
             body = {"errorMessage": error[1], "errorType": error[0], "requestId": request_id, "stackTrace": error[2]}
             payload = json.dumps(body).encode()
-        log = (
-            f"START RequestId: {request_id} Version: {record.version}\n{buffer.getvalue()}"
-            f"END RequestId: {request_id}\nREPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms"
-            f"\tBilled Duration: {math.ceil(duration_ms)} ms\tMemory Size: {record.memory_size} MB\n"
+        # an init that failed leaves no environment; a timeout restarts the runtime in it
+        delay = self._release_environment(record, environment, when, duration_ms, reset=timed_out, gone=init_failed)
+        status = "timeout" if timed_out else ("error" if error is not None else "success")
+        self._platform_lines(
+            log, record, environment, when, duration_ms, cold=cold, status=status, error=error, init_failed=init_failed
         )
-        self._settings(record.name).logs.append(log)
+        text = log.text()
+        self._settings(record.name).logs.append(text)
+        self._write_logs(record, environment, log, when + timedelta(milliseconds=duration_ms + delay * 1000.0))
         if self.echo_logs:
-            sys.__stderr__.write(log)  # type: ignore[union-attr]
+            sys.__stderr__.write(text)  # type: ignore[union-attr]
         return _Outcome(
             payload=payload,
             function_error="Unhandled" if error else None,
             duration_ms=duration_ms,
-            log=log,
+            log=text,
             error_type=error[0] if error else None,
             error_message=error[1] if error else None,
         )
 
+    # ---- execution environments and their logs --------------------------------------------------
+    def _acquire_environment(self, record: FunctionRecord, when: datetime) -> tuple[_Environment, bool]:
+        """An environment of the version free at `when` (a new one, cold, if none is): busy while an
+        invocation runs on it in this process, and in virtual time from a start to its end for the
+        invocations that start later (invocations at one instant run one after another: the
+        clock stands still while this process runs them). Returns it and whether this is its cold start."""
+        # a new configuration is a new set of environments, as a new code is
+        settings = (record.log_format, record.log_group, record.memory_size, record.timeout)
+        key = (record.account, record.region, record.name, record.version, *self._handler_key(record), *settings)
+        with self._state_lock:
+            pool = self._environments.setdefault(key, [])
+            chosen = next((e for e in pool if e.free_at(when)), None)
+            if chosen is None:
+                self._environment_counts[key] += 1
+                rng = random.Random(f"{self._seed}:{key[:5]}:{self._environment_counts[key]}")
+                day = when.astimezone(UTC)
+                chosen = _Environment(
+                    key=key,
+                    stream=f"{day:%Y/%m/%d}/[{record.version}]{rng.getrandbits(128):032x}",
+                    init_ms=round(rng.uniform(150.0, 450.0), 2),
+                    memory_mb=min(record.memory_size, rng.randint(44, 62)),
+                    rng=rng,
+                )
+                pool.append(chosen)
+            cold, chosen.initialised = not chosen.initialised, True
+            chosen.running += 1
+            return chosen, cold
+
+    def _release_environment(
+        self,
+        record: FunctionRecord,
+        environment: _Environment,
+        when: datetime,
+        duration_ms: float,
+        *,
+        reset: bool,
+        gone: bool,
+    ) -> float:
+        """The invocation on `environment` ended; returns its logs' ingestion delay (seconds)."""
+        with self._state_lock:
+            environment.running -= 1
+            environment.last_start = when
+            environment.busy_until = when + timedelta(milliseconds=duration_ms)
+            if reset:
+                environment.initialised = False
+            pool = self._environments.get(environment.key, [])
+            if gone and environment in pool:
+                pool.remove(environment)
+            low, high = self.log_delay_seconds
+            return environment.rng.uniform(low, high)
+
+    def _platform_lines(
+        self,
+        log: _InvocationLog,
+        record: FunctionRecord,
+        environment: _Environment,
+        when: datetime,
+        duration_ms: float,
+        *,
+        cold: bool,
+        status: str,
+        error: tuple[str, str, list[str]] | None,
+        init_failed: bool,
+    ) -> None:
+        """The runtime's own lines around the handler's: INIT_START on a cold start, START, the
+        timeout line, END and REPORT (text); platform.initStart/start/runtimeDone/report (JSON)."""
+        request_id, end = log.request_id, when + timedelta(milliseconds=duration_ms)
+        runtime = record.runtime or "python3.12"
+        runtime_version = f"{runtime.replace('python', 'python:')}.v{_RUNTIME_BUILD}"
+        runtime_arn = f"arn:aws:lambda:{record.region}::runtime:{hashlib.sha256(runtime.encode()).hexdigest()}"
+        billed = math.ceil(duration_ms + (environment.init_ms if cold else 0.0))  # the INIT phase is billed too
+        before, after = [], []
+        if log.json:
+            if (record.system_log_level or "INFO").upper() in _SYSTEM_LOGS_SHOWN:
+                if cold:
+                    init = {
+                        "initializationType": "on-demand",
+                        "phase": "init",
+                        "runtimeVersion": runtime_version,
+                        "runtimeVersionArn": runtime_arn,
+                        "functionName": record.name,
+                        "functionVersion": record.version,
+                    }
+                    before.append((when, _platform(when, "platform.initStart", init)))
+                before.append(
+                    (when, _platform(when, "platform.start", {"requestId": request_id, "version": record.version}))
+                )
+                metrics: dict[str, Any] = {
+                    "durationMs": round(duration_ms, 2),
+                    "billedDurationMs": billed,
+                    "memorySizeMB": record.memory_size,
+                    "maxMemoryUsedMB": environment.memory_mb,
+                }
+                if cold:
+                    metrics["initDurationMs"] = environment.init_ms
+                done: dict[str, Any] = {"requestId": request_id, "status": status}
+                report: dict[str, Any] = {"requestId": request_id, "metrics": metrics, "status": status}
+                if status != "success" and error is not None:
+                    done["errorType"] = report["errorType"] = error[0]
+                done["metrics"] = {"durationMs": round(duration_ms, 2)}
+                after.append((end, _platform(end, "platform.runtimeDone", done)))
+                after.append((end, _platform(end, "platform.report", report)))
+        else:
+            if cold:
+                before.append(
+                    (when, f"INIT_START Runtime Version: {runtime_version}\tRuntime Version ARN: {runtime_arn}\n")
+                )
+            before.append((when, f"START RequestId: {request_id} Version: {record.version}\n"))
+            if status == "timeout":
+                after.append(
+                    (end, f"{_timestamp(end)} {request_id} Task timed out after {record.timeout:.2f} seconds\n")
+                )
+            after.append((end, f"END RequestId: {request_id}\n"))
+            report_line = (
+                f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\tBilled Duration: {billed} ms"
+                f"\tMemory Size: {record.memory_size} MB\tMax Memory Used: {environment.memory_mb} MB"
+            )
+            if cold:
+                report_line += f"\tInit Duration: {environment.init_ms:.2f} ms"
+            if status == "timeout":
+                report_line += "\tStatus: timeout"
+            elif init_failed and error is not None:
+                report_line += f"\tStatus: error\tError Type: {error[0]}"
+            after.append((end, report_line + "\n"))
+        log.events[:] = before + log.events + after
+
+    def _write_logs(
+        self, record: FunctionRecord, environment: _Environment, log: _InvocationLog, ingested: datetime
+    ) -> None:
+        """The invocation's events into CloudWatch Logs, readable from `ingested` on."""
+        ingestion_ms = int(ingested.timestamp() * 1000)
+        events = [
+            moto_bridge.FunctionLogEvent(int(at.timestamp() * 1000), max(ingestion_ms, int(at.timestamp() * 1000)), m)
+            for at, m in log.events
+        ]
+        try:
+            moto_bridge.put_function_log_events(
+                record.account, record.region, record.log_group, environment.stream, events
+            )
+        except Exception:  # the logs are evidence, never a reason for the invocation to fail
+            LOG.warning("could not write the logs of %s to CloudWatch Logs", record.name, exc_info=True)
+
     @contextmanager
-    def _environment(self, record: FunctionRecord) -> Iterator[None]:
+    def _environment(self, record: FunctionRecord, log_stream: str) -> Iterator[None]:
         env = {
             **record.environment,
             "AWS_REGION": record.region,
@@ -868,7 +1206,8 @@ class LambdaDataPlane:
             "AWS_LAMBDA_FUNCTION_NAME": record.name,
             "AWS_LAMBDA_FUNCTION_VERSION": record.version,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(record.memory_size),
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{record.name}",
+            "AWS_LAMBDA_LOG_GROUP_NAME": record.log_group or f"/aws/lambda/{record.name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{record.runtime or 'python3.11'}",
             "_HANDLER": record.handler,
             "LAMBDA_TASK_ROOT": str(self._code_path(record)),
@@ -896,11 +1235,12 @@ class LambdaDataPlane:
             self._base_environ = None
 
     @contextmanager
-    def _captured(self, buffer: io.StringIO) -> Iterator[None]:
-        """Route this thread's stdout/stderr to `buffer` for the invocation: a thread-local switch
-        read by the routing streams and `_invocation_print`; sys is not touched here."""
+    def _captured(self, log: _InvocationLog) -> Iterator[None]:
+        """Route this thread's stdout/stderr and root-logger records to `log` for the invocation: a
+        thread-local switch read by the routing streams, `_invocation_print` and the runtime's log
+        handler; sys is not touched here."""
         previous = getattr(_capture, "buffer", None)
-        _capture.buffer = buffer
+        _capture.buffer = log
         try:
             yield
         finally:
@@ -1251,6 +1591,11 @@ def _simulated_latency(module: ModuleType | None, event: Any) -> float | None:
         return max(0.0, float(value))
     except Exception:
         return None
+
+
+def _platform(at: datetime, kind: str, record: dict[str, Any]) -> str:
+    """A platform record of the JSON log format."""
+    return json.dumps({"time": _timestamp(at), "type": kind, "record": record}) + "\n"
 
 
 def _timestamp(moment: datetime) -> str:

@@ -37,10 +37,14 @@ Public API:
     read_image(account, region, repository, digest) -> ImageRecord   an ECR image's manifest and the
         blobs pushed for it (27); LookupError when the repository has no such image
 
-    Write helper:
+    Write helpers:
     register_stack_resources(account, region, stack_name, resources: list[StackResource])
         what CloudFormation reports as the resources of a stack the deployer registered (25);
         StackResource(logical_resource_id, physical_resource_id, cf_resource_type)
+    put_function_log_events(account, region, log_group, log_stream, events: list[FunctionLogEvent])
+        what Lambda's log agent writes for an invocation (30): the group and stream created when
+        missing (retention unset), each event with its own ingestion time (hidden from reads until
+        the clock reaches it); FunctionLogEvent(timestamp_ms, ingestion_ms, message)
 
 Patches (what AWS does / what moto 5.2.5 does / what we change):
 
@@ -202,6 +206,25 @@ Patches (what AWS does / what moto 5.2.5 does / what we change):
     with AvailableProvisionedConcurrentExecutions = requested) and refuses $LATEST; moto answers
     "Not yet implemented". We serve the four calls from the data plane, which keeps the
     allocations and says when each is READY (on the runtime clock).
+30. Function logs (``LambdaBackend.create_function``; ``LogStream.filter_log_events`` /
+    ``get_log_events``; ``LogsResponse.filter_log_events`` / ``get_log_events``; inside 3 and 4).
+    AWS keeps a function's LoggingConfig (LogFormat Text|JSON, LogGroup, ApplicationLogLevel,
+    SystemLogLevel; GetFunctionConfiguration always reports LogFormat and LogGroup, default
+    /aws/lambda/NAME) and writes each invocation's output to that group, one stream per execution
+    environment, each event readable a few seconds after it happened (its ingestion time).
+    FilterLogEvents takes logStreamNamePrefix and the filter-pattern syntax: terms (all must
+    appear), "quoted phrases", ?term ?"phrase" (any of them) and -term (none of them), matched
+    case-sensitively. moto drops LoggingConfig, has no data plane to write logs, returns events
+    the moment they are put, ignores logStreamNamePrefix (every stream of the group is searched)
+    and matches only one term list or one phrase (a pattern starting with ? or - matches every
+    event). We keep LoggingConfig on the function (versions copy it) and report it; create
+    /aws/lambda/NAME when a function without its own LogGroup is created; let the data plane write
+    events with their own ingestion times (``put_function_log_events``); hide from FilterLogEvents
+    and GetLogEvents what is not ingested at the clock's now (traffic due by then generated first);
+    honour logStreamNamePrefix (InvalidParameterException with logStreamNames too, as AWS); and
+    match term, phrase, ?-any and -exclusion patterns. JSON ({ $.x = ... }) and space-delimited
+    ([a, b]) patterns are left to moto, which matches every event with them. Not modelled:
+    subscription filters on the events the data plane writes.
 """
 
 from __future__ import annotations
@@ -325,6 +348,10 @@ class FunctionRecord:
     package_type: str
     image_uri: str | None = None  # an image function's ImageUri (this version's)
     image_command: tuple[str, ...] = ()  # ImageConfig.Command: overrides the image's CMD
+    log_format: str = "Text"  # LoggingConfig.LogFormat: Text | JSON (30)
+    log_group: str = ""  # LoggingConfig.LogGroup; /aws/lambda/NAME unless the function names one
+    application_log_level: str | None = None  # LoggingConfig (JSON format only)
+    system_log_level: str | None = None
 
     @property
     def qualified_arn(self) -> str:
@@ -402,7 +429,29 @@ def _record(fn: Any, dlq: str | None = None) -> FunctionRecord:
         package_type=fn.package_type,
         image_uri=(fn.code or {}).get("ImageUri") if fn.package_type == "Image" else None,
         image_command=tuple(getattr(getattr(fn, "image_config", None), "cmd", None) or ()),
+        **_logging_fields(fn),
     )
+
+
+def _logging_config(fn: Any) -> dict[str, str]:
+    """The function's LoggingConfig as GetFunctionConfiguration reports it (30)."""
+    kept = dict(getattr(fn, _LOGGING_ATTR, None) or {})
+    config = {"LogFormat": kept.get("LogFormat") or "Text", "LogGroup": kept.get("LogGroup") or ""}
+    config["LogGroup"] = config["LogGroup"] or f"/aws/lambda/{fn.function_name}"
+    if config["LogFormat"] == "JSON":  # the levels apply to the JSON format only
+        config["ApplicationLogLevel"] = kept.get("ApplicationLogLevel") or "INFO"
+        config["SystemLogLevel"] = kept.get("SystemLogLevel") or "INFO"
+    return config
+
+
+def _logging_fields(fn: Any) -> dict[str, Any]:
+    config = _logging_config(fn)
+    return {
+        "log_format": config["LogFormat"],
+        "log_group": config["LogGroup"],
+        "application_log_level": config.get("ApplicationLogLevel"),
+        "system_log_level": config.get("SystemLogLevel"),
+    }
 
 
 def read_target(account: str, region: str, function_name: str, qualifier: str | None) -> Target:
@@ -497,6 +546,7 @@ def read_image(account: str, region: str, repository: str, digest: str) -> Image
 # --------------------------------------------------------------------------------------------
 _BLOBS_ATTR = "_rollgate_blobs"
 _DLQ_ATTR = "_rollgate_dead_letter_arn"
+_LOGGING_ATTR = "_rollgate_logging_config"
 _REVISION_ATTR = "_rollgate_revision_id"
 
 
@@ -674,6 +724,34 @@ _SIGNATURES: dict[str, tuple[str, ...]] = {
     "moto.ecr.models.ECRBackend.complete_layer_upload": ("self", "repository_name", "upload_id", "layer_digests"),
     "moto.settings.lambda_stub_ecr": (),
     "moto.awslambda.models.LambdaFunction.get_code": ("self",),
+    # 30
+    "moto.awslambda.models.LambdaBackend.create_function": ("self", "spec"),
+    "moto.logs.models.LogStream.filter_log_events": ("self", "start_time", "end_time", "filter_pattern"),
+    "moto.logs.models.LogStream.get_log_events": (
+        "self",
+        "start_time",
+        "end_time",
+        "limit",
+        "next_token",
+        "start_from_head",
+    ),
+    "moto.logs.responses.LogsResponse.filter_log_events": ("self",),
+    "moto.logs.responses.LogsResponse.get_log_events": ("self",),
+    "moto.logs.models.LogGroup.filter_log_events": (
+        "self",
+        "log_group_name",
+        "log_stream_names",
+        "start_time",
+        "end_time",
+        "limit",
+        "next_token",
+        "filter_pattern",
+        "interleaved",
+    ),
+    "moto.logs.models.LogEvent.__init__": ("self", "ingestion_time", "log_event"),
+    "moto.logs.models.LogGroup.create_log_stream": ("self", "log_stream_name"),
+    "moto.logs.models.LogsBackend.create_log_group": ("self", "log_group_name", "tags"),
+    "moto.logs.utils.EventMessageFilter.__init__": ("self", "pattern"),
     # relied on by 15 and 16 (called, not replaced)
     "moto.events.utils.EventTemplateParser.parse": ("input_template", "input_paths_map", "event"),
     "moto.events.models.EventsBackend.put_events": ("self", "events"),
@@ -711,6 +789,11 @@ _RELIED_ON = frozenset(
         "moto.sns.models.SNSBackend.publish",
         "moto.stepfunctions.responses.get_backend",
         "moto.cloudwatch.models.Alarm.update_state",
+        "moto.logs.models.LogGroup.filter_log_events",
+        "moto.logs.models.LogEvent.__init__",
+        "moto.logs.models.LogGroup.create_log_stream",
+        "moto.logs.models.LogsBackend.create_log_group",
+        "moto.logs.utils.EventMessageFilter.__init__",
     }
 )
 PATCHED_SYMBOLS: tuple[str, ...] = (*(s for s in _SIGNATURES if s not in _RELIED_ON), *_MODULE_ATTRIBUTES)
@@ -813,6 +896,7 @@ def install(data_plane: DataPlaneHooks, clock: BridgeClock) -> None:
             _install_stack_resources()
             _install_images()
             _install_provisioned_concurrency()
+            _install_logs()
             task_tokens.install(_patch)  # SendTaskFailure's cause (local/task_tokens.py)
             metric_math.install(_patch)  # arithmetic metric math in GetMetricData (local/metric_math.py)
         except Exception:
@@ -1013,6 +1097,7 @@ def _install_lambda() -> None:
         dlq = getattr(self, _DLQ_ATTR, None)
         if dlq:
             config["DeadLetterConfig"] = {"TargetArn": dlq}
+        config["LoggingConfig"] = _logging_config(self)  # 30
         if str(self.version) == "$LATEST" and not on_create and _state.data_plane is not None:
             status = _state.data_plane.update_status(self.account_id, self.region, self.function_name)
             if status is not None:
@@ -1031,6 +1116,7 @@ def _install_lambda() -> None:
     def function_init(self: Any, account_id: str, spec: dict[str, Any], region: str, version: str | int = 1) -> None:
         original_init(self, account_id, spec, region, version)
         setattr(self, _DLQ_ATTR, (spec.get("DeadLetterConfig") or {}).get("TargetArn") or None)
+        setattr(self, _LOGGING_ATTR, dict(spec.get("LoggingConfig") or {}))  # 30
 
     _patch(models.LambdaFunction, "__init__", function_init)
 
@@ -1039,6 +1125,9 @@ def _install_lambda() -> None:
     def update_configuration(self: Any, config_updates: dict[str, Any]) -> dict[str, Any]:
         if "DeadLetterConfig" in config_updates:
             setattr(self, _DLQ_ATTR, (config_updates["DeadLetterConfig"] or {}).get("TargetArn") or None)
+        if "LoggingConfig" in config_updates:  # 30: fields not given are kept, as on AWS
+            kept = dict(getattr(self, _LOGGING_ATTR, None) or {})
+            setattr(self, _LOGGING_ATTR, {**kept, **(config_updates["LoggingConfig"] or {})})
         return original_update_configuration(self, config_updates)
 
     _patch(models.LambdaFunction, "update_configuration", update_configuration)
@@ -2315,6 +2404,173 @@ def _install_stack_resources() -> None:
     _patch(models.CloudFormationBackend, "describe_stack_resources", describe_stack_resources)
 
 
+# --------------------------------------------------------------------------------------------
+# Function logs (30)
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FunctionLogEvent:
+    timestamp_ms: int  # when it happened (the runtime clock)
+    ingestion_ms: int  # when CloudWatch Logs has it: reads before this instant do not see it
+    message: str
+
+
+_logs_lock = threading.Lock()  # the data plane's writes vs reads iterating a group's streams
+
+
+def _logs_backend(account: str, region: str) -> Any:
+    from moto.logs.models import logs_backends
+
+    return logs_backends[account][region]
+
+
+def _ensure_log_group(backend: Any, name: str) -> Any:
+    group = backend.groups.get(name)
+    if group is None:  # as Lambda creates it: no retention (never expire), no tags
+        group = backend.create_log_group(name, {})
+    return group
+
+
+def put_function_log_events(
+    account: str, region: str, log_group: str, log_stream: str, events: list[FunctionLogEvent]
+) -> None:
+    """Write what an invocation logged, as Lambda's log agent does: the group and the stream made
+    when missing, each event with its own ingestion time (PutLogEvents would stamp them all now)."""
+    if not events:
+        return
+    from moto.logs.models import LogEvent
+
+    backend = _logs_backend(account, region)
+    with _logs_lock:
+        group = _ensure_log_group(backend, log_group)
+        if log_stream not in group.streams:
+            group.create_log_stream(log_stream)
+        stream = group.streams[log_stream]
+        written = [LogEvent(e.ingestion_ms, {"timestamp": e.timestamp_ms, "message": e.message}) for e in events]
+        stream.events.extend(written)
+        stream.stored_bytes += sum(len(e.message) for e in events)
+        last = max(e.ingestion_ms for e in events)
+        stream.last_ingestion_time = _dt.datetime.fromtimestamp(last / 1000, _dt.UTC).replace(tzinfo=None)
+        stream.upload_sequence_token += 1
+
+
+_TERM = re.compile(r'([?-]?)(?:"((?:[^"\\]|\\.)*)"|(\S+))')
+
+
+class _TermPattern:
+    """FilterLogEvents' term syntax: `a b` both, `"a phrase"`, `?a ?b` any of them, `-a` not a."""
+
+    def __init__(self, pattern: str) -> None:
+        self.required: list[str] = []
+        self.any_of: list[str] = []
+        self.excluded: list[str] = []
+        for prefix, quoted, bare in _TERM.findall(pattern):
+            term = re.sub(r"\\(.)", r"\1", quoted) if quoted or not bare else bare
+            {"": self.required, "?": self.any_of, "-": self.excluded}[prefix].append(term)
+
+    def matches(self, message: str) -> bool:
+        return (
+            all(term in message for term in self.required)
+            and (not self.any_of or any(term in message for term in self.any_of))
+            and not any(term in message for term in self.excluded)
+        )
+
+
+def _message_filter(pattern: str | None) -> Callable[[str], bool]:
+    from moto.logs.utils import EventMessageFilter
+
+    text = (pattern or "").strip()
+    if not text:
+        return lambda message: True
+    if text[0] in "{[":  # JSON and space-delimited patterns: left to moto (matches every event)
+        return EventMessageFilter(text).matches
+    return _TermPattern(text).matches
+
+
+def _install_logs() -> None:
+    from moto.awslambda import models as lambda_models
+    from moto.logs import models, responses
+    from moto.logs.exceptions import InvalidParameterException
+
+    # A function without a LoggingConfig.LogGroup gets /aws/lambda/NAME when it is created.
+    original_create = lambda_models.LambdaBackend.create_function
+
+    def create_function(self: Any, spec: dict[str, Any]) -> Any:
+        fn = original_create(self, spec)
+        if not (spec.get("LoggingConfig") or {}).get("LogGroup"):
+            with _logs_lock:
+                _ensure_log_group(_logs_backend(self.account_id, self.region_name), f"/aws/lambda/{fn.function_name}")
+        return fn
+
+    _patch(lambda_models.LambdaBackend, "create_function", create_function)
+
+    # Reads see only what is ingested by the clock's now.
+    def visible(stream: Any) -> Any:
+        now_ms = int(_clock().timestamp() * 1000)
+        view = copy.copy(stream)  # moto's readers use only .events of it
+        view.events = [event for event in stream.events if event.ingestion_time <= now_ms]
+        return view
+
+    def stream_filter_log_events(
+        self: Any, start_time: int, end_time: int, filter_pattern: str
+    ) -> list[dict[str, Any]]:
+        matches = _message_filter(filter_pattern)
+        found = []
+        for event in sorted(visible(self).events, key=lambda e: e.timestamp):
+            if (start_time and event.timestamp < start_time) or (end_time and event.timestamp > end_time):
+                continue
+            if matches(event.message):
+                found.append({**event.to_filter_dict(), "logStreamName": self.log_stream_name})
+        return found
+
+    _patch(models.LogStream, "filter_log_events", stream_filter_log_events)
+
+    original_get_events = models.LogStream.get_log_events
+
+    def stream_get_log_events(
+        self: Any, start_time: Any, end_time: Any, limit: Any, next_token: Any, start_from_head: Any
+    ) -> Any:
+        return original_get_events(visible(self), start_time, end_time, limit, next_token, start_from_head)
+
+    _patch(models.LogStream, "get_log_events", stream_get_log_events)
+
+    # logStreamNamePrefix, traffic due by now generated first, one read at a time with the writes.
+    def filter_log_events_response(self: Any) -> str:
+        group_name = self._get_param("logGroupName") or str(self._get_param("logGroupIdentifier") or "").split(":")[-1]
+        names = self._get_param("logStreamNames", [])
+        prefix = self._get_param("logStreamNamePrefix")
+        if names and prefix:
+            raise InvalidParameterException(msg="Cannot specify both logStreamNames and logStreamNamePrefix")
+        _catch_up()
+        with _logs_lock:
+            group = self.logs_backend.groups.get(group_name)
+            if prefix and group is not None:
+                names = [name for name in group.streams if name.startswith(prefix)]
+                if not names:  # no stream has the prefix (moto would search them all)
+                    return json.dumps({"events": [], "searchedLogStreams": []})
+            events, next_token, searched = self.logs_backend.filter_log_events(
+                group_name,
+                names,
+                self._get_param("startTime"),
+                self._get_param("endTime"),
+                self._get_param("limit"),
+                self._get_param("nextToken"),
+                self._get_param("filterPattern"),
+                self._get_param("interleaved", False),
+            )
+        return json.dumps({"events": events, "nextToken": next_token, "searchedLogStreams": searched})
+
+    _patch(responses.LogsResponse, "filter_log_events", filter_log_events_response)
+
+    original_get_response = responses.LogsResponse.get_log_events
+
+    def get_log_events_response(self: Any) -> str:
+        _catch_up()
+        with _logs_lock:
+            return str(original_get_response(self))
+
+    _patch(responses.LogsResponse, "get_log_events", get_log_events_response)
+
+
 # sha256 of the source of every patched callable, and of each module whose `time`/`datetime` we swap,
 # at the pinned moto. A different hash means moto changed code we replace or wrap: re-read it, re-check
 # the patch, then update the hash (print them with `python -m local.moto_bridge`).
@@ -2457,6 +2713,27 @@ SOURCE_FINGERPRINTS: dict[str, str] = {
         "e629e10290560108075e3bc32c2e4e9df4cbe8c84aa6aaeef5f27c989636ffa4",
     "moto.awslambda.models.LambdaFunction.get_code":
         "06c9aab0ee2bf01397638a3f4e5de32a15a1a98acc7467c854adc041955165cb",
+    # 30
+    "moto.awslambda.models.LambdaBackend.create_function":
+        "dea879c1b1bc6a0921c49e929e8eeb0b8f1b7cdecf47aa37bea89abd6eb32432",
+    "moto.logs.models.LogStream.filter_log_events":
+        "26285fdf86c34c85e09691b3f09b41040d796c203320ca83ecb5671474838963",
+    "moto.logs.models.LogStream.get_log_events":
+        "452dd48e5d2a97b8fdc0c9f1ec8a50bfe00fcba91358b888266b51ff57dd9e0d",
+    "moto.logs.responses.LogsResponse.filter_log_events":
+        "bcfea899647e0d0bcc81241a000b18e38fcc3962cddd171f1f1c550e88583cf9",
+    "moto.logs.responses.LogsResponse.get_log_events":
+        "237294eb63ff1f08cac96158727b71ddb62562153ea3923f26dff3f3f21f2550",
+    "moto.logs.models.LogGroup.filter_log_events":
+        "8248a53b63f0f95eb3853516fbd1c10238f8842654d1050891678813dfbbfeee",
+    "moto.logs.models.LogEvent.__init__":
+        "bb6367725c297f27300637939a69a9d99fd6d05e0c2dd5798b5ac4a950508459",
+    "moto.logs.models.LogGroup.create_log_stream":
+        "f6ef230bfbb5c9a33654bc0dbb9120d458ebf2d1131793efa794bcbd30565bde",
+    "moto.logs.models.LogsBackend.create_log_group":
+        "7ec171fd0d557299a92693470f5d0aaa59ebebae872781ad01a245f499d2752d",
+    "moto.logs.utils.EventMessageFilter.__init__":
+        "0e1ed97a67756862a265049483bf10acfb87fba5e080f848e1bdd5313884b8eb",
 }
 # fmt: on
 

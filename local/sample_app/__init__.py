@@ -1,8 +1,8 @@
-"""The sample application "orders-api": builds v1..v7 and its deployment on the local runtime.
+"""The sample application "orders-api": builds v1..v9 and its deployment on the local runtime.
 
 Public API:
 
-    BUILDS: tuple[str, ...]                     ("v1", ..., "v8")
+    BUILDS: tuple[str, ...]                     ("v1", ..., "v9")
     build_zip(build: str) -> bytes              deterministic in-memory zip holding app.py
     push_build_image(runtime_session, repository, build) -> str
         the build as a container image in the local ECR (``local.images``), its URI by digest
@@ -31,6 +31,10 @@ a good answer is {"ok": true, "order_id", "status": "accepted", "total", "build"
     v6  good answers, ~3x the latency of v1 (a latency-only regression)
     v7  the fix for a coupon campaign (SPRING20) that v1..v6 fail
     v8  good answers, ~0.4 s per order line (3 lines: ~1.3 s): fine within a 10 s timeout, not 1 s
+    v9  v3's fault caught: for an order with a coupon it logs `[ERROR] ... coupon 'SAVE10' not
+        applied: order charged in full` with the KeyError's traceback (logger.exception) and
+        answers 200 "accepted" at the full price: no Errors metric, no failed invocation, only
+        its logs show it (smoke payloads have no coupon)
 
 Every build also consumes Kinesis batches ({"Records": [...]}) of orders, failing the batch where
 it would fail one of its orders, so a stream consumer on the alias sees the same faults.

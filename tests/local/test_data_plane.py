@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import random
+import re
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from local.data_plane import LambdaServiceError
+from local.data_plane import LambdaDataPlane, LambdaServiceError
 from local.runtime import LocalRuntime
 from local.sample_app import SampleApp, order_payload, smoke_payload
 from tests.local.conftest import make_function, payload_of, publish_build, route
@@ -483,3 +484,274 @@ def test_provisioned_concurrency_is_in_progress_then_ready_on_the_runtime_clock(
     runtime.clock.sleep(91)
     failed = lambda_.get_provisioned_concurrency_config(FunctionName=app.function_name, Qualifier="1")
     assert (failed["Status"], failed["StatusReason"]) == ("FAILED", "not enough capacity")
+
+
+# ---- logs in CloudWatch Logs ------------------------------------------------------------------
+_STREAM = re.compile(r"^(\d{4}/\d{2}/\d{2})/\[(\$LATEST|\d+)\]([0-9a-f]{32})$")
+_REQUEST_ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def _plane(runtime: LocalRuntime) -> LambdaDataPlane:
+    assert runtime.data_plane is not None
+    return runtime.data_plane
+
+
+def _log_events(runtime: LocalRuntime, group: str, **kwargs: Any) -> list[dict[str, Any]]:
+    return runtime.client("logs").filter_log_events(logGroupName=group, **kwargs)["events"]
+
+
+def _request_id_of(start_line: str) -> str:
+    return start_line.split("RequestId: ")[1].split(" ")[0]
+
+
+def _ingested(runtime: LocalRuntime, last_end_seconds: float = 1.0) -> None:
+    """Sleep past the longest ingestion delay (5 s after an invocation ends, the last one ending
+    `last_end_seconds` from now)."""
+    runtime.clock.sleep(last_end_seconds + 5.0)
+
+
+def test_each_invocation_is_written_to_its_functions_log_group_as_lambda_writes_it(
+    runtime: LocalRuntime, app: SampleApp
+) -> None:
+    logs = runtime.client("logs")
+    group = f"/aws/lambda/{app.function_name}"
+    # given the function's log group, there from its creation with no retention, and v3 published
+    (described,) = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    assert described["logGroupName"] == group and "retentionInDays" not in described
+    v3 = publish_build(runtime, app, "v3")
+    # when v3 answers an order without a coupon, then a second later one with a coupon (it raises)
+    ok = _plane(runtime).invoke(app.function_name, v3, smoke_payload())
+    runtime.clock.sleep(1)
+    failed = _plane(runtime).invoke(app.function_name, v3, COUPON_ORDER)
+    assert ok.function_error is None and failed.function_error == "Unhandled"
+    _ingested(runtime)
+    # then both ran in one environment, whose stream names the version and the day it started
+    events = _log_events(runtime, group)
+    (stream,) = {e["logStreamName"] for e in events}
+    day, version, _ = _STREAM.match(stream).groups()  # type: ignore[union-attr]
+    assert (day, version) == (f"{runtime.clock.now():%Y/%m/%d}", v3)
+    messages = [e["message"] for e in events]
+    # the first invocation was its cold start (INIT_START, Init Duration), the second was warm
+    assert messages[0].startswith("INIT_START Runtime Version: python:3.12")
+    first, second = (_request_id_of(m) for m in messages if m.startswith("START RequestId: "))
+    assert messages[1] == f"START RequestId: {first} Version: {v3}\n"
+    reports = [m for m in messages if m.startswith("REPORT RequestId: ")]
+    assert len(reports) == 2 and "\tInit Duration: " in reports[0] and "Init Duration" not in reports[1]
+    assert re.fullmatch(
+        rf"REPORT RequestId: {first}\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\tMemory Size: 256 MB"
+        r"\tMax Memory Used: \d+ MB\tInit Duration: \d+\.\d\d ms\n",
+        reports[0],
+    )
+    assert f"END RequestId: {second}\n" in messages
+    # and the uncaught KeyError is one event with its traceback, between the second's START and END
+    (uncaught,) = [m for m in messages if m.startswith("[ERROR]")]
+    assert uncaught.startswith("[ERROR] KeyError: 'SAVE10'\nTraceback (most recent call last):\n")
+    assert "in price" in uncaught
+    assert messages.index(uncaught) > messages.index(f"START RequestId: {second} Version: {v3}\n")
+    # the in-memory log keeps each invocation's text, as before
+    assert _plane(runtime).logs(app.function_name)[-1] == "".join(
+        messages[messages.index(f"START RequestId: {second} Version: {v3}\n") :]
+    )
+
+
+def test_a_caught_and_logged_error_is_in_the_logs_only(runtime: LocalRuntime, app: SampleApp) -> None:
+    from rollgate.domain.logs import classify
+
+    v9 = publish_build(runtime, app, "v9")
+    # when v9 prices an order with a coupon (its coupon table is lost; it catches the KeyError)
+    answer = _plane(runtime).invoke(app.function_name, v9, COUPON_ORDER)
+    # then it answers 200 "accepted" at the full price, no function error ...
+    assert answer.function_error is None and answer.json()["status"] == "accepted"
+    assert answer.json()["total"] == 3.2
+    _ingested(runtime)
+    # ... and its log has the record as the Python runtime formats it, traceback in the same event
+    (logged,) = _log_events(runtime, f"/aws/lambda/{app.function_name}", filterPattern="ERROR")
+    match = re.match(rf"^\[ERROR\]\t(\S+)Z\t({_REQUEST_ID})\t(.*)$", logged["message"], re.DOTALL)
+    assert match, logged["message"]
+    at, request_id, text = match.groups()
+    assert datetime.fromisoformat(at + "+00:00").timestamp() * 1000 == logged["timestamp"]
+    assert text.startswith("coupon 'SAVE10' not applied: order charged in full\nTraceback (most recent call last):")
+    assert text.endswith("KeyError: 'SAVE10'\n")
+    # which the judge's parser reads as an error of that request, signature without the coupon
+    assert classify(logged["message"]) == ("error", request_id, "coupon '<*>' not applied: order charged in full")
+
+
+def test_log_events_are_readable_only_after_their_ingestion_delay(runtime: LocalRuntime, app: SampleApp) -> None:
+    logs = runtime.client("logs")
+    group = f"/aws/lambda/{app.function_name}"
+    # given one invocation of v1 (about 40 ms)
+    started = runtime.clock.now()
+    _plane(runtime).invoke(app.function_name, "1", smoke_payload())
+    (stream,) = [s["logStreamName"] for s in logs.describe_log_streams(logGroupName=group)["logStreams"]]
+    # then nothing is readable in its first second, by FilterLogEvents or GetLogEvents
+    runtime.clock.sleep(0.9)
+    assert _log_events(runtime, group) == []
+    assert logs.get_log_events(logGroupName=group, logStreamName=stream)["events"] == []
+    # and everything is once 5 s have passed since it ended, stamped when it happened
+    runtime.clock.sleep(4.2)
+    events = _log_events(runtime, group)
+    assert len(events) == 4  # INIT_START, START, END, REPORT
+    assert len(logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)["events"]) == 4
+    assert events[0]["timestamp"] == started.timestamp() * 1000
+    for event in events:
+        assert 1000 <= event["ingestionTime"] - event["timestamp"] <= 5000 + 100
+
+
+def test_the_delays_and_stream_names_are_seeded() -> None:
+    def delays() -> list[Any]:
+        with LocalRuntime(seed=5, start=datetime(2026, 3, 1, tzinfo=UTC)) as local:
+            app = local.sample_app()
+            for _ in range(5):
+                _plane(local).invoke(app.function_name, "1", smoke_payload())
+                local.clock.sleep(1)
+            local.clock.sleep(6)
+            events = _log_events(local, f"/aws/lambda/{app.function_name}", filterPattern='"REPORT RequestId"')
+            return [(e["ingestionTime"] - e["timestamp"], e["logStreamName"]) for e in events]
+
+    first = delays()
+    assert first == delays() and len(first) == 5 and len({delay for delay, _ in first}) > 1
+
+
+def test_filter_patterns_and_stream_prefixes_as_cloudwatch_logs_reads_them(
+    runtime: LocalRuntime, app: SampleApp
+) -> None:
+    group = f"/aws/lambda/{app.function_name}"
+    v3 = publish_build(runtime, app, "v3")
+    # given v1 and v3 each invoked with a coupon order (v3 raises) and a smoke order
+    for version in ("1", v3):
+        _plane(runtime).invoke(app.function_name, version, COUPON_ORDER)
+        _plane(runtime).invoke(app.function_name, version, smoke_payload())
+    _ingested(runtime)
+    day = f"{runtime.clock.now():%Y/%m/%d}"
+    # then a stream-name prefix reads one version's environments only
+    v3_events = _log_events(runtime, group, logStreamNamePrefix=f"{day}/[{v3}]")
+    assert {e["logStreamName"].split("]")[0] for e in v3_events} == {f"{day}/[{v3}"}
+    assert _log_events(runtime, group, logStreamNamePrefix=f"{day}/[99]") == []
+    # ?term ?"phrase" matches any of them, plain terms all, -term none
+    either = _log_events(runtime, group, filterPattern='?Traceback ?"Task timed out"')
+    assert len(either) == 1 and either[0]["message"].startswith("[ERROR] KeyError")
+    reports = _log_events(runtime, group, filterPattern='?"REPORT RequestId" ?"platform.report"')
+    assert len(reports) == 4 and all(e["message"].startswith("REPORT") for e in reports)
+    assert len(_log_events(runtime, group, filterPattern='REPORT "Init Duration"')) == 2  # one cold start each
+    assert len(_log_events(runtime, group, filterPattern='"REPORT RequestId" -"Init Duration"')) == 2
+    # and names and a prefix together are refused, as AWS refuses them
+    with pytest.raises(ClientError, match="InvalidParameterException"):
+        runtime.client("logs").filter_log_events(
+            logGroupName=group, logStreamNames=[v3_events[0]["logStreamName"]], logStreamNamePrefix=day
+        )
+
+
+_CONCURRENT_HANDLER = """
+import logging
+
+SIMULATED_LATENCY_MS = 1500.0
+log = logging.getLogger("app")
+
+
+def handler(event, context):
+    print("line one\\nline two")
+    if event.get("fail"):
+        raise ValueError("order 42 failed")
+    log.error("could not reach %s", "payments")
+    return {"stream": context.log_stream_name}
+"""
+
+
+def test_overlapping_invocations_open_more_environments_each_with_its_stream(runtime: LocalRuntime) -> None:
+    make_function(runtime, "slowish", {"app.py": _CONCURRENT_HANDLER}, "app.handler")
+    now = runtime.clock.now()
+    # when invocations 0.5 s apart each take 1.5 s, then one comes after they all ended
+    streams = [
+        _plane(runtime).invoke("slowish", None, {}, at=now + timedelta(seconds=0.5 * n)).json()["stream"]
+        for n in range(4)
+    ]
+    later = _plane(runtime).invoke("slowish", None, {}, at=now + timedelta(seconds=10)).json()["stream"]
+    # then three environments served the overlap (the fourth reused the first), and the last
+    # invocation found the first free again; each handler saw its own stream's name
+    assert len(set(streams)) == 3 and streams[3] == streams[0] and later == streams[0]
+    assert all(_STREAM.match(stream) for stream in streams)
+    _ingested(runtime, 11.5)
+    described = runtime.client("logs").describe_log_streams(logGroupName="/aws/lambda/slowish")["logStreams"]
+    assert {s["logStreamName"] for s in described} == set(streams)
+    # and each print line is an event of its own
+    lines = _log_events(runtime, "/aws/lambda/slowish", filterPattern='"line t"')
+    assert {e["message"] for e in lines} == {"line two\n"} and len(lines) == 5
+
+
+def test_the_json_log_format_when_the_logging_config_asks_for_it(runtime: LocalRuntime) -> None:
+    from rollgate.domain.logs import classify, is_report
+
+    make_function(
+        runtime, "structured", {"app.py": _CONCURRENT_HANDLER}, "app.handler", LoggingConfig={"LogFormat": "JSON"}
+    )
+    lambda_ = runtime.client("lambda")
+    config = lambda_.get_function_configuration(FunctionName="structured")["LoggingConfig"]
+    assert config == {
+        "LogFormat": "JSON",
+        "LogGroup": "/aws/lambda/structured",
+        "ApplicationLogLevel": "INFO",
+        "SystemLogLevel": "INFO",
+    }
+    # when it logs an error record, and then raises
+    logged = _plane(runtime).invoke("structured", None, {})
+    failed = _plane(runtime).invoke("structured", None, {"fail": True})
+    assert logged.function_error is None and failed.function_error == "Unhandled"
+    _ingested(runtime, 1.5)
+    messages = [e["message"] for e in _log_events(runtime, "/aws/lambda/structured")]
+    records = [json.loads(m) for m in messages if m.startswith("{")]
+    # then the platform records, the application record and the uncaught error are JSON
+    kinds = [r.get("type") for r in records if "type" in r]
+    first, second = ["platform.initStart", "platform.start"], ["platform.runtimeDone", "platform.report"]
+    assert kinds == [*first, "platform.start", *second, *second]  # one after the other, at one instant
+    (record,) = [r for r in records if r.get("level") == "ERROR"]
+    assert record["message"] == "could not reach payments" and record["logger"] == "app"
+    (uncaught,) = [r for r in records if "errorType" in r and "type" not in r]
+    assert (uncaught["errorType"], uncaught["errorMessage"]) == ("ValueError", "order 42 failed")
+    reports = [r for r in records if r.get("type") == "platform.report"]
+    assert [r["record"]["status"] for r in reports] == ["success", "error"]
+    assert (
+        reports[0]["record"]["metrics"]["durationMs"] == 1500.0 and "initDurationMs" in reports[0]["record"]["metrics"]
+    )
+    # and prints stay plain text; the parser reads the JSON records
+    assert "line one\n" in messages
+    assert classify(json.dumps(record)) == ("error", record["requestId"], "could not reach payments")
+    assert classify(json.dumps(uncaught)) == ("error", uncaught["requestId"], "ValueError: order <n> failed")
+    assert is_report(json.dumps(reports[1])) == reports[1]["record"]["requestId"]
+    # a lower application level is honoured and the text format is back on update
+    lambda_.update_function_configuration(
+        FunctionName="structured", LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "FATAL"}
+    )
+    runtime.clock.sleep(20)
+    _plane(runtime).invoke("structured", None, {})
+    assert '"level": "ERROR"' not in _plane(runtime).logs("structured")[-1]
+    lambda_.update_function_configuration(FunctionName="structured", LoggingConfig={"LogFormat": "Text"})
+    runtime.clock.sleep(20)
+    _plane(runtime).invoke("structured", None, {})
+    assert "\tcould not reach payments\n" in _plane(runtime).logs("structured")[-1]
+
+
+def test_a_timeout_leaves_lambdas_timeout_line_and_restarts_the_runtime(runtime: LocalRuntime) -> None:
+    from rollgate.domain.logs import classify
+
+    make_function(runtime, "slow", {"app.py": _SLOW_HANDLER}, "app.handler")
+    runtime.client("lambda").update_function_configuration(FunctionName="slow", Timeout=2)
+    runtime.clock.sleep(20)
+    started = runtime.clock.now()
+    # when an invocation modelled at 2.5 s runs into its 2 s timeout, and so does one 3 s later
+    _plane(runtime).invoke("slow", None, {})
+    _plane(runtime).invoke("slow", None, {}, at=started + timedelta(seconds=3))
+    _ingested(runtime, 5.0)
+    events = _log_events(runtime, "/aws/lambda/slow")
+    # then the timeout line is stamped at the timeout, and the REPORT says so
+    line, _ = [e for e in events if "Task timed out" in e["message"]]
+    match = re.fullmatch(rf"(\S+)Z ({_REQUEST_ID}) Task timed out after 2\.00 seconds\n", line["message"])
+    assert match and line["timestamp"] == (started + timedelta(seconds=2)).timestamp() * 1000
+    assert classify(line["message"]) == ("timeout", match.group(2), "Task timed out after <n> seconds")
+    reports = [e["message"] for e in events if e["message"].startswith("REPORT")]
+    assert reports[0].endswith("\tStatus: timeout\n") and "Duration: 2000.00 ms" in reports[0]
+    # and the runtime restarted in the same environment: the next invocation is a cold start there
+    assert (
+        "Init Duration" in reports[1]
+        and reports[1].endswith("\tStatus: timeout\n")
+        and len({e["logStreamName"] for e in events}) == 1
+    )
