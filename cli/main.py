@@ -34,6 +34,7 @@ from cli.deploy import (
     start_version,
     upload_and_start,
 )
+from cli.logs import add_logs_command
 from cli.output import Output, add_output_argument, report
 from cli.progress import (
     DEPLOY_SUCCESS,
@@ -304,6 +305,12 @@ def _parser() -> argparse.ArgumentParser:
     add_connection_arguments(history)
     add_report_command(commands)
     add_control_commands(commands, add_poll_argument=_add_poll_argument)
+    add_logs_command(
+        commands,
+        seconds=_number(0.01, 3600),
+        version_number=_version_number,
+        count=_number(1, 10_000, whole=True),
+    )
 
     demo = commands.add_parser("demo", help="release four builds of a sample app on the embedded local runtime")
     demo.add_argument(
@@ -523,6 +530,10 @@ def _dispatch(args: argparse.Namespace, out: Output, err: TextIO) -> int:
         from cli.views import print_history
 
         return print_history(_connect(args), args.function, args.alias, args.limit, out)
+    if args.command == "logs":
+        from cli.logs import run_logs
+
+        return run_logs(_connect(args), args, out, function=check_function_name(args.function))
     if args.command == "report":
         from cli.report import run_report
 

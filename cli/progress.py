@@ -93,7 +93,7 @@ def describe_gate(state: str, record: dict[str, Any]) -> tuple[str, list[str]]:
     if state in ("JudgeCanary", "JudgeWatch"):
         verdict = next((e for e in record.get("evidence", []) if e["check"] == "verdict"), None)
         line = verdict["detail"] if verdict else "judged"
-        return f"{line} -> {record.get('next')}", _details(record, failed_only=True)
+        return f"{line} -> {record.get('next')}", _details(record, failed_only=True) + _new_signatures(record)
     if state in ("AwaitApproval", "ApprovalTimedOut"):
         answers = [e["detail"] for e in record.get("evidence", []) if e.get("check") == "operator"]
         return (answers[-1] if answers else "approval answered"), []
@@ -108,6 +108,26 @@ def describe_gate(state: str, record: dict[str, Any]) -> tuple[str, list[str]]:
     if state == "ReleaseLease":
         return ("lease released" if record.get("released") else "lease already free"), []
     return _describe_release_or_remediation(state, record)
+
+
+def _new_signatures(record: dict[str, Any]) -> list[str]:
+    """Under a verdict that failed on log evidence: the new error signatures it found, one a line."""
+    lines: list[str] = []
+    for e in record.get("evidence", []):
+        if e.get("check") == "health:logs" and not e.get("ok", True):
+            found = ((e.get("data") or {}).get("observed") or {}).get("new_signatures") or []
+            lines += ["new error signatures:", *(f"  {line}" for line in signature_lines(found))] if found else []
+    return lines
+
+
+def signature_lines(signatures: list[dict[str, Any]]) -> list[str]:
+    """One line per error signature: its kind, how many invocations showed it, the signature, an example."""
+    lines = []
+    for shown in signatures:
+        example = str(shown.get("example") or "").split("\n", 1)[0][:120]
+        said = f"{shown.get('kind', 'error'):<7} x{shown.get('invocations', 0):<5} {shown.get('signature', '')}"
+        lines.append(f"{said}   e.g. {example}" if example else said)
+    return lines
 
 
 def outcome_label(record: dict[str, Any]) -> str:
