@@ -33,6 +33,8 @@ def notes() -> dict[str, str]:
         "rollgate": "the shipped gates: run_preflight, then rollgate.domain.gate_loop.run_gates (shift, judge "
         f"every period, inconclusive policy, promote, {WATCH_S} s watch) over bench-side ports; "
         "HealthPolicy() and DeploymentRequest defaults as shipped",
+        "rollgate_no_logs": "the same with health.log_evidence off: metrics only (what the log evidence adds to "
+        "time to detect)",
         "codedeploy_alarm": "Canary10Percent5Minutes; alias-level Errors > T alarm (SAM's CodeDeploy alarm shape), "
         "2 of 2 one-minute periods, T just above normal errors as if they were Poisson; no watch after 100%",
         "codedeploy_tuned": "the same with T tuned on a week of the function's own normal minutes "
@@ -43,7 +45,8 @@ def notes() -> dict[str, str]:
         "model": "see bench/WORLD.md: per-minute CloudWatch aggregates published 1-2 min late with a tail to 5, "
         "Errors sometimes later than Invocations, no datapoint without traffic; overdispersed errors; "
         "incidents and drifts shared by both versions; function-level throttling; async retries; SQS partial "
-        f"batch failures; harm counted until rollback or {HORIZON // 60} min after canary start",
+        f"batch failures; log lines ingested 1-5 s after their 10-s slice (half the error regressions with a "
+        f"signature of their own); harm counted until rollback or {HORIZON // 60} min after canary start",
     }
 
 

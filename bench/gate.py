@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.world import NEW, OLD, PERIOD, LogCounts, Run
+from bench.world import NEW, OLD, PERIOD, SLICE, LogCounts, Run
 from rollgate.domain.errors import TransientAwsError
 from rollgate.domain.health import (
     AlarmObservation,
@@ -272,7 +272,7 @@ class BenchLogs:
     are spread over the signatures both versions log (a downstream timeout, bad input, a throttled
     dependency)."""
 
-    SHARED = (("Timeout: calling inventory after <n> s", 0.6), ("ValidationError: '<*>'", 0.3), ("Throttled", 0.1))
+    SHARED = ("Timeout: calling inventory after <n> s", "ValidationError: '<*>'", "Throttled")  # world's shares
     OWN = "NewBugError: cannot price order '<*>'"
 
     def __init__(self, run: Run, clock: SteppedClock) -> None:
@@ -304,17 +304,12 @@ class BenchLogs:
             window_end=at(cut_at) if cut_at is not None else None,
             note=f"REPORT lines cut at {max_events:,} events" if cut_at is not None else None,
             buckets=buckets,
+            bucket_seconds=SLICE,
         )
 
     def _split(self, row: LogCounts) -> dict[str, int]:
-        """A period's failures by signature: the regression's own, and the rest over the shared ones."""
-        shared = row.failed - row.own_signature
-        split, left = {}, shared
-        for i, (signature, share) in enumerate(self.SHARED):
-            n = left if i == len(self.SHARED) - 1 else min(left, math.ceil(shared * share))
-            left -= n
-            if n:
-                split[signature_key("error", signature)] = n
+        """A slice's failures by signature: the regression's own, and the rest as the world spread them."""
+        split = {signature_key("error", name): n for name, n in zip(self.SHARED, row.shared, strict=True) if n}
         if row.own_signature:
             split[signature_key("error", self.OWN)] = row.own_signature
         return split

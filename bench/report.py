@@ -256,6 +256,7 @@ def markdown(summary: dict) -> str:
 # --------------------------------------------------------------------------- chart
 COLOURS = {
     "rollgate": "#1b7837",
+    "rollgate_no_logs": "#7fbf7b",
     "codedeploy_alarm": "#d6604d",
     "codedeploy_tuned": "#b2182b",
     "sfn_sample": "#878787",

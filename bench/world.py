@@ -39,6 +39,8 @@ import numpy as np
 from bench.corpus import Scenario
 
 SLICE = 10  # seconds: the grain of the simulation and of data arrival
+#: How the failures that are not a regression's own are spread over the log signatures both versions log.
+SHARED_SIGNATURES = (0.6, 0.3, 0.1)
 PERIOD = 60  # the CloudWatch period every policy uses
 PER_PERIOD = PERIOD // SLICE
 PRE_DEPLOY = 1800  # seconds of stable-only history before the canary (the watch-phase baseline)
@@ -84,7 +86,7 @@ def _delays(rng: np.random.Generator, shape: tuple[int, ...], late: bool) -> np.
 
 @dataclass(frozen=True)
 class LogCounts:
-    """One version's log lines over one metric period: invocations (REPORT lines), failed invocations,
+    """One version's log lines over one 10-s slice: invocations (REPORT lines), failed invocations,
     those with the regression's own signature, and where a page budget cut the read (None: not cut)."""
 
     start_s: float
@@ -92,6 +94,7 @@ class LogCounts:
     failed: int
     own_signature: int
     cut_at_s: float | None
+    shared: tuple[int, ...] = ()  # failures per shared signature (SHARED_SIGNATURES' order)
 
 
 class World:
@@ -227,6 +230,9 @@ class Run:
         self.harm = np.zeros(k, dtype=np.int64)
         self.synthetic = np.zeros(k, dtype=np.int64)
         self.probes = np.zeros(k, dtype=np.int64)  # invocations of the new version's qualifier, per slice
+        # failures per shared log signature (bench.gate.BenchLogs.SHARED), per version and slice
+        self.log_split = [np.zeros((len(SHARED_SIGNATURES), k), dtype=np.int64) for _ in range(2)]
+        self.log_rng = np.random.default_rng([self.sc.seed, self.sc.idx, 300 + stream])
         self.retries = np.zeros((2, k + 40), dtype=np.int64)  # async events due for attempt 2 / attempt 3
         self.sqs_due = np.zeros((8, k + 80), dtype=np.int64)  # SQS items due for receive n+2
         self.iterator_age_ms = np.zeros(k)
@@ -423,6 +429,10 @@ class Run:
             if total:
                 sent = np.repeat(ks * SLICE, dropped) + rng.uniform(0, SLICE, total)
                 self.dlq_arrivals.append(sent + rng.uniform(90, 150, total))  # maxReceiveCount x visibility
+        # which shared signature each failure logs (its own draws: the metric series stay as they were)
+        own = self.harm[ks] if sc.kind == "error" and self.world.regression_has_own_signature else 0
+        for version, failures in ((NEW, self.errors[NEW, ks] - own), (OLD, self.errors[OLD, ks])):
+            self.log_split[version][:, ks] = self.log_rng.multinomial(np.maximum(failures, 0), SHARED_SIGNATURES).T
         if sc.has_sqs_source:
             self._sqs(ks, on, new_plain)
         if sc.has_stream:
@@ -640,11 +650,11 @@ class Run:
         return rows
 
     def logs(self, version: int, start_s: float, end_s: float, now: float, max_events: int) -> list[LogCounts]:
-        """What FilterLogEvents shows of one version's log lines in [start, end) at `now`, per metric
-        period: REPORT lines (one per invocation, probes of the new version's qualifier included),
-        failed invocations, and those of the regression's own signature (when it has one). At most
-        `max_events` REPORT lines are read: past that the read stops, and so does the count of error
-        lines (the last row then says where: `cut_at_s`)."""
+        """What FilterLogEvents shows of one version's log lines in [start, end) at `now`, per 10-s
+        slice (the shipped summary's stretch): REPORT lines (one per invocation, probes of the new
+        version's qualifier included), failed invocations, and those of the regression's own
+        signature (when it has one). At most `max_events` REPORT lines are read: past that the read
+        stops, and so does the count of error lines (the last row then says where: `cut_at_s`)."""
         first, stop = max(0, int(start_s // SLICE)), min(self.done, math.ceil(end_s / SLICE))
         if stop <= first:
             return []
@@ -658,20 +668,17 @@ class Run:
             visible, reports = visible[:keep], reports[:keep]
             cut_at = float(visible[-1] + 1) * SLICE if keep else start_s
         own_signature = version == NEW and self.sc.kind == "error" and self.world.regression_has_own_signature
-        rows = []
-        periods = visible // PER_PERIOD
-        for p in np.unique(periods):
-            in_period = periods == p
-            ks_p = visible[in_period]
-            rows.append(
-                LogCounts(
-                    start_s=float(p * PERIOD),
-                    invocations=int(reports[in_period].sum()),
-                    failed=int(self.errors[version, ks_p].sum()),
-                    own_signature=int(self.harm[ks_p].sum()) if own_signature else 0,
-                    cut_at_s=None,
-                )
+        rows = [
+            LogCounts(
+                start_s=float(k * SLICE),
+                invocations=int(n),
+                failed=int(self.errors[version, k]),
+                own_signature=int(self.harm[k]) if own_signature else 0,
+                cut_at_s=None,
+                shared=tuple(int(x) for x in self.log_split[version][:, k]),
             )
+            for k, n in zip(visible, reports, strict=True)
+        ]
         if rows and cut_at is not None:
             rows[-1] = replace(rows[-1], cut_at_s=cut_at)
         return rows

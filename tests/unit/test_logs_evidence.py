@@ -145,18 +145,18 @@ def logs(
     return series if failed is None else series.model_copy(update={"failed_invocations": failed})
 
 
-def window(new: LogSeries | None, reference: LogSeries | None, **extra) -> HealthWindow:
+def window(new: LogSeries | None, reference: LogSeries | None, weight: int = 10, **extra) -> HealthWindow:
     quiet = [PeriodStats(start=T0)]  # no metric datapoint yet: the logs are all there is
     return HealthWindow(
         phase="canary",
-        canary_weight=10,
-        elapsed_seconds=30,
+        canary_weight=weight,
+        elapsed_seconds=WINDOW_S + 30,
         canary=VersionSeries(version="7", periods=quiet),
         stable=VersionSeries(version="6", periods=quiet),
         logs=new,
         logs_reference=reference,
         weight_since=T0,
-        observed_at=T0 + timedelta(seconds=30),
+        observed_at=T0 + timedelta(seconds=WINDOW_S + 30),
         **extra,
     )
 
@@ -186,7 +186,7 @@ def test_a_new_signature_too_rare_to_mean_anything_at_the_split_does_not_fail() 
     # at 50%, 3 invocations all landing on the new version happen 1 time in 8 by chance
     new = logs("7", 100, {"odd one": 3})
     stable = logs("6", 100)
-    assert logs_check(window(new, stable), POLICY, POLICY.significance).status is CheckStatus.PASS
+    assert logs_check(window(new, stable, weight=50), POLICY, POLICY.significance).status is CheckStatus.PASS
 
 
 def test_a_higher_failure_rate_in_the_logs_fails_the_release() -> None:

@@ -164,9 +164,9 @@ class LogSignature(_Model):
 
 
 class LogBucket(_Model):
-    """One stretch of time (a metric period) of a version's log lines: counted apart so the checks can
-    compare the versions stretch by stretch, as the errors test compares periods (an incident that
-    hits both in one minute cancels out)."""
+    """One stretch of time (10 s) of a version's log lines: counted apart so the checks can compare the
+    versions stretch by stretch, as the errors test compares periods (an incident that hits both in one
+    stretch cancels out)."""
 
     start: datetime
     invocations: int = 0
@@ -191,8 +191,9 @@ class LogSeries(_Model):
     )
     note: str | None = Field(default=None, description="what was sampled or cut, in a sentence")
     buckets: list[LogBucket] = Field(
-        default_factory=list, description="the same counts per metric period (by the line's time), oldest first"
+        default_factory=list, description="the same counts per stretch of `bucket_seconds` (by the line's time)"
     )
+    bucket_seconds: int = Field(default=10, description="the stretches' length")
 
 
 class HealthWindow(_Model):

@@ -19,6 +19,8 @@ unjudged; it is not a reason to hold the release (metrics still decide).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from rollgate.domain import judge_text as text
 from rollgate.domain.health import Check, CheckStatus, EvidenceKind, HealthWindow, LogSeries, LogSignature
 from rollgate.domain.logs import signature_key
@@ -32,6 +34,9 @@ _PASS, _FAIL, _SKIPPED = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.SKIPPED
 #: so it is kept for the regressions that are plain within seconds; the errors check has the rest.
 _MIN_FAILURES = 3
 _RATE_SIGNIFICANCE_SHARE = 0.1
+#: A stretch is compared once it ended this long before the read (CloudWatch Logs ingests within
+#: seconds, each version's lines on their own delay).
+_SETTLE_SECONDS = 10
 #: Findings quoted in the summary, at most.
 _QUOTED = 3
 
@@ -56,6 +61,7 @@ def logs_check(window: HealthWindow, policy: HealthPolicy, significance: float) 
         return check(_SKIPPED, "no log lines read for the new version")
     if reference is None:
         return check(_SKIPPED, "no version alongside to compare the new version's log lines with (unpaired)")
+    new, reference = _settled(new, window), _settled(reference, window)
     label = f"v{new.version}"
     other = f"v{reference.version}"
     fresh = _new_signatures(new, reference, window, policy, significance)
@@ -86,7 +92,7 @@ def logs_check(window: HealthWindow, policy: HealthPolicy, significance: float) 
     if n > 0 and n_r > 0 and x >= _MIN_FAILURES:
         # stretch by stretch (an incident or a burst that moves both versions in one minute cancels out)
         # and pooled (the absolute margin): both must say so, as in the errors check
-        stratified = stratified_ratio_pvalue(_paired(new, reference, window), 1 + policy.error_rate_relative_margin)
+        stratified = stratified_ratio_pvalue(_paired(new, reference), 1 + policy.error_rate_relative_margin)
         p_value = max(stratified, excess_rate_pvalue(x, n, x_r, n_r, margin))
         observed["p_value"] = text.p_round(p_value)
     if fresh:
@@ -117,14 +123,42 @@ def logs_check(window: HealthWindow, policy: HealthPolicy, significance: float) 
     )
 
 
-def _paired(new: LogSeries, reference: LogSeries, window: HealthWindow) -> list[tuple[float, float, float, float]]:
-    """(failed, invocations) of each version per stretch both were read over, the probes' share taken out
-    of the new version's (spread over its stretches by their invocations: only their total is known)."""
+def _settled(series: LogSeries, window: HealthWindow) -> LogSeries:
+    """The series without its stretches younger than `_SETTLE_SECONDS` at the read: CloudWatch Logs
+    ingests each version's lines on its own few-second delay, so the newest stretch may hold one
+    version's lines and not yet the other's (an incident's first seconds counted on one side)."""
+    if not series.buckets or window.observed_at is None:
+        return series
+    cutoff = window.observed_at - timedelta(seconds=series.bucket_seconds + _SETTLE_SECONDS)
+    kept = [b for b in series.buckets if b.start <= cutoff]
+    if len(kept) == len(series.buckets):
+        return series
+    counts: dict[str, int] = {}
+    for bucket in kept:
+        for key, n in bucket.signatures.items():
+            counts[key] = counts.get(key, 0) + n
+    signatures = [
+        s.model_copy(update={"invocations": counts[key]})
+        for s in series.signatures
+        if counts.get(key := signature_key(s.kind, s.signature))
+    ]
+    return series.model_copy(
+        update={
+            "buckets": kept,
+            "invocations": sum(b.invocations for b in kept),
+            "failed_invocations": sum(b.failed for b in kept),
+            "signatures": signatures,
+        }
+    )
+
+
+def _paired(new: LogSeries, reference: LogSeries) -> list[tuple[float, float, float, float]]:
+    """(failed, invocations) of each version per stretch both were read over. The probes' REPORT lines
+    stay in the new version's stretches (only their total is known, not when they ran): they dilute
+    its rate there, which can only keep the logs from failing a release, never pass one."""
     others = {b.start: b for b in reference.buckets}
-    sent = window.synthetic.sent if window.synthetic is not None else 0
-    share = sent / new.invocations if new.invocations else 0.0
     return [
-        (float(b.failed), b.invocations * (1 - min(share, 1.0)), float(o.failed), float(o.invocations))
+        (float(b.failed), float(b.invocations), float(o.failed), float(o.invocations))
         for b in new.buckets
         if (o := others.get(b.start)) is not None
     ]
@@ -134,35 +168,21 @@ def _new_signatures(
     new: LogSeries, reference: LogSeries, window: HealthWindow, policy: HealthPolicy, significance: float
 ) -> list[LogSignature]:
     """Signatures the new version shows and the reference never does, in enough invocations, whose
-    absence there is significant: with a share pi of a stretch's invocations on the new version, k of
-    its invocations there showing it all by chance has probability pi^k, multiplied over stretches (a
-    stretch where the reference had no invocations says nothing)."""
+    absence there is significant: each invocation goes to the new version with the probability of its
+    weight, so k of them all landing there by chance has probability weight^k. The weight, not the
+    invocations counted: the stretch an error fell in holds at least that invocation, so a split
+    counted there leans towards the new version. In a watch, the weight after its promotion (the
+    larger: a window reaching back into the canary only weakens the evidence)."""
     seen = {(s.kind, s.signature) for s in reference.signatures}
-    others = {b.start: b for b in reference.buckets}
-    fallback = min(max(window.canary_weight, 1), 99) / 100
-    found = []
-    for signature in new.signatures:
-        if (signature.kind, signature.signature) in seen:
-            continue
-        if signature.invocations < policy.log_signature_min_invocations:
-            continue
-        key = signature_key(signature.kind, signature.signature)
-        chance = 1.0
-        for stretch in new.buckets:
-            k = stretch.signatures.get(key, 0)
-            if not k:
-                continue
-            other = others.get(stretch.start)
-            total = stretch.invocations + (other.invocations if other is not None else 0)
-            share = stretch.invocations / total if stretch.invocations and total else fallback
-            chance *= (share if other is not None and other.invocations else 1.0) ** k
-        if not new.buckets:  # a source that does not split by stretch: the whole window's split
-            total = new.invocations + reference.invocations
-            share = new.invocations / total if new.invocations and total else fallback
-            chance = share**signature.invocations
-        if chance < significance:
-            found.append(signature)
-    return found
+    share = min(max(window.canary_weight, 1), 99) / 100
+    return [
+        s
+        for s in new.signatures
+        if (s.kind, s.signature) not in seen
+        and s.invocations >= policy.log_signature_min_invocations
+        and share**s.invocations < significance
+        and reference.invocations > 0
+    ]
 
 
 def _shown(signature: LogSignature) -> dict:

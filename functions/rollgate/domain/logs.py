@@ -168,7 +168,7 @@ def summarise(
     *,
     window_end: datetime | None = None,
     note: str | None = None,
-    bucket_seconds: int = 60,
+    bucket_seconds: int = 10,
 ) -> LogSeries:
     """One version's logs over a window: invocations from REPORT lines, failed invocations from the
     error-class lines (distinct request ids; a line without one counts alone), and the signatures
@@ -221,4 +221,5 @@ def summarise(
         window_end=window_end,
         note=note,
         buckets=[buckets[start] for start in sorted(buckets)],
+        bucket_seconds=bucket_seconds,
     )
