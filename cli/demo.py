@@ -7,6 +7,13 @@ through the real, synthesized DeployFunction state machine, with a production-sh
 (60-second metric periods, a five-minute canary bake, a three-minute watch). The runtime's clock is
 virtual: it moves only while every part of the system waits, so the bakes and watches cost nothing
 but the work in them (the traffic and the states), and every run gives the same outcomes.
+
+As on AWS, the sample app's logs reach CloudWatch Logs seconds after each invocation and its
+metrics one to a few minutes after their minute (METRIC_DELAY_SECONDS), so a build that fails real
+traffic is caught on its log lines at the first judgement. The summary table says, per build, how
+long the judge took to see a bad canary (first canary traffic to the UNHEALTHY verdict: the
+result's time_to_detect_seconds), which evidence decided, and what the new version's metrics said
+once published ("metrics later": errors/invocations through the alias while its release ran).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -23,6 +31,8 @@ from cli.progress import ExecutionWatcher
 from cli.views import table, versions
 
 TRAFFIC_PER_SECOND = 5.0
+#: Lambda's metrics reach CloudWatch this long after their minute ends (its logs within seconds)
+METRIC_DELAY_SECONDS = (60.0, 150.0)
 POLL_SECONDS = 15.0  # virtual seconds between reads of the execution (each read costs real milliseconds)
 FUNCTION, ALIAS = "orders-api", "live"
 
@@ -61,6 +71,42 @@ def demo_request(build: str, bucket: str, key: str, smoke_payload: Any, extra: d
     }
 
 
+def _detected(result: dict[str, Any]) -> str:
+    """First canary traffic to the UNHEALTHY verdict, in virtual seconds ("-": nothing to detect)."""
+    seconds = result.get("time_to_detect_seconds")
+    return "-" if seconds is None else f"{float(seconds):.0f} s"
+
+
+def _metrics_later(runtime: Any, span: tuple[datetime, datetime], version: str | None) -> dict[str, int] | None:
+    """What AWS/Lambda's metrics said, once published, about the new version's invocations through
+    the alias while its release ran: the confirmation of a verdict the logs decided. None when it
+    served no traffic (rejected before any)."""
+    if not version:
+        return None
+    dimensions = [
+        {"Name": "FunctionName", "Value": FUNCTION},
+        {"Name": "Resource", "Value": f"{FUNCTION}:{ALIAS}"},
+        {"Name": "ExecutedVersion", "Value": str(version)},
+    ]
+    queries = [
+        {
+            "Id": name.lower(),
+            "MetricStat": {
+                "Metric": {"Namespace": "AWS/Lambda", "MetricName": name, "Dimensions": dimensions},
+                "Period": 60,
+                "Stat": "Sum",
+            },
+        }
+        for name in ("Errors", "Invocations")
+    ]
+    start, end = span
+    answer = runtime.client("cloudwatch").get_metric_data(
+        MetricDataQueries=queries, StartTime=start - timedelta(minutes=1), EndTime=end + timedelta(minutes=1)
+    )
+    sums = {r["Id"]: int(sum(r["Values"])) for r in answer["MetricDataResults"]}
+    return {"errors": sums["errors"], "invocations": sums["invocations"]} if sums["invocations"] else None
+
+
 def next_lambda_version(runtime: Any, function_name: str) -> str:
     """The number Lambda gives the next version it publishes of the function: what the gate lines
     will call the build (vN), which need not match the build's own name."""
@@ -81,6 +127,8 @@ def run_demo(out: TextIO = sys.stdout, cdk_out: str = "cdk.out") -> int:
     failures = 0
     with LocalRuntime() as runtime:
         outputs = runtime.deploy_stack(Path(cdk_out))
+        assert runtime.data_plane is not None
+        runtime.data_plane.set_metric_delay(*METRIC_DELAY_SECONDS)
         runtime.sample_app(function_name=FUNCTION, alias=ALIAS)
         print(
             f"==> local runtime up ({runtime.clock.describe()}); {FUNCTION}:{ALIAS} live on Lambda version 1 "
@@ -126,6 +174,9 @@ def run_demo(out: TextIO = sys.stdout, cdk_out: str = "cdk.out") -> int:
                         "yes" if ok else "NO",
                         versions(result),
                         f"{elapsed / 60:.1f} min",
+                        _detected(result),
+                        result.get("decided_by") or "-",
+                        "",  # metrics later: read once every minute of the demo is published
                         f"{watcher.transitions}/{watcher.task_invocations}",
                         conclusion.reason()[:100],
                     ]
@@ -139,19 +190,40 @@ def run_demo(out: TextIO = sys.stdout, cdk_out: str = "cdk.out") -> int:
                         "from_version": result.get("from_version"),
                         "to_version": result.get("to_version"),
                         "virtual_seconds": elapsed,
+                        "time_to_detect_seconds": result.get("time_to_detect_seconds"),
+                        "decided_by": result.get("decided_by"),
                         "transitions": watcher.transitions,
                         "task_invocations": watcher.task_invocations,
                         "reason": conclusion.reason(),
                         "execution_arn": execution,
+                        "span": (virtual_start, runtime.clock.now()),
                     }
                 )
                 print(f"  = {conclusion.headline()}", file=out, flush=True)
+            # the metrics arrive minutes late: wait for the last minute's, then read what they say
+            runtime.clock.sleep(60 + METRIC_DELAY_SECONDS[1])
+            for row, summary in zip(results, summaries, strict=True):
+                confirmed = _metrics_later(runtime, summary.pop("span"), summary["to_version"])
+                summary["metrics_later"] = confirmed
+                row[8] = "-" if confirmed is None else f"errors {confirmed['errors']}/{confirmed['invocations']}"
         live = runtime.client("lambda").get_alias(FunctionName=FUNCTION, Name=ALIAS)["FunctionVersion"]
     print(
         "\n"
         + table(
             results,
-            ["build", "expected", "outcome", "ok", "Lambda versions", "virtual", "transitions/tasks", "reason"],
+            [
+                "build",
+                "expected",
+                "outcome",
+                "ok",
+                "Lambda versions",
+                "virtual",
+                "detected in",
+                "decided by",
+                "metrics later",
+                "transitions/tasks",
+                "reason",
+            ],
         ),
         file=out,
     )

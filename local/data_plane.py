@@ -24,7 +24,9 @@ Public API:
         .set_provisioning_seconds(function_name, seconds)  how long an allocation stays IN_PROGRESS
         .fail_next_provisioning(function_name, reason=...)  the next allocation ends FAILED
         .drive_stream_consumers(function_name=None, *, at=None, record_factory=None) -> int
-        .flush_metrics()          write pending metrics to CloudWatch now
+        .set_metric_delay(low_seconds, high_seconds=None)   each minute's metrics published a seeded
+                                  low..high s after the minute ends (default 0: when read)
+        .flush_metrics(*, everything=False)   write the pending metrics due by now to CloudWatch
         .logs(function_name) -> list[str]   the last 200 invocations' logs, one text each (what
                                             CloudWatch Logs got, joined: START ... REPORT)
         .start() / .stop()        output routing on / last flush, environment and code cleaned up
@@ -76,6 +78,9 @@ Behaviour, as on AWS Lambda:
   {FunctionName, Resource, ExecutedVersion} for alias calls; IteratorAge (ms) for stream consumers
   with {FunctionName} and {FunctionName, Resource}. Flushed before any GetMetricData /
   GetMetricStatistics is served (traffic due by then generated first) and at stop; no thread.
+  With `set_metric_delay` a minute's datapoints are published only a seeded delay after the minute
+  ends (Lambda's metrics reach CloudWatch a minute or more late); by default they are visible as
+  soon as they are read.
 * Output: what an invocation prints or writes to stdout/stderr (and loggers on them) and what
   reaches the root logger is its log, like the Python runtime's. The routing streams behind that
   are put into sys.stdout/sys.stderr once, by the thread that starts the data plane, and taken out
@@ -669,6 +674,7 @@ class LambdaDataPlane:
     ) -> None:
         self.clock = clock
         self.log_delay_seconds = log_delay_seconds
+        self.metric_delay_seconds = (0.0, 0.0)
         self.provisioning_seconds = provisioning_seconds
         self.account = account
         self.region = region
@@ -713,7 +719,7 @@ class LambdaDataPlane:
     def stop(self) -> None:
         """Flush the metrics a last time, give os.environ back, drop the extracted code."""
         try:
-            self.flush_metrics()
+            self.flush_metrics(everything=True)
         except Exception:
             LOG.debug("final metrics flush failed", exc_info=True)
         self._unlayer_environ()
@@ -1032,9 +1038,12 @@ class LambdaDataPlane:
             duration_ms = record.timeout * 1000.0
             message = f"RequestId: {request_id} Error: Task timed out after {record.timeout:.2f} seconds"
             error, payload = ("Sandbox.Timedout", message, []), b""
+        in_task_root = self._in_task_root(record)
         if error is not None:
-            body = {"errorMessage": error[1], "errorType": error[0], "requestId": request_id, "stackTrace": error[2]}
+            trace = [in_task_root(line) for line in error[2]]
+            body = {"errorMessage": error[1], "errorType": error[0], "requestId": request_id, "stackTrace": trace}
             payload = json.dumps(body).encode()
+        log.events[:] = [(at, in_task_root(message)) for at, message in log.events]
         # an init that failed leaves no environment; a timeout restarts the runtime in it
         delay = self._release_environment(record, environment, when, duration_ms, reset=timed_out, gone=init_failed)
         status = "timeout" if timed_out else ("error" if error is not None else "success")
@@ -1054,6 +1063,13 @@ class LambdaDataPlane:
             error_type=error[0] if error else None,
             error_message=error[1] if error else None,
         )
+
+    def _in_task_root(self, record: FunctionRecord) -> Callable[[str], str]:
+        """Paths of the extracted code as the function sees them on Lambda (/var/task/app.py), so
+        tracebacks in answers and logs read as Lambda's (and the same run after run)."""
+        root = str(self._code_path(record))
+        image_root = f"{root}/var/task"
+        return lambda text: text.replace(image_root, "/var/task").replace(root, "/var/task") if root in text else text
 
     # ---- execution environments and their logs --------------------------------------------------
     def _acquire_environment(self, record: FunctionRecord, when: datetime) -> tuple[_Environment, bool]:
@@ -1465,11 +1481,30 @@ class LambdaDataPlane:
             self._add(when, "Errors", dims, 1.0 if error else 0.0)
             self._add(when, "Duration", dims, duration_ms, unit="Milliseconds", distribution=True)
 
-    def flush_metrics(self) -> None:
-        """Write every pending aggregate to CloudWatch (namespace AWS/Lambda)."""
+    def set_metric_delay(self, low_seconds: float, high_seconds: float | None = None) -> None:
+        """Publish each minute's metrics a seeded `low`..`high` seconds after the minute ends (0: as
+        soon as they are read, the default), as Lambda's arrive in CloudWatch a minute or more late."""
+        self.metric_delay_seconds = (low_seconds, low_seconds if high_seconds is None else high_seconds)
+
+    def _published_by(self, minute: int) -> float:
+        low, high = self.metric_delay_seconds
+        if high <= 0:
+            return -math.inf
+        return minute + 60 + random.Random(f"{self._seed}:metrics:{minute}").uniform(low, high)
+
+    def flush_metrics(self, *, everything: bool = False) -> None:
+        """Write the pending aggregates due by now (every one with `everything`) to CloudWatch
+        (namespace AWS/Lambda)."""
         with self._flush_lock:
+            now = self.clock.timestamp()
             with self._metrics_lock:
-                pending, self._metrics = self._metrics, {}
+                pending = {
+                    key: aggregate
+                    for key, aggregate in self._metrics.items()
+                    if everything or self._published_by(key[0]) <= now
+                }
+                for key in pending:
+                    del self._metrics[key]
             if not pending:
                 return
             data = []

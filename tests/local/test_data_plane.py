@@ -546,7 +546,7 @@ def test_each_invocation_is_written_to_its_functions_log_group_as_lambda_writes_
     # and the uncaught KeyError is one event with its traceback, between the second's START and END
     (uncaught,) = [m for m in messages if m.startswith("[ERROR]")]
     assert uncaught.startswith("[ERROR] KeyError: 'SAVE10'\nTraceback (most recent call last):\n")
-    assert "in price" in uncaught
+    assert 'File "/var/task/app.py", line ' in uncaught and "in price" in uncaught  # the code as Lambda places it
     assert messages.index(uncaught) > messages.index(f"START RequestId: {second} Version: {v3}\n")
     # the in-memory log keeps each invocation's text, as before
     assert _plane(runtime).logs(app.function_name)[-1] == "".join(
@@ -755,3 +755,17 @@ def test_a_timeout_leaves_lambdas_timeout_line_and_restarts_the_runtime(runtime:
         and reports[1].endswith("\tStatus: timeout\n")
         and len({e["logStreamName"] for e in events}) == 1
     )
+
+
+def test_metrics_can_be_published_minutes_late_as_lambdas_are(runtime: LocalRuntime, app: SampleApp) -> None:
+    # given metrics published 90 s after their minute ends, and one invocation now
+    _plane(runtime).set_metric_delay(90)
+    minute_end = (int(runtime.clock.timestamp()) // 60 + 1) * 60
+    _plane(runtime).invoke(app.function_name, "1", smoke_payload())
+    invocations = {"FunctionName": app.function_name, "Resource": f"{app.function_name}:1"}
+    # then CloudWatch has nothing until then, while the logs have it within seconds
+    runtime.clock.sleep(minute_end + 89 - runtime.clock.timestamp())
+    assert _metric(runtime, "Invocations", invocations, "Sum") == []
+    assert _log_events(runtime, f"/aws/lambda/{app.function_name}", filterPattern='"REPORT RequestId"')
+    runtime.clock.sleep(2)
+    assert _metric(runtime, "Invocations", invocations, "Sum") == [1.0]
