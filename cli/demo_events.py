@@ -22,7 +22,8 @@ from typing import Any, TextIO
 
 from cli.demo import ALIAS, FUNCTION, POLL_SECONDS, TRAFFIC_PER_SECOND, demo_request, next_lambda_version
 from cli.output import report
-from cli.progress import RELEASE_SUCCESS, REMEDIATION_SUCCESS, Conclusion, ExecutionWatcher
+from cli.progress import Conclusion, ExecutionWatcher
+from rollgate.contract import RELEASE_SUCCESS, REMEDIATION_SUCCESS
 
 OTHERS = ("payments-api", "inventory-api")
 #: The other two functions take traffic too: with none, their canaries could never be judged

@@ -36,16 +36,10 @@ from cli.deploy import (
 )
 from cli.logs import add_logs_command
 from cli.output import Output, add_output_argument, report
-from cli.progress import (
-    DEPLOY_SUCCESS,
-    RELEASE_SUCCESS,
-    REMEDIATION_SUCCESS,
-    Conclusion,
-    ExecutionWatcher,
-    execution_document,
-)
+from cli.progress import Conclusion, ExecutionWatcher, execution_document
 from cli.report import add_report_command
 from cli.session import Connection, UsageError, add_connection_arguments
+from rollgate.contract import DEPLOY_SUCCESS, RELEASE_SUCCESS, REMEDIATION_SUCCESS
 from rollgate.domain.errors import InvalidRequest, RollgateError
 from rollgate.domain.validation import MAX_REQUEST_BYTES, StackHome, check_alias, check_function_name, load_json
 

@@ -15,48 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from rollgate.contract import DEPLOY_SUCCESS, RECORD_STATES, RESULT_KEYS
 from rollgate.domain.outcome import ERROR_NAMES
 
-#: Where each task puts its record in the state document (its ResultPath).
-RESULT_KEYS = {
-    "Preflight": "baseline",
-    "UpdateFunction": "update",
-    "CheckUpdate": "update",
-    "PublishVersion": "version",
-    "CheckVersion": "version",
-    "SmokeTest": "smoke",
-    "PreTrafficHook": "pre_traffic",
-    "ProvisionConcurrency": "concurrency",
-    "CheckConcurrency": "concurrency",
-    "ShiftTraffic": "canary",
-    "JudgeCanary": "canary",
-    # a person's answer to the approval gate (or its default) is the canary record to go on with
-    "AwaitApproval": "canary",
-    "ApprovalTimedOut": "canary",
-    # a release's gate before a wave: the approval's answer (its timeout and rejection answer with "$")
-    "AwaitWaveApproval": "wave_approval",
-    "Promote": "watch",
-    "JudgeWatch": "watch",
-    "ShiftControl": "watch",
-    "CompleteWatch": "watch",
-    "PostTrafficHook": "post_traffic",
-    "ReleaseConcurrency": "concurrency",
-    "Prune": "prune",
-    "Rollback": "rollback",
-    "Record": "result",
-    "ReleaseLease": "lease",
-    # the execution's own Reconcile (after Record, ReleaseLease or Rollback failed) answers as Record does
-    "Reconcile": "result",
-    "RecordRelease": "result",
-    "RecordRemediation": "result",
-}
-#: The task whose record is the execution's conclusion, per workflow.
-RECORD_STATES = frozenset({"Record", "Reconcile", "RecordRelease", "RecordRemediation"})
-#: Outcomes that count as success: a deployment promoted, a release released, a remediation that
-#: did what the situation asked for (rolled back, asked a deployment to abort, or rightly nothing).
-DEPLOY_SUCCESS = frozenset({"PROMOTED"})
-RELEASE_SUCCESS = frozenset({"RELEASED"})
-REMEDIATION_SUCCESS = frozenset({"ROLLED_BACK", "ABORT_REQUESTED", "NO_ACTION"})
+# where each state puts its record, which record concludes an execution, and which outcomes count as
+# success: the contract the state machines are built from
 _TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 

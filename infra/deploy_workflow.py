@@ -53,6 +53,7 @@ from infra.states import (
     wait_for,
 )
 from infra.workflow import Workflow
+from rollgate.contract import DEPLOYMENT_IN_PROGRESS, INVALID_REQUEST, CanaryNext, Status, WatchNext, step
 
 
 def build_deploy_definition(scope: Construct, *, steps: DeployTasks, reconcile: lambda_.IFunction) -> sfn.IChainable:
@@ -65,50 +66,54 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks, reconcile: 
         choice_name="Concluded?",
         succeeded="Promoted",
         failed="NotPromoted",
-        success_condition=sfn.Condition.string_equals("$.result.status", "PROMOTED"),
+        success_condition=sfn.Condition.string_equals(f"{step('Record').result_path}.status", Status.PROMOTED.value),
     )
     # Rollback, Record or ReleaseLease failed past its retries: put things right from here
     reconciled = catch(
-        lambda_step(scope, "Reconcile", function=reconcile, result_path="$.result", max_attempts=PERSISTENT_ATTEMPTS),
+        lambda_step(
+            scope,
+            "Reconcile",
+            function=reconcile,
+            result_path=step("Reconcile").result_path,
+            max_attempts=PERSISTENT_ATTEMPTS,
+        ),
         sfn.Fail(scope, "ReconcileFailed", error="ReconcileFailed", cause_path="$.reconcile_error.Cause"),
         result_path="$.reconcile_error",
     )
     reconciled.next(conclusion)
     # the lease given back in its own step, so a failed release is retried without Record
     release_lease = catch(
-        steps.step(scope, "ReleaseLease", "release_lease", result_path="$.lease", max_attempts=PERSISTENT_ATTEMPTS),
+        steps.task_state(scope, step("ReleaseLease"), max_attempts=PERSISTENT_ATTEMPTS),
         reconciled,
         result_path="$.record_error",
     )
     release_lease.next(conclusion)
     record = catch(
-        steps.step(scope, "Record", "record", result_path="$.result", max_attempts=PERSISTENT_ATTEMPTS),
+        steps.task_state(scope, step("Record"), max_attempts=PERSISTENT_ATTEMPTS),
         reconciled,
         result_path="$.record_error",
     )
     record.next(release_lease)
 
     rollback = catch(
-        steps.step(scope, "Rollback", "rollback", result_path="$.rollback", max_attempts=PERSISTENT_ATTEMPTS),
+        steps.task_state(scope, step("Rollback"), max_attempts=PERSISTENT_ATTEMPTS),
         reconciled,
         result_path="$.rollback_error",
     )
     rollback.next(record)
 
-    def before_traffic(state_name: str, module: str, *, result_path: str) -> tasks.LambdaInvoke:
+    def before_traffic(state_name: str) -> tasks.LambdaInvoke:
         """A gate before any traffic moved: on failure, record the rejection."""
-        return catch(steps.step(scope, state_name, module, result_path=result_path), record)
+        return catch(steps.task_state(scope, step(state_name)), record)
 
-    def with_traffic(state_name: str, module: str, *, result_path: str) -> tasks.LambdaInvoke:
+    def with_traffic(state_name: str) -> tasks.LambdaInvoke:
         """A gate after traffic moved: on failure, put the alias back first."""
-        return catch(steps.step(scope, state_name, module, result_path=result_path), rollback)
+        return catch(steps.task_state(scope, step(state_name)), rollback)
 
     # --- 1. validate and lock -------------------------------------------------------------------
-    validate = steps.step(
+    validate = steps.task_state(
         scope,
-        "Validate",
-        "validate",
-        result_path="$",
+        step("Validate"),
         payload=sfn.TaskInput.from_object(
             {
                 "request": sfn.JsonPath.entire_payload,
@@ -120,57 +125,53 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks, reconcile: 
     # added to one (States.Runtime); nothing of the input is needed once Validate has failed
     catch(
         validate,
-        fail_on_error(scope, "RejectInvalidRequest", error="InvalidRequest", error_path="$"),
-        errors=["InvalidRequest"],
+        fail_on_error(scope, "RejectInvalidRequest", error=INVALID_REQUEST, error_path="$"),
+        errors=[INVALID_REQUEST],
         result_path="$",
     )
     catch(
         validate,
-        fail_on_error(scope, "LockedOut", error="DeploymentInProgress", error_path="$"),
-        errors=["DeploymentInProgress"],
+        fail_on_error(scope, "LockedOut", error=DEPLOYMENT_IN_PROGRESS, error_path="$"),
+        errors=[DEPLOYMENT_IN_PROGRESS],
         result_path="$",
     )
     catch(validate, sfn.Fail(scope, "ValidateFailed", error_path="$.Error", cause_path="$.Cause"), result_path="$")
 
     # --- 2-5. preflight, update and wait, publish and wait, smoke -------------------------------
-    preflight = before_traffic("Preflight", "preflight", result_path="$.baseline")
-    update_function = before_traffic("UpdateFunction", "update_function", result_path="$.update")
-    check_update = before_traffic("CheckUpdate", "check_update", result_path="$.update")
-    publish_version = before_traffic("PublishVersion", "publish_version", result_path="$.version")
-    check_version = before_traffic("CheckVersion", "check_version", result_path="$.version")
-    smoke_test = before_traffic("SmokeTest", "smoke_test", result_path="$.smoke")
+    preflight = before_traffic("Preflight")
+    update_function = before_traffic("UpdateFunction")
+    check_update = before_traffic("CheckUpdate")
+    publish_version = before_traffic("PublishVersion")
+    check_version = before_traffic("CheckVersion")
+    smoke_test = before_traffic("SmokeTest")
     # the team's own check of the new version, before any user traffic: a failure rejects
-    pre_traffic_hook = before_traffic("PreTrafficHook", "run_hook", result_path="$.pre_traffic")
+    pre_traffic_hook = before_traffic("PreTrafficHook")
 
     # --- provisioned concurrency of the new version, READY before the first shift --------------
     # an allocation exists from here on, so a failure goes through Rollback, which releases it
-    provision_concurrency = with_traffic("ProvisionConcurrency", "provision_concurrency", result_path="$.concurrency")
-    check_concurrency = with_traffic("CheckConcurrency", "provision_concurrency", result_path="$.concurrency")
+    provision_concurrency = with_traffic("ProvisionConcurrency")
+    check_concurrency = with_traffic("CheckConcurrency")
 
     # --- 6-7. canary and bake, promote and watch ------------------------------------------------
-    shift_traffic = with_traffic("ShiftTraffic", "shift_traffic", result_path="$.canary")
-    judge_canary = with_traffic("JudgeCanary", "judge_canary", result_path="$.canary")
-    promote = with_traffic("Promote", "promote", result_path="$.watch")
-    judge_watch = with_traffic("JudgeWatch", "judge_watch", result_path="$.watch")
-    shift_control = with_traffic("ShiftControl", "promote", result_path="$.watch")
-    complete_watch = with_traffic("CompleteWatch", "promote", result_path="$.watch")
+    shift_traffic = with_traffic("ShiftTraffic")
+    judge_canary = with_traffic("JudgeCanary")
+    promote = with_traffic("Promote")
+    judge_watch = with_traffic("JudgeWatch")
+    shift_control = with_traffic("ShiftControl")
+    complete_watch = with_traffic("CompleteWatch")
 
     # --- after the watch: the team's post-traffic check, then housekeeping ----------------------
-    post_traffic_hook = with_traffic("PostTrafficHook", "run_hook", result_path="$.post_traffic")
+    post_traffic_hook = with_traffic("PostTrafficHook")
 
-    def housekeeping(state_name: str, module: str, *, result_path: str, then: sfn.IChainable) -> tasks.LambdaInvoke:
+    def housekeeping(state_name: str, *, then: sfn.IChainable) -> tasks.LambdaInvoke:
         """After a promotion: a failure is recorded ($.cleanup_error) and never rolls a healthy
         release back."""
-        step = catch(
-            steps.step(scope, state_name, module, result_path=result_path), then, result_path="$.cleanup_error"
-        )
-        step.next(then)
-        return step
+        state = catch(steps.task_state(scope, step(state_name)), then, result_path="$.cleanup_error")
+        state.next(then)
+        return state
 
-    prune = housekeeping("Prune", "prune", result_path="$.prune", then=record)
-    release_concurrency = housekeeping(
-        "ReleaseConcurrency", "release_concurrency", result_path="$.concurrency", then=prune
-    )
+    prune = housekeeping("Prune", then=record)
+    release_concurrency = housekeeping("ReleaseConcurrency", then=prune)
     post_traffic_hook.next(release_concurrency)
 
     update_settled = (
@@ -201,17 +202,15 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks, reconcile: 
     await_approval = await_task_token(
         scope,
         "AwaitApproval",
-        steps.task("await_approval").function,
+        steps.task(step("AwaitApproval").task).function,
         payload_key="deployment",
         timeout_path="$.request.approval.timeout_seconds",
-        result_path="$.canary",
+        result_path=step("AwaitApproval").result_path,
     )
     approval_timed_out = catch(
-        steps.step(
+        steps.task_state(
             scope,
-            "ApprovalTimedOut",
-            "await_approval",
-            result_path="$.canary",
+            step("ApprovalTimedOut"),
             payload=sfn.TaskInput.from_object({"timed_out": True, "deployment": sfn.JsonPath.entire_payload}),
         ),
         rollback,
@@ -222,14 +221,14 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks, reconcile: 
     canary_next = (
         sfn.Choice(scope, "CanaryNext?")
         .when(
-            sfn.Condition.string_equals("$.canary.next", "bake"),
+            sfn.Condition.string_equals("$.canary.next", CanaryNext.BAKE.value),
             wait_for(scope, "Bake", seconds_path="$.canary.wait_seconds").next(judge_canary),
         )
-        .when(sfn.Condition.string_equals("$.canary.next", "promote"), promote)
-        .when(sfn.Condition.string_equals("$.canary.next", "approve"), await_approval)
-        .when(sfn.Condition.string_equals("$.canary.next", "shift"), shift_traffic)
+        .when(sfn.Condition.string_equals("$.canary.next", CanaryNext.PROMOTE.value), promote)
+        .when(sfn.Condition.string_equals("$.canary.next", CanaryNext.APPROVE.value), await_approval)
+        .when(sfn.Condition.string_equals("$.canary.next", CanaryNext.SHIFT.value), shift_traffic)
         # The judge answers "rollback" (with its evidence) when the canary is UNHEALTHY.
-        .when(sfn.Condition.string_equals("$.canary.next", "rollback"), rollback)
+        .when(sfn.Condition.string_equals("$.canary.next", CanaryNext.ROLLBACK.value), rollback)
         # A Choice cannot Catch: without a default an unexpected answer would fail the execution
         # with States.NoChoiceMatched and leave the alias half-shifted.
         .otherwise(rollback)
@@ -242,22 +241,22 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks, reconcile: 
     watch_next = (
         sfn.Choice(scope, "WatchNext?")
         .when(
-            sfn.Condition.string_equals("$.watch.next", "watch"),
+            sfn.Condition.string_equals("$.watch.next", WatchNext.WATCH.value),
             wait_for(scope, "WatchWait", seconds_path="$.watch.wait_seconds").next(judge_watch),
         )
         # A breach during the watch: put the baseline back at once.
-        .when(sfn.Condition.string_equals("$.watch.next", "rollback"), rollback)
+        .when(sfn.Condition.string_equals("$.watch.next", WatchNext.ROLLBACK.value), rollback)
         # A breach of an unpaired watch: a control share back on the previous version first.
-        .when(sfn.Condition.string_equals("$.watch.next", "control"), shift_control)
+        .when(sfn.Condition.string_equals("$.watch.next", WatchNext.CONTROL.value), shift_control)
         # The watch is over: the holdback moves to the new version.
-        .when(sfn.Condition.string_equals("$.watch.next", "complete"), complete_watch)
+        .when(sfn.Condition.string_equals("$.watch.next", WatchNext.COMPLETE.value), complete_watch)
         # The watch is done with all traffic on the new version: the post-traffic hook, then Record.
-        .when(sfn.Condition.string_equals("$.watch.next", "done"), post_traffic_hook)
+        .when(sfn.Condition.string_equals("$.watch.next", WatchNext.DONE.value), post_traffic_hook)
         # As for the canary: an unexpected answer must not end the execution with a holdback left.
         .otherwise(rollback)
     )
-    for step in (promote, judge_watch, shift_control, complete_watch):
-        step.next(watch_next)
+    for state in (promote, judge_watch, shift_control, complete_watch):
+        state.next(watch_next)
 
     concurrency_ready = (
         sfn.Choice(scope, "ConcurrencyReady?")

@@ -39,6 +39,7 @@ from infra.states import (
     wait_for,
 )
 from infra.workflow import Workflow
+from rollgate.contract import INVALID_REQUEST, ReleaseNext, Status, step
 
 #: Step Functions' own transient failures when starting a child execution.
 START_EXECUTION_TRANSIENT = (
@@ -54,20 +55,20 @@ def build_release_definition(scope: Construct, *, steps: ReleaseTasks, deploy: s
         choice_name="Released?",
         succeeded="Released",
         failed="NotReleased",
-        success_condition=sfn.Condition.string_equals("$.result.status", "RELEASED"),
+        success_condition=sfn.Condition.string_equals(
+            f"{step('RecordRelease').result_path}.status", Status.RELEASED.value
+        ),
     )
     record = catch(
-        steps.step(scope, "RecordRelease", "record_release", result_path="$.result", max_attempts=PERSISTENT_ATTEMPTS),
+        steps.task_state(scope, step("RecordRelease"), max_attempts=PERSISTENT_ATTEMPTS),
         sfn.Fail(scope, "RecordFailed", error="RecordFailed", cause_path="$.record_error.Cause"),
         result_path="$.record_error",
     )
     record.next(conclusion)
 
-    start = steps.step(
+    start = steps.task_state(
         scope,
-        "StartRelease",
-        "start_release",
-        result_path="$",
+        step("StartRelease"),
         payload=sfn.TaskInput.from_object(
             {"request": sfn.JsonPath.entire_payload, "execution": sfn.JsonPath.object_at("$$.Execution")}
         ),
@@ -75,13 +76,13 @@ def build_release_definition(scope: Construct, *, steps: ReleaseTasks, deploy: s
     # ResultPath "$": a non-object input cannot take "$.error" (States.Runtime)
     catch(
         start,
-        fail_on_error(scope, "RejectInvalidRelease", error="InvalidRequest", error_path="$"),
-        errors=["InvalidRequest"],
+        fail_on_error(scope, "RejectInvalidRelease", error=INVALID_REQUEST, error_path="$"),
+        errors=[INVALID_REQUEST],
         result_path="$",
     )
     catch(start, sfn.Fail(scope, "StartFailed", error_path="$.Error", cause_path="$.Cause"), result_path="$")
 
-    load = catch(steps.step(scope, "LoadManifest", "load_manifest", result_path="$"), record)
+    load = catch(steps.task_state(scope, step("LoadManifest")), record)
 
     # --- one wave: every function a child DeployFunction execution, bounded concurrency --------
     deploy_child = tasks.StepFunctionsStartExecution(
@@ -113,13 +114,11 @@ def build_release_definition(scope: Construct, *, steps: ReleaseTasks, deploy: s
     run_wave.item_processor(deploy_child)
     run_wave.add_catch(record, result_path="$.error")
 
-    advance = catch(steps.step(scope, "AdvanceWave", "advance_wave", result_path="$"), record)
+    advance = catch(steps.task_state(scope, step("AdvanceWave")), record)
     run_wave.next(advance)
 
     # --- atomic rollback: every function the release promoted, back on its previous version ----
-    revert_function = steps.step(
-        scope, "RevertFunction", "revert_function", result_path="$", max_attempts=PERSISTENT_ATTEMPTS
-    )
+    revert_function = steps.task_state(scope, step("RevertFunction"), max_attempts=PERSISTENT_ATTEMPTS)
     revert_function.add_catch(sfn.Pass(scope, "RevertNotDone"), result_path="$.revert_error")
     revert_promoted = sfn.Map(
         scope,
@@ -145,27 +144,23 @@ def build_release_definition(scope: Construct, *, steps: ReleaseTasks, deploy: s
     await_wave_approval = await_task_token(
         scope,
         "AwaitWaveApproval",
-        steps.task("await_wave_approval").function,
+        steps.task(step("AwaitWaveApproval").task).function,
         payload_key="release",
         timeout_path="$.plan.approval.timeout_seconds",
-        result_path="$.wave_approval",
+        result_path=step("AwaitWaveApproval").result_path,
     )
     wave_timed_out = catch(
-        steps.step(
+        steps.task_state(
             scope,
-            "WaveApprovalTimedOut",
-            "await_wave_approval",
-            result_path="$",
+            step("WaveApprovalTimedOut"),
             payload=sfn.TaskInput.from_object({"timed_out": True, "release": sfn.JsonPath.entire_payload}),
         ),
         record,
     )
     wave_not_approved = catch(
-        steps.step(
+        steps.task_state(
             scope,
-            "WaveNotApproved",
-            "await_wave_approval",
-            result_path="$",
+            step("WaveNotApproved"),
             payload=sfn.TaskInput.from_object(
                 {"rejected": sfn.JsonPath.object_at("$.approval_error"), "release": sfn.JsonPath.entire_payload}
             ),
@@ -178,9 +173,9 @@ def build_release_definition(scope: Construct, *, steps: ReleaseTasks, deploy: s
 
     next_wave = (
         sfn.Choice(scope, "NextWave?")
-        .when(sfn.Condition.string_equals("$.next", "wave"), run_wave)
-        .when(sfn.Condition.string_equals("$.next", "approve"), await_wave_approval)
-        .when(sfn.Condition.string_equals("$.next", "revert"), revert_promoted)
+        .when(sfn.Condition.string_equals("$.next", ReleaseNext.WAVE.value), run_wave)
+        .when(sfn.Condition.string_equals("$.next", ReleaseNext.APPROVE.value), await_wave_approval)
+        .when(sfn.Condition.string_equals("$.next", ReleaseNext.REVERT.value), revert_promoted)
         .otherwise(record)
     )
     advance.next(next_wave)

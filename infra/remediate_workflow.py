@@ -21,6 +21,7 @@ from infra.release_tasks import RemediateTasks
 from infra.settings import Settings
 from infra.states import PERSISTENT_ATTEMPTS, catch, concluded, fail_on_error
 from infra.workflow import Workflow
+from rollgate.contract import INVALID_REQUEST, RemediationAction, Status, step
 
 
 def build_remediate_definition(scope: Construct, *, steps: RemediateTasks) -> sfn.IChainable:
@@ -29,26 +30,20 @@ def build_remediate_definition(scope: Construct, *, steps: RemediateTasks) -> sf
         choice_name="Remediated?",
         succeeded="Remediated",
         failed="RemediationFailed",
-        success_condition=sfn.Condition.not_(sfn.Condition.string_equals("$.result.status", "FAILED")),
+        success_condition=sfn.Condition.not_(
+            sfn.Condition.string_equals(f"{step('RecordRemediation').result_path}.status", Status.FAILED.value)
+        ),
     )
     record = catch(
-        steps.step(
-            scope,
-            "RecordRemediation",
-            "record_remediation",
-            result_path="$.result",
-            max_attempts=PERSISTENT_ATTEMPTS,
-        ),
+        steps.task_state(scope, step("RecordRemediation"), max_attempts=PERSISTENT_ATTEMPTS),
         sfn.Fail(scope, "RecordFailed", error="RecordFailed", cause_path="$.record_error.Cause"),
         result_path="$.record_error",
     )
     record.next(conclusion)
 
-    assess = steps.step(
+    assess = steps.task_state(
         scope,
-        "Assess",
-        "assess_remediation",
-        result_path="$",
+        step("Assess"),
         payload=sfn.TaskInput.from_object(
             {"request": sfn.JsonPath.entire_payload, "execution": sfn.JsonPath.object_at("$$.Execution")}
         ),
@@ -56,29 +51,23 @@ def build_remediate_definition(scope: Construct, *, steps: RemediateTasks) -> sf
     # ResultPath "$": a non-object input cannot take "$.error" (States.Runtime)
     catch(
         assess,
-        fail_on_error(scope, "RejectInvalidRequest", error="InvalidRequest", error_path="$"),
-        errors=["InvalidRequest"],
+        fail_on_error(scope, "RejectInvalidRequest", error=INVALID_REQUEST, error_path="$"),
+        errors=[INVALID_REQUEST],
         result_path="$",
     )
     catch(assess, sfn.Fail(scope, "AssessFailed", error_path="$.Error", cause_path="$.Cause"), result_path="$")
 
     remediate = catch(
-        steps.step(
-            scope,
-            "Remediate",
-            "remediate",
-            result_path="$",
-            max_attempts=PERSISTENT_ATTEMPTS,
-        ),
+        steps.task_state(scope, step("Remediate"), max_attempts=PERSISTENT_ATTEMPTS),
         record,
     )
     remediate.next(record)
     action = (
         sfn.Choice(scope, "Action?")
-        .when(sfn.Condition.string_equals("$.action", "rollback"), remediate)
-        .when(sfn.Condition.string_equals("$.action", "abort"), remediate)
+        .when(sfn.Condition.string_equals("$.action", RemediationAction.ROLLBACK.value), remediate)
+        .when(sfn.Condition.string_equals("$.action", RemediationAction.ABORT.value), remediate)
         # the lease holder's execution no longer runs: Reconcile puts the alias back and frees the lease
-        .when(sfn.Condition.string_equals("$.action", "take_over"), remediate)
+        .when(sfn.Condition.string_equals("$.action", RemediationAction.TAKE_OVER.value), remediate)
         .otherwise(record)
     )
     return assess.next(action)

@@ -24,6 +24,7 @@ from constructs import Construct
 from infra.settings import Settings
 from infra.states import DEFAULT_ATTEMPTS, lambda_step
 from infra.task_function import TaskFunction, task_code
+from rollgate.contract import Step
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,19 @@ class TaskGroup(Construct):
 
     def task(self, module: str) -> TaskFunction:
         return self.tasks[module]
+
+    def task_state(
+        self,
+        scope: Construct,
+        step: Step,
+        *,
+        payload: sfn.TaskInput | None = None,
+        max_attempts: int = DEFAULT_ATTEMPTS,
+    ) -> tasks.LambdaInvoke:
+        """The Task state of a contract step: its state name, task module and ResultPath."""
+        return self.step(
+            scope, step.state, step.task, result_path=step.result_path, payload=payload, max_attempts=max_attempts
+        )
 
     def step(
         self,

@@ -363,7 +363,7 @@ def test_post_traffic_failure_rolls_back_and_housekeeping_never_does(deploy_defi
 def test_the_cli_reads_each_task_record_where_the_state_machine_puts_it(deploy_definition: dict[str, Any]) -> None:
     """`rollgate watch` prints each gate from its record: a task the CLI does not map, or maps to
     another key than the task's ResultPath, would print nothing or the wrong gate."""
-    from cli.progress import RESULT_KEYS
+    from rollgate.contract import RESULT_KEYS
 
     for name, state in _states(deploy_definition).items():
         if state["Type"] != "Task" or name == "Validate":
@@ -371,3 +371,31 @@ def test_the_cli_reads_each_task_record_where_the_state_machine_puts_it(deploy_d
         path = state.get("ResultPath")
         assert name in RESULT_KEYS, f"{name} has no entry in cli.progress.RESULT_KEYS"
         assert path == f"$.{RESULT_KEYS[name]}", f"{name}: ResultPath {path} but the CLI reads {RESULT_KEYS[name]}"
+
+
+def _task_states(states: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every Lambda Task state of a definition, Map item processors included."""
+    found = {}
+    for name, state in states.items():
+        if state["Type"] == "Map":
+            processor = state.get("ItemProcessor") or state.get("Iterator") or {}
+            found.update(_task_states(processor.get("States", {})))
+        elif state["Type"] == "Task" and "states:startExecution" not in str(state.get("Resource", "")):
+            found[name] = state  # a task Lambda (invoked directly, or with a task token)
+    return found
+
+
+def test_every_lambda_task_of_every_workflow_is_a_contract_step_with_its_result_path(synthesized: Any) -> None:
+    from rollgate import contract
+    from tests.infra.conftest import parse_definition
+
+    machines = synthesized.resources("AWS::StepFunctions::StateMachine")
+    seen = set()
+    for machine in machines.values():
+        states = parse_definition(machine["Properties"]["DefinitionString"])["States"]
+        for name, state in _task_states(states).items():
+            step = contract.step(name)  # KeyError: a task state the contract does not know
+            assert state.get("ResultPath", "$") == step.result_path, name
+            seen.add(name)
+    every = {s.state for s in (*contract.DEPLOY_STEPS, *contract.RELEASE_STEPS, *contract.REMEDIATE_STEPS)}
+    assert seen == every

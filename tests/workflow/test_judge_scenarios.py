@@ -24,12 +24,13 @@ from typing import Any
 
 import pytest
 
-from cli.progress import RESULT_KEYS, Conclusion
+from cli.progress import Conclusion
 from local import faults
 from local.runtime import LocalRuntime
 from local.sample_app import order_payload
 from local.sample_app.builds import COUPON_SHARE
 from local.traffic import Traffic
+from rollgate.contract import RESULT_KEYS
 from tests.workflow.conftest import ALIAS, FUNCTION, Harness, running_harness
 
 pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("workflow")]

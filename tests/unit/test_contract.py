@@ -1,0 +1,44 @@
+"""The contract module: one vocabulary that the state machines, the tasks and the CLI all read."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from rollgate import contract
+
+
+@pytest.mark.parametrize("enum", [contract.Status, contract.CanaryNext, contract.WatchNext, contract.ReleaseNext])
+def test_every_member_is_named_as_its_value_so_plain_strings_find_it(enum: type) -> None:
+    for member in enum:
+        assert member == member.value
+        assert member.value in {m.value for m in enum}
+
+
+def test_every_step_names_a_task_module_with_a_handler_and_no_state_twice() -> None:
+    steps = (*contract.DEPLOY_STEPS, *contract.RELEASE_STEPS, *contract.REMEDIATE_STEPS)
+    assert len({s.state for s in steps}) == len(steps)
+    for step in steps:
+        if step.state == "Reconcile":  # the Reconciler's own function (infra.reconcile), not a task module
+            continue
+        module = importlib.import_module(f"rollgate.tasks.{step.task}")
+        assert callable(module.lambda_handler), step
+
+
+def test_result_keys_and_paths_come_from_the_steps() -> None:
+    assert contract.RESULT_KEYS["JudgeCanary"] == "canary"
+    assert contract.step("Validate").result_path == "$"
+    assert contract.step("Record").result_path == "$.result"
+    assert "Validate" not in contract.RESULT_KEYS  # its record is the whole state document
+    assert set(contract.RESULT_KEYS) >= contract.RECORD_STATES
+
+
+def test_outcome_sets_and_error_names_come_from_the_one_status_enum() -> None:
+    assert contract.DEPLOY_SUCCESS <= contract.DEPLOY_STATUSES
+    assert contract.RELEASE_SUCCESS <= contract.RELEASE_STATUSES
+    assert contract.REMEDIATION_SUCCESS <= contract.REMEDIATION_STATUSES
+    assert contract.DEPLOY_ERRORS[contract.Status.ROLLED_BACK] == "DeploymentRolledBack"
+    assert contract.INVALID_REQUEST == "InvalidRequest"
+    assert set(contract.DEPLOY_ERRORS) <= contract.DEPLOY_STATUSES
+    assert set(contract.RELEASE_ERRORS) <= contract.RELEASE_STATUSES
