@@ -17,6 +17,7 @@ from constructs import Construct
 from infra.reconcile import allow_execution_reads
 from infra.settings import Settings
 from infra.task_group import TaskGrants, TaskGroup
+from rollgate import contract
 
 RELEASE_TASK_MODULES: tuple[str, ...] = (
     "start_release",
@@ -72,7 +73,7 @@ class RemediateTasks(TaskGroup):
     GRANTS = REMEDIATE_GRANTS
 
     def extra_environment(self, settings: Settings) -> dict[str, str]:
-        return {"REMEDIATION_LOOKBACK_MINUTES": str(settings.remediation_lookback_minutes)}
+        return {contract.REMEDIATION_LOOKBACK_MINUTES.name: str(settings.remediation_lookback_minutes)}
 
     def __init__(
         self,

@@ -15,6 +15,7 @@ from typing import Any
 from aws_cdk import aws_logs as logs
 from constructs import Node
 
+from rollgate import contract
 from rollgate.domain.errors import InvalidRequest
 from rollgate.domain.start import HEALTH_POLICIES_CONTEXT, parse_health_policies
 
@@ -58,18 +59,18 @@ class Settings:
     """What an operator may tune per deployment of Rollgate."""
 
     #: Tag key that marks a Lambda function as managed by Rollgate (value must be "true").
-    managed_function_tag: str = "rollgate:managed"
+    managed_function_tag: str = str(contract.MANAGED_FUNCTION_TAG.default)
     log_retention_days: int = 30
     log_level: str = "INFO"
     #: Version of the public "Powertools for AWS Lambda (Python) V3" layer (python3.12, arm64).
     powertools_layer_version: int = 27
     #: Branch patterns (fnmatch globs) whose pushes start a release.
-    release_branches: tuple[str, ...] = ("release/*",)
+    release_branches: tuple[str, ...] = tuple(str(contract.RELEASE_BRANCHES.default).split(","))
     #: CloudWatch alarms whose name starts with this guard managed functions: going into ALARM
     #: starts the Remediate workflow.
-    guard_alarm_prefix: str = "rollgate-guard-"
+    guard_alarm_prefix: str = str(contract.GUARD_ALARM_PREFIX.default)
     #: How far back a promotion can be and still be blamed by an alarm.
-    remediation_lookback_minutes: int = 60
+    remediation_lookback_minutes: int = int(str(contract.REMEDIATION_LOOKBACK_MINUTES.default))
     #: Subscribe this address to the notifications topic (None: no subscription).
     notification_email: str | None = None
     #: Named health policies (`{"strict": {…HealthPolicy fields…}}`) a request or a manifest names

@@ -24,6 +24,7 @@ from constructs import Construct
 from infra.settings import Settings
 from infra.states import DEFAULT_ATTEMPTS, lambda_step
 from infra.task_function import TaskFunction, task_code
+from rollgate import contract
 from rollgate.contract import Step
 
 
@@ -84,15 +85,15 @@ class TaskGroup(Construct):
         super().__init__(scope, construct_id)
         code = task_code()  # one asset for the whole group
         environment = {
-            "LEDGER_TABLE_NAME": table.table_name,
-            "EVENT_BUS_NAME": bus.event_bus_name,
-            "ARTIFACT_BUCKET_NAME": bucket.bucket_name,
+            contract.LEDGER_TABLE.name: table.table_name,
+            contract.EVENT_BUS.name: bus.event_bus_name,
+            contract.ARTIFACT_BUCKET.name: bucket.bucket_name,
             # preflight refuses a function without this tag before the first write would be denied
-            "ROLLGATE_MANAGED_FUNCTION_TAG": settings.managed_function_tag,
+            contract.MANAGED_FUNCTION_TAG.name: settings.managed_function_tag,
             # the named health policies Validate and LoadManifest resolve. On every task, not only
             # those two: every task reads the one Settings model, and where the tasks share a
             # process (the local runtime) the first to load it is the one whose variables count
-            "ROLLGATE_HEALTH_POLICIES": settings.health_policies_json,
+            contract.HEALTH_POLICIES.name: settings.health_policies_json,
             **self.extra_environment(settings),
         }
         self.tasks: dict[str, TaskFunction] = {

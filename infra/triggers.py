@@ -30,6 +30,7 @@ from constructs import Construct
 from infra.dead_letters import rule_dead_letters
 from infra.settings import Settings
 from infra.task_function import TaskFunction
+from rollgate import contract
 
 _GLOB_CHARACTERS = frozenset("*?[")
 
@@ -68,11 +69,11 @@ class Triggers(Construct):
             settings=settings,
             timeout=Duration.seconds(30),
             environment={
-                "RELEASE_STATE_MACHINE_ARN": release.state_machine_arn,
-                "REMEDIATE_STATE_MACHINE_ARN": remediate.state_machine_arn,
-                "ARTIFACT_BUCKET_NAME": bucket.bucket_name,
-                "RELEASE_BRANCHES": ",".join(settings.release_branches),
-                "GUARD_ALARM_PREFIX": settings.guard_alarm_prefix,
+                contract.RELEASE_STATE_MACHINE.name: release.state_machine_arn,
+                contract.REMEDIATE_STATE_MACHINE.name: remediate.state_machine_arn,
+                contract.ARTIFACT_BUCKET.name: bucket.bucket_name,
+                contract.RELEASE_BRANCHES.name: ",".join(settings.release_branches),
+                contract.GUARD_ALARM_PREFIX.name: settings.guard_alarm_prefix,
             },
         )
         release.grant_start_execution(self.dispatch.function)

@@ -13,6 +13,7 @@ from constructs import Construct
 
 from infra.settings import Settings
 from infra.task_function import TaskFunction
+from rollgate import contract
 
 HANDLER = "rollgate.triggers.github_webhook.lambda_handler"
 #: GitHub waits 10 seconds for a webhook's answer; running longer only hides a timeout from GitHub.
@@ -72,10 +73,10 @@ class WebhookReceiver(Construct):
             memory_size=256,
             timeout=TIMEOUT,
             environment={
-                "LEDGER_TABLE_NAME": table.table_name,
-                "EVENT_BUS_NAME": bus.event_bus_name,
-                "WEBHOOK_SECRET_ARN": self.secret.secret_arn,
-                "RELEASE_BRANCHES": ",".join(settings.release_branches),
+                contract.LEDGER_TABLE.name: table.table_name,
+                contract.EVENT_BUS.name: bus.event_bus_name,
+                contract.WEBHOOK_SECRET.name: self.secret.secret_arn,
+                contract.RELEASE_BRANCHES.name: ",".join(settings.release_branches),
             },
         )
         self.function = self.task.function

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from rollgate import contract
 from rollgate.domain.errors import InvalidRequest, RollgateError
 from rollgate.domain.models import HealthPolicy
 from rollgate.domain.start import parse_health_policies
@@ -25,18 +26,18 @@ class ConfigurationError(RollgateError):
 
 #: model field -> the environment variable it is read from
 ENVIRONMENT_VARIABLES: dict[str, str] = {
-    "ledger_table_name": "LEDGER_TABLE_NAME",
-    "event_bus_name": "EVENT_BUS_NAME",
-    "artifact_bucket_name": "ARTIFACT_BUCKET_NAME",
-    "lease_seconds": "ROLLGATE_LEASE_SECONDS",
-    "remediation_lookback_minutes": "REMEDIATION_LOOKBACK_MINUTES",
-    "managed_function_tag": "ROLLGATE_MANAGED_FUNCTION_TAG",
-    "health_policies": "ROLLGATE_HEALTH_POLICIES",
+    "ledger_table_name": contract.LEDGER_TABLE.name,
+    "event_bus_name": contract.EVENT_BUS.name,
+    "artifact_bucket_name": contract.ARTIFACT_BUCKET.name,
+    "lease_seconds": contract.LEASE_SECONDS.name,
+    "remediation_lookback_minutes": contract.REMEDIATION_LOOKBACK_MINUTES.name,
+    "managed_function_tag": contract.MANAGED_FUNCTION_TAG.name,
+    "health_policies": contract.HEALTH_POLICIES.name,
 }
 
 #: The tag key marking a function Rollgate may change, unless the stack was synthesized with another
 #: (cdk context rollgate:managedFunctionTag, which infra passes as ROLLGATE_MANAGED_FUNCTION_TAG).
-DEFAULT_MANAGED_FUNCTION_TAG = "rollgate:managed"
+DEFAULT_MANAGED_FUNCTION_TAG = str(contract.MANAGED_FUNCTION_TAG.default)
 
 SettingsT = TypeVar("SettingsT", bound="EnvironmentSettings")
 
@@ -67,8 +68,8 @@ class Settings(EnvironmentSettings):
     ledger_table_name: str
     event_bus_name: str
     artifact_bucket_name: str | None = None
-    lease_seconds: int = Field(default=3600, gt=0)
-    remediation_lookback_minutes: int = Field(default=60, gt=0)
+    lease_seconds: int = Field(default=int(str(contract.LEASE_SECONDS.default)), gt=0)
+    remediation_lookback_minutes: int = Field(default=int(str(contract.REMEDIATION_LOOKBACK_MINUTES.default)), gt=0)
     managed_function_tag: str = Field(
         default=DEFAULT_MANAGED_FUNCTION_TAG,
         min_length=1,

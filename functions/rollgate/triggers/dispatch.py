@@ -17,12 +17,16 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
+from rollgate import contract
 from rollgate.aws.errors import error_code, translate_client_errors
 from rollgate.aws.settings import ConfigurationError
 from rollgate.domain.triggers import WorkflowStart, start_for_event
 
 logger = Logger(service="rollgate")
-_REQUIRED = ("RELEASE_STATE_MACHINE_ARN", "REMEDIATE_STATE_MACHINE_ARN", "ARTIFACT_BUCKET_NAME")
+_REQUIRED = tuple(
+    v.name for v in (contract.RELEASE_STATE_MACHINE, contract.REMEDIATE_STATE_MACHINE, contract.ARTIFACT_BUCKET)
+)
+_OPTIONAL = (contract.RELEASE_BRANCHES, contract.GUARD_ALARM_PREFIX)
 
 
 @functools.cache
@@ -31,8 +35,7 @@ def _environment() -> dict[str, str]:
     if missing:
         raise ConfigurationError(f"environment variable(s) required but not set: {', '.join(missing)}")
     return {name: os.environ[name] for name in _REQUIRED} | {
-        "RELEASE_BRANCHES": os.environ.get("RELEASE_BRANCHES", "release/*"),
-        "GUARD_ALARM_PREFIX": os.environ.get("GUARD_ALARM_PREFIX", "rollgate-guard-"),
+        v.name: os.environ.get(v.name) or str(v.default) for v in _OPTIONAL
     }
 
 

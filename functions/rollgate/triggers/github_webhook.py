@@ -35,6 +35,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from rollgate import contract
 from rollgate.aws.clock import current_clock
 from rollgate.aws.deliveries import DeliveryLog
 from rollgate.aws.events import EventBridgePublisher
@@ -54,7 +55,7 @@ from rollgate.domain.validation import load_json
 logger = Logger(service="rollgate")
 tracer = Tracer(service="rollgate")
 
-DEFAULT_RELEASE_BRANCHES = ("release/*",)
+DEFAULT_RELEASE_BRANCHES = tuple(str(contract.RELEASE_BRANCHES.default).split(","))
 #: 1 s to connect, 2 s to answer, 2 attempts in all (botocore's `max_attempts` would count retries
 #: only, so 3 calls): the calls of one delivery fit in GitHub's 10-second budget.
 CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 2, "mode": "standard"})
@@ -66,11 +67,11 @@ class WebhookSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    ledger_table_name: str = Field(alias="LEDGER_TABLE_NAME")
-    event_bus_name: str = Field(alias="EVENT_BUS_NAME")
-    webhook_secret_arn: str = Field(alias="WEBHOOK_SECRET_ARN")
+    ledger_table_name: str = Field(alias=contract.LEDGER_TABLE.name)
+    event_bus_name: str = Field(alias=contract.EVENT_BUS.name)
+    webhook_secret_arn: str = Field(alias=contract.WEBHOOK_SECRET.name)
     #: comma-separated fnmatch globs
-    release_branches: tuple[str, ...] = Field(default=DEFAULT_RELEASE_BRANCHES, alias="RELEASE_BRANCHES")
+    release_branches: tuple[str, ...] = Field(default=DEFAULT_RELEASE_BRANCHES, alias=contract.RELEASE_BRANCHES.name)
 
     @field_validator("release_branches", mode="before")
     @classmethod
