@@ -13,13 +13,13 @@ tests/local/test_metric_math.py checks it and fails naming the symbol when a mot
 from __future__ import annotations
 
 import ast
-import hashlib
 import importlib
-import inspect
 import operator
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+
+from local import patch_sources
 
 #: What the patch replaces, and the sha256 of its moto 5.2.5 source: a moto that changed it needs the
 #: patch re-read (then update the fingerprint: `python -m local.metric_math`).
@@ -84,25 +84,9 @@ def parse_expression(expression: str, results: list[dict[str, Any]]) -> tuple[li
     return list(evaluated.values()), list(evaluated)
 
 
-def fingerprint(dotted: str = PARSER) -> str:
-    module, _, attr = dotted.rpartition(".")
-    target = getattr(importlib.import_module(module), attr)
-    target = getattr(target, "_rollgate_original", target)
-    return hashlib.sha256(inspect.getsource(target).encode()).hexdigest()
-
-
 def problems() -> list[str]:
     """What stops the patch from being right for the installed moto; empty when nothing does."""
-    found = []
-    for dotted, expected in FINGERPRINTS.items():
-        try:
-            actual = fingerprint(dotted)
-        except (ImportError, AttributeError, OSError, TypeError) as error:
-            found.append(f"{dotted} is missing ({error!r}): moto moved it")
-            continue
-        if actual != expected:
-            found.append(f"{dotted} changed (sha256 {actual}): re-read it before keeping local.metric_math's patch")
-    return found
+    return patch_sources.changed(FINGERPRINTS, "local.metric_math")
 
 
 def install(patch: Callable[[Any, str, Any], None]) -> None:
@@ -112,4 +96,4 @@ def install(patch: Callable[[Any, str, Any], None]) -> None:
 
 
 if __name__ == "__main__":
-    print(f'FINGERPRINTS = {{PARSER: "{fingerprint()}"}}')
+    print(f'FINGERPRINTS = {{PARSER: "{patch_sources.fingerprint(PARSER)}"}}')

@@ -12,11 +12,11 @@ naming the symbol when a moto upgrade moves it.
 
 from __future__ import annotations
 
-import hashlib
-import importlib
 import inspect
 from collections.abc import Callable
 from typing import Any
+
+from local import patch_sources
 
 #: What the patch replaces, and the sha256 of its moto 5.2.5 source: a moto that changed it needs
 #: the patch re-read (then update the fingerprint: `python -m local.task_tokens`).
@@ -33,25 +33,9 @@ def _responses() -> Any:
     return responses
 
 
-def fingerprint(dotted: str) -> str:
-    owner, _, attr = dotted.rpartition(".")
-    module, _, cls = owner.rpartition(".")
-    target = getattr(getattr(importlib.import_module(module), cls), attr)
-    target = getattr(target, "_rollgate_original", target)
-    return hashlib.sha256(inspect.getsource(target).encode()).hexdigest()
-
-
 def problems() -> list[str]:
     """What stops the patch from being right for the installed moto; empty when nothing does."""
-    found = []
-    for dotted, expected in FINGERPRINTS.items():
-        try:
-            actual = fingerprint(dotted)
-        except (ImportError, AttributeError, OSError, TypeError) as error:
-            found.append(f"{dotted} is missing ({error!r}): moto moved it")
-            continue
-        if expected and actual != expected:
-            found.append(f"{dotted} changed (sha256 {actual}): re-read it before keeping local.task_tokens' patch")
+    found = patch_sources.changed(FINGERPRINTS, "local.task_tokens")
     try:
         from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
@@ -82,4 +66,4 @@ def install(patch: Callable[[Any, str, Any], None]) -> None:
 
 if __name__ == "__main__":
     for name in FINGERPRINTS:
-        print(f'    "{name}": "{fingerprint(name)}",')
+        print(f'    "{name}": "{patch_sources.fingerprint(name)}",')

@@ -9,16 +9,7 @@ from datetime import timedelta
 from rollgate.domain.health import GaugeSample
 from tests.unit.conftest import World, drive, request_for
 from tests.unit.test_gate_loop import steady_traffic
-
-ORDERS = {
-    "name": "orders",
-    "namespace": "Shop",
-    "metric_name": "OrdersPlaced",
-    "stat": "Sum",
-    "version_dimension": "Version",
-    "per_invocation": True,
-    "worse_when": "lower",
-}
+from tests.unit.test_judge_policy import ORDERS
 
 
 def orders(world: World, version: str | None, per_minute: float, minutes: int = 200) -> None:
