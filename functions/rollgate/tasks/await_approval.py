@@ -15,6 +15,7 @@ from pydantic import Field
 
 from rollgate.domain import controls
 from rollgate.domain.models import DeploymentContext, Lenient
+from rollgate.tasks._approval import leave_token
 from rollgate.tasks._runtime import Dependencies, workflow_task
 
 REQUESTED_DETAIL_TYPE = "Deployment Approval Requested"
@@ -36,6 +37,6 @@ def lambda_handler(step: ApprovalStep, deps: Dependencies) -> Any:
     if step.timed_out or step.approval_token is None:
         return controls.timed_out(ctx, now)
     request = controls.approval_request(ctx, task_token=step.approval_token, now=now)
-    deps.ledger.put_approval_request(request, execution_arn=ctx.execution_arn or ctx.deployment_id)
-    deps.events.publish(REQUESTED_DETAIL_TYPE, controls.approval_event(request))
-    return {"waiting_for": "approval"}  # the state's result is the token's answer, not this
+    return leave_token(
+        deps, request, execution_arn=ctx.execution_arn or ctx.deployment_id, detail_type=REQUESTED_DETAIL_TYPE
+    )

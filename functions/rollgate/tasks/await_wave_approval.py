@@ -17,6 +17,7 @@ from pydantic import Field
 from rollgate.domain import controls
 from rollgate.domain.models import Lenient, StepError
 from rollgate.domain.release import ReleaseContext
+from rollgate.tasks._approval import leave_token
 from rollgate.tasks._runtime import Dependencies, workflow_task
 
 REQUESTED_DETAIL_TYPE = "Release Approval Requested"
@@ -38,7 +39,7 @@ def lambda_handler(step: WaveApprovalStep, deps: Dependencies) -> Any:
     ctx, now = step.release, deps.clock.now()
     if step.approval_token is not None:
         request = controls.wave_approval_request(ctx, task_token=step.approval_token, now=now)
-        deps.ledger.put_approval_request(request, execution_arn=ctx.execution_arn or ctx.execution_name)
-        deps.events.publish(REQUESTED_DETAIL_TYPE, controls.approval_event(request))
-        return {"waiting_for": "approval"}  # the state's result is the token's answer, not this
+        return leave_token(
+            deps, request, execution_arn=ctx.execution_arn or ctx.execution_name, detail_type=REQUESTED_DETAIL_TYPE
+        )
     return controls.wave_gate_ended(ctx, rejected=step.rejected, now=now)
