@@ -109,7 +109,8 @@ Behaviour, as on AWS Lambda:
   stackTrace), an uncaught exception as {"timestamp", "log_level", "errorMessage", "errorType",
   "requestId", "stackTrace"}, prints as plain text; ApplicationLogLevel drops records below it,
   a SystemLogLevel above INFO the platform records. Event timestamps are on the runtime clock;
-  every event of an invocation is ingested (readable by FilterLogEvents / GetLogEvents) a seeded
+  request ids are seeded too (and so every line quoted in evidence); every event of an invocation
+  is ingested (readable by FilterLogEvents / GetLogEvents) a seeded
   1-5 s (`log_delay_seconds`) after the invocation ends (``local.moto_bridge`` patch 30). Init
   Duration (seeded, 150-450 ms) and Max Memory Used (seeded per environment) are log values only:
   Duration and the metrics are unchanged by a cold start.
@@ -703,6 +704,7 @@ class LambdaDataPlane:
         self._streams: dict[str, _StreamState] = {}
         self._environments: dict[tuple[Any, ...], list[_Environment]] = {}
         self._environment_counts: Counter[tuple[Any, ...]] = Counter()
+        self._request_counts: dict[tuple[str, str], tuple[datetime | None, int]] = {}
         self._handlers: dict[tuple[Any, ...], _LoadedHandler] = {}
         self._code_root = Path(tempfile.mkdtemp(prefix="rollgate-local-code-"))
         self._added_paths: list[str] = []
@@ -989,7 +991,7 @@ class LambdaDataPlane:
     def _run(
         self, record: FunctionRecord, event: Any, invoked_arn: str, when: datetime, client_context: str | None
     ) -> _Outcome:
-        request_id = str(uuid.uuid4())
+        request_id = self._request_id(record, when)
         environment, cold = self._acquire_environment(record, when)
         log = _InvocationLog(
             request_id=request_id,
@@ -1070,6 +1072,17 @@ class LambdaDataPlane:
         root = str(self._code_path(record))
         image_root = f"{root}/var/task"
         return lambda text: text.replace(image_root, "/var/task").replace(root, "/var/task") if root in text else text
+
+    def _request_id(self, record: FunctionRecord, when: datetime) -> str:
+        """A UUID as Lambda gives each request, drawn from the seed, the function, the version and
+        the instant (and how many came before at that instant), so the log lines quoted in evidence
+        are the same run after run."""
+        with self._state_lock:
+            last, count = self._request_counts.get((record.name, record.version), (None, 0))
+            count = count + 1 if last == when else 0
+            self._request_counts[(record.name, record.version)] = (when, count)
+        digest = hashlib.sha256(f"{self._seed}:{record.name}:{record.version}:{when.isoformat()}:{count}".encode())
+        return str(uuid.UUID(bytes=digest.digest()[:16], version=4))
 
     # ---- execution environments and their logs --------------------------------------------------
     def _acquire_environment(self, record: FunctionRecord, when: datetime) -> tuple[_Environment, bool]:
