@@ -15,7 +15,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # this aws-cdk-lib's cloud assembly (schema 55); the npm `latest` tag (3.x) rejects it.
 CDK_CLI := aws-cdk@2.1148.1
 
-.PHONY: help venv demo demo-events schema test chaos lint synth bench bench-report deploy clean
+.PHONY: help venv demo demo-events lock schema test chaos lint synth bench bench-report deploy clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,6 +38,10 @@ demo: $(STAMP) ## release four builds of the sample app on the embedded local ru
 
 demo-events: $(STAMP) ## the event-driven demo: push-triggered release, alarm remediations
 	@$(BIN)/python -m cli demo --events
+
+lock: $(STAMP) ## regenerate requirements/constraints.txt from requirements/*.txt with pip-compile (keeps pins; LOCK_ARGS=--upgrade to bump)
+	@$(BIN)/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
+		$(LOCK_ARGS) --output-file requirements/constraints.txt requirements/dev.txt
 
 schema: $(STAMP) ## regenerate schemas/release-manifest.schema.json from the models
 	@PYTHONPATH=functions $(BIN)/python -m rollgate.domain.manifest > schemas/release-manifest.schema.json
