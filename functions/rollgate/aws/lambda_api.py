@@ -69,7 +69,7 @@ def function_config_from(response: dict[str, Any], image_uri: str | None = None)
 
 
 #: FunctionConfiguration field -> UpdateFunctionConfiguration parameter (architectures go with the code)
-_SETTING_PARAMETERS = {
+_SETTING_PARAMETERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "memory_size": ("MemorySize", lambda value: value),
     "timeout": ("Timeout", lambda value: value),
     "ephemeral_storage": ("EphemeralStorage", lambda value: {"Size": value}),

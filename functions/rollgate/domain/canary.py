@@ -376,7 +376,7 @@ def judge_canary(
         synthetic=_synthetic_series(ctx, progress),
     )
     policy = ctx.request.health
-    update: dict = {**judged, "wait_seconds": policy.canary_judge_interval}
+    update: dict[str, Any] = {**judged, "wait_seconds": policy.canary_judge_interval}
     step_elapsed = (now - progress.step_started_at).total_seconds()
     interval = ctx.request.strategy.interval_seconds
     weights = ctx.request.strategy.weights()

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from rollgate.domain import judge_text as text
 from rollgate.domain.health import Check, CheckStatus, EvidenceKind, HealthWindow, Outcome, Verdict
@@ -257,7 +258,7 @@ class _Samples:
 # --------------------------------------------------------------------------- samples
 def _samples_check(view: View, policy: HealthPolicy, samples: _Samples) -> Check:
     seen = samples.seen
-    observed: dict = {"canary_invocations": seen, "elapsed_seconds": view.window.elapsed_seconds}
+    observed: dict[str, Any] = {"canary_invocations": seen, "elapsed_seconds": view.window.elapsed_seconds}
     if samples.p_value is not None:
         observed["p_value_rule_out"] = text.p_round(samples.p_value)
     if view.late:

@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median, median_low
+from typing import Any
 
 from rollgate.domain import judge_text as text
 from rollgate.domain.health import Check, CheckStatus, PeriodStats
@@ -233,7 +234,7 @@ def latency_check(view: View, policy: HealthPolicy, percentile: int) -> Check:
         ),
         None,
     )
-    observed: dict = {
+    observed: dict[str, Any] = {
         "periods_compared": len(rows),
         "periods_breached": sum(voted),
         "weight_breached": round(weight_breached, 2),
@@ -335,7 +336,7 @@ class _Pooled:
     trials: float
     p: float
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "canary_statistic": f"p{self.canary_percentile}",
             "periods": self.compared,
@@ -421,7 +422,7 @@ class _MeanTest:
             and self.breached >= _MEAN_BREACHED_SHARE * self.periods
         )
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "periods": self.periods,
             "breached": self.breached,

@@ -20,6 +20,7 @@ unjudged; it is not a reason to hold the release (metrics still decide).
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from rollgate.domain import judge_text as text
 from rollgate.domain.health import Check, CheckStatus, EvidenceKind, HealthWindow, LogSeries, LogSignature
@@ -42,7 +43,12 @@ _QUOTED = 3
 
 
 def logs_check(window: HealthWindow, policy: HealthPolicy, significance: float) -> Check:
-    def check(status: CheckStatus, summary: str, observed: dict | None = None, threshold: dict | None = None) -> Check:
+    def check(
+        status: CheckStatus,
+        summary: str,
+        observed: dict[str, Any] | None = None,
+        threshold: dict[str, Any] | None = None,
+    ) -> Check:
         return Check(
             name="logs",
             status=status,
@@ -71,7 +77,7 @@ def logs_check(window: HealthWindow, policy: HealthPolicy, significance: float) 
         # the probes of the new version's qualifier log in its streams too: they are judged on their
         # own (the synthetic check) and must not dilute the organic failure rate
         n, x = max(0, n - probes.sent), max(0, x - probes.failed)
-    observed: dict = {
+    observed: dict[str, Any] = {
         "new": {"invocations": n, "failed": x},
         "reference": {"invocations": n_r, "failed": x_r},
         "new_signatures": [_shown(s) for s in fresh],
@@ -185,5 +191,5 @@ def _new_signatures(
     ]
 
 
-def _shown(signature: LogSignature) -> dict:
+def _shown(signature: LogSignature) -> dict[str, Any]:
     return {"kind": signature.kind, "signature": signature.signature, "invocations": signature.invocations}

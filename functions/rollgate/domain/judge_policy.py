@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from statistics import median
+from typing import Any
 
 from rollgate.domain import judge_text as text
 from rollgate.domain.health import Check, CheckStatus, CustomSeries, EvidenceKind, GaugeSample, PeriodStats
@@ -102,7 +103,7 @@ def _threshold_check(
     now = runs[-1][1] - runs[-1][0] if runs and runs[-1][1] == len(points) else 0
     limit = f"{'above' if threshold.above is not None else 'below'} {_shown(threshold.metric, _bound(threshold))}"
     held = f"for {threshold.for_seconds} s ({needed} period(s))" if threshold.for_seconds else "in any period"
-    observed: dict = {
+    observed: dict[str, Any] = {
         "periods_judged": len(points),
         "longest_breach_periods": max((last - first for first, last in runs), default=0),
         "breaching_now_periods": now,
@@ -341,7 +342,7 @@ def _custom_check(metric: CustomMetric, series: CustomSeries | None, view: View)
     p_value = _pooled_pvalue(metric, series, view, [start for start, _, _ in rows]) if values.paired else None
     direction = "higher" if metric.worse_when == "higher" else "lower"
     tolerance = f"{metric.max_ratio:g}x" + (f" and by {metric.min_delta:g}" if metric.min_delta else "")
-    observed: dict = {
+    observed: dict[str, Any] = {
         "periods_compared": len(rows),
         "periods_worse": len(breaching),
         "latest": {"value": round(rows[-1][1], 6), "reference": round(rows[-1][2], 6)} if rows else None,

@@ -16,6 +16,7 @@ Every comparison is "worse than the reference by the tolerated margin, with sign
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from rollgate.domain import judge_text as text
 from rollgate.domain.health import Check, CheckStatus, EvidenceKind, SyntheticSeries
@@ -151,7 +152,7 @@ def rate_check(
         "test": "paired: per-period conditional ratio test and the pooled Farrington-Manning score test, both; "
         "otherwise the score test widened by the reference's between-period dispersion",
     }
-    observed: dict = {"canary_count": x_c, "canary_total": n_c, "reference_mode": reference.mode}
+    observed: dict[str, Any] = {"canary_count": x_c, "canary_total": n_c, "reference_mode": reference.mode}
     if counts.missing:
         observed["periods_missing_counts"] = len(counts.missing)
     if view.late:
@@ -342,8 +343,11 @@ def throttles_check(view: View, policy: HealthPolicy) -> Check:
     throttled, total = (x_c + x_r, n_c + n_r) if view.paired else (x_c, n_c)
     before = view.baseline_counts("throttles")
     x_b, n_b = sum(x for x, _ in before), sum(n for _, n in before)
-    threshold: dict = {"throttle_rate_ceiling": policy.throttle_rate_ceiling, "significance": policy.significance}
-    observed: dict = {"function_throttles": throttled, "function_requests": total}
+    threshold: dict[str, Any] = {
+        "throttle_rate_ceiling": policy.throttle_rate_ceiling,
+        "significance": policy.significance,
+    }
+    observed: dict[str, Any] = {"function_throttles": throttled, "function_requests": total}
     if total <= 0:
         return Check(
             name="throttles",
@@ -442,7 +446,7 @@ def synthetic_check(
     yet, while a build that breaks the payloads the smoke test passed fails most of them. They can
     fail a release; a pass never counts as samples (the probes exercise only the smoke payloads'
     request types)."""
-    threshold: dict = {
+    threshold: dict[str, Any] = {
         "relative_margin": policy.error_rate_relative_margin,
         "absolute_margin": policy.error_rate_margin,
     }

@@ -16,6 +16,7 @@ None of them is split by version in CloudWatch, so each is judged for what it ca
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from rollgate.domain import judge_text as text
 from rollgate.domain.health import AlarmObservation, Check, CheckStatus, EvidenceKind, HealthWindow
@@ -44,7 +45,7 @@ def dlq_check(window: HealthWindow, policy: HealthPolicy, view: View) -> Check:
         return Check(
             name="dlq", status=_SKIPPED, threshold=threshold, summary="no dead-letter queue to watch", kind=kind
         )
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     grown: list[str] = []
     stray: list[str] = []
     waiting: list[str] = []
@@ -159,7 +160,7 @@ def streams_check(window: HealthWindow, policy: HealthPolicy) -> Check:
         return Check(
             name="streams", status=_SKIPPED, threshold=threshold, summary="no event source mapping to watch", kind=kind
         )
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     lagging: list[str] = []
     unread: list[str] = []
     for stream in window.streams:
@@ -202,8 +203,8 @@ def streams_check(window: HealthWindow, policy: HealthPolicy) -> Check:
 
 def _gauge_check(
     name: str,
-    observed: dict,
-    threshold: dict,
+    observed: dict[str, Any],
+    threshold: dict[str, Any],
     *,
     breaches: list[str],
     breach_summary: str,

@@ -286,7 +286,7 @@ def _complete_alike(canary: PeriodStats | None, reference: PeriodStats | None, w
         return True  # too few to tell a partial datapoint from chance
     expected = weight / 100
     spread = _SHARE_SIGMAS * (expected * (1 - expected) / total) ** 0.5 + _SHARE_SLACK * min(expected, 1 - expected)
-    return abs(n_c / total - expected) <= spread
+    return bool(abs(n_c / total - expected) <= spread)
 
 
 def _newest(series: VersionSeries) -> datetime | None:

@@ -78,7 +78,7 @@ class ReleaseDefaults(Strict):
     alias: AliasName = "live"
     strategy: Strategy = Field(default_factory=Strategy)
     smoke_tests: list[SmokeTest] = Field(default_factory=list, max_length=20)
-    health: HealthOverrides = Field(default_factory=HealthOverrides)  # type: ignore[valid-type]
+    health: HealthOverrides = Field(default_factory=HealthOverrides)
     health_policy: HealthPolicyName | None = Field(
         default=None, description="a named policy of the stack, under every function's health fields"
     )
@@ -99,7 +99,7 @@ class ManifestFunction(Strict):
     required_environment: list[EnvironmentKey] = Field(default_factory=list, max_length=100)
     strategy: Strategy | None = None
     smoke_tests: list[SmokeTest] | None = Field(default=None, max_length=20)
-    health: HealthOverrides | None = None  # type: ignore[valid-type]
+    health: HealthOverrides | None = None
     health_policy: HealthPolicyName | None = Field(
         default=None, description="a named policy of the stack instead of defaults.health_policy"
     )

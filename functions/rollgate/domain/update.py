@@ -75,7 +75,7 @@ def converge_latest(ctx: DeploymentContext, *, lambda_api: LambdaApi, clock: Clo
 
     def progress(status: str, config: FunctionConfig) -> UpdateProgress:
         return UpdateProgress(
-            status=status,  # type: ignore[arg-type]
+            status=status,
             revision_id=config.revision_id,
             code_sha256=config.code_sha256,
             polls=polls,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -89,21 +89,22 @@ def _dump(result: Any) -> Any:
 
 def workflow_task(
     document: type[DocumentT], *, correlation_id_path: str, log_keys: Callable[[DocumentT], dict[str, Any]]
-) -> Callable[[Callable[[DocumentT, Dependencies], Any]], Callable[[dict, LambdaContext], Any]]:
+) -> Callable[[Callable[[DocumentT, Dependencies], Any]], Callable[[dict[str, Any], LambdaContext], Any]]:
     """Make a task handler from `step(doc, deps) -> record`: parse the execution document into
     `document`, log with its id as correlation id (plus `log_keys`), return the record as JSON."""
 
-    def decorate(step: Callable[[DocumentT, Dependencies], Any]) -> Callable[[dict, LambdaContext], Any]:
+    def decorate(step: Callable[[DocumentT, Dependencies], Any]) -> Callable[[dict[str, Any], LambdaContext], Any]:
         @logger.inject_lambda_context(correlation_id_path=correlation_id_path, clear_state=True)
         @tracer.capture_lambda_handler(capture_response=False)
         @metrics.log_metrics
         @functools.wraps(step)
-        def handler(event: dict, context: LambdaContext) -> Any:
+        def handler(event: dict[str, Any], context: LambdaContext) -> Any:
             parsed = document.model_validate(event)
             logger.append_keys(**log_keys(parsed))
             return _dump(step(parsed, dependencies()))
 
-        return handler
+        # Powertools' decorators are untyped: the handler keeps the signature written above
+        return cast(Callable[[dict[str, Any], LambdaContext], Any], handler)
 
     return decorate
 

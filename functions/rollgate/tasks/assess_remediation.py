@@ -10,8 +10,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rollgate.aws.executions import StepFunctionsExecutions
 from rollgate.domain.errors import InvalidRequest
-from rollgate.domain.remediation import ALARM_DETAIL_TYPE, assess, start_remediation
-from rollgate.domain.triggers import parse_alarm_event
+from rollgate.domain.remediation import assess, start_remediation
+from rollgate.domain.triggers import ALARM_DETAIL_TYPE, parse_alarm_event
 from rollgate.tasks._runtime import dependencies, logger, tracer
 
 
