@@ -13,7 +13,7 @@ Public API:
                     update_seconds=15.0, async_retries=2,
                     stream_batch_interval_seconds=10.0, extra_env=None, echo_logs=False,
                     own_packages=("rollgate",), provisioning_seconds=60.0,
-                    log_delay_seconds=(1.0, 5.0))
+                    log_delay_seconds=(1.0, 5.0), log_retention_seconds=6 * 3600.0)
         client_factory(service) -> boto3 client (the runtime's; used for CloudWatch, SQS, SNS)
         .invoke(function_name, qualifier=None, payload=None, invocation_type="RequestResponse",
                 *, log_type=None, at=None) -> InvokeResult
@@ -111,7 +111,9 @@ Behaviour, as on AWS Lambda:
   a SystemLogLevel above INFO the platform records. Event timestamps are on the runtime clock;
   request ids are seeded too (and so every line quoted in evidence); every event of an invocation
   is ingested (readable by FilterLogEvents / GetLogEvents) a seeded
-  1-5 s (`log_delay_seconds`) after the invocation ends (``local.moto_bridge`` patch 30). Init
+  1-5 s (`log_delay_seconds`) after the invocation ends (``local.moto_bridge`` patch 30). Events
+  older than `log_retention_seconds` (6 virtual hours; None: kept) are dropped now and then, so a
+  long `local serve` session (60 virtual hours a wall hour) keeps bounded memory. Init
   Duration (seeded, 150-450 ms) and Max Memory Used (seeded per environment) are log values only:
   Duration and the metrics are unchanged by a cold start.
 * Duration: handlers run in microseconds here, so a handler module may define the local-only
@@ -672,9 +674,11 @@ class LambdaDataPlane:
         own_packages: tuple[str, ...] = ("rollgate",),
         provisioning_seconds: float = 60.0,
         log_delay_seconds: tuple[float, float] = (1.0, 5.0),
+        log_retention_seconds: float | None = 6 * 3600.0,
     ) -> None:
         self.clock = clock
         self.log_delay_seconds = log_delay_seconds
+        self.log_retention_seconds = log_retention_seconds
         self.metric_delay_seconds = (0.0, 0.0)
         self.provisioning_seconds = provisioning_seconds
         self.account = account
@@ -1219,9 +1223,11 @@ class LambdaDataPlane:
             moto_bridge.FunctionLogEvent(int(at.timestamp() * 1000), max(ingestion_ms, int(at.timestamp() * 1000)), m)
             for at, m in log.events
         ]
+        retention = self.log_retention_seconds
+        oldest_ms = None if retention is None else ingestion_ms - int(retention * 1000)
         try:
             moto_bridge.put_function_log_events(
-                record.account, record.region, record.log_group, environment.stream, events
+                record.account, record.region, record.log_group, environment.stream, events, oldest_ms=oldest_ms
             )
         except Exception:  # the logs are evidence, never a reason for the invocation to fail
             LOG.warning("could not write the logs of %s to CloudWatch Logs", record.name, exc_info=True)

@@ -41,10 +41,12 @@ Public API:
     register_stack_resources(account, region, stack_name, resources: list[StackResource])
         what CloudFormation reports as the resources of a stack the deployer registered (25);
         StackResource(logical_resource_id, physical_resource_id, cf_resource_type)
-    put_function_log_events(account, region, log_group, log_stream, events: list[FunctionLogEvent])
+    put_function_log_events(account, region, log_group, log_stream, events: list[FunctionLogEvent],
+                            *, oldest_ms=None)
         what Lambda's log agent writes for an invocation (30): the group and stream created when
         missing (retention unset), each event with its own ingestion time (hidden from reads until
-        the clock reaches it); FunctionLogEvent(timestamp_ms, ingestion_ms, message)
+        the clock reaches it); FunctionLogEvent(timestamp_ms, ingestion_ms, message); events
+        before `oldest_ms` dropped now and then
 
 Patches (what AWS does / what moto 5.2.5 does / what we change):
 
@@ -2430,11 +2432,22 @@ def _ensure_log_group(backend: Any, name: str) -> Any:
     return group
 
 
+_TRIM_EVERY = 512  # appends to a stream between two looks for events older than `oldest_ms`
+
+
 def put_function_log_events(
-    account: str, region: str, log_group: str, log_stream: str, events: list[FunctionLogEvent]
+    account: str,
+    region: str,
+    log_group: str,
+    log_stream: str,
+    events: list[FunctionLogEvent],
+    *,
+    oldest_ms: int | None = None,
 ) -> None:
     """Write what an invocation logged, as Lambda's log agent does: the group and the stream made
-    when missing, each event with its own ingestion time (PutLogEvents would stamp them all now)."""
+    when missing, each event with its own ingestion time (PutLogEvents would stamp them all now).
+    With `oldest_ms`, the stream's events before that instant are dropped now and then (memory
+    stays bounded however long a `local serve` session runs)."""
     if not events:
         return
     from moto.logs.models import LogEvent
@@ -2447,6 +2460,8 @@ def put_function_log_events(
         stream = group.streams[log_stream]
         written = [LogEvent(e.ingestion_ms, {"timestamp": e.timestamp_ms, "message": e.message}) for e in events]
         stream.events.extend(written)
+        if oldest_ms is not None and stream.upload_sequence_token % _TRIM_EVERY == 0:
+            stream.events = [event for event in stream.events if event.timestamp >= oldest_ms]
         stream.stored_bytes += sum(len(e.message) for e in events)
         last = max(e.ingestion_ms for e in events)
         stream.last_ingestion_time = _dt.datetime.fromtimestamp(last / 1000, _dt.UTC).replace(tzinfo=None)

@@ -769,3 +769,23 @@ def test_metrics_can_be_published_minutes_late_as_lambdas_are(runtime: LocalRunt
     assert _log_events(runtime, f"/aws/lambda/{app.function_name}", filterPattern='"REPORT RequestId"')
     runtime.clock.sleep(2)
     assert _metric(runtime, "Invocations", invocations, "Sum") == [1.0]
+
+
+def test_log_events_older_than_the_retention_are_dropped(
+    runtime: LocalRuntime, app: SampleApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from local import moto_bridge
+
+    monkeypatch.setattr(moto_bridge, "_TRIM_EVERY", 1)  # look at every write, not every 512th
+    group = f"/aws/lambda/{app.function_name}"
+    # given an invocation of v1, and a second one seven virtual hours later in the same environment
+    first = _plane(runtime).invoke(app.function_name, "1", smoke_payload(), log_type="Tail")
+    runtime.clock.sleep(7 * 3600)
+    _plane(runtime).invoke(app.function_name, "1", smoke_payload())
+    _ingested(runtime)
+    # then only the second is kept (the retention is six hours), in the stream both wrote to
+    kept = _log_events(runtime, group, startTime=0)
+    assert len({e["logStreamName"] for e in kept}) == 1
+    assert first.log_result is not None
+    first_id = _request_id_of(base64.b64decode(first.log_result).decode().splitlines()[1])
+    assert kept and not any(first_id in e["message"] for e in kept)
