@@ -2528,14 +2528,17 @@ def _install_logs() -> None:
     def stream_filter_log_events(
         self: Any, start_time: int, end_time: int, filter_pattern: str
     ) -> list[dict[str, Any]]:
-        matches = _message_filter(filter_pattern)
-        found = []
-        for event in sorted(visible(self).events, key=lambda e: e.timestamp):
-            if (start_time and event.timestamp < start_time) or (end_time and event.timestamp > end_time):
-                continue
-            if matches(event.message):
-                found.append({**event.to_filter_dict(), "logStreamName": self.log_stream_name})
-        return found
+        matches, now_ms = _message_filter(filter_pattern), int(_clock().timestamp() * 1000)
+        found = [
+            event
+            for event in list(self.events)  # one pass: the time and ingestion tests before the pattern's
+            if event.ingestion_time <= now_ms
+            and not (start_time and event.timestamp < start_time)
+            and not (end_time and event.timestamp > end_time)
+            and matches(event.message)
+        ]
+        found.sort(key=lambda event: event.timestamp)
+        return [{**event.to_filter_dict(), "logStreamName": self.log_stream_name} for event in found]
 
     _patch(models.LogStream, "filter_log_events", stream_filter_log_events)
 
