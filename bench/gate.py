@@ -50,6 +50,7 @@ from rollgate.domain.ports import (
     Lease,
 )
 from rollgate.domain.preflight import run_preflight
+from rollgate.domain.records import HistoryRecord, ReleaseRecord
 
 EPOCH = datetime(2026, 1, 5, tzinfo=UTC)  # minute-aligned: world second 0
 FUNCTION, ALIAS = "orders", "live"
@@ -352,7 +353,7 @@ class BenchAlarms:
 class BenchLedger:
     """In memory; nobody asks for an abort during a benchmark run."""
 
-    deployments: list[dict[str, Any]] = field(default_factory=list)
+    deployments: list[HistoryRecord] = field(default_factory=list)
 
     def acquire_lease(self, lease: Lease) -> Lease:
         return lease
@@ -363,13 +364,13 @@ class BenchLedger:
     def current_lease(self, function_name: str, alias: str) -> Lease | None:
         return None
 
-    def put_deployment(self, record: dict[str, Any]) -> None:
+    def put_deployment(self, record: HistoryRecord) -> None:
         self.deployments.append(record)
 
-    def get_deployment(self, function_name: str, alias: str, deployment_id: str) -> dict[str, Any] | None:
+    def get_deployment(self, function_name: str, alias: str, deployment_id: str) -> HistoryRecord | None:
         return None
 
-    def list_deployments(self, function_name: str, alias: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    def list_deployments(self, function_name: str, alias: str | None = None, limit: int = 20) -> list[HistoryRecord]:
         return []
 
     def abort_requested(self, function_name: str, alias: str) -> str | None:
@@ -381,7 +382,7 @@ class BenchLedger:
     def clear_abort(self, function_name: str, alias: str) -> None:
         return None
 
-    def put_release(self, record: dict[str, Any]) -> None:
+    def put_release(self, record: ReleaseRecord) -> None:
         return None
 
 

@@ -15,8 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from rollgate.contract import DEPLOY_SUCCESS, RECORD_STATES, RESULT_KEYS
-from rollgate.domain.outcome import ERROR_NAMES
+from rollgate.contract import DEPLOY_ERRORS, DEPLOY_SUCCESS, RECORD_STATES, RESULT_KEYS
 
 # where each state puts its record, which record concludes an execution, and which outcomes count as
 # success: the contract the state machines are built from
@@ -257,7 +256,7 @@ _HOST_PATH = re.compile(r"(?<![\w:/.~-])(?:/[\w.@+-]+){2,}/?")
 #: Step Functions error names and Lambda error JSON that carry no message of ours.
 _STATES_ERRORS = ("States.TaskFailed", "States.Runtime")
 #: A child DeployFunction's error name -> the outcome it stands for.
-_CHILD_OUTCOMES = {name: status.value for status, name in ERROR_NAMES.items()}
+_CHILD_OUTCOMES = {name: status.value for status, name in DEPLOY_ERRORS.items()}
 
 
 def readable_cause(text: str | None) -> str:

@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 from cli.output import report
 from cli.session import Connection, UsageError, add_connection_arguments
 from rollgate.domain.progress import SERIES_CHECK, SERIES_COLUMNS, VERDICT_COLUMNS
+from rollgate.domain.records import DeploymentRecord
 from rollgate.domain.validation import check_function_name
 
 #: rollgate.domain.start.deployment_id_for: `<UTC start, %Y%m%dT%H%M%SZ>-<execution name>`
@@ -97,9 +98,10 @@ def load_record(conn: Connection, deployment_id: str, function: str | None, alia
         function = check_function_name(function)
     alias = alias or "live"
     record = ledger_for(conn).get_deployment(function, alias, deployment_id)
-    if not record or record.get("kind", "deployment") != "deployment":
+    if not isinstance(record, DeploymentRecord):
         raise UsageError(f"DEPLOYMENT_ID: no deployment {deployment_id} of {function}:{alias} in the ledger")
-    return record
+    # the picture is drawn from the stored document: its evidence data is free-form by design
+    return record.document()
 
 
 # --------------------------------------------------------------------------- the data

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, TextIO
 
 from cli.output import report, wants_json
@@ -11,6 +12,7 @@ from cli.session import Connection
 from rollgate.aws.clock import SystemClock
 from rollgate.aws.lambda_api import Boto3LambdaApi
 from rollgate.aws.ledger import DynamoLedger
+from rollgate.domain.records import HistoryRecord
 from rollgate.domain.routing import describe
 
 
@@ -24,21 +26,26 @@ def table(rows: list[list[str]], headers: list[str]) -> str:
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
-def versions(record: dict[str, Any]) -> str:
-    before, after = record.get("from_version"), record.get("to_version")
+def versions(record: HistoryRecord) -> str:
+    before, after = record.from_version, record.to_version
     return f"v{before} -> v{after}" if before and after else "-"
 
 
-def history_rows(records: list[dict[str, Any]]) -> list[list[str]]:
+def _when(moment: datetime | str | None) -> str:
+    text = moment.isoformat() if isinstance(moment, datetime) else moment or ""
+    return text[:19].replace("T", " ")
+
+
+def history_rows(records: list[HistoryRecord]) -> list[list[str]]:
     return [
         [
-            r.get("started_at", "")[:19].replace("T", " "),
-            r.get("alias", ""),
-            "remediation" if r.get("kind") == "remediation" else "deployment",
-            r.get("trigger", ""),
-            outcome_label(r),
+            _when(r.started_at),
+            r.alias or "",
+            r.kind,
+            r.trigger or "",
+            outcome_label(r.document()),
             versions(r),
-            readable_cause(r.get("reason"))[:90],
+            readable_cause(r.reason)[:90],
         ]
         for r in records
     ]
@@ -49,13 +56,14 @@ def history_rows(records: list[dict[str, Any]]) -> list[list[str]]:
 SUMMARY_FIELDS = ("deployment_id", "kind", "function_name", "alias", "trigger", "status", "from_version", "to_version")
 
 
-def record_summary(record: dict[str, Any]) -> dict[str, Any]:
-    summary = {name: record.get(name) for name in SUMMARY_FIELDS}
-    summary["kind"] = summary["kind"] or "deployment"
+def record_summary(record: HistoryRecord) -> dict[str, Any]:
+    document = record.document()
+    summary = {name: document.get(name) for name in SUMMARY_FIELDS}
     summary.update(
-        started_at=record.get("started_at"),
-        finished_at=record.get("finished_at"),
-        reason=readable_cause(record.get("reason")),
+        kind=record.kind,
+        started_at=document.get("started_at"),
+        finished_at=document.get("finished_at"),
+        reason=readable_cause(record.reason),
     )
     return summary
 
@@ -68,7 +76,7 @@ def print_history(conn: Connection, function: str, alias: str | None, limit: int
             "function": function,
             "alias": alias,
             "limit": limit,
-            "records": [{**record_summary(r), "record": r} for r in records],
+            "records": [{**record_summary(r), "record": r.document()} for r in records],
         },
     )
     if wants_json(out):
@@ -111,5 +119,5 @@ def print_status(conn: Connection, function: str, alias: str, out: TextIO) -> in
         print("no deployment in progress", file=out)
     if recent:
         last = recent[0]
-        print(f"last deployment: {outcome_label(last)} ({readable_cause(last.get('reason'))})", file=out)
+        print(f"last deployment: {outcome_label(last.document())} ({readable_cause(last.reason)})", file=out)
     return 0

@@ -9,9 +9,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from rollgate.aws.ledger import DynamoLedger
+from rollgate.contract import Status
 from rollgate.domain.errors import DeploymentInProgress, ThrottledError
-from rollgate.domain.models import DeploymentResult, DeploymentStatus
 from rollgate.domain.ports import Lease
+from rollgate.domain.records import DeploymentRecord
 
 T0 = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -126,7 +127,7 @@ def test_accepts_a_dynamodb_resource(aws, ledger_table, clock):
     with pytest.raises(DeploymentInProgress, match="being deployed by d-1"):
         ledger.acquire_lease(lease("d-2"))
     ledger.put_deployment(record("d-1"))
-    assert [r["deployment_id"] for r in ledger.list_deployments("orders")] == ["d-1"]
+    assert [r.deployment_id for r in ledger.list_deployments("orders")] == ["d-1"]
 
 
 def test_throttled_write_is_translated(ledger, dynamodb_client, monkeypatch):
@@ -208,9 +209,9 @@ def test_a_stale_abort_does_not_stop_the_next_deployment(ledger, clock):
 
 # --------------------------------------------------------------------------- deployments
 def record(
-    deployment_id: str, alias: str = "live", status: DeploymentStatus = DeploymentStatus.PROMOTED, minute: int = 0
-) -> dict:
-    result = DeploymentResult(
+    deployment_id: str, alias: str = "live", status: Status = Status.PROMOTED, minute: int = 0
+) -> DeploymentRecord:
+    return DeploymentRecord(
         deployment_id=deployment_id,
         function_name="orders",
         alias=alias,
@@ -224,7 +225,6 @@ def record(
         finished_at=T0 + timedelta(minutes=minute + 10),
         evidence={"canary": [{"check": "errors", "ok": True, "detail": "0.2% vs 0.3%", "data": {"rate": 0.002}}]},
     )
-    return result.model_dump()  # datetimes, enums and floats: the ledger stores it as JSON
 
 
 def test_put_and_get_a_deployment(ledger):
@@ -233,20 +233,21 @@ def test_put_and_get_a_deployment(ledger):
     stored = ledger.get_deployment("orders", "live", "20300501T120000Z-aaaa")
 
     assert stored is not None
-    assert stored["status"] == "PROMOTED"
-    assert stored["started_at"] == "2030-05-01T12:00:00+00:00"
-    assert stored["evidence"]["canary"][0]["data"] == {"rate": 0.002}
-    assert DeploymentResult.model_validate(stored).to_version == "2"
+    assert isinstance(stored, DeploymentRecord)
+    assert stored.status is Status.PROMOTED
+    assert stored.started_at == T0
+    assert stored.evidence["canary"][0].data == {"rate": 0.002}
+    assert stored.result().to_version == "2"
     assert ledger.get_deployment("orders", "live", "nope") is None
 
 
 def test_put_deployment_overwrites_idempotently(ledger):
-    ledger.put_deployment(record("d-1", status=DeploymentStatus.PROMOTED))
-    ledger.put_deployment(record("d-1", status=DeploymentStatus.ROLLED_BACK))
+    ledger.put_deployment(record("d-1", status=Status.PROMOTED))
+    ledger.put_deployment(record("d-1", status=Status.ROLLED_BACK))
 
     history = ledger.list_deployments("orders", "live")
 
-    assert [(r["deployment_id"], r["status"]) for r in history] == [("d-1", "ROLLED_BACK")]
+    assert [(r.deployment_id, r.status) for r in history] == [("d-1", "ROLLED_BACK")]
 
 
 def test_deployment_item_has_readable_scalar_attributes(ledger, dynamodb_client, ledger_table):
@@ -264,11 +265,13 @@ def test_deployment_item_has_readable_scalar_attributes(ledger, dynamodb_client,
         "deployment_id": "d-1",
         "function_name": "orders",
         "alias": "live",
+        "kind": "deployment",
         "status": "PROMOTED",
         "from_version": "1",
         "to_version": "2",
-        "started_at": "2030-05-01T12:00:00+00:00",
-        "finished_at": "2030-05-01T12:10:00+00:00",
+        # the JSON form of the record's datetimes, as Record has always written them
+        "started_at": "2030-05-01T12:00:00Z",
+        "finished_at": "2030-05-01T12:10:00Z",
         "release_id": "r-1",
     }
 
@@ -287,21 +290,21 @@ def test_history_newest_first_by_alias_and_by_function(ledger):
     by_alias = ledger.list_deployments("orders", "live")
     by_function = ledger.list_deployments("orders")
 
-    assert [r["deployment_id"] for r in by_alias] == ["20300501-03", "20300501-02", "20300501-01"]
-    assert [r["deployment_id"] for r in by_function] == ["20300501-04", "20300501-03", "20300501-02", "20300501-01"]
-    assert [r["deployment_id"] for r in ledger.list_deployments("orders", "live", limit=2)] == [
+    assert [r.deployment_id for r in by_alias] == ["20300501-03", "20300501-02", "20300501-01"]
+    assert [r.deployment_id for r in by_function] == ["20300501-04", "20300501-03", "20300501-02", "20300501-01"]
+    assert [r.deployment_id for r in ledger.list_deployments("orders", "live", limit=2)] == [
         "20300501-03",
         "20300501-02",
     ]
-    assert [r["deployment_id"] for r in ledger.list_deployments("orders", limit=1)] == ["20300501-04"]
+    assert [r.deployment_id for r in ledger.list_deployments("orders", limit=1)] == ["20300501-04"]
     assert ledger.list_deployments("payments") == []
 
 
 def test_put_outcome_writes_once_per_deployment_and_answers_the_stored_one(ledger):
     # given Record wrote PROMOTED for d-1, then its retry decided again (a later clock, say)
-    first = ledger.put_outcome(record("d-1", status=DeploymentStatus.PROMOTED))
-    again = ledger.put_outcome(record("d-1", status=DeploymentStatus.FAILED))
+    first = ledger.put_outcome(record("d-1", status=Status.PROMOTED))
+    again = ledger.put_outcome(record("d-1", status=Status.FAILED))
 
     # then the first outcome stands, and the retry concludes on it
-    assert first["status"] == again["status"] == "PROMOTED"
-    assert [r["status"] for r in ledger.list_deployments("orders", "live")] == ["PROMOTED"]
+    assert first.status == again.status == "PROMOTED"
+    assert [r.status for r in ledger.list_deployments("orders", "live")] == ["PROMOTED"]

@@ -9,9 +9,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from infra.observability import DEPLOYMENT_OUTCOMES, RELEASE_OUTCOMES, REMEDIATION_OUTCOMES
-from rollgate.domain.models import DeploymentStatus
-from rollgate.domain.release import ReleaseStatus
-from rollgate.domain.remediation import RemediationStatus
+from rollgate.contract import DEPLOY_STATUSES, RELEASE_STATUSES, REMEDIATION_STATUSES
 from tests.infra.conftest import Synthesized
 
 
@@ -202,9 +200,9 @@ def test_the_dashboard_draws_releases_detection_executions_errors_and_dead_lette
 
 def test_the_outcomes_drawn_are_the_statuses_the_record_tasks_emit() -> None:
     # ABORTED is only written by Reconcile, which emits the same Deployments metric for it
-    assert set(DEPLOYMENT_OUTCOMES) == {s.value for s in DeploymentStatus}
-    assert set(RELEASE_OUTCOMES) == {s.value for s in ReleaseStatus}
-    assert set(REMEDIATION_OUTCOMES) == {s.value for s in RemediationStatus}
+    assert set(DEPLOYMENT_OUTCOMES) == {s.value for s in DEPLOY_STATUSES}
+    assert set(RELEASE_OUTCOMES) == {s.value for s in RELEASE_STATUSES}
+    assert set(REMEDIATION_OUTCOMES) == {s.value for s in REMEDIATION_STATUSES}
 
 
 def test_the_dashboard_is_named_after_the_stack(synthesized: Synthesized) -> None:

@@ -21,6 +21,7 @@ from rollgate.domain.ports import (
     Lease,
     ProvisionedConcurrencyConfig,
 )
+from rollgate.domain.records import DeploymentRecord, ReleaseRecord, RemediationRecord, UnknownRecord, history_record
 
 
 def sha(data: bytes) -> str:
@@ -316,10 +317,16 @@ class FakeLedger:
         return self.leases.get((function_name, alias))
 
     def put_deployment(self, record):
-        self.deployments[record["deployment_id"]] = record
+        """Stored as the adapter stores it (the record's JSON document, in `deployments`); a test may
+        hand a plain dict, read as the adapter reads an item."""
+        if isinstance(record, dict):
+            record = history_record(record, "FakeLedger.put_deployment")
+        assert isinstance(record, DeploymentRecord | RemediationRecord | UnknownRecord), type(record)
+        self.deployments[record.deployment_id] = record.document()
 
     def get_deployment(self, function_name, alias, deployment_id):
-        return self.deployments.get(deployment_id)
+        document = self.deployments.get(deployment_id)
+        return history_record(document) if document is not None else None
 
     def list_deployments(self, function_name, alias=None, limit=20):
         mine = [
@@ -327,10 +334,12 @@ class FakeLedger:
             for d in self.deployments.values()
             if d["function_name"] == function_name and (alias is None or d["alias"] == alias)
         ]
-        return sorted(mine, key=lambda d: d["deployment_id"], reverse=True)[:limit]
+        newest = sorted(mine, key=lambda d: d["deployment_id"], reverse=True)[:limit]
+        return [history_record(d) for d in newest]
 
     def put_release(self, record):
-        self.releases.append(record)
+        assert isinstance(record, ReleaseRecord), type(record)
+        self.releases.append(record.document())
 
     def abort_requested(self, function_name, alias):
         return self.aborts.get((function_name, alias))

@@ -19,6 +19,7 @@ from cli.session import StackOutputs
 from rollgate.domain.models import PruneReport
 from rollgate.domain.ports import AliasRouting, Lease
 from rollgate.domain.reconcile import ReconcileReport
+from rollgate.domain.records import HistoryRecord, history_record
 from tests.unit.cli_fakes import (
     DEPLOY_EXECUTION,
     HistoryBuilder,
@@ -214,8 +215,8 @@ RECORD = {
 
 
 class FakeLedger:
-    def list_deployments(self, function: str, alias: str | None, limit: int) -> list[dict[str, Any]]:
-        return [RECORD][:limit]
+    def list_deployments(self, function: str, alias: str | None, limit: int) -> list[HistoryRecord]:
+        return [history_record(RECORD)][:limit]
 
     def current_lease(self, function: str, alias: str) -> Lease:
         return Lease(function, alias, "d-3", AT, AT.replace(hour=10))

@@ -296,9 +296,13 @@ from cli import main as cli_main
 from cli import views
 from tests.unit.cli_fakes import RecordingConnection
 
+from rollgate.domain.records import history_record
+
 class Ledger:
     def list_deployments(self, function, alias, limit):
-        return [{"status": "PROMOTED", "reason": "ok", "alias": "live", "started_at": "2026-12-01T09:00:00"}]
+        return [history_record({"deployment_id": "d-1", "function_name": "orders-api", "status": "PROMOTED",
+                                "reason": "ok", "alias": "live", "started_at": "2026-12-01T09:00:00",
+                                "finished_at": "2026-12-01T09:10:00"})]
 
 cli_main.Connection.from_args = staticmethod(lambda args: RecordingConnection())
 views.ledger_for = lambda conn: Ledger()

@@ -62,8 +62,11 @@ def test_keeps_versions_a_recent_ledger_record_names(world: World) -> None:
             "deployment_id": "d-recent",
             "function_name": "orders-api",
             "alias": "live",
+            "status": "PROMOTED",
             "from_version": "2",
             "to_version": "3",
+            "reason": "v3 promoted",
+            "started_at": (now - timedelta(days=2)).isoformat(),
             "finished_at": (now - timedelta(days=2)).isoformat(),
         }
     )
@@ -72,8 +75,11 @@ def test_keeps_versions_a_recent_ledger_record_names(world: World) -> None:
             "deployment_id": "d-old",
             "function_name": "orders-api",
             "alias": "live",
+            "status": "PROMOTED",
             "from_version": "1",
             "to_version": "2",
+            "reason": "v2 promoted",
+            "started_at": (now - timedelta(days=90)).isoformat(),
             "finished_at": (now - timedelta(days=90)).isoformat(),
         }
     )
@@ -87,7 +93,15 @@ def test_a_ledger_too_busy_to_read_in_one_page_prunes_nothing(world: World) -> N
     now = world.clock.now().isoformat()
     for i in range(LEDGER_PAGE):
         world.ledger.put_deployment(
-            {"deployment_id": f"d-{i:04}", "function_name": "orders-api", "alias": "live", "finished_at": now}
+            {
+                "deployment_id": f"d-{i:04}",
+                "function_name": "orders-api",
+                "alias": "live",
+                "status": "FAILED",
+                "reason": "a failed deployment",
+                "started_at": now,
+                "finished_at": now,
+            }
         )
     assert plan(world, keep_last=1).deleted == []
 

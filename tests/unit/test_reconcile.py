@@ -113,6 +113,9 @@ def test_a_promotion_recorded_before_the_lease_release_failed_stands(world: Worl
             "status": "PROMOTED",
             "from_version": "2",
             "to_version": "3",
+            "reason": "v3 promoted",
+            "started_at": world.clock.now().isoformat(),
+            "finished_at": world.clock.now().isoformat(),
             "event_published": "PROMOTED",
         }
     )

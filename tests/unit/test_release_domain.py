@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from rollgate.contract import Status
 from rollgate.domain.errors import InvalidRequest, ManifestNotFound
 from rollgate.domain.manifest import json_schema, parse_manifest
 from rollgate.domain.names import MAX_NAME, child_execution_name, release_execution_name
+from rollgate.domain.records import Skipped
 from rollgate.domain.release import (
-    DeploymentOutcome,
-    ReleaseStatus,
     advance,
     conclude_release,
     load_manifest,
@@ -131,6 +131,8 @@ def _record(ledger: FakeLedger, planned: Any, status: str, before: str = "1", af
             "from_version": before,
             "to_version": after,
             "reason": f"{status.lower()} for a reason",
+            "started_at": "2026-11-23T12:00:00Z",
+            "finished_at": "2026-11-23T12:10:00Z",
         }
     )
 
@@ -154,7 +156,7 @@ def test_a_failed_wave_in_an_atomic_release_reverts_what_was_promoted() -> None:
         {"report": {"status": "ALREADY_RESTORED", "detail": "ok"}},
     ]
     result = conclude_release(ctx.model_copy(update={"reverts": reverts}), clock=FakeClock())
-    assert result.status is ReleaseStatus.ROLLED_BACK and result.error_name == "ReleaseRolledBack"
+    assert result.status is Status.ROLLED_BACK and result.error_name == "ReleaseRolledBack"
 
 
 def test_a_revert_that_could_not_be_done_fails_the_release_loudly() -> None:
@@ -166,8 +168,8 @@ def test_a_revert_that_could_not_be_done_fails_the_release_loudly() -> None:
     assert [t.function_name for t in ctx.revert] == ["payments-api"]
     failed = [{"revert_error": {"Error": "RollbackFailed", "Cause": json.dumps({"errorMessage": "alias moved"})}}]
     result = conclude_release(ctx.model_copy(update={"reverts": failed}), clock=FakeClock())
-    assert result.status is ReleaseStatus.FAILED and "COULD NOT RESTORE" in result.reason
-    assert {f.function_name: f.status for f in result.functions}["orders-api"] is DeploymentOutcome.NOT_STARTED
+    assert result.status is Status.FAILED and "COULD NOT RESTORE" in result.reason
+    assert {f.function_name: f.status for f in result.functions}["orders-api"] is Skipped.NOT_STARTED
 
 
 def test_a_child_that_never_concluded_is_read_from_the_catch() -> None:
@@ -176,8 +178,8 @@ def test_a_child_that_never_concluded_is_read_from_the_catch() -> None:
     results = [{"child_error": {"Error": "States.TaskFailed", "Cause": cause}}, {}]
     ctx = advance(ctx.model_copy(update={"wave_results": results}), ledger=FakeLedger())
     first, second = ctx.outcomes
-    assert first.status is DeploymentOutcome.REJECTED and "being deployed" in first.reason
-    assert second.status is DeploymentOutcome.FAILED and ctx.next == "done"
+    assert first.status is Status.REJECTED and "being deployed" in first.reason
+    assert second.status is Status.FAILED and ctx.next == "done"
 
 
 def test_non_atomic_release_with_a_failure_is_partial() -> None:
@@ -188,7 +190,7 @@ def test_non_atomic_release_with_a_failure_is_partial() -> None:
     _record(ledger, ctx.wave[1], "ROLLED_BACK", after="3")
     ctx = advance(ctx.model_copy(update={"wave_results": [{}, {}]}), ledger=ledger)
     assert ctx.next == "done" and ctx.revert == []
-    assert conclude_release(ctx, clock=FakeClock()).status is ReleaseStatus.PARTIAL
+    assert conclude_release(ctx, clock=FakeClock()).status is Status.PARTIAL
 
 
 def test_checked_in_schema_is_generated_from_the_models() -> None:

@@ -38,6 +38,8 @@ def _promotion(ledger: FakeLedger, clock: FakeClock, before: str, after: str) ->
             "status": "PROMOTED",
             "from_version": before,
             "to_version": after,
+            "reason": f"v{after} promoted",
+            "started_at": clock.now().isoformat(),
             "finished_at": clock.now().isoformat(),
             "request": {"smoke_tests": [{"name": "ping", "payload": {}}]},
         }
@@ -66,7 +68,7 @@ def test_alarm_blames_the_recent_live_promotion_and_rolls_it_back(world: Any) ->
     assert ctx.report.status == "RESTORED" and lam.get_alias("orders-api", "live").version == "1"
     assert ctx.report.smoke_passed is True
     record = conclude_remediation(ctx, clock=clock)
-    assert record["status"] == "ROLLED_BACK" and record["kind"] == "remediation"
+    assert record.status == "ROLLED_BACK" and record.kind == "remediation"
     assert ledger.current_lease("orders-api", "live") is None
 
 
@@ -78,7 +80,7 @@ def test_nothing_recent_means_nothing_changes(world: Any) -> None:
     ctx = assess(_start(ALARM, clock), ledger=ledger, lambda_api=lam, clock=clock)
     assert ctx.action == "none" and "lookback" in ctx.assessment
     assert (
-        conclude_remediation(remediate(ctx, ledger=ledger, lambda_api=lam, clock=clock), clock=clock)["status"]
+        conclude_remediation(remediate(ctx, ledger=ledger, lambda_api=lam, clock=clock), clock=clock).status
         == "NO_ACTION"
     )
     assert lam.get_alias("orders-api", "live").version == "2"
@@ -215,10 +217,10 @@ def test_a_holder_whose_execution_ended_is_taken_over_and_rolled_back(world: Any
     assert ledger.abort_requested("orders-api", "live") is None
     assert ledger.deployments["deploy-7"]["status"] == ("ABORTED" if ended == "ABORTED" else "FAILED")
     record = conclude_remediation(ctx, clock=clock)
-    assert record["status"] == "ROLLED_BACK" and record["to_version"] == "1"
-    assert record["reason"].startswith("took over: alias live put back on v1")
-    assert record["taken_over"] == "deploy-7"
-    assert {e["check"] for e in record["evidence"]["remediation"]} >= {"takeover_found", "takeover_did"}
+    assert record.status == "ROLLED_BACK" and record.to_version == "1"
+    assert record.reason.startswith("took over: alias live put back on v1")
+    assert record.taken_over == "deploy-7"
+    assert {e.check for e in record.evidence["remediation"]} >= {"takeover_found", "takeover_did"}
 
 
 def test_a_holder_whose_execution_runs_is_still_asked_to_abort(world: Any) -> None:
@@ -246,7 +248,7 @@ def test_a_holder_running_again_by_the_time_remediate_acts_is_asked_to_abort(wor
 
     assert ctx.action == "abort" and ctx.takeover is not None and ctx.takeover.status == "HOLDER_RUNNING"
     assert ledger.abort_requested("orders-api", "live") is not None
-    assert conclude_remediation(ctx, clock=clock)["status"] == "ABORT_REQUESTED"
+    assert conclude_remediation(ctx, clock=clock).status == "ABORT_REQUESTED"
 
 
 def test_a_split_alias_nobody_holds_is_taken_over(world: Any) -> None:
@@ -260,7 +262,7 @@ def test_a_split_alias_nobody_holds_is_taken_over(world: Any) -> None:
     ctx = remediate(ctx, ledger=ledger, lambda_api=lam, clock=clock, events=FakeEvents(), executions=_Executions(None))
 
     assert lam.get_alias("orders-api", "live").additional_weights == {}
-    assert conclude_remediation(ctx, clock=clock)["status"] == "ROLLED_BACK"
+    assert conclude_remediation(ctx, clock=clock).status == "ROLLED_BACK"
 
 
 def test_a_dead_holder_whose_promotion_stood_is_released_then_its_promotion_rolled_back(world: Any) -> None:
@@ -282,5 +284,5 @@ def test_a_dead_holder_whose_promotion_stood_is_released_then_its_promotion_roll
     assert lam.get_alias("orders-api", "live").version == "1"
     assert ledger.current_lease("orders-api", "live") is None
     record = conclude_remediation(ctx, clock=clock)
-    assert record["status"] == "ROLLED_BACK" and (record["from_version"], record["to_version"]) == ("2", "1")
-    assert record["reason"].startswith(f"took over: lease of {holder} released; then alias live moved from v2")
+    assert record.status == "ROLLED_BACK" and (record.from_version, record.to_version) == ("2", "1")
+    assert record.reason.startswith(f"took over: lease of {holder} released; then alias live moved from v2")

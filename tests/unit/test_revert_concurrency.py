@@ -64,6 +64,8 @@ def _promoted(
             "status": "PROMOTED",
             "from_version": "1",
             "to_version": "2",
+            "reason": "v2 promoted",
+            "started_at": clock.now().isoformat(),
             "finished_at": clock.now().isoformat(),
             "evidence": {"preflight": [preflight]},
             "request": {"smoke_tests": [{"name": "ping", "payload": {}}]},

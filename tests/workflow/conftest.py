@@ -120,7 +120,8 @@ class Harness:
         return DynamoLedger(self.client("dynamodb"), self.outputs["LedgerTableName"], self.runtime.clock)
 
     def ledger(self) -> list[dict[str, Any]]:
-        return self.ledger_api.list_deployments(FUNCTION, ALIAS)
+        """The function+alias history as stored (each record's JSON document), newest first."""
+        return [record.document() for record in self.ledger_api.list_deployments(FUNCTION, ALIAS)]
 
     def lease(self) -> Any:
         return self.ledger_api.current_lease(FUNCTION, ALIAS)

@@ -84,6 +84,6 @@ def test_rerunning_a_finished_release_changes_nothing(harness: Harness) -> None:
 
     again = harness.wait(harness.start_workflow("ReleaseStateMachineArn", {"manifest": manifest}, "release-again"))
     assert again.result and again.result["status"] == "RELEASED"
-    assert "already live" in harness.ledger_api.list_deployments(FUNCTION, ALIAS)[0]["reason"]
+    assert "already live" in harness.ledger_api.list_deployments(FUNCTION, ALIAS)[0].reason
     assert harness.alias() == ("2", {})
     assert harness.versions() == versions

@@ -71,8 +71,8 @@ def test_atomic_release_rolls_every_function_back_when_one_regresses(shop: Harne
         assert shop.alias(name) == ("1", {})
     # each revert is in the function's own history
     history = shop.ledger_api.list_deployments("payments-api", ALIAS)
-    assert history[0]["kind"] == "remediation" and history[0]["trigger"] == "release"
-    assert history[0]["release_id"] == "shop-2026.11.23"
+    assert history[0].kind == "remediation" and history[0].trigger == "release"
+    assert history[0].release_id == "shop-2026.11.23"
     assert not any(shop.ledger_api.current_lease(name, ALIAS) for name in (*OTHERS, FUNCTION))
     # and the release itself is in the ledger
     runs = shop.client("dynamodb").query(

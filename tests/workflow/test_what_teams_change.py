@@ -34,7 +34,7 @@ def another_app(harness: Harness, name: str, *, build: str = "v1", image: bool =
 
 
 def record_of(harness: Harness, function_name: str = FUNCTION) -> dict[str, Any]:
-    return harness.ledger_api.list_deployments(function_name, ALIAS)[0]
+    return harness.ledger_api.list_deployments(function_name, ALIAS)[0].document()
 
 
 def versions_of(harness: Harness, function_name: str) -> list[str]:

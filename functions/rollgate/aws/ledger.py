@@ -35,6 +35,7 @@ from rollgate.aws.events import to_json_text
 from rollgate.domain.controls import ApprovalRequest, ControlRecord
 from rollgate.domain.errors import DeploymentInProgress, InvalidRequest
 from rollgate.domain.ports import Clock, Lease
+from rollgate.domain.records import DeploymentRecord, HistoryRecord, ReleaseRecord, history_record
 
 GSI_BY_FUNCTION = "by_function"
 LEASE_SK = "LEASE"
@@ -285,14 +286,14 @@ class DynamoLedger:
         return ApprovalRequest.model_validate_json(str(item["document"])) if item else None
 
     # ----------------------------------------------------------------------- deployments
-    def put_deployment(self, record: dict[str, Any], *, only_if_new: bool = False) -> None:
-        """Write (or overwrite: reruns are idempotent) one DeploymentResult-shaped record;
+    def put_deployment(self, record: HistoryRecord, *, only_if_new: bool = False) -> None:
+        """Write (or overwrite: reruns are idempotent) one deployment or remediation record;
         `only_if_new`: only when none exists for its deployment id (put_outcome)."""
-        document_text = to_json_text(record)
-        document = json.loads(document_text)  # enums, datetimes … now plain JSON values
+        document = record.document()
         for required in ("deployment_id", "function_name", "alias"):
             if not document.get(required):
                 raise InvalidRequest(f"{required}: required field is missing from the deployment record")
+        document_text = to_json_text(document)
         deployment_id = str(document["deployment_id"])
         function_name = str(document["function_name"])
         alias = str(document["alias"])
@@ -319,43 +320,41 @@ class DynamoLedger:
                     raise _OutcomeExists(deployment_id) from None
                 raise
 
-    def put_outcome(self, record: dict[str, Any]) -> dict[str, Any]:
+    def put_outcome(self, record: DeploymentRecord) -> HistoryRecord:
         """Write a deployment's outcome record unless one exists for its deployment id (a
         conditional PutItem): the stored record, this one or the one written first. A retried
         Record concludes on what its first attempt wrote, never on a second decision."""
-        function_name, alias, deployment_id = (str(record[k]) for k in ("function_name", "alias", "deployment_id"))
         try:
             self.put_deployment(record, only_if_new=True)
         except _OutcomeExists:
-            stored = self.get_deployment(function_name, alias, deployment_id)
+            stored = self.get_deployment(record.function_name, record.alias, record.deployment_id)
             if stored is not None:
                 return stored
-        return json.loads(to_json_text(record))
+        return record
 
     # ----------------------------------------------------------------------- releases
-    def put_release(self, record: dict[str, Any]) -> None:
-        """Write (or overwrite: reruns are idempotent) one ReleaseResult-shaped record."""
-        document_text = to_json_text(record)
-        document = json.loads(document_text)
-        for required in ("release_id", "execution_name", "started_at", "status"):
+    def put_release(self, record: ReleaseRecord) -> None:
+        """Write (or overwrite: reruns are idempotent) one release run's record."""
+        document = record.document()
+        for required in ("release_id", "execution_name"):
             if not document.get(required):
                 raise InvalidRequest(f"{required}: required field is missing from the release record")
         run_id = f"{document['started_at']}#{document['execution_name']}"
         item = {
-            "pk": RELEASE_PREFIX + str(document["release_id"]),
+            "pk": RELEASE_PREFIX + record.release_id,
             "sk": RUN_PREFIX + run_id,
-            "release_id": str(document["release_id"]),
-            "status": str(document["status"]),
-            "document": document_text,
+            "release_id": record.release_id,
+            "status": record.status.value,
+            "document": to_json_text(document),
         }
-        with translate_client_errors(f"dynamodb:PutItem release {document['release_id']} run {run_id}"):
+        with translate_client_errors(f"dynamodb:PutItem release {record.release_id} run {run_id}"):
             self._db.call("put_item", TableName=self.table_name, Item=item)
 
-    def get_deployment(self, function_name: str, alias: str, deployment_id: str) -> dict[str, Any] | None:
+    def get_deployment(self, function_name: str, alias: str, deployment_id: str) -> HistoryRecord | None:
         item = self._get(deployment_pk(function_name, alias), DEPLOY_PREFIX + deployment_id)
-        return _document(item) if item else None
+        return _history_record(item) if item else None
 
-    def list_deployments(self, function_name: str, alias: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    def list_deployments(self, function_name: str, alias: str | None = None, limit: int = 20) -> list[HistoryRecord]:
         """Newest first: by function+alias, or across the function's aliases (GSI by_function)."""
         if limit <= 0:
             return []
@@ -376,13 +375,13 @@ class DynamoLedger:
                 "ExpressionAttributeValues": {":pk": f"FN#{function_name}"},
             }
             where = f"{function_name} (index {GSI_BY_FUNCTION})"
-        records: list[dict[str, Any]] = []
+        records: list[HistoryRecord] = []
         with translate_client_errors(f"dynamodb:Query deployments of {where}"):
             while len(records) < limit:
                 response = self._db.call(
                     "query", TableName=self.table_name, ScanIndexForward=False, Limit=limit - len(records), **query
                 )
-                records.extend(_document(item) for item in response.get("Items", []))
+                records.extend(_history_record(item) for item in response.get("Items", []))
                 last_key = response.get("LastEvaluatedKey")
                 if not last_key:
                     break
@@ -424,6 +423,10 @@ def _in_progress_message(wanted: Lease, item: dict[str, Any]) -> str:
     )
 
 
-def _document(item: dict[str, Any]) -> dict[str, Any]:
+def _history_record(item: dict[str, Any]) -> HistoryRecord:
+    """The record an item stores in `document`; InvalidRequest names the item and the bad field."""
+    where = f"ledger item {_s(item, 'pk')} {_s(item, 'sk')}"
     text = _s(item, "document")
-    return json.loads(text) if text else {}
+    if not text:
+        raise InvalidRequest(f"{where}: it stores no document")
+    return history_record(json.loads(text), where)

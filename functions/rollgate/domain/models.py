@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from rollgate.contract import DEPLOY_STATUSES, Status
 from rollgate.domain.errors import InvalidRequest
 from rollgate.domain.validation import (
     MAX_METRIC_PERIOD_SECONDS,
@@ -1039,15 +1040,6 @@ class StepError(Lenient):
         return self.Cause
 
 
-class DeploymentStatus(str, Enum):
-    PROMOTED = "PROMOTED"
-    ROLLED_BACK = "ROLLED_BACK"
-    REJECTED = "REJECTED"
-    FAILED = "FAILED"
-    #: written only by Reconcile, for an execution stopped before its Record ran
-    ABORTED = "ABORTED"
-
-
 class RollbackVerification(str, Enum):
     """How a rollback's restored version was verified; the ledger, the event and the CLI show it.
     The alias is read back on the restored version in every case (else the rollback FAILED)."""
@@ -1069,7 +1061,8 @@ class DeploymentResult(Lenient):
     deployment_id: str
     function_name: str
     alias: str
-    status: DeploymentStatus
+    #: one of contract.DEPLOY_STATUSES (a deployment cannot say RELEASED)
+    status: Status
     from_version: str | None = None
     to_version: str | None = None
     code_sha256: str | None = None
@@ -1088,6 +1081,19 @@ class DeploymentResult(Lenient):
     rollback_verification: RollbackVerification | None = Field(
         default=None, description="for a rollback by the Rollback gate: how the restored version was verified"
     )
+
+    @field_validator("status")
+    @classmethod
+    def _a_deployment_status(cls, value: Status) -> Status:
+        return status_of(value, DEPLOY_STATUSES, "deployment")
+
+
+def status_of(value: Status, allowed: frozenset[Status], workflow: str) -> Status:
+    """`value`, when it is one of the outcomes `workflow` records (else a ValueError naming them)."""
+    if value not in allowed:
+        known = ", ".join(sorted(s.value for s in allowed))
+        raise ValueError(f"{value.value} is not an outcome of a {workflow} (one of {known})")
+    return value
 
 
 class DeploymentContext(Lenient):

@@ -4,7 +4,8 @@ exactly that text to the SNS topic (email, chat)."""
 
 from __future__ import annotations
 
-from typing import Any
+from rollgate.contract import Status
+from rollgate.domain.records import HistoryRecord, ReleaseRecord, RemediationRecord
 
 MAX_MESSAGE = 1000
 
@@ -16,8 +17,8 @@ def _evidence(function_name: str | None, execution_arn: str | None) -> str:
     return "Evidence: " + (" and ".join(where) or "the Rollgate ledger") + "."
 
 
-def _versions(document: dict[str, Any]) -> str:
-    before, after = document.get("from_version"), document.get("to_version")
+def _versions(record: HistoryRecord) -> str:
+    before, after = record.from_version, record.to_version
     if before and after:
         return f" v{before} -> v{after}"
     return f" v{after}" if after else ""
@@ -27,35 +28,37 @@ def _clip(text: str) -> str:
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
 
 
-def deployment_message(document: dict[str, Any]) -> str:
+def _status(record: HistoryRecord | ReleaseRecord) -> str:
+    status = record.status
+    return status.value if isinstance(status, Status) else str(status)
+
+
+def deployment_message(record: HistoryRecord) -> str:
     """`Deployment orders-api:live ROLLED_BACK v1 -> v2: <reason>. Evidence: …`"""
-    target = f"{document.get('function_name')}:{document.get('alias')}"
+    target = f"{record.function_name}:{record.alias}"
     return _clip(
-        f"Deployment {target} {document.get('status')}{_versions(document)}: {document.get('reason')}. "
-        + _evidence(document.get("function_name"), document.get("execution_arn"))
+        f"Deployment {target} {_status(record)}{_versions(record)}: {record.reason}. "
+        + _evidence(record.function_name, record.execution_arn)
     )
 
 
-def remediation_message(document: dict[str, Any]) -> str:
-    target = f"{document.get('function_name')}:{document.get('alias')}"
-    moved = ""
-    if document.get("from_version") and document.get("to_version"):
-        moved = f" v{document['from_version']} -> v{document['to_version']}"
+def remediation_message(record: RemediationRecord) -> str:
+    target = f"{record.function_name}:{record.alias}"
+    moved = f" v{record.from_version} -> v{record.to_version}" if record.from_version and record.to_version else ""
     return _clip(
-        f"Remediation of {target} {document.get('status')}{moved} ({document.get('trigger')}): "
-        f"{document.get('reason')}. " + _evidence(document.get("function_name"), document.get("execution_arn"))
+        f"Remediation of {target} {_status(record)}{moved} ({record.trigger}): "
+        f"{record.reason}. " + _evidence(record.function_name, record.execution_arn)
     )
 
 
-def release_message(document: dict[str, Any]) -> str:
-    functions = document.get("functions") or []
+def release_message(record: ReleaseRecord) -> str:
+    functions = record.functions
     listed = ", ".join(
-        f"{f.get('function_name')} {f.get('status')}"
-        + (f" v{f.get('from_version')}->v{f.get('to_version')}" if f.get("to_version") else "")
+        f"{f.function_name} {f.status.value}" + (f" v{f.from_version}->v{f.to_version}" if f.to_version else "")
         for f in functions[:10]
     )
     more = f" (+{len(functions) - 10} more)" if len(functions) > 10 else ""
     return _clip(
-        f"Release {document.get('release_id')} {document.get('status')}: {document.get('reason')}. "
-        f"Functions: {listed or 'none'}{more}. " + _evidence(None, document.get("execution_arn"))
+        f"Release {record.release_id} {_status(record)}: {record.reason}. "
+        f"Functions: {listed or 'none'}{more}. " + _evidence(None, record.execution_arn)
     )

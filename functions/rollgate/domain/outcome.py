@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
+from rollgate.contract import DEPLOY_ERRORS, Status
 from rollgate.domain.errors import REJECTING_ERRORS, RollgateError
 from rollgate.domain.models import (
     DeploymentContext,
     DeploymentResult,
-    DeploymentStatus,
     Evidence,
     RollbackVerification,
     TimelineEntry,
@@ -26,19 +26,15 @@ from rollgate.domain.models import (
 )
 from rollgate.domain.notify import deployment_message
 from rollgate.domain.ports import Clock, EventPublisher, Ledger
+from rollgate.domain.records import DeploymentRecord, HistoryRecord
 from rollgate.domain.rollback import rollback_reason
 
-ERROR_NAMES = {
-    DeploymentStatus.ROLLED_BACK: "DeploymentRolledBack",
-    DeploymentStatus.REJECTED: "DeploymentRejected",
-    DeploymentStatus.FAILED: "DeploymentFailed",
-}
 DETAIL_TYPES = {
-    DeploymentStatus.PROMOTED: "Deployment Promoted",
-    DeploymentStatus.ROLLED_BACK: "Deployment Rolled Back",
-    DeploymentStatus.REJECTED: "Deployment Rejected",
-    DeploymentStatus.FAILED: "Deployment Failed",
-    DeploymentStatus.ABORTED: "Deployment Aborted",
+    Status.PROMOTED: "Deployment Promoted",
+    Status.ROLLED_BACK: "Deployment Rolled Back",
+    Status.REJECTED: "Deployment Rejected",
+    Status.FAILED: "Deployment Failed",
+    Status.ABORTED: "Deployment Aborted",
 }
 
 
@@ -83,9 +79,9 @@ def rollback_verification(ctx: DeploymentContext) -> RollbackVerification | None
     return RollbackVerification.VERIFIED if ctx.rollback.smoke_passed else RollbackVerification.ALIAS_ONLY
 
 
-def decide(ctx: DeploymentContext) -> tuple[DeploymentStatus, str]:
+def decide(ctx: DeploymentContext) -> tuple[Status, str]:
     if ctx.rollback_error is not None:
-        return DeploymentStatus.FAILED, (
+        return Status.FAILED, (
             f"ROLLBACK FAILED, check alias {ctx.alias} by hand: {ctx.rollback_error.Error}: "
             f"{ctx.rollback_error.message()}"
         )
@@ -94,21 +90,21 @@ def decide(ctx: DeploymentContext) -> tuple[DeploymentStatus, str]:
         # restored version is in doubt
         restored = ctx.rollback.restored_version
         failed = "; ".join(e.detail for e in ctx.rollback.evidence if not e.ok and e.check.startswith("smoke"))
-        return DeploymentStatus.ROLLED_BACK, (
+        return Status.ROLLED_BACK, (
             f"rolled back to v{restored} (alias restored and verified), BUT v{restored} FAILED ITS SMOKE TEST "
             f"({failed or 'see the rollback evidence'}): {rollback_cause(ctx)}"
         )
     if ctx.rollback is not None:
-        return DeploymentStatus.ROLLED_BACK, f"rolled back to v{ctx.rollback.restored_version}: {rollback_cause(ctx)}"
+        return Status.ROLLED_BACK, f"rolled back to v{ctx.rollback.restored_version}: {rollback_cause(ctx)}"
     if ctx.error is not None:
-        status = DeploymentStatus.REJECTED if ctx.error.Error in REJECTING_ERRORS else DeploymentStatus.FAILED
+        status = Status.REJECTED if ctx.error.Error in REJECTING_ERRORS else Status.FAILED
         return status, f"{ctx.error.Error}: {ctx.error.message()}"
     if ctx.watch is not None and ctx.watch.next == "done":
         version = ctx.require_version().version
         if ctx.require_baseline().already_live:
-            return DeploymentStatus.PROMOTED, f"v{version} was already live with this artifact; nothing changed"
-        return DeploymentStatus.PROMOTED, _promotion_reason(ctx, version)
-    return DeploymentStatus.FAILED, "the workflow ended without reaching a conclusion"
+            return Status.PROMOTED, f"v{version} was already live with this artifact; nothing changed"
+        return Status.PROMOTED, _promotion_reason(ctx, version)
+    return Status.FAILED, "the workflow ended without reaching a conclusion"
 
 
 def _promotion_reason(ctx: DeploymentContext, version: str) -> str:
@@ -216,19 +212,20 @@ _EVENT_FIELDS = (
 _EVENT_CHECKS = 10
 
 
-def event_detail(document: dict[str, Any]) -> dict[str, Any]:
+def event_detail(record: DeploymentRecord) -> dict[str, Any]:
     """The outcome event: enough for a notification to say what, which versions, why, and the
     failed checks as evidence (the full evidence stays in the ledger; events are capped at 256 KB)."""
     failed = [
-        {"gate": gate, "check": e["check"], "detail": e["detail"]}
-        for gate, items in document.get("evidence", {}).items()
+        {"gate": gate, "check": e.check, "detail": e.detail}
+        for gate, items in record.evidence.items()
         for e in items
-        if not e.get("ok", True) and e.get("check") != "verdict"
+        if not e.ok and e.check != "verdict"
     ]
+    document = record.model_dump(mode="json", include=set(_EVENT_FIELDS))
     return {
         **{k: document.get(k) for k in _EVENT_FIELDS},
         "failed_checks": failed[:_EVENT_CHECKS],
-        "message": deployment_message(document),
+        "message": deployment_message(record),
     }
 
 
@@ -251,7 +248,7 @@ class OutcomeWriter(Protocol):
     """A Ledger that writes an outcome record only if none exists for its deployment id (the
     DynamoDB adapter: a conditional PutItem) and answers the stored one."""
 
-    def put_outcome(self, record: dict[str, Any]) -> dict[str, Any]: ...
+    def put_outcome(self, record: DeploymentRecord) -> HistoryRecord: ...
 
 
 def conclude(ctx: DeploymentContext, *, ledger: Ledger, events: EventPublisher, clock: Clock) -> DeploymentResult:
@@ -263,15 +260,17 @@ def conclude(ctx: DeploymentContext, *, ledger: Ledger, events: EventPublisher, 
 
 def record_outcome(ctx: DeploymentContext, *, ledger: Ledger, events: EventPublisher, clock: Clock) -> DeploymentResult:
     """The Record step: the outcome written once (a stored one is concluded on), announced once."""
-    document = ledger.get_deployment(ctx.function_name, ctx.alias, ctx.deployment_id)
-    if not (document and document.get("status")):
-        document = outcome_document(ctx, clock=clock)
+    stored = ledger.get_deployment(ctx.function_name, ctx.alias, ctx.deployment_id)
+    record = stored if isinstance(stored, DeploymentRecord) else None
+    if record is None:
+        record = outcome_record(ctx, clock=clock)
         if isinstance(ledger, OutcomeWriter):
-            document = ledger.put_outcome(document)
+            written = ledger.put_outcome(record)
+            record = written if isinstance(written, DeploymentRecord) else record
         else:
-            ledger.put_deployment(document)
-    announce_once(document, ledger=ledger, events=events)
-    return DeploymentResult.model_validate(document)
+            ledger.put_deployment(record)
+    announce_once(record, ledger=ledger, events=events)
+    return record.result()
 
 
 def release(ctx: DeploymentContext, *, ledger: Ledger) -> bool:
@@ -279,24 +278,23 @@ def release(ctx: DeploymentContext, *, ledger: Ledger) -> bool:
     return ledger.release_lease(ctx.function_name, ctx.alias, ctx.deployment_id)
 
 
-def announce_once(document: dict[str, Any], *, ledger: Ledger, events: EventPublisher) -> None:
+def announce_once(record: DeploymentRecord, *, ledger: Ledger, events: EventPublisher) -> None:
     """The outcome event, unless the record says it already went out for this outcome. Marked after
     the put, so a crash between the two sends it once more on the retry (at least once, never lost,
     the deployment id lets a consumer drop the repeat)."""
-    status = str(document["status"])
-    if document.get("event_published") == status:
+    if record.event_published is record.status:
         return
-    events.publish(DETAIL_TYPES[DeploymentStatus(status)], event_detail(document))
-    document["event_published"] = status
+    events.publish(DETAIL_TYPES[record.status], event_detail(record))
     try:
-        ledger.put_deployment(document)
+        ledger.put_deployment(record.model_copy(update={"event_published": record.status}))
     except RollgateError:
         # the event is out: failing Record now would only make its retry send it a second time;
         # the record itself is already written, only the mark is missing
-        document.pop("event_published")
+        return
+    record.event_published = record.status
 
 
-def outcome_document(ctx: DeploymentContext, *, clock: Clock) -> dict[str, Any]:
+def outcome_record(ctx: DeploymentContext, *, clock: Clock) -> DeploymentRecord:
     """The ledger record of the outcome decided now (decide) with every gate's evidence."""
     status, reason = decide(ctx)
     finished = clock.now()
@@ -320,14 +318,15 @@ def outcome_document(ctx: DeploymentContext, *, clock: Clock) -> dict[str, Any]:
     result.decided_by = deciding_kind(ctx)
     result.verification = verification(ctx)
     result.rollback_verification = rollback_verification(ctx)
-    document = result.model_dump(mode="json")
-    document["execution_arn"] = ctx.execution_arn
-    document["kind"] = "deployment"
-    # the request travels with the record: a later remediation smoke-tests the restored version
-    # with the same tests, and a person can see exactly what was asked for
-    document["request"] = ctx.request.model_dump(mode="json")
-    return document
+    return DeploymentRecord(
+        **dict(result),
+        execution_arn=ctx.execution_arn,
+        # the request travels with the record: a later remediation smoke-tests the restored version
+        # with the same tests, and a person can see exactly what was asked for
+        request=ctx.request.model_dump(mode="json"),
+    )
 
 
-def error_name(status: DeploymentStatus) -> str | None:
-    return ERROR_NAMES.get(status)
+def error_name(status: Status) -> str | None:
+    """The error a DeployFunction execution ends with for `status` (None: it succeeds)."""
+    return DEPLOY_ERRORS.get(status)

@@ -15,6 +15,7 @@ from rollgate.domain.health import AlarmObservation, GaugeSample, LogSeries, Per
 if TYPE_CHECKING:
     from rollgate.domain.controls import ControlRecord
     from rollgate.domain.models import CustomMetric
+    from rollgate.domain.records import HistoryRecord, ReleaseRecord
 
 
 class Clock(Protocol):
@@ -318,13 +319,13 @@ class Ledger(Protocol):
         ...
 
     def current_lease(self, function_name: str, alias: str) -> Lease | None: ...
-    def put_deployment(self, record: dict[str, Any]) -> None:
-        """Write (or overwrite, idempotently) a DeploymentResult-shaped record."""
+    def put_deployment(self, record: HistoryRecord) -> None:
+        """Write (or overwrite, idempotently) a deployment or remediation record."""
         ...
 
-    def get_deployment(self, function_name: str, alias: str, deployment_id: str) -> dict[str, Any] | None: ...
-    def list_deployments(self, function_name: str, alias: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
-        """Newest first."""
+    def get_deployment(self, function_name: str, alias: str, deployment_id: str) -> HistoryRecord | None: ...
+    def list_deployments(self, function_name: str, alias: str | None = None, limit: int = 20) -> list[HistoryRecord]:
+        """Newest first (deployments and remediations of the function+alias, as one timeline)."""
         ...
 
     def abort_requested(self, function_name: str, alias: str) -> str | None:
@@ -336,8 +337,8 @@ class Ledger(Protocol):
         ...
 
     def clear_abort(self, function_name: str, alias: str) -> None: ...
-    def put_release(self, record: dict[str, Any]) -> None:
-        """Write (or overwrite, idempotently) a ReleaseResult-shaped record."""
+    def put_release(self, record: ReleaseRecord) -> None:
+        """Write (or overwrite, idempotently) one release run's record."""
         ...
 
 

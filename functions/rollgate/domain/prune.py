@@ -40,15 +40,16 @@ def _ledger_versions(ledger: Ledger, function_name: str, since: datetime) -> dic
     records = ledger.list_deployments(function_name, None, LEDGER_PAGE)
     named: dict[str, str] = {}
     for record in records:
-        when = _moment(record.get("finished_at") or record.get("started_at"))
+        when = _moment(record.finished_at or record.started_at)
         if when is not None and when < since:
             continue
+        stored = record.document()  # a record of a kind this code does not know may name versions too
         for field in _VERSION_FIELDS:
-            value = record.get(field)
+            value = stored.get(field)
             if isinstance(value, str) and value.isdigit():
-                named.setdefault(value, f"ledger record {record.get('deployment_id')} names it")
+                named.setdefault(value, f"ledger record {record.deployment_id} names it")
     if len(records) >= LEDGER_PAGE:
-        oldest = _moment(records[-1].get("finished_at") or records[-1].get("started_at"))
+        oldest = _moment(records[-1].finished_at or records[-1].started_at)
         if oldest is None or oldest >= since:
             return None
     return named

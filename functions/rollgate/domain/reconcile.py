@@ -23,19 +23,12 @@ from typing import Any, Literal, Protocol
 
 from pydantic import Field
 
+from rollgate.contract import Status
 from rollgate.domain.errors import InvalidRequest
-from rollgate.domain.models import (
-    DeploymentContext,
-    DeploymentResult,
-    DeploymentStatus,
-    Lenient,
-    StepError,
-    Strict,
-    parse_model,
-)
-from rollgate.domain.notify import deployment_message
+from rollgate.domain.models import DeploymentContext, Lenient, StepError, Strict, parse_model
 from rollgate.domain.outcome import DETAIL_TYPES, error_name, event_detail
 from rollgate.domain.ports import AliasRouting, Clock, EventPublisher, LambdaApi, Lease, Ledger
+from rollgate.domain.records import DeploymentRecord, HistoryRecord, ReconcileNote, RemediationRecord
 from rollgate.domain.routing import describe, restore
 from rollgate.domain.start import function_name_of
 from rollgate.domain.triggers import DEFAULT_ALIAS
@@ -45,7 +38,6 @@ from rollgate.domain.validation import AliasName, FunctionRef, LongText, StackHo
 PAGE_DETAIL_TYPE = "Rollback Failed"
 #: Execution statuses that end an execution without its Record having run to the end.
 ENDED_EARLY = ("ABORTED", "TIMED_OUT", "FAILED")
-RECONCILED_DETAIL_TYPES = {"ABORTED": "Deployment Aborted", "FAILED": "Deployment Failed"}
 _RUNNING = "RUNNING"
 
 
@@ -131,35 +123,40 @@ def request_from_status_change(event: dict[str, Any], home: StackHome | None = N
         return None
 
 
-def _last_settled(records: list[dict[str, Any]], excluding: str | None) -> tuple[str, str] | None:
+#: A deployment that ended on one of these left the alias on its baseline.
+_BASELINE_KEPT = frozenset({Status.ROLLED_BACK, Status.FAILED, Status.ABORTED})
+
+
+def _last_settled(records: list[HistoryRecord], excluding: str | None) -> tuple[str, str] | None:
     """(version, why) from the newest record that settled the alias: a PROMOTED deployment's new
     version, a rolled-back or failed deployment's baseline, a remediation's restored version."""
     for record in records:  # newest first
-        record_id = record.get("deployment_id")
+        record_id = record.deployment_id
         if record_id == excluding:
             continue
-        status, kind = record.get("status"), record.get("kind", "deployment")
-        if kind == "deployment" and status == "PROMOTED" and record.get("to_version"):
-            return str(record["to_version"]), f"the latest PROMOTED record ({record_id}) names it"
-        if kind == "deployment" and status in {"ROLLED_BACK", "FAILED", "ABORTED"} and record.get("from_version"):
-            return str(record["from_version"]), f"the latest record ({record_id}, {status}) names it as baseline"
-        if kind == "remediation" and status == "ROLLED_BACK" and record.get("to_version"):
-            return str(record["to_version"]), f"the latest remediation ({record_id}) restored it"
+        if isinstance(record, DeploymentRecord):
+            if record.status is Status.PROMOTED and record.to_version:
+                return record.to_version, f"the latest PROMOTED record ({record_id}) names it"
+            if record.status in _BASELINE_KEPT and record.from_version:
+                why = f"the latest record ({record_id}, {record.status.value}) names it as baseline"
+                return record.from_version, why
+        if isinstance(record, RemediationRecord) and record.status is Status.ROLLED_BACK and record.to_version:
+            return record.to_version, f"the latest remediation ({record_id}) restored it"
     return None
 
 
 def target_version(
-    own: dict[str, Any] | None,
-    records: list[dict[str, Any]],
+    own: DeploymentRecord | None,
+    records: list[HistoryRecord],
     routing: AliasRouting,
     holder: str | None,
     captured: str | None,
 ) -> tuple[str, str]:
     """(the version the alias must route 100% to, why)."""
-    if own is not None and own.get("status") == "PROMOTED" and own.get("to_version"):
-        return str(own["to_version"]), f"its record PROMOTED v{own['to_version']}"
-    if own is not None and own.get("from_version"):
-        return str(own["from_version"]), f"its record ({own.get('status')}) names baseline v{own['from_version']}"
+    if own is not None and own.status is Status.PROMOTED and own.to_version:
+        return own.to_version, f"its record PROMOTED v{own.to_version}"
+    if own is not None and own.from_version:
+        return own.from_version, f"its record ({own.status.value}) names baseline v{own.from_version}"
     if captured:
         return captured, "the baseline its Preflight captured"
     settled = _last_settled(records, excluding=holder)
@@ -202,7 +199,7 @@ def _reconcile(
     events: EventPublisher,
     clock: Clock,
     executions: ExecutionReader,
-) -> tuple[ReconcileReport, dict[str, Any] | None]:
+) -> tuple[ReconcileReport, DeploymentRecord | None]:
     """(what it found and did, the deployment's outcome record when it has one now)."""
     function_name, alias = request.function_name, request.alias
     report = ReconcileReport(function_name=function_name, alias=alias, status="NOTHING_TO_DO")
@@ -226,7 +223,8 @@ def _reconcile(
     # release step's answer was lost)
     holder = lease.holder if lease else (request.deployment_id if request.from_the_execution else None)
     report.deployment_id = holder
-    own = ledger.get_deployment(function_name, alias, holder) if holder else None
+    stored = ledger.get_deployment(function_name, alias, holder) if holder else None
+    own = stored if isinstance(stored, DeploymentRecord) else None
     records = ledger.list_deployments(function_name, alias, limit=20)
     routing = lambda_api.get_alias(function_name, alias)
     report.found.append(f"alias {alias} routes {describe(routing)}")
@@ -298,16 +296,16 @@ def reconcile_from_the_execution(
     )
     if own is None:
         # no lease and no record: nothing of this deployment is left to put right, nor to conclude on
-        own = {
-            "deployment_id": ctx.deployment_id,
-            "function_name": ctx.function_name,
-            "alias": ctx.alias,
-            "status": DeploymentStatus.FAILED.value,
-            "reason": "the execution reached Reconcile with neither a lease nor a record: " + "; ".join(report.found),
-            "started_at": ctx.started_at.isoformat(),
-            "finished_at": clock.now().isoformat(),
-        }
-    result = DeploymentResult.model_validate(own)
+        own = DeploymentRecord(
+            deployment_id=ctx.deployment_id,
+            function_name=ctx.function_name,
+            alias=ctx.alias,
+            status=Status.FAILED,
+            reason="the execution reached Reconcile with neither a lease nor a record: " + "; ".join(report.found),
+            started_at=ctx.started_at,
+            finished_at=clock.now(),
+        )
+    result = own.result()
     return {
         **result.model_dump(mode="json"),
         "error_name": error_name(result.status),
@@ -323,48 +321,44 @@ def _write_missing_outcome(
     *,
     ledger: Ledger,
     clock: Clock,
-) -> dict[str, Any]:
-    status = "ABORTED" if request.execution_status == "ABORTED" else "FAILED"
+) -> DeploymentRecord:
+    status = Status.ABORTED if request.execution_status == "ABORTED" else Status.FAILED
     others = sorted({routing.version, *routing.additional_weights} - {report.target_version or ""})
     ended = request.execution_status or "ended"
-    document: dict[str, Any] = {
-        "deployment_id": lease.holder,
-        "function_name": request.function_name,
-        "alias": request.alias,
-        "kind": "deployment",
-        "status": status,
-        "from_version": report.target_version,
-        "to_version": others[0] if others else None,
-        "reason": (
+    release_id = lease.detail.get("release_id")
+    record = DeploymentRecord(
+        deployment_id=lease.holder,
+        function_name=request.function_name,
+        alias=request.alias,
+        status=status,
+        from_version=report.target_version,
+        to_version=others[0] if others else None,
+        reason=(
             (f"{request.cause}; " if request.cause else f"the execution {ended} before recording an outcome; ")
             + "reconciled: "
             + "; ".join([*report.found, *report.did])
         ),
-        "started_at": lease.acquired_at.isoformat(),
-        "finished_at": clock.now().isoformat(),
-        "release_id": lease.detail.get("release_id"),
-        "execution_arn": lease.detail.get("execution_arn") or request.execution_arn,
-        "reconciled": {"found": list(report.found), "did": list(report.did)},
-        "evidence": {},
-    }
-    ledger.put_deployment(document)
-    report.did.append(f"outcome {status} recorded for {lease.holder}")
-    report.outcome_written = status
-    return document
+        started_at=lease.acquired_at,
+        finished_at=clock.now(),
+        release_id=str(release_id) if release_id else None,
+        execution_arn=lease.detail.get("execution_arn") or request.execution_arn,
+        reconciled=ReconcileNote(found=list(report.found), did=list(report.did)),
+    )
+    ledger.put_deployment(record)
+    report.did.append(f"outcome {status.value} recorded for {lease.holder}")
+    report.outcome_written = status.value
+    return record
 
 
 def _announce_once(
-    document: dict[str, Any], *, ledger: Ledger, events: EventPublisher, report: ReconcileReport
+    record: DeploymentRecord, *, ledger: Ledger, events: EventPublisher, report: ReconcileReport
 ) -> None:
-    status = str(document.get("status"))
-    if document.get("event_published") == status:
+    if record.event_published is record.status:
         return
-    detail_type = RECONCILED_DETAIL_TYPES.get(status) or DETAIL_TYPES[DeploymentStatus(status)]
-    detail = event_detail(document)
-    detail["message"] = deployment_message(document)
-    events.publish(detail_type, detail)
-    document["event_published"] = status
-    ledger.put_deployment(document)
+    detail_type = DETAIL_TYPES[record.status]
+    events.publish(detail_type, event_detail(record))
+    record.event_published = record.status
+    ledger.put_deployment(record)
     report.did.append(f"{detail_type!r} event published")
 
 

@@ -3,25 +3,36 @@ executions, and, when the release is atomic and one function is not promoted, ev
 already promoted put back on its previous version.
 
 The document that flows through the state machine is `ReleaseContext`. Each task re-reads what it
-acts on: the manifest from S3, each child's outcome from the ledger (the child's execution output is
-only a fallback), the alias before reverting it. So a console rerun or a redrive is safe.
+acts on: the manifest from S3, each child's outcome from what its execution answered (the ledger only
+where the answer does not say), the alias before reverting it. So a console rerun or a redrive is safe.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
-from enum import Enum
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Any, Literal, NamedTuple
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from rollgate.contract import DEPLOY_ERRORS, DEPLOYMENT_IN_PROGRESS, INVALID_REQUEST, RELEASE_ERRORS, Status
 from rollgate.domain.errors import InvalidRequest, ManifestNotFound
 from rollgate.domain.manifest import ReleaseManifest, deployment_request, parse_manifest
-from rollgate.domain.models import ApprovalPolicy, HealthPolicy, Lenient, Provenance, StepError, Strict, parse_model
+from rollgate.domain.models import (
+    ApprovalPolicy,
+    DeploymentResult,
+    HealthPolicy,
+    Lenient,
+    Provenance,
+    StepError,
+    Strict,
+    parse_model,
+)
 from rollgate.domain.names import child_execution_name
 from rollgate.domain.ports import Clock, Ledger, ManifestStore
+from rollgate.domain.records import DeploymentRecord, FunctionOutcome, ReleaseRecord, RevertOutcome, Skipped
+from rollgate.domain.start import deployment_id_for
 from rollgate.domain.validation import BucketName, LongText, ObjectKey, StackHome, Text, check_document
 
 
@@ -93,35 +104,6 @@ class ReleasePlan(Lenient):
     max_concurrency: int
     waves: list[list[PlannedDeployment]]
     approval: ApprovalPolicy | None = None
-
-
-class DeploymentOutcome(str, Enum):
-    PROMOTED = "PROMOTED"
-    ROLLED_BACK = "ROLLED_BACK"
-    REJECTED = "REJECTED"
-    FAILED = "FAILED"
-    NOT_STARTED = "NOT_STARTED"
-
-
-class FunctionOutcome(Lenient):
-    function_name: str
-    alias: str
-    wave: int
-    status: DeploymentOutcome
-    from_version: str | None = None
-    to_version: str | None = None
-    reason: str = ""
-    deployment_id: str | None = None
-    execution_name: str | None = None
-
-    @property
-    def changed_alias(self) -> bool:
-        """Promoted to a version other than the one that was live: something to revert."""
-        return (
-            self.status is DeploymentOutcome.PROMOTED
-            and bool(self.from_version and self.to_version)
-            and self.from_version != self.to_version
-        )
 
 
 class RevertTarget(Lenient):
@@ -270,59 +252,119 @@ def _planned(
 
 
 # --------------------------------------------------------------------------- AdvanceWave
-_REJECTED_BEFORE_START = {"InvalidRequest", "DeploymentInProgress"}
+#: Validate refuses these before anything is locked or changed: the child was rejected.
+_REJECTED_BEFORE_START = frozenset({INVALID_REQUEST, DEPLOYMENT_IN_PROGRESS})
+#: A child DeployFunction's error name -> the outcome it ends with.
+_CHILD_OUTCOMES = {name: status for status, name in DEPLOY_ERRORS.items()}
+#: How far back the ledger is searched for a child whose execution answer says too little.
+_LEDGER_LOOKBACK = 25
 
 
-def _child_failure(result: dict[str, Any]) -> tuple[DeploymentOutcome, str] | None:
-    """What the Map's Catch recorded when the child execution did not succeed."""
+class ChildAnswer(NamedTuple):
+    """What a child DeployFunction execution answered: its outcome, why, and its deployment id
+    when the answer tells it."""
+
+    status: Status
+    reason: str
+    deployment_id: str | None = None
+    record: DeploymentResult | None = None
+
+
+def _json_object(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _started_at(value: Any) -> datetime | None:
+    """DescribeExecution's StartDate as Step Functions writes it into a cause: epoch milliseconds
+    (or an ISO timestamp)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def child_answer(result: Mapping[str, Any]) -> ChildAnswer | None:
+    """The child's outcome from the Map iteration's result: its output when the state machine passes
+    it (`child.output`: its DeploymentResult), or the error it failed with (`child_error`, the
+    Map's Catch: a Cause holding DescribeExecution's answer, whose Error is the outcome's error name
+    and Cause its reason). None when the result says neither (a child that succeeded, its output
+    not passed, or a result from before the child ran)."""
+    child = result.get("child")
+    if isinstance(child, Mapping) and (output := _json_object(child.get("output"))):
+        try:
+            record = DeploymentResult.model_validate(output)
+        except ValidationError:
+            return None
+        return ChildAnswer(record.status, record.reason, record.deployment_id, record)
     error = result.get("child_error")
-    if not isinstance(error, dict):
+    if not isinstance(error, Mapping):
         return None
     cause = StepError.model_validate(error).Cause or ""
-    described: dict[str, Any] = {}
-    try:
-        parsed = json.loads(cause)
-        described = parsed if isinstance(parsed, dict) else {}
-    except ValueError:
-        pass
-    name = str(described.get("error") or error.get("Error") or "DeploymentFailed")
-    why = str(described.get("cause") or cause or name)
+    described = _json_object(cause)
+    name = str(described.get("Error") or described.get("error") or error.get("Error") or "DeploymentFailed")
+    why = str(described.get("Cause") or described.get("cause") or cause or name)
+    started = _started_at(described.get("StartDate"))
+    execution_name = described.get("Name")
+    deployment_id = deployment_id_for(started, str(execution_name)) if started and execution_name else None
     if name in _REJECTED_BEFORE_START:
-        return DeploymentOutcome.REJECTED, f"{name}: {why}"
-    if name == "DeploymentRolledBack":
-        return DeploymentOutcome.ROLLED_BACK, why
-    if name == "DeploymentRejected":
-        return DeploymentOutcome.REJECTED, why
-    return DeploymentOutcome.FAILED, f"{name}: {why}"
+        return ChildAnswer(Status.REJECTED, f"{name}: {why}")
+    if name in _CHILD_OUTCOMES:
+        return ChildAnswer(_CHILD_OUTCOMES[name], why, deployment_id)
+    return ChildAnswer(Status.FAILED, f"{name}: {why}", deployment_id)
 
 
-def outcome_of(planned: PlannedDeployment, result: dict[str, Any] | None, *, ledger: Ledger) -> FunctionOutcome:
-    """The ledger's record of the child deployment when there is one (it is what happened); else
-    what the child execution reported."""
+def _ledger_record(planned: PlannedDeployment, ledger: Ledger, deployment_id: str | None) -> DeploymentRecord | None:
+    """The child's deployment record: by its id when known, else the newest of the alias whose id
+    ends in the child's execution name (a deployment id is `<start time>-<execution name>`)."""
+    if deployment_id is not None:
+        stored = ledger.get_deployment(planned.function_name, planned.alias, deployment_id)
+        return stored if isinstance(stored, DeploymentRecord) else None
+    suffix = f"-{planned.execution_name}"
+    for record in ledger.list_deployments(planned.function_name, planned.alias, limit=_LEDGER_LOOKBACK):
+        if isinstance(record, DeploymentRecord) and record.deployment_id.endswith(suffix):
+            return record
+    return None
+
+
+def outcome_of(planned: PlannedDeployment, result: Mapping[str, Any] | None, *, ledger: Ledger) -> FunctionOutcome:
+    """What the child execution answered; the ledger's record of it only for what the answer does
+    not say (its versions, or everything when the answer is not there)."""
     base = {
         "function_name": planned.function_name,
         "alias": planned.alias,
         "wave": planned.wave,
         "execution_name": planned.execution_name,
     }
-    suffix = f"-{planned.execution_name}"
-    for record in ledger.list_deployments(planned.function_name, planned.alias, limit=25):
-        if str(record.get("deployment_id", "")).endswith(suffix) and record.get("kind", "deployment") == "deployment":
-            return FunctionOutcome(
-                **base,
-                status=DeploymentOutcome(record["status"]),
-                from_version=record.get("from_version"),
-                to_version=record.get("to_version"),
-                reason=str(record.get("reason", "")),
-                deployment_id=record.get("deployment_id"),
-            )
-    failure = _child_failure(result or {})
-    if failure is not None:
-        return FunctionOutcome(**base, status=failure[0], reason=failure[1])
+    answer = child_answer(result or {})
+    record: DeploymentResult | None = answer.record if answer else None
+    if record is None and (answer is None or answer.deployment_id is not None):
+        record = _ledger_record(planned, ledger, answer.deployment_id if answer else None)
+    if answer is not None:
+        status, reason, deployment_id = answer.status, answer.reason, answer.deployment_id
+    elif record is not None:
+        status, reason, deployment_id = record.status, record.reason, record.deployment_id
+    else:
+        return FunctionOutcome(
+            **base,
+            status=Status.FAILED,
+            reason=f"no ledger record of execution {planned.execution_name}; the child did not conclude",
+        )
     return FunctionOutcome(
         **base,
-        status=DeploymentOutcome.FAILED,
-        reason=f"no ledger record of execution {planned.execution_name}; the child did not conclude",
+        status=status,
+        reason=reason,
+        from_version=record.from_version if record else None,
+        to_version=record.to_version if record else None,
+        deployment_id=record.deployment_id if record else deployment_id,
     )
 
 
@@ -337,7 +379,7 @@ def advance(ctx: ReleaseContext, *, ledger: Ledger) -> ReleaseContext:
     ]
     done_before = [o for o in ctx.outcomes if o.wave != ctx.wave_index]  # a rerun of this step replaces its wave
     outcomes = [*done_before, *wave_outcomes]
-    failed = [o for o in wave_outcomes if o.status is not DeploymentOutcome.PROMOTED]
+    failed = [o for o in wave_outcomes if not o.promoted]
     update: dict[str, Any] = {"outcomes": outcomes, "wave_results": None}
     if ctx.wave_approval is not None:  # the answer that let this wave start, kept for the record
         update.update(wave_approvals=[*ctx.wave_approvals, ctx.wave_approval], wave_approval=None)
@@ -367,7 +409,7 @@ def wave_not_approved(ctx: ReleaseContext, reason: str) -> ReleaseContext:
             function_name=p.function_name,
             alias=p.alias,
             wave=p.wave,
-            status=DeploymentOutcome.NOT_STARTED,
+            status=Skipped.NOT_STARTED,
             reason=reason,
             execution_name=p.execution_name,
         )
@@ -400,51 +442,18 @@ def _revert_target(outcome: FunctionOutcome, plan: ReleasePlan) -> RevertTarget:
 
 
 # --------------------------------------------------------------------------- RecordRelease
-class ReleaseStatus(str, Enum):
-    RELEASED = "RELEASED"  # every function promoted
-    ROLLED_BACK = "ROLLED_BACK"  # one was not; every function is back on its previous version
-    PARTIAL = "PARTIAL"  # not atomic: some promoted, some not
-    REJECTED = "REJECTED"  # the manifest was invalid or never arrived; nothing deployed
-    FAILED = "FAILED"  # something could not be put back, or the workflow itself failed
-
-
-RELEASE_ERROR_NAMES = {
-    ReleaseStatus.ROLLED_BACK: "ReleaseRolledBack",
-    ReleaseStatus.PARTIAL: "ReleasePartial",
-    ReleaseStatus.REJECTED: "ReleaseRejected",
-    ReleaseStatus.FAILED: "ReleaseFailed",
-}
+#: RELEASED: every function promoted; ROLLED_BACK: one was not, every function is back on its
+#: previous version; PARTIAL: not atomic, some promoted and some not; REJECTED: the manifest was
+#: invalid or never arrived, nothing deployed; FAILED: something could not be put back, or the
+#: workflow itself failed.
 RELEASE_DETAIL_TYPES = {
-    ReleaseStatus.RELEASED: "Release Released",
-    ReleaseStatus.ROLLED_BACK: "Release Rolled Back",
-    ReleaseStatus.PARTIAL: "Release Partial",
-    ReleaseStatus.REJECTED: "Release Rejected",
-    ReleaseStatus.FAILED: "Release Failed",
+    Status.RELEASED: "Release Released",
+    Status.ROLLED_BACK: "Release Rolled Back",
+    Status.PARTIAL: "Release Partial",
+    Status.REJECTED: "Release Rejected",
+    Status.FAILED: "Release Failed",
 }
-_REJECTING = {"InvalidRequest", "ManifestNotFound"}
-
-
-class RevertOutcome(Lenient):
-    function_name: str
-    alias: str
-    status: str  # RESTORED | ALREADY_RESTORED | MOVED_ON | FAILED
-    detail: str
-
-
-class ReleaseResult(Lenient):
-    release_id: str
-    execution_name: str
-    execution_arn: str | None = None
-    application: str | None = None
-    status: ReleaseStatus
-    atomic: bool | None = None
-    reason: str
-    source: dict[str, Any] = Field(default_factory=dict)
-    started_at: datetime
-    finished_at: datetime
-    functions: list[FunctionOutcome] = Field(default_factory=list)
-    reverts: list[RevertOutcome] = Field(default_factory=list)
-    error_name: str | None = None
+_REJECTING = {INVALID_REQUEST, "ManifestNotFound"}
 
 
 def revert_outcomes(ctx: ReleaseContext) -> list[RevertOutcome]:
@@ -480,7 +489,7 @@ def _all_functions(ctx: ReleaseContext) -> list[FunctionOutcome]:
             function_name=p.function_name,
             alias=p.alias,
             wave=p.wave,
-            status=DeploymentOutcome.NOT_STARTED,
+            status=Skipped.NOT_STARTED,
             reason="an earlier wave did not complete",
             execution_name=p.execution_name,
         )
@@ -491,35 +500,33 @@ def _all_functions(ctx: ReleaseContext) -> list[FunctionOutcome]:
     return [*ctx.outcomes, *later]
 
 
-def decide_release(ctx: ReleaseContext, reverts: list[RevertOutcome]) -> tuple[ReleaseStatus, str]:
+def decide_release(ctx: ReleaseContext, reverts: list[RevertOutcome]) -> tuple[Status, str]:
     if ctx.plan is None or (ctx.error is not None and not ctx.outcomes):
         error = ctx.error or StepError(Error="ReleaseFailed", Cause="the release ended before its manifest was planned")
-        status = ReleaseStatus.REJECTED if error.Error in _REJECTING else ReleaseStatus.FAILED
+        status = Status.REJECTED if error.Error in _REJECTING else Status.FAILED
         return status, f"{error.Error}: {error.message()}"
     if ctx.error is not None:
-        return ReleaseStatus.FAILED, f"the release workflow failed: {ctx.error.Error}: {ctx.error.message()}"
-    failed = [o for o in ctx.outcomes if o.status is not DeploymentOutcome.PROMOTED]
+        return Status.FAILED, f"the release workflow failed: {ctx.error.Error}: {ctx.error.message()}"
+    failed = [o for o in ctx.outcomes if not o.promoted]
     if not failed:
         if len(ctx.outcomes) < sum(len(w) for w in ctx.plan.waves):
-            return ReleaseStatus.FAILED, "the release ended before every wave ran"
-        return ReleaseStatus.RELEASED, f"{len(ctx.outcomes)} function(s) promoted"
+            return Status.FAILED, "the release ended before every wave ran"
+        return Status.RELEASED, f"{len(ctx.outcomes)} function(s) promoted"
     why = ctx.revert_reason or "; ".join(f"{o.function_name}:{o.alias} {o.status.value}" for o in failed)
     not_restored = [r for r in reverts if r.status not in ("RESTORED", "ALREADY_RESTORED")]
     if not_restored:
         names = ", ".join(f"{r.function_name}:{r.alias} ({r.status}: {r.detail})" for r in not_restored)
-        return ReleaseStatus.FAILED, f"{why}; COULD NOT RESTORE, check by hand: {names}"
+        return Status.FAILED, f"{why}; COULD NOT RESTORE, check by hand: {names}"
     if ctx.plan.atomic or not any(o.changed_alias for o in ctx.outcomes):
         restored = ", ".join(f"{r.function_name}:{r.alias}" for r in reverts)
-        return ReleaseStatus.ROLLED_BACK, why + (
-            f"; restored {restored} to their previous versions" if restored else ""
-        )
-    return ReleaseStatus.PARTIAL, why
+        return Status.ROLLED_BACK, why + (f"; restored {restored} to their previous versions" if restored else "")
+    return Status.PARTIAL, why
 
 
-def conclude_release(ctx: ReleaseContext, *, clock: Clock) -> ReleaseResult:
+def conclude_release(ctx: ReleaseContext, *, clock: Clock) -> ReleaseRecord:
     reverts = revert_outcomes(ctx)
     status, reason = decide_release(ctx, reverts)
-    return ReleaseResult(
+    return ReleaseRecord(
         release_id=ctx.release_id,
         execution_name=ctx.execution_name,
         execution_arn=ctx.execution_arn,
@@ -532,5 +539,5 @@ def conclude_release(ctx: ReleaseContext, *, clock: Clock) -> ReleaseResult:
         finished_at=clock.now(),
         functions=_all_functions(ctx),
         reverts=reverts,
-        error_name=RELEASE_ERROR_NAMES.get(status),
+        error_name=RELEASE_ERRORS.get(status),
     )

@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from enum import Enum
 from typing import Any, Literal
 
 from pydantic import Field
 
+from rollgate.contract import Status
 from rollgate.domain.errors import InvalidRequest
 from rollgate.domain.models import Evidence, Lenient, StepError, Strict, parse_model
 from rollgate.domain.ports import Clock, EventPublisher, LambdaApi, Lease, Ledger
 from rollgate.domain.reconcile import ExecutionReader, ReconcileReport, ReconcileRequest, reconcile
+from rollgate.domain.records import DeploymentRecord, HistoryRecord, RemediationRecord
 from rollgate.domain.revert import RevertReport, revert_promotion
 from rollgate.domain.routing import describe
 from rollgate.domain.start import deployment_id_for, function_name_of
@@ -167,11 +168,12 @@ def start_remediation(
     )
 
 
-def _latest_promotion(records: list[dict[str, Any]]) -> dict[str, Any] | None:
+def latest_promotion(records: list[HistoryRecord]) -> DeploymentRecord | None:
+    """The newest deployment among `records` that promoted a new version (its alias changed)."""
     for record in records:
-        if record.get("kind", "deployment") != "deployment" or record.get("status") != "PROMOTED":
+        if not isinstance(record, DeploymentRecord) or record.status is not Status.PROMOTED:
             continue
-        if record.get("from_version") and record.get("to_version") and record["from_version"] != record["to_version"]:
+        if record.from_version and record.to_version and record.from_version != record.to_version:
             return record
     return None
 
@@ -230,33 +232,33 @@ def assess(
                 ),
             }
         )
-    promotion = _latest_promotion(ledger.list_deployments(ctx.function_name, ctx.alias, limit=50))
+    promotion = latest_promotion(ledger.list_deployments(ctx.function_name, ctx.alias, limit=50))
     if promotion is None:
         return _nothing(ctx, f"no promotion of {target} in the ledger; nothing to roll back")
-    promoted, previous = str(promotion["to_version"]), str(promotion["from_version"])
-    finished = promotion.get("finished_at")
-    if ctx.lookback_minutes is not None and finished:
-        promoted_at = datetime.fromisoformat(str(finished))
-        if promoted_at < clock.now() - timedelta(minutes=ctx.lookback_minutes):
-            return _nothing(
-                ctx,
-                f"the latest promotion of {target} (v{promoted}, {promotion['deployment_id']}) finished at "
-                f"{finished}, outside the {ctx.lookback_minutes}-minute lookback: no recent deployment is implicated",
-            )
+    assert promotion.to_version and promotion.from_version  # latest_promotion says so
+    promoted, previous = promotion.to_version, promotion.from_version
+    finished = promotion.finished_at.isoformat()
+    lookback = timedelta(minutes=ctx.lookback_minutes) if ctx.lookback_minutes is not None else None
+    if lookback is not None and promotion.finished_at < clock.now() - lookback:
+        return _nothing(
+            ctx,
+            f"the latest promotion of {target} (v{promoted}, {promotion.deployment_id}) finished at "
+            f"{finished}, outside the {ctx.lookback_minutes}-minute lookback: no recent deployment is implicated",
+        )
     routing = lambda_api.get_alias(ctx.function_name, ctx.alias)
     if routing.version != promoted or routing.additional_weights:
         return _nothing(
             ctx,
-            f"{target} routes {describe(routing)}, so the promotion of v{promoted} ({promotion['deployment_id']}) "
+            f"{target} routes {describe(routing)}, so the promotion of v{promoted} ({promotion.deployment_id}) "
             "is no longer live",
         )
-    request = promotion.get("request") or {}
+    request = promotion.request or {}
     culprit = Culprit(
-        deployment_id=str(promotion["deployment_id"]),
+        deployment_id=promotion.deployment_id,
         promoted_version=promoted,
         previous_version=previous,
         promoted_at=finished,
-        release_id=promotion.get("release_id"),
+        release_id=promotion.release_id,
         smoke_tests=list(request.get("smoke_tests") or []),
     )
     return ctx.model_copy(
@@ -346,42 +348,37 @@ def remediate(
 
 
 # --------------------------------------------------------------------------- Record
-class RemediationStatus(str, Enum):
-    ROLLED_BACK = "ROLLED_BACK"
-    ABORT_REQUESTED = "ABORT_REQUESTED"
-    NO_ACTION = "NO_ACTION"
-    FAILED = "FAILED"
-
-
 REMEDIATION_DETAIL_TYPES = {
-    RemediationStatus.ROLLED_BACK: "Remediation Rolled Back",
-    RemediationStatus.ABORT_REQUESTED: "Remediation Abort Requested",
-    RemediationStatus.NO_ACTION: "Remediation No Action",
-    RemediationStatus.FAILED: "Remediation Failed",
+    Status.ROLLED_BACK: "Remediation Rolled Back",
+    Status.ABORT_REQUESTED: "Remediation Abort Requested",
+    Status.NO_ACTION: "Remediation No Action",
+    Status.FAILED: "Remediation Failed",
 }
+#: The error a Remediate execution ends with when it failed.
+REMEDIATION_FAILED = "RemediationFailed"
 
 
-def decide_remediation(ctx: RemediationContext) -> tuple[RemediationStatus, str]:
+def decide_remediation(ctx: RemediationContext) -> tuple[Status, str]:
     if ctx.error is not None:
-        return RemediationStatus.FAILED, f"{ctx.error.Error}: {ctx.error.message()}"
+        return Status.FAILED, f"{ctx.error.Error}: {ctx.error.message()}"
     if ctx.action == "abort":
-        return RemediationStatus.ABORT_REQUESTED, ctx.assessment
+        return Status.ABORT_REQUESTED, ctx.assessment
     took_over = f"took over: {'; '.join(ctx.takeover.did)}" if ctx.takeover is not None and ctx.takeover.did else ""
     if ctx.takeover is not None and ctx.report is None:
         if not ctx.takeover.alias_restored:
             # the lease freed, the alias left as the dead deployment's record has it, nothing to blame
             return (
-                RemediationStatus.NO_ACTION,
+                Status.NO_ACTION,
                 f"{took_over or 'reconcile found nothing to put right'}; {ctx.assessment}",
             )
-        return RemediationStatus.ROLLED_BACK, f"{took_over} ({ctx.reason})"
+        return Status.ROLLED_BACK, f"{took_over} ({ctx.reason})"
     if ctx.report is not None:
         if ctx.report.status == "MOVED_ON":
-            return RemediationStatus.NO_ACTION, ctx.report.detail
+            return Status.NO_ACTION, ctx.report.detail
         smoke = "" if ctx.report.smoke_passed is not False else "; THE RESTORED VERSION FAILED ITS SMOKE TEST"
         first = f"{took_over}; then " if took_over else ""
-        return RemediationStatus.ROLLED_BACK, f"{first}{ctx.report.detail}{smoke} ({ctx.reason})"
-    return RemediationStatus.NO_ACTION, ctx.assessment
+        return Status.ROLLED_BACK, f"{first}{ctx.report.detail}{smoke} ({ctx.reason})"
+    return Status.NO_ACTION, ctx.assessment
 
 
 def remediation_record(
@@ -389,7 +386,7 @@ def remediation_record(
     remediation_id: str,
     function_name: str,
     alias: str,
-    status: str,
+    status: Status,
     reason: str,
     trigger: str,
     started_at: datetime,
@@ -398,28 +395,30 @@ def remediation_record(
     report: RevertReport | None,
     extra_evidence: list[Evidence] | None = None,
     **context: Any,
-) -> dict[str, Any]:
+) -> RemediationRecord:
     """A ledger record in the function+alias history, beside its deployments (kind "remediation")."""
     evidence = [*(extra_evidence or []), *(report.evidence if report else [])]
-    return {
-        "kind": "remediation",
-        "deployment_id": remediation_id,
-        "function_name": function_name,
-        "alias": alias,
-        "status": status,
+    fields: dict[str, Any] = {
         "from_version": report.promoted_version if report else None,
         "to_version": report.restore_version if report else None,
-        "reason": reason,
-        "trigger": trigger,
-        "started_at": started_at.isoformat(),
-        "finished_at": finished_at.isoformat(),
-        "execution_arn": execution_arn,
-        "evidence": {"remediation": [e.model_dump(mode="json") for e in evidence]},
         **context,
     }
+    return RemediationRecord(
+        deployment_id=remediation_id,
+        function_name=function_name,
+        alias=alias,
+        status=status,
+        reason=reason,
+        trigger=trigger,
+        started_at=started_at,
+        finished_at=finished_at,
+        execution_arn=execution_arn,
+        evidence={"remediation": evidence},
+        **fields,
+    )
 
 
-def conclude_remediation(ctx: RemediationContext, *, clock: Clock) -> dict[str, Any]:
+def conclude_remediation(ctx: RemediationContext, *, clock: Clock) -> RemediationRecord:
     status, reason = decide_remediation(ctx)
     evidence = [Evidence(check="assessment", ok=True, detail=ctx.assessment or reason)]
     takeover: dict[str, Any] = {}
@@ -435,7 +434,7 @@ def conclude_remediation(ctx: RemediationContext, *, clock: Clock) -> dict[str, 
         remediation_id=ctx.remediation_id,
         function_name=ctx.function_name,
         alias=ctx.alias,
-        status=status.value,
+        status=status,
         reason=reason,
         trigger=ctx.trigger,
         started_at=ctx.started_at,

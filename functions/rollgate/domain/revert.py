@@ -19,9 +19,11 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from rollgate.contract import Status
 from rollgate.domain.errors import RollgateError
 from rollgate.domain.models import Evidence, Lenient, SmokeTest
 from rollgate.domain.ports import Clock, LambdaApi, Lease, Ledger, ProvisionedConcurrencyConfig
+from rollgate.domain.records import DeploymentRecord
 from rollgate.domain.routing import describe, restore
 from rollgate.domain.smoke import run_smoke_tests
 
@@ -219,13 +221,13 @@ def _recorded_allocation(ledger: Ledger, function_name: str, alias: str, *, prom
     check), for when the promoted version's allocation is gone (a rerun, or deleted by hand)."""
     for record in ledger.list_deployments(function_name, alias, limit=50):
         if (
-            record.get("kind", "deployment") == "deployment"
-            and record.get("status") == "PROMOTED"
-            and (str(record.get("to_version")), str(record.get("from_version"))) == (promoted, restore)
+            isinstance(record, DeploymentRecord)
+            and record.status is Status.PROMOTED
+            and (record.to_version, record.from_version) == (promoted, restore)
         ):
-            for note in (record.get("evidence") or {}).get("preflight") or []:
-                if isinstance(note, dict) and note.get("check") == "provisioned_concurrency":
-                    live = (note.get("data") or {}).get("live")
+            for note in record.evidence.get("preflight", []):
+                if note.check == "provisioned_concurrency":
+                    live = note.data.get("live")
                     # the record is JSON: a number, or absent in a record older than the check's data
                     return int(live) if isinstance(live, int | float) and not isinstance(live, bool) else 0
             return 0

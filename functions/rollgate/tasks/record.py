@@ -7,7 +7,8 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from rollgate.domain.models import DeploymentContext, DeploymentStatus, RollbackVerification, WatchConclusion
+from rollgate.contract import Status
+from rollgate.domain.models import DeploymentContext, RollbackVerification, WatchConclusion
 from rollgate.domain.outcome import error_name, record_outcome
 from rollgate.tasks._runtime import Dependencies, gate_task, logger, metrics
 
@@ -17,7 +18,7 @@ def lambda_handler(ctx: DeploymentContext, deps: Dependencies) -> dict[str, Any]
     result = record_outcome(ctx, ledger=deps.ledger, events=deps.events, clock=deps.clock)
     metrics.add_dimension(name="outcome", value=result.status.value)
     metrics.add_metric(name="Deployments", unit=MetricUnit.Count, value=1)
-    if result.status is DeploymentStatus.ROLLED_BACK:
+    if result.status is Status.ROLLED_BACK:
         metrics.add_metric(name="Rollbacks", unit=MetricUnit.Count, value=1)
     if result.rollback_verification is RollbackVerification.SMOKE_FAILED:
         metrics.add_metric(name="UnverifiedRollbacks", unit=MetricUnit.Count, value=1)

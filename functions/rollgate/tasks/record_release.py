@@ -17,10 +17,10 @@ _EVENT_FIELDS = ("release_id", "status", "application", "reason", "execution_arn
 @release_task
 def lambda_handler(ctx: ReleaseContext, deps: Dependencies) -> dict[str, Any]:
     result = conclude_release(ctx, clock=deps.clock)
-    document = result.model_dump(mode="json")
-    deps.ledger.put_release(document)
+    deps.ledger.put_release(result)
+    document = result.document()
     detail = {name: document.get(name) for name in _EVENT_FIELDS}
-    detail["message"] = release_message(document)
+    detail["message"] = release_message(result)
     deps.events.publish(RELEASE_DETAIL_TYPES[result.status], detail)
     metrics.add_dimension(name="outcome", value=result.status.value)
     metrics.add_metric(name="Releases", unit=MetricUnit.Count, value=1)

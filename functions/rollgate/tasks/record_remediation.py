@@ -6,11 +6,12 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from rollgate.contract import Status
 from rollgate.domain.notify import remediation_message
 from rollgate.domain.remediation import (
     REMEDIATION_DETAIL_TYPES,
+    REMEDIATION_FAILED,
     RemediationContext,
-    RemediationStatus,
     conclude_remediation,
 )
 from rollgate.tasks._release import remediation_task
@@ -35,11 +36,11 @@ _EVENT_FIELDS = (
 def lambda_handler(ctx: RemediationContext, deps: Dependencies) -> dict[str, Any]:
     record = conclude_remediation(ctx, clock=deps.clock)
     deps.ledger.put_deployment(record)
-    status = RemediationStatus(record["status"])
-    detail = {name: record.get(name) for name in _EVENT_FIELDS}
+    document = record.document()
+    detail = {name: document.get(name) for name in _EVENT_FIELDS}
     detail["message"] = remediation_message(record)
-    deps.events.publish(REMEDIATION_DETAIL_TYPES[status], detail)
-    metrics.add_dimension(name="outcome", value=status.value)
+    deps.events.publish(REMEDIATION_DETAIL_TYPES[record.status], detail)
+    metrics.add_dimension(name="outcome", value=record.status.value)
     metrics.add_metric(name="Remediations", unit=MetricUnit.Count, value=1)
-    logger.info("remediation concluded", extra={"status": status.value, "reason": record["reason"]})
-    return {**record, "error_name": "RemediationFailed" if status is RemediationStatus.FAILED else None}
+    logger.info("remediation concluded", extra={"status": record.status.value, "reason": record.reason})
+    return {**document, "error_name": REMEDIATION_FAILED if record.status is Status.FAILED else None}

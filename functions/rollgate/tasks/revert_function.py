@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from rollgate.contract import Status
 from rollgate.domain.models import Lenient
 from rollgate.domain.release import RevertTarget
 from rollgate.domain.remediation import remediation_record
@@ -42,7 +43,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         ledger=deps.ledger,
         clock=deps.clock,
     )
-    status = "NO_ACTION" if report.status == "MOVED_ON" else "ROLLED_BACK"
+    status = Status.NO_ACTION if report.status == "MOVED_ON" else Status.ROLLED_BACK
     deps.ledger.put_deployment(
         remediation_record(
             remediation_id=holder,
