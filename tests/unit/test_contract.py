@@ -42,3 +42,12 @@ def test_outcome_sets_and_error_names_come_from_the_one_status_enum() -> None:
     assert contract.INVALID_REQUEST == "InvalidRequest"
     assert set(contract.DEPLOY_ERRORS) <= contract.DEPLOY_STATUSES
     assert set(contract.RELEASE_ERRORS) <= contract.RELEASE_STATUSES
+
+
+def test_the_records_next_fields_take_exactly_the_contracts_answers() -> None:
+    from typing import get_args
+
+    from rollgate.domain.models import CanaryProgress, WatchProgress
+
+    assert set(get_args(CanaryProgress.model_fields["next"].annotation)) == {n.value for n in contract.CanaryNext}
+    assert set(get_args(WatchProgress.model_fields["next"].annotation)) == {n.value for n in contract.WatchNext}
