@@ -99,15 +99,18 @@ Behaviour, as on AWS Lambda:
   (the default): `INIT_START Runtime Version: ...` on a cold start; `START RequestId: ID Version:
   N`; each line printed; each logging record `[LEVEL]\t<time>Z\tID\t<message>` (a traceback in
   the same event); an uncaught exception or init error as one event `[ERROR] Type: message\n
-  Traceback (most recent call last):\n...`; `<time>Z ID Task timed out after N.00 seconds`;
+  Traceback (most recent call last):\n...` (the frames indented with no-break spaces, as the
+  runtime writes them; an init error after the runtime's `[WARNING]` "Unhandled exception ..."
+  line); `<time>Z ID Task timed out after N.00 seconds`;
   `END RequestId: ID`; `REPORT RequestId: ID\tDuration: D ms\tBilled Duration: B ms\tMemory
   Size: M MB\tMax Memory Used: U MB` (+ `\tInit Duration: I ms` on a cold start, whose INIT phase
   is billed; `\tStatus: timeout`, or `\tStatus: error\tError Type: T` after a failed init).
   LoggingConfig.LogFormat JSON: platform.initStart / platform.start / platform.runtimeDone /
   platform.report records (status success|error|timeout, metrics in ms and MB), logging records
-  as {"timestamp", "level", "message", "logger", "requestId"} (+ errorType, errorMessage,
-  stackTrace), an uncaught exception as {"timestamp", "log_level", "errorMessage", "errorType",
-  "requestId", "stackTrace"}, prints as plain text; ApplicationLogLevel drops records below it,
+  as {"timestamp", "level", "message", "logger", "requestId"} (+ stackTrace, errorType,
+  errorMessage, location with exc_info, and `extra=` fields), an uncaught exception as
+  {"timestamp", "level", "errorMessage", "errorType", "requestId", "stackTrace"}, prints as
+  plain text; ApplicationLogLevel drops records below it,
   a SystemLogLevel above INFO the platform records. Event timestamps are on the runtime clock;
   request ids are seeded too (and so every line quoted in evidence); every event of an invocation
   is ingested (readable by FilterLogEvents / GetLogEvents) a seeded
@@ -355,48 +358,81 @@ class _InvocationLog:
     def add(self, message: str, at: datetime | None = None) -> None:
         self.events.append((self.now() if at is None else at, message))
 
-    def record(self, record: logging.LogRecord) -> None:
+    def record(self, record: logging.LogRecord, *, request_id: str | None = None) -> None:
         at = self.now()
+        request_id = self.request_id if request_id is None else request_id
         if self.json:
-            if record.levelno < self.level:
+            level = min(50, max(0, record.levelno)) // 10 * 10  # the runtime rounds custom levels down
+            if level < self.level:
                 return
+            exc_info = record.exc_info if record.exc_info and record.exc_info[0] is not None else None
             body: dict[str, Any] = {
                 "timestamp": _timestamp(at),
-                "level": record.levelname,
+                "level": logging.getLevelName(level),
                 "message": record.getMessage(),
                 "logger": record.name,
-                "requestId": self.request_id,
+                "stackTrace": traceback.format_tb(exc_info[2]) if exc_info else None,
+                "errorType": exc_info[0].__name__ if exc_info else None,  # type: ignore[union-attr]
+                "errorMessage": str(exc_info[1]) if exc_info else None,
+                "requestId": request_id,
+                "location": f"{record.pathname}:{record.funcName}:{record.lineno}" if exc_info else None,
             }
-            if record.exc_info and record.exc_info[0] is not None:
-                body["errorType"] = record.exc_info[0].__name__
-                body["errorMessage"] = str(record.exc_info[1])
-                body["stackTrace"] = traceback.format_tb(record.exc_info[2])
-            self.add(json.dumps(body, default=str) + "\n", at)
+            # fields given with `extra=` are the record's own: the runtime adds them too
+            body.update((k, v) for k, v in vars(record).items() if k not in _RECORD_FIELDS and k not in body)
+            kept = {k: v for k, v in body.items() if v is not None}
+            self.add(json.dumps(kept, default=str, ensure_ascii=False) + "\n", at)
             return
-        text = record.getMessage()
+        # logging.Formatter("[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n"):
+        # a traceback follows the line, with no newline of its own at the end
+        text = f"[{record.levelname}]\t{_timestamp(at)}\t{request_id}\t{record.getMessage()}\n"
         if record.exc_info:
-            text += "\n" + _exception_formatter.formatException(record.exc_info)
+            text += _exception_formatter.formatException(record.exc_info)
         if record.stack_info:
-            text += "\n" + record.stack_info
-        self.add(f"[{record.levelname}]\t{_timestamp(at)}\t{self.request_id}\t{text}\n", at)
+            text += ("" if text.endswith("\n") else "\n") + record.stack_info
+        self.add(text, at)
 
     def uncaught(self, error_type: str, message: str, trace: list[str]) -> None:
-        """An exception out of the handler (or its init): one event, as the Python runtime logs it."""
+        """An exception out of the handler (or its init): one event, as the Python runtime logs it
+        (text: the trace's indentation in no-break spaces, lines joined by newlines, none at the end)."""
         if self.json:
             body = {
-                "timestamp": _timestamp(self.now()),
-                "log_level": "ERROR",
+                "timestamp": self.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+                "level": "ERROR",
                 "errorMessage": message,
                 "errorType": error_type,
                 "requestId": self.request_id,
                 "stackTrace": trace,
             }
-            self.add(json.dumps(body) + "\n")
-        else:
-            self.add(f"[ERROR] {error_type}: {message}\nTraceback (most recent call last):\n" + "".join(trace))
+            self.add(json.dumps(body, ensure_ascii=False))
+            return
+        described = "[ERROR]" + (f" {error_type}" if error_type else "")
+        if message:
+            described += (":" if error_type else "") + f" {message}"
+        lines = [described, "Traceback (most recent call last):"]
+        for element in trace:
+            lines += [_nbsp_indented(line) for line in element.splitlines()] if element else [""]
+        self.add("\n".join(lines))
 
     def text(self) -> str:
-        return "".join(message for _, message in self.events)
+        return "".join(message if message.endswith("\n") else message + "\n" for _, message in self.events)
+
+
+def _nbsp_indented(line: str) -> str:
+    stripped = line.lstrip(" ")
+    return "\u00a0" * (len(line) - len(stripped)) + stripped
+
+
+#: What every LogRecord has: the JSON format adds only a record's other attributes (`extra=`).
+_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
+#: What the Python runtime logs (at WARNING, with no request id) before an init error.
+_INIT_ERROR_WARNING = (
+    "Unhandled exception. The most likely cause is an issue in the function code. However, in rare cases, a "
+    "Lambda runtime update can cause unexpected function behavior. For functions using managed runtimes, runtime "
+    "updates can be triggered by a function change, or can be applied automatically. To determine if the runtime "
+    "has been updated, check the runtime version in the INIT_START log entry. If this error correlates with a "
+    "change in the runtime version, you may be able to mitigate this error by temporarily rolling back to the "
+    "previous runtime version. For more information, see https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html"
+)
 
 
 class _RuntimeLogHandler(logging.Handler):
@@ -1030,6 +1066,8 @@ class LambdaDataPlane:
             except _InitError as init_error:
                 error = (init_error.error_type, init_error.message, init_error.trace)
                 init_failed = True
+                warning = logging.LogRecord("root", logging.WARNING, "", 0, _INIT_ERROR_WARNING, (), None)
+                log.record(warning, request_id="")  # the init phase has no request
                 log.uncaught(*error)
             except Exception as raised:
                 error = (type(raised).__name__, str(raised), _user_trace(raised))

@@ -546,12 +546,13 @@ def test_each_invocation_is_written_to_its_functions_log_group_as_lambda_writes_
     # and the uncaught KeyError is one event with its traceback, between the second's START and END
     (uncaught,) = [m for m in messages if m.startswith("[ERROR]")]
     assert uncaught.startswith("[ERROR] KeyError: 'SAVE10'\nTraceback (most recent call last):\n")
-    assert 'File "/var/task/app.py", line ' in uncaught and "in price" in uncaught  # the code as Lambda places it
+    # its frames indented with no-break spaces, the code where Lambda places it, no newline at the end
+    assert '\n\u00a0\u00a0File "/var/task/app.py", line ' in uncaught and "in price" in uncaught
+    assert not uncaught.endswith("\n")
     assert messages.index(uncaught) > messages.index(f"START RequestId: {second} Version: {v3}\n")
-    # the in-memory log keeps each invocation's text, as before
-    assert _plane(runtime).logs(app.function_name)[-1] == "".join(
-        messages[messages.index(f"START RequestId: {second} Version: {v3}\n") :]
-    )
+    # the in-memory log keeps each invocation's text, as before, an event to a line
+    lines = messages[messages.index(f"START RequestId: {second} Version: {v3}\n") :]
+    assert _plane(runtime).logs(app.function_name)[-1] == "".join(m if m.endswith("\n") else m + "\n" for m in lines)
 
 
 def test_a_caught_and_logged_error_is_in_the_logs_only(runtime: LocalRuntime, app: SampleApp) -> None:
@@ -571,7 +572,7 @@ def test_a_caught_and_logged_error_is_in_the_logs_only(runtime: LocalRuntime, ap
     at, request_id, text = match.groups()
     assert datetime.fromisoformat(at + "+00:00").timestamp() * 1000 == logged["timestamp"]
     assert text.startswith("coupon 'SAVE10' not applied: order charged in full\nTraceback (most recent call last):")
-    assert text.endswith("KeyError: 'SAVE10'\n")
+    assert text.endswith("KeyError: 'SAVE10'")  # logging.Formatter adds no newline after a traceback
     # which the judge's parser reads as an error of that request, signature without the coupon
     assert classify(logged["message"]) == ("error", request_id, "coupon '<*>' not applied: order charged in full")
 
@@ -703,9 +704,10 @@ def test_the_json_log_format_when_the_logging_config_asks_for_it(runtime: LocalR
     kinds = [r.get("type") for r in records if "type" in r]
     first, second = ["platform.initStart", "platform.start"], ["platform.runtimeDone", "platform.report"]
     assert kinds == [*first, "platform.start", *second, *second]  # one after the other, at one instant
-    (record,) = [r for r in records if r.get("level") == "ERROR"]
-    assert record["message"] == "could not reach payments" and record["logger"] == "app"
+    (record,) = [r for r in records if r.get("message") == "could not reach payments"]
+    assert (record["level"], record["logger"]) == ("ERROR", "app") and "errorType" not in record
     (uncaught,) = [r for r in records if "errorType" in r and "type" not in r]
+    assert set(uncaught) == {"timestamp", "level", "errorMessage", "errorType", "requestId", "stackTrace"}
     assert (uncaught["errorType"], uncaught["errorMessage"]) == ("ValueError", "order 42 failed")
     reports = [r for r in records if r.get("type") == "platform.report"]
     assert [r["record"]["status"] for r in reports] == ["success", "error"]
@@ -789,3 +791,27 @@ def test_log_events_older_than_the_retention_are_dropped(
     assert first.log_result is not None
     first_id = _request_id_of(base64.b64decode(first.log_result).decode().splitlines()[1])
     assert kept and not any(first_id in e["message"] for e in kept)
+
+
+def test_an_init_error_is_logged_as_the_python_runtime_logs_it(runtime: LocalRuntime, app: SampleApp) -> None:
+    v5 = publish_build(runtime, app, "v5")  # imports a module missing from the build
+    # when v5 is invoked twice
+    for _ in range(2):
+        assert _plane(runtime).invoke(app.function_name, v5, smoke_payload()).function_error == "Unhandled"
+        runtime.clock.sleep(1)
+    _ingested(runtime)
+    events = _log_events(runtime, f"/aws/lambda/{app.function_name}")
+    messages = [e["message"] for e in events]
+    # then each is a cold start in an environment of its own (a failed init leaves none)
+    assert len({e["logStreamName"] for e in events}) == 2
+    assert sum(m.startswith("INIT_START") for m in messages) == 2
+    # with the runtime's warning (no request id: the init phase has none), the error, and the REPORT
+    warning = next(m for m in messages if m.startswith("[WARNING]"))
+    assert re.match(r"^\[WARNING\]\t\S+Z\t\tUnhandled exception\. The most likely cause", warning)
+    errors = [m for m in messages if m.startswith("[ERROR]")]
+    assert errors[0] == (
+        "[ERROR] Runtime.ImportModuleError: Unable to import module 'app': No module named 'orders_schema'\n"
+        "Traceback (most recent call last):"
+    )
+    reports = [m for m in messages if m.startswith("REPORT")]
+    assert all(r.endswith("\tStatus: error\tError Type: Runtime.ImportModuleError\n") for r in reports)
