@@ -28,7 +28,7 @@ from typing import Any, TextIO
 
 from cli.output import report
 from cli.progress import ExecutionWatcher
-from cli.views import table, versions
+from cli.views import table
 
 TRAFFIC_PER_SECOND = 5.0
 #: Lambda's metrics reach CloudWatch this long after their minute ends (its logs within seconds)
@@ -69,6 +69,12 @@ def demo_request(build: str, bucket: str, key: str, smoke_payload: Any, extra: d
         "provenance": {"trigger": "demo", "release_id": f"demo-{build}"},
         **extra,
     }
+
+
+def _versions(result: dict[str, Any]) -> str:
+    """`vFROM -> vTO` of the execution's result (a DeploymentResult as JSON), "-" without both."""
+    before, after = result.get("from_version"), result.get("to_version")
+    return f"v{before} -> v{after}" if before and after else "-"
 
 
 def _detected(result: dict[str, Any]) -> str:
@@ -172,7 +178,7 @@ def run_demo(out: TextIO = sys.stdout, cdk_out: str = "cdk.out") -> int:
                         scenario.expected,
                         conclusion.outcome,
                         "yes" if ok else "NO",
-                        versions(result),
+                        _versions(result),
                         f"{elapsed / 60:.1f} min",
                         _detected(result),
                         result.get("decided_by") or "-",
