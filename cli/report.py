@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from cli.output import report
 from cli.session import Connection, UsageError, add_connection_arguments
+from rollgate.contract import Status
 from rollgate.domain.progress import SERIES_CHECK, SERIES_COLUMNS, VERDICT_COLUMNS
 from rollgate.domain.records import DeploymentRecord
 from rollgate.domain.validation import check_function_name
@@ -85,7 +86,7 @@ def _target_of_execution(conn: Connection, execution_name: str) -> tuple[str, st
     return check_function_name(request["function_name"]), str(request.get("alias") or "live")
 
 
-def load_record(conn: Connection, deployment_id: str, function: str | None, alias: str | None) -> dict[str, Any]:
+def load_record(conn: Connection, deployment_id: str, function: str | None, alias: str | None) -> DeploymentRecord:
     from cli.views import ledger_for
 
     match = _DEPLOYMENT_ID.fullmatch(deployment_id)
@@ -100,8 +101,7 @@ def load_record(conn: Connection, deployment_id: str, function: str | None, alia
     record = ledger_for(conn).get_deployment(function, alias, deployment_id)
     if not isinstance(record, DeploymentRecord):
         raise UsageError(f"DEPLOYMENT_ID: no deployment {deployment_id} of {function}:{alias} in the ledger")
-    # the picture is drawn from the stored document: its evidence data is free-form by design
-    return record.document()
+    return record
 
 
 # --------------------------------------------------------------------------- the data
@@ -113,9 +113,9 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
-def _series(record: dict[str, Any], gate: str) -> dict[str, Any] | None:
-    evidence = record.get("evidence", {}).get(gate, [])
-    return next((e.get("data") for e in reversed(evidence) if e.get("check") == SERIES_CHECK), None)
+def _series(record: DeploymentRecord, gate: str) -> dict[str, Any] | None:
+    """The judge's per-period series in the gate's evidence (its data is the judge's own JSON)."""
+    return next((e.data for e in reversed(record.evidence.get(gate, [])) if e.check == SERIES_CHECK), None)
 
 
 def _version_cell(version: str | None, invocations: Any, errors: Any, p95: Any) -> dict[str, Any] | None:
@@ -125,7 +125,7 @@ def _version_cell(version: str | None, invocations: Any, errors: Any, p95: Any) 
     return {"version": version, "invocations": invocations, "errors": errors, "error_rate": rate, "p95_ms": p95}
 
 
-def _periods(record: dict[str, Any]) -> tuple[list[dict[str, Any]], int | None]:
+def _periods(record: DeploymentRecord) -> tuple[list[dict[str, Any]], int | None]:
     """Every judged period, canary then watch; a period both read is the watch's (read later, so
     with more of CloudWatch's late datapoints in)."""
     periods: dict[str, dict[str, Any]] = {}
@@ -157,9 +157,9 @@ def _periods(record: dict[str, Any]) -> tuple[list[dict[str, Any]], int | None]:
     return [periods[key] for key in sorted(periods)], period_seconds
 
 
-def _verdicts(record: dict[str, Any]) -> list[dict[str, Any]]:
+def _verdicts(record: DeploymentRecord) -> list[dict[str, Any]]:
     """Every verdict (canary, then watch), with its sentence from the timeline."""
-    sentences = {(entry.get("at"), entry.get("gate")): entry.get("detail", "") for entry in record.get("timeline", [])}
+    sentences = {(_iso(entry.at), entry.gate): entry.detail for entry in record.timeline}
     verdicts = []
     for gate, timeline_gate in (("canary", "judge"), ("watch", "watch")):
         data = _series(record, gate) or {}
@@ -181,11 +181,11 @@ def _verdicts(record: dict[str, Any]) -> list[dict[str, Any]]:
     return sorted(verdicts, key=lambda v: v["at"] or "")
 
 
-def _moment(record: dict[str, Any], gate: str) -> str | None:
-    return next((_iso(_at(e["at"])) for e in record.get("timeline", []) if e.get("gate") == gate), None)
+def _moment(record: DeploymentRecord, gate: str) -> str | None:
+    return next((_iso(e.at) for e in record.timeline if e.gate == gate), None)
 
 
-def _weights(record: dict[str, Any], verdicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _weights(record: DeploymentRecord, verdicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The new version's share of the alias as it moved. Each move follows the verdict that asked
     for it at once (ShiftTraffic, Promote and CompleteWatch run right after the judge's `next`), so
     a move is dated by the last verdict at the old weight; the promotion and the rollback by their
@@ -204,36 +204,36 @@ def _weights(record: dict[str, Any], verdicts: list[dict[str, Any]]) -> list[dic
         move(promoted if changes_phase and promoted else before["at"], after["weight"])
     if promoted and not any(v["phase"] == "watch" for v in verdicts):
         move(promoted, 100)
-    if record.get("status") == "PROMOTED" and verdicts:
+    if record.status is Status.PROMOTED and verdicts:
         move(verdicts[-1]["at"], 100)
     if rolled_back:
         move(rolled_back, 0)
     return points
 
 
-def report_data(record: dict[str, Any]) -> dict[str, Any]:
+def report_data(record: DeploymentRecord) -> dict[str, Any]:
     """What the picture shows, as data (the JSON `rollgate report` writes)."""
     periods, period_seconds = _periods(record)
     verdicts = _verdicts(record)
     return {
-        "deployment_id": record.get("deployment_id"),
-        "function_name": record.get("function_name"),
-        "alias": record.get("alias"),
-        "status": record.get("status"),
-        "reason": record.get("reason"),
-        "from_version": record.get("from_version"),
-        "to_version": record.get("to_version"),
-        "started_at": record.get("started_at"),
-        "finished_at": record.get("finished_at"),
-        "decided_by": record.get("decided_by"),
-        "time_to_detect_seconds": record.get("time_to_detect_seconds"),
-        "time_to_recover_seconds": record.get("time_to_recover_seconds"),
+        "deployment_id": record.deployment_id,
+        "function_name": record.function_name,
+        "alias": record.alias,
+        "status": record.status.value,
+        "reason": record.reason,
+        "from_version": record.from_version,
+        "to_version": record.to_version,
+        "started_at": _iso(record.started_at),
+        "finished_at": _iso(record.finished_at),
+        "decided_by": record.decided_by,
+        "time_to_detect_seconds": record.time_to_detect_seconds,
+        "time_to_recover_seconds": record.time_to_recover_seconds,
         "period_seconds": period_seconds,
         "periods": periods,
         "verdicts": verdicts,
         "weights": _weights(record, verdicts),
         "canary_started_at": _moment(record, "canary"),
-        "promoted_at": _moment(record, "promote") if record.get("status") == "PROMOTED" else None,
+        "promoted_at": _moment(record, "promote") if record.status is Status.PROMOTED else None,
         "rolled_back_at": _moment(record, "rollback"),
     }
 

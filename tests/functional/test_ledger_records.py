@@ -94,7 +94,7 @@ def test_a_reconciled_deployment_round_trips_with_what_reconcile_did(ledger: Dyn
     assert stored.reconciled == written.reconciled
 
 
-def test_a_remediation_round_trips_in_the_same_history(ledger: DynamoLedger) -> None:
+def test_a_remediation_round_trips_in_the_same_history(ledger: DynamoLedger, dynamodb_client, ledger_table) -> None:
     ledger.put_deployment(_deployment())
     remediation = RemediationRecord(
         deployment_id="20300501T130000Z-remediate",
@@ -117,6 +117,12 @@ def test_a_remediation_round_trips_in_the_same_history(ledger: DynamoLedger) -> 
     assert isinstance(newest, RemediationRecord) and newest == remediation
     assert isinstance(older, DeploymentRecord)
     assert "taken_over" not in newest.document()  # an optional field left out stays out
+    item = dynamodb_client.get_item(
+        TableName=ledger_table,
+        Key={"pk": {"S": "DEPLOY#orders#live"}, "sk": {"S": "DEPLOY#20300501T130000Z-remediate"}},
+    )["Item"]
+    # the attributes a person reads in the console, as remediations have always written them
+    assert (item["kind"]["S"], item["started_at"]["S"]) == ("remediation", "2030-05-01T13:00:00+00:00")
 
 
 def test_a_release_run_round_trips(ledger: DynamoLedger, dynamodb_client, ledger_table) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from cli.report import render_png, report_data
 from rollgate.domain.health import HealthWindow, Outcome, PeriodStats, Verdict
 from rollgate.domain.models import HealthPolicy
+from rollgate.domain.records import DeploymentRecord
 from tests.unit.conftest import World, drive, request_for
 
 
@@ -20,8 +21,10 @@ def _traffic(world: World, version: str, *, per_minute: float, errors: float, p9
     ]
 
 
-def _record(world: World, result: dict[str, object]) -> dict[str, object]:
-    return world.ledger.deployments[str(result["deployment_id"])]
+def _record(world: World, result: dict[str, object]) -> DeploymentRecord:
+    record = world.ledger.get_deployment("orders-api", "live", str(result["deployment_id"]))
+    assert isinstance(record, DeploymentRecord)
+    return record
 
 
 def test_a_linear_canary_then_a_watch_is_drawn_step_by_step(world: World, tmp_path: Path) -> None:

@@ -21,7 +21,17 @@ from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
 
 from rollgate.contract import DEPLOY_STATUSES, RELEASE_STATUSES, REMEDIATION_STATUSES, Status
 from rollgate.domain.errors import InvalidRequest
@@ -101,6 +111,11 @@ class RemediationRecord(_Stored):
     @classmethod
     def _a_remediation_status(cls, value: Status) -> Status:
         return status_of(value, REMEDIATION_STATUSES, "remediation")
+
+    @field_serializer("started_at", "finished_at", when_used="json")
+    def _as_written(self, moment: datetime) -> str:
+        # remediations have always stored their times this way (and their items' attributes show it)
+        return moment.isoformat()
 
 
 class Skipped(str, Enum):
