@@ -46,16 +46,29 @@ class DemoStepFunctions(ScriptedStepFunctions):
         build = name.removeprefix("demo-")
         status, before, after = OUTCOMES[build]
         arn = f"{stateMachineArn.replace(':stateMachine:', ':execution:')}:{name}"
-        result = {"status": status, "reason": f"build {build} {status}", "from_version": before, "to_version": after}
+        result: dict[str, Any] = {
+            "status": status,
+            "reason": f"build {build} {status}",
+            "from_version": before,
+            "to_version": after,
+        }
+        if build == "v3":  # caught on its logs 45 s after its first canary traffic
+            result.update(decided_by="logs", time_to_detect_seconds=45.0)
         self.add(arn, HistoryBuilder().task("Record", {"result": result}))
         self.published += [after] if after and after not in self.published else []
         return {"executionArn": arn}
+
+
+class DataPlane:
+    def set_metric_delay(self, low_seconds: float, high_seconds: float | None = None) -> None:
+        self.metric_delay = (low_seconds, high_seconds)
 
 
 class ScriptedRuntime:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.clock = Clock()
         self.sfn = DemoStepFunctions()
+        self.data_plane = DataPlane()
 
     def __enter__(self) -> ScriptedRuntime:
         return self
@@ -87,6 +100,13 @@ class ScriptedRuntime:
             def list_versions_by_function(self, **kwargs: Any) -> dict[str, Any]:
                 return {"Versions": [{"Version": v} for v in published]}
 
+            def get_metric_data(self, MetricDataQueries: list[dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
+                version = MetricDataQueries[0]["MetricStat"]["Metric"]["Dimensions"][2]["Value"]
+                values = {"errors": [3.0, 2.0], "invocations": [20.0, 10.0]} if version == "3" else {}
+                return {
+                    "MetricDataResults": [{"Id": q["Id"], "Values": values.get(q["Id"], [])} for q in MetricDataQueries]
+                }
+
         return Client()
 
 
@@ -111,6 +131,9 @@ def test_the_demo_summary_is_one_document() -> None:
         ("v4", "REJECTED", True),
         ("v5", "REJECTED", True),
     ]
+    v3 = document["scenarios"][1]
+    assert (v3["decided_by"], v3["time_to_detect_seconds"]) == ("logs", 45.0)
+    assert v3["metrics_later"] == {"errors": 5, "invocations": 30}
     v5 = document["scenarios"][3]
     assert (v5["from_version"], v5["to_version"], v5["reason"]) == ("2", "4", "build v5 REJECTED")
     assert v5["execution_arn"].endswith(":execution:Deploy:demo-v5")
@@ -127,5 +150,7 @@ def test_the_demo_headers_say_build_and_the_table_lambda_version() -> None:
     assert "==> release v5" not in text
     assert "Lambda numbers the versions it publishes" in text
     header = next(line for line in text.splitlines() if line.startswith("build "))
-    assert "Lambda versions" in header
+    assert "Lambda versions" in header and "detected in" in header and "decided by" in header
+    v3_row = next(line for line in text.splitlines() if line.startswith("v3 "))
+    assert "45 s" in v3_row and "logs" in v3_row and "errors 5/30" in v3_row
     assert "ends on Lambda version 2" in text
