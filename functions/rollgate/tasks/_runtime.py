@@ -109,6 +109,35 @@ def workflow_task(
     return decorate
 
 
+#: An entry step's start: (the execution input, $$.Execution, the Lambda context, deps) -> the
+#: workflow's first document.
+Start = Callable[[Any, Any, LambdaContext, Dependencies], BaseModel]
+
+
+def entry_task(
+    *, correlation_id: Callable[[Any], str], started: Callable[[Any], tuple[str, dict[str, Any]]]
+) -> Callable[[Start], Callable[[dict[str, Any], LambdaContext], Any]]:
+    """Make a workflow's entry handler (Validate, StartRelease, Assess) from `start`: it gets the raw
+    input (`request`) and `$$.Execution` (`execution`), its document's id becomes the correlation id,
+    `started` says what to log, and the document is returned as JSON."""
+
+    def decorate(start: Start) -> Callable[[dict[str, Any], LambdaContext], Any]:
+        @logger.inject_lambda_context(clear_state=True)
+        @tracer.capture_lambda_handler(capture_response=False)
+        @metrics.log_metrics
+        @functools.wraps(start)
+        def handler(event: dict[str, Any], context: LambdaContext) -> Any:
+            document = start(event.get("request"), event.get("execution"), context, dependencies())
+            logger.set_correlation_id(correlation_id(document))
+            message, extra = started(document)
+            logger.info(message, extra=extra)
+            return document.model_dump(mode="json")
+
+        return cast(Callable[[dict[str, Any], LambdaContext], Any], handler)
+
+    return decorate
+
+
 #: A DeployFunction task: the document is the DeploymentContext, correlated by deployment id.
 gate_task = workflow_task(
     DeploymentContext,

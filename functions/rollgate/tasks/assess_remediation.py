@@ -10,9 +10,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rollgate.aws.executions import StepFunctionsExecutions
 from rollgate.domain.errors import InvalidRequest
-from rollgate.domain.remediation import assess, start_remediation
+from rollgate.domain.remediation import RemediationContext, assess, start_remediation
 from rollgate.domain.triggers import ALARM_DETAIL_TYPE, parse_alarm_event
-from rollgate.tasks._runtime import dependencies, logger, tracer
+from rollgate.tasks._runtime import Dependencies, entry_task
 
 
 def _alarm_arn(request: Any) -> str | None:
@@ -25,21 +25,18 @@ def _alarm_arn(request: Any) -> str | None:
     return None
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    deps = dependencies()
-    request = event.get("request")
+@entry_task(
+    correlation_id=lambda ctx: ctx.remediation_id,
+    started=lambda ctx: ("remediation assessed", {"action": ctx.action, "assessment": ctx.assessment}),
+)
+def lambda_handler(request: Any, execution: Any, context: LambdaContext, deps: Dependencies) -> RemediationContext:
     ctx = start_remediation(
         request,
-        event.get("execution"),
+        execution,
         alarm_tags=deps.alarm_tags.tags(_alarm_arn(request)),
         default_lookback_minutes=deps.settings.remediation_lookback_minutes,
         clock=deps.clock,
     )
-    logger.set_correlation_id(ctx.remediation_id)
     # whether a lease holder's execution still runs: a dead one is taken over, not asked to abort
     executions = StepFunctionsExecutions(boto3.client("stepfunctions"))
-    ctx = assess(ctx, ledger=deps.ledger, lambda_api=deps.lambda_api, clock=deps.clock, executions=executions)
-    logger.info("remediation assessed", extra={"action": ctx.action, "assessment": ctx.assessment})
-    return ctx.model_dump(mode="json")
+    return assess(ctx, ledger=deps.ledger, lambda_api=deps.lambda_api, clock=deps.clock, executions=executions)

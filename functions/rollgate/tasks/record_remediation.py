@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-
 from rollgate.contract import Status
 from rollgate.domain.notify import remediation_message
 from rollgate.domain.remediation import (
@@ -14,8 +12,9 @@ from rollgate.domain.remediation import (
     RemediationContext,
     conclude_remediation,
 )
+from rollgate.tasks._conclude import announce
 from rollgate.tasks._release import remediation_task
-from rollgate.tasks._runtime import Dependencies, logger, metrics
+from rollgate.tasks._runtime import Dependencies
 
 _EVENT_FIELDS = (
     "deployment_id",
@@ -36,11 +35,13 @@ _EVENT_FIELDS = (
 def lambda_handler(ctx: RemediationContext, deps: Dependencies) -> dict[str, Any]:
     record = conclude_remediation(ctx, clock=deps.clock)
     deps.ledger.put_deployment(record)
-    document = record.document()
-    detail = {name: document.get(name) for name in _EVENT_FIELDS}
-    detail["message"] = remediation_message(record)
-    deps.events.publish(REMEDIATION_DETAIL_TYPES[record.status], detail)
-    metrics.add_dimension(name="outcome", value=record.status.value)
-    metrics.add_metric(name="Remediations", unit=MetricUnit.Count, value=1)
-    logger.info("remediation concluded", extra={"status": record.status.value, "reason": record.reason})
+    document = announce(
+        deps,
+        record,
+        fields=_EVENT_FIELDS,
+        message=remediation_message(record),
+        detail_types=REMEDIATION_DETAIL_TYPES,
+        metric="Remediations",
+        what="remediation",
+    )
     return {**document, "error_name": REMEDIATION_FAILED if record.status is Status.FAILED else None}

@@ -6,15 +6,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from rollgate.domain.release import start_release
-from rollgate.tasks._runtime import dependencies, logger, tracer
+from rollgate.domain.release import ReleaseContext, start_release
+from rollgate.tasks._runtime import Dependencies, entry_task
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    deps = dependencies()
-    ctx = start_release(event.get("request"), event.get("execution"), clock=deps.clock)
-    logger.set_correlation_id(ctx.release_id)
-    logger.info("release started", extra={"release_id": ctx.release_id})
-    return ctx.model_dump(mode="json")
+@entry_task(
+    correlation_id=lambda ctx: ctx.release_id, started=lambda ctx: ("release started", {"release_id": ctx.release_id})
+)
+def lambda_handler(request: Any, execution: Any, context: LambdaContext, deps: Dependencies) -> ReleaseContext:
+    return start_release(request, execution, clock=deps.clock)

@@ -6,19 +6,20 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from rollgate.domain.models import DeploymentContext
 from rollgate.domain.start import start_deployment
 from rollgate.domain.validation import StackHome
-from rollgate.tasks._runtime import dependencies, logger, metrics, tracer
+from rollgate.tasks._runtime import Dependencies, entry_task
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    deps = dependencies()
-    ctx = start_deployment(
-        event.get("request"),
-        event.get("execution"),
+@entry_task(
+    correlation_id=lambda ctx: ctx.deployment_id,
+    started=lambda ctx: ("deployment started", {"function_name": ctx.function_name, "alias": ctx.alias}),
+)
+def lambda_handler(request: Any, execution: Any, context: LambdaContext, deps: Dependencies) -> DeploymentContext:
+    return start_deployment(
+        request,
+        execution,
         ledger=deps.ledger,
         clock=deps.clock,
         lease_seconds=deps.settings.lease_seconds,
@@ -27,6 +28,3 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         # the stack's named policies: a request's health_policy is resolved here, once
         health_policies=deps.settings.health_policies,
     )
-    logger.set_correlation_id(ctx.deployment_id)
-    logger.info("deployment started", extra={"function_name": ctx.function_name, "alias": ctx.alias})
-    return ctx.model_dump(mode="json")
