@@ -244,3 +244,20 @@ def test_an_incident_in_one_minute_that_hits_both_versions_is_compared_minute_by
     held = series("6", [(90, 0), (5, 2)])
     check = logs_check(window(new, held), POLICY, POLICY.significance)
     assert check.status is CheckStatus.PASS  # pooled, 29% against 2% would have rolled a good release back
+
+
+def test_a_report_line_that_says_how_its_invocation_ended_counts_once_with_its_request_id() -> None:
+    failed = f"REPORT RequestId: {rid(7)}\tDuration: 2.10 ms\tBilled Duration: 3 ms\tStatus: error"
+    failed += "\tError Type: Runtime.ImportModuleError"
+    assert classify(failed) == ("crash", rid(7), "Runtime.ImportModuleError")
+    assert classify(f"REPORT RequestId: {rid(8)}\tDuration: 3000.00 ms\tStatus: timeout")[:2] == ("timeout", rid(8))
+    uncaught = LogEvent(
+        T0, STREAM, "[ERROR] Runtime.ImportModuleError: Unable to import module 'app': No module named 'x'"
+    )
+    series = summarise("7", [report(7)], [LogEvent(T0, STREAM, failed), uncaught])
+    assert series.failed_invocations == 2  # the REPORT's own, and the uncaught line that carries no id
+
+
+def test_ids_of_letters_and_digits_are_one_placeholder() -> None:
+    assert normalise("charge failed for ord-0a1b2c3d4e") == normalise("charge failed for ord-9f8e7d6c5b")
+    assert normalise("charge failed for ord-0a1b2c3d4e") == "charge failed for <id>"

@@ -40,6 +40,9 @@ Kind = Literal["error", "timeout", "crash"]
 
 _REQUEST_ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _REPORT = re.compile(rf"^REPORT RequestId: ({_REQUEST_ID})", re.ASCII)
+_REPORT_STATUS = re.compile(
+    rf"^REPORT RequestId: ({_REQUEST_ID}).*?\tStatus: (\w+)(?:\tError Type: (\S+))?", re.ASCII | re.DOTALL
+)
 _TIMEOUT = re.compile(rf"(?:({_REQUEST_ID})\s+)?Task timed out after [0-9.]+ seconds", re.ASCII)
 _TEXT_ERROR = re.compile(rf"^\[ERROR\]\t[^\t]*\t({_REQUEST_ID})\t(.*)$", re.ASCII | re.DOTALL)
 _UNCAUGHT = re.compile(r"^\[ERROR\] (.*)$", re.DOTALL)
@@ -52,6 +55,8 @@ _NORMALISE = (
     (re.compile(r"\d{4}-\d{2}-\d{2}[T ][0-9:.]+Z?", re.ASCII), "<time>"),
     (re.compile(r"'[^']*'|\"[^\"]*\"", re.ASCII), "'<*>'"),
     (re.compile(r"\b0x[0-9a-fA-F]+\b|\b[0-9a-fA-F]{12,}\b", re.ASCII), "<hex>"),
+    # an id of letters and digits (ord-0a1b2c3d4e, cart_9f3k2): one placeholder, not a digit each
+    (re.compile(r"\b(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]{6,}\b", re.ASCII), "<id>"),
     (re.compile(r"\d+(?:\.\d+)?", re.ASCII), "<n>"),
     (re.compile(r"\s+"), " "),
 )
@@ -89,6 +94,17 @@ def normalise(message: str) -> str:
 def classify(message: str) -> tuple[Kind, str | None, str] | None:
     """(kind, request id or None, signature) for an error-class line, None for anything else."""
     text = message.rstrip("\n")
+    report = _REPORT_STATUS.match(text)
+    if report:
+        # a REPORT line says how its invocation ended: a timeout or an error, with the request id
+        request_id, status, error_type = report.groups()
+        if status == "timeout":
+            return "timeout", request_id, "Task timed out after <n> seconds"
+        if status == "error":
+            return "crash", request_id, normalise(error_type or "Runtime.Error")
+        return None
+    if _REPORT.match(text):
+        return None
     parsed = _json(text)
     if parsed is not None:
         return _classify_json(parsed)
