@@ -18,7 +18,9 @@ projection ALL.
 
 Deployment ids are time-sortable, so sort-key order is time order. A deployment's whole record is
 stored as one JSON string (`document`): no float/Decimal round trip, and the scalar attributes
-beside it are for people reading the table in the console.
+beside it are for people reading the table in the console. The document is a typed record of
+rollgate.domain.records (its `kind` says which), made into JSON here and read back into its model
+here; an item that does not read as its kind is refused naming the item and the field.
 """
 
 from __future__ import annotations
