@@ -534,10 +534,10 @@ def _dispatch(args: argparse.Namespace, out: Output, err: TextIO) -> int:
         return run_report(_connect(args), args, out)
     if args.command == "demo":
         if args.events:
-            from cli.demo_events import run_event_demo
+            from local.demo_events import run_event_demo
 
             return run_event_demo(out=out)
-        from cli.demo import run_demo
+        from local.demo import run_demo
 
         return run_demo(out=out)
     if args.command == "local":

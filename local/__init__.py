@@ -10,4 +10,5 @@ local.virtual_time the virtual clock with autojump (moves only when every actor 
 local.clock        the runtime's clocks: virtual (tests, demo) or scaled real time (`local serve`)
 local.faults       fault toggles for tests (failing reads and calls, injected on purpose)
 local.server       `serve`: the same runtime behind an HTTP endpoint
+local.demo         `rollgate demo`: four releases of the sample app (local.demo_events: `--events`)
 """

@@ -20,9 +20,9 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TextIO
 
-from cli.demo import ALIAS, FUNCTION, POLL_SECONDS, TRAFFIC_PER_SECOND, demo_request, next_lambda_version
 from cli.output import report
 from cli.progress import Conclusion, ExecutionWatcher
+from local.demo import ALIAS, FUNCTION, POLL_SECONDS, TRAFFIC_PER_SECOND, demo_request, next_lambda_version
 from rollgate.contract import RELEASE_SUCCESS, REMEDIATION_SUCCESS
 
 OTHERS = ("payments-api", "inventory-api")
