@@ -23,6 +23,7 @@ RELEASE_TASK_MODULES: tuple[str, ...] = (
     "start_release",
     "load_manifest",
     "advance_wave",
+    "check_window",
     "await_wave_approval",
     "revert_function",
     "record_release",

@@ -114,6 +114,27 @@ def build_release_definition(scope: Construct, *, steps: ReleaseTasks, deploy: s
     run_wave.item_processor(deploy_child)
     run_wave.add_catch(record, result_path="$.error")
 
+    # --- the deployment windows before each wave: closed, wait until they open and ask again -------
+    check_window = catch(steps.task_state(scope, step("CheckWindow")), record)
+    window_open = (
+        sfn.Choice(scope, "WindowOpen?")
+        .when(sfn.Condition.boolean_equals("$.window.open", True), run_wave)
+        # the window does not open in time: CheckWindow ended the release before this wave
+        .when(
+            sfn.Condition.boolean_equals("$.window.gave_up", True),
+            window_not_opened := sfn.Pass(scope, "WindowNotOpened"),
+        )
+        .otherwise(
+            sfn.Wait(
+                scope,
+                "WaitForWindow",
+                time=sfn.WaitTime.timestamp_path("$.window.opens_at"),
+                comment="outside the release's deployment windows: until the next one opens",
+            ).next(check_window)
+        )
+    )
+    check_window.next(window_open)
+
     advance = catch(steps.task_state(scope, step("AdvanceWave")), record)
     run_wave.next(advance)
 
@@ -169,22 +190,23 @@ def build_release_definition(scope: Construct, *, steps: ReleaseTasks, deploy: s
     )
     await_wave_approval.add_catch(wave_timed_out, errors=["States.Timeout"], result_path="$.approval_timeout")
     await_wave_approval.add_catch(wave_not_approved, result_path="$.approval_error")
-    await_wave_approval.next(run_wave)
+    await_wave_approval.next(check_window)
 
     next_wave = (
         sfn.Choice(scope, "NextWave?")
-        .when(sfn.Condition.string_equals("$.next", ReleaseNext.WAVE.value), run_wave)
+        .when(sfn.Condition.string_equals("$.next", ReleaseNext.WAVE.value), check_window)
         .when(sfn.Condition.string_equals("$.next", ReleaseNext.APPROVE.value), await_wave_approval)
         .when(sfn.Condition.string_equals("$.next", ReleaseNext.REVERT.value), revert_promoted)
         .otherwise(record)
     )
     advance.next(next_wave)
+    window_not_opened.next(next_wave)
     wave_timed_out.next(next_wave)
     wave_not_approved.next(next_wave)
 
     manifest_ready = (
         sfn.Choice(scope, "ManifestReady?")
-        .when(sfn.Condition.string_equals("$.manifest_poll.status", "ready"), run_wave)
+        .when(sfn.Condition.string_equals("$.manifest_poll.status", "ready"), check_window)
         .otherwise(wait_for(scope, "WaitForManifest", seconds_path="$.manifest_poll.poll_interval_seconds").next(load))
     )
     load.next(manifest_ready)

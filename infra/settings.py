@@ -18,6 +18,7 @@ from constructs import Node
 from rollgate import contract
 from rollgate.domain.errors import InvalidRequest
 from rollgate.domain.start import HEALTH_POLICIES_CONTEXT, parse_health_policies
+from rollgate.domain.windows import parse_windows
 
 MANAGED_FUNCTION_TAG = "rollgate:managedFunctionTag"
 LOG_RETENTION_DAYS = "rollgate:logRetentionDays"
@@ -28,6 +29,7 @@ GUARD_ALARM_PREFIX = "rollgate:guardAlarmPrefix"
 REMEDIATION_LOOKBACK_MINUTES = "rollgate:remediationLookbackMinutes"
 NOTIFICATION_EMAIL = "rollgate:notificationEmail"
 HEALTH_POLICIES = HEALTH_POLICIES_CONTEXT
+DEPLOYMENT_WINDOWS = "rollgate:deploymentWindows"
 
 #: A Lambda function's environment holds 4 KB in all; the policies leave room for the other variables.
 MAX_HEALTH_POLICIES_BYTES = 3072
@@ -76,6 +78,9 @@ class Settings:
     #: Named health policies (`{"strict": {…HealthPolicy fields…}}`) a request or a manifest names
     #: with `health_policy`; each holds only the fields it sets.
     health_policies: Mapping[str, Any] = field(default_factory=dict)
+    #: Named deployment windows (`{"production": {"allowed": [...], "freezes": [...]}}`) a release
+    #: manifest names with `windows`.
+    deployment_windows: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.log_retention_days not in _RETENTION_BY_DAYS:
@@ -95,6 +100,7 @@ class Settings:
         if self.notification_email is not None and "@" not in self.notification_email:
             raise ValueError(f"{NOTIFICATION_EMAIL}={self.notification_email!r} is not an email address")
         self.health_policies_json  # noqa: B018 (validated at synth: a bad policy fails it, naming the field)
+        self.deployment_windows_json  # noqa: B018 (the same for the windows)
 
     @property
     def health_policies_json(self) -> str:
@@ -109,12 +115,26 @@ class Settings:
             separators=(",", ":"),
             sort_keys=True,
         )
-        if len(text.encode()) > MAX_HEALTH_POLICIES_BYTES:
+        if len(text.encode()) + len(self.deployment_windows_json.encode()) > MAX_HEALTH_POLICIES_BYTES:
             raise ValueError(
                 f"{HEALTH_POLICIES}: {len(text.encode()):,} bytes of JSON, over the {MAX_HEALTH_POLICIES_BYTES:,} a "
-                "task's environment has room for; keep each policy to the fields it changes"
+                f"task's environment has room for (with {DEPLOYMENT_WINDOWS}); keep each policy to the fields it "
+                "changes"
             )
         return text
+
+    @property
+    def deployment_windows_json(self) -> str:
+        """ROLLGATE_DEPLOYMENT_WINDOWS of the tasks (LoadManifest resolves a manifest's `windows` name)."""
+        try:
+            windows = parse_windows(self.deployment_windows, DEPLOYMENT_WINDOWS)
+        except InvalidRequest as error:
+            raise ValueError(str(error)) from None
+        return json.dumps(
+            {name: policy.model_dump(mode="json", exclude_unset=True) for name, policy in windows.items()},
+            separators=(",", ":"),
+            sort_keys=True,
+        )
 
     @property
     def log_retention(self) -> logs.RetentionDays:
@@ -141,6 +161,7 @@ class Settings:
             ),
             notification_email=str(get(NOTIFICATION_EMAIL, "")) or None,
             health_policies=_json_object(get(HEALTH_POLICIES, {}), HEALTH_POLICIES),
+            deployment_windows=_json_object(get(DEPLOYMENT_WINDOWS, {}), DEPLOYMENT_WINDOWS),
         )
 
 

@@ -94,6 +94,7 @@ class TaskGroup(Construct):
             # those two: every task reads the one Settings model, and where the tasks share a
             # process (the local runtime) the first to load it is the one whose variables count
             contract.HEALTH_POLICIES.name: settings.health_policies_json,
+            contract.DEPLOYMENT_WINDOWS.name: settings.deployment_windows_json,
             **self.extra_environment(settings),
         }
         self.tasks: dict[str, TaskFunction] = {

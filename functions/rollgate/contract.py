@@ -67,6 +67,8 @@ RELEASE_STEPS: tuple[Step, ...] = (
     Step("LoadManifest", "load_manifest", ""),
     Step("AdvanceWave", "advance_wave", ""),
     Step("RevertFunction", "revert_function", ""),
+    # before each wave: inside the deployment windows? (a Wait until they open, then again)
+    Step("CheckWindow", "check_window", ""),
     Step("AwaitWaveApproval", "await_wave_approval", "wave_approval"),
     Step("WaveApprovalTimedOut", "await_wave_approval", ""),
     Step("WaveNotApproved", "await_wave_approval", ""),
@@ -145,6 +147,8 @@ class Status(str, Enum):
     PARTIAL = "PARTIAL"
     ABORT_REQUESTED = "ABORT_REQUESTED"
     NO_ACTION = "NO_ACTION"
+    #: a release's function whose wave never ran (not approved, outside its window, or after a failure)
+    NOT_STARTED = "NOT_STARTED"
 
 
 DEPLOY_STATUSES = frozenset({Status.PROMOTED, Status.ROLLED_BACK, Status.REJECTED, Status.FAILED, Status.ABORTED})
@@ -204,6 +208,13 @@ RELEASE_ERRORS = {
     Status.REJECTED: error_name(ReleaseRejected),
     Status.FAILED: error_name(ReleaseFailed),
 }
+
+
+class RemediationFailed(errors.RollgateError):
+    """A remediation that could not do what the situation asked for."""
+
+
+REMEDIATION_ERRORS = {Status.FAILED: error_name(RemediationFailed)}
 #: Errors Validate ends an execution with before anything is locked or changed.
 INVALID_REQUEST = error_name(errors.InvalidRequest)
 DEPLOYMENT_IN_PROGRESS = error_name(errors.DeploymentInProgress)
@@ -225,6 +236,7 @@ LEASE_SECONDS = Variable("ROLLGATE_LEASE_SECONDS", "3600")
 REMEDIATION_LOOKBACK_MINUTES = Variable("REMEDIATION_LOOKBACK_MINUTES", "60")
 MANAGED_FUNCTION_TAG = Variable("ROLLGATE_MANAGED_FUNCTION_TAG", "rollgate:managed")
 HEALTH_POLICIES = Variable("ROLLGATE_HEALTH_POLICIES", "{}")
+DEPLOYMENT_WINDOWS = Variable("ROLLGATE_DEPLOYMENT_WINDOWS", "{}")
 RELEASE_STATE_MACHINE = Variable("RELEASE_STATE_MACHINE_ARN")
 REMEDIATE_STATE_MACHINE = Variable("REMEDIATE_STATE_MACHINE_ARN")
 RELEASE_BRANCHES = Variable("RELEASE_BRANCHES", "release/*")

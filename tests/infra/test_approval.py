@@ -41,12 +41,13 @@ def _release_states(synthesized: Any) -> dict[str, Any]:
 def test_a_release_waits_for_approval_before_a_wave_only_when_advance_wave_asks(synthesized: Any) -> None:
     states = _release_states(synthesized)
     rules = {c["StringEquals"]: c["Next"] for c in states["NextWave?"]["Choices"]}
-    assert rules["approve"] == "AwaitWaveApproval" and rules["wave"] == "RunWave"
+    # a wave starts through its deployment-window check (CheckWindow -> WindowOpen? -> RunWave)
+    assert rules["approve"] == "AwaitWaveApproval" and rules["wave"] == "CheckWindow"
     gate = states["AwaitWaveApproval"]
     assert str(gate["Resource"]).endswith(":states:::lambda:invoke.waitForTaskToken")
     assert gate["Parameters"]["Payload"] == {"approval_token.$": "$$.Task.Token", "release.$": "$"}
     assert gate["TimeoutSecondsPath"] == "$.plan.approval.timeout_seconds"
-    assert (gate["ResultPath"], gate["Next"]) == ("$.wave_approval", "RunWave")
+    assert (gate["ResultPath"], gate["Next"]) == ("$.wave_approval", "CheckWindow")
     catches = [(c["ErrorEquals"], c["Next"]) for c in gate["Catch"]]
     assert catches == [(["States.Timeout"], "WaveApprovalTimedOut"), (["States.ALL"], "WaveNotApproved")]
     for name in ("WaveApprovalTimedOut", "WaveNotApproved"):

@@ -12,7 +12,6 @@ from rollgate.contract import Status
 from rollgate.domain.errors import InvalidRequest, ManifestNotFound
 from rollgate.domain.manifest import json_schema, parse_manifest
 from rollgate.domain.names import MAX_NAME, child_execution_name, release_execution_name
-from rollgate.domain.records import Skipped
 from rollgate.domain.release import (
     advance,
     conclude_release,
@@ -169,7 +168,7 @@ def test_a_revert_that_could_not_be_done_fails_the_release_loudly() -> None:
     failed = [{"revert_error": {"Error": "RollbackFailed", "Cause": json.dumps({"errorMessage": "alias moved"})}}]
     result = conclude_release(ctx.model_copy(update={"reverts": failed}), clock=FakeClock())
     assert result.status is Status.FAILED and "COULD NOT RESTORE" in result.reason
-    assert {f.function_name: f.status for f in result.functions}["orders-api"] is Skipped.NOT_STARTED
+    assert {f.function_name: f.status for f in result.functions}["orders-api"] is Status.NOT_STARTED
 
 
 def test_a_child_that_never_concluded_is_read_from_the_catch() -> None:

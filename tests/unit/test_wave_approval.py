@@ -10,7 +10,6 @@ import pytest
 from rollgate.contract import Status
 from rollgate.domain.controls import wave_gate_ended
 from rollgate.domain.models import StepError
-from rollgate.domain.records import Skipped
 from rollgate.domain.release import advance, conclude_release
 from tests.unit.fakes import FakeClock, FakeLedger
 from tests.unit.test_release_domain import SAMPLE, _planned, _record
@@ -51,7 +50,7 @@ def test_a_rejected_wave_stops_the_release_and_an_atomic_one_reverts_what_it_pro
     ctx, _ = _after_first_wave({"between_waves": True}, atomic=atomic)
     rejected = StepError(Error="ApprovalRejected", Cause="wave 2 not approved: rejected by ivan")
     after = wave_gate_ended(ctx, rejected=rejected, now=FakeClock().now())
-    assert {o.function_name: o.status for o in after.outcomes}["orders-api"] is Skipped.NOT_STARTED
+    assert {o.function_name: o.status for o in after.outcomes}["orders-api"] is Status.NOT_STARTED
     if atomic:
         assert after.next == "revert" and {t.function_name for t in after.revert} == {"payments-api", "inventory-api"}
     else:

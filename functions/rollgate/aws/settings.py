@@ -18,6 +18,7 @@ from rollgate import contract
 from rollgate.domain.errors import InvalidRequest, RollgateError
 from rollgate.domain.models import HealthPolicy
 from rollgate.domain.start import parse_health_policies
+from rollgate.domain.windows import WindowPolicy, parse_windows
 
 
 class ConfigurationError(RollgateError):
@@ -33,6 +34,7 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "remediation_lookback_minutes": contract.REMEDIATION_LOOKBACK_MINUTES.name,
     "managed_function_tag": contract.MANAGED_FUNCTION_TAG.name,
     "health_policies": contract.HEALTH_POLICIES.name,
+    "deployment_windows": contract.DEPLOYMENT_WINDOWS.name,
 }
 
 #: The tag key marking a function Rollgate may change, unless the stack was synthesized with another
@@ -80,6 +82,24 @@ class Settings(EnvironmentSettings):
         description="the stack's named health policies (JSON, from cdk.json context rollgate:healthPolicies), "
         "resolved by Validate and LoadManifest; each holds only the fields it sets",
     )
+
+    deployment_windows: dict[str, WindowPolicy] = Field(
+        default_factory=dict,
+        description="the stack's named deployment windows (JSON, from cdk.json context rollgate:deploymentWindows), "
+        "resolved by LoadManifest",
+    )
+
+    @field_validator("deployment_windows", mode="before")
+    @classmethod
+    def _named_windows(cls, raw: Any) -> Any:
+        if not isinstance(raw, str):
+            return raw
+        try:
+            return parse_windows(json.loads(raw), "deployment windows")
+        except ValueError as error:  # not JSON
+            raise ValueError(f"not JSON ({error})") from None
+        except InvalidRequest as error:
+            raise ValueError(str(error)) from None
 
     @field_validator("health_policies", mode="before")
     @classmethod

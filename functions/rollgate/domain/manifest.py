@@ -55,6 +55,7 @@ from rollgate.domain.validation import (
     check_document,
     check_function_name,
 )
+from rollgate.domain.windows import WindowPolicy, WindowsName
 
 #: Every HealthPolicy field, optional: what a manifest may override.
 HealthOverrides: type[Strict] = create_model(  # type: ignore[call-overload]
@@ -139,6 +140,9 @@ class ReleaseManifest(Strict):
     #: A person's go-ahead between the waves (between_waves) and before each function's promotion
     #: (before_promotion), by task token: `rollgate approve|reject EXECUTION`.
     approval: ApprovalPolicy | None = None
+    #: When waves may start: the windows themselves, or the name of one of the stack's (cdk.json
+    #: context rollgate:deploymentWindows, e.g. "production").
+    windows: WindowPolicy | WindowsName | None = None
 
     @field_validator("waves")
     @classmethod

@@ -18,7 +18,6 @@ Records keep fields they do not declare, so a rewrite by older code (an event ma
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -118,13 +117,6 @@ class RemediationRecord(_Stored):
         return moment.isoformat()
 
 
-class Skipped(str, Enum):
-    """A release's function whose wave never ran (an earlier wave failed, or its approval was
-    refused). No workflow records it as its own outcome, so it is not one of contract.Status."""
-
-    NOT_STARTED = "NOT_STARTED"
-
-
 class FunctionOutcome(BaseModel):
     """One function of a release: its child deployment's outcome (or that it never started)."""
 
@@ -133,7 +125,9 @@ class FunctionOutcome(BaseModel):
     function_name: str
     alias: str
     wave: int
-    status: Status | Skipped
+    #: a deployment outcome, or NOT_STARTED: its wave never ran (not approved, outside its window,
+    #: or after a failure)
+    status: Status
     from_version: str | None = None
     to_version: str | None = None
     reason: str = ""
@@ -142,8 +136,8 @@ class FunctionOutcome(BaseModel):
 
     @field_validator("status")
     @classmethod
-    def _a_deployment_status(cls, value: Status | Skipped) -> Status | Skipped:
-        return value if isinstance(value, Skipped) else status_of(value, DEPLOY_STATUSES, "deployment")
+    def _a_deployment_status(cls, value: Status) -> Status:
+        return status_of(value, DEPLOY_STATUSES | {Status.NOT_STARTED}, "release's function")
 
     @property
     def promoted(self) -> bool:

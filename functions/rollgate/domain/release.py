@@ -31,9 +31,10 @@ from rollgate.domain.models import (
 )
 from rollgate.domain.names import child_execution_name
 from rollgate.domain.ports import Clock, Ledger, ManifestStore
-from rollgate.domain.records import DeploymentRecord, FunctionOutcome, ReleaseRecord, RevertOutcome, Skipped
+from rollgate.domain.records import DeploymentRecord, FunctionOutcome, ReleaseRecord, RevertOutcome
 from rollgate.domain.start import deployment_id_for
 from rollgate.domain.validation import BucketName, LongText, ObjectKey, StackHome, Text, check_document
+from rollgate.domain.windows import WindowPolicy, WindowStatus, resolve_windows, window_status
 
 
 # --------------------------------------------------------------------------- the request
@@ -104,6 +105,7 @@ class ReleasePlan(Lenient):
     max_concurrency: int
     waves: list[list[PlannedDeployment]]
     approval: ApprovalPolicy | None = None
+    windows: WindowPolicy | None = Field(default=None, description="when waves may start (resolved)")
 
 
 class RevertTarget(Lenient):
@@ -130,6 +132,8 @@ class ReleaseContext(Lenient):
     outcomes: list[FunctionOutcome] = Field(default_factory=list)
     next: Literal["wave", "revert", "done", "approve"] | None = None
     #: the answer of the approval gate before the current wave (AwaitWaveApproval), then every answer
+    #: the deployment window's answer before the current wave (CheckWindow)
+    window: WindowStatus | None = None
     wave_approval: dict[str, Any] | None = None
     wave_approvals: list[dict[str, Any]] = Field(default_factory=list)
     revert: list[RevertTarget] = Field(default_factory=list)
@@ -165,7 +169,11 @@ def start_release(raw: Any, execution: dict[str, Any] | None, *, clock: Clock) -
 
 
 def load_manifest(
-    ctx: ReleaseContext, *, store: ManifestStore, health_policies: Mapping[str, HealthPolicy] | None = None
+    ctx: ReleaseContext,
+    *,
+    store: ManifestStore,
+    health_policies: Mapping[str, HealthPolicy] | None = None,
+    deployment_windows: Mapping[str, WindowPolicy] | None = None,
 ) -> ReleaseContext:
     """Plan the waves from the inline manifest, or from one poll of its S3 location
     (ManifestNotFound once the budget is spent). InvalidRequest names the bad manifest field; a
@@ -175,7 +183,7 @@ def load_manifest(
     home = StackHome.from_arn(ctx.execution_arn)
     if ctx.request.manifest is not None:
         manifest = parse_manifest(ctx.request.manifest, home=home, health_policies=health_policies)
-        return _planned(ctx, manifest, "inline", health_policies)
+        return _planned(ctx, manifest, "inline", health_policies, deployment_windows)
     location = ctx.request.manifest_location
     assert location is not None  # ReleaseRequest holds exactly one of the two
     wait = ctx.request.manifest_wait
@@ -199,7 +207,7 @@ def load_manifest(
     ctx = ctx.model_copy(
         update={"manifest_poll": ManifestPoll(status="ready", location=location.describe(), polls=polls)}
     )
-    return _planned(ctx, manifest, location.describe(), health_policies)
+    return _planned(ctx, manifest, location.describe(), health_policies, deployment_windows)
 
 
 def _planned(
@@ -207,6 +215,7 @@ def _planned(
     manifest: ReleaseManifest,
     location: str,
     health_policies: Mapping[str, HealthPolicy] | None,
+    deployment_windows: Mapping[str, WindowPolicy] | None = None,
 ) -> ReleaseContext:
     release_id = manifest.release_id or ctx.release_id
     source = ctx.request.source
@@ -238,6 +247,7 @@ def _planned(
         max_concurrency=manifest.max_concurrency,
         waves=waves,
         approval=manifest.approval,
+        windows=resolve_windows(manifest.windows, deployment_windows, field="manifest.windows"),
     )
     poll = ctx.manifest_poll or ManifestPoll(status="ready", location=location)
     return ctx.model_copy(
@@ -399,6 +409,21 @@ def advance(ctx: ReleaseContext, *, ledger: Ledger) -> ReleaseContext:
     )
 
 
+def check_window(ctx: ReleaseContext, *, now: datetime) -> ReleaseContext:
+    """Before a wave: may it start now? Closed, the execution waits until `window.opens_at` and asks
+    again (a freeze may have been added meanwhile); a window that does not open within the policy's
+    max_wait_seconds ends the release before this wave, as a rejected approval does."""
+    if ctx.plan is None:
+        raise InvalidRequest("plan: CheckWindow runs after the manifest is loaded; the input has no plan")
+    earlier = ctx.window
+    waited_since = earlier.waited_since if earlier is not None and earlier.wave == ctx.wave_index else None
+    status = window_status(ctx.plan.windows, now, waited_since=waited_since).model_copy(update={"wave": ctx.wave_index})
+    ctx = ctx.model_copy(update={"window": status})
+    if status.gave_up:
+        return wave_not_approved(ctx, f"wave {ctx.wave_index + 1} not started: {status.reason}")
+    return ctx
+
+
 def wave_not_approved(ctx: ReleaseContext, reason: str) -> ReleaseContext:
     """The wave waiting for approval was rejected (or nobody answered and on_timeout is reject): it
     and every later wave do not run, and an atomic release puts back what it promoted."""
@@ -409,7 +434,7 @@ def wave_not_approved(ctx: ReleaseContext, reason: str) -> ReleaseContext:
             function_name=p.function_name,
             alias=p.alias,
             wave=p.wave,
-            status=Skipped.NOT_STARTED,
+            status=Status.NOT_STARTED,
             reason=reason,
             execution_name=p.execution_name,
         )
@@ -489,7 +514,7 @@ def _all_functions(ctx: ReleaseContext) -> list[FunctionOutcome]:
             function_name=p.function_name,
             alias=p.alias,
             wave=p.wave,
-            status=Skipped.NOT_STARTED,
+            status=Status.NOT_STARTED,
             reason="an earlier wave did not complete",
             execution_name=p.execution_name,
         )

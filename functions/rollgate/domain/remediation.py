@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from rollgate.contract import Status
+from rollgate.contract import REMEDIATION_ERRORS, Status
 from rollgate.domain.errors import InvalidRequest
 from rollgate.domain.models import Evidence, Lenient, StepError, Strict, parse_model
 from rollgate.domain.ports import Clock, EventPublisher, LambdaApi, Lease, Ledger
@@ -355,7 +355,7 @@ REMEDIATION_DETAIL_TYPES = {
     Status.FAILED: "Remediation Failed",
 }
 #: The error a Remediate execution ends with when it failed.
-REMEDIATION_FAILED = "RemediationFailed"
+REMEDIATION_FAILED = REMEDIATION_ERRORS[Status.FAILED]
 
 
 def decide_remediation(ctx: RemediationContext) -> tuple[Status, str]:

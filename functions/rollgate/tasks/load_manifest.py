@@ -9,4 +9,9 @@ from rollgate.tasks._runtime import Dependencies
 
 @release_task
 def lambda_handler(ctx: ReleaseContext, deps: Dependencies) -> object:
-    return load_manifest(ctx, store=deps.artifacts, health_policies=deps.settings.health_policies)
+    return load_manifest(
+        ctx,
+        store=deps.artifacts,
+        health_policies=deps.settings.health_policies,
+        deployment_windows=deps.settings.deployment_windows,
+    )
