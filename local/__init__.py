@@ -1,7 +1,8 @@
 """The embedded local runtime: Rollgate's stack on one machine, no AWS account.
 
 local.runtime      LocalRuntime: moto (Step Functions execution on) + bridge + data plane + clock
-local.moto_bridge  the only module that touches moto internals (each patch documented)
+local.bridge       the only package that touches moto internals (a module per service, each patch
+                   documented); local.moto_bridge re-exports its API
 local.data_plane   the in-process Lambda data plane (weights, metrics, DLQ, updates, streams)
 local.deployer     cdk.out -> moto (template + assets), and a cached `synthesize`
 local.sample_app   orders-api with builds v1..v7, payloads, deployment

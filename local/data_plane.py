@@ -4,7 +4,7 @@ moto keeps the Lambda *control plane* (functions, versions, aliases, configurati
 the *data plane* it lacks without Docker: it runs handlers in this process, honours alias weights,
 publishes AWS/Lambda metrics, reports updates as InProgress for a while, sends failed asynchronous
 events to the dead-letter queue and models a stream consumer's iterator age. moto reaches it through
-``local.moto_bridge``; the traffic generator calls it directly. Each invocation's output is
+``local.bridge``; the traffic generator calls it directly. Each invocation's output is
 written to CloudWatch Logs as Lambda writes it.
 
 Public API:
@@ -30,7 +30,7 @@ Public API:
         .logs(function_name) -> list[str]   the last 200 invocations' logs, one text each (what
                                             CloudWatch Logs got, joined: START ... REPORT)
         .start() / .stop()        output routing on / last flush, environment and code cleaned up
-      and the hooks moto_bridge calls: handle_invoke, function_updated, update_status, flush_metrics,
+      and the hooks the bridge calls: handle_invoke, function_updated, update_status, flush_metrics,
       put_provisioned_concurrency, provisioned_concurrency, delete_provisioned_concurrency.
     LambdaContext    what handlers receive (function_name, function_version, invoked_function_arn,
                      memory_limit_in_mb, aws_request_id, log_group_name, log_stream_name,
@@ -114,7 +114,7 @@ Behaviour, as on AWS Lambda:
   a SystemLogLevel above INFO the platform records. Event timestamps are on the runtime clock;
   request ids are seeded too (and so every line quoted in evidence); every event of an invocation
   is ingested (readable by FilterLogEvents / GetLogEvents) a seeded
-  1-5 s (`log_delay_seconds`) after the invocation ends (``local.moto_bridge`` patch 30). Events
+  1-5 s (`log_delay_seconds`) after the invocation ends (``local.bridge`` patch 30). Events
   older than `log_retention_seconds` (6 virtual hours; None: kept) are dropped now and then, so a
   long `local serve` session (60 virtual hours a wall hour) keeps bounded memory. Init
   Duration (seeded, 150-450 ms) and Max Memory Used (seeded per environment) are log values only:
@@ -128,7 +128,7 @@ Behaviour, as on AWS Lambda:
   returned; its side effects stand), and measured run times are never timed out (a busy machine
   must not fail a task).
 * Provisioned concurrency: Put/Get/Delete/ListProvisionedConcurrencyConfig(s) (through
-  ``local.moto_bridge``) keep an allocation per version or alias, IN_PROGRESS for
+  ``local.bridge``) keep an allocation per version or alias, IN_PROGRESS for
   `provisioning_seconds` of virtual time after each put (set per function), then READY with every
   requested environment available (or FAILED when told to). The allocation changes no invocation:
   cold starts are not modelled, so provisioned environments are not faster here.
@@ -179,8 +179,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from local import moto_bridge
-from local.moto_bridge import (
+from local import bridge
+from local.bridge import (
     FunctionRecord,
     InvokeRequest,
     InvokeResult,
@@ -909,13 +909,13 @@ class LambdaDataPlane:
         return self.account, self.region
 
     def _handle(self, request: InvokeRequest, at: datetime | None) -> InvokeResult:
-        target = moto_bridge.read_target(request.account, request.region, request.function_name, request.qualifier)
+        target = bridge.read_target(request.account, request.region, request.function_name, request.qualifier)
         version = self._choose_version(target)
         record = (
             target.latest
             if version == "$LATEST"
             else dataclasses.replace(
-                moto_bridge.read_version(request.account, request.region, target.function_name, version),
+                bridge.read_version(request.account, request.region, target.function_name, version),
                 reserved_concurrency=target.latest.reserved_concurrency,
             )
         )  # a function-level setting
@@ -1258,13 +1258,13 @@ class LambdaDataPlane:
         """The invocation's events into CloudWatch Logs, readable from `ingested` on."""
         ingestion_ms = int(ingested.timestamp() * 1000)
         events = [
-            moto_bridge.FunctionLogEvent(int(at.timestamp() * 1000), max(ingestion_ms, int(at.timestamp() * 1000)), m)
+            bridge.FunctionLogEvent(int(at.timestamp() * 1000), max(ingestion_ms, int(at.timestamp() * 1000)), m)
             for at, m in log.events
         ]
         retention = self.log_retention_seconds
         oldest_ms = None if retention is None else ingestion_ms - int(retention * 1000)
         try:
-            moto_bridge.put_function_log_events(
+            bridge.put_function_log_events(
                 record.account, record.region, record.log_group, environment.stream, events, oldest_ms=oldest_ms
             )
         except Exception:  # the logs are evidence, never a reason for the invocation to fail
@@ -1352,7 +1352,7 @@ class LambdaDataPlane:
         if cached is not None:
             return cached
         try:
-            found = moto_bridge.read_image(record.account, record.region, repository, f"sha256:{record.code_sha256}")
+            found = bridge.read_image(record.account, record.region, repository, f"sha256:{record.code_sha256}")
             config = json.loads(found.blobs[found.manifest["config"]["digest"]]).get("config") or {}
             layers = tuple(found.blobs[layer["digest"]] for layer in found.manifest.get("layers") or [])
         except (LookupError, KeyError, ValueError) as error:
@@ -1609,7 +1609,7 @@ class LambdaDataPlane:
         now = at or self.clock.now()
         delivered = 0
         interval = timedelta(seconds=self.stream_batch_interval_seconds)
-        for mapping in moto_bridge.list_stream_mappings(self.account, self.region):
+        for mapping in bridge.list_stream_mappings(self.account, self.region):
             name, _, qualifier = mapping.function_arn.split(":function:", 1)[1].partition(":")
             if not mapping.enabled or (function_name and name != function_name):
                 continue
@@ -1639,7 +1639,7 @@ class LambdaDataPlane:
 
     def _deliver_batch(
         self,
-        mapping: moto_bridge.StreamMappingRecord,
+        mapping: bridge.StreamMappingRecord,
         sequence: int,
         now: datetime,
         record_factory: Callable[[random.Random], Any] | None,

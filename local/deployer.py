@@ -28,14 +28,14 @@ block), EventBridge buses and rules, SQS queues, SNS topics and subscriptions, l
 Functions state machines (DefinitionString resolved, DefinitionSubstitutions applied), Secrets
 Manager secrets (GenerateSecretString through GetRandomPassword), CloudWatch alarms and dashboards.
 Rule targets on Lambda functions, SNS topics and state machines are delivered by
-``local.moto_bridge``; Lambda permissions are skipped (nothing checks them locally). Other types are
+``local.bridge``; Lambda permissions are skipped (nothing checks them locally). Other types are
 skipped with a one-line note in `.skipped`; a Ref or GetAtt on a skipped resource resolves to a
 placeholder name/ARN. Physical names are deterministic (stack, logical id and a hash of it), so
 cached Lambda settings stay valid across runtimes. Finally a CloudFormation stack of the same name
 is registered in moto holding the resolved Outputs, so clients that look outputs up by stack name
 (the CLI) work unchanged against the local endpoint, and describing the resources the deployment
 created (ListStackResources, DescribeStackResource(s): logical id, physical id = the Ref value,
-type; ``local.moto_bridge`` patch 25).
+type; ``local.bridge`` patch 25).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from local import images, moto_bridge
+from local import bridge, images
 
 LOG = logging.getLogger(__name__)
 ClientFactory = Callable[[str], Any]
@@ -229,12 +229,12 @@ def _register_stack(
         with warnings.catch_warnings():  # moto notes that it does not model WaitConditionHandle: that is the point
             warnings.simplefilter("ignore", UserWarning)
             client_factory("cloudformation").create_stack(StackName=stack_name, TemplateBody=json.dumps(template))
-        moto_bridge.register_stack_resources(
+        bridge.register_stack_resources(
             account,
             region,
             stack_name,
             [
-                moto_bridge.StackResource(
+                bridge.StackResource(
                     logical_id, deployment.physical_ids[logical_id], deployment.resources[logical_id]["Type"]
                 )
                 for logical_id in deployment.created
@@ -779,7 +779,7 @@ def _create_rule(d: _Deployment, logical_id: str, p: dict[str, Any]) -> tuple[An
     if p.get("Description"):
         kwargs["Description"] = p["Description"]
     arn = events.put_rule(**kwargs)["RuleArn"]
-    # Lambda, SNS and state machine targets are delivered by local.moto_bridge (patch 15), the others by moto
+    # Lambda, SNS and state machine targets are delivered by local.bridge (patch 15), the others by moto
     targets = [{k: v for k, v in t.items() if k in _RULE_TARGET_KEYS} for t in p.get("Targets") or []]
     if targets:
         events.put_targets(Rule=name, EventBusName=bus, Targets=targets)

@@ -9,7 +9,7 @@ Public API:
         not serve). Metrics are still recorded; reads after the outage see them all.
     metric_outage_active() -> bool
     spoil_metric_results(results) -> None
-        called by local.moto_bridge on every GetMetricData answer: applies the outage, if any
+        called by local.bridge on every GetMetricData answer: applies the outage, if any
     aws_call_faults(fault=None) -> context manager yielding a CallRecorder
         while inside, every AWS call a Rollgate task Lambda makes is recorded (task, API,
         occurrence); with a Fault(task, api, occurrence, kind), that one call raises the fault

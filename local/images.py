@@ -5,7 +5,7 @@ to build, so an image here is what a Lambda base image adds a function's code to
 of the code, under /var/task) and an image config whose CMD is the handler. It is pushed as
 `docker push` does, through the ECR API (blob uploads, then PutImage with a Docker v2 manifest), so
 its digest is ECR's and preflight's DescribeImages finds it. moto keeps the manifest; the blob bytes
-are kept beside it by ``local.moto_bridge`` (patch 27), and the data plane runs an image function's
+are kept beside it by ``local.bridge`` (patch 27), and the data plane runs an image function's
 code from them (``local.data_plane``).
 
 Public API:

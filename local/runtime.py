@@ -35,7 +35,7 @@ What start() does: saves os.environ; sets fake credentials and region us-east-1,
 / AWS_ENDPOINT_URL (they would send boto3 past the mock); starts ``moto.mock_aws`` with Step
 Functions execution on; builds the clock, counts this thread as its actor, and installs it as the
 in-process tasks' clock (rollgate.aws.clock.set_clock_provider: the Lambda package itself only
-knows the system clock); builds the data plane; installs ``local.moto_bridge``; with quiet_moto,
+knows the system clock); builds the data plane; installs ``local.bridge``; with quiet_moto,
 silences moto's Step Functions interpreter logger below CRITICAL (it logs every Fail state at
 ERROR; the execution history has the same facts). stop() undoes all of it, restoring the
 environment exactly. Handler output goes to the function's log in the data plane
@@ -55,7 +55,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from local import moto_bridge
+from local import bridge
 from local.clock import LocalClock, VirtualClock, start_clock, virtual_clock
 from local.data_plane import LambdaDataPlane
 from local.deployer import StackOutputs, deploy_stack, synthesize
@@ -138,8 +138,8 @@ class LocalRuntime:
                 update_seconds=self._update_seconds,
                 echo_logs=self._echo_logs,
             )
-            moto_bridge.install(self.data_plane, clock)
-            moto_bridge.set_traffic_catch_up(self._catch_up_traffic)
+            bridge.install(self.data_plane, clock)
+            bridge.set_traffic_catch_up(self._catch_up_traffic)
             self.data_plane.start()
         except BaseException:
             self.stop()
@@ -157,7 +157,7 @@ class LocalRuntime:
             virtual.sleep(0)  # the stopped executions wind down (until every other actor waits)
         if self.data_plane is not None:
             self.data_plane.stop()
-        moto_bridge.uninstall()
+        bridge.uninstall()
         set_clock_provider(None)
         if virtual is not None:
             virtual.close()

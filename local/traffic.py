@@ -19,7 +19,7 @@ force at that instant and stamped with it. On the virtual clock it is a timeline
 each invocation (with now = its instant) before it moves past it, so there is no thread, and alias
 changes and metric reads always see everything due before them. On a scaled clock (`rollgate local
 serve`, a person watching) a thread catches up every few real milliseconds, and the runtime catches
-up before every metric read and alias change (local.moto_bridge.set_traffic_catch_up). The traffic
+up before every metric read and alias change (local.bridge.set_traffic_catch_up). The traffic
 calls the data plane directly (no HTTP, no boto3). With `drive_streams` it also feeds the function's
 stream consumers a synthetic batch every `stream_interval_seconds` of virtual time.
 """

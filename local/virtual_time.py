@@ -14,7 +14,7 @@ Public API:
     Timeline (Protocol): next_instant() -> float | None, fire(instant) -> None
     Thread, Event, Condition                  threading look-alikes on the installed clock
     threading_module() / time_module()        `threading` and `time` modules to swap into code that
-                                              waits (moto's interpreter); see local.moto_bridge
+                                              waits (moto's interpreter); see local.bridge
     install(clock) / uninstall()              the clock those shims use (one at a time)
     Deadlock                                  raised in every waiting actor when none can ever wake
 

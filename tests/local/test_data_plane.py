@@ -776,9 +776,9 @@ def test_metrics_can_be_published_minutes_late_as_lambdas_are(runtime: LocalRunt
 def test_log_events_older_than_the_retention_are_dropped(
     runtime: LocalRuntime, app: SampleApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from local import moto_bridge
+    from local.bridge import logs
 
-    monkeypatch.setattr(moto_bridge, "_TRIM_EVERY", 1)  # look at every write, not every 512th
+    monkeypatch.setattr(logs, "_TRIM_EVERY", 1)  # look at every write, not every 512th
     group = f"/aws/lambda/{app.function_name}"
     # given an invocation of v1, and a second one seven virtual hours later in the same environment
     first = _plane(runtime).invoke(app.function_name, "1", smoke_payload(), log_type="Tail")

@@ -1,4 +1,4 @@
-"""EventBridge deliveries in the local runtime (local.moto_bridge patches 15 and 16): rule targets
+"""EventBridge deliveries in the local runtime (local.bridge.events, patches 15 and 16): rule targets
 moto does not deliver (Lambda, SNS, Step Functions) and the events CloudWatch puts on the default bus
 when an alarm changes state. Also the deployer's part: rules, function URLs and generated secrets
 from a template."""

@@ -22,7 +22,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from cli import main as cli_main
-from local import moto_bridge
+from local import bridge
 from local.runtime import LocalRuntime
 from local.server import PortInUse, ServeInfo, serve
 from tests.local.conftest import make_function, zip_of
@@ -315,7 +315,7 @@ class _FixedClock:
 def test_every_service_stamps_resources_with_the_bridges_clock(runtime: LocalRuntime) -> None:
     # given the bridge's clock at an instant years from the wall clock
     instant = datetime(2031, 5, 17, 9, 30, 12, tzinfo=UTC)
-    moto_bridge.install(runtime.data_plane, _FixedClock(instant))  # type: ignore[arg-type]
+    bridge.install(runtime.data_plane, _FixedClock(instant))  # type: ignore[arg-type]
     try:
         # when resources are created in S3, Lambda, CloudFormation, and an event is put
         s3 = runtime.client("s3")
@@ -343,7 +343,7 @@ def test_every_service_stamps_resources_with_the_bridges_clock(runtime: LocalRun
         (message,) = sqs.receive_message(QueueUrl=queue)["Messages"]
         assert json.loads(message["Body"])["time"] == "2031-05-17T09:30:12Z"
     finally:
-        moto_bridge.install(runtime.data_plane, runtime.clock)  # type: ignore[arg-type]
+        bridge.install(runtime.data_plane, runtime.clock)  # type: ignore[arg-type]
 
 
 # ---- IAM: the managed-function tag condition ---------------------------------------------------

@@ -1,8 +1,8 @@
-"""Guards on local.moto_bridge, the only code that touches moto internals.
+"""Guards on local.bridge (local.moto_bridge), the only code that touches moto internals.
 
 When a moto upgrade moves or changes anything the bridge patches, these tests fail and name the
 symbol; re-read moto's new code, adapt the patch, then update EXPECTED_MOTO_VERSION and the
-fingerprints (`python -m local.moto_bridge` prints them).
+fingerprints (`python -m local.bridge` prints them).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import moto
 import pytest
 from botocore.exceptions import ClientError
 
-from local import moto_bridge
+from local import bridge, patch_sources
 from local.clock import start_clock
 from local.runtime import LocalRuntime
 from local.sample_app import SampleApp, build_zip
@@ -26,30 +26,30 @@ REQUIREMENTS = Path(__file__).resolve().parents[2] / "requirements" / "dev.txt"
 
 
 def test_installed_moto_is_the_version_the_bridge_was_written_for() -> None:
-    assert moto.__version__ == moto_bridge.EXPECTED_MOTO_VERSION, (
-        f"moto {moto.__version__} is installed but local/moto_bridge.py was written for "
-        f"{moto_bridge.EXPECTED_MOTO_VERSION}: review every patch before changing EXPECTED_MOTO_VERSION"
+    assert moto.__version__ == bridge.EXPECTED_MOTO_VERSION, (
+        f"moto {moto.__version__} is installed but local/bridge.py was written for "
+        f"{bridge.EXPECTED_MOTO_VERSION}: review every patch before changing EXPECTED_MOTO_VERSION"
     )
 
 
 def test_requirements_pin_the_same_moto() -> None:
     pinned = re.search(r"^moto(\[[^\]]*\])?==([\w.]+)", REQUIREMENTS.read_text(), re.MULTILINE)
     assert pinned, f"{REQUIREMENTS} must pin moto to an exact version"
-    assert pinned.group(2) == moto_bridge.EXPECTED_MOTO_VERSION, (
-        f"requirements pin moto {pinned.group(2)}, the bridge expects {moto_bridge.EXPECTED_MOTO_VERSION}"
+    assert pinned.group(2) == bridge.EXPECTED_MOTO_VERSION, (
+        f"requirements pin moto {pinned.group(2)}, the bridge expects {bridge.EXPECTED_MOTO_VERSION}"
     )
 
 
-@pytest.mark.parametrize("symbol", moto_bridge.GUARDED_SYMBOLS)
+@pytest.mark.parametrize("symbol", bridge.GUARDED_SYMBOLS)
 def test_patched_symbol_exists_with_the_expected_shape(symbol: str) -> None:
-    problems = [p for p in moto_bridge.verify() if p.startswith(symbol)]
+    problems = [p for p in bridge.verify() if p.startswith(symbol)]
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("target", sorted(moto_bridge.SOURCE_FINGERPRINTS))
+@pytest.mark.parametrize("target", sorted(bridge.SOURCE_FINGERPRINTS))
 def test_patched_source_is_unchanged(target: str) -> None:
-    found = moto_bridge.source_fingerprint(target)
-    assert found == moto_bridge.SOURCE_FINGERPRINTS[target], (
+    found = bridge.source_fingerprint(target)
+    assert found == bridge.SOURCE_FINGERPRINTS[target], (
         f"moto changed the source of {target} (sha256 {found[:12]}): the bridge replaces or wraps it, "
         "so re-check that patch against the new code before updating its fingerprint"
     )
@@ -57,10 +57,10 @@ def test_patched_source_is_unchanged(target: str) -> None:
 
 def test_every_patched_or_relied_on_symbol_has_a_pinned_fingerprint() -> None:
     # a symbol added to the bridge without its fingerprint would escape the test above
-    targets = set(moto_bridge._fingerprint_targets())
-    pinned = set(moto_bridge.SOURCE_FINGERPRINTS)
+    targets = set(bridge._fingerprint_targets())
+    pinned = set(bridge.SOURCE_FINGERPRINTS)
     assert not targets - pinned, (
-        f"no fingerprint for {sorted(targets - pinned)}: add what `python -m local.moto_bridge` prints"
+        f"no fingerprint for {sorted(targets - pinned)}: add what `python -m local.bridge` prints"
     )
     assert not pinned - targets, f"fingerprints for symbols the bridge no longer guards: {sorted(pinned - targets)}"
 
@@ -80,29 +80,29 @@ class _Hooks:
 def _current(symbol: str) -> Any:
     """The class's own attribute (None when it inherits it), or the module's."""
     module_path, _, attr = symbol.rpartition(".")
-    owner = moto_bridge._resolve(module_path)
+    owner = patch_sources.resolve(module_path)
     return owner.__dict__.get(attr) if isinstance(owner, type) else getattr(owner, attr)
 
 
 def test_install_is_idempotent_and_uninstall_restores_moto_exactly() -> None:
     # given moto as imported
-    before = {symbol: _current(symbol) for symbol in moto_bridge.PATCHED_SYMBOLS}
+    before = {symbol: _current(symbol) for symbol in bridge.PATCHED_SYMBOLS}
     try:
         # when the bridge is installed twice
-        moto_bridge.install(_Hooks(), start_clock(60))
-        moto_bridge.install(_Hooks(), start_clock(60))
-        patched = {symbol: _current(symbol) for symbol in moto_bridge.PATCHED_SYMBOLS}
+        bridge.install(_Hooks(), start_clock(60))
+        bridge.install(_Hooks(), start_clock(60))
+        patched = {symbol: _current(symbol) for symbol in bridge.PATCHED_SYMBOLS}
         # then every symbol is replaced once (a second install only swaps the targets)
         assert all(patched[s] is not before[s] for s in before), [s for s in before if patched[s] is before[s]]
         # (a method the class inherits has no own original: before[s] is None)
         assert all(getattr(patched[s], "_rollgate_original", before[s]) is before[s] for s in before if before[s])
     finally:
-        moto_bridge.uninstall()
-        moto_bridge.uninstall()
+        bridge.uninstall()
+        bridge.uninstall()
     # and after uninstalling (twice) moto is exactly what it was
-    restored = {symbol: _current(symbol) for symbol in moto_bridge.PATCHED_SYMBOLS}
+    restored = {symbol: _current(symbol) for symbol in bridge.PATCHED_SYMBOLS}
     assert [s for s in before if restored[s] is not before[s]] == []
-    assert not moto_bridge.installed()
+    assert not bridge.installed()
 
 
 def test_percentiles_exact_dimensions_and_extended_statistics(runtime: LocalRuntime) -> None:
@@ -257,7 +257,7 @@ def test_every_wait_of_moto_s_interpreter_is_on_the_runtime_clock() -> None:
 
     swapped = {
         dotted.rpartition(".")[0]
-        for dotted in moto_bridge._MODULE_ATTRIBUTES
+        for dotted in bridge._MODULE_ATTRIBUTES
         if dotted.rpartition(".")[2] in ("threading", "time", *_WAITING_NAMES)
     }
     waiting = set()
@@ -279,12 +279,12 @@ def test_with_a_virtual_clock_the_interpreter_waits_on_it_and_uninstall_gives_th
     environment = importlib.import_module("moto.stepfunctions.parser.asl.eval.environment")
     clock = virtual_time.VirtualClock(0.0)
     try:
-        moto_bridge.install(_Hooks(), clock)
+        bridge.install(_Hooks(), clock)
         # an execution's program_state_event (what Wait states and stops wait on) is the clock's
         assert virtual_time.installed_clock() is clock
         assert environment.threading.Event is virtual_time.Event
         assert isinstance(environment.threading.Event()._clock, virtual_time.VirtualClock)
     finally:
-        moto_bridge.uninstall()
+        bridge.uninstall()
     assert virtual_time.installed_clock() is None
     assert environment.threading is threading
