@@ -244,6 +244,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     release.add_argument("--s3-key", metavar="KEY", help="or: key of a manifest already in the artifacts bucket")
     release.add_argument("--s3-bucket", metavar="BUCKET", help="bucket of --s3-key (default: the artifacts bucket)")
+    release.add_argument(
+        "--commit",
+        metavar="SHA",
+        help="or: release the manifest CI uploaded for this pushed commit (as the push trigger does; needs "
+        "--repository)",
+    )
+    release.add_argument("--repository", metavar="OWNER/NAME", help="the repository of --commit")
+    release.add_argument("--branch", help="the branch of --commit (recorded as provenance)")
+    release.add_argument(
+        "--again",
+        action="store_true",
+        help="with --commit: release it once more under a new execution name (a failed commit's name is taken)",
+    )
     release.add_argument("--requested-by", help="who asks (recorded as provenance)")
     release.add_argument("--watch", action="store_true", help="follow the release live and exit with the outcome")
     _add_poll_argument(release)
@@ -379,7 +392,15 @@ def _release(args: argparse.Namespace, out: TextIO) -> int:
 
     conn = Connection.from_args(args)
     arn = start_release(
-        conn, manifest_path=args.manifest, bucket=args.s3_bucket, key=args.s3_key, requested_by=args.requested_by
+        conn,
+        manifest_path=args.manifest,
+        bucket=args.s3_bucket,
+        key=args.s3_key,
+        requested_by=args.requested_by,
+        commit=args.commit,
+        repository=args.repository,
+        branch=args.branch,
+        again=args.again,
     )
     return _follow(conn, arn, args, out)
 

@@ -31,6 +31,7 @@ class RecordingConnection:
             ledger_table="ledger",
             artifact_bucket="rollgate-artifacts-123456789012",
             event_bus="bus",
+            release_state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:Release",
         )
 
     def client(self, service: str) -> Any:

@@ -91,3 +91,45 @@ def test_prune_is_a_command_with_a_dry_run(capsys: pytest.CaptureFixture[str]) -
     assert rollgate("prune", "--help")[0] == 0
     printed = capsys.readouterr().out
     assert "--dry-run" in printed and "--keep-last" in printed
+
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def test_a_pushed_commit_is_released_by_hand_under_the_triggers_own_name(recorder: RecordingConnection) -> None:
+    code, err = rollgate("release", "--commit", SHA, "--repository", "acme/shop", "--branch", "release/1.4")
+    assert code == 0, err
+    (call,) = [c for name, c in recorder.calls if name == "start_execution"]
+    assert call["name"] == "release-acme-shop-0123456789ab"  # the push trigger's: a late push dedupes
+    body = json.loads(call["input"])
+    assert body["manifest_location"] == {
+        "bucket": "rollgate-artifacts-123456789012",
+        "key": f"releases/acme/shop/{SHA}/manifest.json",
+    }
+    assert body["source"] == {"trigger": "cli", "repository": "acme/shop", "commit": SHA, "branch": "release/1.4"}
+
+
+def test_again_releases_a_commit_once_more_under_a_new_name(recorder: RecordingConnection) -> None:
+    code, err = rollgate("release", "--commit", SHA, "--repository", "acme/shop", "--again")
+    assert code == 0, err
+    (call,) = [c for name, c in recorder.calls if name == "start_execution"]
+    assert call["name"].startswith("release-acme-shop-0123456789ab-again-")
+    assert len(call["name"]) <= 80
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--again"], "--commit SHA needs --repository"),
+        (["--commit", SHA], "--commit SHA needs --repository"),
+        (["--commit", "abc123", "--repository", "acme/shop"], "--commit: 'abc123' is not a full 40-character"),
+        (["--commit", SHA, "--repository", "acme/shop", "--s3-key", "k"], "give no --manifest or --s3-key"),
+    ],
+)
+def test_bad_commit_flags_are_exit_2_and_start_nothing(
+    recorder: RecordingConnection, argv: list[str], named: str
+) -> None:
+    code, err = rollgate("release", *argv)
+    assert code == 2
+    assert named in err
+    assert "start_execution" not in recorder.call_names()
