@@ -3,7 +3,8 @@
 local.runtime      LocalRuntime: moto (Step Functions execution on) + bridge + data plane + clock
 local.bridge       the only package that touches moto internals (a module per service, each patch
                    documented); local.moto_bridge re-exports its API
-local.data_plane   the in-process Lambda data plane (weights, metrics, DLQ, updates, streams)
+local.data_plane   the in-process Lambda data plane (weights, metrics, DLQ, updates, streams), a
+                   module per concern
 local.deployer     cdk.out -> moto (template + assets), and a cached `synthesize`
 local.sample_app   orders-api with builds v1..v7, payloads, deployment
 local.traffic      steady traffic at an exact rate, generated on demand up to the clock's instant
