@@ -20,7 +20,7 @@ CDK_CLI := aws-cdk@2.1148.1
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): $(REQS)
+$(STAMP): $(REQS) pyproject.toml
 	@echo "==> installing pinned packages into $(VENV) (first run only)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(PIP_INSTALL) --upgrade pip
@@ -31,13 +31,13 @@ $(STAMP): $(REQS)
 venv: $(STAMP) ## create the virtualenv with the pinned packages
 
 synth: $(STAMP) ## synthesize the CDK app into cdk.out/ (cdk-nag runs on every synth)
-	@$(BIN)/python -m infra.synth cdk.out
+	@$(BIN)/python -m rollgate_cdk.synth cdk.out
 
 demo: $(STAMP) ## release four builds of the sample app on the embedded local runtime
-	@$(BIN)/python -m cli demo
+	@$(BIN)/python -m rollgate_cli demo
 
 demo-events: $(STAMP) ## the event-driven demo: push-triggered release, alarm remediations
-	@$(BIN)/python -m cli demo --events
+	@$(BIN)/python -m rollgate_cli demo --events
 
 lock: $(STAMP) ## regenerate requirements/constraints.txt from requirements/*.txt with pip-compile (keeps pins; LOCK_ARGS=--upgrade to bump)
 	@$(BIN)/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
@@ -53,16 +53,16 @@ chaos: $(STAMP) ## the whole fault-injection matrix (one fault per run in every 
 	@ROLLGATE_CHAOS=1 $(BIN)/python -m pytest -n 0 -q -p no:randomly tests/workflow/test_faults.py -k whole_matrix
 
 lint: $(STAMP) ## ruff (lint and format check), mypy over every package, the import-layer contracts
-	@$(BIN)/ruff check functions infra cli local bench tests app.py
+	@$(BIN)/ruff check functions rollgate_cdk rollgate_cli rollgate_local rollgate_bench tests app.py
 	@$(BIN)/ruff format --check -q .
 	@$(BIN)/mypy
 	@$(BIN)/lint-imports --no-cache --no-logo
 
-bench: $(STAMP) ## run the detection benchmark; writes bench/results/ (untracked)
-	@$(BIN)/python -m bench
+bench: $(STAMP) ## run the detection benchmark; writes rollgate_bench/results/ (untracked)
+	@$(BIN)/python -m rollgate_bench
 
 bench-report: $(STAMP) ## run it and write the published snapshot, docs/benchmark/ (tracked)
-	@$(BIN)/python -m bench --report
+	@$(BIN)/python -m rollgate_bench --report
 
 deploy: $(STAMP) ## deploy the stack to the AWS account of your credentials (needs node)
 	@npx --yes $(CDK_CLI) deploy --app "$(BIN)/python app.py" --require-approval broadening

@@ -1,6 +1,6 @@
 """The contract between the places: the state machines (infra), the tasks, the CLI and the tests.
 
-One module, standard library only, so `infra/` (which synthesizes) and the Lambda package (which
+One module, standard library only, so `rollgate_cdk/` (which synthesizes) and the Lambda package (which
 runs) read the same names without either importing the other's dependencies:
 - the task states of each workflow, the task module each runs, and where it puts its record in the
   state document (its ResultPath), and which state's record is the execution's conclusion;

@@ -7,8 +7,8 @@ import io
 
 import pytest
 
-from cli import main as cli_main
-from cli.session import StackOutputs
+from rollgate_cli import main as cli_main
+from rollgate_cli.session import StackOutputs
 
 
 class MotoConnection:

@@ -16,8 +16,8 @@ os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
 from aws_cdk import cx_api
 from aws_cdk.assertions import Template
 
-from infra.build import build_app, rollgate_stack
-from infra.stack import STACK_NAME, RollgateStack
+from rollgate_cdk.build import build_app, rollgate_stack
+from rollgate_cdk.stack import STACK_NAME, RollgateStack
 
 HERE = Path(__file__).resolve().parent
 

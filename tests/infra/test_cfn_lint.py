@@ -7,7 +7,7 @@ from typing import Any
 
 from cfnlint.api import lint_file
 
-from infra.stack import STACK_NAME
+from rollgate_cdk.stack import STACK_NAME
 
 #: W3005 "dependency already enforced by a GetAtt": CDK adds DependsOn on a role it also GetAtts.
 KNOWN_CDK_WARNINGS = {"W3005"}

@@ -11,7 +11,7 @@ import pytest
 import rollgate.domain.errors as domain_errors
 import rollgate.domain.gate_loop as gate_loop
 import rollgate.domain.models as models
-from infra.states import TRANSIENT_ERRORS
+from rollgate_cdk.states import TRANSIENT_ERRORS
 
 RETRYABLE = [
     "TransientAwsError",
@@ -369,7 +369,7 @@ def test_the_cli_reads_each_task_record_where_the_state_machine_puts_it(deploy_d
         if state["Type"] != "Task" or name == "Validate":
             continue
         path = state.get("ResultPath")
-        assert name in RESULT_KEYS, f"{name} has no entry in cli.progress.RESULT_KEYS"
+        assert name in RESULT_KEYS, f"{name} has no entry in rollgate_cli.progress.RESULT_KEYS"
         assert path == f"$.{RESULT_KEYS[name]}", f"{name}: ResultPath {path} but the CLI reads {RESULT_KEYS[name]}"
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 
-from infra.build import cdk_json_context
-from infra.settings import HEALTH_POLICIES, Settings
+from rollgate_cdk.build import cdk_json_context
+from rollgate_cdk.settings import HEALTH_POLICIES, Settings
 
 VARIABLE = "ROLLGATE_HEALTH_POLICIES"
 

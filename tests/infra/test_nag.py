@@ -10,7 +10,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Annotations, Match
 from cdk_nag import AwsSolutionsChecks
 
-from infra.synth import findings
+from rollgate_cdk.synth import findings
 
 NAG = Match.string_like_regexp("^AwsSolutions-")
 

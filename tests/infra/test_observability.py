@@ -1,4 +1,4 @@
-"""The dashboard and the alarms on Rollgate itself (infra/observability.py), as synthesized."""
+"""The dashboard and the alarms on Rollgate itself (rollgate_cdk/observability.py), as synthesized."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from infra.observability import DEPLOYMENT_OUTCOMES, RELEASE_OUTCOMES, REMEDIATION_OUTCOMES
 from rollgate.contract import DEPLOY_STATUSES, RELEASE_STATUSES, REMEDIATION_STATUSES
+from rollgate_cdk.observability import DEPLOYMENT_OUTCOMES, RELEASE_OUTCOMES, REMEDIATION_OUTCOMES
 from tests.infra.conftest import Synthesized
 
 

@@ -15,12 +15,12 @@ import aws_cdk as cdk
 import pytest
 from cdk_nag import AwsSolutionsChecks
 
-from infra.build import cdk_json_context
-from infra.reconcile import ENDED_EARLY, Reconciler
-from infra.settings import Settings
-from infra.stack import STACK_NAME, RollgateStack
-from infra.synth import findings
 from rollgate.domain import reconcile as domain_reconcile
+from rollgate_cdk.build import cdk_json_context
+from rollgate_cdk.reconcile import ENDED_EARLY, Reconciler
+from rollgate_cdk.settings import Settings
+from rollgate_cdk.stack import STACK_NAME, RollgateStack
+from rollgate_cdk.synth import findings
 from tests.infra.test_iam import MANAGED_TAG_CONDITION, actions_of, statements_by_task
 
 

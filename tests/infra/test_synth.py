@@ -1,4 +1,4 @@
-"""`python -m infra.synth` and `python app.py` build the same app from cdk.json, with no CLI."""
+"""`python -m rollgate_cdk.synth` and `python app.py` build the same app from cdk.json, with no CLI."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 
-from infra.build import PROJECT_ROOT, cdk_json_context
-from infra.settings import LOG_RETENTION_DAYS, MANAGED_FUNCTION_TAG, Settings
+from rollgate_cdk.build import PROJECT_ROOT, cdk_json_context
+from rollgate_cdk.settings import LOG_RETENTION_DAYS, MANAGED_FUNCTION_TAG, Settings
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -30,7 +30,7 @@ def test_synth_module_and_app_py_write_the_same_template(synthesized: Any, tmp_p
     synth_out, app_out = tmp_path / "synth", tmp_path / "app"
     # both at once: each is a full synthesis
     synth = subprocess.Popen(
-        [sys.executable, "-m", "infra.synth", str(synth_out)],
+        [sys.executable, "-m", "rollgate_cdk.synth", str(synth_out)],
         cwd=PROJECT_ROOT,
         env=_env(),
         stdout=subprocess.PIPE,

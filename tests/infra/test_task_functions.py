@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from infra.deploy_tasks import DEPLOY_TASK_MODULES, DeployTasks
-from infra.reconcile import Reconciler
-from infra.release_tasks import RELEASE_TASK_MODULES, REMEDIATE_TASK_MODULES
+from rollgate_cdk.deploy_tasks import DEPLOY_TASK_MODULES, DeployTasks
+from rollgate_cdk.reconcile import Reconciler
+from rollgate_cdk.release_tasks import RELEASE_TASK_MODULES, REMEDIATE_TASK_MODULES
 
 WORKFLOW_TASK_MODULES = (*DEPLOY_TASK_MODULES, *RELEASE_TASK_MODULES, *REMEDIATE_TASK_MODULES, *Reconciler.MODULES)
 TRIGGER_HANDLERS = {"rollgate.triggers.dispatch.lambda_handler", "rollgate.triggers.github_webhook.lambda_handler"}

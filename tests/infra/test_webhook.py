@@ -13,10 +13,10 @@ from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import lint_file
 
-from infra.event_bus import RollgateBus
-from infra.ledger import Ledger
-from infra.settings import Settings
-from infra.webhook import WebhookReceiver
+from rollgate_cdk.event_bus import RollgateBus
+from rollgate_cdk.ledger import Ledger
+from rollgate_cdk.settings import Settings
+from rollgate_cdk.webhook import WebhookReceiver
 
 STACK = "WebhookTest"
 KNOWN_CDK_WARNINGS = {"W3005"}  # as in test_cfn_lint.py

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from local.runtime import LocalRuntime
-from local.sample_app import SampleApp, build_zip
+from rollgate_local.runtime import LocalRuntime
+from rollgate_local.sample_app import SampleApp, build_zip
 
 FIXTURE_STACK = Path(__file__).parent / "fixtures" / "stack"
 

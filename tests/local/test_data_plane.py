@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from local.data_plane import LambdaDataPlane, LambdaServiceError
-from local.runtime import LocalRuntime
-from local.sample_app import SampleApp, order_payload, smoke_payload
+from rollgate_local.data_plane import LambdaDataPlane, LambdaServiceError
+from rollgate_local.runtime import LocalRuntime
+from rollgate_local.sample_app import SampleApp, order_payload, smoke_payload
 from tests.local.conftest import make_function, payload_of, publish_build, route
 
 COUPON_ORDER = {"order_id": "o-coupon", "items": [{"sku": "sku-eggs", "qty": 1}], "coupon": "SAVE10"}
@@ -146,7 +146,7 @@ def test_update_is_in_progress_for_a_while_then_successful(runtime: LocalRuntime
 
 
 def publish_zip(build: str) -> bytes:
-    from local.sample_app import build_zip
+    from rollgate_local.sample_app import build_zip
 
     return build_zip(build)
 
@@ -350,7 +350,7 @@ def test_iterator_age_stays_low_while_batches_succeed_and_grows_while_they_fail(
 
 
 def test_code_updated_from_an_s3_artifact_runs(runtime: LocalRuntime, app: SampleApp) -> None:
-    from local.sample_app import upload_build
+    from rollgate_local.sample_app import upload_build
 
     bucket = "artifacts"
     runtime.client("s3").create_bucket(Bucket=bucket)
@@ -400,8 +400,8 @@ def test_an_invocation_modelled_longer_than_the_timeout_times_out_like_lambda(ru
 
 
 def test_an_image_function_runs_the_code_of_the_image_its_digest_names(runtime: LocalRuntime) -> None:
-    from local.images import push_image
-    from local.sample_app.builds import app_source
+    from rollgate_local.images import push_image
+    from rollgate_local.sample_app.builds import app_source
 
     # given two images of orders-api pushed to the local ECR, and a function on the first
     first = push_image(runtime, "orders", {"app.py": app_source("v1")})
@@ -428,7 +428,7 @@ def test_an_image_function_runs_the_code_of_the_image_its_digest_names(runtime: 
 
 
 def test_image_config_command_overrides_the_images_cmd(runtime: LocalRuntime) -> None:
-    from local.images import push_image
+    from rollgate_local.images import push_image
 
     image = push_image(
         runtime, "two", {"app.py": "def a(e, c):\n    return 'a'\n\n\ndef b(e, c):\n    return 'b'\n"}, cmd="app.a"
@@ -776,7 +776,7 @@ def test_metrics_can_be_published_minutes_late_as_lambdas_are(runtime: LocalRunt
 def test_log_events_older_than_the_retention_are_dropped(
     runtime: LocalRuntime, app: SampleApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from local.bridge import logs
+    from rollgate_local.bridge import logs
 
     monkeypatch.setattr(logs, "_TRIM_EVERY", 1)  # look at every write, not every 512th
     group = f"/aws/lambda/{app.function_name}"

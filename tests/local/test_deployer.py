@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from local.deployer import deploy_stack, deploy_template, synthesize
-from local.runtime import LocalRuntime
+from rollgate_local.deployer import deploy_stack, deploy_template, synthesize
+from rollgate_local.runtime import LocalRuntime
 from tests.local.conftest import FIXTURE_STACK
 
 
@@ -83,12 +83,12 @@ def test_physical_names_are_deterministic_and_intrinsics_resolve(runtime: LocalR
 
 
 def test_synthesize_runs_infra_synth_once_until_sources_change(tmp_path: Path) -> None:
-    # given a project whose infra.synth writes a template and counts its runs
+    # given a project whose rollgate_cdk.synth writes a template and counts its runs
     (tmp_path / "functions").mkdir()
     (tmp_path / "functions" / "handler.py").write_text("x = 1\n")
-    (tmp_path / "infra").mkdir()
-    (tmp_path / "infra" / "__init__.py").write_text("")
-    (tmp_path / "infra" / "synth.py").write_text(
+    (tmp_path / "rollgate_cdk").mkdir()
+    (tmp_path / "rollgate_cdk" / "__init__.py").write_text("")
+    (tmp_path / "rollgate_cdk" / "synth.py").write_text(
         textwrap.dedent("""
         import pathlib, sys
         out = pathlib.Path(sys.argv[1]); out.mkdir(parents=True, exist_ok=True)
@@ -112,9 +112,9 @@ def test_synthesize_runs_infra_synth_once_until_sources_change(tmp_path: Path) -
 
 
 def test_synthesize_reports_a_failing_synth(tmp_path: Path) -> None:
-    (tmp_path / "infra").mkdir()
-    (tmp_path / "infra" / "__init__.py").write_text("")
-    (tmp_path / "infra" / "synth.py").write_text("raise SystemExit('cdk-nag found 2 errors')\n")
+    (tmp_path / "rollgate_cdk").mkdir()
+    (tmp_path / "rollgate_cdk" / "__init__.py").write_text("")
+    (tmp_path / "rollgate_cdk" / "synth.py").write_text("raise SystemExit('cdk-nag found 2 errors')\n")
     with pytest.raises(RuntimeError, match="cdk-nag found 2 errors"):
         synthesize(tmp_path / "out", repo_root=tmp_path)
 

@@ -1,4 +1,4 @@
-"""EventBridge deliveries in the local runtime (local.bridge.events, patches 15 and 16): rule targets
+"""EventBridge deliveries in the local runtime (rollgate_local.bridge.events, patches 15 and 16): rule targets
 moto does not deliver (Lambda, SNS, Step Functions) and the events CloudWatch puts on the default bus
 when an alarm changes state. Also the deployer's part: rules, function URLs and generated secrets
 from a template."""
@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from local.deployer import deploy_template
-from local.runtime import LocalRuntime
+from rollgate_local.deployer import deploy_template
+from rollgate_local.runtime import LocalRuntime
 from tests.local.conftest import make_function
 
 RECORDER = """

@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from cli import main as cli_main
-from local import bridge
-from local.runtime import LocalRuntime
-from local.server import PortInUse, ServeInfo, serve
+from rollgate_cli import main as cli_main
+from rollgate_local import bridge
+from rollgate_local.runtime import LocalRuntime
+from rollgate_local.server import PortInUse, ServeInfo, serve
 from tests.local.conftest import make_function, zip_of
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,7 +50,7 @@ PRINTING_HANDLER = textwrap.dedent("""
 # failed assertion naming the signal, not a dead test session.
 PRINT_STORM = textwrap.dedent("""
     import json, sys, threading
-    from local.runtime import LocalRuntime
+    from rollgate_local.runtime import LocalRuntime
     from tests.local.conftest import make_function
 
     handler_source, summary_path = sys.argv[1], sys.argv[2]

@@ -1,4 +1,4 @@
-"""Metric math on the local runtime (local/metric_math.py): arithmetic over query ids, evaluated per
+"""Metric math on the local runtime (rollgate_local/metric_math.py): arithmetic over query ids, evaluated per
 timestamp as CloudWatch does, read through the same adapter the tasks use on AWS."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from local import metric_math
-from local.runtime import LocalRuntime
 from rollgate.aws.metrics import CloudWatchMetricSource
 from rollgate.domain.models import CustomMetric, parse_model
+from rollgate_local import metric_math
+from rollgate_local.runtime import LocalRuntime
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 

@@ -1,8 +1,8 @@
-"""Guards on local.bridge (local.moto_bridge), the only code that touches moto internals.
+"""Guards on rollgate_local.bridge (rollgate_local.moto_bridge), the only code that touches moto internals.
 
 When a moto upgrade moves or changes anything the bridge patches, these tests fail and name the
 symbol; re-read moto's new code, adapt the patch, then update EXPECTED_MOTO_VERSION and the
-fingerprints (`python -m local.bridge` prints them).
+fingerprints (`python -m rollgate_local.bridge` prints them).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import moto
 import pytest
 from botocore.exceptions import ClientError
 
-from local import bridge, patch_sources
-from local.clock import start_clock
-from local.runtime import LocalRuntime
-from local.sample_app import SampleApp, build_zip
+from rollgate_local import bridge, patch_sources
+from rollgate_local.clock import start_clock
+from rollgate_local.runtime import LocalRuntime
+from rollgate_local.sample_app import SampleApp, build_zip
 from tests.local.conftest import publish_build
 
 REQUIREMENTS = Path(__file__).resolve().parents[2] / "requirements" / "dev.txt"
@@ -27,7 +27,7 @@ REQUIREMENTS = Path(__file__).resolve().parents[2] / "requirements" / "dev.txt"
 
 def test_installed_moto_is_the_version_the_bridge_was_written_for() -> None:
     assert moto.__version__ == bridge.EXPECTED_MOTO_VERSION, (
-        f"moto {moto.__version__} is installed but local/bridge.py was written for "
+        f"moto {moto.__version__} is installed but rollgate_local/bridge.py was written for "
         f"{bridge.EXPECTED_MOTO_VERSION}: review every patch before changing EXPECTED_MOTO_VERSION"
     )
 
@@ -60,7 +60,7 @@ def test_every_patched_or_relied_on_symbol_has_a_pinned_fingerprint() -> None:
     targets = set(bridge._fingerprint_targets())
     pinned = set(bridge.SOURCE_FINGERPRINTS)
     assert not targets - pinned, (
-        f"no fingerprint for {sorted(targets - pinned)}: add what `python -m local.bridge` prints"
+        f"no fingerprint for {sorted(targets - pinned)}: add what `python -m rollgate_local.bridge` prints"
     )
     assert not pinned - targets, f"fingerprints for symbols the bridge no longer guards: {sorted(pinned - targets)}"
 
@@ -274,7 +274,7 @@ def test_with_a_virtual_clock_the_interpreter_waits_on_it_and_uninstall_gives_th
     import importlib
     import threading
 
-    from local import virtual_time
+    from rollgate_local import virtual_time
 
     environment = importlib.import_module("moto.stepfunctions.parser.asl.eval.environment")
     clock = virtual_time.VirtualClock(0.0)

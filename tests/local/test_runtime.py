@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from local.clock import ScaledClock
-from local.runtime import LocalRuntime
 from rollgate.aws.clock import SystemClock, current_clock
+from rollgate_local.clock import ScaledClock
+from rollgate_local.runtime import LocalRuntime
 from tests.local.conftest import make_function
 
 SLOW = """
@@ -77,7 +77,7 @@ def test_a_wait_for_an_execution_that_never_ends_times_out_in_virtual_time(runti
 
 
 def test_the_scaled_clock_sleeps_the_scaled_real_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    from local import clock as local_clock
+    from rollgate_local import clock as local_clock
 
     slept: list[float] = []
     monkeypatch.setattr(local_clock.time, "sleep", slept.append)

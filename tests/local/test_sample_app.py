@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 import statistics
 
-from local.runtime import LocalRuntime
-from local.sample_app import BUILDS, SampleApp, build_zip, code_sha256, order_payload, smoke_payload
+from rollgate_local.runtime import LocalRuntime
+from rollgate_local.sample_app import BUILDS, SampleApp, build_zip, code_sha256, order_payload, smoke_payload
 from tests.local.conftest import publish_build
 
 

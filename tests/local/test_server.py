@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from local.server import ServeInfo, serve
+from rollgate_local.server import ServeInfo, serve
 from tests.local.conftest import FIXTURE_STACK
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from local.runtime import LocalRuntime
+from rollgate_local.runtime import LocalRuntime
 from tests.local.conftest import make_function
 
 FLAKY = """

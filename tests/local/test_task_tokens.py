@@ -1,6 +1,6 @@
 """Task tokens on the local runtime, as AWS runs them: a `lambda:invoke.waitForTaskToken` state
 waits (on the virtual clock) for SendTaskSuccess / SendTaskFailure, with the cause AWS gives the
-Catch (local/task_tokens.py), or ends with States.Timeout after TimeoutSecondsPath; a token
+Catch (rollgate_local/task_tokens.py), or ends with States.Timeout after TimeoutSecondsPath; a token
 answered twice is InvalidToken."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from local import task_tokens
-from local.runtime import LocalRuntime
-from local.sample_app import smoke_payload
+from rollgate_local import task_tokens
+from rollgate_local.runtime import LocalRuntime
+from rollgate_local.sample_app import smoke_payload
 
 DEFINITION = {
     "StartAt": "Ask",

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from local.runtime import LocalRuntime
-from local.sample_app import SampleApp
+from rollgate_local.runtime import LocalRuntime
+from rollgate_local.sample_app import SampleApp
 from tests.local.conftest import publish_build, route
 
 

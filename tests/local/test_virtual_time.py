@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from local import virtual_time
-from local.virtual_time import Condition, Deadlock, Event, Thread, VirtualClock
+from rollgate_local import virtual_time
+from rollgate_local.virtual_time import Condition, Deadlock, Event, Thread, VirtualClock
 
 
 @pytest.fixture

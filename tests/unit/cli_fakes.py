@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from cli import main as cli_main
-from cli.session import StackOutputs
+from rollgate_cli import main as cli_main
+from rollgate_cli.session import StackOutputs
 
 
 class RecordingConnection:

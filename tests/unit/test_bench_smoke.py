@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import report, runner
-from bench.corpus import (
+from rollgate_bench import report, runner
+from rollgate_bench.corpus import (
     FAMILIES,
     GOOD_FAMILIES,
     SPLITS,
@@ -22,8 +22,8 @@ from bench.corpus import (
     make_scenario,
     seeds_of,
 )
-from bench.policies import tuned_threshold
-from bench.world import World
+from rollgate_bench.policies import tuned_threshold
+from rollgate_bench.world import World
 
 PER_SEED = 4
 POLICIES = ("rollgate", "codedeploy_alarm", "codedeploy_tuned", "sfn_sample", "flagger_style")

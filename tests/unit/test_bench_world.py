@@ -1,4 +1,4 @@
-"""The benchmark's world behaves as AWS documents Lambda, CloudWatch and SQS behave (bench/WORLD.md),
+"""The benchmark's world behaves as AWS documents Lambda, CloudWatch and SQS behave (rollgate_bench/WORLD.md),
 whatever any judge assumes: these are the facts the corpus is built on."""
 
 from __future__ import annotations
@@ -7,11 +7,11 @@ import dataclasses
 
 import numpy as np
 
-from bench.corpus import TRAIN, make_scenario, seeds_of
-from bench.gate import CANDIDATE, LIVE, SOURCE_DLQ, BenchMetrics, prepare
-from bench.world import NEW, OLD, PER_PERIOD, PERIOD, SLICE, Run, World
 from rollgate.domain.errors import TransientAwsError
 from rollgate.domain.models import HealthPolicy
+from rollgate_bench.corpus import TRAIN, make_scenario, seeds_of
+from rollgate_bench.gate import CANDIDATE, LIVE, SOURCE_DLQ, BenchMetrics, prepare
+from rollgate_bench.world import NEW, OLD, PER_PERIOD, PERIOD, SLICE, Run, World
 
 SEED = seeds_of(TRAIN, 1)[0]
 
@@ -133,10 +133,10 @@ def test_preflight_sees_the_function_as_aws_describes_it():
 
 
 def test_the_team_rules_families_carry_their_rules_into_the_request() -> None:
-    from bench.corpus import make_scenario
-    from bench.gate import ORDERS, request
-    from bench.world import Run, World
     from rollgate.domain.models import HealthPolicy
+    from rollgate_bench.corpus import make_scenario
+    from rollgate_bench.gate import ORDERS, request
+    from rollgate_bench.world import Run, World
 
     business = Run(World(make_scenario(0, "business_regression", 7)), 0, latency=True)
     health = request(business, HealthPolicy()).health

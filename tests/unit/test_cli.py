@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from cli import main as cli_main
-from cli.deploy import build_request, execution_name
-from cli.session import UsageError
 from rollgate.domain.errors import InvalidRequest
+from rollgate_cli import main as cli_main
+from rollgate_cli.deploy import build_request, execution_name
+from rollgate_cli.session import UsageError
 from tests.unit.cli_fakes import RecordingConnection, install_recording_connection
 
 
@@ -36,7 +36,7 @@ def test_missing_required_option_is_exit_2() -> None:
 
 def test_local_serve_defaults_to_a_60x_real_time_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     seen = {}
-    monkeypatch.setattr("local.server.serve", lambda port, speed: seen.update(port=port, speed=speed))
+    monkeypatch.setattr("rollgate_local.server.serve", lambda port, speed: seen.update(port=port, speed=speed))
     assert rollgate("local", "serve", "--port", "4600")[0] == 0
     assert seen == {"port": 4600, "speed": 60.0}
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from cli import main as cli_main
+from rollgate_cli import main as cli_main
 from tests.unit.cli_fakes import DEPLOY_MACHINE, HistoryBuilder, ScriptedStepFunctions
 
 #: build -> (outcome, from_version, to_version): v5 is rejected after v4 took a version number
@@ -112,11 +112,11 @@ class ScriptedRuntime:
 
 @pytest.fixture(autouse=True)
 def scripted_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
-    import local.deployer
-    import local.runtime
+    import rollgate_local.deployer
+    import rollgate_local.runtime
 
-    monkeypatch.setattr(local.runtime, "LocalRuntime", ScriptedRuntime)
-    monkeypatch.setattr(local.deployer, "synthesize", lambda path, **kwargs: None)
+    monkeypatch.setattr(rollgate_local.runtime, "LocalRuntime", ScriptedRuntime)
+    monkeypatch.setattr(rollgate_local.deployer, "synthesize", lambda path, **kwargs: None)
 
 
 def test_the_demo_summary_is_one_document() -> None:

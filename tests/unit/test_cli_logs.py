@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from cli import main as cli_main
-from cli.progress import describe_gate
+from rollgate_cli import main as cli_main
+from rollgate_cli.progress import describe_gate
 from tests.unit.cli_fakes import RecordingConnection
 
 START = datetime(2026, 12, 2, 14, 0, tzinfo=UTC)

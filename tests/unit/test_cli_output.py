@@ -11,15 +11,15 @@ from typing import Any
 
 import pytest
 
-from cli import main as cli_main
-from cli import prune as cli_prune
-from cli import reconcile as cli_reconcile
-from cli import views as cli_views
-from cli.session import StackOutputs
 from rollgate.domain.models import PruneReport
 from rollgate.domain.ports import AliasRouting, Lease
 from rollgate.domain.reconcile import ReconcileReport
 from rollgate.domain.records import HistoryRecord, history_record
+from rollgate_cli import main as cli_main
+from rollgate_cli import prune as cli_prune
+from rollgate_cli import reconcile as cli_reconcile
+from rollgate_cli import views as cli_views
+from rollgate_cli.session import StackOutputs
 from tests.unit.cli_fakes import (
     DEPLOY_EXECUTION,
     HistoryBuilder,

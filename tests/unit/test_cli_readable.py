@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from cli import main as cli_main
-from cli.progress import describe_gate, error_line, readable_cause
+from rollgate_cli import main as cli_main
+from rollgate_cli.progress import describe_gate, error_line, readable_cause
 from tests.unit.cli_fakes import (
     DEPLOY_EXECUTION,
     RELEASE_EXECUTION,
@@ -159,7 +159,7 @@ def test_a_rollback_that_restored_the_alias_is_done_and_the_verdict_is_the_failu
 
 
 def test_a_rollback_whose_restored_version_failed_its_smoke_test_is_not_done() -> None:
-    from cli.progress import gate_ok
+    from rollgate_cli.progress import gate_ok
 
     record = {"restored_version": "1", "verified": True, "smoke_passed": False}
     assert describe_gate("Rollback", record)[0] == "restored v1 (verified), but v1 failed its smoke test"
@@ -278,7 +278,7 @@ def test_watch_into_a_closed_pipe_ends_quietly(monkeypatch: pytest.MonkeyPatch) 
 INTO_A_PIPE = {
     "watch": """
 import sys
-from cli import main as cli_main
+from rollgate_cli import main as cli_main
 from tests.unit.cli_fakes import DEPLOY_EXECUTION, HistoryBuilder, ScriptedConnection
 
 conn = ScriptedConnection()
@@ -292,8 +292,8 @@ cli_main.main()
 """,
     "history": """
 import sys
-from cli import main as cli_main
-from cli import views
+from rollgate_cli import main as cli_main
+from rollgate_cli import views
 from tests.unit.cli_fakes import RecordingConnection
 
 from rollgate.domain.records import history_record

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from cli import main as cli_main
+from rollgate_cli import main as cli_main
 from tests.unit.cli_fakes import RecordingConnection, install_recording_connection
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/orders@sha256:" + "d" * 64

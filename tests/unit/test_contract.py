@@ -20,7 +20,7 @@ def test_every_step_names_a_task_module_with_a_handler_and_no_state_twice() -> N
     steps = (*contract.DEPLOY_STEPS, *contract.RELEASE_STEPS, *contract.REMEDIATE_STEPS)
     assert len({s.state for s in steps}) == len(steps)
     for step in steps:
-        if step.state == "Reconcile":  # the Reconciler's own function (infra.reconcile), not a task module
+        if step.state == "Reconcile":  # the Reconciler's own function (rollgate_cdk.reconcile), not a task module
             continue
         module = importlib.import_module(f"rollgate.tasks.{step.task}")
         assert callable(module.lambda_handler), step

@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from cli import main as cli_main
-from cli.progress import Conclusion, describe_gate
 from rollgate.domain import canary, gate_loop
 from rollgate.domain.errors import ThrottledError
 from rollgate.domain.health import HealthWindow, Outcome, PeriodStats
 from rollgate.domain.ports import AlarmMetric, EventSourceMapping, HealthProbes, Invocation
 from rollgate.domain.remediation import assess, remediate, start_remediation
+from rollgate_cli import main as cli_main
+from rollgate_cli.progress import Conclusion, describe_gate
 from tests.unit.conftest import World, drive, request_for
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from cli import main as cli_main
 from rollgate.domain.errors import InvalidRequest
 from rollgate.domain.manifest import parse_manifest
 from rollgate.domain.models import DeploymentContext, HealthPolicy
 from rollgate.domain.release import load_manifest, start_release
 from rollgate.domain.start import parse_health_policies, parse_request, start_deployment
+from rollgate_cli import main as cli_main
 from tests.unit.cli_fakes import RecordingConnection, install_recording_connection
 from tests.unit.fakes import FakeClock, FakeLedger
 

@@ -30,8 +30,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cli import main as cli_main
-from cli.session import StackOutputs
 from rollgate.domain.errors import InvalidRequest
 from rollgate.domain.manifest import parse_manifest
 from rollgate.domain.models import DeploymentRequest, HealthPolicy
@@ -41,6 +39,8 @@ from rollgate.domain.remediation import start_remediation
 from rollgate.domain.start import start_deployment
 from rollgate.domain.triggers import WorkflowStart, start_for_event
 from rollgate.domain.validation import MAX_REQUEST_BYTES, MAX_SAFE_INTEGER, RESERVED_ENVIRONMENT_KEYS
+from rollgate_cli import main as cli_main
+from rollgate_cli.session import StackOutputs
 from tests.unit.fakes import FakeClock, FakeLedger
 
 ROOT = Path(__file__).resolve().parents[2]

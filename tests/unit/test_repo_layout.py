@@ -32,7 +32,7 @@ def _git(*args: str) -> list[str]:
 def test_every_path_the_readme_layout_names_exists() -> None:
     named = []
     for line in _layout_block():
-        # "infra/   constructs ...", "app.py, cdk.json   CDK entry ...", "  rollgate/aws/ boto3 ..." (a
+        # "rollgate_cdk/   constructs ...", "app.py, cdk.json   CDK entry ...", "  rollgate/aws/ boto3 ..." (a
         # package of functions/); a line indented further continues the description above it
         if not line.strip() or line.startswith("   "):
             continue
@@ -71,8 +71,10 @@ def test_the_makefile_phony_list_names_only_real_targets() -> None:
 
 def test_generated_output_is_not_tracked() -> None:
     tracked = _git("ls-files")
-    generated = [p for p in tracked if p.startswith(("bench/results/", "cdk.out/")) or ".egg-info/" in p]
+    generated = [p for p in tracked if p.startswith(("rollgate_bench/results/", "cdk.out/")) or ".egg-info/" in p]
     assert generated == []
     # what `make bench` and `make chaos` write is ignored, so a run leaves `git status` clean
-    ignored = _git("check-ignore", "bench/results/latest.md", "chaos-report.json", "rollgate.egg-info/PKG-INFO")
+    ignored = _git(
+        "check-ignore", "rollgate_bench/results/latest.md", "chaos-report.json", "rollgate.egg-info/PKG-INFO"
+    )
     assert len(ignored) == 3

@@ -1,4 +1,4 @@
-"""`rollgate report`'s data (cli.report.report_data) from ledger records the shipped gate loop
+"""`rollgate report`'s data (rollgate_cli.report.report_data) from ledger records the shipped gate loop
 writes on fakes: the weights as they moved, the verdicts, the periods of both versions."""
 
 from __future__ import annotations
@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from cli.report import render_png, report_data
 from rollgate.domain.health import HealthWindow, Outcome, PeriodStats, Verdict
 from rollgate.domain.models import HealthPolicy
 from rollgate.domain.records import DeploymentRecord
+from rollgate_cli.report import render_png, report_data
 from tests.unit.conftest import World, drive, request_for
 
 

@@ -19,11 +19,11 @@ from typing import Any
 
 import pytest
 
-from cli.progress import Conclusion, ExecutionWatcher
-from local.deployer import synthesize
-from local.runtime import LocalRuntime
-from local.sample_app import build_zip, order_payload, smoke_payload
 from rollgate.aws.ledger import DynamoLedger
+from rollgate_cli.progress import Conclusion, ExecutionWatcher
+from rollgate_local.deployer import synthesize
+from rollgate_local.runtime import LocalRuntime
+from rollgate_local.sample_app import build_zip, order_payload, smoke_payload
 
 FUNCTION, ALIAS = "orders-api", "live"
 POLL_SECONDS = 5.0  # virtual seconds between the harness's DescribeExecution polls

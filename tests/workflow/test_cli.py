@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from cli.main import run
-from local.sample_app import build_zip
+from rollgate_cli.main import run
+from rollgate_local.sample_app import build_zip
 from tests.workflow.conftest import Harness
 
 pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("workflow")]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from local.sample_app import smoke_payload
+from rollgate_local.sample_app import smoke_payload
 from tests.workflow.conftest import ALIAS, FUNCTION, Harness
 
 

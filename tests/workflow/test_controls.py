@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from cli.main import run
 from rollgate.domain.controls import ControlRecord, ControlRefused, request_control
+from rollgate_cli.main import run
 from tests.workflow.conftest import ALIAS, FUNCTION, Harness
 from tests.workflow.test_release import OTHERS, _manifest
 from tests.workflow.test_release import shop as shop  # the release tests' fixture: backends with traffic

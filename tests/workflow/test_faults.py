@@ -8,7 +8,7 @@ holds when the execution has ended (the Reconciler's rule may run once on an exe
 - the execution ended.
 
 A clean run records every call (task, API, occurrence); the matrix injects each fault kind at each
-call's first and middle occurrence (local.faults). `make chaos` runs the whole matrix
+call's first and middle occurrence (rollgate_local.faults). `make chaos` runs the whole matrix
 (ROLLGATE_CHAOS=1); `make test` runs the fast subset below: faults in the calls that broke the
 promise before (Validate's lease, Record's steps and the lease release, Rollback's alias moves), a stop mid-canary,
 a stop mid-watch and five concurrent starts for one alias. Everything on the virtual clock.
@@ -25,9 +25,9 @@ from typing import Any
 
 import pytest
 
-from local import moto_bridge
-from local.faults import FAULT_KINDS, CallRecorder, Fault, aws_call_faults
 from rollgate.domain.reconcile import ENDED_EARLY
+from rollgate_local import moto_bridge
+from rollgate_local.faults import FAULT_KINDS, CallRecorder, Fault, aws_call_faults
 from tests.workflow.conftest import Harness, running_harness
 
 pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("workflow")]

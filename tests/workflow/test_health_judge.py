@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from local.sample_app import order_payload
+from rollgate_local.sample_app import order_payload
 from tests.workflow.conftest import Harness, running_harness
 
 pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("workflow")]

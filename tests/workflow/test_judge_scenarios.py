@@ -24,13 +24,13 @@ from typing import Any
 
 import pytest
 
-from cli.progress import Conclusion
-from local import faults
-from local.runtime import LocalRuntime
-from local.sample_app import order_payload
-from local.sample_app.builds import COUPON_SHARE
-from local.traffic import Traffic
 from rollgate.contract import RESULT_KEYS
+from rollgate_cli.progress import Conclusion
+from rollgate_local import faults
+from rollgate_local.runtime import LocalRuntime
+from rollgate_local.sample_app import order_payload
+from rollgate_local.sample_app.builds import COUPON_SHARE
+from rollgate_local.traffic import Traffic
 from tests.workflow.conftest import ALIAS, FUNCTION, Harness, running_harness
 
 pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("workflow")]

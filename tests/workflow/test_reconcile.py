@@ -10,12 +10,12 @@ import json
 
 import pytest
 
-from cli.main import run
-from local import moto_bridge
 from rollgate.aws.events import EventBridgePublisher
 from rollgate.aws.executions import StepFunctionsExecutions
 from rollgate.aws.lambda_api import Boto3LambdaApi
 from rollgate.domain.reconcile import ReconcileRequest, reconcile
+from rollgate_cli.main import run
+from rollgate_local import moto_bridge
 from tests.workflow.conftest import ALIAS, FUNCTION, Harness
 
 

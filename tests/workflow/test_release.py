@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from local.sample_app import smoke_payload
+from rollgate_local.sample_app import smoke_payload
 from tests.workflow.conftest import ALIAS, FUNCTION, Harness
 
 OTHERS = ("payments-api", "inventory-api")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cli.main import run
+from rollgate_cli.main import run
 from tests.workflow.conftest import Harness
 
 pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("workflow")]

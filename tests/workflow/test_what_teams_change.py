@@ -15,8 +15,15 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from local.sample_app import SampleApp, build_zip, create_sample_app, order_payload, push_build_image, smoke_payload
-from local.sample_app.hooks import create_hook
+from rollgate_local.sample_app import (
+    SampleApp,
+    build_zip,
+    create_sample_app,
+    order_payload,
+    push_build_image,
+    smoke_payload,
+)
+from rollgate_local.sample_app.hooks import create_hook
 from tests.workflow.conftest import ALIAS, FUNCTION, Harness
 
 pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("workflow")]

@@ -1,7 +1,7 @@
 """The clock of the task Lambdas: the real UTC clock, unless the process that runs them provides one.
 
 In Lambda nothing ever calls `set_clock_provider`: every task reads SystemClock. The embedded local
-runtime (local/) runs the tasks in its own process on a virtual clock; it installs that clock here
+runtime (rollgate_local/) runs the tasks in its own process on a virtual clock; it installs that clock here
 when it starts and clears it when it stops, so the interpreter's Wait states, the metrics and the
 tasks agree on "now". The package carries no clock of its own beyond the system one.
 """

@@ -1,6 +1,0 @@
-"""`python -m local.bridge`: the source fingerprints of every patched symbol at the installed moto,
-by module, to paste into that module's FINGERPRINTS after re-reading its patches."""
-
-from local.bridge import print_fingerprints
-
-print_fingerprints()

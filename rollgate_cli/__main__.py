@@ -1,0 +1,3 @@
+from rollgate_cli.main import main
+
+main()
