@@ -1,82 +1,15 @@
-"""The moto bridge under its first name: the public API of ``rollgate_local.bridge`` (the package, split by
-service, that holds every patch of moto), re-exported so `from local import moto_bridge` keeps
-working. `python -m rollgate_local.moto_bridge` prints the source fingerprints, as `python -m rollgate_local.bridge`.
+"""The moto bridge under its first name: the public API of ``rollgate_local.bridge`` (the package,
+split by service, that holds every patch of moto), re-exported so `from rollgate_local import
+moto_bridge` keeps working. `python -m rollgate_local.moto_bridge` prints the source fingerprints,
+as `python -m rollgate_local.bridge` does.
 """
 
 from __future__ import annotations
 
-from rollgate_local.bridge import (
-    EXPECTED_MOTO_VERSION,
-    GUARDED_SYMBOLS,
-    PATCHED_SYMBOLS,
-    SOURCE_FINGERPRINTS,
-    SYNC_POLL_SECONDS,
-    AliasRecord,
-    BridgeClock,
-    DataPlaneHooks,
-    FunctionLogEvent,
-    FunctionRecord,
-    ImageRecord,
-    InvokeRequest,
-    InvokeResult,
-    LambdaServiceError,
-    ProvisionedConcurrencyHooks,
-    StackResource,
-    StreamMappingRecord,
-    Target,
-    UpdateStatus,
-    changed_sources,
-    drain_deliveries,
-    install,
-    installed,
-    list_stream_mappings,
-    print_fingerprints,
-    put_function_log_events,
-    read_image,
-    read_target,
-    read_version,
-    register_stack_resources,
-    set_traffic_catch_up,
-    source_fingerprint,
-    uninstall,
-    verify,
-)
+from rollgate_local import bridge
+from rollgate_local.bridge import *  # noqa: F403 (re-exporting the package's API is this module's purpose)
 
-__all__ = [
-    "EXPECTED_MOTO_VERSION",
-    "GUARDED_SYMBOLS",
-    "PATCHED_SYMBOLS",
-    "SOURCE_FINGERPRINTS",
-    "SYNC_POLL_SECONDS",
-    "AliasRecord",
-    "BridgeClock",
-    "DataPlaneHooks",
-    "FunctionLogEvent",
-    "FunctionRecord",
-    "ImageRecord",
-    "InvokeRequest",
-    "InvokeResult",
-    "LambdaServiceError",
-    "ProvisionedConcurrencyHooks",
-    "StackResource",
-    "StreamMappingRecord",
-    "Target",
-    "UpdateStatus",
-    "changed_sources",
-    "drain_deliveries",
-    "install",
-    "installed",
-    "list_stream_mappings",
-    "put_function_log_events",
-    "read_image",
-    "read_target",
-    "read_version",
-    "register_stack_resources",
-    "set_traffic_catch_up",
-    "source_fingerprint",
-    "uninstall",
-    "verify",
-]
+__all__ = list(bridge.__all__)
 
 if __name__ == "__main__":
-    print_fingerprints()
+    bridge.print_fingerprints()
