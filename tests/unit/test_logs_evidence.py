@@ -163,15 +163,15 @@ def window(new: LogSeries | None, reference: LogSeries | None, weight: int = 10,
 
 def test_a_new_signature_fails_the_release_before_any_metric_is_published() -> None:
     # a build that catches a KeyError, logs it and answers 200: the Errors metric never moves
-    new = logs("7", 4, {"caught KeyError: 'customer' while pricing": 4})
-    stable = logs("6", 36, {"downstream timeout after 3 s": 1})
+    new = logs("7", 6, {"caught KeyError: 'customer' while pricing": 6})
+    stable = logs("6", 54, {"downstream timeout after 3 s": 1})
     verdict = judge(window(new, stable), POLICY)
     assert verdict.outcome is Outcome.UNHEALTHY
     assert verdict.decided_by is EvidenceKind.LOGS
     check = next(c for c in verdict.checks if c.name == "logs")
     assert check.status is CheckStatus.FAIL
     assert "caught KeyError: '<*>' while pricing" in check.summary
-    assert check.observed["new_signatures"][0]["invocations"] == 4
+    assert check.observed["new_signatures"][0]["invocations"] == 6
 
 
 def test_a_signature_both_versions_show_is_not_new_and_a_like_rate_passes() -> None:
@@ -213,8 +213,8 @@ def test_clean_logs_alone_do_not_make_a_release_healthy() -> None:
 
 
 def test_logs_still_fail_a_release_while_metric_reads_fail() -> None:
-    new = logs("7", 4, {"caught KeyError: 'customer' while pricing": 4})
-    verdict = judge(window(new, logs("6", 36), read_failures=["metrics of v7: ThrottledError"]), POLICY)
+    new = logs("7", 6, {"caught KeyError: 'customer' while pricing": 6})
+    verdict = judge(window(new, logs("6", 54), read_failures=["metrics of v7: ThrottledError"]), POLICY)
     assert verdict.outcome is Outcome.UNHEALTHY and verdict.decided_by is EvidenceKind.LOGS
 
 

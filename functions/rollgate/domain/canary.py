@@ -134,6 +134,7 @@ def _summary(verdict: Verdict, weight: int, at: datetime) -> VerdictSummary:
         weight=weight,
         summary=verdict.summary,
         decided_by=verdict.decided_by.value if verdict.decided_by else None,
+        failed_checks=[c.name for c in verdict.failed_checks()],
     )
 
 
@@ -246,10 +247,15 @@ def _to_confirm(verdict: Verdict, earlier: list[VerdictSummary], policy: HealthP
     the newest minutes may be one version's data arriving before the other's, an incident's first
     seconds counted on one side only. A real regression still stands half a period later; that
     artefact rarely does. Only a breach of the paired count checks alone, not overwhelming, and not
-    already confirmed (the previous verdict UNHEALTHY) waits."""
-    if earlier and earlier[-1].outcome == Outcome.UNHEALTHY.value:
-        return False
+    already confirmed (the previous verdict UNHEALTHY on one of the same checks) waits."""
     failed = [c for c in verdict.checks if c.status is CheckStatus.FAIL]
+    if earlier and earlier[-1].outcome == Outcome.UNHEALTHY.value:
+        # the previous judgement failed too: confirmed when one of the same checks failed then (a
+        # breach of the logs' rate is not confirmed by the errors check breaching next, nor the
+        # other way round); a summary recorded before checks were listed confirms any
+        before = set(earlier[-1].failed_checks)
+        if not before or before & {c.name for c in failed}:
+            return False
     if not failed or not all(_confirmable(c) for c in failed):
         return False
     overwhelming = policy.significance**_OVERWHELMING_POWER

@@ -3,15 +3,17 @@
 Logs arrive within seconds, metrics one to several minutes late: a crashing canary shows in its
 logs at the first judgement. Two questions are asked of the lines (rollgate.domain.logs):
 - a new signature: one the new version shows in at least `log_signature_min_invocations`
-  invocations and the version alongside never does, where that absence is significant at the
-  traffic split (with a share pi of the invocations on the new version, k invocations all landing
-  there by chance has probability pi^k): a release that catches an exception, logs it and answers
-  200 is caught, though the Errors metric never moves;
+  invocations and the version alongside never does, where chance cannot explain the absence: each
+  invocation goes to the new version with the probability of its weight, so k of them all landing
+  there has probability weight^k, which must be below the significance squared (it is asked at
+  every judgement and never waits). A release that catches an exception, logs it and answers 200
+  is caught, though the Errors metric never moves;
 - a higher failure rate: invocations with an error, timeout or crash line over the REPORT lines,
   tested stretch by stretch and pooled as the errors check tests counts (the larger of the relative
   and the absolute margin), at a tenth of `significance`, from three failed invocations.
 The probes Rollgate sends to the new version's qualifier log in its streams too: they are taken out
-of its invocations and failures (the synthetic check judges them). Logs can fail a release; they
+of its pooled invocations and failures (the synthetic check judges them); in the stretches they
+stay, where they can only dilute the new version's rate. Logs can fail a release; they
 never make it healthy (the check's PASS holds nothing and counts for nothing), and a version
 alongside is needed: an unpaired watch does not judge logs. A failed log read leaves the check
 unjudged; it is not a reason to hold the release (metrics still decide).
@@ -35,6 +37,10 @@ _PASS, _FAIL, _SKIPPED = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.SKIPPED
 #: so it is kept for the regressions that are plain within seconds; the errors check has the rest.
 _MIN_FAILURES = 3
 _RATE_SIGNIFICANCE_SHARE = 0.1
+#: A new signature's absence must be significant at significance to this power: it is asked of every
+#: signature at every judgement of the canary and the watch (some 20-40 looks), and never waits for a
+#: confirmation, so one look's 1% would add up to a false rollback in a few releases of a hundred.
+_LOOKS_POWER = 2
 #: A stretch is compared once it ended this long before the read (CloudWatch Logs ingests within
 #: seconds, each version's lines on their own delay).
 _SETTLE_SECONDS = 10
@@ -90,7 +96,7 @@ def logs_check(window: HealthWindow, policy: HealthPolicy, significance: float) 
     margin = max(policy.error_rate_margin, policy.error_rate_relative_margin * reference_rate)
     threshold = {
         "new_signature": f"in >= {policy.log_signature_min_invocations} invocations of {label}, none of {other}, "
-        f"absence significant at {significance:g}",
+        f"absence significant at {significance**_LOOKS_POWER:g}",
         "failure_rate": f"{label} fails more than {text.points(margin, sign=False)} more often than {other} "
         f"(one-sided, {significance * _RATE_SIGNIFICANCE_SHARE:g}), from {_MIN_FAILURES} failed invocations",
     }
@@ -186,7 +192,7 @@ def _new_signatures(
         for s in new.signatures
         if (s.kind, s.signature) not in seen
         and s.invocations >= policy.log_signature_min_invocations
-        and share**s.invocations < significance
+        and share**s.invocations < significance**_LOOKS_POWER
         and reference.invocations > 0
     ]
 

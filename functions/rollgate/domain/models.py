@@ -941,6 +941,7 @@ class VerdictSummary(Lenient):
     weight: int
     summary: str
     decided_by: str | None = Field(default=None, description="the evidence kind that decided the verdict")
+    failed_checks: list[str] = Field(default_factory=list, description="the checks that failed (UNHEALTHY)")
 
 
 class CanaryProgress(Lenient):
