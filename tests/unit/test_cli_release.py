@@ -133,3 +133,20 @@ def test_bad_commit_flags_are_exit_2_and_start_nothing(
     assert code == 2
     assert named in err
     assert "start_execution" not in recorder.call_names()
+
+
+def test_a_commit_released_already_is_exit_2_pointing_at_again(
+    recorder: RecordingConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+    from botocore.stub import Stubber
+
+    sfn = boto3.client("stepfunctions", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    stub = Stubber(sfn)
+    stub.add_client_error("start_execution", service_error_code="ExecutionAlreadyExists", http_status_code=400)
+    monkeypatch.setattr(recorder, "client", lambda service: sfn)
+    with stub:
+        code, err = rollgate("release", "--commit", SHA, "--repository", "acme/shop")
+    assert code == 2
+    assert "was released already (execution release-acme-shop-0123456789ab)" in err
+    assert "add --again" in err

@@ -21,7 +21,7 @@ from rollgate.domain.health import (
 )
 from rollgate.domain.judge import judge
 from rollgate.domain.judge_logs import logs_check
-from rollgate.domain.logs import LogEvent, classify, normalise, stream_prefix, stream_version, summarise
+from rollgate.domain.logs import LogEvent, classify, normalise, stream_prefix, summarise
 from rollgate.domain.models import HealthPolicy
 
 T0 = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
@@ -118,8 +118,8 @@ def test_ordinary_lines_are_not_errors() -> None:
         assert classify(line) is None
 
 
-def test_the_stream_name_carries_the_version() -> None:
-    assert stream_version(STREAM) == "7"
+def test_a_versions_streams_are_read_by_the_prefix_lambda_names_them_with() -> None:
+    assert STREAM.startswith(stream_prefix(T0, "7"))
     assert stream_prefix(T0, "7") == "2026/12/02/[7]"
 
 

@@ -199,7 +199,7 @@ def _threshold_points(
     if metric in metrics:
         values = _custom_values(metrics[metric], custom.get(metric), view)
         return [
-            _Point(start, value, _reference_breaches(values.reference_at(start), values.level, breaches))
+            _Point(start, value, _reference_breaches(values.reference_for(start), None, breaches))
             for start, value in values.canary
         ]
     return _builtin_points(threshold, view, breaches)
@@ -294,8 +294,9 @@ class _CustomValues:
     level: float | None
     paired: bool
 
-    def reference_at(self, start: datetime) -> float | None:
-        return self.reference.get(start) if self.paired else None
+    def reference_for(self, start: datetime) -> float | None:
+        """What the period is compared with: the version alongside then (paired), else the level."""
+        return self.reference.get(start) if self.paired else self.level
 
 
 def _custom_values(metric: CustomMetric, series: CustomSeries | None, view: View) -> _CustomValues:
@@ -335,7 +336,7 @@ def _custom_check(metric: CustomMetric, series: CustomSeries | None, view: View)
         # a raw per-version value changes with the weight: only periods under one weight, past its warm-up
         if not view.warm(start) or (shift is not None and start < shift):
             continue
-        reference = values.reference.get(start) if values.paired else values.level
+        reference = values.reference_for(start)
         if reference is not None:
             rows.append((start, value, reference))
     breaching = [row for row in rows if worse(row[1], row[2])]

@@ -47,7 +47,6 @@ _TIMEOUT = re.compile(rf"(?:({_REQUEST_ID})\s+)?Task timed out after [0-9.]+ sec
 _TEXT_ERROR = re.compile(rf"^\[ERROR\]\t[^\t]*\t({_REQUEST_ID})\t(.*)$", re.ASCII | re.DOTALL)
 _UNCAUGHT = re.compile(r"^\[ERROR\] (.*)$", re.DOTALL)
 _CRASH = re.compile(r"Process exited before completing request|Runtime\.[A-Za-z]+Error|signal: killed", re.ASCII)
-_STREAM_VERSION = re.compile(r"\[(\$LATEST|[0-9]+)\]", re.ASCII)
 
 # Normalisation: the order matters (ids before numbers, quoted values before words).
 _NORMALISE = (
@@ -69,12 +68,6 @@ class LogEvent:
     at: datetime
     stream: str
     message: str
-
-
-def stream_version(stream: str) -> str | None:
-    """The version in a Lambda log stream's name (`2026/12/02/[7]abc…` -> `7`)."""
-    match = _STREAM_VERSION.search(stream)
-    return match.group(1) if match else None
 
 
 def stream_prefix(day: datetime, version: str) -> str:
