@@ -42,6 +42,7 @@ The patches, by module (each module's docstring documents its own):
     rollgate_local.bridge.ecr                      27-28 ECR blobs, image functions
     rollgate_local.bridge.provisioned_concurrency  29    provisioned concurrency from the data plane
     rollgate_local.bridge.logs                     30    function logs
+    rollgate_local.bridge.dynamodb                 31    conditional writes, atomic
     rollgate_local.task_tokens, rollgate_local.metric_math        SendTaskFailure's cause, arithmetic metric math
 
 Each service module lists what it patches (``SIGNATURES``, ``MODULE_ATTRIBUTES``), what it relies
@@ -59,6 +60,7 @@ from collections.abc import Callable
 from rollgate_local import metric_math, patch_sources, task_tokens, virtual_time
 from rollgate_local.bridge import (
     cloudwatch,
+    dynamodb,
     ecr,
     events,
     iam,
@@ -143,6 +145,7 @@ _SERVICES = (
     ecr,
     provisioned_concurrency,
     logs,
+    dynamodb,
 )
 # Every symbol we replace or wrap, with the parameters we rely on. The guard test checks each one.
 _SIGNATURES: dict[str, tuple[str, ...]] = {k: v for m in _SERVICES for k, v in m.SIGNATURES.items()}
@@ -234,6 +237,7 @@ def install(data_plane: DataPlaneHooks, clock: BridgeClock) -> None:
             ecr.install()
             provisioned_concurrency.install()
             logs.install()
+            dynamodb.install()
             task_tokens.install(_patch)  # SendTaskFailure's cause (rollgate_local/task_tokens.py)
             metric_math.install(_patch)  # arithmetic metric math in GetMetricData (rollgate_local/metric_math.py)
         except Exception:
