@@ -44,7 +44,7 @@ lock: $(STAMP) ## regenerate requirements/constraints.txt from requirements/*.tx
 		$(LOCK_ARGS) --output-file requirements/constraints.txt requirements/dev.txt
 
 schema: $(STAMP) ## regenerate schemas/release-manifest.schema.json from the models
-	@PYTHONPATH=functions $(BIN)/python -m rollgate.domain.manifest > schemas/release-manifest.schema.json
+	@PYTHONPATH=functions $(BIN)/python -m rollgate.domain.release.manifest > schemas/release-manifest.schema.json
 
 test: lint ## the house rules (make lint), then the whole suite (unit, functional, infra, workflow)
 	@$(BIN)/python -m pytest -n 2 --dist loadgroup -q

@@ -31,7 +31,7 @@ DEFAULT_SCENARIOS = 100
 
 def notes() -> dict[str, str]:
     return {
-        "rollgate": "the shipped gates: run_preflight, then rollgate.domain.gate_loop.run_gates (shift, judge "
+        "rollgate": "the shipped gates: run_preflight, then rollgate.domain.deploy.gate_loop.run_gates (shift, judge "
         f"every period, inconclusive policy, promote, {WATCH_S} s watch) over bench-side ports; "
         "HealthPolicy() and DeploymentRequest defaults as shipped",
         "rollgate_no_logs": "the same with health.log_evidence off: metrics only (what the log evidence adds to "

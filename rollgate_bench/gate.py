@@ -1,4 +1,4 @@
-"""The shipped gates, run on the simulated world: bench-side implementations of rollgate.domain.ports.
+"""The shipped gates, run on the simulated world: bench-side implementations of rollgate.domain.shared.ports.
 
 Each port answers as its AWS counterpart would at the clock's instant: the alias routes what the
 last UpdateAlias set, GetMetricData returns one datapoint per period of [floor(start), end) with None
@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rollgate.domain.errors import TransientAwsError
-from rollgate.domain.health import (
+from rollgate.domain.deploy.preflight import run_preflight
+from rollgate.domain.judge.health import (
     AlarmObservation,
     GaugeSample,
     HealthWindow,
@@ -26,9 +26,10 @@ from rollgate.domain.health import (
     PeriodStats,
     Verdict,
 )
-from rollgate.domain.judge import judge as shipped_judge
-from rollgate.domain.logs import signature_key
-from rollgate.domain.models import (
+from rollgate.domain.judge.log_lines import signature_key
+from rollgate.domain.judge.verdict import judge as shipped_judge
+from rollgate.domain.shared.errors import TransientAwsError
+from rollgate.domain.shared.models import (
     Artifact,
     CustomMetric,
     DeploymentContext,
@@ -39,7 +40,7 @@ from rollgate.domain.models import (
     SmokeTest,
     Threshold,
 )
-from rollgate.domain.ports import (
+from rollgate.domain.shared.ports import (
     AliasRouting,
     ArtifactInfo,
     EventSourceMapping,
@@ -48,8 +49,7 @@ from rollgate.domain.ports import (
     Invocation,
     Lease,
 )
-from rollgate.domain.preflight import run_preflight
-from rollgate.domain.records import HistoryRecord, ReleaseRecord
+from rollgate.domain.shared.records import HistoryRecord, ReleaseRecord
 from rollgate_bench.world import NEW, OLD, PERIOD, SLICE, LogCounts, Run
 
 EPOCH = datetime(2026, 1, 5, tzinfo=UTC)  # minute-aligned: world second 0
@@ -328,7 +328,7 @@ class BenchQueues:
         return 0
 
     def redrive_target(self, queue: str) -> str | None:
-        """GetQueueAttributes RedrivePolicy.deadLetterTargetArn (rollgate.domain.ports.RedriveProbe)."""
+        """GetQueueAttributes RedrivePolicy.deadLetterTargetArn (rollgate.domain.shared.ports.RedriveProbe)."""
         return SOURCE_DLQ if queue == SOURCE_QUEUE else None
 
 
@@ -341,9 +341,9 @@ class BenchAlarms:
         return [AlarmObservation(name=n, state_at_preflight=state, state_now=state) for n in alarm_names]
 
     def watched_metrics(self, alarm_names: list[str]) -> dict[str, Any]:
-        """DescribeAlarms' metric of each alarm (rollgate.domain.ports.AlarmMetricsProbe): the
+        """DescribeAlarms' metric of each alarm (rollgate.domain.shared.ports.AlarmMetricsProbe): the
         alias-level Errors alarm watches AWS/Lambda Errors on FunctionName and Resource=function:alias."""
-        from rollgate.domain.ports import AlarmMetric  # type: ignore[attr-defined,unused-ignore]
+        from rollgate.domain.shared.ports import AlarmMetric  # type: ignore[attr-defined,unused-ignore]
 
         dimensions = {"FunctionName": FUNCTION, "Resource": f"{FUNCTION}:{ALIAS}"}
         return {n: AlarmMetric("AWS/Lambda", "Errors", dimensions) for n in alarm_names if n == ALARM}

@@ -1,7 +1,7 @@
 """The release policies compared on the corpus, each reading only what CloudWatch has published.
 
 - rollgate: the shipped gates on the simulated world: preflight captures the baseline, then
-  `rollgate.domain.gate_loop.run_gates` runs shift, judge every period, the inconclusive policy,
+  `rollgate.domain.deploy.gate_loop.run_gates` runs shift, judge every period, the inconclusive policy,
   promote and the watch exactly as the state machine routes them, with HealthPolicy() and
   DeploymentRequest defaults as shipped (see rollgate_bench.gate for the ports).
 - codedeploy_alarm: Canary10Percent5Minutes with the alias-level `Errors > T` alarm shaped as in the
@@ -25,9 +25,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from rollgate.domain.gate_loop import GatePorts, run_gates
-from rollgate.domain.health import Outcome
-from rollgate.domain.models import DeploymentRequest, HealthPolicy
+from rollgate.domain.deploy.gate_loop import GatePorts, run_gates
+from rollgate.domain.judge.health import Outcome
+from rollgate.domain.shared.models import DeploymentRequest, HealthPolicy
 from rollgate_bench.corpus import Scenario
 from rollgate_bench.gate import CANDIDATE, RecordingJudge, prepare
 from rollgate_bench.world import HORIZON, NEW, PERIOD, Finish, Run, World

@@ -29,7 +29,7 @@ DEPLOY_TASK_MODULES: tuple[str, ...] = (
     "rollback",
     "record",
     "release_lease",
-    # not a state: the console's Control function (rollgate.tasks.control), granted its answers in the stack
+    # not a state: the console's Control function (rollgate.tasks.deploy.control), granted its answers in the stack
     "control",
 )
 
@@ -121,6 +121,7 @@ class DeployTasks(TaskGroup):
     """One TaskFunction per DeployFunction step, with that step's permissions and nothing else."""
 
     WORKFLOW = "DeployFunction"
+    PACKAGE = "deploy"
     MODULES = DEPLOY_TASK_MODULES
     GRANTS = GRANTS
     # a hook may take up to 600 s to answer (models.Hook.timeout_seconds)

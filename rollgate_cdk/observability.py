@@ -10,7 +10,7 @@ page when Rollgate cannot do its job, on the notifications topic.
 
 The outcome metrics are the Powertools (EMF) metrics the Record tasks (and Reconcile, for an outcome it
 writes) emit, namespace `Rollgate`,
-dimensions `outcome` and `service` (rollgate.tasks.record, record_release, record_remediation).
+dimensions `outcome` and `service` (rollgate.tasks.deploy.record, record_release, record_remediation).
 A rolled-back or rejected deployment is Rollgate working, so it is on the dashboard and in the
 outcome notifications but raises no alarm; and Step Functions' own ExecutionsFailed is drawn, not
 alarmed on, because every deployment that is not promoted ends in a Fail state on purpose.
@@ -34,7 +34,7 @@ from constructs import Construct
 from rollgate_cdk.task_function import METRICS_NAMESPACE, SERVICE_NAME
 
 #: Outcomes the Record tasks emit as the `outcome` dimension (the status enums of
-#: rollgate.domain.models, .release and .remediation; tests/infra/test_observability.py ties them).
+#: rollgate.domain.shared.models, .release and .remediation; tests/infra/test_observability.py ties them).
 DEPLOYMENT_OUTCOMES = ("PROMOTED", "ROLLED_BACK", "REJECTED", "FAILED", "ABORTED")
 RELEASE_OUTCOMES = ("RELEASED", "ROLLED_BACK", "PARTIAL", "REJECTED", "FAILED")
 REMEDIATION_OUTCOMES = ("ROLLED_BACK", "ABORT_REQUESTED", "NO_ACTION", "FAILED")

@@ -4,7 +4,7 @@ ends early.
     default bus   Step Functions Execution Status Change of DeployFunction (ABORTED, TIMED_OUT,
                   FAILED) -> Reconcile (retried with backoff, then a dead-letter queue)
 
-Reconcile (``rollgate.domain.reconcile``) reads the ledger and the alias and puts them right: the
+Reconcile (``rollgate.domain.deploy.reconcile``) reads the ledger and the alias and puts them right: the
 alias on one version, the missing outcome recorded, one event, the lease released. A stop in the
 console, a timeout or a failure past Record or Rollback all end the execution, so all reach it;
 a FAILED execution whose Record ran finds nothing to do. When it cannot act it sends "Rollback
@@ -25,7 +25,7 @@ from rollgate_cdk.task_function import TaskFunction
 from rollgate_cdk.task_group import TaskGrants, TaskGroup
 
 #: Execution statuses that end an execution without its Record having run to the end
-#: (rollgate.domain.reconcile.ENDED_EARLY).
+#: (rollgate.domain.deploy.reconcile.ENDED_EARLY).
 ENDED_EARLY = ("ABORTED", "TIMED_OUT", "FAILED")
 
 GRANTS = TaskGrants(
@@ -71,6 +71,7 @@ class Reconciler(TaskGroup):
     """The Reconcile function, and its rule on the DeployFunction executions' ends."""
 
     WORKFLOW = "Reconcile"
+    PACKAGE = "deploy"  # it keeps the DeployFunction workflow's promise
     MODULES = ("reconcile",)
     GRANTS = GRANTS
 

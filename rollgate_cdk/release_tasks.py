@@ -64,12 +64,14 @@ REMEDIATE_GRANTS = TaskGrants(
 
 class ReleaseTasks(TaskGroup):
     WORKFLOW = "Release"
+    PACKAGE = "release"
     MODULES = RELEASE_TASK_MODULES
     GRANTS = RELEASE_GRANTS
 
 
 class RemediateTasks(TaskGroup):
     WORKFLOW = "Remediate"
+    PACKAGE = "remediate"
     MODULES = REMEDIATE_TASK_MODULES
     GRANTS = REMEDIATE_GRANTS
 

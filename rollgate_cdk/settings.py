@@ -16,9 +16,9 @@ from aws_cdk import aws_logs as logs
 from constructs import Node
 
 from rollgate import contract
-from rollgate.domain.errors import InvalidRequest
-from rollgate.domain.start import HEALTH_POLICIES_CONTEXT, parse_health_policies
-from rollgate.domain.windows import parse_windows
+from rollgate.domain.deploy.start import HEALTH_POLICIES_CONTEXT, parse_health_policies
+from rollgate.domain.release.windows import parse_windows
+from rollgate.domain.shared.errors import InvalidRequest
 
 MANAGED_FUNCTION_TAG = "rollgate:managedFunctionTag"
 LOG_RETENTION_DAYS = "rollgate:logRetentionDays"

@@ -1,7 +1,7 @@
 """Building blocks shared by Rollgate's state machines: how a task step calls its Lambda and
 which errors it retries.
 
-Error names are exception class names in ``rollgate.domain.errors`` (infra names them, it does
+Error names are exception class names in ``rollgate.domain.shared.errors`` (infra names them, it does
 not import runtime code; tests/infra checks the two agree).
 """
 

@@ -62,11 +62,13 @@ def _pascal(module: str) -> str:
 
 
 class TaskGroup(Construct):
-    """One TaskFunction per module (handler ``rollgate.tasks.<module>.lambda_handler``), sharing
+    """One TaskFunction per module (handler ``rollgate.tasks.<package>.<module>.lambda_handler``), sharing
     one code asset and the environment every task reads its settings from, each granted what
-    `grants` says. Subclasses set WORKFLOW, MODULES and GRANTS (and may add environment)."""
+    `grants` says. Subclasses set WORKFLOW, PACKAGE, MODULES and GRANTS (and may add environment)."""
 
     WORKFLOW: str
+    #: the task package under ``rollgate.tasks`` the modules are in
+    PACKAGE: str
     MODULES: tuple[str, ...]
     GRANTS: TaskGrants
     #: module -> its Lambda timeout, where the house default (60 s) is too short
@@ -101,7 +103,7 @@ class TaskGroup(Construct):
             module: TaskFunction(
                 self,
                 _pascal(module),
-                handler=f"rollgate.tasks.{module}.lambda_handler",
+                handler=contract.task_handler(self.PACKAGE, module),
                 description=f"Rollgate {self.WORKFLOW} step: {module}",
                 settings=settings,
                 code=code,

@@ -8,7 +8,7 @@ topic that gets a readable line for every outcome.
     Rollgate bus   every outcome (source rollgate)          -> SNS topic, text of detail.message
 
 The rules target the Dispatch function rather than the state machines because an EventBridge
-target cannot name an execution, and the name is the dedupe (``rollgate.domain.triggers``).
+target cannot name an execution, and the name is the dedupe (``rollgate.domain.shared.triggers``).
 Events the dispatcher cannot take after its retries land in a dead-letter queue.
 """
 

@@ -3,7 +3,7 @@
 EXECUTION` (redrive a failed execution).
 
 A control is written into the ledger beside the alias's lease, for the deployment holding it
-(rollgate.domain.controls: who, why, when); the canary and watch tasks act on it at their next
+(rollgate.domain.deploy.controls: who, why, when); the canary and watch tasks act on it at their next
 judgement, within one metric period. A control for a deployment that is not running is refused
 (exit 2) and nothing is written.
 """
@@ -19,9 +19,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from rollgate.aws.clock import current_clock
 from rollgate.aws.task_tokens import StepFunctionsTaskTokens
-from rollgate.domain import controls
-from rollgate.domain.controls import Control, ControlRecord, request_control
-from rollgate.domain.validation import StackHome
+from rollgate.domain.deploy import controls
+from rollgate.domain.deploy.controls import Control, ControlRecord, request_control
+from rollgate.domain.shared.validation import StackHome
 from rollgate_cli.output import report
 from rollgate_cli.session import Connection, UsageError, add_connection_arguments
 from rollgate_cli.views import ledger_for
@@ -127,7 +127,7 @@ def confirmation(record: ControlRecord) -> str:
 
 
 def _answer(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
-    """Answer the task token an approval gate left in the ledger (rollgate.domain.controls.answer_approval)."""
+    """Answer the task token an approval gate left in the ledger (rollgate.domain.deploy.controls.answer_approval)."""
     answered = controls.answer_approval(
         {
             "control": args.command,

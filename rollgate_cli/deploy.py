@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rollgate.domain.models import DeploymentRequest, Strategy
-from rollgate.domain.start import parse_request
-from rollgate.domain.validation import StackHome, load_json
+from rollgate.domain.deploy.start import parse_request
+from rollgate.domain.shared.models import DeploymentRequest, Strategy
+from rollgate.domain.shared.validation import StackHome, load_json
 from rollgate_cli.session import Connection, UsageError
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")

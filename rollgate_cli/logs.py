@@ -3,7 +3,7 @@ lines, what the runbooks do with `aws logs tail`, split by version.
 
 Without --version, the versions the alias routes to: the stable one and, during a canary, the new
 one, interleaved in time order with the version on every line. --errors keeps the error-class lines
-(the judge's own parser decides: rollgate.domain.logs.classify) and ends with the "new error
+(the judge's own parser decides: rollgate.domain.judge.log_lines.classify) and ends with the "new error
 signatures": those the new version (the canary) shows and the stable one does not. --follow polls until
 interrupted, re-reading a short overlap each time (CloudWatch Logs ingests within seconds, not at
 once) and showing each line once.
@@ -21,9 +21,9 @@ from typing import Any, TextIO
 from rollgate.aws.clock import current_clock
 from rollgate.aws.lambda_api import Boto3LambdaApi
 from rollgate.aws.logs import CloudWatchLogSource, LogGroupMissing, log_group_name
-from rollgate.domain.health import LogSeries, LogSignature
-from rollgate.domain.logs import ERROR_FILTER_PATTERN, LogEvent, classify
-from rollgate.domain.ports import Clock
+from rollgate.domain.judge.health import LogSeries, LogSignature
+from rollgate.domain.judge.log_lines import ERROR_FILTER_PATTERN, LogEvent, classify
+from rollgate.domain.shared.ports import Clock
 from rollgate_cli.output import report, wants_json
 from rollgate_cli.progress import signature_lines
 from rollgate_cli.session import Connection, add_connection_arguments

@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rollgate.contract import DEPLOY_SUCCESS, RELEASE_SUCCESS, REMEDIATION_SUCCESS
-from rollgate.domain.errors import InvalidRequest, RollgateError
-from rollgate.domain.validation import MAX_REQUEST_BYTES, StackHome, check_alias, check_function_name, load_json
+from rollgate.domain.shared.errors import InvalidRequest, RollgateError
+from rollgate.domain.shared.validation import MAX_REQUEST_BYTES, StackHome, check_alias, check_function_name, load_json
 from rollgate_cli.controls import add_control_commands, run_control
 from rollgate_cli.controls import handles as is_control_command
 from rollgate_cli.deploy import (

@@ -7,8 +7,8 @@ from typing import TextIO
 
 from rollgate.aws.clock import current_clock
 from rollgate.aws.lambda_api import Boto3LambdaApi
-from rollgate.domain.models import PrunePolicy, parse_model
-from rollgate.domain.prune import prune_versions
+from rollgate.domain.deploy.prune import prune_versions
+from rollgate.domain.shared.models import PrunePolicy, parse_model
 from rollgate_cli.output import report as report_document
 from rollgate_cli.output import wants_json
 from rollgate_cli.session import Connection

@@ -10,8 +10,8 @@ from rollgate.aws.clock import current_clock
 from rollgate.aws.events import EventBridgePublisher
 from rollgate.aws.executions import StepFunctionsExecutions
 from rollgate.aws.lambda_api import Boto3LambdaApi
-from rollgate.domain.models import parse_model
-from rollgate.domain.reconcile import ReconcileReport, ReconcileRequest, reconcile
+from rollgate.domain.deploy.reconcile import ReconcileReport, ReconcileRequest, reconcile
+from rollgate.domain.shared.models import parse_model
 from rollgate_cli.output import report as report_document
 from rollgate_cli.output import wants_json
 from rollgate_cli.progress import readable_cause

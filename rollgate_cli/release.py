@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rollgate.domain.manifest import parse_manifest
-from rollgate.domain.models import parse_model
-from rollgate.domain.names import MAX_NAME, release_execution_name
-from rollgate.domain.release import ReleaseRequest
-from rollgate.domain.remediation import ManualRollback
-from rollgate.domain.triggers import manifest_key
+from rollgate.domain.release.manifest import parse_manifest
+from rollgate.domain.release.waves import ReleaseRequest
+from rollgate.domain.remediate.remediation import ManualRollback
+from rollgate.domain.shared.models import parse_model
+from rollgate.domain.shared.names import MAX_NAME, release_execution_name
+from rollgate.domain.shared.triggers import manifest_key
 from rollgate_cli.session import Connection, UsageError
 
 _COMMIT = re.compile(r"[0-9a-f]{40}")

@@ -1,7 +1,7 @@
 """`rollgate report DEPLOYMENT_ID`: one deployment as a picture (PNG) and as data (JSON).
 
 Everything comes from the ledger record: the per-period series the canary and watch judges kept
-in their evidence (check `series`, rollgate.domain.progress: each version's invocations, errors
+in their evidence (check `series`, rollgate.domain.shared.progress: each version's invocations, errors
 and p95 per metric period, and the verdicts), the timeline (first traffic, promotion, rollback)
 and the outcome. Per period: the new and the previous version's error rate and p95; the alias
 weight on the new version as it moved; each verdict; the moment of promotion or rollback. The
@@ -22,13 +22,13 @@ from typing import Any, TextIO
 from botocore.exceptions import ClientError
 
 from rollgate.contract import Status
-from rollgate.domain.progress import SERIES_CHECK, SERIES_COLUMNS, VERDICT_COLUMNS
-from rollgate.domain.records import DeploymentRecord
-from rollgate.domain.validation import check_function_name
+from rollgate.domain.shared.progress import SERIES_CHECK, SERIES_COLUMNS, VERDICT_COLUMNS
+from rollgate.domain.shared.records import DeploymentRecord
+from rollgate.domain.shared.validation import check_function_name
 from rollgate_cli.output import report
 from rollgate_cli.session import Connection, UsageError, add_connection_arguments
 
-#: rollgate.domain.start.deployment_id_for: `<UTC start, %Y%m%dT%H%M%SZ>-<execution name>`
+#: rollgate.domain.deploy.start.deployment_id_for: `<UTC start, %Y%m%dT%H%M%SZ>-<execution name>`
 _DEPLOYMENT_ID = re.compile(r"(?P<started>[0-9]{8}T[0-9]{6}Z)-(?P<execution>[A-Za-z0-9_-]{1,80})", re.ASCII)
 _COLOURS = {"HEALTHY": "#2e7d32", "UNHEALTHY": "#c62828", "INCONCLUSIVE": "#9e9e9e"}
 _NEW, _PREVIOUS = "#1565c0", "#757575"

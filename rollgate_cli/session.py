@@ -13,7 +13,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from rollgate.aws.clock import current_clock
-from rollgate.domain.errors import RollgateError
+from rollgate.domain.shared.errors import RollgateError
 from rollgate_cli.output import add_output_argument
 
 DEFAULT_STACK = "Rollgate"

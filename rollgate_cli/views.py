@@ -9,8 +9,8 @@ from typing import Any, TextIO
 from rollgate.aws.clock import SystemClock
 from rollgate.aws.lambda_api import Boto3LambdaApi
 from rollgate.aws.ledger import DynamoLedger
-from rollgate.domain.records import HistoryRecord
-from rollgate.domain.routing import describe
+from rollgate.domain.shared.records import HistoryRecord
+from rollgate.domain.shared.routing import describe
 from rollgate_cli.output import report, wants_json
 from rollgate_cli.progress import outcome_label, readable_cause
 from rollgate_cli.session import Connection

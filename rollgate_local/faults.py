@@ -158,9 +158,10 @@ _original_make_api_call = botocore.client.BaseClient._make_api_call
 
 def _task_module() -> str | None:
     handler = os.environ.get("_HANDLER", "")
+    # rollgate.tasks.<workflow package>.<module>.lambda_handler
     parts = handler.split(".")
-    if len(parts) == 4 and parts[:2] == ["rollgate", "tasks"]:
-        return parts[2]
+    if len(parts) == 5 and parts[:2] == ["rollgate", "tasks"]:
+        return parts[3]
     return None
 
 

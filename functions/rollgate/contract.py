@@ -16,7 +16,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import NamedTuple
 
-from rollgate.domain import errors
+from rollgate.domain.shared import errors
 
 
 # --------------------------------------------------------------------------- states and records
@@ -84,6 +84,19 @@ REMEDIATE_STEPS: tuple[Step, ...] = (
 RESULT_KEYS: dict[str, str] = {s.state: s.result for s in (*DEPLOY_STEPS, *RELEASE_STEPS, *REMEDIATE_STEPS) if s.result}
 #: The states whose record is the execution's conclusion, per workflow.
 RECORD_STATES = frozenset({"Record", "Reconcile", "RecordRelease", "RecordRemediation"})
+
+
+#: The task package (``rollgate.tasks.<package>``) each workflow's steps run from.
+STEPS_BY_PACKAGE: dict[str, tuple[Step, ...]] = {
+    "deploy": DEPLOY_STEPS,
+    "release": RELEASE_STEPS,
+    "remediate": REMEDIATE_STEPS,
+}
+
+
+def task_handler(package: str, module: str) -> str:
+    """The Lambda handler of task `module` of workflow package `package` (see STEPS_BY_PACKAGE)."""
+    return f"rollgate.tasks.{package}.{module}.lambda_handler"
 
 
 def step(name: str) -> Step:

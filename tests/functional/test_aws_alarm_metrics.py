@@ -4,7 +4,7 @@ can split an alias-level alarm by version; metric-math alarms cannot be split an
 from __future__ import annotations
 
 from rollgate.aws.alarms import CloudWatchAlarmProbe
-from rollgate.domain.ports import AlarmMetric
+from rollgate.domain.shared.ports import AlarmMetric
 
 
 def test_watched_metrics_name_namespace_metric_and_dimensions(cloudwatch_client):

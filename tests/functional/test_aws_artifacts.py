@@ -9,7 +9,7 @@ import pytest
 
 from rollgate.aws import artifacts
 from rollgate.aws.artifacts import S3ArtifactStore, code_sha256, upload_artifact
-from rollgate.domain.errors import ThrottledError
+from rollgate.domain.shared.errors import ThrottledError
 
 
 @pytest.fixture

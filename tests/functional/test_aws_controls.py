@@ -1,5 +1,5 @@
 """DynamoLedger's control log: an operator's controls kept per function+alias and deployment,
-written through rollgate.domain.controls.request_control (refused unless for the lease holder)."""
+written through rollgate.domain.deploy.controls.request_control (refused unless for the lease holder)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from rollgate.aws.ledger import DynamoLedger
-from rollgate.domain.controls import Control, ControlRefused, request_control
-from rollgate.domain.ports import Lease
+from rollgate.domain.deploy.controls import Control, ControlRefused, request_control
+from rollgate.domain.shared.ports import Lease
 
 T0 = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ from botocore.stub import Stubber
 
 from rollgate.aws.errors import translate, translate_client_errors
 from rollgate.aws.lambda_api import Boto3LambdaApi
-from rollgate.domain.errors import (
+from rollgate.domain.shared.errors import (
     ConflictError,
     NotFoundError,
     ThrottledError,

@@ -10,7 +10,7 @@ import pytest
 from botocore.stub import Stubber
 
 from rollgate.aws.events import EventBridgePublisher, to_json_text
-from rollgate.domain.errors import ThrottledError, TransientAwsError
+from rollgate.domain.shared.errors import ThrottledError, TransientAwsError
 
 
 class Colour(Enum):
@@ -66,7 +66,7 @@ def test_throttled_put_events_is_translated(events_client):
 
 
 def test_unknown_bus_is_not_found(events_client):
-    from rollgate.domain.errors import NotFoundError
+    from rollgate.domain.shared.errors import NotFoundError
 
     with pytest.raises(NotFoundError, match="nobus"):
         EventBridgePublisher(events_client, "nobus").publish("X", {})

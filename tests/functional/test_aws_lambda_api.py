@@ -12,8 +12,8 @@ from botocore.stub import ANY, Stubber
 
 from rollgate.aws.artifacts import S3ArtifactStore, code_sha256, upload_artifact
 from rollgate.aws.lambda_api import Boto3LambdaApi, bare_function_name
-from rollgate.domain.errors import NotFoundError, ThrottledError
-from rollgate.domain.preflight import InvokerProbe
+from rollgate.domain.deploy.preflight import InvokerProbe
+from rollgate.domain.shared.errors import NotFoundError, ThrottledError
 
 NEW_CODE = """
 def handler(event, context):
@@ -425,7 +425,7 @@ def test_provisioned_concurrency_read_put_and_delete(lambda_client, api):
 
 
 def test_an_allocation_lambda_refuses_is_a_business_failure(lambda_client, api):
-    from rollgate.domain.errors import ConcurrencyNotReady
+    from rollgate.domain.shared.errors import ConcurrencyNotReady
 
     with Stubber(lambda_client) as stub:
         stub.add_client_error(
@@ -454,7 +454,7 @@ def test_list_aliases_and_delete_a_version(api, make_function, lambda_client):
 
 
 def test_delete_version_refuses_anything_but_a_version_number(api):
-    from rollgate.domain.errors import InvalidRequest
+    from rollgate.domain.shared.errors import InvalidRequest
 
     for qualifier in ("", "$LATEST", "live"):
         with pytest.raises(InvalidRequest, match="not a version number"):
@@ -466,7 +466,7 @@ def test_hook_invoke_is_bounded_and_a_read_timeout_fails_closed(lambda_client):
     from botocore.exceptions import ReadTimeoutError
 
     from rollgate.aws.lambda_api import Boto3HookInvoker
-    from rollgate.domain.errors import HookFailed
+    from rollgate.domain.shared.errors import HookFailed
 
     timeouts: list[int] = []
 

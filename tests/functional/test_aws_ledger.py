@@ -10,9 +10,9 @@ from botocore.exceptions import ClientError
 
 from rollgate.aws.ledger import DynamoLedger
 from rollgate.contract import Status
-from rollgate.domain.errors import DeploymentInProgress, ThrottledError
-from rollgate.domain.ports import Lease
-from rollgate.domain.records import DeploymentRecord
+from rollgate.domain.shared.errors import DeploymentInProgress, ThrottledError
+from rollgate.domain.shared.ports import Lease
+from rollgate.domain.shared.records import DeploymentRecord
 
 T0 = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
 

@@ -18,8 +18,8 @@ import pytest
 from botocore.stub import Stubber
 
 from rollgate.aws.logs import CloudWatchLogSource, stream_days
-from rollgate.domain.errors import ThrottledError
-from rollgate.domain.logs import ERROR_FILTER_PATTERN, REPORT_FILTER_PATTERN
+from rollgate.domain.judge.log_lines import ERROR_FILTER_PATTERN, REPORT_FILTER_PATTERN
+from rollgate.domain.shared.errors import ThrottledError
 
 FUNCTION = "orders-api"
 GROUP = f"/aws/lambda/{FUNCTION}"

@@ -9,7 +9,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from rollgate.aws.metrics import CloudWatchMetricSource
-from rollgate.domain.errors import TransientAwsError
+from rollgate.domain.shared.errors import TransientAwsError
 
 
 def test_a_query_answered_internal_error_is_a_transient_failure(cloudwatch_client):

@@ -8,8 +8,8 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from rollgate.aws.metrics import CloudWatchMetricSource, period_starts
-from rollgate.domain.errors import ThrottledError
-from rollgate.domain.models import CustomMetric, parse_model
+from rollgate.domain.shared.errors import ThrottledError
+from rollgate.domain.shared.models import CustomMetric, parse_model
 
 FUNCTION = "orders"
 

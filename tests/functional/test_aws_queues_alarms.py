@@ -7,7 +7,7 @@ from botocore.stub import Stubber
 
 from rollgate.aws.alarms import CloudWatchAlarmProbe
 from rollgate.aws.queues import SqsQueueProbe, queue_arn_to_url
-from rollgate.domain.errors import InvalidRequest, NotFoundError
+from rollgate.domain.shared.errors import InvalidRequest, NotFoundError
 
 
 @pytest.fixture

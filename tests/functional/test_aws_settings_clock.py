@@ -10,7 +10,7 @@ import pytest
 from rollgate.aws import settings as settings_module
 from rollgate.aws.clock import SystemClock, current_clock, set_clock_provider
 from rollgate.aws.settings import ConfigurationError, Settings, load_settings
-from rollgate.domain.errors import RollgateError
+from rollgate.domain.shared.errors import RollgateError
 
 REQUIRED = {"LEDGER_TABLE_NAME": "ledger", "EVENT_BUS_NAME": "bus"}
 

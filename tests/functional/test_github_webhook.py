@@ -23,7 +23,7 @@ from rollgate.aws.clock import set_clock_provider
 from rollgate.aws.deliveries import DeliveryLog
 from rollgate.aws.secrets import SecretReader
 from rollgate.aws.settings import ConfigurationError
-from rollgate.domain.errors import NotFoundError, ThrottledError, TransientAwsError
+from rollgate.domain.shared.errors import NotFoundError, ThrottledError, TransientAwsError
 from rollgate.triggers import github_webhook
 from tests.unit.fakes import FakeClock
 

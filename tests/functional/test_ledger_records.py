@@ -11,9 +11,9 @@ import pytest
 
 from rollgate.aws.ledger import DynamoLedger
 from rollgate.contract import Status
-from rollgate.domain.errors import InvalidRequest
-from rollgate.domain.models import Evidence
-from rollgate.domain.records import (
+from rollgate.domain.shared.errors import InvalidRequest
+from rollgate.domain.shared.models import Evidence
+from rollgate.domain.shared.records import (
     DeploymentRecord,
     FunctionOutcome,
     ReconcileNote,

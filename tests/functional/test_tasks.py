@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from rollgate.domain.errors import ConflictError, DeploymentInProgress, InvalidRequest, ThrottledError
-from rollgate.tasks import (
-    _runtime,
+from rollgate.domain.shared.errors import ConflictError, DeploymentInProgress, InvalidRequest, ThrottledError
+from rollgate.tasks import _runtime
+from rollgate.tasks.deploy import (
     check_update,
     preflight,
     promote,

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-import rollgate.domain.errors as domain_errors
-import rollgate.domain.gate_loop as gate_loop
-import rollgate.domain.models as models
+import rollgate.domain.deploy.gate_loop as gate_loop
+import rollgate.domain.shared.errors as domain_errors
+import rollgate.domain.shared.models as models
 from rollgate_cdk.states import TRANSIENT_ERRORS
 
 RETRYABLE = [
@@ -241,7 +241,7 @@ def test_no_path_from_moved_traffic_skips_rollback(deploy_definition: dict[str, 
 
 
 def test_error_names_are_the_domain_exception_names(deploy_definition: dict[str, Any]) -> None:
-    """Retry/Catch name rollgate.domain.errors classes (Step Functions matches names exactly)."""
+    """Retry/Catch name rollgate.domain.shared.errors classes (Step Functions matches names exactly)."""
     assert tuple(TRANSIENT_ERRORS) == tuple(domain_errors.TRANSIENT_ERRORS)
     named = set()
     for state in _states(deploy_definition).values():
@@ -292,14 +292,14 @@ def _task_module(state: dict[str, Any], synthesized: Any) -> str:
     match = re.fullmatch(r"\$\{(\w+)\.Arn\}", resource)
     assert match, state["Resource"]
     handler = synthesized.json["Resources"][match.group(1)]["Properties"]["Handler"]
-    return str(handler).removeprefix("rollgate.tasks.").removesuffix(".lambda_handler")
+    return str(handler).removeprefix("rollgate.tasks.deploy.").removesuffix(".lambda_handler")
 
 
 @pytest.mark.parametrize(("record_key", "choice"), [("canary", "CanaryNext?"), ("watch", "WatchNext?")])
 def test_gate_loop_routes_every_answer_as_the_state_machine_does(
     deploy_definition: dict[str, Any], synthesized: Any, record_key: str, choice: str
 ) -> None:
-    """rollgate.domain.gate_loop (what the unit tests and the benchmark run) follows each `next`
+    """rollgate.domain.deploy.gate_loop (what the unit tests and the benchmark run) follows each `next`
     answer exactly where the synthesized Choice sends it: through a Wait on the record's
     wait_seconds or not, into the same task module with the same ResultPath, or out of the loop
     (Rollback, Record). One copy of "what next", checked against the other."""

@@ -33,7 +33,10 @@ def test_the_tasks_get_the_policies_of_the_context(synthesized: Any) -> None:
     # carries them, only the fields each policy sets; the triggers, which read no Settings, do not
     holders = {handler for handler, variables in by_handler.items() if VARIABLE in variables}
     assert holders == {handler for handler in by_handler if handler.startswith("rollgate.tasks.")}
-    assert {"rollgate.tasks.validate.lambda_handler", "rollgate.tasks.load_manifest.lambda_handler"} <= holders
+    assert {
+        "rollgate.tasks.deploy.validate.lambda_handler",
+        "rollgate.tasks.release.load_manifest.lambda_handler",
+    } <= holders
     for handler in holders:
         assert json.loads(by_handler[handler][VARIABLE]) == configured
 

@@ -22,7 +22,7 @@ def statements_by_task(synthesized: Any) -> dict[str, list[dict[str, Any]]]:
     policies = synthesized.resources("AWS::IAM::Policy").values()
     result: dict[str, list[dict[str, Any]]] = {}
     for fn in synthesized.resources("AWS::Lambda::Function").values():
-        module = fn["Properties"]["Handler"].split(".")[2]
+        module = fn["Properties"]["Handler"].removesuffix(".lambda_handler").rpartition(".")[2]
         role_id = fn["Properties"]["Role"]["Fn::GetAtt"][0]
         result[module] = [
             statement

@@ -15,7 +15,7 @@ import aws_cdk as cdk
 import pytest
 from cdk_nag import AwsSolutionsChecks
 
-from rollgate.domain import reconcile as domain_reconcile
+from rollgate.domain.deploy import reconcile as domain_reconcile
 from rollgate_cdk.build import cdk_json_context
 from rollgate_cdk.reconcile import ENDED_EARLY, Reconciler
 from rollgate_cdk.settings import Settings

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from rollgate.domain.remediation import RemediationContext
+from rollgate.domain.remediate.remediation import RemediationContext
 from tests.infra.conftest import Synthesized, parse_definition
 
 

@@ -11,13 +11,16 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from rollgate_cdk.deploy_tasks import DEPLOY_TASK_MODULES, DeployTasks
+from rollgate import contract
+from rollgate_cdk.deploy_tasks import DeployTasks
 from rollgate_cdk.reconcile import Reconciler
-from rollgate_cdk.release_tasks import RELEASE_TASK_MODULES, REMEDIATE_TASK_MODULES
+from rollgate_cdk.release_tasks import ReleaseTasks, RemediateTasks
 
-WORKFLOW_TASK_MODULES = (*DEPLOY_TASK_MODULES, *RELEASE_TASK_MODULES, *REMEDIATE_TASK_MODULES, *Reconciler.MODULES)
+TASK_GROUPS = (DeployTasks, ReleaseTasks, RemediateTasks, Reconciler)
+WORKFLOW_TASK_MODULES = tuple(module for group in TASK_GROUPS for module in group.MODULES)
 TRIGGER_HANDLERS = {"rollgate.triggers.dispatch.lambda_handler", "rollgate.triggers.github_webhook.lambda_handler"}
-EXPECTED_HANDLERS = {f"rollgate.tasks.{module}.lambda_handler" for module in WORKFLOW_TASK_MODULES} | TRIGGER_HANDLERS
+TASK_HANDLERS = [contract.task_handler(group.PACKAGE, module) for group in TASK_GROUPS for module in group.MODULES]
+EXPECTED_HANDLERS = set(TASK_HANDLERS) | TRIGGER_HANDLERS
 POWERTOOLS_LAYER = re.compile(
     r"^arn:aws:lambda:\$\{AWS::Region\}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:\d+$"
 )
@@ -58,7 +61,7 @@ def test_every_function_has_the_house_defaults(synthesized: Any) -> None:
         len(WORKFLOW_TASK_MODULES) - len(DeployTasks.TIMEOUT_SECONDS),
     )
     for module, seconds in DeployTasks.TIMEOUT_SECONDS.items():
-        handler = f"rollgate.tasks.{module}.lambda_handler"
+        handler = contract.task_handler(DeployTasks.PACKAGE, module)
         (fn,) = [f for f in _functions(synthesized).values() if f["Properties"]["Handler"] == handler]
         assert fn["Properties"]["Timeout"] == seconds
 
@@ -93,10 +96,11 @@ def test_no_function_uses_a_managed_policy(synthesized: Any) -> None:
         assert "ManagedPolicyArns" not in role["Properties"]
 
 
-@pytest.mark.parametrize("module", DEPLOY_TASK_MODULES)
-def test_each_handler_module_defines_lambda_handler(module: str) -> None:
-    spec = importlib.util.find_spec(f"rollgate.tasks.{module}")
-    assert spec is not None and spec.origin, f"rollgate.tasks.{module} is missing"
+@pytest.mark.parametrize("handler", TASK_HANDLERS)
+def test_each_handler_module_defines_lambda_handler(handler: str) -> None:
+    module = handler.removesuffix(".lambda_handler")
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin, f"{module} is missing"
     tree = ast.parse(Path(spec.origin).read_text())
     names = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
     names |= {

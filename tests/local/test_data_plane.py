@@ -556,7 +556,7 @@ def test_each_invocation_is_written_to_its_functions_log_group_as_lambda_writes_
 
 
 def test_a_caught_and_logged_error_is_in_the_logs_only(runtime: LocalRuntime, app: SampleApp) -> None:
-    from rollgate.domain.logs import classify
+    from rollgate.domain.judge.log_lines import classify
 
     v9 = publish_build(runtime, app, "v9")
     # when v9 prices an order with a coupon (its coupon table is lost; it catches the KeyError)
@@ -680,7 +680,7 @@ def test_overlapping_invocations_open_more_environments_each_with_its_stream(run
 
 
 def test_the_json_log_format_when_the_logging_config_asks_for_it(runtime: LocalRuntime) -> None:
-    from rollgate.domain.logs import classify, is_report
+    from rollgate.domain.judge.log_lines import classify, is_report
 
     make_function(
         runtime, "structured", {"app.py": _CONCURRENT_HANDLER}, "app.handler", LoggingConfig={"LogFormat": "JSON"}
@@ -733,7 +733,7 @@ def test_the_json_log_format_when_the_logging_config_asks_for_it(runtime: LocalR
 
 
 def test_a_timeout_leaves_lambdas_timeout_line_and_restarts_the_runtime(runtime: LocalRuntime) -> None:
-    from rollgate.domain.logs import classify
+    from rollgate.domain.judge.log_lines import classify
 
     make_function(runtime, "slow", {"app.py": _SLOW_HANDLER}, "app.handler")
     runtime.client("lambda").update_function_configuration(FunctionName="slow", Timeout=2)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from rollgate.aws.metrics import CloudWatchMetricSource
-from rollgate.domain.models import CustomMetric, parse_model
+from rollgate.domain.shared.models import CustomMetric, parse_model
 from rollgate_local import metric_math
 from rollgate_local.runtime import LocalRuntime
 

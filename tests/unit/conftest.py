@@ -1,5 +1,5 @@
 """A world of fakes, and a driver that runs the gates the way the DeployFunction state machine does:
-the canary and the watch through rollgate.domain.gate_loop (the shipped "what next"), the gates
+the canary and the watch through rollgate.domain.deploy.gate_loop (the shipped "what next"), the gates
 around them in order (the workflow tests run the real state machine; this keeps domain tests fast
 and offline)."""
 
@@ -12,24 +12,24 @@ from typing import Any
 
 import pytest
 
-from rollgate.domain import (
+from rollgate.domain.deploy import (
     concurrency,
     gate_loop,
     hooks,
-    judge,
     outcome,
     preflight,
     prune,
     publish,
     rollback,
-    smoke,
     start,
     update,
 )
-from rollgate.domain.errors import RollgateError
-from rollgate.domain.health import Check, CheckStatus, EvidenceKind, Outcome, Verdict
-from rollgate.domain.models import DeploymentContext, StepError
-from rollgate.domain.ports import HealthProbes
+from rollgate.domain.judge import verdict as judge
+from rollgate.domain.judge.health import Check, CheckStatus, EvidenceKind, Outcome, Verdict
+from rollgate.domain.shared import smoke
+from rollgate.domain.shared.errors import RollgateError
+from rollgate.domain.shared.models import DeploymentContext, StepError
+from rollgate.domain.shared.ports import HealthProbes
 from tests.unit.fakes import (
     ARTIFACTS,
     FakeAlarms,
@@ -71,7 +71,7 @@ class World:
     verdicts: list[Outcome] = field(default_factory=list)  # what the stub judge answers, in order
     windows: list[Any] = field(default_factory=list)  # what the stub judge was shown, in order
     runs: list[gate_loop.GateRun] = field(default_factory=list)
-    shipped_judge: bool = False  # judge with rollgate.domain.judge instead of the `verdicts` stub
+    shipped_judge: bool = False  # judge with rollgate.domain.judge.verdict instead of the `verdicts` stub
 
     probes_override: HealthProbes | None = None  # a test's own probes instead of the fakes
 

@@ -1,4 +1,4 @@
-"""In-memory stand-ins for the ports in rollgate.domain.ports: no network, no moto."""
+"""In-memory stand-ins for the ports in rollgate.domain.shared.ports: no network, no moto."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rollgate.domain.errors import ConflictError, DeploymentInProgress, HookFailed, NotFoundError
-from rollgate.domain.health import AlarmObservation, GaugeSample, PeriodStats
-from rollgate.domain.ports import (
+from rollgate.domain.judge.health import AlarmObservation, GaugeSample, PeriodStats
+from rollgate.domain.shared.errors import ConflictError, DeploymentInProgress, HookFailed, NotFoundError
+from rollgate.domain.shared.ports import (
     AlarmMetric,
     AliasRouting,
     ArtifactInfo,
@@ -21,7 +21,13 @@ from rollgate.domain.ports import (
     Lease,
     ProvisionedConcurrencyConfig,
 )
-from rollgate.domain.records import DeploymentRecord, ReleaseRecord, RemediationRecord, UnknownRecord, history_record
+from rollgate.domain.shared.records import (
+    DeploymentRecord,
+    ReleaseRecord,
+    RemediationRecord,
+    UnknownRecord,
+    history_record,
+)
 
 
 def sha(data: bytes) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from rollgate.tasks.assess_remediation import _alarm_arn
+from rollgate.tasks.remediate.assess_remediation import _alarm_arn
 
 _ALARM_ARN = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:a"
 

@@ -7,8 +7,8 @@ import dataclasses
 
 import numpy as np
 
-from rollgate.domain.errors import TransientAwsError
-from rollgate.domain.models import HealthPolicy
+from rollgate.domain.shared.errors import TransientAwsError
+from rollgate.domain.shared.models import HealthPolicy
 from rollgate_bench.corpus import TRAIN, make_scenario, seeds_of
 from rollgate_bench.gate import CANDIDATE, LIVE, SOURCE_DLQ, BenchMetrics, prepare
 from rollgate_bench.world import NEW, OLD, PER_PERIOD, PERIOD, SLICE, Run, World
@@ -133,7 +133,7 @@ def test_preflight_sees_the_function_as_aws_describes_it():
 
 
 def test_the_team_rules_families_carry_their_rules_into_the_request() -> None:
-    from rollgate.domain.models import HealthPolicy
+    from rollgate.domain.shared.models import HealthPolicy
     from rollgate_bench.corpus import make_scenario
     from rollgate_bench.gate import ORDERS, request
     from rollgate_bench.world import Run, World

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rollgate.domain.errors import InvalidRequest
+from rollgate.domain.shared.errors import InvalidRequest
 from rollgate_cli import main as cli_main
 from rollgate_cli.deploy import build_request, execution_name
 from rollgate_cli.session import UsageError

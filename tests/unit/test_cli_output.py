@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from rollgate.domain.models import PruneReport
-from rollgate.domain.ports import AliasRouting, Lease
-from rollgate.domain.reconcile import ReconcileReport
-from rollgate.domain.records import HistoryRecord, history_record
+from rollgate.domain.deploy.reconcile import ReconcileReport
+from rollgate.domain.shared.models import PruneReport
+from rollgate.domain.shared.ports import AliasRouting, Lease
+from rollgate.domain.shared.records import HistoryRecord, history_record
 from rollgate_cli import main as cli_main
 from rollgate_cli import prune as cli_prune
 from rollgate_cli import reconcile as cli_reconcile
@@ -110,7 +110,7 @@ def test_an_execution_that_failed_carries_its_error_readably(monkeypatch: pytest
         {
             "errorType": "InvalidRequest",
             "errorMessage": "strategy.steps: must rise",
-            "stackTrace": ['  File "/var/task/rollgate/tasks/validate.py", line 20, in lambda_handler\n'],
+            "stackTrace": ['  File "/var/task/rollgate/tasks/deploy/validate.py", line 20, in lambda_handler\n'],
         }
     )
     conn.sfn.add(
@@ -184,7 +184,7 @@ def test_an_unknown_execution_is_exit_2(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_an_aws_error_is_a_document_with_exit_1(monkeypatch: pytest.MonkeyPatch) -> None:
-    from rollgate.domain.errors import ThrottledError
+    from rollgate.domain.shared.errors import ThrottledError
 
     install_recording_connection(monkeypatch)
 
@@ -209,7 +209,7 @@ RECORD = {
     "started_at": "2026-12-01T09:00:00Z",
     "finished_at": "2026-12-01T09:08:00Z",
     "reason": 'REJECTED InvalidRequest: {"errorType": "InvalidRequest", "errorMessage": "alias: bad", '
-    '"stackTrace": ["  File \\"/home/ci/work/rollgate/tasks/validate.py\\", line 9"]}',
+    '"stackTrace": ["  File \\"/home/ci/work/rollgate/tasks/deploy/validate.py\\", line 9"]}',
     "evidence": {"canary": []},
 }
 

@@ -173,7 +173,7 @@ LAMBDA_ERROR = json.dumps(
         "errorType": "PreflightFailed",
         "requestId": "c0ffee",
         "stackTrace": [
-            '  File "/home/runner/work/rollgate/functions/rollgate/tasks/preflight.py", line 31, in lambda_handler\n'
+            '  File "/home/runner/work/functions/rollgate/tasks/deploy/preflight.py", line 31, in lambda_handler\n'
         ],
     }
 )
@@ -296,7 +296,7 @@ from rollgate_cli import main as cli_main
 from rollgate_cli import views
 from tests.unit.cli_fakes import RecordingConnection
 
-from rollgate.domain.records import history_record
+from rollgate.domain.shared.records import history_record
 
 class Ledger:
     def list_deployments(self, function, alias, limit):

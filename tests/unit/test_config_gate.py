@@ -8,9 +8,9 @@ from dataclasses import replace
 
 import pytest
 
-from rollgate.domain.errors import InvalidRequest
-from rollgate.domain.health import Outcome
-from rollgate.domain.models import DeploymentRequest, parse_model
+from rollgate.domain.judge.health import Outcome
+from rollgate.domain.shared.errors import InvalidRequest
+from rollgate.domain.shared.models import DeploymentRequest, parse_model
 from tests.unit.conftest import World, drive, request_for
 
 LAYER = "arn:aws:lambda:us-east-1:123456789012:layer:deps:7"

@@ -20,11 +20,11 @@ def test_every_member_is_named_as_its_value_so_plain_strings_find_it(enum: type)
 def test_every_step_names_a_task_module_with_a_handler_and_no_state_twice() -> None:
     steps = (*contract.DEPLOY_STEPS, *contract.RELEASE_STEPS, *contract.REMEDIATE_STEPS)
     assert len({s.state for s in steps}) == len(steps)
-    for step in steps:
-        if step.state == "Reconcile":  # the Reconciler's own function (rollgate_cdk.reconcile), not a task module
-            continue
-        module = importlib.import_module(f"rollgate.tasks.{step.task}")
-        assert callable(module.lambda_handler), step
+    assert sum(len(s) for s in contract.STEPS_BY_PACKAGE.values()) == len(steps)
+    for package, package_steps in contract.STEPS_BY_PACKAGE.items():
+        for step in package_steps:
+            module_name, _, function = contract.task_handler(package, step.task).rpartition(".")
+            assert callable(getattr(importlib.import_module(module_name), function)), step
 
 
 def test_result_keys_and_paths_come_from_the_steps() -> None:
@@ -48,7 +48,7 @@ def test_outcome_sets_and_error_names_come_from_the_one_status_enum() -> None:
 def test_the_records_next_fields_take_exactly_the_contracts_answers() -> None:
     from typing import get_args
 
-    from rollgate.domain.models import CanaryProgress, WatchProgress
+    from rollgate.domain.shared.models import CanaryProgress, WatchProgress
 
     assert set(get_args(CanaryProgress.model_fields["next"].annotation)) == {n.value for n in contract.CanaryNext}
     assert set(get_args(WatchProgress.model_fields["next"].annotation)) == {n.value for n in contract.WatchNext}

@@ -1,4 +1,4 @@
-"""The operator's controls (rollgate.domain.controls) through the shipped canary and watch loop:
+"""The operator's controls (rollgate.domain.deploy.controls) through the shipped canary and watch loop:
 promote, promote --full, pause, resume and abort, each as the ledger would hand it to the tasks."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from rollgate.domain import controls
-from rollgate.domain.controls import Control, ControlRecord, ControlRefused, fold, request_control
-from rollgate.domain.health import Outcome
-from rollgate.domain.ports import ControlLog, Lease
-from rollgate.domain.start import deployment_id_for
+from rollgate.domain.deploy import controls
+from rollgate.domain.deploy.controls import Control, ControlRecord, ControlRefused, fold, request_control
+from rollgate.domain.deploy.start import deployment_id_for
+from rollgate.domain.judge.health import Outcome
+from rollgate.domain.shared.ports import ControlLog, Lease
 from tests.unit.conftest import World, drive, request_for
 from tests.unit.fakes import FakeLedger
 
@@ -347,7 +347,7 @@ class DeskLedger(ControlledLedger):
 
 
 def _gate(world: World, ledger: DeskLedger, **fields: Any) -> None:
-    from rollgate.domain.models import CanaryProgress
+    from rollgate.domain.shared.models import CanaryProgress
 
     now = world.clock.now()
     canary = CanaryProgress(
@@ -408,7 +408,7 @@ def _hold_lease_on(world: World, ledger: Any, holder: str) -> None:
 
 
 def test_a_watch_held_for_lack_of_data_is_promoted_by_an_operator(steered: World) -> None:
-    from rollgate.domain.health import Verdict
+    from rollgate.domain.judge.health import Verdict
 
     shipped_stub = steered.judge
 

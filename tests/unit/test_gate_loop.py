@@ -1,4 +1,4 @@
-"""The shipped canary and watch loop (rollgate.domain.gate_loop) on fakes: what reaches the alias,
+"""The shipped canary and watch loop (rollgate.domain.deploy.gate_loop) on fakes: what reaches the alias,
 what the judge is shown, and how each ending is concluded in the ledger and the event."""
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from rollgate.domain import canary, gate_loop
-from rollgate.domain.errors import ThrottledError
-from rollgate.domain.health import HealthWindow, Outcome, PeriodStats
-from rollgate.domain.ports import AlarmMetric, EventSourceMapping, HealthProbes, Invocation
-from rollgate.domain.remediation import assess, remediate, start_remediation
+from rollgate.domain.deploy import canary, gate_loop
+from rollgate.domain.judge.health import HealthWindow, Outcome, PeriodStats
+from rollgate.domain.remediate.remediation import assess, remediate, start_remediation
+from rollgate.domain.shared.errors import ThrottledError
+from rollgate.domain.shared.ports import AlarmMetric, EventSourceMapping, HealthProbes, Invocation
 from rollgate_cli import main as cli_main
 from rollgate_cli.progress import Conclusion, describe_gate
 from tests.unit.conftest import World, drive, request_for

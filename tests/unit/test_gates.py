@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from rollgate.domain import outcome, start
-from rollgate.domain.errors import DeploymentInProgress, InvalidRequest, TransientAwsError
-from rollgate.domain.health import Outcome
-from rollgate.domain.models import DeploymentResult, Strategy
-from rollgate.domain.ports import EventSourceMapping, Invocation
+from rollgate.domain.deploy import outcome, start
+from rollgate.domain.judge.health import Outcome
+from rollgate.domain.shared.errors import DeploymentInProgress, InvalidRequest, TransientAwsError
+from rollgate.domain.shared.models import DeploymentResult, Strategy
+from rollgate.domain.shared.ports import EventSourceMapping, Invocation
 from tests.unit.conftest import V1_ZIP, World, drive, request_for
 from tests.unit.fakes import FakeLambda
 
@@ -252,7 +252,7 @@ def test_alias_left_mid_shift_is_refused_and_left_alone(world: World) -> None:
 
 # --------------------------------------------------------------------------- provisioned concurrency
 def _with_live_allocation(world: World, executions: int = 3) -> None:
-    from rollgate.domain.ports import ProvisionedConcurrencyConfig
+    from rollgate.domain.shared.ports import ProvisionedConcurrencyConfig
 
     world.lambda_api.provisioned[("orders-api", "1")] = ProvisionedConcurrencyConfig(
         "1", executions, executions, executions, "READY"
@@ -321,7 +321,7 @@ def test_a_failed_allocation_rolls_back_with_lambdas_reason(world: World) -> Non
 
 
 def test_provisioned_concurrency_on_the_alias_itself_is_rejected(world: World) -> None:
-    from rollgate.domain.ports import ProvisionedConcurrencyConfig
+    from rollgate.domain.shared.ports import ProvisionedConcurrencyConfig
 
     world.lambda_api.provisioned[("orders-api", "live")] = ProvisionedConcurrencyConfig("live", 3, 3, 3, "READY")
     result = drive(world, request_for())
@@ -331,7 +331,7 @@ def test_provisioned_concurrency_on_the_alias_itself_is_rejected(world: World) -
 
 
 def test_the_old_allocation_stays_while_another_alias_routes_to_it(world: World) -> None:
-    from rollgate.domain.ports import AliasRouting
+    from rollgate.domain.shared.ports import AliasRouting
 
     _with_live_allocation(world)
     world.lambda_api.functions["orders-api"].aliases["beta"] = AliasRouting("beta", "1", {}, "rev-b")
@@ -378,9 +378,9 @@ def test_an_image_for_a_zip_function_is_rejected(world: World) -> None:
 
 def test_a_redriven_allocation_step_asks_once(world: World) -> None:
     # given a deployment whose ProvisionConcurrency ran, then ran again (a redrive of the state)
-    from rollgate.domain import concurrency, preflight, publish, update
-    from rollgate.domain.models import DeploymentContext
-    from rollgate.domain.start import start_deployment
+    from rollgate.domain.deploy import concurrency, preflight, publish, update
+    from rollgate.domain.deploy.start import start_deployment
+    from rollgate.domain.shared.models import DeploymentContext
     from tests.unit.fakes import ARTIFACTS
 
     ctx = start_deployment(

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from rollgate.domain.errors import InvalidRequest
-from rollgate.domain.manifest import parse_manifest
-from rollgate.domain.models import DeploymentContext, HealthPolicy
-from rollgate.domain.release import load_manifest, start_release
-from rollgate.domain.start import parse_health_policies, parse_request, start_deployment
+from rollgate.domain.deploy.start import parse_health_policies, parse_request, start_deployment
+from rollgate.domain.release.manifest import parse_manifest
+from rollgate.domain.release.waves import load_manifest, start_release
+from rollgate.domain.shared.errors import InvalidRequest
+from rollgate.domain.shared.models import DeploymentContext, HealthPolicy
 from rollgate_cli import main as cli_main
 from tests.unit.cli_fakes import RecordingConnection, install_recording_connection
 from tests.unit.fakes import FakeClock, FakeLedger

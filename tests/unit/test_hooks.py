@@ -3,8 +3,8 @@ recorded as evidence."""
 
 from __future__ import annotations
 
-from rollgate.domain.health import Outcome
-from rollgate.domain.ports import Invocation
+from rollgate.domain.judge.health import Outcome
+from rollgate.domain.shared.ports import Invocation
 from tests.unit.conftest import World, drive, request_for
 
 

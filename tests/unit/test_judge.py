@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rollgate.domain.health import (
+from rollgate.domain.judge.health import (
     AlarmObservation,
     Check,
     CheckStatus,
@@ -22,8 +22,8 @@ from rollgate.domain.health import (
     Verdict,
     VersionSeries,
 )
-from rollgate.domain.judge import judge, samples_needed
-from rollgate.domain.models import HealthPolicy
+from rollgate.domain.judge.verdict import judge, samples_needed
+from rollgate.domain.shared.models import HealthPolicy
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 POLICY = HealthPolicy()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from rollgate.domain.health import CheckStatus, EvidenceKind, Outcome, SyntheticSeries
-from rollgate.domain.judge import judge
+from rollgate.domain.judge.health import CheckStatus, EvidenceKind, Outcome, SyntheticSeries
+from rollgate.domain.judge.verdict import judge
 from tests.unit.test_judge import POLICY, T0, canary_window, periods
 
 

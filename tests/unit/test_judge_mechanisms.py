@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from rollgate.domain.health import (
+from rollgate.domain.judge.health import (
     AlarmObservation,
     CheckStatus,
     EvidenceKind,
@@ -21,7 +21,7 @@ from rollgate.domain.health import (
     StreamSeries,
     VersionSeries,
 )
-from rollgate.domain.judge import judge
+from rollgate.domain.judge.verdict import judge
 from tests.unit.test_judge import POLICY, T0, canary_window, check, periods, watch_window
 
 

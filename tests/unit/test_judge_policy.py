@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from rollgate.domain.errors import InvalidRequest
-from rollgate.domain.health import (
+from rollgate.domain.judge.health import (
     CheckStatus,
     CustomSeries,
     GaugeSample,
@@ -20,8 +19,9 @@ from rollgate.domain.health import (
     StreamSeries,
     VersionSeries,
 )
-from rollgate.domain.judge import judge
-from rollgate.domain.models import HealthPolicy, parse_model
+from rollgate.domain.judge.verdict import judge
+from rollgate.domain.shared.errors import InvalidRequest
+from rollgate.domain.shared.models import HealthPolicy, parse_model
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 

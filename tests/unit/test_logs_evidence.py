@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rollgate.domain.health import (
+from rollgate.domain.judge.health import (
     CheckStatus,
     EvidenceKind,
     HealthWindow,
@@ -19,10 +19,10 @@ from rollgate.domain.health import (
     PeriodStats,
     VersionSeries,
 )
-from rollgate.domain.judge import judge
-from rollgate.domain.judge_logs import logs_check
-from rollgate.domain.logs import LogEvent, classify, normalise, stream_prefix, summarise
-from rollgate.domain.models import HealthPolicy
+from rollgate.domain.judge.log_lines import LogEvent, classify, normalise, stream_prefix, summarise
+from rollgate.domain.judge.logs import logs_check
+from rollgate.domain.judge.verdict import judge
+from rollgate.domain.shared.models import HealthPolicy
 
 T0 = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 POLICY = HealthPolicy()

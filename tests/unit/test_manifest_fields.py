@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from rollgate.domain.errors import InvalidRequest
-from rollgate.domain.manifest import deployment_request, parse_manifest
-from rollgate.domain.models import Provenance
+from rollgate.domain.release.manifest import deployment_request, parse_manifest
+from rollgate.domain.shared.errors import InvalidRequest
+from rollgate.domain.shared.models import Provenance
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE: dict[str, Any] = json.loads((ROOT / "tests/events/release_manifest.json").read_text())

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from rollgate.domain.health import GaugeSample
+from rollgate.domain.judge.health import GaugeSample
 from tests.unit.conftest import World, drive, request_for
 from tests.unit.test_gate_loop import steady_traffic
 from tests.unit.test_judge_policy import ORDERS

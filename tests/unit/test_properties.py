@@ -30,15 +30,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rollgate.domain.errors import InvalidRequest
-from rollgate.domain.manifest import parse_manifest
-from rollgate.domain.models import DeploymentRequest, HealthPolicy
-from rollgate.domain.push import BranchPush
-from rollgate.domain.release import start_release
-from rollgate.domain.remediation import start_remediation
-from rollgate.domain.start import start_deployment
-from rollgate.domain.triggers import WorkflowStart, start_for_event
-from rollgate.domain.validation import MAX_REQUEST_BYTES, MAX_SAFE_INTEGER, RESERVED_ENVIRONMENT_KEYS
+from rollgate.domain.deploy.start import start_deployment
+from rollgate.domain.release.manifest import parse_manifest
+from rollgate.domain.release.push import BranchPush
+from rollgate.domain.release.waves import start_release
+from rollgate.domain.remediate.remediation import start_remediation
+from rollgate.domain.shared.errors import InvalidRequest
+from rollgate.domain.shared.models import DeploymentRequest, HealthPolicy
+from rollgate.domain.shared.triggers import WorkflowStart, start_for_event
+from rollgate.domain.shared.validation import MAX_REQUEST_BYTES, MAX_SAFE_INTEGER, RESERVED_ENVIRONMENT_KEYS
 from rollgate_cli import main as cli_main
 from rollgate_cli.session import StackOutputs
 from tests.unit.fakes import FakeClock, FakeLedger

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from rollgate.domain.errors import ThrottledError
-from rollgate.domain.health import Outcome
-from rollgate.domain.models import PrunePolicy
-from rollgate.domain.ports import AliasRouting, EventSourceMapping, ProvisionedConcurrencyConfig
-from rollgate.domain.prune import LEDGER_PAGE, plan_prune, prune_versions
+from rollgate.domain.deploy.prune import LEDGER_PAGE, plan_prune, prune_versions
+from rollgate.domain.judge.health import Outcome
+from rollgate.domain.shared.errors import ThrottledError
+from rollgate.domain.shared.models import PrunePolicy
+from rollgate.domain.shared.ports import AliasRouting, EventSourceMapping, ProvisionedConcurrencyConfig
 from tests.unit.conftest import World, drive, request_for
 
 

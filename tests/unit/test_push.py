@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from rollgate.domain.errors import InvalidRequest
-from rollgate.domain.push import (
+from rollgate.domain.release.push import (
     DETAIL_TYPE,
     EVENT_SOURCE,
     BranchPush,
@@ -19,6 +18,7 @@ from rollgate.domain.push import (
     is_release_branch,
     verify_signature,
 )
+from rollgate.domain.shared.errors import InvalidRequest
 
 SECRET = b"It's a Secret to Everybody"
 COMMIT = "6113728f27ae82c7b1a177c8d03f9e96e0adf246"

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from rollgate.domain.errors import RollbackFailed
-from rollgate.domain.ports import Lease
-from rollgate.domain.reconcile import PAGE_DETAIL_TYPE, ReconcileRequest, page, reconcile
+from rollgate.domain.deploy.reconcile import PAGE_DETAIL_TYPE, ReconcileRequest, page, reconcile
+from rollgate.domain.shared.errors import RollbackFailed
+from rollgate.domain.shared.ports import Lease
 from tests.unit.conftest import World, drive, request_for
 
 STOPPED = "arn:aws:states:eu-west-1:123456789012:execution:DeployFunction:next"
@@ -150,8 +150,8 @@ def test_when_it_cannot_act_it_pages(world: World) -> None:
 
 @pytest.mark.parametrize("field", ["function_name", "alias"])
 def test_a_bad_request_names_the_field(field: str) -> None:
-    from rollgate.domain.errors import InvalidRequest
-    from rollgate.domain.models import parse_model
+    from rollgate.domain.shared.errors import InvalidRequest
+    from rollgate.domain.shared.models import parse_model
 
     raw = {"function_name": "orders-api", "alias": "live", field: "bad name\n"}
     with pytest.raises(InvalidRequest, match=field):
@@ -167,7 +167,7 @@ def _status_change(status: str, input_text: str) -> dict:
 
 
 def test_an_execution_that_ended_early_names_what_to_reconcile() -> None:
-    from rollgate.domain.reconcile import request_from_status_change
+    from rollgate.domain.deploy.reconcile import request_from_status_change
 
     request = request_from_status_change(
         _status_change("TIMED_OUT", '{"function_name": "orders-api", "alias": "beta"}')
@@ -183,7 +183,7 @@ def test_an_execution_that_ended_early_names_what_to_reconcile() -> None:
     [("SUCCEEDED", '{"function_name": "orders-api"}'), ("FAILED", "[1, 2]"), ("FAILED", "{"), ("ABORTED", "{}")],
 )
 def test_other_ends_and_inputs_naming_no_function_are_not_acted_on(status: str, input_text: str) -> None:
-    from rollgate.domain.reconcile import request_from_status_change
+    from rollgate.domain.deploy.reconcile import request_from_status_change
 
     assert request_from_status_change(_status_change(status, input_text)) is None
 
@@ -194,7 +194,7 @@ HOLDER = "20260301T100000Z-next"
 
 def _own_context(world: World, **errors: dict) -> Any:
     """The state of the holder's execution as its Reconcile step receives it: v2 was its baseline."""
-    from rollgate.domain.models import Baseline, DeploymentContext
+    from rollgate.domain.shared.models import Baseline, DeploymentContext
 
     now = world.clock.now()
     return DeploymentContext(
@@ -210,7 +210,7 @@ def _own_context(world: World, **errors: dict) -> Any:
 
 
 def _from_the_execution(world: World, ctx: Any) -> dict:
-    from rollgate.domain.reconcile import reconcile_from_the_execution
+    from rollgate.domain.deploy.reconcile import reconcile_from_the_execution
 
     # the execution itself still runs (it is the one asking): that does not hold reconcile back
     return reconcile_from_the_execution(

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from rollgate.domain.errors import InvalidRequest
-from rollgate.domain.start import parse_request
+from rollgate.domain.deploy.start import parse_request
+from rollgate.domain.shared.errors import InvalidRequest
 from tests.unit.conftest import World, drive, request_for
 
 

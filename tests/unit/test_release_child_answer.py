@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rollgate.contract import DEPLOY_ERRORS, Status
-from rollgate.domain.release import advance, child_answer
-from rollgate.domain.start import deployment_id_for
+from rollgate.domain.deploy.start import deployment_id_for
+from rollgate.domain.release.waves import advance, child_answer
 from tests.unit.fakes import FakeLedger
 from tests.unit.test_release_domain import _planned, _record
 

@@ -9,15 +9,15 @@ from typing import Any
 import pytest
 
 from rollgate.contract import Status
-from rollgate.domain.errors import InvalidRequest, ManifestNotFound
-from rollgate.domain.manifest import json_schema, parse_manifest
-from rollgate.domain.names import MAX_NAME, child_execution_name, release_execution_name
-from rollgate.domain.release import (
+from rollgate.domain.release.manifest import json_schema, parse_manifest
+from rollgate.domain.release.waves import (
     advance,
     conclude_release,
     load_manifest,
     start_release,
 )
+from rollgate.domain.shared.errors import InvalidRequest, ManifestNotFound
+from rollgate.domain.shared.names import MAX_NAME, child_execution_name, release_execution_name
 from tests.unit.fakes import FakeClock, FakeLedger
 
 ROOT = Path(__file__).resolve().parents[2]

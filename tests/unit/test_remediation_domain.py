@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from rollgate.domain.errors import InvalidRequest
-from rollgate.domain.ports import Lease
-from rollgate.domain.remediation import assess, conclude_remediation, remediate, start_remediation
-from rollgate.domain.triggers import WorkflowStart, start_for_event
+from rollgate.domain.remediate.remediation import assess, conclude_remediation, remediate, start_remediation
+from rollgate.domain.shared.errors import InvalidRequest
+from rollgate.domain.shared.ports import Lease
+from rollgate.domain.shared.triggers import WorkflowStart, start_for_event
 from tests.unit.fakes import FakeClock, FakeEvents, FakeLambda, FakeLedger
 
 ROOT = Path(__file__).resolve().parents[2]

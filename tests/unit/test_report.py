@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from rollgate.domain.health import HealthWindow, Outcome, PeriodStats, Verdict
-from rollgate.domain.models import HealthPolicy
-from rollgate.domain.records import DeploymentRecord
+from rollgate.domain.judge.health import HealthWindow, Outcome, PeriodStats, Verdict
+from rollgate.domain.shared.models import HealthPolicy
+from rollgate.domain.shared.records import DeploymentRecord
 from rollgate_cli.report import render_png, report_data
 from tests.unit.conftest import World, drive, request_for
 

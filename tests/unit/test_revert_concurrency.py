@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from rollgate.domain.errors import ConcurrencyNotReady
-from rollgate.domain.ports import AliasRouting
-from rollgate.domain.remediation import assess, remediate, start_remediation
-from rollgate.domain.revert import RevertReport, revert_promotion
+from rollgate.domain.remediate.remediation import assess, remediate, start_remediation
+from rollgate.domain.shared.errors import ConcurrencyNotReady
+from rollgate.domain.shared.ports import AliasRouting
+from rollgate.domain.shared.revert import RevertReport, revert_promotion
 from tests.unit.fakes import FakeClock, FakeLambda, FakeLedger
 
 FUNCTION = "orders-api"

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from rollgate.domain import outcome, start
-from rollgate.domain.errors import TransientAwsError
-from rollgate.domain.judge import Outcome
-from rollgate.domain.models import StepError
-from rollgate.domain.ports import EventSourceMapping
+from rollgate.domain.deploy import outcome, start
+from rollgate.domain.judge.verdict import Outcome
+from rollgate.domain.shared.errors import TransientAwsError
+from rollgate.domain.shared.models import StepError
+from rollgate.domain.shared.ports import EventSourceMapping
 from tests.unit.conftest import World, drive, request_for
 from tests.unit.test_gates import FN_ARN, V1_ZIP, _grant, _SeesInvokers
 
@@ -102,8 +102,8 @@ def test_a_bypassing_mapping_is_a_recorded_warning_under_bypass_invokers_warn(wo
 
 
 def test_bypass_invokers_takes_reject_or_warn_only() -> None:
-    from rollgate.domain.errors import InvalidRequest
-    from rollgate.domain.models import DeploymentRequest, parse_model
+    from rollgate.domain.shared.errors import InvalidRequest
+    from rollgate.domain.shared.models import DeploymentRequest, parse_model
 
     with pytest.raises(InvalidRequest, match="bypass_invokers"):
         parse_model(DeploymentRequest, request_for(bypass_invokers="ignore"), "request")

@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from rollgate.domain.start import parse_request
+from rollgate.domain.deploy.start import parse_request
 
 ROOT = Path(__file__).resolve().parents[2]
 

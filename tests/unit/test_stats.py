@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from rollgate.domain.stats import (
+from rollgate.domain.judge.stats import (
     binomial_sf,
     excess_rate_pvalue,
     increasing_trend_pvalue,

@@ -1,5 +1,5 @@
 """`Deployment Step Changed`: what the canary and watch tasks put on the bus for every traffic move
-and every verdict (rollgate.domain.progress, rollgate.tasks._progress), and the per-period series
+and every verdict (rollgate.domain.shared.progress, rollgate.tasks._progress), and the per-period series
 the judges keep in their evidence for `rollgate report`."""
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from rollgate.domain import canary, publish, smoke, start, update
-from rollgate.domain.errors import TransientAwsError
-from rollgate.domain.health import Outcome, PeriodStats
-from rollgate.domain.models import DeploymentContext
-from rollgate.domain.preflight import run_preflight
-from rollgate.domain.progress import PROGRESS_SOURCE, SERIES_CHECK, STEP_CHANGED, promotion_step
+from rollgate.domain.deploy import canary, publish, start, update
+from rollgate.domain.deploy.preflight import run_preflight
+from rollgate.domain.judge.health import Outcome, PeriodStats
+from rollgate.domain.shared import smoke
+from rollgate.domain.shared.errors import TransientAwsError
+from rollgate.domain.shared.models import DeploymentContext
+from rollgate.domain.shared.progress import PROGRESS_SOURCE, SERIES_CHECK, STEP_CHANGED, promotion_step
 from rollgate.tasks._progress import announce_step
 from tests.unit.conftest import World, request_for
 from tests.unit.fakes import ARTIFACTS

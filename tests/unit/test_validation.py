@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from rollgate.domain.errors import InvalidRequest
-from rollgate.domain.manifest import parse_manifest
-from rollgate.domain.remediation import start_remediation
-from rollgate.domain.start import start_deployment
-from rollgate.domain.triggers import start_for_event
-from rollgate.domain.validation import (
+from rollgate.domain.deploy.start import start_deployment
+from rollgate.domain.release.manifest import parse_manifest
+from rollgate.domain.remediate.remediation import start_remediation
+from rollgate.domain.shared.errors import InvalidRequest
+from rollgate.domain.shared.triggers import start_for_event
+from rollgate.domain.shared.validation import (
     MAX_DEPTH,
     MAX_REQUEST_BYTES,
     StackHome,

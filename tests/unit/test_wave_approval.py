@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from rollgate.contract import Status
-from rollgate.domain.controls import wave_gate_ended
-from rollgate.domain.models import StepError
-from rollgate.domain.release import advance, conclude_release
+from rollgate.domain.deploy.controls import wave_gate_ended
+from rollgate.domain.release.waves import advance, conclude_release
+from rollgate.domain.shared.models import StepError
 from tests.unit.fakes import FakeClock, FakeLedger
 from tests.unit.test_release_domain import SAMPLE, _planned, _record
 

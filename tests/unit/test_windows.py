@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from rollgate.contract import Status
-from rollgate.domain.errors import InvalidRequest
-from rollgate.domain.models import parse_model
-from rollgate.domain.windows import WindowPolicy, next_opening, parse_windows, resolve_windows, window_status
+from rollgate.domain.release.windows import WindowPolicy, next_opening, parse_windows, resolve_windows, window_status
+from rollgate.domain.shared.errors import InvalidRequest
+from rollgate.domain.shared.models import parse_model
 
 MONDAY_10 = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)  # a Monday
 
@@ -97,7 +97,7 @@ def test_bad_windows_are_refused_naming_the_field(fields: dict[str, Any], messag
 
 
 def test_a_release_outside_its_window_past_the_wait_ends_before_the_wave_and_puts_back_what_it_promoted() -> None:
-    from rollgate.domain.release import FunctionOutcome, check_window
+    from rollgate.domain.release.waves import FunctionOutcome, check_window
     from tests.unit.test_release_domain import SAMPLE, _planned
 
     windows = {**WEEKDAYS_9_TO_16, "max_wait_seconds": 0}

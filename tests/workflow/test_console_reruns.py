@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rollgate import contract
 from rollgate_local.sample_app import smoke_payload
 from tests.workflow.conftest import ALIAS, FUNCTION, Harness
 
@@ -29,8 +30,8 @@ def _task_inputs(harness: Harness, execution_arn: str) -> dict[str, dict[str, An
     return inputs
 
 
-def _invoke_task(harness: Harness, module: str, payload: dict[str, Any]) -> dict[str, Any]:
-    handler = f"rollgate.tasks.{module}.lambda_handler"
+def _invoke_task(harness: Harness, module: str, payload: dict[str, Any], package: str = "deploy") -> dict[str, Any]:
+    handler = contract.task_handler(package, module)
     lambda_ = harness.client("lambda")
     names = [
         f["FunctionName"]

@@ -1,7 +1,7 @@
 """The operator's controls on the synthesized DeployFunction state machine, on the local runtime:
 promote mid-bake, promote --full, pause and resume, a breach during a pause, abort, and a control
 for a deployment that is not running. Each is written into the ledger as `rollgate promote|pause|
-resume|abort` writes it (rollgate.domain.controls.request_control) while the execution runs."""
+resume|abort` writes it (rollgate.domain.deploy.controls.request_control) while the execution runs."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from rollgate.domain.controls import ControlRecord, ControlRefused, request_control
+from rollgate.domain.deploy.controls import ControlRecord, ControlRefused, request_control
 from rollgate_cli.main import run
 from tests.workflow.conftest import ALIAS, FUNCTION, Harness
 from tests.workflow.test_release import OTHERS, _manifest

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from rollgate.domain.reconcile import ENDED_EARLY
+from rollgate.domain.deploy.reconcile import ENDED_EARLY
 from rollgate_local import moto_bridge
 from rollgate_local.faults import FAULT_KINDS, CallRecorder, Fault, aws_call_faults
 from tests.workflow.conftest import Harness, running_harness

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from rollgate.domain.models import HealthPolicy
+from rollgate.domain.shared.models import HealthPolicy
 from tests.workflow.conftest import Harness
 
 pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("workflow")]

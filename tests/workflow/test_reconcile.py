@@ -13,7 +13,7 @@ import pytest
 from rollgate.aws.events import EventBridgePublisher
 from rollgate.aws.executions import StepFunctionsExecutions
 from rollgate.aws.lambda_api import Boto3LambdaApi
-from rollgate.domain.reconcile import ReconcileRequest, reconcile
+from rollgate.domain.deploy.reconcile import ReconcileRequest, reconcile
 from rollgate_cli.main import run
 from rollgate_local import moto_bridge
 from tests.workflow.conftest import ALIAS, FUNCTION, Harness

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from rollgate.aws.errors import translate_client_errors
-from rollgate.domain.errors import NotFoundError
-from rollgate.domain.health import AlarmObservation
-from rollgate.domain.ports import AlarmMetric
+from rollgate.domain.judge.health import AlarmObservation
+from rollgate.domain.shared.errors import NotFoundError
+from rollgate.domain.shared.ports import AlarmMetric
 
 _NAMES_PER_CALL = 100  # DescribeAlarms takes at most 100 AlarmNames
 

@@ -14,8 +14,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from rollgate.aws.errors import error_code, translate_client_errors
-from rollgate.domain.errors import InvalidRequest
-from rollgate.domain.ports import ArtifactInfo
+from rollgate.domain.shared.errors import InvalidRequest
+from rollgate.domain.shared.ports import ArtifactInfo
 
 #: A manifest is a few KB; anything this large is not one.
 MAX_MANIFEST_BYTES = 1024 * 1024

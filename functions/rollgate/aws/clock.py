@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from rollgate.domain.ports import Clock
+from rollgate.domain.shared.ports import Clock
 
 
 class SystemClock:

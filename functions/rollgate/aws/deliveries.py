@@ -14,7 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from rollgate.aws.errors import error_code, translate_client_errors
-from rollgate.domain.ports import Clock
+from rollgate.domain.shared.ports import Clock
 
 DELIVERY_SK = "DELIVERY"
 #: Longer than GitHub keeps deliveries redeliverable (3 days), so a late redelivery is still a duplicate.

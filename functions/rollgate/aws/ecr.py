@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from rollgate.aws.errors import error_code, translate_client_errors
-from rollgate.domain.ports import ImageInfo
+from rollgate.domain.shared.ports import ImageInfo
 
 _ECR_IMAGE = re.compile(
     r"(?P<registry>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"

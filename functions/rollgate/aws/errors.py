@@ -1,6 +1,6 @@
 """botocore errors -> Rollgate's error vocabulary.
 
-The class names of `rollgate.domain.errors` are the Step Functions error names, so the state
+The class names of `rollgate.domain.shared.errors` are the Step Functions error names, so the state
 machine retries ThrottledError / ConflictError / TransientAwsError with backoff and never retries a
 business failure. Every adapter call runs inside `translate_client_errors`; what it does not
 recognise is re-raised unchanged (a bug or an IAM gap must stay visible as itself).
@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from rollgate.domain.errors import (
+from rollgate.domain.shared.errors import (
     ConflictError,
     NotFoundError,
     RollgateError,

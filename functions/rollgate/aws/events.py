@@ -10,7 +10,7 @@ from enum import Enum
 from typing import Any
 
 from rollgate.aws.errors import translate_client_errors
-from rollgate.domain.errors import TransientAwsError
+from rollgate.domain.shared.errors import TransientAwsError
 
 
 def json_default(value: Any) -> Any:

@@ -14,8 +14,14 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 
 from rollgate.aws.errors import error_code, translate_client_errors
 from rollgate.aws.settings import DEFAULT_MANAGED_FUNCTION_TAG
-from rollgate.domain.errors import ConcurrencyNotReady, HookFailed, InvalidRequest, NotFoundError, TransientAwsError
-from rollgate.domain.ports import (
+from rollgate.domain.shared.errors import (
+    ConcurrencyNotReady,
+    HookFailed,
+    InvalidRequest,
+    NotFoundError,
+    TransientAwsError,
+)
+from rollgate.domain.shared.ports import (
     AliasRouting,
     EventSourceMapping,
     FunctionConfig,

@@ -19,7 +19,7 @@ projection ALL.
 Deployment ids are time-sortable, so sort-key order is time order. A deployment's whole record is
 stored as one JSON string (`document`): no float/Decimal round trip, and the scalar attributes
 beside it are for people reading the table in the console. The document is a typed record of
-rollgate.domain.records (its `kind` says which), made into JSON here and read back into its model
+rollgate.domain.shared.records (its `kind` says which), made into JSON here and read back into its model
 here; an item that does not read as its kind is refused naming the item and the field.
 """
 
@@ -34,10 +34,10 @@ from botocore.exceptions import ClientError
 
 from rollgate.aws.errors import error_code, translate_client_errors
 from rollgate.aws.events import to_json_text
-from rollgate.domain.controls import ApprovalRequest, ControlRecord
-from rollgate.domain.errors import DeploymentInProgress, InvalidRequest
-from rollgate.domain.ports import Clock, Lease
-from rollgate.domain.records import DeploymentRecord, HistoryRecord, ReleaseRecord, history_record
+from rollgate.domain.deploy.controls import ApprovalRequest, ControlRecord
+from rollgate.domain.shared.errors import DeploymentInProgress, InvalidRequest
+from rollgate.domain.shared.ports import Clock, Lease
+from rollgate.domain.shared.records import DeploymentRecord, HistoryRecord, ReleaseRecord, history_record
 
 GSI_BY_FUNCTION = "by_function"
 LEASE_SK = "LEASE"
@@ -234,7 +234,7 @@ class DynamoLedger:
 
     # ----------------------------------------------------------------------- operator controls
     def put_control(self, record: ControlRecord) -> None:
-        """Append an operator's control to the deployment's log (rollgate.domain.controls); kept as
+        """Append an operator's control to the deployment's log (rollgate.domain.deploy.controls); kept as
         long as an abort flag, far longer than any deployment runs."""
         item = {
             "pk": lease_pk(record.function_name, record.alias),

@@ -3,7 +3,7 @@
 Lambda writes a function's output to the log group `/aws/lambda/<function>`, one stream per
 execution environment named `YYYY/MM/DD/[<version>]<id>` (the UTC day the environment started), so
 one version's lines are one stream-name prefix per day. A read is one filter pattern over one day's
-prefix: the error-class lines (rollgate.domain.logs.ERROR_FILTER_PATTERN) and, apart, the REPORT
+prefix: the error-class lines (rollgate.domain.judge.log_lines.ERROR_FILTER_PATTERN) and, apart, the REPORT
 lines (REPORT_FILTER_PATTERN), which at high traffic are the bulk and are the ones a budget cuts.
 
 Bounded: each read follows nextToken up to `max_events` events and `max_pages` pages (FilterLogEvents
@@ -28,8 +28,8 @@ from botocore.exceptions import ClientError
 
 from rollgate.aws.errors import error_code, translate_client_errors
 from rollgate.aws.lambda_api import bare_function_name
-from rollgate.domain.health import LogSeries
-from rollgate.domain.logs import (
+from rollgate.domain.judge.health import LogSeries
+from rollgate.domain.judge.log_lines import (
     ERROR_FILTER_PATTERN,
     REPORT_FILTER_PATTERN,
     LogEvent,

@@ -13,9 +13,9 @@ from typing import Any
 
 from rollgate.aws.errors import translate_client_errors
 from rollgate.aws.lambda_api import bare_function_name
-from rollgate.domain.errors import TransientAwsError
-from rollgate.domain.health import GaugeSample, PeriodStats
-from rollgate.domain.models import RESERVED_QUERY_ID, CustomMetric, MetricQuery
+from rollgate.domain.judge.health import GaugeSample, PeriodStats
+from rollgate.domain.shared.errors import TransientAwsError
+from rollgate.domain.shared.models import RESERVED_QUERY_ID, CustomMetric, MetricQuery
 
 NAMESPACE = "AWS/Lambda"
 #: The id of a custom metric's result query (the models refuse it as an input's id).

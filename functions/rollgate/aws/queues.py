@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from rollgate.aws.errors import translate_client_errors
-from rollgate.domain.errors import InvalidRequest
+from rollgate.domain.shared.errors import InvalidRequest
 
 _DEPTH_ATTRIBUTES = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
 

@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from rollgate import contract
-from rollgate.domain.errors import InvalidRequest, RollgateError
-from rollgate.domain.models import HealthPolicy
-from rollgate.domain.start import parse_health_policies
-from rollgate.domain.windows import WindowPolicy, parse_windows
+from rollgate.domain.deploy.start import parse_health_policies
+from rollgate.domain.release.windows import WindowPolicy, parse_windows
+from rollgate.domain.shared.errors import InvalidRequest, RollgateError
+from rollgate.domain.shared.models import HealthPolicy
 
 
 class ConfigurationError(RollgateError):

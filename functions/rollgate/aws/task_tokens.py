@@ -1,4 +1,4 @@
-"""rollgate.domain.controls.TaskTokens over Step Functions: SendTaskSuccess / SendTaskFailure."""
+"""rollgate.domain.deploy.controls.TaskTokens over Step Functions: SendTaskSuccess / SendTaskFailure."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from rollgate.aws.errors import error_code, translate_client_errors
-from rollgate.domain.controls import ControlRefused
+from rollgate.domain.deploy.controls import ControlRefused
 
 #: A token nobody waits on any more: answered already, timed out, or its execution ended.
 _GONE = frozenset({"InvalidToken", "TaskTimedOut", "TaskDoesNotExist"})

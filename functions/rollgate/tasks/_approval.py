@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rollgate.domain import controls
-from rollgate.domain.controls import ApprovalRequest
+from rollgate.domain.deploy import controls
+from rollgate.domain.deploy.controls import ApprovalRequest
 from rollgate.tasks._runtime import Dependencies
 
 

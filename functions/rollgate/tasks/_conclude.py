@@ -1,5 +1,5 @@
 """What the Release and Remediate record steps do alike once their record is in the ledger: announce
-it on the bus, count it, log it. (DeployFunction's Record does more: rollgate.domain.outcome.)"""
+it on the bus, count it, log it. (DeployFunction's Record does more: rollgate.domain.deploy.outcome.)"""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from rollgate.contract import Status
-from rollgate.domain.records import ReleaseRecord, RemediationRecord
+from rollgate.domain.shared.records import ReleaseRecord, RemediationRecord
 from rollgate.tasks._runtime import Dependencies, logger, metrics
 
 

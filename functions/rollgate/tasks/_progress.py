@@ -1,13 +1,13 @@
-"""The tasks' side of the progress events (rollgate.domain.progress): put `Deployment Step Changed`
+"""The tasks' side of the progress events (rollgate.domain.shared.progress): put `Deployment Step Changed`
 on the bus under the progress source, and never fail a gate for it."""
 
 from __future__ import annotations
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rollgate.domain.errors import RollgateError
-from rollgate.domain.models import CanaryProgress, DeploymentContext, WatchProgress
-from rollgate.domain.progress import PROGRESS_SOURCE, STEP_CHANGED, Step, step_changed
+from rollgate.domain.shared.errors import RollgateError
+from rollgate.domain.shared.models import CanaryProgress, DeploymentContext, WatchProgress
+from rollgate.domain.shared.progress import PROGRESS_SOURCE, STEP_CHANGED, Step, step_changed
 from rollgate.tasks._runtime import Dependencies, logger
 
 

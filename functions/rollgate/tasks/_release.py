@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from rollgate.domain.release import ReleaseContext
-from rollgate.domain.remediation import RemediationContext
+from rollgate.domain.release.waves import ReleaseContext
+from rollgate.domain.remediate.remediation import RemediationContext
 from rollgate.tasks._runtime import workflow_task
 
 #: A Release task: the document is the ReleaseContext, correlated by release id.

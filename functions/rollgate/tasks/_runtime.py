@@ -30,8 +30,8 @@ from rollgate.aws.logs import CloudWatchLogSource
 from rollgate.aws.metrics import CloudWatchMetricSource
 from rollgate.aws.queues import SqsQueueProbe
 from rollgate.aws.settings import Settings, load_settings
-from rollgate.domain.models import DeploymentContext
-from rollgate.domain.ports import Clock, HealthProbes
+from rollgate.domain.shared.models import DeploymentContext
+from rollgate.domain.shared.ports import Clock, HealthProbes
 
 DocumentT = TypeVar("DocumentT", bound=BaseModel)
 

@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from rollgate import contract
 from rollgate.aws.errors import error_code, translate_client_errors
 from rollgate.aws.settings import ConfigurationError
-from rollgate.domain.triggers import WorkflowStart, start_for_event
+from rollgate.domain.shared.triggers import WorkflowStart, start_for_event
 
 logger = Logger(service="rollgate")
 _REQUIRED = tuple(

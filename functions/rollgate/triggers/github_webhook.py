@@ -41,8 +41,7 @@ from rollgate.aws.deliveries import DeliveryLog
 from rollgate.aws.events import EventBridgePublisher
 from rollgate.aws.secrets import SecretReader
 from rollgate.aws.settings import ConfigurationError
-from rollgate.domain.errors import InvalidRequest, RollgateError
-from rollgate.domain.push import (
+from rollgate.domain.release.push import (
     DETAIL_TYPE,
     EVENT_SOURCE,
     BranchPush,
@@ -50,7 +49,8 @@ from rollgate.domain.push import (
     is_release_branch,
     verify_signature,
 )
-from rollgate.domain.validation import load_json
+from rollgate.domain.shared.errors import InvalidRequest, RollgateError
+from rollgate.domain.shared.validation import load_json
 
 logger = Logger(service="rollgate")
 tracer = Tracer(service="rollgate")

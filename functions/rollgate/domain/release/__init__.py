@@ -1,0 +1,1 @@
+"""The Release workflow: manifests, pushes, deployment windows and waves of child deployments."""

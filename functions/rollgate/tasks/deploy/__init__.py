@@ -1,0 +1,1 @@
+"""The DeployFunction workflow's task handlers, one module per task state."""

@@ -1,0 +1,1 @@
+"""The Release workflow's task handlers, one module per task state."""

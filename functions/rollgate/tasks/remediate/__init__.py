@@ -1,0 +1,1 @@
+"""The Remediate workflow's task handlers, one module per task state."""
