@@ -46,10 +46,8 @@ from rollgate_cdk.deploy_tasks import DeployTasks
 from rollgate_cdk.settings import Settings
 from rollgate_cdk.states import (
     PERSISTENT_ATTEMPTS,
-    await_task_token,
     catch,
     concluded,
-    fail_on_error,
     lambda_step,
     wait_for,
 )
@@ -111,31 +109,12 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks, reconcile: 
         return catch(steps.task_state(scope, step(state_name)), rollback)
 
     # --- 1. validate and lock -------------------------------------------------------------------
-    validate = steps.task_state(
+    validate = steps.entry_state(
         scope,
         step("Validate"),
-        payload=sfn.TaskInput.from_object(
-            {
-                "request": sfn.JsonPath.entire_payload,
-                "execution": sfn.JsonPath.object_at("$$.Execution"),
-            }
-        ),
+        refusals={INVALID_REQUEST: "RejectInvalidRequest", DEPLOYMENT_IN_PROGRESS: "LockedOut"},
+        failed="ValidateFailed",
     )
-    # ResultPath "$": the input may not be a JSON object (an array, a string), and "$.error" cannot be
-    # added to one (States.Runtime); nothing of the input is needed once Validate has failed
-    catch(
-        validate,
-        fail_on_error(scope, "RejectInvalidRequest", error=INVALID_REQUEST, error_path="$"),
-        errors=[INVALID_REQUEST],
-        result_path="$",
-    )
-    catch(
-        validate,
-        fail_on_error(scope, "LockedOut", error=DEPLOYMENT_IN_PROGRESS, error_path="$"),
-        errors=[DEPLOYMENT_IN_PROGRESS],
-        result_path="$",
-    )
-    catch(validate, sfn.Fail(scope, "ValidateFailed", error_path="$.Error", cause_path="$.Cause"), result_path="$")
 
     # --- 2-5. preflight, update and wait, publish and wait, smoke -------------------------------
     preflight = before_traffic("Preflight")
@@ -199,23 +178,14 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks, reconcile: 
     # the answer is the canary record to go on with (approved: judge once more, then promote) or
     # the error ApprovalRejected (-> Rollback). No answer within approval.timeout_seconds is
     # States.Timeout: ApprovalTimedOut answers approval.on_timeout.
-    await_approval = await_task_token(
+    await_approval, approval_timed_out = steps.approval_states(
         scope,
-        "AwaitApproval",
-        steps.task(step("AwaitApproval").task).function,
+        step("AwaitApproval"),
+        step("ApprovalTimedOut"),
         payload_key="deployment",
         timeout_path="$.request.approval.timeout_seconds",
-        result_path=step("AwaitApproval").result_path,
+        on_error=rollback,
     )
-    approval_timed_out = catch(
-        steps.task_state(
-            scope,
-            step("ApprovalTimedOut"),
-            payload=sfn.TaskInput.from_object({"timed_out": True, "deployment": sfn.JsonPath.entire_payload}),
-        ),
-        rollback,
-    )
-    await_approval.add_catch(approval_timed_out, errors=["States.Timeout"], result_path="$.approval_timeout")
     catch(await_approval, rollback)
 
     canary_next = (

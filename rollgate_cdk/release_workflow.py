@@ -33,10 +33,8 @@ from rollgate_cdk.settings import Settings
 from rollgate_cdk.states import (
     DEFAULT_ATTEMPTS,
     PERSISTENT_ATTEMPTS,
-    await_task_token,
     catch,
     concluded,
-    fail_on_error,
     wait_for,
 )
 from rollgate_cdk.workflow import Workflow
@@ -59,28 +57,10 @@ def build_release_definition(scope: Construct, *, steps: ReleaseTasks, deploy: s
             f"{step('RecordRelease').result_path}.status", Status.RELEASED.value
         ),
     )
-    record = catch(
-        steps.task_state(scope, step("RecordRelease"), max_attempts=PERSISTENT_ATTEMPTS),
-        sfn.Fail(scope, "RecordFailed", error="RecordFailed", cause_path="$.record_error.Cause"),
-        result_path="$.record_error",
+    record = steps.record_state(scope, step("RecordRelease"), conclusion=conclusion)
+    start = steps.entry_state(
+        scope, step("StartRelease"), refusals={INVALID_REQUEST: "RejectInvalidRelease"}, failed="StartFailed"
     )
-    record.next(conclusion)
-
-    start = steps.task_state(
-        scope,
-        step("StartRelease"),
-        payload=sfn.TaskInput.from_object(
-            {"request": sfn.JsonPath.entire_payload, "execution": sfn.JsonPath.object_at("$$.Execution")}
-        ),
-    )
-    # ResultPath "$": a non-object input cannot take "$.error" (States.Runtime)
-    catch(
-        start,
-        fail_on_error(scope, "RejectInvalidRelease", error=INVALID_REQUEST, error_path="$"),
-        errors=[INVALID_REQUEST],
-        result_path="$",
-    )
-    catch(start, sfn.Fail(scope, "StartFailed", error_path="$.Error", cause_path="$.Cause"), result_path="$")
 
     load = catch(steps.task_state(scope, step("LoadManifest")), record)
 
@@ -162,21 +142,13 @@ def build_release_definition(scope: Construct, *, steps: ReleaseTasks, deploy: s
     # --- a person's go-ahead before each wave after the first (manifest approval.between_waves) ----
     # A task token, as DeployFunction's AwaitApproval: the approval's answer goes to $.wave_approval
     # and the wave runs; States.Timeout takes approval.on_timeout; a rejection stops the release there.
-    await_wave_approval = await_task_token(
+    await_wave_approval, wave_timed_out = steps.approval_states(
         scope,
-        "AwaitWaveApproval",
-        steps.task(step("AwaitWaveApproval").task).function,
+        step("AwaitWaveApproval"),
+        step("WaveApprovalTimedOut"),
         payload_key="release",
         timeout_path="$.plan.approval.timeout_seconds",
-        result_path=step("AwaitWaveApproval").result_path,
-    )
-    wave_timed_out = catch(
-        steps.task_state(
-            scope,
-            step("WaveApprovalTimedOut"),
-            payload=sfn.TaskInput.from_object({"timed_out": True, "release": sfn.JsonPath.entire_payload}),
-        ),
-        record,
+        on_error=record,
     )
     wave_not_approved = catch(
         steps.task_state(
@@ -188,7 +160,6 @@ def build_release_definition(scope: Construct, *, steps: ReleaseTasks, deploy: s
         ),
         record,
     )
-    await_wave_approval.add_catch(wave_timed_out, errors=["States.Timeout"], result_path="$.approval_timeout")
     await_wave_approval.add_catch(wave_not_approved, result_path="$.approval_error")
     await_wave_approval.next(check_window)
 

@@ -20,7 +20,7 @@ from constructs import Construct
 from rollgate.contract import INVALID_REQUEST, RemediationAction, Status, step
 from rollgate_cdk.release_tasks import RemediateTasks
 from rollgate_cdk.settings import Settings
-from rollgate_cdk.states import PERSISTENT_ATTEMPTS, catch, concluded, fail_on_error
+from rollgate_cdk.states import PERSISTENT_ATTEMPTS, catch, concluded
 from rollgate_cdk.workflow import Workflow
 
 
@@ -34,28 +34,10 @@ def build_remediate_definition(scope: Construct, *, steps: RemediateTasks) -> sf
             sfn.Condition.string_equals(f"{step('RecordRemediation').result_path}.status", Status.FAILED.value)
         ),
     )
-    record = catch(
-        steps.task_state(scope, step("RecordRemediation"), max_attempts=PERSISTENT_ATTEMPTS),
-        sfn.Fail(scope, "RecordFailed", error="RecordFailed", cause_path="$.record_error.Cause"),
-        result_path="$.record_error",
+    record = steps.record_state(scope, step("RecordRemediation"), conclusion=conclusion)
+    assess = steps.entry_state(
+        scope, step("Assess"), refusals={INVALID_REQUEST: "RejectInvalidRequest"}, failed="AssessFailed"
     )
-    record.next(conclusion)
-
-    assess = steps.task_state(
-        scope,
-        step("Assess"),
-        payload=sfn.TaskInput.from_object(
-            {"request": sfn.JsonPath.entire_payload, "execution": sfn.JsonPath.object_at("$$.Execution")}
-        ),
-    )
-    # ResultPath "$": a non-object input cannot take "$.error" (States.Runtime)
-    catch(
-        assess,
-        fail_on_error(scope, "RejectInvalidRequest", error=INVALID_REQUEST, error_path="$"),
-        errors=[INVALID_REQUEST],
-        result_path="$",
-    )
-    catch(assess, sfn.Fail(scope, "AssessFailed", error_path="$.Error", cause_path="$.Cause"), result_path="$")
 
     remediate = catch(
         steps.task_state(scope, step("Remediate"), max_attempts=PERSISTENT_ATTEMPTS),

@@ -24,7 +24,14 @@ from constructs import Construct
 from rollgate import contract
 from rollgate.contract import Step
 from rollgate_cdk.settings import Settings
-from rollgate_cdk.states import DEFAULT_ATTEMPTS, lambda_step
+from rollgate_cdk.states import (
+    DEFAULT_ATTEMPTS,
+    PERSISTENT_ATTEMPTS,
+    await_task_token,
+    catch,
+    fail_on_error,
+    lambda_step,
+)
 from rollgate_cdk.task_function import TaskFunction, task_code
 
 
@@ -132,6 +139,71 @@ class TaskGroup(Construct):
         return self.step(
             scope, step.state, step.task, result_path=step.result_path, payload=payload, max_attempts=max_attempts
         )
+
+    def entry_state(
+        self, scope: Construct, step: Step, *, refusals: Mapping[str, str], failed: str
+    ) -> tasks.LambdaInvoke:
+        """A workflow's first state: its task gets the execution's input as `request` and the execution
+        itself ($$.Execution). An error named in `refusals` fails the execution with that name at the
+        Fail state `refusals[error]` (its cause: the message naming the field, the holder …); any other
+        error fails it at `failed`. ResultPath "$": the input may not be a JSON object (an array, a
+        string), and "$.error" cannot be added to one (States.Runtime); nothing of the input is
+        needed once the entry has failed."""
+        entry = self.task_state(
+            scope,
+            step,
+            payload=sfn.TaskInput.from_object(
+                {"request": sfn.JsonPath.entire_payload, "execution": sfn.JsonPath.object_at("$$.Execution")}
+            ),
+        )
+        for error, state_name in refusals.items():
+            catch(entry, fail_on_error(scope, state_name, error=error, error_path="$"), errors=[error], result_path="$")
+        catch(entry, sfn.Fail(scope, failed, error_path="$.Error", cause_path="$.Cause"), result_path="$")
+        return entry
+
+    def record_state(self, scope: Construct, step: Step, *, conclusion: sfn.IChainable) -> tasks.LambdaInvoke:
+        """A Release or Remediate workflow's record step, retried persistently, then `conclusion`; if it
+        still fails the execution fails RecordFailed with the cause (there is nowhere else to record)."""
+        record = catch(
+            self.task_state(scope, step, max_attempts=PERSISTENT_ATTEMPTS),
+            sfn.Fail(scope, "RecordFailed", error="RecordFailed", cause_path="$.record_error.Cause"),
+            result_path="$.record_error",
+        )
+        record.next(conclusion)
+        return record
+
+    def approval_states(
+        self,
+        scope: Construct,
+        awaiting: Step,
+        timed_out: Step,
+        *,
+        payload_key: str,
+        timeout_path: str,
+        on_error: sfn.IChainable,
+    ) -> tuple[tasks.LambdaInvoke, tasks.LambdaInvoke]:
+        """An approval gate: `awaiting` leaves its task token for a person's answer (the whole state
+        under `payload_key`) and waits up to the seconds at `timeout_path`; then States.Timeout runs
+        `timed_out`, which answers the gate's on_timeout. Either's other errors go to `on_error`
+        (the caller adds what a rejection does)."""
+        awaiting_state = await_task_token(
+            scope,
+            awaiting.state,
+            self.task(awaiting.task).function,
+            payload_key=payload_key,
+            timeout_path=timeout_path,
+            result_path=awaiting.result_path,
+        )
+        timed_out_state = catch(
+            self.task_state(
+                scope,
+                timed_out,
+                payload=sfn.TaskInput.from_object({"timed_out": True, payload_key: sfn.JsonPath.entire_payload}),
+            ),
+            on_error,
+        )
+        awaiting_state.add_catch(timed_out_state, errors=["States.Timeout"], result_path="$.approval_timeout")
+        return awaiting_state, timed_out_state
 
     def step(
         self,

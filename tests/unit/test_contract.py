@@ -7,6 +7,10 @@ import importlib
 import pytest
 
 from rollgate import contract
+from rollgate.contract import Status
+from rollgate.domain.deploy.outcome import DEPLOYMENT_ANNOUNCEMENT
+from rollgate.domain.release.waves import RELEASE_ANNOUNCEMENT
+from rollgate.domain.remediate.remediation import REMEDIATION_ANNOUNCEMENT
 
 
 @pytest.mark.parametrize("enum", [contract.Status, contract.CanaryNext, contract.WatchNext, contract.ReleaseNext])
@@ -52,3 +56,19 @@ def test_the_records_next_fields_take_exactly_the_contracts_answers() -> None:
 
     assert set(get_args(CanaryProgress.model_fields["next"].annotation)) == {n.value for n in contract.CanaryNext}
     assert set(get_args(WatchProgress.model_fields["next"].annotation)) == {n.value for n in contract.WatchNext}
+
+
+def test_every_outcome_of_every_workflow_has_its_event_detail_type() -> None:
+    # the notifications rule and the consumers of the bus match these names
+    assert DEPLOYMENT_ANNOUNCEMENT.detail_types == {
+        Status.PROMOTED: "Deployment Promoted",
+        Status.ROLLED_BACK: "Deployment Rolled Back",
+        Status.REJECTED: "Deployment Rejected",
+        Status.FAILED: "Deployment Failed",
+        Status.ABORTED: "Deployment Aborted",
+    }
+    assert RELEASE_ANNOUNCEMENT.detail_types[Status.PARTIAL] == "Release Partial"
+    assert set(RELEASE_ANNOUNCEMENT.detail_types) == contract.RELEASE_STATUSES
+    assert REMEDIATION_ANNOUNCEMENT.detail_types[Status.ABORT_REQUESTED] == "Remediation Abort Requested"
+    assert REMEDIATION_ANNOUNCEMENT.detail_types[Status.NO_ACTION] == "Remediation No Action"
+    assert set(REMEDIATION_ANNOUNCEMENT.detail_types) == contract.REMEDIATION_STATUSES

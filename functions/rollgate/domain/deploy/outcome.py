@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-from rollgate.contract import DEPLOY_ERRORS, Status
+from rollgate.contract import DEPLOY_ERRORS, DEPLOY_STATUSES, Status
 from rollgate.domain.deploy.rollback import rollback_reason
 from rollgate.domain.shared.errors import REJECTING_ERRORS, RollgateError
 from rollgate.domain.shared.models import (
@@ -25,17 +25,23 @@ from rollgate.domain.shared.models import (
     TimelineEntry,
     WatchConclusion,
 )
-from rollgate.domain.shared.notify import deployment_message
+from rollgate.domain.shared.notify import FUNCTION_OUTCOME_FIELDS, Announcement, deployment_message
 from rollgate.domain.shared.ports import Clock, EventPublisher, Ledger
 from rollgate.domain.shared.records import DeploymentRecord, HistoryRecord
 
-DETAIL_TYPES = {
-    Status.PROMOTED: "Deployment Promoted",
-    Status.ROLLED_BACK: "Deployment Rolled Back",
-    Status.REJECTED: "Deployment Rejected",
-    Status.FAILED: "Deployment Failed",
-    Status.ABORTED: "Deployment Aborted",
-}
+DEPLOYMENT_ANNOUNCEMENT = Announcement(
+    noun="Deployment",
+    statuses=DEPLOY_STATUSES,
+    fields=(
+        *FUNCTION_OUTCOME_FIELDS,
+        "release_id",
+        "execution_arn",
+        "decided_by",
+        "verification",
+        "rollback_verification",
+    ),
+    metric="Deployments",
+)
 
 
 def deciding_kind(ctx: DeploymentContext) -> str | None:
@@ -195,20 +201,6 @@ def _timeline(ctx: DeploymentContext, finished: Any) -> list[TimelineEntry]:
     return sorted(entries, key=lambda e: e.at)
 
 
-_EVENT_FIELDS = (
-    "deployment_id",
-    "function_name",
-    "alias",
-    "status",
-    "from_version",
-    "to_version",
-    "reason",
-    "release_id",
-    "execution_arn",
-    "decided_by",
-    "verification",
-    "rollback_verification",
-)
 _EVENT_CHECKS = 10
 
 
@@ -221,9 +213,10 @@ def event_detail(record: DeploymentRecord) -> dict[str, Any]:
         for e in items
         if not e.ok and e.check != "verdict"
     ]
-    document = record.model_dump(mode="json", include=set(_EVENT_FIELDS))
+    fields = DEPLOYMENT_ANNOUNCEMENT.fields
+    document = record.model_dump(mode="json", include=set(fields))
     return {
-        **{k: document.get(k) for k in _EVENT_FIELDS},
+        **{k: document.get(k) for k in fields},
         "failed_checks": failed[:_EVENT_CHECKS],
         "message": deployment_message(record),
     }
@@ -284,7 +277,7 @@ def announce_once(record: DeploymentRecord, *, ledger: Ledger, events: EventPubl
     the deployment id lets a consumer drop the repeat)."""
     if record.event_published is record.status:
         return
-    events.publish(DETAIL_TYPES[record.status], event_detail(record))
+    events.publish(DEPLOYMENT_ANNOUNCEMENT.detail_types[record.status], event_detail(record))
     try:
         ledger.put_deployment(record.model_copy(update={"event_published": record.status}))
     except RollgateError:

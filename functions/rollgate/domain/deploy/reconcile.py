@@ -24,7 +24,7 @@ from typing import Any, Literal, Protocol
 from pydantic import Field
 
 from rollgate.contract import Status
-from rollgate.domain.deploy.outcome import DETAIL_TYPES, error_name, event_detail
+from rollgate.domain.deploy.outcome import DEPLOYMENT_ANNOUNCEMENT, error_name, event_detail
 from rollgate.domain.deploy.start import function_name_of
 from rollgate.domain.shared.errors import InvalidRequest
 from rollgate.domain.shared.models import DeploymentContext, Lenient, StepError, Strict, parse_model
@@ -355,7 +355,7 @@ def _announce_once(
 ) -> None:
     if record.event_published is record.status:
         return
-    detail_type = DETAIL_TYPES[record.status]
+    detail_type = DEPLOYMENT_ANNOUNCEMENT.detail_types[record.status]
     events.publish(detail_type, event_detail(record))
     record.event_published = record.status
     ledger.put_deployment(record)

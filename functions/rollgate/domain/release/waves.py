@@ -16,7 +16,14 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import Field, ValidationError, model_validator
 
-from rollgate.contract import DEPLOY_ERRORS, DEPLOYMENT_IN_PROGRESS, INVALID_REQUEST, RELEASE_ERRORS, Status
+from rollgate.contract import (
+    DEPLOY_ERRORS,
+    DEPLOYMENT_IN_PROGRESS,
+    INVALID_REQUEST,
+    RELEASE_ERRORS,
+    RELEASE_STATUSES,
+    Status,
+)
 from rollgate.domain.deploy.start import deployment_id_for
 from rollgate.domain.release.manifest import ReleaseManifest, deployment_request, parse_manifest
 from rollgate.domain.release.windows import WindowPolicy, WindowStatus, resolve_windows, window_status
@@ -32,6 +39,7 @@ from rollgate.domain.shared.models import (
     parse_model,
 )
 from rollgate.domain.shared.names import child_execution_name
+from rollgate.domain.shared.notify import Announcement
 from rollgate.domain.shared.ports import Clock, Ledger, ManifestStore
 from rollgate.domain.shared.records import DeploymentRecord, FunctionOutcome, ReleaseRecord, RevertOutcome
 from rollgate.domain.shared.validation import BucketName, LongText, ObjectKey, StackHome, Text, check_document
@@ -471,13 +479,12 @@ def _revert_target(outcome: FunctionOutcome, plan: ReleasePlan) -> RevertTarget:
 #: previous version; PARTIAL: not atomic, some promoted and some not; REJECTED: the manifest was
 #: invalid or never arrived, nothing deployed; FAILED: something could not be put back, or the
 #: workflow itself failed.
-RELEASE_DETAIL_TYPES = {
-    Status.RELEASED: "Release Released",
-    Status.ROLLED_BACK: "Release Rolled Back",
-    Status.PARTIAL: "Release Partial",
-    Status.REJECTED: "Release Rejected",
-    Status.FAILED: "Release Failed",
-}
+RELEASE_ANNOUNCEMENT = Announcement(
+    noun="Release",
+    statuses=RELEASE_STATUSES,
+    fields=("release_id", "status", "application", "reason", "execution_arn", "source", "functions", "reverts"),
+    metric="Releases",
+)
 _REJECTING = {INVALID_REQUEST, "ManifestNotFound"}
 
 

@@ -20,11 +20,12 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from rollgate.contract import REMEDIATION_ERRORS, Status
+from rollgate.contract import REMEDIATION_ERRORS, REMEDIATION_STATUSES, Status
 from rollgate.domain.deploy.reconcile import ExecutionReader, ReconcileReport, ReconcileRequest, reconcile
 from rollgate.domain.deploy.start import deployment_id_for, function_name_of
 from rollgate.domain.shared.errors import InvalidRequest
 from rollgate.domain.shared.models import Evidence, Lenient, StepError, Strict, parse_model
+from rollgate.domain.shared.notify import FUNCTION_OUTCOME_FIELDS, Announcement
 from rollgate.domain.shared.ports import Clock, EventPublisher, LambdaApi, Lease, Ledger
 from rollgate.domain.shared.records import DeploymentRecord, HistoryRecord, RemediationRecord
 from rollgate.domain.shared.revert import RevertReport, revert_promotion
@@ -348,12 +349,12 @@ def remediate(
 
 
 # --------------------------------------------------------------------------- Record
-REMEDIATION_DETAIL_TYPES = {
-    Status.ROLLED_BACK: "Remediation Rolled Back",
-    Status.ABORT_REQUESTED: "Remediation Abort Requested",
-    Status.NO_ACTION: "Remediation No Action",
-    Status.FAILED: "Remediation Failed",
-}
+REMEDIATION_ANNOUNCEMENT = Announcement(
+    noun="Remediation",
+    statuses=REMEDIATION_STATUSES,
+    fields=(*FUNCTION_OUTCOME_FIELDS, "trigger", "execution_arn", "alarm", "release_id"),
+    metric="Remediations",
+)
 #: The error a Remediate execution ends with when it failed.
 REMEDIATION_FAILED = REMEDIATION_ERRORS[Status.FAILED]
 

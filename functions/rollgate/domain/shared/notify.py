@@ -4,10 +4,34 @@ exactly that text to the SNS topic (email, chat)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 from rollgate.contract import Status
 from rollgate.domain.shared.records import HistoryRecord, ReleaseRecord, RemediationRecord
 
 MAX_MESSAGE = 1000
+
+#: What every outcome event about one function says first: which function, which versions, why.
+FUNCTION_OUTCOME_FIELDS = ("deployment_id", "function_name", "alias", "status", "from_version", "to_version", "reason")
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """How a workflow's conclusion is announced on the bus and counted: the record's fields the event
+    carries (the full record stays in the ledger; events are capped at 256 KB), the metric that
+    counts outcomes (dimension `outcome`), and the event's detail type per outcome, `<noun>
+    <Outcome>` ("Deployment Rolled Back", "Remediation No Action"): the rules and the
+    notifications match on these."""
+
+    noun: str
+    statuses: frozenset[Status]
+    fields: tuple[str, ...]
+    metric: str
+
+    @property
+    def detail_types(self) -> Mapping[Status, str]:
+        return {s: f"{self.noun} {s.value.replace('_', ' ').title()}" for s in self.statuses}
 
 
 def _evidence(function_name: str | None, execution_arn: str | None) -> str:

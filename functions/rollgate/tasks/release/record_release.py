@@ -4,25 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from rollgate.domain.release.waves import RELEASE_DETAIL_TYPES, ReleaseContext, conclude_release
+from rollgate.domain.release.waves import RELEASE_ANNOUNCEMENT, ReleaseContext, conclude_release
 from rollgate.domain.shared.notify import release_message
 from rollgate.tasks._conclude import announce
 from rollgate.tasks._release import release_task
 from rollgate.tasks._runtime import Dependencies
-
-_EVENT_FIELDS = ("release_id", "status", "application", "reason", "execution_arn", "source", "functions", "reverts")
 
 
 @release_task
 def lambda_handler(ctx: ReleaseContext, deps: Dependencies) -> dict[str, Any]:
     result = conclude_release(ctx, clock=deps.clock)
     deps.ledger.put_release(result)
-    return announce(
-        deps,
-        result,
-        fields=_EVENT_FIELDS,
-        message=release_message(result),
-        detail_types=RELEASE_DETAIL_TYPES,
-        metric="Releases",
-        what="release",
-    )
+    return announce(deps, result, RELEASE_ANNOUNCEMENT, message=release_message(result))
