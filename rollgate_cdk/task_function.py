@@ -12,11 +12,17 @@ from aws_cdk import aws_logs as logs
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
+import rollgate
 from rollgate_cdk.settings import Settings
 
-#: The Lambda asset root: bundled as-is, package ``rollgate`` at its top.
-FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
-ASSET_EXCLUDE = ["**/__pycache__", "**/*.pyc"]
+#: The Lambda package, wherever it is imported from: functions/rollgate in a checkout,
+#: site-packages/rollgate once installed with pip (`pip install git+…` or a path), so a CDK app
+#: that installed Rollgate synthesizes without a checkout.
+PACKAGE_DIR = Path(rollgate.__file__).resolve().parent
+#: The Lambda asset root: the folder holding the package, of which only the package is bundled
+#: (site-packages holds every other installed distribution too), ``rollgate`` at the asset's top.
+FUNCTIONS_DIR = PACKAGE_DIR.parent
+ASSET_EXCLUDE = ["*", f"!{PACKAGE_DIR.name}", f"!{PACKAGE_DIR.name}/**", "**/__pycache__", "**/*.pyc"]
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.ARM_64

@@ -250,6 +250,9 @@ REMEDIATION_LOOKBACK_MINUTES = Variable("REMEDIATION_LOOKBACK_MINUTES", "60")
 MANAGED_FUNCTION_TAG = Variable("ROLLGATE_MANAGED_FUNCTION_TAG", "rollgate:managed")
 HEALTH_POLICIES = Variable("ROLLGATE_HEALTH_POLICIES", "{}")
 DEPLOYMENT_WINDOWS = Variable("ROLLGATE_DEPLOYMENT_WINDOWS", "{}")
+#: The defaults each function was declared with in the CDK app (Rollgate.manage): a JSON list
+#: of {function_name, alias?, strategy?, smoke_tests?, health_policy?, health?}
+MANAGED_FUNCTIONS = Variable("ROLLGATE_MANAGED_FUNCTIONS", "[]")
 RELEASE_STATE_MACHINE = Variable("RELEASE_STATE_MACHINE_ARN")
 REMEDIATE_STATE_MACHINE = Variable("REMEDIATE_STATE_MACHINE_ARN")
 RELEASE_BRANCHES = Variable("RELEASE_BRANCHES", "release/*")

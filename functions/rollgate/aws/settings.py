@@ -18,6 +18,7 @@ from rollgate import contract
 from rollgate.domain.deploy.start import parse_health_policies
 from rollgate.domain.release.windows import WindowPolicy, parse_windows
 from rollgate.domain.shared.errors import InvalidRequest, RollgateError
+from rollgate.domain.shared.managed import ManagedFunction, parse_managed_functions
 from rollgate.domain.shared.models import HealthPolicy
 
 
@@ -35,6 +36,7 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "managed_function_tag": contract.MANAGED_FUNCTION_TAG.name,
     "health_policies": contract.HEALTH_POLICIES.name,
     "deployment_windows": contract.DEPLOYMENT_WINDOWS.name,
+    "managed_functions": contract.MANAGED_FUNCTIONS.name,
 }
 
 #: The tag key marking a function Rollgate may change, unless the stack was synthesized with another
@@ -88,6 +90,23 @@ class Settings(EnvironmentSettings):
         description="the stack's named deployment windows (JSON, from cdk.json context rollgate:deploymentWindows), "
         "resolved by LoadManifest",
     )
+    managed_functions: dict[str, ManagedFunction] = Field(
+        default_factory=dict,
+        description="each managed function's defaults (JSON list, from Rollgate.manage in the CDK app) by "
+        "function name, filled by Validate and LoadManifest into what an input leaves out",
+    )
+
+    @field_validator("managed_functions", mode="before")
+    @classmethod
+    def _managed_functions(cls, raw: Any) -> Any:
+        if not isinstance(raw, str):
+            return raw
+        try:
+            return parse_managed_functions(json.loads(raw), "managed functions")
+        except ValueError as error:  # not JSON
+            raise ValueError(f"not JSON ({error})") from None
+        except InvalidRequest as error:
+            raise ValueError(str(error)) from None
 
     @field_validator("deployment_windows", mode="before")
     @classmethod

@@ -28,6 +28,7 @@ from rollgate.domain.deploy.start import deployment_id_for
 from rollgate.domain.release.manifest import ReleaseManifest, deployment_request, parse_manifest
 from rollgate.domain.release.windows import WindowPolicy, WindowStatus, resolve_windows, window_status
 from rollgate.domain.shared.errors import InvalidRequest, ManifestNotFound
+from rollgate.domain.shared.managed import ManagedFunction, manifest_with_managed_defaults
 from rollgate.domain.shared.models import (
     ApprovalPolicy,
     DeploymentResult,
@@ -182,6 +183,7 @@ def load_manifest(
     store: ManifestStore,
     health_policies: Mapping[str, HealthPolicy] | None = None,
     deployment_windows: Mapping[str, WindowPolicy] | None = None,
+    managed_functions: Mapping[str, ManagedFunction] | None = None,
 ) -> ReleaseContext:
     """Plan the waves from the inline manifest, or from one poll of its S3 location
     (ManifestNotFound once the budget is spent). InvalidRequest names the bad manifest field; a
@@ -190,7 +192,8 @@ def load_manifest(
         return ctx
     home = StackHome.from_arn(ctx.execution_arn)
     if ctx.request.manifest is not None:
-        manifest = parse_manifest(ctx.request.manifest, home=home, health_policies=health_policies)
+        inline = manifest_with_managed_defaults(ctx.request.manifest, managed_functions)
+        manifest = parse_manifest(inline, home=home, health_policies=health_policies)
         return _planned(ctx, manifest, "inline", health_policies, deployment_windows)
     location = ctx.request.manifest_location
     assert location is not None  # ReleaseRequest holds exactly one of the two
@@ -211,6 +214,7 @@ def load_manifest(
             poll_interval_seconds=wait.interval_seconds,
         )
         return ctx.model_copy(update={"manifest_poll": poll})
+    data = manifest_with_managed_defaults(data, managed_functions)  # the functions' own defaults (Rollgate.manage)
     manifest = parse_manifest(data, where=f"manifest {location.describe()}", home=home, health_policies=health_policies)
     ctx = ctx.model_copy(
         update={"manifest_poll": ManifestPoll(status="ready", location=location.describe(), polls=polls)}

@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rollgate.domain.deploy.start import start_deployment
+from rollgate.domain.shared.managed import request_with_managed_defaults
 from rollgate.domain.shared.models import DeploymentContext
 from rollgate.domain.shared.validation import StackHome
 from rollgate.tasks._runtime import Dependencies, entry_task
@@ -18,7 +19,8 @@ from rollgate.tasks._runtime import Dependencies, entry_task
 )
 def lambda_handler(request: Any, execution: Any, context: LambdaContext, deps: Dependencies) -> DeploymentContext:
     return start_deployment(
-        request,
+        # what the CDK app declared with the function (Rollgate.manage), where the input says nothing
+        request_with_managed_defaults(request, deps.settings.managed_functions),
         execution,
         ledger=deps.ledger,
         clock=deps.clock,

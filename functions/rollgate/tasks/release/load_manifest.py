@@ -14,4 +14,5 @@ def lambda_handler(ctx: ReleaseContext, deps: Dependencies) -> object:
         store=deps.artifacts,
         health_policies=deps.settings.health_policies,
         deployment_windows=deps.settings.deployment_windows,
+        managed_functions=deps.settings.managed_functions,
     )
