@@ -36,6 +36,19 @@ from rollgate_cdk.triggers import Triggers
 from rollgate_cdk.webhook import WebhookReceiver
 
 _DEFAULTS = Settings()
+
+#: The CDK feature flags Rollgate's constructs are built with (the Rollgate app's cdk.json sets the same).
+FEATURE_FLAGS: dict[str, bool] = {
+    "@aws-cdk/core:enablePartitionLiterals": True,
+    "@aws-cdk/core:validateSnapshotRemovalPolicy": True,
+    "@aws-cdk/aws-iam:minimizePolicies": True,
+    "@aws-cdk/aws-lambda:recognizeLayerVersion": True,
+    "@aws-cdk/aws-lambda:recognizeVersionProps": True,
+    "@aws-cdk/aws-s3:createDefaultLoggingPolicy": True,
+    "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True,
+    "@aws-cdk/aws-s3:publicAccessBlockedByDefault": True,
+    "@aws-cdk/aws-events:requireEventBusPolicySid": True,
+}
 #: What a function name that is a token (resolved at deploy time) may take in the tasks' environment.
 _MAX_FUNCTION_NAME = 64
 
@@ -124,6 +137,10 @@ class Rollgate(Construct):
                 "the local runtime read its outputs by these names)"
             )
         super().__init__(scope, construct_id)
+        # Rollgate is built, linted and tested with these on; set here, before any child, they hold
+        # for Rollgate's constructs whatever the app around it sets
+        for flag, value in FEATURE_FLAGS.items():
+            self.node.set_context(flag, value)
         self.settings = settings
         self._managed: dict[str, tuple[str, dict[str, Any]]] = {}  # function name -> (construct path, entry)
 
