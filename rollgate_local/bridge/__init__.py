@@ -43,6 +43,7 @@ The patches, by module (each module's docstring documents its own):
     rollgate_local.bridge.provisioned_concurrency  29    provisioned concurrency from the data plane
     rollgate_local.bridge.logs                     30    function logs
     rollgate_local.bridge.dynamodb                 31    conditional writes, atomic
+    rollgate_local.bridge.sqs                      32-33 DLQ redrive (message move tasks), mappings via the alias
     rollgate_local.task_tokens, rollgate_local.metric_math        SendTaskFailure's cause, arithmetic metric math
 
 Each service module lists what it patches (``SIGNATURES``, ``MODULE_ATTRIBUTES``), what it relies
@@ -67,6 +68,7 @@ from rollgate_local.bridge import (
     lambda_,
     logs,
     provisioned_concurrency,
+    sqs,
     stack_resources,
     stepfunctions,
     timestamps,
@@ -146,6 +148,7 @@ _SERVICES = (
     provisioned_concurrency,
     logs,
     dynamodb,
+    sqs,
 )
 # Every symbol we replace or wrap, with the parameters we rely on. The guard test checks each one.
 _SIGNATURES: dict[str, tuple[str, ...]] = {k: v for m in _SERVICES for k, v in m.SIGNATURES.items()}
@@ -238,6 +241,7 @@ def install(data_plane: DataPlaneHooks, clock: BridgeClock) -> None:
             provisioned_concurrency.install()
             logs.install()
             dynamodb.install()
+            sqs.install()
             task_tokens.install(_patch)  # SendTaskFailure's cause (rollgate_local/task_tokens.py)
             metric_math.install(_patch)  # arithmetic metric math in GetMetricData (rollgate_local/metric_math.py)
         except Exception:

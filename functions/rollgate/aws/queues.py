@@ -1,13 +1,17 @@
 """ports.QueueProbe over SQS: how many messages a (dead-letter) queue holds, and which dead-letter
-queue a source queue redrives to."""
+queue a source queue redrives to; ports.MessageMover: a DLQ's messages moved back (redrive)."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from rollgate.aws.errors import translate_client_errors
-from rollgate.domain.shared.errors import InvalidRequest
+from rollgate.domain.shared.errors import ConflictError, InvalidRequest
+from rollgate.domain.shared.ports import MessageMoveTask
 
 _DEPTH_ATTRIBUTES = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
 
@@ -56,3 +60,65 @@ class SqsQueueProbe:
             response = self._client.get_queue_attributes(QueueUrl=url, AttributeNames=list(_DEPTH_ATTRIBUTES))
         attributes = response.get("Attributes", {})
         return sum(int(attributes.get(name, 0)) for name in _DEPTH_ATTRIBUTES)
+
+
+def _code(error: ClientError) -> str:
+    """The error code without the query-compatible prefix SQS's JSON protocol may give it."""
+    return str(error.response.get("Error", {}).get("Code", "")).removeprefix("AWS.SimpleQueueService.")
+
+
+def _move_task(item: dict[str, Any]) -> MessageMoveTask:
+    started = item.get("StartedTimestamp")
+    return MessageMoveTask(
+        status=str(item.get("Status", "")),
+        source_arn=str(item.get("SourceArn", "")),
+        destination_arn=item.get("DestinationArn"),
+        handle=item.get("TaskHandle"),
+        moved=int(item.get("ApproximateNumberOfMessagesMoved", 0)),
+        to_move=int(item["ApproximateNumberOfMessagesToMove"]) if "ApproximateNumberOfMessagesToMove" in item else None,
+        max_per_second=int(item["MaxNumberOfMessagesPerSecond"]) if "MaxNumberOfMessagesPerSecond" in item else None,
+        started_at=datetime.fromtimestamp(int(started) / 1000, tz=UTC) if started is not None else None,
+        failure_reason=item.get("FailureReason"),
+    )
+
+
+class SqsMessageMover:
+    """ports.MessageMover over `boto3.client("sqs")`: StartMessageMoveTask, ListMessageMoveTasks,
+    CancelMessageMoveTask. The caller needs, besides those three on the DLQ, sqs:ReceiveMessage,
+    DeleteMessage and GetQueueAttributes on the DLQ and sqs:SendMessage on the destination: SQS
+    moves the messages with the caller's rights."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def start_message_move(self, source_arn: str, destination_arn: str, *, max_per_second: int) -> str:
+        call = f"sqs:StartMessageMoveTask {source_arn} -> {destination_arn}"
+        try:
+            with translate_client_errors(call):
+                response = self._client.start_message_move_task(
+                    SourceArn=source_arn, DestinationArn=destination_arn, MaxNumberOfMessagesPerSecond=max_per_second
+                )
+        except ClientError as error:
+            code = _code(error)
+            message = error.response.get("Error", {}).get("Message", "")
+            if code == "UnsupportedOperation":  # a task runs on this DLQ already
+                raise ConflictError(f"{call}: {message or code}") from None
+            if code in ("InvalidParameterValue", "InvalidParameterValueException", "InvalidAddress"):
+                raise InvalidRequest(f"{call}: {message or code}") from None
+            raise
+        return str(response["TaskHandle"])
+
+    def message_moves(self, source_arn: str) -> list[MessageMoveTask]:
+        with translate_client_errors(f"sqs:ListMessageMoveTasks {source_arn}"):
+            response = self._client.list_message_move_tasks(SourceArn=source_arn, MaxResults=10)
+        return [_move_task(item) for item in response.get("Results", [])]
+
+    def cancel_message_move(self, handle: str) -> int | None:
+        try:
+            with translate_client_errors(f"sqs:CancelMessageMoveTask {handle}"):
+                response = self._client.cancel_message_move_task(TaskHandle=handle)
+        except ClientError as error:
+            if _code(error) == "UnsupportedOperation":  # no longer RUNNING
+                return None
+            raise
+        return int(response.get("ApproximateNumberOfMessagesMoved", 0))

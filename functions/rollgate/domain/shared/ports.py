@@ -260,6 +260,41 @@ class RedriveProbe(Protocol):
 
 
 @dataclass(frozen=True)
+class MessageMoveTask:
+    """One SQS message move task (ListMessageMoveTasks): a DLQ's messages moved back to a queue."""
+
+    status: str  # RUNNING | COMPLETED | CANCELLING | CANCELLED | FAILED
+    source_arn: str
+    destination_arn: str | None
+    handle: str | None  # only while RUNNING: what CancelMessageMoveTask takes
+    moved: int  # ApproximateNumberOfMessagesMoved
+    to_move: int | None  # ApproximateNumberOfMessagesToMove
+    max_per_second: int | None
+    started_at: datetime | None
+    failure_reason: str | None = None
+
+
+class MessageMover(Protocol):
+    """DLQ redrive (SQS StartMessageMoveTask and friends): how a fixed consumer's dead letters go
+    back to the queue it reads."""
+
+    def start_message_move(self, source_arn: str, destination_arn: str, *, max_per_second: int) -> str:
+        """Start moving the DLQ `source_arn`'s messages to `destination_arn`; the task handle.
+        Raises ConflictError while another task runs on the DLQ, InvalidRequest when the queue is
+        no one's DLQ."""
+        ...
+
+    def message_moves(self, source_arn: str) -> list[MessageMoveTask]:
+        """The DLQ's recent move tasks, newest first (at most 10)."""
+        ...
+
+    def cancel_message_move(self, handle: str) -> int | None:
+        """Stop a RUNNING task: how many messages it had moved; None when it no longer runs
+        (idempotent: a retried cancel is not an error). NotFoundError for an unknown handle."""
+        ...
+
+
+@dataclass(frozen=True)
 class AlarmMetric:
     """The one metric a (non-math) metric alarm watches: what lets the judge split it by version."""
 
