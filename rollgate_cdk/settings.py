@@ -58,7 +58,8 @@ _RETENTION_BY_DAYS: dict[int, logs.RetentionDays] = {
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
-    """What an operator may tune per deployment of Rollgate."""
+    """What an operator may tune per deployment of Rollgate: the Rollgate construct's keyword
+    options (one per field, these defaults), which the Rollgate stack reads from cdk.json context."""
 
     #: Tag key that marks a Lambda function as managed by Rollgate (value must be "true").
     managed_function_tag: str = str(contract.MANAGED_FUNCTION_TAG.default)

@@ -192,3 +192,28 @@ def test_rollgate_sets_the_feature_flags_the_rollgate_app_is_built_with() -> Non
         k: v for k, v in json.loads((ROOT / "cdk.json").read_text())["context"].items() if k.startswith("@aws-cdk/")
     }
     assert flags == FEATURE_FLAGS
+
+
+def test_a_function_of_another_stack_is_managed_through_an_export() -> None:
+    # given: the team's functions in one stack, Rollgate in another of the same app
+    app = cdk.App(analytics_reporting=False)
+    functions, releases = cdk.Stack(app, "Functions"), cdk.Stack(app, "Releases")
+    function = cdk.aws_lambda.Function(
+        functions,
+        "Fn",
+        runtime=cdk.aws_lambda.Runtime.PYTHON_3_12,
+        handler="app.handler",
+        code=cdk.aws_lambda.Code.from_inline("def handler(e, c): return e"),
+    )
+    rollgate = Rollgate(releases, "Rollgate")
+    # when
+    rollgate.manage(function, alias="live")
+    # then: the tasks name it by the functions stack's export
+    template = cdk.assertions.Template.from_stack(releases).to_json()
+    validate = next(
+        r
+        for r in template["Resources"].values()
+        if r["Properties"].get("Handler", "").endswith(".validate.lambda_handler")
+    )
+    _, parts = validate["Properties"]["Environment"]["Variables"][contract.MANAGED_FUNCTIONS.name]["Fn::Join"]
+    assert any(isinstance(part, dict) and "Fn::ImportValue" in part for part in parts)
