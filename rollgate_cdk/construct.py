@@ -216,7 +216,7 @@ class Rollgate(Construct):
     # ---- managed functions ---------------------------------------------------------------------
     def manage(
         self,
-        function: lambda_.IFunction,
+        function: lambda_.Function,
         *,
         alias: str | None = None,
         policy: str | Mapping[str, Any] | None = None,
@@ -255,8 +255,8 @@ class Rollgate(Construct):
         entry = self._validated_entry(
             where, name, alias=alias, policy=policy, strategy=strategy, smoke_tests=smoke_tests
         )
+        self._check_environment_room(where, [*(item for _, item in self._managed.values()), entry])
         self._managed[key] = (function.node.path, entry)
-        self._check_environment_room(where)
         Tags.of(function).add(
             self.settings.managed_function_tag, "true", include_resource_types=["AWS::Lambda::Function"]
         )
@@ -302,13 +302,13 @@ class Rollgate(Construct):
             raise ValueError(str(error)) from None
         return {"function_name": name, **parsed.defaults()}
 
-    def _check_environment_room(self, where: str) -> None:
+    def _check_environment_room(self, where: str, entries: list[dict[str, Any]]) -> None:
         """The defaults share the tasks' 4 KB environment with the named policies and windows."""
         sized = [
             {**entry, "function_name": "x" * _MAX_FUNCTION_NAME}
             if Token.is_unresolved(entry["function_name"])
             else entry
-            for _, entry in self._managed.values()
+            for entry in entries
         ]
         managed = len(json.dumps(sized, separators=(",", ":")).encode())
         others = len(self.settings.health_policies_json.encode()) + len(self.settings.deployment_windows_json.encode())

@@ -184,6 +184,9 @@ def test_manage_refuses_defaults_the_tasks_environment_has_no_room_for() -> None
     big = [{"name": f"smoke-{n}", "payload": {"blob": "x" * 400}} for n in range(10)]
     with pytest.raises(ValueError, match="over the 3,072 a task's environment has room for"):
         rollgate.manage(function, smoke_tests=big)
+    # refused, it is not recorded: the function can still be managed with smaller defaults
+    assert rollgate.managed_functions == {}
+    rollgate.manage(function, smoke_tests=big[:1])
 
 
 def test_rollgate_sets_the_feature_flags_the_rollgate_app_is_built_with() -> None:
