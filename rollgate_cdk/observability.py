@@ -36,7 +36,7 @@ from rollgate_cdk.task_function import METRICS_NAMESPACE, SERVICE_NAME
 #: Outcomes the Record tasks emit as the `outcome` dimension (the status enums of
 #: rollgate.domain.shared.models, .release and .remediation; tests/infra/test_observability.py ties them).
 DEPLOYMENT_OUTCOMES = ("PROMOTED", "ROLLED_BACK", "REJECTED", "FAILED", "ABORTED")
-RELEASE_OUTCOMES = ("RELEASED", "ROLLED_BACK", "PARTIAL", "REJECTED", "FAILED")
+RELEASE_OUTCOMES = ("RELEASED", "ROLLED_BACK", "PARTIAL", "REJECTED", "FAILED", "SUPERSEDED", "QUEUE_TIMEOUT")
 REMEDIATION_OUTCOMES = ("ROLLED_BACK", "ABORT_REQUESTED", "NO_ACTION", "FAILED")
 
 _MINUTE = Duration.minutes(1)

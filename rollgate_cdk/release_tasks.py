@@ -22,6 +22,7 @@ from rollgate_cdk.task_group import TaskGrants, TaskGroup
 RELEASE_TASK_MODULES: tuple[str, ...] = (
     "start_release",
     "load_manifest",
+    "check_queue",
     "advance_wave",
     "check_window",
     "await_wave_approval",
@@ -47,9 +48,10 @@ _REVERT = (
 RELEASE_GRANTS = TaskGrants(
     lambda_actions={"revert_function": _REVERT},
     reads_artifacts=("load_manifest",),
-    # the revert's lease and record; the release record; the task token of an approval between waves
-    writes_ledger=("revert_function", "record_release", "await_wave_approval"),
-    reads_ledger=("advance_wave",),  # each child's outcome
+    # the revert's lease and record; the release record (and its queue ticket and slot given back); the
+    # task token of an approval between waves; a queue ticket and slot taken, a dead release's dropped
+    writes_ledger=("revert_function", "record_release", "await_wave_approval", "check_queue"),
+    reads_ledger=("advance_wave",),  # each child's outcome; a newer push queued (supersede)
     puts_events=("record_release", "await_wave_approval"),  # Release Approval Requested
 )
 REMEDIATE_GRANTS = TaskGrants(
@@ -67,6 +69,22 @@ class ReleaseTasks(TaskGroup):
     PACKAGE = "release"
     MODULES = RELEASE_TASK_MODULES
     GRANTS = RELEASE_GRANTS
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        table: dynamodb.ITable,
+        bucket: s3.IBucket,
+        bus: events.IEventBus,
+    ) -> None:
+        super().__init__(scope, construct_id, settings=settings, table=table, bucket=bucket, bus=bus)
+        # whether the release holding (or queued in) a branch's queue still runs: a stopped one's
+        # place is taken over, never waited on for ever
+        allow_execution_reads(self.task("check_queue"), baseline=False)
+        allow_execution_reads(self.task("advance_wave"), baseline=False)
 
 
 class RemediateTasks(TaskGroup):

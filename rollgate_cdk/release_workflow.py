@@ -3,7 +3,11 @@
 Shape (state names are the contract with the task handlers, the local runtime and the CLI)::
 
     StartRelease -> LoadManifest -> ManifestReady?
-    ManifestReady?  ready -> RunWave;  else -> WaitForManifest -> LoadManifest   (bounded poll)
+    ManifestReady?  ready -> CheckQueue;  else -> WaitForManifest -> LoadManifest   (bounded poll)
+    CheckQueue -> QueueTurn?   (one release of an application+branch at a time, before its first wave)
+    QueueTurn?      not queued (no branch) or run -> CheckWindow;  wait -> WaitInQueue -> CheckQueue;
+                    superseded by a newer push, or queued past max_wait_seconds -> RecordRelease
+    CheckWindow -> WindowOpen?  open -> RunWave;  closed -> WaitForWindow -> CheckWindow
     RunWave (Map over $.wave, MaxConcurrencyPath $.plan.max_concurrency)
         DeployFunction: startExecution.sync of the DeployFunction state machine, named by the plan;
         a child that is not promoted is caught (ChildNotPromoted) so its siblings finish
@@ -27,7 +31,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 from constructs import Construct
 
-from rollgate.contract import INVALID_REQUEST, ReleaseNext, Status, step
+from rollgate.contract import INVALID_REQUEST, QueueNext, ReleaseNext, Status, step
 from rollgate_cdk.release_tasks import ReleaseTasks
 from rollgate_cdk.settings import Settings
 from rollgate_cdk.states import (
@@ -175,9 +179,24 @@ def build_release_definition(scope: Construct, *, steps: ReleaseTasks, deploy: s
     wave_timed_out.next(next_wave)
     wave_not_approved.next(next_wave)
 
+    # --- the branch's queue before the first wave: not its turn, wait and ask again (bounded) --------
+    check_queue = catch(steps.task_state(scope, step("CheckQueue")), record)
+    queue_turn = (
+        sfn.Choice(scope, "QueueTurn?")
+        .when(sfn.Condition.is_null("$.queue"), check_window)  # names no branch: not queued
+        .when(sfn.Condition.string_equals("$.queue.next", QueueNext.RUN.value), check_window)
+        .when(
+            sfn.Condition.string_equals("$.queue.next", QueueNext.WAIT.value),
+            wait_for(scope, "WaitInQueue", seconds_path="$.queue.poll_interval_seconds").next(check_queue),
+        )
+        # superseded by a newer push, or queued too long: CheckQueue ended the release before its first wave
+        .otherwise(record)
+    )
+    check_queue.next(queue_turn)
+
     manifest_ready = (
         sfn.Choice(scope, "ManifestReady?")
-        .when(sfn.Condition.string_equals("$.manifest_poll.status", "ready"), check_window)
+        .when(sfn.Condition.string_equals("$.manifest_poll.status", "ready"), check_queue)
         .otherwise(wait_for(scope, "WaitForManifest", seconds_path="$.manifest_poll.poll_interval_seconds").next(load))
     )
     load.next(manifest_ready)

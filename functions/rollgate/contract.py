@@ -65,6 +65,8 @@ DEPLOY_STEPS: tuple[Step, ...] = (
 RELEASE_STEPS: tuple[Step, ...] = (
     Step("StartRelease", "start_release", ""),
     Step("LoadManifest", "load_manifest", ""),
+    # before the first wave: this release's turn in its application+branch queue? (a Wait, then again)
+    Step("CheckQueue", "check_queue", ""),
     Step("AdvanceWave", "advance_wave", ""),
     Step("RevertFunction", "revert_function", ""),
     # before each wave: inside the deployment windows? (a Wait until they open, then again)
@@ -137,6 +139,15 @@ class ReleaseNext(str, Enum):
     APPROVE = "approve"
 
 
+class QueueNext(str, Enum):
+    """What the release queue's step asks for (rollgate.domain.release.queue)."""
+
+    RUN = "run"
+    WAIT = "wait"
+    SUPERSEDED = "superseded"
+    TIMED_OUT = "timed_out"
+
+
 class RemediationAction(str, Enum):
     """What the Remediate workflow's assessment decided to do."""
 
@@ -162,10 +173,24 @@ class Status(str, Enum):
     NO_ACTION = "NO_ACTION"
     #: a release's function whose wave never ran (not approved, outside its window, or after a failure)
     NOT_STARTED = "NOT_STARTED"
+    #: a release a newer push of its branch took over: ended while queued, or before its next wave
+    SUPERSEDED = "SUPERSEDED"
+    #: a release that waited in its branch's queue past queue.max_wait_seconds: nothing deployed
+    QUEUE_TIMEOUT = "QUEUE_TIMEOUT"
 
 
 DEPLOY_STATUSES = frozenset({Status.PROMOTED, Status.ROLLED_BACK, Status.REJECTED, Status.FAILED, Status.ABORTED})
-RELEASE_STATUSES = frozenset({Status.RELEASED, Status.ROLLED_BACK, Status.PARTIAL, Status.REJECTED, Status.FAILED})
+RELEASE_STATUSES = frozenset(
+    {
+        Status.RELEASED,
+        Status.ROLLED_BACK,
+        Status.PARTIAL,
+        Status.REJECTED,
+        Status.FAILED,
+        Status.SUPERSEDED,
+        Status.QUEUE_TIMEOUT,
+    }
+)
 REMEDIATION_STATUSES = frozenset({Status.ROLLED_BACK, Status.ABORT_REQUESTED, Status.NO_ACTION, Status.FAILED})
 #: Outcomes that count as success: a deployment promoted, a release released, a remediation that did
 #: what the situation asked for (rolled back, asked a deployment to abort, or rightly nothing).
@@ -208,6 +233,14 @@ class ReleaseFailed(errors.RollgateError):
     """A release that could not put something back, or whose workflow failed."""
 
 
+class ReleaseSuperseded(errors.RollgateError):
+    """A release a newer push of its branch took over (what it promoted stays)."""
+
+
+class ReleaseQueueTimeout(errors.RollgateError):
+    """A release that waited in its branch's queue too long: nothing deployed."""
+
+
 #: The error a DeployFunction execution ends with for each unsuccessful outcome (a parent release
 #: reads the child's outcome from it); the CLI maps them back.
 DEPLOY_ERRORS = {
@@ -220,6 +253,8 @@ RELEASE_ERRORS = {
     Status.PARTIAL: error_name(ReleasePartial),
     Status.REJECTED: error_name(ReleaseRejected),
     Status.FAILED: error_name(ReleaseFailed),
+    Status.SUPERSEDED: error_name(ReleaseSuperseded),
+    Status.QUEUE_TIMEOUT: error_name(ReleaseQueueTimeout),
 }
 
 

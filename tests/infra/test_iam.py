@@ -154,6 +154,7 @@ def test_ecr_reads_are_scoped_to_tagged_repositories(by_task: dict[str, list[dic
                 "await_wave_approval",
                 "revert_function",
                 "record_release",
+                "check_queue",
                 "remediate",
                 "record_remediation",
                 "github_webhook",
@@ -171,6 +172,7 @@ def test_ecr_reads_are_scoped_to_tagged_repositories(by_task: dict[str, list[dic
                 "await_wave_approval",
                 "revert_function",
                 "record_release",
+                "check_queue",
                 "remediate",
                 "record_remediation",
                 "github_webhook",
@@ -183,7 +185,8 @@ def test_ecr_reads_are_scoped_to_tagged_repositories(by_task: dict[str, list[dic
         ("states:SendTaskSuccess", {"control"}),
         ("states:SendTaskFailure", {"control"}),
         # is the lease holder's execution still running? (the baseline it captured: those that reconcile)
-        ("states:DescribeExecution", {"reconcile", "assess_remediation", "remediate"}),
+        # (and is the release holding or queued in a branch's queue still running?)
+        ("states:DescribeExecution", {"reconcile", "assess_remediation", "remediate", "check_queue", "advance_wave"}),
         ("states:GetExecutionHistory", {"reconcile", "remediate"}),
         ("cloudwatch:ListTagsForResource", {"assess_remediation"}),
         ("cloudwatch:GetMetricData", {"preflight", "judge_canary", "judge_watch"}),

@@ -15,6 +15,8 @@ projection ALL.
     history reads as one timeline)
     release      pk=RELEASE#<release id>       sk=RUN#<run id>   (one item per run of the release)
     delivery     pk=DELIVERY#<id>              sk=DELIVERY       (webhook dedupe, rollgate.aws.deliveries)
+    queue        pk=QUEUE#<application>#<branch>  sk=TICKET#<start>#<execution> | SLOT
+                 (one release of a branch at a time, rollgate.aws.release_queue)
 
 Deployment ids are time-sortable, so sort-key order is time order. A deployment's whole record is
 stored as one JSON string (`document`): no float/Decimal round trip, and the scalar attributes

@@ -24,6 +24,7 @@ from typing import Any, Literal, Optional
 from pydantic import Field, create_model, field_validator, model_validator
 
 from rollgate.domain.deploy.start import apply_health_policy
+from rollgate.domain.release.queue import QueuePolicy
 from rollgate.domain.release.windows import WindowPolicy, WindowsName
 from rollgate.domain.shared.errors import InvalidRequest
 from rollgate.domain.shared.models import (
@@ -143,6 +144,12 @@ class ReleaseManifest(Strict):
     #: When waves may start: the windows themselves, or the name of one of the stack's (cdk.json
     #: context rollgate:deploymentWindows, e.g. "production").
     windows: WindowPolicy | WindowsName | None = None
+    #: A push to the release's branch while it waits or runs: queued behind it (default), or
+    #: superseding it. Releases whose source names no branch are not queued.
+    queue: QueuePolicy = Field(
+        default_factory=QueuePolicy,
+        description="a newer push of the same application and branch while this release waits or runs",
+    )
 
     @field_validator("waves")
     @classmethod

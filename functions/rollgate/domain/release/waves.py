@@ -26,6 +26,7 @@ from rollgate.contract import (
 )
 from rollgate.domain.deploy.start import deployment_id_for
 from rollgate.domain.release.manifest import ReleaseManifest, deployment_request, parse_manifest
+from rollgate.domain.release.queue import QueuePolicy, QueueStatus, queue_outcome
 from rollgate.domain.release.windows import WindowPolicy, WindowStatus, resolve_windows, window_status
 from rollgate.domain.shared.errors import InvalidRequest, ManifestNotFound
 from rollgate.domain.shared.managed import ManagedFunction, manifest_with_managed_defaults
@@ -115,6 +116,7 @@ class ReleasePlan(Lenient):
     waves: list[list[PlannedDeployment]]
     approval: ApprovalPolicy | None = None
     windows: WindowPolicy | None = Field(default=None, description="when waves may start (resolved)")
+    queue: QueuePolicy = Field(default_factory=QueuePolicy, description="a newer push of its branch")
 
 
 class RevertTarget(Lenient):
@@ -148,6 +150,8 @@ class ReleaseContext(Lenient):
     revert: list[RevertTarget] = Field(default_factory=list)
     revert_reason: str | None = None
     reverts: list[dict[str, Any]] | None = None
+    #: the release's place in its application+branch queue (CheckQueue; None: not queued)
+    queue: QueueStatus | None = None
     error: StepError | None = None
 
 
@@ -260,6 +264,7 @@ def _planned(
         waves=waves,
         approval=manifest.approval,
         windows=resolve_windows(manifest.windows, deployment_windows, field="manifest.windows"),
+        queue=manifest.queue,
     )
     poll = ctx.manifest_poll or ManifestPoll(status="ready", location=location)
     return ctx.model_copy(
@@ -543,6 +548,8 @@ def decide_release(ctx: ReleaseContext, reverts: list[RevertOutcome]) -> tuple[S
         return status, f"{error.Error}: {error.message()}"
     if ctx.error is not None:
         return Status.FAILED, f"the release workflow failed: {ctx.error.Error}: {ctx.error.message()}"
+    if (ended := queue_outcome(ctx)) is not None:  # superseded by a newer push, or queued too long
+        return ended
     failed = [o for o in ctx.outcomes if not o.promoted]
     if not failed:
         if len(ctx.outcomes) < sum(len(w) for w in ctx.plan.waves):
