@@ -134,6 +134,14 @@ def _describe_release_or_remediation(state: str, record: dict[str, Any]) -> tupl
         waves = (record.get("plan") or {}).get("waves") or []
         count = sum(len(wave) for wave in waves)
         return f"manifest {poll.get('location')}: {count} function(s) in {len(waves)} wave(s)", []
+    if state == "CheckQueue":
+        queue = record.get("queue")
+        if not queue:
+            return "not queued (the release names no branch)", []
+        where = f"{queue.get('application')} {queue.get('branch')}"
+        if queue.get("next") == "wait":
+            return f"queued in {where}, {queue.get('ahead')} ahead: {queue.get('reason')}", []
+        return f"queue {where}: {queue.get('next')} ({queue.get('reason')})", []
     if state == "AdvanceWave":
         done = _wave_done(record)
         lines = [

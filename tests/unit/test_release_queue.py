@@ -337,3 +337,18 @@ def test_decide_waits_for_a_live_holder_and_takes_over_a_dead_one(clock: FakeClo
 def test_a_bad_queue_policy_is_refused_naming_the_field(clock: FakeClock, queue: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidRequest, match=field.replace(".", r"\.")):
         _release("a", clock, manifest=_manifest(**queue))
+
+
+def test_rollgate_releases_shows_the_running_release_and_what_each_queued_one_waits_for(clock: FakeClock) -> None:
+    from rollgate_cli.releases import queue_rows
+
+    queues, executions = FakeQueues(), FakeExecutions()
+    _check(_release("a", clock), queues, executions, clock)
+    _check(_release("b", clock), queues, executions, clock)
+    _check(_release("c", clock), queues, executions, clock)
+
+    rows = queue_rows(queues.slot("shop#release/1"), queues.tickets("shop#release/1"))
+
+    assert [(r["state"], r["execution_name"]) for r in rows] == [("running", "a"), ("queued", "b"), ("queued", "c")]
+    assert rows[0]["waits_for"] is None
+    assert "execution a" in rows[1]["waits_for"] and "execution b" in rows[2]["waits_for"]

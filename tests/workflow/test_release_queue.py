@@ -7,8 +7,10 @@ alias lease) and the release ended ROLLED_BACK: the newest commit was never rele
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta
 from typing import Any
 
+from rollgate.domain.release.windows import DAYS
 from tests.workflow.conftest import ALIAS, FUNCTION, Harness
 from tests.workflow.test_release import OTHERS, _manifest
 
@@ -137,3 +139,23 @@ def test_supersede_a_running_release_finishes_its_wave_and_stops_before_the_next
         ("2", {}),
     ]
     assert all(r.kind == "deployment" for r in shop.ledger_api.list_deployments("payments-api", ALIAS))
+
+
+def test_a_release_stopped_in_the_console_while_it_holds_the_queue_never_blocks_the_next(harness: Harness) -> None:
+    # given a release that holds the branch's queue while it waits for its deployment window
+    opens = harness.runtime.clock.now().astimezone(UTC) + timedelta(hours=2)
+    window = {"days": list(DAYS), "start": f"{opens:%H:%M}", "end": f"{opens + timedelta(hours=1):%H:%M}"}
+    held = _push(harness, "v2", "a")
+    held["manifest"]["windows"] = {"allowed": [window]}
+    first = harness.start_workflow("ReleaseStateMachineArn", held, "push-a")
+    harness.wait_until(lambda: _entered(harness, first, "WaitForWindow"))
+    second = harness.start_workflow("ReleaseStateMachineArn", _push(harness, "v7", "b"), "push-b")
+    harness.wait_until(lambda: _entered(harness, second, "WaitInQueue"))
+    # when the first is stopped in the console (its RecordRelease never runs)
+    harness.client("stepfunctions").stop_execution(executionArn=first, cause="stopped by a person")
+    released = harness.wait(second)
+
+    # then the second takes its place over and releases
+    assert (released.result or {}).get("status") == "RELEASED", released.result
+    assert harness.alias() == ("2", {})  # v7, the only version published
+    assert _queue_items(harness) == []

@@ -13,4 +13,6 @@ from rollgate.tasks.release._queue import executions, queue_store
 @release_task
 def lambda_handler(ctx: ReleaseContext, deps: Dependencies) -> object:
     advanced = advance(ctx, ledger=deps.ledger)
+    if advanced.queue is None:  # not queued (its source names no branch): nothing supersedes it
+        return advanced
     return supersede_between_waves(advanced, store=queue_store(), executions=executions(), now=deps.clock.now())
