@@ -6,6 +6,13 @@ rollgate.aws, step by step (see ``rollgate_cdk.task_group`` for how it is applie
 
 from __future__ import annotations
 
+from typing import Any
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from cdk_nag import NagPackSuppression, NagSuppressions
+
+from rollgate_cdk.task_function import TaskFunction
 from rollgate_cdk.task_group import TaskGrants, TaskGroup
 
 #: Task modules under ``rollgate.tasks``, in workflow order.
@@ -26,6 +33,8 @@ DEPLOY_TASK_MODULES: tuple[str, ...] = (
     "await_approval",
     "release_concurrency",
     "prune",
+    "start_redrive",
+    "check_redrive",
     "rollback",
     "record",
     "release_lease",
@@ -73,6 +82,9 @@ LAMBDA_ACTIONS: dict[str, tuple[str, ...]] = {
     ),
     # what a version may still be needed by; DeleteFunction is granted on qualified ARNs only (deletes_versions)
     "prune": ("lambda:ListVersionsByFunction", "lambda:ListAliases", "lambda:ListProvisionedConcurrencyConfigs"),
+    # the DLQ redrive: SQS only (redrive_grants), the mappings read to plan it
+    "start_redrive": (),
+    "check_redrive": (),
     "smoke_test": ("lambda:InvokeFunction",),
     "shift_traffic": _MOVE_ALIAS,
     # GetAlias: the stable version must still be primary; InvokeFunction: too few samples drive
@@ -98,8 +110,9 @@ GRANTS = TaskGrants(
     # preflight hashes the artifact; UpdateFunctionCode makes Lambda fetch it with the caller's rights
     reads_artifacts=("preflight", "update_function", "check_update"),
     # every trigger must point at the alias; prune keeps versions a mapping is bound to
-    reads_event_source_mappings=("preflight", "prune"),
-    reads_health=("preflight", "judge_canary", "judge_watch"),  # baseline, then verdicts
+    reads_event_source_mappings=("preflight", "prune", "start_redrive"),
+    # baseline, then verdicts; the redrive: DLQ depths and the consumer's errors
+    reads_health=("preflight", "judge_canary", "judge_watch", "start_redrive", "check_redrive"),
     # the new and the stable version's log lines, read at every verdict
     reads_logs=("judge_canary", "judge_watch"),
     # take the lease; write the outcome; give the lease back
@@ -107,7 +120,15 @@ GRANTS = TaskGrants(
     # the abort flag; prune: the versions recent records name
     reads_ledger=("shift_traffic", "judge_canary", "promote", "judge_watch", "prune"),
     # the outcome; and the progress events (Deployment Step Changed) of every traffic move and verdict
-    puts_events=("record", "shift_traffic", "judge_canary", "promote", "judge_watch", "await_approval"),
+    puts_events=(
+        "record",
+        "shift_traffic",
+        "judge_canary",
+        "promote",
+        "judge_watch",
+        "await_approval",
+        "check_redrive",  # Deployment Redrive Stopped
+    ),
     # container images: preflight checks the digest exists; UpdateFunctionCode makes Lambda pull it
     # with the caller's rights
     describes_images=("preflight",),
@@ -115,6 +136,22 @@ GRANTS = TaskGrants(
     invokes_hooks=("run_hook",),
     deletes_versions=("prune",),
 )
+
+
+#: The DLQ redrive's SQS calls. StartMessageMoveTask moves the messages with the caller's rights:
+#: it needs ReceiveMessage, DeleteMessage and GetQueueAttributes on the DLQ and SendMessage on the
+#: source besides the move task calls themselves.
+REDRIVE_SQS_ACTIONS: dict[str, tuple[str, ...]] = {
+    "start_redrive": (
+        "sqs:StartMessageMoveTask",
+        "sqs:ListMessageMoveTasks",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:SendMessage",
+    ),
+    "check_redrive": ("sqs:ListMessageMoveTasks", "sqs:CancelMessageMoveTask", "sqs:GetQueueAttributes"),
+}
 
 
 class DeployTasks(TaskGroup):
@@ -126,3 +163,36 @@ class DeployTasks(TaskGroup):
     GRANTS = GRANTS
     # a hook may take up to 600 s to answer (models.Hook.timeout_seconds)
     TIMEOUT_SECONDS = {"run_hook": 660}
+
+    def _grant(self, grants: TaskGrants, **resources: Any) -> None:
+        super()._grant(grants, **resources)
+        for module, actions in REDRIVE_SQS_ACTIONS.items():
+            _allow_redrive(self.tasks[module], actions)
+
+
+def _allow_redrive(task: TaskFunction, actions: tuple[str, ...]) -> None:
+    """The redrive's SQS actions on this account's queues: the DLQ and its source are found at run
+    time, from the function's event source mappings and the source queue's redrive policy."""
+    stack = Stack.of(task)
+    task.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=list(actions),
+            resources=[f"arn:{stack.partition}:sqs:{stack.region}:{stack.account}:*"],
+        )
+    )
+    NagSuppressions.add_resource_suppressions(
+        task.role,
+        [
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                applies_to=["Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:*"],
+                reason=(
+                    "DLQ redrive after a verified promotion (request.redrive.after_fix): the dead-letter "
+                    "queue and the source queue it is moved back to are discovered at run time from the "
+                    "managed function's event source mappings; StartMessageMoveTask needs the receive, "
+                    "delete and send rights on them, in this account and region only."
+                ),
+            )
+        ],
+        apply_to_children=True,
+    )

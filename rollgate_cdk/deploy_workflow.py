@@ -14,7 +14,9 @@ Shape (state names are the contract with the task handlers, the local runtime an
     WatchNext?      watch -> WatchWait -> JudgeWatch -> WatchNext?;  rollback -> Rollback;
                     control -> ShiftControl -> WatchNext?;  complete -> CompleteWatch -> WatchNext?;
                     done -> PostTrafficHook;  anything else -> Rollback
-    PostTrafficHook -> ReleaseConcurrency -> Prune -> Record
+    PostTrafficHook -> ReleaseConcurrency -> Prune -> RedriveAsked?
+    RedriveAsked?   request.redrive.after_fix -> StartRedrive -> RedriveNext?;  else -> Record
+    RedriveNext?    Running -> WaitForRedrive -> CheckRedrive -> RedriveNext?;  else -> Record
     Rollback -> Record -> ReleaseLease -> Concluded?
     Concluded?      PROMOTED -> Promoted (Succeed);  else -> NotPromoted (Fail)
     Rollback, Record, ReleaseLease failing past their retries -> Reconcile -> Concluded?
@@ -23,7 +25,8 @@ Shape (state names are the contract with the task handlers, the local runtime an
 Before traffic moves (Preflight … PreTrafficHook) any failure goes straight to Record (which
 rejects; ReleaseLease then gives the lease back); once the new version holds an allocation or traffic
 (ProvisionConcurrency … PostTrafficHook) any failure goes to Rollback first. ReleaseConcurrency and
-Prune run after a promotion: their failure is recorded ($.cleanup_error), never rolled back.
+Prune run after a promotion: their failure is recorded ($.cleanup_error), never rolled back; so
+does the DLQ redrive (StartRedrive, CheckRedrive), whose stop is a finding, not a rollback.
 Promote, ShiftControl and CompleteWatch are gate 7's three traffic moves (promote with a holdback,
 a control share back on a breach of an unpaired watch, 100% when the watch is over), all made by
 the one Promote task, which reads the watch record to tell them apart.
@@ -149,7 +152,31 @@ def build_deploy_definition(scope: Construct, *, steps: DeployTasks, reconcile: 
         state.next(then)
         return state
 
-    prune = housekeeping("Prune", then=record)
+    # --- the DLQ redrive after a verified fix, only when asked (request.redrive.after_fix) -------
+    start_redrive = catch(steps.task_state(scope, step("StartRedrive")), record, result_path="$.cleanup_error")
+    check_redrive = catch(steps.task_state(scope, step("CheckRedrive")), record, result_path="$.cleanup_error")
+    redrive_next = (
+        sfn.Choice(scope, "RedriveNext?")
+        .when(
+            sfn.Condition.string_equals("$.redrive.status", "Running"),
+            wait_for(scope, "WaitForRedrive", seconds_path="$.redrive.poll_interval_seconds").next(check_redrive),
+        )
+        .otherwise(record)
+    )
+    start_redrive.next(redrive_next)
+    check_redrive.next(redrive_next)
+    redrive_asked = (
+        sfn.Choice(scope, "RedriveAsked?")
+        .when(
+            sfn.Condition.and_(
+                sfn.Condition.is_present("$.request.redrive.after_fix"),
+                sfn.Condition.boolean_equals("$.request.redrive.after_fix", True),
+            ),
+            start_redrive,
+        )
+        .otherwise(record)
+    )
+    prune = housekeeping("Prune", then=redrive_asked)
     release_concurrency = housekeeping("ReleaseConcurrency", then=prune)
     post_traffic_hook.next(release_concurrency)
 

@@ -41,6 +41,7 @@ from rollgate_cli.logs import add_logs_command
 from rollgate_cli.output import Output, add_output_argument, report
 from rollgate_cli.progress import Conclusion, ExecutionWatcher, execution_document
 from rollgate_cli.redrive import add_redrive_command
+from rollgate_cli.redrive import add_redrive_command
 from rollgate_cli.releases import add_releases_command
 from rollgate_cli.report import add_report_command
 from rollgate_cli.session import Connection, UsageError, add_connection_arguments
@@ -313,6 +314,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_connection_arguments(history)
     add_report_command(commands)
+    add_redrive_command(commands, count=_number(1, 500, whole=True), seconds=_number(1, 86_400, whole=True))
     add_releases_command(commands)
     add_redrive_command(commands, count=_number(1, 500, whole=True), seconds=_number(1, 86_400, whole=True))
     add_control_commands(commands, add_poll_argument=_add_poll_argument)
@@ -532,6 +534,10 @@ def _dispatch(args: argparse.Namespace, out: Output, err: TextIO) -> int:
             dry_run=args.dry_run,
             out=out,
         )
+    if args.command == "redrive":
+        from rollgate_cli.redrive import run_redrive
+
+        return run_redrive(_connect(args), args, out, function=check_function_name(args.function))
     if args.command == "reconcile":
         from rollgate_cli.reconcile import run_reconcile
 

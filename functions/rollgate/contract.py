@@ -56,6 +56,9 @@ DEPLOY_STEPS: tuple[Step, ...] = (
     Step("PostTrafficHook", "run_hook", "post_traffic"),
     Step("ReleaseConcurrency", "release_concurrency", "concurrency"),
     Step("Prune", "prune", "prune"),
+    # only with request.redrive.after_fix, after a verified promotion: never a reason to roll back
+    Step("StartRedrive", "start_redrive", "redrive"),
+    Step("CheckRedrive", "check_redrive", "redrive"),
     Step("Rollback", "rollback", "rollback"),
     Step("Record", "record", "result"),
     Step("ReleaseLease", "release_lease", "lease"),

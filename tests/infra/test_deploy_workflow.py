@@ -46,7 +46,10 @@ TASKS: dict[str, tuple[str, str, str, int]] = {
     "CompleteWatch": ("promote", "$.watch", "WatchNext?", 5),
     "PostTrafficHook": ("run_hook", "$.post_traffic", "ReleaseConcurrency", 5),
     "ReleaseConcurrency": ("release_concurrency", "$.concurrency", "Prune", 5),
-    "Prune": ("prune", "$.prune", "Record", 5),
+    "Prune": ("prune", "$.prune", "RedriveAsked?", 5),
+    # the DLQ redrive, only with request.redrive.after_fix (tests/infra/test_redrive_states.py)
+    "StartRedrive": ("start_redrive", "$.redrive", "RedriveNext?", 5),
+    "CheckRedrive": ("check_redrive", "$.redrive", "RedriveNext?", 5),
     "Rollback": ("rollback", "$.rollback", "Record", 8),
     "Record": ("record", "$.result", "ReleaseLease", 8),
     "ReleaseLease": ("release_lease", "$.lease", "Concluded?", 8),
@@ -91,7 +94,9 @@ CATCHES: dict[str, list[tuple[list[str], str, str]]] = {
     **{name: [(["States.ALL"], "$.error", "Rollback")] for name in TRAFFIC_STATES},
     # housekeeping after a promotion: recorded, never a rollback of a healthy release
     "ReleaseConcurrency": [(["States.ALL"], "$.cleanup_error", "Prune")],
-    "Prune": [(["States.ALL"], "$.cleanup_error", "Record")],
+    "Prune": [(["States.ALL"], "$.cleanup_error", "RedriveAsked?")],
+    "StartRedrive": [(["States.ALL"], "$.cleanup_error", "Record")],
+    "CheckRedrive": [(["States.ALL"], "$.cleanup_error", "Record")],
     # past their retries, the last steps are put right by the execution's own Reconcile
     "Rollback": [(["States.ALL"], "$.rollback_error", "Reconcile")],
     "Record": [(["States.ALL"], "$.record_error", "Reconcile")],
@@ -111,6 +116,7 @@ WAITS = {
     "Bake": ("$.canary.wait_seconds", "JudgeCanary"),
     "WatchWait": ("$.watch.wait_seconds", "JudgeWatch"),
     "WaitForConcurrency": ("$.concurrency.poll_interval_seconds", "CheckConcurrency"),
+    "WaitForRedrive": ("$.redrive.poll_interval_seconds", "CheckRedrive"),
 }
 
 #: Choice -> ([(Variable, StringEquals, Next)], Default)
@@ -141,6 +147,7 @@ CHOICES: dict[str, tuple[list[tuple[str, str, str]], str]] = {
         "Rollback",
     ),
     "Concluded?": ([("$.result.status", "PROMOTED", "Promoted")], "NotPromoted"),
+    "RedriveNext?": ([("$.redrive.status", "Running", "WaitForRedrive")], "Record"),
 }
 
 FAILS = {
@@ -157,7 +164,8 @@ def _states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_the_state_machine_has_exactly_the_agreed_states(deploy_definition: dict[str, Any]) -> None:
-    expected = {*TASKS, *WAITS, *CHOICES, *FAILS, "Promoted"}
+    # RedriveAsked? is a Choice on a boolean: tests/infra/test_redrive_states.py
+    expected = {*TASKS, *WAITS, *CHOICES, *FAILS, "Promoted", "RedriveAsked?"}
     assert deploy_definition["StartAt"] == "Validate"
     assert set(_states(deploy_definition)) == expected
 
@@ -355,7 +363,7 @@ def test_post_traffic_failure_rolls_back_and_housekeeping_never_does(deploy_defi
     states = _states(deploy_definition)
     assert [c["Next"] for c in states["PostTrafficHook"]["Catch"]] == ["Rollback"]
     for name in ("ReleaseConcurrency", "Prune"):
-        assert {c["Next"] for c in states[name]["Catch"]} <= {"Prune", "Record"}
+        assert {c["Next"] for c in states[name]["Catch"]} <= {"Prune", "Record", "RedriveAsked?"}
         assert {c["ResultPath"] for c in states[name]["Catch"]} == {"$.cleanup_error"}
     assert "cleanup_error" in models.DeploymentContext.model_fields
 

@@ -148,6 +148,7 @@ def _gate_evidence(ctx: DeploymentContext) -> dict[str, list[Evidence]]:
         "watch": ctx.watch,
         "post_traffic_hook": ctx.post_traffic,
         "prune": ctx.prune,
+        "redrive": ctx.redrive,
         "rollback": ctx.rollback,
     }
     evidence = {name: record.evidence for name, record in gates.items() if record is not None and record.evidence}

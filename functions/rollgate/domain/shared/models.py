@@ -682,6 +682,48 @@ class Hooks(Strict):
     )
 
 
+class RedrivePolicy(Strict):
+    """DLQ redrive after a fixing release: once the new version is promoted and its watch verified
+    it, the dead-letter queue of each SQS event source (the source queue's RedrivePolicy
+    deadLetterTargetArn) is moved back to that source (SQS StartMessageMoveTask) at a bounded rate,
+    and the redriven messages are judged as they are consumed: the move is cancelled when the DLQ
+    refills or the consumer's error rate rises over its rate before the redrive. A stopped
+    redrive is a finding in the record and an event; it never rolls the promoted release back."""
+
+    after_fix: bool = Field(
+        default=False, description="redrive the event sources' dead-letter queues after a verified promotion"
+    )
+    max_messages_per_second: int = Field(
+        default=10, ge=1, le=500, description="MaxNumberOfMessagesPerSecond of each move (SQS allows 1-500)"
+    )
+    max_seconds: int = Field(
+        default=600,
+        ge=1,
+        le=MAX_STAGE_SECONDS,
+        description="how long the redrive may run; a move still running then is cancelled (at most a day)",
+    )
+    poll_interval_seconds: int = Field(
+        default=30, ge=1, le=3600, description="how often the moves, the DLQs and the consumer's errors are read"
+    )
+    max_refill_share: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=1.0,
+        description="stop when a DLQ takes back more than this share of the messages moved out of it",
+    )
+    max_error_rate_increase: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="stop when the consumer's error rate during the redrive exceeds its rate before by more than "
+        "this (judged at the health policy's significance)",
+    )
+
+    def max_polls(self) -> int:
+        """Polls of the moves within max_seconds, and one more after they end (the messages settle)."""
+        return -(-self.max_seconds // self.poll_interval_seconds) + 2
+
+
 #: The name of a health policy the stack is configured with (cdk.json context rollgate:healthPolicies).
 HealthPolicyName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 
@@ -721,6 +763,11 @@ class DeploymentRequest(Strict):
         default=None, description="a person's go-ahead before the promotion (before_promotion), by task token"
     )
     hooks: Hooks = Field(default_factory=Hooks, description="the team's own pre- and post-traffic checks")
+    redrive: RedrivePolicy | None = Field(
+        default=None,
+        description="after a verified promotion, move the event sources' dead-letter queues back to their "
+        "sources and watch the redriven messages (see RedrivePolicy)",
+    )
     bypass_invokers: Literal["reject", "warn"] = Field(
         default="reject",
         description="an invoker that bypasses the alias (an event source mapping, a resource-policy grant or a "
@@ -763,7 +810,13 @@ class DeploymentRequest(Strict):
         watch = self.watch_seconds + self.strategy.interval_seconds + self.health.max_hold_seconds
         # an operator's pause (at most max_hold_seconds) and a wait for approval
         steered = self.health.max_hold_seconds + (self.approval.timeout_seconds if self.approval else 0)
-        return polling + steps + self.health.max_extension_seconds + watch + steered
+        redrive = self._redrive_seconds()
+        return polling + steps + self.health.max_extension_seconds + watch + steered + redrive
+
+    def _redrive_seconds(self) -> int:
+        """The redrive after the watch, when asked for: every poll of its loop."""
+        policy = self.redrive
+        return policy.max_polls() * policy.poll_interval_seconds if policy and policy.after_fix else 0
 
     def wait_loops(self) -> int:
         """How many Wait -> Task -> Choice loops the execution runs at most: every update and
@@ -771,6 +824,8 @@ class DeploymentRequest(Strict):
         judged = len(self.strategy.steps) * self.strategy.interval_seconds + self.watch_seconds
         judged += self.strategy.interval_seconds + self.health.max_extension_seconds + self.health.max_hold_seconds
         polls = 2 * self.update_polling.max_polls + self.concurrency_polls()
+        if self.redrive is not None and self.redrive.after_fix:
+            polls += self.redrive.max_polls()
         return polls + -(-judged // self.health.metric_period_seconds)
 
     @model_validator(mode="after")
@@ -780,7 +835,7 @@ class DeploymentRequest(Strict):
             raise ValueError(
                 f"this request can wait and judge {loops} times, and one Step Functions execution has room for "
                 f"{MAX_WAIT_LOOPS}: lower update_polling.max_polls, provisioned_concurrency.max_polls, "
-                "strategy.interval_seconds, watch_seconds, "
+                "strategy.interval_seconds, watch_seconds, redrive.max_seconds, "
                 "health.max_extension_seconds or health.max_hold_seconds, or raise health.metric_period_seconds"
             )
         return self
@@ -932,6 +987,19 @@ class PruneReport(Lenient):
     kept: dict[str, str] = Field(default_factory=dict, description="version -> why it is kept")
     dry_run: bool = False
     at: datetime
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class RedriveReport(Lenient):
+    """The DLQ redrive after a verified promotion (`rollgate.domain.deploy.redrive.RedriveProgress`
+    is the whole record, kept whole here: its next poll reads it back): how it ended; its evidence
+    reaches the deployment record."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: Literal["Skipped", "Running", "Done"]
+    outcome: str | None = Field(default=None, description="REDRIVE_COMPLETED, REDRIVE_STOPPED, ... once it ended")
+    reason: str = ""
     evidence: list[Evidence] = Field(default_factory=list)
 
 
@@ -1122,6 +1190,7 @@ class DeploymentContext(Lenient):
     post_traffic: HookReport | None = None
     concurrency: ConcurrencyProgress | None = None
     prune: PruneReport | None = None
+    redrive: RedriveReport | None = None
     # housekeeping after a promotion (releasing the old allocation, pruning) that failed past its
     # retries: recorded, never a reason to roll a healthy release back
     cleanup_error: StepError | None = None
