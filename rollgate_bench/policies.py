@@ -44,7 +44,11 @@ def run_rollgate(world: World, policy: HealthPolicy, stream: int) -> Finish:
     gate = run_gates(release.ctx, ports, judge=recorder)
     conclusion, reason, decided_by = gate.conclusion, gate.reason, gate.decided_by
     t = release.clock.t
-    unhealthy = any(v.outcome is Outcome.UNHEALTHY for _, v in recorder.calls)
+    # the log polls between judgements are judged apart (rollgate.domain.judge.verdict.judge_log_poll):
+    # their UNHEALTHY verdicts are in the gate's record, not the recorder's calls
+    unhealthy = any(v.outcome is Outcome.UNHEALTHY for _, v in recorder.calls) or any(
+        v.outcome == Outcome.UNHEALTHY.value for v in gate.verdicts
+    )
     canary_calls = [(w, v) for w, v in recorder.calls if w.phase == "canary"]
     organic = canary_calls[-1][0].canary.total("invocations") if canary_calls else 0.0
     if decided_by is None and recorder.calls:

@@ -159,6 +159,12 @@ def gates(w: World) -> dict[str, Callable[[DeploymentContext], Any]]:
     }
 
 
+def steps_taken(path: list[str]) -> list[str]:
+    """A gate run's path with repeated looks of one gate as one step: the log polls between two
+    judgements run the same task (rollgate.domain.deploy.canary)."""
+    return [module for i, module in enumerate(path) if i == 0 or path[i - 1] != module]
+
+
 def drive(world: World, raw_request: dict[str, Any], execution: str = "exec-1") -> dict[str, Any]:
     """Route the gates like the state machine: Wait states advance the fake clock."""
     ctx = start.start_deployment(

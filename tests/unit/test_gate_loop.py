@@ -18,7 +18,7 @@ from rollgate.domain.shared.errors import ThrottledError
 from rollgate.domain.shared.ports import AlarmMetric, EventSourceMapping, HealthProbes, Invocation
 from rollgate_cli import main as cli_main
 from rollgate_cli.progress import Conclusion, describe_gate
-from tests.unit.conftest import World, drive, request_for
+from tests.unit.conftest import World, drive, request_for, steps_taken
 
 ROOT = Path(__file__).resolve().parents[2]
 GUARD_ALARM = "rollgate-guard-orders-api-errors"
@@ -307,7 +307,7 @@ def test_run_gates_stops_at_the_decision_and_leaves_the_rollback_to_the_caller(w
     world.verdicts = [Outcome.UNHEALTHY]
     drive(world, request_for())
     run = world.runs[-1]
-    assert run.path == ["shift_traffic", "judge_canary"]
+    assert steps_taken(run.path) == ["shift_traffic", "judge_canary"]
     assert run.context.canary is not None and run.context.canary.next == "rollback"
     assert [v.outcome for v in run.verdicts] == ["UNHEALTHY"]
 

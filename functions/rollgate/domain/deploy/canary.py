@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from rollgate.domain.deploy import controls
 from rollgate.domain.judge.health import (
@@ -35,8 +35,8 @@ from rollgate.domain.judge.health import (
     SyntheticSeries,
     Verdict,
 )
-from rollgate.domain.judge.observe import Phase, observe
-from rollgate.domain.judge.verdict import judge
+from rollgate.domain.judge.observe import Phase, observe, observe_logs
+from rollgate.domain.judge.verdict import judge, judge_log_poll
 from rollgate.domain.remediate.remediation import alarm_behind_abort
 from rollgate.domain.shared.errors import DeploymentAborted, TransientAwsError
 from rollgate.domain.shared.models import (
@@ -52,11 +52,12 @@ from rollgate.domain.shared.models import (
     WatchProgress,
 )
 from rollgate.domain.shared.ports import AliasRouting, Clock, HealthProbes, LambdaApi, Ledger
-from rollgate.domain.shared.progress import series_evidence
+from rollgate.domain.shared.progress import SERIES_CHECK, series_evidence
 from rollgate.domain.shared.routing import describe, guard_expected_primary, set_routing, shift
 from rollgate.domain.shared.smoke import judge_invocation
 
 _KEPT_VERDICTS = 30
+ProgressT = TypeVar("ProgressT", CanaryProgress, WatchProgress)
 
 #: The judge's signature; tests pass a stub, the tasks use rollgate.domain.judge.verdict.judge.
 Judge = Callable[[HealthWindow, HealthPolicy], Verdict]
@@ -159,10 +160,13 @@ def _judge_now(
     judge_fn: Judge,
     notes: list[Evidence],
     synthetic: SyntheticSeries | None = None,
+    logs_only: bool = False,
 ) -> tuple[datetime, Verdict, dict[str, Any]]:
-    """Observe, judge, and fold the verdict into the progress record's history and evidence."""
+    """Observe, judge, and fold the verdict into the progress record's history and evidence (a log
+    poll, `logs_only`, reads and judges the versions' log lines alone)."""
     now = clock.now()
-    window = observe(ctx, phase=phase, since=since, weight_since=weight_since, now=now, weight=weight, probes=probes)
+    look = observe_logs if logs_only else observe
+    window = look(ctx, phase=phase, since=since, weight_since=weight_since, now=now, weight=weight, probes=probes)
     if synthetic is not None:
         window = window.model_copy(update={"synthetic": synthetic})
     if isinstance(progress, CanaryProgress):
@@ -171,18 +175,71 @@ def _judge_now(
         )
     else:
         window = window.model_copy(update={"budget_seconds": _watch_budget_left(ctx, progress, now)})
-    verdict = judge_fn(window, ctx.request.health)
+    verdict = (judge_log_poll if logs_only else judge_fn)(window, ctx.request.health)
     verdicts = [*progress.verdicts, _summary(verdict, weight, now)][-_KEPT_VERDICTS:]
-    # the periods just judged, kept for `rollgate report` (the latest window covers the gate)
-    series = series_evidence(window, verdicts, ctx.request.health.metric_period_seconds)
+    # the periods just judged, kept for `rollgate report` (the latest window covers the gate); a log
+    # poll read no periods: the last judgement's stay
+    series = (
+        [e for e in progress.evidence if e.check == SERIES_CHECK]
+        if logs_only
+        else [series_evidence(window, verdicts, ctx.request.health.metric_period_seconds)]
+    )
     return (
         now,
         verdict,
         {
             "verdicts": verdicts,
-            "evidence": [*_carried(progress.evidence, notes), *verdict_evidence(verdict, weight), series],
+            "evidence": [*_carried(progress.evidence, notes), *verdict_evidence(verdict, weight), *series],
         },
     )
+
+
+# --------------------------------------------------------------------------- log polls
+def _paced(ctx: DeploymentContext, now: datetime, judge_in: int, *, paired: bool) -> dict[str, Any]:
+    """The wait before the next look, with the next full judgement `judge_in` seconds from now:
+    where logs are polled (a version alongside to compare the lines with), the looks before it read
+    the logs alone, every log_poll_seconds."""
+    poll = ctx.request.log_poll_seconds() if paired else None
+    if poll is None or poll >= judge_in:
+        return {"wait_seconds": judge_in, "next_judgement_at": None}
+    return {"wait_seconds": poll, "next_judgement_at": now + timedelta(seconds=judge_in)}
+
+
+def _is_log_poll(progress: CanaryProgress | WatchProgress, now: datetime) -> bool:
+    return progress.next_judgement_at is not None and now < progress.next_judgement_at
+
+
+def _pending_logs_breach(verdicts: list[VerdictSummary]) -> bool:
+    """The last look failed on the logs alone and waits for the next look to confirm it."""
+    last = verdicts[-1] if verdicts else None
+    return last is not None and last.outcome == Outcome.UNHEALTHY.value and set(last.failed_checks) == {"logs"}
+
+
+def _after_log_poll(
+    ctx: DeploymentContext,
+    progress: ProgressT,
+    verdict: Verdict,
+    judged: dict[str, Any],
+    now: datetime,
+    *,
+    waiting: str,
+) -> ProgressT:
+    """A log poll's answer: a finding rolls back (a failure-rate breach first waits for the next
+    look to confirm it, as the judgements' breaches do); anything else looks again at the next poll
+    or the full judgement, whichever comes first, and changes nothing else."""
+    assert progress.next_judgement_at is not None
+    left = math.ceil((progress.next_judgement_at - now).total_seconds())
+    wait = max(1, min(ctx.request.log_poll_seconds() or left, left))
+    if verdict.outcome is Outcome.UNHEALTHY:
+        update = {**judged, "wait_seconds": wait}
+        if _to_confirm(verdict, progress.verdicts, ctx.request.health):
+            return progress.model_copy(update={**update, "next": waiting, "evidence": _confirming(update)})
+        return progress.model_copy(update={**update, "next": "rollback"})
+    update = {"wait_seconds": wait, "next": waiting}
+    if _pending_logs_breach(progress.verdicts):
+        # the logs' breach that waited for this look did not stand: recorded, so it confirms nothing later
+        update["verdicts"] = judged["verdicts"]
+    return progress.model_copy(update=update)
 
 
 # --------------------------------------------------------------------------- canary
@@ -225,7 +282,7 @@ def shift_traffic(ctx: DeploymentContext, *, lambda_api: LambdaApi, ledger: Ledg
         widened=widen_to is not None,
         canary_started_at=previous.canary_started_at if previous else now,
         step_started_at=now,
-        wait_seconds=period,
+        **_paced(ctx, now, period, paired=True),
         next="bake",
         evidence=[Evidence(check="shift", ok=True, detail=note, data={"weight": weight}), *notes],
     )
@@ -376,6 +433,8 @@ def judge_canary(
         raise DeploymentAborted("canary: JudgeCanary ran before ShiftTraffic")
     baseline = ctx.require_baseline()
     guard_expected_primary(lambda_api.get_alias(ctx.function_name, ctx.alias), baseline.live_version, ctx.alias)
+    policy = ctx.request.health
+    log_poll = _is_log_poll(progress, clock.now())
     now, verdict, judged = _judge_now(
         ctx,
         "canary",
@@ -388,9 +447,11 @@ def judge_canary(
         judge_fn=judge_fn,
         notes=notes,
         synthetic=_synthetic_series(ctx, progress),
+        logs_only=log_poll,
     )
-    policy = ctx.request.health
-    update: dict[str, Any] = {**judged, "wait_seconds": policy.canary_judge_interval}
+    if log_poll:
+        return _after_log_poll(ctx, progress, verdict, judged, now, waiting="bake")
+    update: dict[str, Any] = {**judged, **_paced(ctx, now, policy.canary_judge_interval, paired=True)}
     step_elapsed = (now - progress.step_started_at).total_seconds()
     interval = ctx.request.strategy.interval_seconds
     weights = ctx.request.strategy.weights()
@@ -547,7 +608,7 @@ def _promote(
     return WatchProgress(
         promoted_at=now,
         watch_until=now + timedelta(seconds=watch),
-        wait_seconds=min(policy.metric_period_seconds, max(watch, 1)),
+        **_paced(ctx, now, min(policy.metric_period_seconds, max(watch, 1)), paired=bool(watch and holdback)),
         next="watch" if watch else "done",
         holdback_percent=holdback,
         weight_since=now,
@@ -583,7 +644,7 @@ def _shift_control(
             "holdback_percent": policy.control_percent,
             "weight_since": now,
             "watch_until": max(watch.watch_until, now + timedelta(seconds=confirm)),
-            "wait_seconds": policy.metric_period_seconds,
+            **_paced(ctx, now, policy.metric_period_seconds, paired=True),
             "evidence": _moved_with(watch.evidence, note, notes),
         }
     )
@@ -612,6 +673,8 @@ def judge_watch(
     if progress is None:
         raise DeploymentAborted("watch: JudgeWatch ran before Promote")
     weight_since = progress.weight_since or progress.promoted_at
+    policy = ctx.request.health
+    log_poll = _is_log_poll(progress, clock.now())
     now, verdict, judged = _judge_now(
         ctx,
         "watch",
@@ -623,9 +686,12 @@ def judge_watch(
         probes=probes,
         judge_fn=judge_fn,
         notes=notes,
+        logs_only=log_poll,
     )
-    policy = ctx.request.health
-    update: dict[str, Any] = {**judged, "wait_seconds": policy.metric_period_seconds}
+    if log_poll:
+        return _after_log_poll(ctx, progress, verdict, judged, now, waiting="watch")
+    paired = progress.holdback_percent > 0
+    update: dict[str, Any] = {**judged, **_paced(ctx, now, policy.metric_period_seconds, paired=paired)}
     if verdict.outcome is Outcome.UNHEALTHY:
         if progress.holdback_percent and _to_confirm(verdict, progress.verdicts, policy):
             return progress.model_copy(update={**update, "next": "watch", "evidence": _confirming(update)})
@@ -638,7 +704,7 @@ def judge_watch(
     if now < progress.watch_until:
         remaining = (progress.watch_until - now).total_seconds()
         wait = max(1, min(policy.metric_period_seconds, math.ceil(remaining)))
-        return progress.model_copy(update={**update, "next": "watch", "wait_seconds": wait})
+        return progress.model_copy(update={**update, "next": "watch", **_paced(ctx, now, wait, paired=paired)})
     after = "complete" if progress.holdback_percent else "done"
     if verdict.outcome is Outcome.HEALTHY:
         return progress.model_copy(update={**update, "next": after, "conclusion": WatchConclusion.VERIFIED})

@@ -150,13 +150,16 @@ def run_gates(
             key = route.result_key
             if route.wait:
                 ports.clock.advance(getattr(doc, key).wait_seconds)
+            before = getattr(doc, key)
             record = STEPS[route.module](doc, ports, judge)
             path.append(route.module)
             doc = doc.model_copy(update={key: record})
-            if route.module in _JUDGING and record.verdicts:
-                verdicts.append(record.verdicts[-1])
+            # a log poll that found nothing records no verdict: only a new one is the run's
+            latest = record.verdicts[-1] if record.verdicts else None
+            if route.module in _JUDGING and latest is not None and (before is None or before.verdicts[-1:] != [latest]):
+                verdicts.append(latest)
                 if on_verdict is not None:
-                    on_verdict(record.verdicts[-1])
+                    on_verdict(latest)
             answer = record.next
             route = ROUTES[key].get(answer, _STOP)  # no rule: the Choice's Default, Rollback
     except RollgateError as error:

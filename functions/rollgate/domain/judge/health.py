@@ -262,6 +262,12 @@ class HealthWindow(_Model):
         description="when the window was read: a period older than the policy's metric_settle_seconds is taken "
         "as published on both sides even without a datapoint (no traffic)",
     )
+    logs_only: bool = Field(
+        default=False,
+        description="a log poll between two judgements (health.log_poll_seconds): only the versions' log lines "
+        "were read; the verdict can fail the release on them and is otherwise INCONCLUSIVE until the next full "
+        "judgement",
+    )
 
 
 class Outcome(str, Enum):

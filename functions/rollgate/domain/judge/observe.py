@@ -218,6 +218,36 @@ def _depth(reads: _Reads, probes: HealthProbes, queue: str) -> float | None:
     return reads.attempt(f"depth of {queue}", lambda: float(probes.queues.depth(queue)), None)
 
 
+def observe_logs(
+    ctx: DeploymentContext,
+    *,
+    phase: Phase,
+    since: datetime,
+    now: datetime,
+    weight: int,
+    probes: HealthProbes,
+    weight_since: datetime | None = None,
+) -> HealthWindow:
+    """The window of a log poll between two judgements: both versions' log lines only (no metric,
+    queue or alarm read), so it costs two FilterLogEvents reads and can be made every few seconds."""
+    new_version = ctx.require_version().version
+    previous = ctx.require_baseline().live_version
+    side_by_side = phase == "canary" or weight < 100
+    logs, logs_reference, logs_failure = _logs(ctx, probes, (new_version, previous), since, now, side_by_side)
+    return HealthWindow(
+        phase=phase,
+        canary_weight=weight,
+        elapsed_seconds=(now - since).total_seconds(),
+        canary=VersionSeries(version=new_version),
+        logs=logs,
+        logs_reference=logs_reference,
+        logs_read_failure=logs_failure,
+        weight_since=weight_since,
+        observed_at=now,
+        logs_only=True,
+    )
+
+
 def observe(
     ctx: DeploymentContext,
     *,

@@ -123,6 +123,26 @@ def judge(window: HealthWindow, policy: HealthPolicy) -> Verdict:
     )
 
 
+def judge_log_poll(window: HealthWindow, policy: HealthPolicy) -> Verdict:
+    """Between two judgements, the logs alone: a finding fails the release seconds after the lines
+    are ingested, instead of a metric period later; anything else is INCONCLUSIVE and changes
+    nothing (logs never make a release healthy; the next full judgement decides)."""
+    check = logs_check(window, policy, policy.significance)
+    if check.status is _FAIL:
+        return Verdict(
+            outcome=Outcome.UNHEALTHY,
+            summary=f"UNHEALTHY (logs, between judgements): {check.summary}",
+            checks=[check],
+            decided_by=EvidenceKind.LOGS,
+        )
+    return Verdict(
+        outcome=Outcome.INCONCLUSIVE,
+        summary=f"log poll: {check.summary}; the metrics are judged at the next full judgement",
+        checks=[check],
+        decided_by=EvidenceKind.LOGS,
+    )
+
+
 def _holds_healthy(check: Check, window: HealthWindow) -> bool:
     if holds_healthy(check):
         return True

@@ -450,6 +450,13 @@ class HealthPolicy(Strict):
         description="a signature the new version shows and the version alongside does not fails the release from "
         "this many invocations (and when its absence there is significant at the traffic split)",
     )
+    log_poll_seconds: int | None = Field(
+        default=10,
+        description="between two judgements of the canary (and of a watch with a holdback), the versions' log "
+        "lines alone are read this often: a new error signature or a crash rate fails the release seconds after "
+        "Lambda's lines are ingested instead of a metric period later. Null, or no shorter than the interval "
+        "between judgements: logs are read at the judgements only",
+    )
     log_max_events: int = Field(
         default=10_000,
         ge=100,
@@ -475,10 +482,17 @@ class HealthPolicy(Strict):
         """Seconds between two judgements of the canary."""
         return self.canary_judge_seconds or max(1, self.metric_period_seconds // 2)
 
+    @property
+    def log_poll_interval(self) -> int | None:
+        """Seconds between two log polls between the judgements; None when logs are not polled."""
+        return self.log_poll_seconds if self.log_evidence and self.log_poll_seconds else None
+
     @model_validator(mode="after")
     def _sane(self) -> HealthPolicy:
         if self.metric_period_seconds <= 0:
             raise ValueError("metric_period_seconds must be positive")
+        if self.log_poll_seconds is not None and self.log_poll_seconds < 1:
+            raise ValueError(f"log_poll_seconds must be at least 1 (or null: no polls); got {self.log_poll_seconds}")
         if self.canary_judge_seconds is not None and not 1 <= self.canary_judge_seconds <= self.metric_period_seconds:
             raise ValueError(
                 f"canary_judge_seconds must be between 1 and metric_period_seconds ({self.metric_period_seconds}); "
@@ -818,15 +832,29 @@ class DeploymentRequest(Strict):
         policy = self.redrive
         return policy.max_polls() * policy.poll_interval_seconds if policy and policy.after_fix else 0
 
+    def _judged_seconds(self) -> int:
+        judged = len(self.strategy.steps) * self.strategy.interval_seconds + self.watch_seconds
+        health = self.health
+        return judged + self.strategy.interval_seconds + health.max_extension_seconds + health.max_hold_seconds
+
     def wait_loops(self) -> int:
         """How many Wait -> Task -> Choice loops the execution runs at most: every update and
-        version poll, and one judgement per metric period of the canary, extension and watch."""
-        judged = len(self.strategy.steps) * self.strategy.interval_seconds + self.watch_seconds
-        judged += self.strategy.interval_seconds + self.health.max_extension_seconds + self.health.max_hold_seconds
+        version poll, and one judgement per metric period of the canary, extension and watch (the log
+        polls between them take what room is left: log_poll_seconds)."""
         polls = 2 * self.update_polling.max_polls + self.concurrency_polls()
         if self.redrive is not None and self.redrive.after_fix:
             polls += self.redrive.max_polls()
-        return polls + -(-judged // self.health.metric_period_seconds)
+        return polls + -(-self._judged_seconds() // self.health.metric_period_seconds)
+
+    def log_poll_seconds(self) -> int | None:
+        """How often the logs are polled between two judgements: health.log_poll_seconds, widened so
+        that the polls fit in the room the execution's history has left after the judgements (a
+        day-long watch polls less often); None when logs are not polled."""
+        poll = self.health.log_poll_interval
+        room = MAX_WAIT_LOOPS - self.wait_loops()
+        if poll is None or room <= 0:
+            return None
+        return max(poll, -(-self._judged_seconds() // room))
 
     @model_validator(mode="after")
     def _fits_one_execution(self) -> DeploymentRequest:
@@ -1044,6 +1072,10 @@ class CanaryProgress(Lenient):
         default=None, description="next=approve: when the canary asked for a person's go-ahead"
     )
     approved: bool = Field(default=False, description="the promotion was approved (or approved by default)")
+    next_judgement_at: datetime | None = Field(
+        default=None,
+        description="when the next full judgement is due; a look before it is a log poll (health.log_poll_seconds)",
+    )
     verdicts: list[VerdictSummary] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
 
@@ -1074,6 +1106,10 @@ class WatchProgress(Lenient):
     conclusion: WatchConclusion | None = Field(default=None, description="how the watch ended, once it has")
     applied_controls: list[str] = Field(
         default_factory=list, description="ids of the operator's one-shot controls (promote) already acted on"
+    )
+    next_judgement_at: datetime | None = Field(
+        default=None,
+        description="when the next full judgement is due; a look before it is a log poll (health.log_poll_seconds)",
     )
     verdicts: list[VerdictSummary] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
