@@ -41,7 +41,6 @@ from rollgate_cli.logs import add_logs_command
 from rollgate_cli.output import Output, add_output_argument, report
 from rollgate_cli.progress import Conclusion, ExecutionWatcher, execution_document
 from rollgate_cli.redrive import add_redrive_command
-from rollgate_cli.redrive import add_redrive_command
 from rollgate_cli.releases import add_releases_command
 from rollgate_cli.report import add_report_command
 from rollgate_cli.session import Connection, UsageError, add_connection_arguments
@@ -314,7 +313,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_connection_arguments(history)
     add_report_command(commands)
-    add_redrive_command(commands, count=_number(1, 500, whole=True), seconds=_number(1, 86_400, whole=True))
     add_releases_command(commands)
     add_redrive_command(commands, count=_number(1, 500, whole=True), seconds=_number(1, 86_400, whole=True))
     add_control_commands(commands, add_poll_argument=_add_poll_argument)
