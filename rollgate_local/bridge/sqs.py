@@ -177,7 +177,7 @@ def _original_source(backend: Any, dlq: Any) -> str | None:
 
 def catch_up_moves(account: str, region: str) -> None:
     """Make every move due by the runtime clock's now (what a scaled clock relies on)."""
-    now = _clock().timestamp()
+    now = _clock().now().timestamp()
     with _LOCK:
         for task in list(_tasks(_backend(account, region))):
             task.catch_up(now)
@@ -231,7 +231,7 @@ def _start(response: Any) -> Any:
             destination_arn=str(destination_arn) if destination_arn else None,
             rate=int(rate) if rate is not None else _FASTEST,
             rate_given=rate is not None,
-            started=clock.timestamp(),
+            started=clock.now().timestamp(),
             message_ids=[m.id for m in source.messages],
         )
         tasks.insert(0, task)  # newest first, as ListMessageMoveTasks answers

@@ -138,6 +138,8 @@ def test_ecr_reads_are_scoped_to_tagged_repositories(by_task: dict[str, list[dic
                 "judge_canary",
                 "promote",
                 "judge_watch",
+                # a DLQ redrive stopped because the messages fail again
+                "check_redrive",
                 # Deployment Approval Requested, Release Approval Requested
                 "await_approval",
                 "await_wave_approval",
@@ -189,7 +191,8 @@ def test_ecr_reads_are_scoped_to_tagged_repositories(by_task: dict[str, list[dic
         ("states:DescribeExecution", {"reconcile", "assess_remediation", "remediate", "check_queue", "advance_wave"}),
         ("states:GetExecutionHistory", {"reconcile", "remediate"}),
         ("cloudwatch:ListTagsForResource", {"assess_remediation"}),
-        ("cloudwatch:GetMetricData", {"preflight", "judge_canary", "judge_watch"}),
+        # the redrive compares the consumer's error rate with its pre-redrive rate
+        ("cloudwatch:GetMetricData", {"preflight", "judge_canary", "judge_watch", "start_redrive", "check_redrive"}),
     ],
 )
 def test_each_write_or_read_belongs_to_its_step(

@@ -15,6 +15,7 @@ from rollgate.domain.shared.validation import MAX_WAIT_LOOPS
 from tests.unit.conftest import World, drive, request_for
 
 NEW, STABLE = "2", "1"
+POLLED = {"log_poll_seconds": 10}
 SIGNATURE = "caught KeyError: 'customer' while pricing order 12"
 
 
@@ -58,7 +59,7 @@ def _with_logs(world: World, *, broken: bool) -> tuple[World, FakeLogs]:
 
 def test_a_new_error_signature_rolls_the_canary_back_at_a_log_poll_before_the_first_judgement(world: World) -> None:
     world, logs = _with_logs(world, broken=True)
-    result = drive(world, request_for())
+    result = drive(world, request_for(health=POLLED))
     assert result["status"] == "ROLLED_BACK"
     run = world.runs[-1]
     assert run.time_to_detect_seconds is not None
@@ -75,7 +76,7 @@ def test_a_new_error_signature_rolls_the_canary_back_at_a_log_poll_before_the_fi
 
 def test_polls_of_clean_logs_change_nothing_and_the_judgements_decide(world: World) -> None:
     world, logs = _with_logs(world, broken=False)
-    result = drive(world, request_for())
+    result = drive(world, request_for(health=POLLED))
     assert result["status"] == "PROMOTED"
     run = world.runs[-1]
     # the polls ran (the logs were read between the judgements) and recorded no verdict of their own
@@ -85,7 +86,7 @@ def test_polls_of_clean_logs_change_nothing_and_the_judgements_decide(world: Wor
 
 
 def test_without_a_log_source_the_polls_read_nothing_and_promote_as_before(world: World) -> None:
-    assert drive(world, request_for())["status"] == "PROMOTED"
+    assert drive(world, request_for(health=POLLED))["status"] == "PROMOTED"
     assert len(world.runs[-1].verdicts) == len(world.windows)
 
 
@@ -99,9 +100,10 @@ def test_with_log_polls_off_only_the_judgements_look(world: World) -> None:
 
 
 def test_a_long_watch_polls_less_often_so_the_execution_history_holds_every_look() -> None:
-    request = DeploymentRequest.model_validate(request_for(watch_seconds=86_400))
+    request = DeploymentRequest.model_validate(request_for(watch_seconds=86_400, health=POLLED))
     poll = request.log_poll_seconds()
     assert poll is not None and poll > request.health.log_poll_seconds
     judged = len(request.strategy.steps) * request.strategy.interval_seconds + request.watch_seconds
     assert request.wait_loops() + judged // poll <= MAX_WAIT_LOOPS
-    assert DeploymentRequest.model_validate(request_for()).log_poll_seconds() == 10
+    assert DeploymentRequest.model_validate(request_for(health=POLLED)).log_poll_seconds() == 10
+    assert DeploymentRequest.model_validate(request_for()).log_poll_seconds() is None  # off by default
