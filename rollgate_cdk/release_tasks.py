@@ -7,12 +7,8 @@ Lambda permissions are scoped to functions carrying the managed tag, like the De
 from __future__ import annotations
 
 from aws_cdk import Stack
-from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_s3 as s3
 from cdk_nag import NagPackSuppression, NagSuppressions
-from constructs import Construct
 
 from rollgate import contract
 from rollgate_cdk.reconcile import allow_execution_reads
@@ -70,17 +66,7 @@ class ReleaseTasks(TaskGroup):
     MODULES = RELEASE_TASK_MODULES
     GRANTS = RELEASE_GRANTS
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        settings: Settings,
-        table: dynamodb.ITable,
-        bucket: s3.IBucket,
-        bus: events.IEventBus,
-    ) -> None:
-        super().__init__(scope, construct_id, settings=settings, table=table, bucket=bucket, bus=bus)
+    def extra_grants(self, settings: Settings) -> None:
         # whether the release holding (or queued in) a branch's queue still runs: a stopped one's
         # place is taken over, never waited on for ever
         allow_execution_reads(self.task("check_queue"), baseline=False)
@@ -96,17 +82,7 @@ class RemediateTasks(TaskGroup):
     def extra_environment(self, settings: Settings) -> dict[str, str]:
         return {contract.REMEDIATION_LOOKBACK_MINUTES.name: str(settings.remediation_lookback_minutes)}
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        settings: Settings,
-        table: dynamodb.ITable,
-        bucket: s3.IBucket,
-        bus: events.IEventBus,
-    ) -> None:
-        super().__init__(scope, construct_id, settings=settings, table=table, bucket=bucket, bus=bus)
+    def extra_grants(self, settings: Settings) -> None:
         # whether a lease holder's execution still runs: a dead one is taken over (Reconcile), which
         # also reads the baseline the holder's Preflight captured
         allow_execution_reads(self.task("assess_remediation"), baseline=False)

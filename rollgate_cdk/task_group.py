@@ -120,9 +120,13 @@ class TaskGroup(Construct):
             for module in self.MODULES
         }
         self._grant(self.GRANTS, settings=settings, table=table, bucket=bucket, bus=bus)
+        self.extra_grants(settings)
 
     def extra_environment(self, settings: Settings) -> dict[str, str]:
         return {}
+
+    def extra_grants(self, settings: Settings) -> None:
+        """What a group's tasks may do beyond the GRANTS table (reading executions, tagged alarms)."""
 
     def task(self, module: str) -> TaskFunction:
         return self.tasks[module]

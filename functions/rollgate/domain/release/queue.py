@@ -340,18 +340,7 @@ def _ended_before(ctx: ReleaseContext, wave_index: int, reason: str) -> ReleaseC
     """The waves from `wave_index` on do not run; nothing is reverted (a superseded or timed-out
     release leaves what it promoted to the release after it)."""
     assert ctx.plan is not None
-    later = [
-        FunctionOutcome(
-            function_name=p.function_name,
-            alias=p.alias,
-            wave=p.wave,
-            status=Status.NOT_STARTED,
-            reason=reason,
-            execution_name=p.execution_name,
-        )
-        for wave in ctx.plan.waves[wave_index:]
-        for p in wave
-    ]
+    later = [FunctionOutcome.not_started(p, reason) for wave in ctx.plan.waves[wave_index:] for p in wave]
     kept = [o for o in ctx.outcomes if o.wave < wave_index]
     return ctx.model_copy(
         update={"outcomes": [*kept, *later], "next": ReleaseNext.DONE.value, "revert": [], "revert_reason": reason}

@@ -446,18 +446,7 @@ def wave_not_approved(ctx: ReleaseContext, reason: str) -> ReleaseContext:
     and every later wave do not run, and an atomic release puts back what it promoted."""
     if ctx.plan is None:
         raise InvalidRequest("plan: an approval between waves runs after the manifest is loaded")
-    later = [
-        FunctionOutcome(
-            function_name=p.function_name,
-            alias=p.alias,
-            wave=p.wave,
-            status=Status.NOT_STARTED,
-            reason=reason,
-            execution_name=p.execution_name,
-        )
-        for wave in ctx.plan.waves[ctx.wave_index :]
-        for p in wave
-    ]
+    later = [FunctionOutcome.not_started(p, reason) for wave in ctx.plan.waves[ctx.wave_index :] for p in wave]
     revert = [_revert_target(o, ctx.plan) for o in ctx.outcomes if o.changed_alias] if ctx.plan.atomic else []
     return ctx.model_copy(
         update={
@@ -526,14 +515,7 @@ def revert_outcomes(ctx: ReleaseContext) -> list[RevertOutcome]:
 def _all_functions(ctx: ReleaseContext) -> list[FunctionOutcome]:
     reached = {(o.function_name, o.alias) for o in ctx.outcomes}
     later = [
-        FunctionOutcome(
-            function_name=p.function_name,
-            alias=p.alias,
-            wave=p.wave,
-            status=Status.NOT_STARTED,
-            reason="an earlier wave did not complete",
-            execution_name=p.execution_name,
-        )
+        FunctionOutcome.not_started(p, "an earlier wave did not complete")
         for wave in (ctx.plan.waves if ctx.plan else [])
         for p in wave
         if (p.function_name, p.alias) not in reached

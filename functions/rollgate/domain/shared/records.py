@@ -18,7 +18,7 @@ Records keep fields they do not declare, so a rewrite by older code (an event ma
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Protocol
 
 from pydantic import (
     BaseModel,
@@ -117,6 +117,15 @@ class RemediationRecord(_Stored):
         return moment.isoformat()
 
 
+class _Planned(Protocol):
+    """A function a release planned (rollgate.domain.release.waves.PlannedDeployment)."""
+
+    function_name: str
+    alias: str
+    wave: int
+    execution_name: str
+
+
 class FunctionOutcome(BaseModel):
     """One function of a release: its child deployment's outcome (or that it never started)."""
 
@@ -138,6 +147,18 @@ class FunctionOutcome(BaseModel):
     @classmethod
     def _a_deployment_status(cls, value: Status) -> Status:
         return status_of(value, DEPLOY_STATUSES | {Status.NOT_STARTED}, "release's function")
+
+    @classmethod
+    def not_started(cls, planned: _Planned, reason: str) -> FunctionOutcome:
+        """A planned function whose wave never ran, and why."""
+        return cls(
+            function_name=planned.function_name,
+            alias=planned.alias,
+            wave=planned.wave,
+            status=Status.NOT_STARTED,
+            reason=reason,
+            execution_name=planned.execution_name,
+        )
 
     @property
     def promoted(self) -> bool:
