@@ -22,6 +22,8 @@ RELEASE_TASK_MODULES: tuple[str, ...] = (
     "advance_wave",
     "check_window",
     "await_wave_approval",
+    "start_bake",
+    "judge_bake",
     "revert_function",
     "record_release",
 )
@@ -44,10 +46,15 @@ _REVERT = (
 RELEASE_GRANTS = TaskGrants(
     lambda_actions={"revert_function": _REVERT},
     reads_artifacts=("load_manifest",),
+    # the bake between waves: DLQ depths and alarm states when it begins, then metrics, queues, alarms
+    # and the versions' log lines, as a watch reads them
+    reads_health=("start_bake", "judge_bake"),
+    reads_logs=("judge_bake",),
     # the revert's lease and record; the release record (and its queue ticket and slot given back); the
     # task token of an approval between waves; a queue ticket and slot taken, a dead release's dropped
     writes_ledger=("revert_function", "record_release", "await_wave_approval", "check_queue"),
-    reads_ledger=("advance_wave",),  # each child's outcome; a newer push queued (supersede)
+    # each child's outcome; a newer push queued (supersede); the baked deployments' start
+    reads_ledger=("advance_wave", "start_bake"),
     puts_events=("record_release", "await_wave_approval"),  # Release Approval Requested
 )
 REMEDIATE_GRANTS = TaskGrants(

@@ -13,6 +13,9 @@ Shape (state names are the contract with the task handlers, the local runtime an
         a child that is not promoted is caught (ChildNotPromoted) so its siblings finish
     RunWave -> AdvanceWave -> NextWave?
     NextWave?       wave -> RunWave;  revert -> RevertPromoted;  else -> RecordRelease;
+                    bake (the wave's bake_seconds) -> StartBake -> BakeNext?
+    BakeNext?       bake -> BakeWait -> JudgeBake -> BakeNext?;  wave -> CheckWindow;
+                    approve -> AwaitWaveApproval;  revert -> RevertPromoted;  else -> RecordRelease
                     approve (manifest approval.between_waves) -> AwaitWaveApproval (task token) -> RunWave,
                     States.Timeout -> WaveApprovalTimedOut -> NextWave?, rejected -> WaveNotApproved -> NextWave?
     RevertPromoted (Map over $.revert): RevertFunction, a failure caught (RevertNotDone)
@@ -167,8 +170,26 @@ def build_release_definition(scope: Construct, *, steps: ReleaseTasks, deploy: s
     await_wave_approval.add_catch(wave_not_approved, result_path="$.approval_error")
     await_wave_approval.next(check_window)
 
+    # --- the bake after a promoted wave: its functions judged again, on the clock, before the next ---
+    start_bake = catch(steps.task_state(scope, step("StartBake")), record)
+    judge_bake = catch(steps.task_state(scope, step("JudgeBake")), record)
+    bake_next = (
+        sfn.Choice(scope, "BakeNext?")
+        .when(
+            sfn.Condition.string_equals("$.bake.next", "bake"),
+            wait_for(scope, "BakeWait", seconds_path="$.bake.wait_seconds").next(judge_bake),
+        )
+        .when(sfn.Condition.string_equals("$.bake.next", ReleaseNext.WAVE.value), check_window)
+        .when(sfn.Condition.string_equals("$.bake.next", ReleaseNext.APPROVE.value), await_wave_approval)
+        .when(sfn.Condition.string_equals("$.next", ReleaseNext.REVERT.value), revert_promoted)
+        .otherwise(record)
+    )
+    start_bake.next(bake_next)
+    judge_bake.next(bake_next)
+
     next_wave = (
         sfn.Choice(scope, "NextWave?")
+        .when(sfn.Condition.string_equals("$.next", ReleaseNext.BAKE.value), start_bake)
         .when(sfn.Condition.string_equals("$.next", ReleaseNext.WAVE.value), check_window)
         .when(sfn.Condition.string_equals("$.next", ReleaseNext.APPROVE.value), await_wave_approval)
         .when(sfn.Condition.string_equals("$.next", ReleaseNext.REVERT.value), revert_promoted)

@@ -77,6 +77,9 @@ RELEASE_STEPS: tuple[Step, ...] = (
     Step("AwaitWaveApproval", "await_wave_approval", "wave_approval"),
     Step("WaveApprovalTimedOut", "await_wave_approval", ""),
     Step("WaveNotApproved", "await_wave_approval", ""),
+    # between two waves: the wave just promoted judged again for bake_seconds (a Wait, then again)
+    Step("StartBake", "start_bake", ""),
+    Step("JudgeBake", "judge_bake", ""),
     Step("RecordRelease", "record_release", "result"),
 )
 REMEDIATE_STEPS: tuple[Step, ...] = (
@@ -140,6 +143,7 @@ class ReleaseNext(str, Enum):
     REVERT = "revert"
     DONE = "done"
     APPROVE = "approve"
+    BAKE = "bake"
 
 
 class QueueNext(str, Enum):

@@ -192,7 +192,11 @@ def test_ecr_reads_are_scoped_to_tagged_repositories(by_task: dict[str, list[dic
         ("states:GetExecutionHistory", {"reconcile", "remediate"}),
         ("cloudwatch:ListTagsForResource", {"assess_remediation"}),
         # the redrive compares the consumer's error rate with its pre-redrive rate
-        ("cloudwatch:GetMetricData", {"preflight", "judge_canary", "judge_watch", "start_redrive", "check_redrive"}),
+        # the bake between two waves judges the promoted wave again (its start reads the health baseline)
+        (
+            "cloudwatch:GetMetricData",
+            {"preflight", "judge_canary", "judge_watch", "start_redrive", "check_redrive", "start_bake", "judge_bake"},
+        ),
     ],
 )
 def test_each_write_or_read_belongs_to_its_step(
@@ -209,7 +213,7 @@ def test_only_the_judges_read_logs_and_only_lambdas_log_groups(by_task: dict[str
         for statement in statements
         if "logs:FilterLogEvents" in actions_of([statement])
     ]
-    assert sorted(module for module, _ in reading) == ["judge_canary", "judge_watch"]
+    assert sorted(module for module, _ in reading) == ["judge_bake", "judge_canary", "judge_watch"]
     for module, statement in reading:
         # the one read action, on Lambda's log groups in this account and region, nothing else
         assert _as_list(statement["Action"]) == ["logs:FilterLogEvents"], (module, statement)
@@ -224,7 +228,11 @@ def test_only_the_judges_read_logs_and_only_lambdas_log_groups(by_task: dict[str
         for action in actions_of(statements, "logs:")
         if not action.startswith(("logs:CreateLogStream", "logs:PutLogEvents", "logs:CreateLogGroup"))
     }
-    assert reads == {("judge_canary", "logs:FilterLogEvents"), ("judge_watch", "logs:FilterLogEvents")}
+    assert reads == {
+        ("judge_canary", "logs:FilterLogEvents"),
+        ("judge_watch", "logs:FilterLogEvents"),
+        ("judge_bake", "logs:FilterLogEvents"),
+    }
 
 
 def test_validate_and_record_touch_no_lambda(by_task: dict[str, list[dict[str, Any]]]) -> None:

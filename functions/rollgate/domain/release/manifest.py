@@ -67,6 +67,8 @@ HealthOverrides: type[Strict] = create_model(  # type: ignore[call-overload]
 
 MAX_FUNCTIONS = 100
 MAX_CONCURRENCY_LIMIT = 20
+#: A bake between two waves lasts at most a day.
+MAX_BAKE_SECONDS = 86_400
 
 
 class ReleaseDefaults(Strict):
@@ -88,6 +90,13 @@ class ReleaseDefaults(Strict):
     update_polling: UpdatePolling = Field(default_factory=UpdatePolling)
     prune: PrunePolicy | None = Field(default=None, description="old versions deleted after each promotion")
     hooks: Hooks | None = Field(default=None, description="the team's pre- and post-traffic checks, for every function")
+    bake_seconds: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_BAKE_SECONDS,
+        description="after each wave but the last is promoted, how long its functions keep being judged before "
+        "the next wave starts (0: the next wave starts at once)",
+    )
 
 
 class ManifestFunction(Strict):
@@ -125,6 +134,9 @@ class Wave(Strict):
 
     name: Text | None = None
     functions: list[ManifestFunction] = Field(min_length=1)
+    bake_seconds: int | None = Field(
+        default=None, ge=0, le=MAX_BAKE_SECONDS, description="this wave's bake, instead of defaults.bake_seconds"
+    )
 
 
 class ReleaseManifest(Strict):

@@ -25,6 +25,7 @@ from rollgate.contract import (
     Status,
 )
 from rollgate.domain.deploy.start import deployment_id_for
+from rollgate.domain.release.bake import BakeProgress
 from rollgate.domain.release.manifest import ReleaseManifest, deployment_request, parse_manifest
 from rollgate.domain.release.queue import QueuePolicy, QueueStatus, queue_outcome
 from rollgate.domain.release.windows import WindowPolicy, WindowStatus, resolve_windows, window_status
@@ -117,6 +118,7 @@ class ReleasePlan(Lenient):
     approval: ApprovalPolicy | None = None
     windows: WindowPolicy | None = Field(default=None, description="when waves may start (resolved)")
     queue: QueuePolicy = Field(default_factory=QueuePolicy, description="a newer push of its branch")
+    bake_seconds: list[int] = Field(default_factory=list, description="per wave: its bake before the next wave")
 
 
 class RevertTarget(Lenient):
@@ -141,7 +143,11 @@ class ReleaseContext(Lenient):
     wave: list[PlannedDeployment] = Field(default_factory=list)
     wave_results: list[dict[str, Any]] | None = None
     outcomes: list[FunctionOutcome] = Field(default_factory=list)
-    next: Literal["wave", "revert", "done", "approve"] | None = None
+    next: Literal["wave", "revert", "done", "approve", "bake"] | None = None
+    #: the bake after the wave just promoted (StartBake, JudgeBake), then every bake that ended
+    bake_after: Literal["wave", "approve"] | None = None
+    bake: BakeProgress | None = None
+    bakes: list[BakeProgress] = Field(default_factory=list)
     #: the answer of the approval gate before the current wave (AwaitWaveApproval), then every answer
     #: the deployment window's answer before the current wave (CheckWindow)
     window: WindowStatus | None = None
@@ -265,6 +271,10 @@ def _planned(
         approval=manifest.approval,
         windows=resolve_windows(manifest.windows, deployment_windows, field="manifest.windows"),
         queue=manifest.queue,
+        bake_seconds=[
+            wave.bake_seconds if wave.bake_seconds is not None else manifest.defaults.bake_seconds
+            for wave in manifest.waves
+        ],
     )
     poll = ctx.manifest_poll or ManifestPoll(status="ready", location=location)
     return ctx.model_copy(
@@ -415,6 +425,10 @@ def advance(ctx: ReleaseContext, *, ledger: Ledger) -> ReleaseContext:
             index = ctx.wave_index + 1
             approval = ctx.plan.approval
             answer = "approve" if approval is not None and approval.between_waves else "wave"
+            if ctx.wave_index < len(ctx.plan.bake_seconds) and ctx.plan.bake_seconds[ctx.wave_index] > 0:
+                # the wave just promoted bakes first (StartBake); its end answers `answer`
+                update.update(next="bake", bake_after=answer, bake=None)
+                return ctx.model_copy(update={**update, "wave_index": index, "wave": ctx.plan.waves[index]})
             return ctx.model_copy(update={**update, "next": answer, "wave_index": index, "wave": ctx.plan.waves[index]})
         return ctx.model_copy(update={**update, "next": "done"})
     reason = "; ".join(f"{o.function_name}:{o.alias} {o.status.value}: {o.reason}" for o in failed)
@@ -564,5 +578,6 @@ def conclude_release(ctx: ReleaseContext, *, clock: Clock) -> ReleaseRecord:
         finished_at=clock.now(),
         functions=_all_functions(ctx),
         reverts=reverts,
+        bakes=[b.model_dump(mode="json") for b in ctx.bakes],
         error_name=RELEASE_ERRORS.get(status),
     )

@@ -195,6 +195,9 @@ class ReleaseRecord(_Stored):
     finished_at: datetime
     functions: list[FunctionOutcome] = Field(default_factory=list)
     reverts: list[RevertOutcome] = Field(default_factory=list)
+    #: each bake between two waves (rollgate.domain.release.bake.BakeProgress): its functions'
+    #: verdicts, how it ended and why
+    bakes: list[dict[str, Any]] = Field(default_factory=list)
     error_name: str | None = None
 
     @field_validator("status")
