@@ -8,10 +8,15 @@ from typing import Any
 
 import pytest
 
+from rollgate.contract import Status
 from rollgate.domain.judge.health import Outcome, Verdict
 from rollgate.domain.release.bake import BakeProgress, BakeTarget, decide_bake
+from rollgate.domain.release.bake_gate import continue_bake
 from rollgate.domain.release.manifest import parse_manifest
+from rollgate.domain.release.waves import PlannedDeployment, ReleaseContext, ReleasePlan, ReleaseRequest
 from rollgate.domain.shared.errors import InvalidRequest
+from rollgate.domain.shared.records import FunctionOutcome
+from tests.unit.conftest import World, request_for
 
 T0 = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
@@ -95,3 +100,93 @@ def test_a_bake_that_ends_inconclusive_is_never_called_healthy() -> None:
     assert decided.next == "wave"
     assert decided.conclusion == "unverified"
     assert "not every function HEALTHY" in (decided.reason or "")
+
+
+# --------------------------------------------------------------------------- JudgeBake on the release
+def _release(world: World, *, atomic: bool) -> ReleaseContext:
+    """Wave 1 (orders-api, payments-api) promoted to v2 and baking; wave 2 (inventory-api) next."""
+    names = [["orders-api", "payments-api"], ["inventory-api"]]
+    waves = [
+        [
+            PlannedDeployment(
+                wave=w, function_name=n, alias="live", execution_name=f"r-{w}-{n}", request=request_for(function_name=n)
+            )
+            for n in wave
+        ]
+        for w, wave in enumerate(names)
+    ]
+    plan = ReleasePlan(application="shop", atomic=atomic, max_concurrency=2, waves=waves, bake_seconds=[600, 0])
+    outcomes = [
+        FunctionOutcome(function_name=n, alias="live", wave=0, status=Status.PROMOTED, from_version="1", to_version="2")
+        for n in names[0]
+    ]
+    targets = [
+        BakeTarget(
+            function_name=n,
+            alias="live",
+            from_version="1",
+            to_version="2",
+            deployed_at=world.clock.now() - timedelta(minutes=20),
+            request=request_for(function_name=n),
+        )
+        for n in names[0]
+    ]
+    bake = BakeProgress(
+        wave=0,
+        started_at=world.clock.now(),
+        bake_until=world.clock.now() + timedelta(seconds=600),
+        wait_seconds=60,
+        after="wave",
+        next="bake",
+        targets=targets,
+    )
+    return ReleaseContext(
+        request=ReleaseRequest(manifest={"application": "shop"}),
+        release_id="r",
+        execution_name="r",
+        started_at=world.clock.now(),
+        plan=plan,
+        wave_index=1,
+        wave=waves[1],
+        outcomes=outcomes,
+        next="bake",
+        bake_after="wave",
+        bake=bake,
+    )
+
+
+def _judge_in_turn(*verdicts: Verdict) -> Any:
+    """A judge answering `verdicts` in turn: one per function of the bake, in the bake's order."""
+    answers = iter(verdicts)
+    return lambda window, policy: next(answers)
+
+
+@pytest.mark.parametrize(("atomic", "reverted"), [(True, {"orders-api", "payments-api"}), (False, {"payments-api"})])
+def test_an_unhealthy_bake_stops_the_release_and_reverts_as_a_failed_wave(
+    world: World, atomic: bool, reverted: set[str]
+) -> None:
+    # given wave 1 baking, and payments-api's new version now failing
+    ctx = _release(world, atomic=atomic)
+    regressed = _judge_in_turn(
+        _verdict(Outcome.HEALTHY), _verdict(Outcome.UNHEALTHY, "error rate 12% vs 0.4% before the deployment")
+    )
+    world.clock.advance(120)
+    # when JudgeBake runs
+    after = continue_bake(ctx, probes=world.probes, clock=world.clock, judge_fn=regressed)
+    # then wave 2 never starts, and what is reverted is what a failed wave would revert
+    assert after.next == "revert"
+    assert {t.function_name for t in after.revert} == reverted
+    assert {o.function_name: o.status for o in after.outcomes}["inventory-api"] is Status.NOT_STARTED
+    assert "payments-api:live v2 UNHEALTHY" in (after.revert_reason or "")
+    assert [b.conclusion for b in after.bakes] == ["unhealthy"]
+
+
+def test_a_bake_in_progress_waits_and_keeps_its_verdicts(world: World) -> None:
+    ctx = _release(world, atomic=True)
+    world.clock.advance(60)
+    after = continue_bake(
+        ctx, probes=world.probes, clock=world.clock, judge_fn=_judge_in_turn(*[_verdict(Outcome.HEALTHY)] * 2)
+    )
+    assert after.bake is not None and after.bake.next == "bake"
+    assert [len(t.verdicts) for t in after.bake.targets] == [1, 1]
+    assert after.bakes == [] and after.revert == []

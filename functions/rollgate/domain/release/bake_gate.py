@@ -3,7 +3,8 @@ what its end means for the release (the next wave, or the same stop and revert a
 
 from __future__ import annotations
 
-from rollgate.domain.release.bake import BakeTarget, judge_bake, start_bake
+from rollgate.domain.judge.verdict import judge
+from rollgate.domain.release.bake import BakeTarget, Judge, judge_bake, start_bake
 from rollgate.domain.release.waves import ReleaseContext, RevertTarget, _revert_target, wave_not_approved
 from rollgate.domain.shared.errors import InvalidRequest
 from rollgate.domain.shared.models import DeploymentRequest, QueueDepth
@@ -60,12 +61,14 @@ def begin_bake(ctx: ReleaseContext, *, ledger: Ledger, probes: HealthProbes, clo
     return ctx.model_copy(update={"bake": progress})
 
 
-def continue_bake(ctx: ReleaseContext, *, probes: HealthProbes, clock: Clock) -> ReleaseContext:
+def continue_bake(
+    ctx: ReleaseContext, *, probes: HealthProbes, clock: Clock, judge_fn: Judge = judge
+) -> ReleaseContext:
     """JudgeBake: one round of verdicts; UNHEALTHY stops the release before its next wave and,
     atomic, reverts everything it promoted (only the unhealthy functions when it is not)."""
     if ctx.bake is None or ctx.plan is None:
         raise InvalidRequest("bake: JudgeBake runs after StartBake; the input has no bake")
-    progress = judge_bake(ctx.bake, probes=probes, clock=clock)
+    progress = judge_bake(ctx.bake, probes=probes, clock=clock, judge_fn=judge_fn)
     ctx = ctx.model_copy(update={"bake": progress})
     if progress.next == "bake":
         return ctx
