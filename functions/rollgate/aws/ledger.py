@@ -4,6 +4,8 @@ Table (the CDK Ledger construct creates exactly this): partition key `pk` (S), s
 TTL attribute `ttl` (N, epoch seconds), GSI `by_function` on `gsi1pk` (S) / `gsi1sk` (S),
 projection ALL.
 
+    (<function> is the bare name at home and the full ARN of a function in another account or
+    region: `DynamoLedger.for_function`)
     lease        pk=LEASE#<function>#<alias>   sk=LEASE
     abort flag   pk=LEASE#<function>#<alias>   sk=ABORT
     control      pk=LEASE#<function>#<alias>   sk=CONTROL#<deployment id>#<requested at>#<control>
@@ -27,6 +29,7 @@ here; an item that does not read as its kind is refused naming the item and the 
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -124,12 +127,30 @@ class DynamoLedger:
         self.table_name = table_name
         self._clock = clock
         self._abort_ttl = timedelta(seconds=abort_ttl_seconds)
+        self._function_keys: dict[str, str] = {}
+
+    def for_function(self, function_name: str, key: str) -> DynamoLedger:
+        """This ledger, with `function_name` keyed as `key` (its full ARN, for a function in another
+        account or region: the same name in several places never shares a lease or a history).
+        Keys of other functions, and of a function at home, are unchanged."""
+        scoped = copy.copy(self)
+        scoped._function_keys = {**self._function_keys, function_name: key}
+        return scoped
+
+    def _key_of(self, function_name: str) -> str:
+        return self._function_keys.get(function_name, function_name)
+
+    def _lease_pk(self, function_name: str, alias: str) -> str:
+        return lease_pk(self._key_of(function_name), alias)
+
+    def _deployment_pk(self, function_name: str, alias: str) -> str:
+        return deployment_pk(self._key_of(function_name), alias)
 
     # ----------------------------------------------------------------------- leases
     def acquire_lease(self, lease: Lease) -> Lease:
         """One conditional PutItem: free, expired, or already ours. Re-acquiring by the same
         holder (a rerun or a redrive) renews it and succeeds."""
-        key = lease_pk(lease.function_name, lease.alias)
+        key = self._lease_pk(lease.function_name, lease.alias)
         item = {
             "pk": key,
             "sk": LEASE_SK,
@@ -176,7 +197,7 @@ class DynamoLedger:
                 self._db.call(
                     "delete_item",
                     TableName=self.table_name,
-                    Key=self._key(lease_pk(function_name, alias), LEASE_SK),
+                    Key=self._key(self._lease_pk(function_name, alias), LEASE_SK),
                     ConditionExpression="holder = :me",
                     ExpressionAttributeValues={":me": holder},
                 )
@@ -188,7 +209,7 @@ class DynamoLedger:
 
     def current_lease(self, function_name: str, alias: str) -> Lease | None:
         """The unexpired lease on function+alias, or None (an expired lease is free to take)."""
-        item = self._get(lease_pk(function_name, alias), LEASE_SK)
+        item = self._get(self._lease_pk(function_name, alias), LEASE_SK)
         if item is None:
             return None
         lease = _lease_from(item, function_name, alias)
@@ -199,7 +220,7 @@ class DynamoLedger:
         """Ask the deployment running on function+alias to stop (it checks between gates)."""
         now = self._clock.now()
         item = {
-            "pk": lease_pk(function_name, alias),
+            "pk": self._lease_pk(function_name, alias),
             "sk": ABORT_SK,
             "reason": reason,
             "requested_at": _iso(now),
@@ -211,11 +232,11 @@ class DynamoLedger:
     def clear_abort(self, function_name: str, alias: str) -> None:
         with translate_client_errors(f"dynamodb:DeleteItem abort flag {function_name}:{alias}"):
             self._db.call(
-                "delete_item", TableName=self.table_name, Key=self._key(lease_pk(function_name, alias), ABORT_SK)
+                "delete_item", TableName=self.table_name, Key=self._key(self._lease_pk(function_name, alias), ABORT_SK)
             )
 
     def abort_requested(self, function_name: str, alias: str) -> str | None:
-        item = self._get(lease_pk(function_name, alias), ABORT_SK)
+        item = self._get(self._lease_pk(function_name, alias), ABORT_SK)
         return _s(item, "reason") if item else None
 
     def _clear_stale_abort(self, lease: Lease) -> None:
@@ -226,7 +247,7 @@ class DynamoLedger:
                 self._db.call(
                     "delete_item",
                     TableName=self.table_name,
-                    Key=self._key(lease_pk(lease.function_name, lease.alias), ABORT_SK),
+                    Key=self._key(self._lease_pk(lease.function_name, lease.alias), ABORT_SK),
                     ConditionExpression="requested_at < :acquired",
                     ExpressionAttributeValues={":acquired": _iso(lease.acquired_at)},
                 )
@@ -239,7 +260,7 @@ class DynamoLedger:
         """Append an operator's control to the deployment's log (rollgate.domain.deploy.controls); kept as
         long as an abort flag, far longer than any deployment runs."""
         item = {
-            "pk": lease_pk(record.function_name, record.alias),
+            "pk": self._lease_pk(record.function_name, record.alias),
             "sk": f"{CONTROL_PREFIX}{record.deployment_id}#{_iso(record.requested_at)}#{record.control.value}",
             "deployment_id": record.deployment_id,
             "control": record.control.value,
@@ -256,7 +277,7 @@ class DynamoLedger:
         query: dict[str, Any] = {
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
             "ExpressionAttributeValues": {
-                ":pk": lease_pk(function_name, alias),
+                ":pk": self._lease_pk(function_name, alias),
                 ":prefix": f"{CONTROL_PREFIX}{deployment_id}#",
             },
             "ConsistentRead": True,
@@ -301,10 +322,13 @@ class DynamoLedger:
         deployment_id = str(document["deployment_id"])
         function_name = str(document["function_name"])
         alias = str(document["alias"])
+        if self._key_of(function_name) != function_name:
+            document.setdefault("function_arn", self._key_of(function_name))
+            document_text = to_json_text(document)
         item: dict[str, Any] = {
-            "pk": deployment_pk(function_name, alias),
+            "pk": self._deployment_pk(function_name, alias),
             "sk": DEPLOY_PREFIX + deployment_id,
-            "gsi1pk": f"FN#{function_name}",
+            "gsi1pk": f"FN#{self._key_of(function_name)}",
             "gsi1sk": deployment_id,
             "deployment_id": deployment_id,
             "function_name": function_name,
@@ -355,7 +379,7 @@ class DynamoLedger:
             self._db.call("put_item", TableName=self.table_name, Item=item)
 
     def get_deployment(self, function_name: str, alias: str, deployment_id: str) -> HistoryRecord | None:
-        item = self._get(deployment_pk(function_name, alias), DEPLOY_PREFIX + deployment_id)
+        item = self._get(self._deployment_pk(function_name, alias), DEPLOY_PREFIX + deployment_id)
         return _history_record(item) if item else None
 
     def list_deployments(self, function_name: str, alias: str | None = None, limit: int = 20) -> list[HistoryRecord]:
@@ -366,7 +390,7 @@ class DynamoLedger:
             query: dict[str, Any] = {
                 "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
                 "ExpressionAttributeValues": {
-                    ":pk": deployment_pk(function_name, alias),
+                    ":pk": self._deployment_pk(function_name, alias),
                     ":prefix": DEPLOY_PREFIX,
                 },
                 "ConsistentRead": True,
@@ -376,7 +400,7 @@ class DynamoLedger:
             query = {
                 "IndexName": GSI_BY_FUNCTION,
                 "KeyConditionExpression": "gsi1pk = :pk",
-                "ExpressionAttributeValues": {":pk": f"FN#{function_name}"},
+                "ExpressionAttributeValues": {":pk": f"FN#{self._key_of(function_name)}"},
             }
             where = f"{function_name} (index {GSI_BY_FUNCTION})"
         records: list[HistoryRecord] = []

@@ -102,13 +102,51 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 
 
 # --------------------------------------------------------------------------- the stack's home
+@dataclass(frozen=True, order=True)
+class Target:
+    """An account and region, other than the stack's own, that the stack is configured to release
+    functions into (through the deploy role it assumes there)."""
+
+    account: str
+    region: str
+
+    def describe(self) -> str:
+        return f"account {self.account}, region {self.region}"
+
+
+@dataclass(frozen=True)
+class FunctionLocation:
+    """Where a function lives: its bare name, and its Target (None: the stack's own account and
+    region)."""
+
+    name: str
+    target: Target | None = None
+
+    def key(self, partition: str) -> str:
+        """How the ledger and the lease name the function: the bare name at home (as always), the
+        full ARN in a target, so one name in several accounts and regions never collides."""
+        if self.target is None:
+            return self.name
+        return f"arn:{partition}:lambda:{self.target.region}:{self.target.account}:function:{self.name}"
+
+
 @dataclass(frozen=True)
 class StackHome:
-    """The account and region the Rollgate stack runs in: the only place it releases functions."""
+    """The account and region the Rollgate stack runs in, and the targets it may release into
+    besides (none unless configured: then its home is the only place it releases functions)."""
 
     partition: str
     region: str
     account: str
+    targets: frozenset[Target] = frozenset()
+
+    def with_targets(self, targets: object) -> StackHome:
+        """This home with `targets` (Target values, or (account, region) pairs) allowed."""
+        allowed = frozenset(t if isinstance(t, Target) else Target(*t) for t in targets)  # type: ignore[attr-defined]
+        return StackHome(partition=self.partition, region=self.region, account=self.account, targets=allowed)
+
+    def allows(self, account: str, region: str) -> bool:
+        return (account, region) == (self.account, self.region) or Target(account, region) in self.targets
 
     @classmethod
     def from_arn(cls, arn: object) -> StackHome | None:
@@ -152,12 +190,56 @@ def check_function_name(value: str, home: StackHome | None = None) -> str:
             for what in ("partition", "region", "account")
             if groups.get(what) is not None and groups[what] != getattr(home, what)
         ]
-        if elsewhere:
+        account, region = groups.get("account") or home.account, groups.get("region") or home.region
+        if elsewhere and not (groups.get("partition") in (None, home.partition) and home.allows(account, region)):
             raise ValueError(
                 f"{_shown(value)} is in {', '.join(elsewhere)}, but this Rollgate stack releases functions in "
-                f"{home.describe()} only"
+                f"{home.describe()}{_targets_named(home)} only"
             )
     return str(match["name"])
+
+
+def _targets_named(home: StackHome) -> str:
+    return "".join(f" and {t.describe()}" for t in sorted(home.targets))
+
+
+def locate_function(
+    value: str, home: StackHome | None, *, account: str | None = None, region: str | None = None
+) -> FunctionLocation:
+    """Where a function named by `value` (a name, ARN or partial ARN) and the optional `account` /
+    `region` fields lives. Unlike `check_function_name`, a function in one of `home`'s targets keeps
+    its target, so it is never mistaken for the home function of the same name. ValueError, its
+    message led by the field at fault (`account: …`), when the fields and the ARN disagree or the
+    place is neither home nor a target. Without a home, only the syntax is checked and the target is
+    what the fields say."""
+    name = check_function_name(value, home)
+    match = _FUNCTION_ARN.fullmatch(value) or _PARTIAL_ARN.fullmatch(value)
+    groups = match.groupdict() if match is not None else {}
+    for field, given in (("account", account), ("region", region)):
+        if given is not None and groups.get(field) is not None and groups[field] != given:
+            raise ValueError(f"{field}: {given} disagrees with the function ARN's {field} {groups[field]}")
+    if account is not None and not re.fullmatch(_ACCOUNT, account, re.ASCII):
+        raise ValueError(f"account: {_shown(account)} is not an AWS account id (12 digits)")
+    if region is not None and not re.fullmatch(_REGION, region, re.ASCII):
+        raise ValueError(f"region: {_shown(region)} is not an AWS region name")
+    if home is None:
+        if account is None and region is None:
+            return FunctionLocation(name)
+        raise ValueError("account: a function in another account or region needs the stack's home to be checked")
+    where_account = account or groups.get("account") or home.account
+    where_region = region or groups.get("region") or home.region
+    if (where_account, where_region) == (home.account, home.region):
+        return FunctionLocation(name)
+    if not home.allows(where_account, where_region):
+        known_account = where_account == home.account or any(t.account == where_account for t in home.targets)
+        field = "region" if known_account else "account"
+        if (region if known_account else account) is None:
+            field = "function_name"  # the place came from the ARN
+        raise ValueError(
+            f"{field}: {Target(where_account, where_region).describe()} is not one of this stack's targets "
+            f"(it releases into {home.describe()}{_targets_named(home)}; cdk.json context rollgate:targets)"
+        )
+    return FunctionLocation(name, Target(where_account, where_region))
 
 
 def _function_ref(value: str, info: ValidationInfo) -> str:
