@@ -129,12 +129,14 @@ def states(harness: Harness, execution_arn: str) -> list[tuple[str, dict[str, An
 
 
 def verdicts(harness: Harness, execution_arn: str) -> list[dict[str, Any]]:
-    """Every verdict the judge gave, canary and watch, in order (each judge task's newest one)."""
-    return [
+    """Every verdict the judge gave, canary and watch, in order (each judge task's newest one, once:
+    a log poll that finds nothing adds no verdict, so its output repeats the last)."""
+    newest = [
         record_["verdicts"][-1]
         for name, record_ in states(harness, execution_arn)
         if name in ("JudgeCanary", "JudgeWatch") and record_.get("verdicts")
     ]
+    return [v for i, v in enumerate(newest) if i == 0 or v != newest[i - 1]]
 
 
 def evidence(record_: dict[str, Any], gate: str, check: str) -> list[dict[str, Any]]:

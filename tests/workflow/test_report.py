@@ -56,10 +56,11 @@ def test_a_rolled_back_canary_is_drawn_from_its_evidence(harness: Harness, tmp_p
     assert max(p["new"]["error_rate"] for p in judged) > 0.1
     assert all(p["previous"]["error_rate"] < 0.01 for p in judged)
     assert all(p["new"]["p95_ms"] is not None for p in judged)
-    # each verdict, the last one the UNHEALTHY that rolled it back, with its sentence
+    # each verdict, the last one the UNHEALTHY that rolled it back, with its sentence: a log poll's,
+    # on v2's new error signature, seconds after the coupon orders failed
     verdicts = data["verdicts"]
     assert verdicts[-1]["outcome"] == "UNHEALTHY" and verdicts[-1]["weight"] == 20
-    assert verdicts[-1]["summary"] and verdicts[-1]["decided_by"] == "organic_paired"
+    assert verdicts[-1]["summary"] and verdicts[-1]["decided_by"] == "logs"
     # the weights: 20% from the first traffic, 0% from the moment of the rollback
     assert data["weights"][0] == {"at": data["canary_started_at"], "weight": 20}
     assert data["weights"][-1] == {"at": data["rolled_back_at"], "weight": 0}

@@ -18,6 +18,8 @@ def announce_step(
     cannot be put (after the adapter's retries, or denied by a bus policy), the gate goes on and
     the outcome event still comes; failing the task would turn a chat glitch into a rollback. The
     error is logged as such, so an IAM gap stays visible."""
+    if step == "judge" and not _judged_anew(ctx, progress):
+        return  # a log poll that found nothing: no new verdict to announce
     event = step_changed(ctx, progress, step=step) if step else None
     if event is None:
         return
@@ -25,3 +27,9 @@ def announce_step(
         deps.events.with_source(PROGRESS_SOURCE).publish(STEP_CHANGED, event.model_dump(mode="json"))
     except (RollgateError, ClientError, BotoCoreError) as error:
         logger.error("progress event not put", extra={"step": step, "error": f"{type(error).__name__}: {error}"})
+
+
+def _judged_anew(ctx: DeploymentContext, progress: CanaryProgress | WatchProgress) -> bool:
+    before = ctx.canary if isinstance(progress, CanaryProgress) else ctx.watch
+    last_before = before.verdicts[-1] if before is not None and before.verdicts else None
+    return bool(progress.verdicts) and progress.verdicts[-1] != last_before

@@ -178,12 +178,17 @@ def _judge_now(
     verdict = (judge_log_poll if logs_only else judge_fn)(window, ctx.request.health)
     verdicts = [*progress.verdicts, _summary(verdict, weight, now)][-_KEPT_VERDICTS:]
     # the periods just judged, kept for `rollgate report` (the latest window covers the gate); a log
-    # poll read no periods: the last judgement's stay
-    series = (
-        [e for e in progress.evidence if e.check == SERIES_CHECK]
-        if logs_only
-        else [series_evidence(window, verdicts, ctx.request.health.metric_period_seconds)]
-    )
+    # poll reads no periods: the last judgement's stay, unless the poll failed, when the metrics as
+    # they stand are read too, so the record of a rollback decided on logs shows them beside it
+    period = ctx.request.health.metric_period_seconds
+    if logs_only and verdict.outcome is not Outcome.UNHEALTHY:
+        series = [e for e in progress.evidence if e.check == SERIES_CHECK]
+    else:
+        if logs_only:
+            window = observe(
+                ctx, phase=phase, since=since, weight_since=weight_since, now=now, weight=weight, probes=probes
+            )
+        series = [series_evidence(window, verdicts, period)]
     return (
         now,
         verdict,

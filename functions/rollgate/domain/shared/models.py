@@ -451,7 +451,7 @@ class HealthPolicy(Strict):
         "this many invocations (and when its absence there is significant at the traffic split)",
     )
     log_poll_seconds: int | None = Field(
-        default=None,
+        default=10,
         description="between two judgements of the canary (and of a watch with a holdback), the versions' log "
         "lines alone are read this often: a new error signature or a crash rate fails the release seconds after "
         "Lambda's lines are ingested instead of a metric period later. Null, or no shorter than the interval "
