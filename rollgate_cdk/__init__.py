@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rollgate_cdk.construct import Rollgate
+    from rollgate_cdk.deploy_role import RollgateDeployRole
 
-__all__ = ["Rollgate"]
+__all__ = ["Rollgate", "RollgateDeployRole"]
 
 
 def __getattr__(name: str) -> Any:
@@ -17,4 +18,8 @@ def __getattr__(name: str) -> Any:
         from rollgate_cdk.construct import Rollgate
 
         return Rollgate
+    if name == "RollgateDeployRole":
+        from rollgate_cdk.deploy_role import RollgateDeployRole
+
+        return RollgateDeployRole
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
