@@ -295,6 +295,10 @@ DEPLOYMENT_WINDOWS = Variable("ROLLGATE_DEPLOYMENT_WINDOWS", "{}")
 #: The defaults each function was declared with in the CDK app (Rollgate.manage): a JSON list
 #: of {function_name, alias?, strategy?, smoke_tests?, health_policy?, health?}
 MANAGED_FUNCTIONS = Variable("ROLLGATE_MANAGED_FUNCTIONS", "[]")
+#: the accounts and regions the stack releases into besides its own: JSON [{"account", "regions"}]
+TARGETS = Variable("ROLLGATE_TARGETS", "[]")
+#: the role the tasks assume in each target account (RollgateDeployRole's role_name)
+DEPLOY_ROLE_NAME = Variable("ROLLGATE_DEPLOY_ROLE_NAME", "rollgate-deploy")
 RELEASE_STATE_MACHINE = Variable("RELEASE_STATE_MACHINE_ARN")
 REMEDIATE_STATE_MACHINE = Variable("REMEDIATE_STATE_MACHINE_ARN")
 RELEASE_BRANCHES = Variable("RELEASE_BRANCHES", "release/*")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ from rollgate.domain.release.windows import WindowPolicy, parse_windows
 from rollgate.domain.shared.errors import InvalidRequest, RollgateError
 from rollgate.domain.shared.managed import ManagedFunction, parse_managed_functions
 from rollgate.domain.shared.models import HealthPolicy
+from rollgate.domain.shared.validation import Target
 
 
 class ConfigurationError(RollgateError):
@@ -37,6 +39,8 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "health_policies": contract.HEALTH_POLICIES.name,
     "deployment_windows": contract.DEPLOYMENT_WINDOWS.name,
     "managed_functions": contract.MANAGED_FUNCTIONS.name,
+    "targets": contract.TARGETS.name,
+    "deploy_role_name": contract.DEPLOY_ROLE_NAME.name,
 }
 
 #: The tag key marking a function Rollgate may change, unless the stack was synthesized with another
@@ -64,6 +68,23 @@ class EnvironmentSettings(BaseModel):
             return cls.model_validate(values)
         except ValidationError as error:
             raise ConfigurationError(_describe(error)) from None
+
+
+class TargetAccount(BaseModel):
+    """An account the stack releases into, and its regions."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    account: str = Field(pattern=r"^[0-9]{12}$")
+    regions: list[str] = Field(min_length=1)
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, regions: list[str]) -> list[str]:
+        bad = [r for r in regions if not re.fullmatch(r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9]", r)]
+        if bad:
+            raise ValueError(f"not AWS region names: {', '.join(map(repr, bad))}")
+        return regions
 
 
 class Settings(EnvironmentSettings):
@@ -95,6 +116,31 @@ class Settings(EnvironmentSettings):
         description="each managed function's defaults (JSON list, from Rollgate.manage in the CDK app) by "
         "function name, filled by Validate and LoadManifest into what an input leaves out",
     )
+
+    targets: list[TargetAccount] = Field(
+        default_factory=list,
+        description="the accounts and regions the stack releases into besides its own (JSON list of "
+        '{"account", "regions"}, from cdk.json context rollgate:targets)',
+    )
+    deploy_role_name: str = Field(
+        default=str(contract.DEPLOY_ROLE_NAME.default),
+        pattern=r"^[A-Za-z0-9+=,.@_-]{1,64}$",
+        description="the role assumed in each target account (RollgateDeployRole's role_name)",
+    )
+
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _targets(cls, raw: Any) -> Any:
+        if not isinstance(raw, str):
+            return raw
+        try:
+            return json.loads(raw)
+        except ValueError as error:
+            raise ValueError(f"not JSON ({error})") from None
+
+    def allowed_targets(self) -> frozenset[Target]:
+        """Every (account, region) the stack may release into besides its home."""
+        return frozenset(Target(t.account, region) for t in self.targets for region in t.regions)
 
     @field_validator("managed_functions", mode="before")
     @classmethod
