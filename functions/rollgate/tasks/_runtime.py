@@ -29,9 +29,11 @@ from rollgate.aws.ledger import DynamoLedger
 from rollgate.aws.logs import CloudWatchLogSource
 from rollgate.aws.metrics import CloudWatchMetricSource
 from rollgate.aws.queues import SqsQueueProbe
-from rollgate.aws.settings import Settings, load_settings
+from rollgate.aws.settings import ConfigurationError, Settings, load_settings
+from rollgate.aws.targets import TargetSessions
 from rollgate.domain.shared.models import DeploymentContext
 from rollgate.domain.shared.ports import Clock, HealthProbes
+from rollgate.domain.shared.validation import FunctionLocation, StackHome
 
 DocumentT = TypeVar("DocumentT", bound=BaseModel)
 
@@ -80,6 +82,56 @@ def dependencies() -> Dependencies:
         events=EventBridgePublisher(boto3.client("events"), settings.event_bus_name),
         images=EcrImageRegistry(boto3.client("ecr")),
         hooks=Boto3HookInvoker(functools.cache(_hook_client)),
+    )
+
+
+@functools.cache
+def _target_sessions(partition: str) -> TargetSessions:
+    deps = dependencies()
+    return TargetSessions(partition=partition, role_name=deps.settings.deploy_role_name, clock=deps.clock)
+
+
+def dependencies_for(location: FunctionLocation, home: StackHome) -> Dependencies:
+    """The dependencies of a task acting on the function at `location`: at home, `dependencies()`
+    itself; in a target, the function-side clients (Lambda, CloudWatch, Logs, SQS, ECR, S3: what
+    the function, its health and its artifacts are read and changed through) from the deploy role's
+    session in the target's account and region, while the ledger (keyed by the function's ARN),
+    the bus and the settings stay the stack's own."""
+    home_deps = dependencies()
+    target = location.target
+    if target is None:
+        return home_deps
+    if target not in home_deps.settings.allowed_targets():
+        raise ConfigurationError(
+            f"{target.describe()} is not one of this stack's targets (environment variable ROLLGATE_TARGETS)"
+        )
+    session = _target_sessions(home.partition).session(target)
+    return _function_side(session, home_deps, location.key(home.partition), location.name)
+
+
+def _function_side(session: Any, home_deps: Dependencies, key: str, name: str) -> Dependencies:
+    settings = home_deps.settings
+
+    def hook_client(timeout_seconds: int) -> Any:
+        config = BotoConfig(read_timeout=timeout_seconds, connect_timeout=10, retries={"total_max_attempts": 1})
+        return session.client("lambda", config=config)
+
+    return Dependencies(
+        settings=settings,
+        clock=home_deps.clock,
+        lambda_api=Boto3LambdaApi(session.client("lambda"), settings.managed_function_tag),
+        artifacts=S3ArtifactStore(session.client("s3")),
+        alarm_tags=CloudWatchAlarmTags(session.client("cloudwatch")),
+        probes=HealthProbes(
+            metrics=CloudWatchMetricSource(session.client("cloudwatch")),
+            queues=SqsQueueProbe(session.client("sqs")),
+            alarms=CloudWatchAlarmProbe(session.client("cloudwatch")),
+            logs=CloudWatchLogSource(session.client("logs")),
+        ),
+        ledger=home_deps.ledger.for_function(name, key),
+        events=home_deps.events,
+        images=EcrImageRegistry(session.client("ecr")),
+        hooks=Boto3HookInvoker(functools.cache(hook_client)),
     )
 
 
