@@ -106,4 +106,6 @@ def test_a_long_watch_polls_less_often_so_the_execution_history_holds_every_look
     judged = len(request.strategy.steps) * request.strategy.interval_seconds + request.watch_seconds
     assert request.wait_loops() + judged // poll <= MAX_WAIT_LOOPS
     assert DeploymentRequest.model_validate(request_for(health=POLLED)).log_poll_seconds() == 10
-    assert DeploymentRequest.model_validate(request_for()).log_poll_seconds() is None  # off by default
+    assert DeploymentRequest.model_validate(request_for()).log_poll_seconds() == 10  # on by default
+    off = {"log_poll_seconds": None}
+    assert DeploymentRequest.model_validate(request_for(health=off)).log_poll_seconds() is None
