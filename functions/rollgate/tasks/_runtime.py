@@ -56,32 +56,46 @@ class Dependencies:
     hooks: Boto3HookInvoker
 
 
-def _hook_client(timeout_seconds: int) -> Any:
+def _hook_client(client: Callable[..., Any], timeout_seconds: int) -> Any:
     """A Lambda client that waits `timeout_seconds` for a hook's answer and never retries by itself."""
     config = BotoConfig(read_timeout=timeout_seconds, connect_timeout=10, retries={"total_max_attempts": 1})
-    return boto3.client("lambda", config=config)
+    return client("lambda", config=config)
+
+
+def _assembled(
+    client: Callable[..., Any], settings: Settings, clock: Clock, *, ledger: DynamoLedger, events: EventBridgePublisher
+) -> Dependencies:
+    """The dependencies with every function-side adapter over clients from `client` (boto3's own at
+    home, an assumed role's session in a target): one list of them, wherever they point."""
+    return Dependencies(
+        settings=settings,
+        clock=clock,
+        lambda_api=Boto3LambdaApi(client("lambda"), settings.managed_function_tag),
+        artifacts=S3ArtifactStore(client("s3")),
+        alarm_tags=CloudWatchAlarmTags(client("cloudwatch")),
+        probes=HealthProbes(
+            metrics=CloudWatchMetricSource(client("cloudwatch")),
+            queues=SqsQueueProbe(client("sqs")),
+            alarms=CloudWatchAlarmProbe(client("cloudwatch")),
+            logs=CloudWatchLogSource(client("logs")),
+        ),
+        ledger=ledger,
+        events=events,
+        images=EcrImageRegistry(client("ecr")),
+        hooks=Boto3HookInvoker(functools.cache(functools.partial(_hook_client, client))),
+    )
 
 
 @functools.cache
 def dependencies() -> Dependencies:
     settings = load_settings()
     clock = current_clock()
-    return Dependencies(
-        settings=settings,
-        clock=clock,
-        lambda_api=Boto3LambdaApi(boto3.client("lambda"), settings.managed_function_tag),
-        artifacts=S3ArtifactStore(boto3.client("s3")),
-        alarm_tags=CloudWatchAlarmTags(boto3.client("cloudwatch")),
-        probes=HealthProbes(
-            metrics=CloudWatchMetricSource(boto3.client("cloudwatch")),
-            queues=SqsQueueProbe(boto3.client("sqs")),
-            alarms=CloudWatchAlarmProbe(boto3.client("cloudwatch")),
-            logs=CloudWatchLogSource(boto3.client("logs")),
-        ),
+    return _assembled(
+        boto3.client,
+        settings,
+        clock,
         ledger=DynamoLedger(boto3.client("dynamodb"), settings.ledger_table_name, clock),
         events=EventBridgePublisher(boto3.client("events"), settings.event_bus_name),
-        images=EcrImageRegistry(boto3.client("ecr")),
-        hooks=Boto3HookInvoker(functools.cache(_hook_client)),
     )
 
 
@@ -110,28 +124,12 @@ def dependencies_for(location: FunctionLocation, home: StackHome) -> Dependencie
 
 
 def _function_side(session: Any, home_deps: Dependencies, key: str, name: str) -> Dependencies:
-    settings = home_deps.settings
-
-    def hook_client(timeout_seconds: int) -> Any:
-        config = BotoConfig(read_timeout=timeout_seconds, connect_timeout=10, retries={"total_max_attempts": 1})
-        return session.client("lambda", config=config)
-
-    return Dependencies(
-        settings=settings,
-        clock=home_deps.clock,
-        lambda_api=Boto3LambdaApi(session.client("lambda"), settings.managed_function_tag),
-        artifacts=S3ArtifactStore(session.client("s3")),
-        alarm_tags=CloudWatchAlarmTags(session.client("cloudwatch")),
-        probes=HealthProbes(
-            metrics=CloudWatchMetricSource(session.client("cloudwatch")),
-            queues=SqsQueueProbe(session.client("sqs")),
-            alarms=CloudWatchAlarmProbe(session.client("cloudwatch")),
-            logs=CloudWatchLogSource(session.client("logs")),
-        ),
+    return _assembled(
+        session.client,
+        home_deps.settings,
+        home_deps.clock,
         ledger=home_deps.ledger.for_function(name, key),
         events=home_deps.events,
-        images=EcrImageRegistry(session.client("ecr")),
-        hooks=Boto3HookInvoker(functools.cache(hook_client)),
     )
 
 
